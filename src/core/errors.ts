@@ -1,0 +1,219 @@
+// The error classes every kvwire client throws (DESIGN.md §6). Each has a stable `code`;
+// messages quote the offending value and name the address, never a password or token.
+
+/** Stable machine-readable codes carried by every {@link KvError}. */
+export const ErrorCode = {
+  LocalProtocol: "LOCAL_PROTOCOL",
+  RemoteProtocol: "REMOTE_PROTOCOL",
+  Server: "SERVER",
+  ConnectionClosed: "CONNECTION_CLOSED",
+  Connect: "CONNECT_FAILED",
+  Tls: "TLS_FAILED",
+  Timeout: "TIMEOUT",
+  Aborted: "ABORTED",
+  QueueFull: "QUEUE_FULL",
+} as const;
+
+/** One of the values of {@link ErrorCode}. */
+export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode];
+
+/**
+ * Base class of every error kvwire raises on purpose.
+ *
+ * @example
+ * ```ts
+ * import { KvError } from "@kvwire/kvwire";
+ * try {
+ *   // await client.get("k");
+ * } catch (err) {
+ *   if (err instanceof KvError) console.log(err.code);
+ * }
+ * ```
+ */
+export class KvError extends Error {
+  /** A stable identifier such as `"TIMEOUT"`; see {@link ErrorCode}. */
+  readonly code: ErrorCode;
+
+  /** Creates an error with a code, a message and an optional cause. */
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * We were asked to do something the protocol forbids in the current state, e.g. a plain
+ * command on a RESP2 connection in subscribed mode. Nothing was sent.
+ *
+ * @example
+ * ```ts
+ * import { LocalProtocolError } from "@kvwire/kvwire";
+ * const err = new LocalProtocolError("GET is not allowed in subscribed mode");
+ * console.log(err.code); // "LOCAL_PROTOCOL"
+ * ```
+ */
+export class LocalProtocolError extends KvError {
+  /** Creates the error. */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.LocalProtocol, message, options);
+  }
+}
+
+/**
+ * The peer sent bytes that break the protocol (malformed frame, over a limit). The connection
+ * that saw them is failed and never used again.
+ *
+ * @example
+ * ```ts
+ * import { RemoteProtocolError } from "@kvwire/kvwire";
+ * const err = new RemoteProtocolError("Unknown RESP type byte 0x21");
+ * console.log(err.code); // "REMOTE_PROTOCOL"
+ * ```
+ */
+export class RemoteProtocolError extends KvError {
+  /** Creates the error. */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.RemoteProtocol, message, options);
+  }
+}
+
+/**
+ * A well-formed error reply from the server. Protocol modules subclass it to carry their own
+ * codes (for Redis, the first word such as `WRONGTYPE`).
+ *
+ * @example
+ * ```ts
+ * import { ServerError } from "@kvwire/kvwire";
+ * const err = new ServerError("ERR unknown command", "ERR");
+ * console.log(err.serverCode); // "ERR"
+ * ```
+ */
+export class ServerError extends KvError {
+  /** The server's own error code or prefix, when the protocol has one. */
+  readonly serverCode: string;
+
+  /** Creates the error from the server's message and code. */
+  constructor(message: string, serverCode = "", options?: { cause?: unknown }) {
+    super(ErrorCode.Server, message, options);
+    this.serverCode = serverCode;
+  }
+}
+
+/**
+ * The connection closed (or was closed) before the reply arrived. `sent` tells whether the
+ * request had been handed to the transport: if so, the server may have executed it and the
+ * outcome is unknown, so kvwire never repeats such a write on its own.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionClosedError } from "@kvwire/kvwire";
+ * const err = new ConnectionClosedError("Connection to 127.0.0.1:6379 closed", { sent: true });
+ * console.log(err.sent); // true: the command may have run
+ * ```
+ */
+export class ConnectionClosedError extends KvError {
+  /** True when the request had been written: its outcome on the server is unknown. */
+  readonly sent: boolean;
+
+  /** Creates the error; `sent` defaults to false. */
+  constructor(message: string, options?: { cause?: unknown; sent?: boolean }) {
+    super(ErrorCode.ConnectionClosed, message, options);
+    this.sent = options?.sent ?? false;
+  }
+}
+
+/**
+ * Opening a connection failed: refused, unresolvable host, unreachable. The message names the
+ * address.
+ *
+ * @example
+ * ```ts
+ * import { ConnectError } from "@kvwire/kvwire";
+ * const err = new ConnectError("Connection refused by 127.0.0.1:1");
+ * console.log(err.code); // "CONNECT_FAILED"
+ * ```
+ */
+export class ConnectError extends KvError {
+  /** Creates the error. */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.Connect, message, options);
+  }
+}
+
+/**
+ * The TLS handshake failed, most often because the server's certificate did not verify.
+ *
+ * @example
+ * ```ts
+ * import { TlsError } from "@kvwire/kvwire";
+ * const err = new TlsError("TLS verification of localhost:6380 failed: self-signed certificate");
+ * console.log(err.code); // "TLS_FAILED"
+ * ```
+ */
+export class TlsError extends KvError {
+  /** Creates the error. */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.Tls, message, options);
+  }
+}
+
+/**
+ * A deadline passed: connecting, or a request queued or in flight. For a request, `sent` says
+ * whether it reached the transport (and so may still run on the server).
+ *
+ * @example
+ * ```ts
+ * import { TimeoutError } from "@kvwire/kvwire";
+ * const err = new TimeoutError("GET timed out after 100 ms", { sent: false });
+ * console.log(err.code); // "TIMEOUT"
+ * ```
+ */
+export class TimeoutError extends KvError {
+  /** True when the request had been written before the deadline passed. */
+  readonly sent: boolean;
+
+  /** Creates the error; `sent` defaults to false. */
+  constructor(message: string, options?: { cause?: unknown; sent?: boolean }) {
+    super(ErrorCode.Timeout, message, options);
+    this.sent = options?.sent ?? false;
+  }
+}
+
+/**
+ * The caller's `AbortSignal` fired. `sent` says whether the request had been written.
+ *
+ * @example
+ * ```ts
+ * import { AbortedError } from "@kvwire/kvwire";
+ * const err = new AbortedError("Request aborted", { sent: false });
+ * console.log(err.code); // "ABORTED"
+ * ```
+ */
+export class AbortedError extends KvError {
+  /** True when the request had been written before it was aborted. */
+  readonly sent: boolean;
+
+  /** Creates the error; `sent` defaults to false. */
+  constructor(message: string, options?: { cause?: unknown; sent?: boolean }) {
+    super(ErrorCode.Aborted, message, options);
+    this.sent = options?.sent ?? false;
+  }
+}
+
+/**
+ * A bounded queue (offline queue, stream buffer) was full and its policy is to reject.
+ *
+ * @example
+ * ```ts
+ * import { QueueFullError } from "@kvwire/kvwire";
+ * const err = new QueueFullError("Offline queue is full (1000 requests)");
+ * console.log(err.code); // "QUEUE_FULL"
+ * ```
+ */
+export class QueueFullError extends KvError {
+  /** Creates the error. */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.QueueFull, message, options);
+  }
+}

@@ -1,0 +1,101 @@
+// The one byte-stream interface every transport implements (DESIGN.md §4). Runtime-neutral:
+// the implementations live in transports/, this file only describes them.
+
+/** Where to connect: a TCP host and port, or a Unix-domain socket path. */
+export type Address = { host: string; port: number } | { path: string };
+
+/**
+ * TLS settings. Verification is on by default on every runtime; turning it off must be
+ * spelled out with `rejectUnauthorized: false`.
+ */
+export interface TlsOptions {
+  /** Extra trusted CA certificates (PEM). Replaces the system roots on Node and Bun. */
+  ca?: string | string[];
+  /** Name to verify and send as SNI; defaults to the host. */
+  serverName?: string;
+  /** Client certificate chain (PEM), for mutual TLS. */
+  cert?: string;
+  /** Client private key (PEM), for mutual TLS. */
+  key?: string;
+  /** Verify the server's certificate. Default true. */
+  rejectUnauthorized?: boolean;
+}
+
+/** Options every connector accepts. */
+export interface ConnectOptions {
+  /** Give up connecting (including the TLS handshake) after this many milliseconds. */
+  timeout?: number;
+  /** Use TLS: `true` for defaults, or settings. */
+  tls?: boolean | TlsOptions;
+  /** Abort the attempt. */
+  signal?: AbortSignal;
+  /** Bytes buffered by `write()` before it returns false. Default 64 KiB. */
+  highWaterMark?: number;
+  /** Disable Nagle's algorithm where the runtime allows it. Default true. */
+  noDelay?: boolean;
+}
+
+/** What a transport tells about itself. */
+export interface TransportInfo {
+  /** `"node"`, `"deno"`, `"bun"`, `"memory"`, `"cloudflare"`, `"websocket"`. */
+  readonly kind: string;
+  /** Whether bytes are encrypted with TLS. */
+  readonly tls: boolean;
+  /** `host:port` or the socket path, for messages. */
+  readonly remoteAddress?: string;
+}
+
+/**
+ * A connected, ordered, reliable byte stream.
+ *
+ * - `read()` resolves with the next chunk, which the caller owns (the transport never reuses
+ *   it), or `null` at end of stream. Not calling `read()` is read backpressure. One read at a
+ *   time. After `close()`, `read()` resolves `null` or rejects with the close reason.
+ * - `write()` queues bytes and returns false when over the high-water mark; `ready()`
+ *   resolves when it is worth writing again. Writing after close throws
+ *   `ConnectionClosedError`.
+ * - `end()` flushes and half-closes; `close()` aborts at once and is idempotent.
+ *
+ * @example
+ * ```ts
+ * import type { Transport } from "@kvwire/kvwire";
+ * async function ping(t: Transport): Promise<Uint8Array | null> {
+ *   if (!t.write(new TextEncoder().encode("PING\r\n"))) await t.ready();
+ *   return await t.read();
+ * }
+ * ```
+ */
+export interface Transport {
+  read(): Promise<Uint8Array | null>;
+  write(chunk: Uint8Array): boolean;
+  ready(): Promise<void>;
+  readonly bufferedAmount: number;
+  end(): Promise<void>;
+  close(reason?: Error): void;
+  readonly closed: Promise<void>;
+  readonly info: TransportInfo;
+}
+
+/**
+ * Opens a transport. Rejects with `ConnectError`, `TlsError`, `TimeoutError` or
+ * `AbortedError`, each naming the address.
+ */
+export type Connect = (address: Address, options?: ConnectOptions) => Promise<Transport>;
+
+/** The default write high-water mark, 64 KiB. */
+export const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
+
+/**
+ * Formats an address for messages: `host:port`, `[v6]:port` or the socket path.
+ *
+ * @example
+ * ```ts
+ * import { formatAddress } from "@kvwire/kvwire";
+ * formatAddress({ host: "::1", port: 6379 }); // "[::1]:6379"
+ * ```
+ */
+export function formatAddress(address: Address): string {
+  if ("path" in address) return address.path;
+  const host = address.host.includes(":") ? `[${address.host}]` : address.host;
+  return `${host}:${address.port}`;
+}

@@ -1,7 +1,7 @@
 // The sans-I/O connection machine shape shared by all five protocols (DESIGN.md §3):
 // bytes in through receive(), events out through nextEvent(), bytes out through pollTransmit().
 
-import type { RemoteProtocolError, ServerError } from "./errors.ts";
+import type { KvError, ServerError } from "./errors.ts";
 
 /** Identifies one request on one connection; assigned by `send`. */
 export type RequestId = number;
@@ -14,7 +14,7 @@ export type ConnectionEvent<Reply, Item = never, Push = never> =
   | { type: "streamEnd"; id: RequestId; error?: ServerError }
   | { type: "push"; value: Push }
   | { type: "timeout"; id: RequestId; sent: boolean }
-  | { type: "closed"; error?: RemoteProtocolError };
+  | { type: "closed"; error?: KvError };
 
 /** Per-request options a machine understands. */
 export interface SendOptions {
@@ -29,7 +29,8 @@ export interface SendOptions {
  *   and returns `undefined` when it needs more bytes.
  * - `send` encodes a request (throwing `LocalProtocolError`, `TypeError` or `RangeError`
  *   before anything is queued) and returns its id; `pollTransmit` hands out the bytes.
- * - After a `RemoteProtocolError` (thrown by `nextEvent` or reported as a `closed` event) the
+ * - After a `RemoteProtocolError` (thrown by `nextEvent`) or a `closed` event (whose error is a
+ *   `RemoteProtocolError`, or a `ServerError` when a handshake step was refused) the
  *   machine is failed: every later call reports `closed` again.
  *
  * @example

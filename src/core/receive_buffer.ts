@@ -80,6 +80,7 @@ export class ReceiveBuffer {
    */
   view(n: number): Uint8Array {
     if (n > this.#length) throw new RangeError(`Only ${this.#length} bytes buffered, ${n} asked`);
+    if (n === 0) return EMPTY;
     const head = this.#chunks[this.#first];
     if (this.#offset + n <= head.length) return head.subarray(this.#offset, this.#offset + n);
     // Join exactly the n bytes once; the join replaces the chunks it covers, and a partly

@@ -1,0 +1,423 @@
+// The driver: runs one ProtocolConnection over one Transport (DESIGN.md §5). A read loop gated
+// by `wantsRead`, one corked flush per microtask, one timer re-armed from `pollTimeout()`.
+
+import type { ConnectionEvent, ProtocolConnection, RequestId } from "./connection.ts";
+import { AbortedError, ConnectionClosedError, KvError, TimeoutError } from "./errors.ts";
+import { StreamQueue } from "./stream_queue.ts";
+import type { Transport } from "./transport.ts";
+
+/** Per-request options. */
+export interface RequestOptions {
+  /** Milliseconds the request may take, queued or in flight. */
+  timeout?: number;
+  /** Cancels the request; it then rejects with `AbortedError`. */
+  signal?: AbortSignal;
+}
+
+/** Options of a {@link Driver}. */
+export interface DriverOptions<Push> {
+  /** Receives server pushes (pub/sub messages, RESP3 push frames). */
+  onPush?: (push: Push) => void;
+  /** Called once when the connection is gone, with the reason when it was not a clean close. */
+  onClose?: (error?: Error) => void;
+  /** A label for messages, such as `"redis 127.0.0.1:6379"`. Defaults to the transport's. */
+  label?: string;
+  /** Monotonic clock in milliseconds. Default `performance.now()`. */
+  now?: () => number;
+}
+
+interface Pending<Reply, Item> {
+  resolve: (value: Reply) => void;
+  reject: (error: Error) => void;
+  sent: boolean;
+  name: string;
+  stream?: StreamQueue<Item>;
+  detach?: () => void;
+}
+
+/**
+ * Connects a protocol machine to a transport and turns requests into Promises.
+ *
+ * Theory of operation: `request` calls `machine.send` synchronously (so encoding errors throw
+ * before anything is queued), records a pending entry and schedules one flush per microtask,
+ * which drains `pollTransmit` into the transport and honours `write()` backpressure. A single
+ * read loop feeds chunks to the machine while `wantsRead` holds and dispatches every event.
+ * One timer is armed for the earliest `pollTimeout()`. When the transport ends or fails, or
+ * the machine reports `closed`, every pending request settles: `ConnectionClosedError` with
+ * `sent` telling whether it may have run.
+ *
+ * @example
+ * ```ts
+ * import { Driver } from "@kvwire/kvwire";
+ * import { RedisConnection } from "@kvwire/kvwire/redis";
+ * import { connect } from "@kvwire/kvwire/transports/auto";
+ * const transport = await connect({ host: "127.0.0.1", port: 6379 });
+ * const driver = new Driver(new RedisConnection(), transport);
+ * console.log(await driver.request(["PING"]));
+ * await driver.close();
+ * ```
+ */
+export class Driver<Req, Reply, Item = never, Push = never> {
+  readonly #machine: ProtocolConnection<Req, Reply, Item, Push>;
+  readonly #transport: Transport;
+  readonly #options: DriverOptions<Push>;
+  readonly #now: () => number;
+  readonly #label: string;
+  #pending = new Map<RequestId, Pending<Reply, Item>>();
+  #unsent: Pending<Reply, Item>[] = [];
+  #flushScheduled = false;
+  #flushing = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
+  #readResume: (() => void) | undefined;
+  /** Streams whose consumer is behind: reading pauses until each drains or ends. */
+  #fullStreams = new Set<StreamQueue<Item>>();
+  #closing = false;
+  #closedError: Error | undefined;
+  #isClosed = false;
+  #drained: (() => void) | undefined;
+  readonly closed: Promise<Error | undefined>;
+  #resolveClosed!: (error: Error | undefined) => void;
+
+  /** Starts reading from `transport` at once. */
+  constructor(
+    machine: ProtocolConnection<Req, Reply, Item, Push>,
+    transport: Transport,
+    options: DriverOptions<Push> = {},
+  ) {
+    this.#machine = machine;
+    this.#transport = transport;
+    this.#options = options;
+    this.#now = options.now ?? (() => performance.now());
+    this.#label = options.label ?? transport.info.remoteAddress ?? transport.info.kind;
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.#readLoop();
+  }
+
+  /** Requests sent or queued and not yet settled. */
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /** False once the connection is closing or closed: new requests are refused. */
+  get isOpen(): boolean {
+    return !this.#closing && !this.#isClosed;
+  }
+
+  /** The machine, for protocol-specific state (read it; don't drive it around the driver). */
+  get machine(): ProtocolConnection<Req, Reply, Item, Push> {
+    return this.#machine;
+  }
+
+  /** Sends a request and resolves with its reply; rejects with a `KvError`. */
+  request(req: Req, options: RequestOptions = {}, name = "Request"): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => {
+      const entry: Pending<Reply, Item> = { resolve, reject, sent: false, name };
+      this.#start(req, entry, options);
+    });
+  }
+
+  /**
+   * Sends a request whose answer is a stream of items (watch, subscribe). The queue ends at
+   * the machine's `streamEnd`; leaving the `for await` loop early cancels the request.
+   */
+  stream(
+    req: Req,
+    options: RequestOptions & { highWaterMark?: number } = {},
+    name = "Stream",
+  ): StreamQueue<Item> {
+    let id: RequestId | undefined;
+    const release = (): void => {
+      if (this.#fullStreams.delete(queue) && this.#fullStreams.size === 0) this.#resumeReading();
+    };
+    const queue: StreamQueue<Item> = new StreamQueue<Item>({
+      highWaterMark: options.highWaterMark,
+      onDrain: release,
+      onCancel: () => {
+        release();
+        if (id !== undefined && this.#pending.delete(id)) this.#machine.cancel(id);
+        this.#kick();
+      },
+    });
+    const entry: Pending<Reply, Item> = {
+      resolve: () => {},
+      reject: (error) => queue.end(error),
+      sent: false,
+      name,
+      stream: queue,
+    };
+    id = this.#start(req, entry, options);
+    return queue;
+  }
+
+  #start(req: Req, entry: Pending<Reply, Item>, options: RequestOptions): RequestId | undefined {
+    if (!this.isOpen) {
+      entry.reject(this.#closedErrorFor(entry));
+      return undefined;
+    }
+    if (options.signal?.aborted) {
+      entry.reject(new AbortedError(`${entry.name} was aborted before it was sent`));
+      return undefined;
+    }
+    const deadline = options.timeout === undefined ? undefined : this.#now() + options.timeout;
+    let id: RequestId;
+    try {
+      id = this.#machine.send(req, { deadline });
+    } catch (error) {
+      entry.reject(error as Error);
+      return undefined;
+    }
+    this.#pending.set(id, entry);
+    this.#unsent.push(entry);
+    if (options.signal) this.#watchSignal(id, entry, options.signal);
+    this.#scheduleFlush();
+    if (deadline !== undefined && deadline < this.#timerAt) this.#armTimer();
+    return id;
+  }
+
+  #watchSignal(id: RequestId, entry: Pending<Reply, Item>, signal: AbortSignal): void {
+    const onAbort = (): void => {
+      if (this.#pending.get(id) !== entry) return;
+      this.#pending.delete(id);
+      this.#machine.cancel(id);
+      const state = entry.sent ? "after it was sent; it may have been executed" : "before it was sent";
+      this.#settle(entry, new AbortedError(`${entry.name} was aborted ${state}`, {
+        sent: entry.sent,
+        cause: signal.reason,
+      }));
+      this.#kick();
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    entry.detach = () => signal.removeEventListener("abort", onAbort);
+  }
+
+  /** Closes gracefully: refuses new requests, waits for pending ones, then ends the stream. */
+  async close(): Promise<void> {
+    if (this.#isClosed) return;
+    this.#closing = true;
+    if (this.#pending.size > 0) {
+      await new Promise<void>((resolve) => (this.#drained = resolve));
+    }
+    if (this.#isClosed) return;
+    this.#machine.close();
+    this.#scheduleFlush();
+    try {
+      await this.#flush();
+      await this.#transport.end();
+    } catch {
+      // The peer went away while we said goodbye: nothing is pending, nothing is lost.
+    }
+    this.#shutdown(undefined);
+  }
+
+  /** Closes at once: every pending request rejects with `ConnectionClosedError`. */
+  destroy(error?: Error): void {
+    this.#shutdown(error ?? new ConnectionClosedError(`Connection to ${this.#label} was destroyed`));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => {
+      this.#flushScheduled = false;
+      if (!this.#flushing) this.#flush().catch((error) => this.#shutdown(error));
+    });
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#isClosed) return;
+    this.#flushing = true;
+    try {
+      for (;;) {
+        for (const entry of this.#unsent) entry.sent = true;
+        this.#unsent.length = 0;
+        const chunk = this.#machine.pollTransmit();
+        if (chunk === undefined) break;
+        if (!this.#transport.write(chunk)) await this.#transport.ready();
+        if (this.#isClosed) return;
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  async #readLoop(): Promise<void> {
+    try {
+      while (!this.#isClosed) {
+        if (!this.#machine.wantsRead || this.#fullStreams.size > 0) {
+          await new Promise<void>((resolve) => (this.#readResume = resolve));
+          continue;
+        }
+        const chunk = await this.#transport.read();
+        if (this.#isClosed) return;
+        if (chunk === null) this.#machine.receiveEof();
+        else this.#machine.receive(chunk);
+        this.#dispatch();
+        if (chunk === null) {
+          this.#shutdown(
+            this.#pending.size > 0 || !this.#closing
+              ? new ConnectionClosedError(`Connection to ${this.#label} was closed by the peer`)
+              : undefined,
+          );
+          return;
+        }
+      }
+    } catch (error) {
+      this.#shutdown(error as Error);
+    }
+  }
+
+  #resumeReading(): void {
+    const resume = this.#readResume;
+    this.#readResume = undefined;
+    resume?.();
+  }
+
+  /** Re-dispatches and re-arms after the caller changed machine state outside a read. */
+  #kick(): void {
+    this.#dispatch();
+    this.#scheduleFlush();
+    this.#maybeDrained();
+  }
+
+  #dispatch(): void {
+    let event: ConnectionEvent<Reply, Item, Push> | undefined;
+    for (;;) {
+      try {
+        event = this.#machine.nextEvent();
+      } catch (error) {
+        this.#shutdown(error as Error);
+        return;
+      }
+      if (event === undefined) break;
+      this.#handle(event);
+      if (this.#isClosed) return;
+    }
+    this.#armTimer();
+    this.#maybeDrained();
+    if (this.#machine.wantsRead && this.#fullStreams.size === 0) this.#resumeReading();
+  }
+
+  #handle(event: ConnectionEvent<Reply, Item, Push>): void {
+    switch (event.type) {
+      case "reply": {
+        const entry = this.#take(event.id);
+        if (entry && !entry.stream) entry.resolve(event.value);
+        break;
+      }
+      case "serverError": {
+        const entry = this.#take(event.id);
+        if (entry) this.#settle(entry, event.error);
+        break;
+      }
+      case "streamItem": {
+        const entry = this.#pending.get(event.id);
+        if (entry?.stream && !entry.stream.push(event.item)) this.#fullStreams.add(entry.stream);
+        break;
+      }
+      case "streamEnd": {
+        const entry = this.#take(event.id);
+        if (entry?.stream) {
+          entry.stream.end(event.error);
+          this.#fullStreams.delete(entry.stream);
+        }
+        break;
+      }
+      case "push":
+        this.#options.onPush?.(event.value);
+        break;
+      case "timeout": {
+        const entry = this.#take(event.id);
+        if (!entry) break;
+        const state = event.sent ? "; it was sent and may have been executed" : " before it was sent";
+        this.#settle(entry, new TimeoutError(`${entry.name} to ${this.#label} timed out${state}`, {
+          sent: event.sent,
+        }));
+        break;
+      }
+      case "closed":
+        this.#shutdown(event.error ?? new ConnectionClosedError(`Connection to ${this.#label} closed`));
+        break;
+    }
+  }
+
+  #take(id: RequestId): Pending<Reply, Item> | undefined {
+    const entry = this.#pending.get(id);
+    if (entry) {
+      this.#pending.delete(id);
+      entry.detach?.();
+    }
+    return entry;
+  }
+
+  #settle(entry: Pending<Reply, Item>, error: Error): void {
+    entry.detach?.();
+    if (entry.stream) entry.stream.end(error);
+    else entry.reject(error);
+  }
+
+  #maybeDrained(): void {
+    if (this.#pending.size === 0 && this.#drained) {
+      const drained = this.#drained;
+      this.#drained = undefined;
+      drained();
+    }
+  }
+
+  #armTimer(): void {
+    const at = this.#machine.pollTimeout();
+    if (at === this.#timerAt) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = at ?? Infinity;
+    if (at === undefined || this.#isClosed) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.#machine.handleTimeout(this.#now());
+      this.#kick();
+    }, Math.max(0, Math.ceil(at - this.#now())));
+  }
+
+  #closedErrorFor(entry: Pending<Reply, Item>, cause?: Error): Error {
+    const state = entry.sent
+      ? `after ${entry.name} was sent; it may have been executed`
+      : `before ${entry.name} was sent`;
+    return new ConnectionClosedError(`Connection to ${this.#label} closed ${state}`, {
+      sent: entry.sent,
+      cause,
+    });
+  }
+
+  #shutdown(error: Error | undefined): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.#closedError = error;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#machine.close();
+    this.#transport.close(error);
+    const entries = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const entry of entries) {
+      const reason = error instanceof KvError && !(error instanceof ConnectionClosedError)
+        ? error
+        : this.#closedErrorFor(entry, error);
+      this.#settle(entry, reason);
+    }
+    this.#fullStreams.clear();
+    this.#resumeReading();
+    this.#maybeDrained();
+    this.#options.onClose?.(error);
+    this.#resolveClosed(error);
+  }
+
+  /** The reason the connection closed, or undefined while open or after a clean close. */
+  get closeReason(): Error | undefined {
+    return this.#closedError;
+  }
+}

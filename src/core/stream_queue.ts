@@ -1,0 +1,126 @@
+// A bounded single-consumer async queue: the producer side of a stream (watch events,
+// pub/sub messages, scan pages) and the consumer's AsyncIterable, with backpressure signals.
+
+import { FifoTable } from "./correlation.ts";
+
+/** Options of a {@link StreamQueue}. */
+export interface StreamQueueOptions {
+  /** `push` returns false once this many items wait. Default 1024. */
+  highWaterMark?: number;
+  /** Called when the queue falls back under the high-water mark after a `push` returned false. */
+  onDrain?: () => void;
+  /** Called once when the consumer stops early (`break` out of `for await`, or `return()`). */
+  onCancel?: () => void;
+}
+
+/**
+ * An async iterable fed by a producer. `push` never drops: it returns false over the
+ * high-water mark so that the producer stops reading its source until `onDrain` fires.
+ *
+ * @example
+ * ```ts
+ * import { StreamQueue } from "@kvwire/kvwire";
+ * const q = new StreamQueue<number>();
+ * q.push(1);
+ * q.push(2);
+ * q.end();
+ * for await (const n of q) console.log(n); // 1, 2
+ * ```
+ */
+export class StreamQueue<T> implements AsyncIterableIterator<T> {
+  #items = new FifoTable<T>();
+  #waiter: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void } | undefined;
+  #ended = false;
+  #error: unknown = undefined;
+  #cancelled = false;
+  #overHighWater = false;
+  readonly #highWaterMark: number;
+  readonly #onDrain?: () => void;
+  readonly #onCancel?: () => void;
+
+  /** Creates an empty open queue. */
+  constructor(options: StreamQueueOptions = {}) {
+    this.#highWaterMark = options.highWaterMark ?? 1024;
+    this.#onDrain = options.onDrain;
+    this.#onCancel = options.onCancel;
+  }
+
+  /** Items waiting for the consumer. */
+  get size(): number {
+    return this.#items.size;
+  }
+
+  /** True once `end` was called or the consumer cancelled. */
+  get ended(): boolean {
+    return this.#ended || this.#cancelled;
+  }
+
+  /** Delivers an item; returns false when the producer should pause. Ignored once ended. */
+  push(item: T): boolean {
+    if (this.ended) return true;
+    const waiter = this.#waiter;
+    if (waiter) {
+      this.#waiter = undefined;
+      waiter.resolve({ value: item, done: false });
+      return true;
+    }
+    this.#items.push(item);
+    if (this.#items.size >= this.#highWaterMark) this.#overHighWater = true;
+    return !this.#overHighWater;
+  }
+
+  /** Ends the stream: the consumer sees the buffered items, then the end or `error`. */
+  end(error?: unknown): void {
+    if (this.ended) return;
+    this.#ended = true;
+    this.#error = error;
+    const waiter = this.#waiter;
+    if (!waiter) return;
+    this.#waiter = undefined;
+    if (error !== undefined) waiter.reject(error);
+    else waiter.resolve({ value: undefined, done: true });
+  }
+
+  /** The next item, waiting for one when none is buffered. */
+  next(): Promise<IteratorResult<T>> {
+    if (this.#items.size > 0) {
+      const value = this.#items.shift() as T;
+      if (this.#overHighWater && this.#items.size <= this.#highWaterMark / 2) {
+        this.#overHighWater = false;
+        this.#onDrain?.();
+      }
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.#cancelled) return Promise.resolve({ value: undefined, done: true });
+    if (this.#ended) {
+      const error = this.#error;
+      this.#error = undefined;
+      this.#cancelled = true; // the end is reported once
+      return error === undefined
+        ? Promise.resolve({ value: undefined, done: true })
+        : Promise.reject(error);
+    }
+    if (this.#waiter) return Promise.reject(new TypeError("StreamQueue has a single consumer"));
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+  }
+
+  /** Stops consuming: drops buffered items and tells the producer through `onCancel`. */
+  return(): Promise<IteratorResult<T>> {
+    if (!this.#cancelled) {
+      const producerStillRunning = !this.#ended;
+      this.#cancelled = true;
+      this.#items.drain();
+      this.#waiter?.resolve({ value: undefined, done: true });
+      this.#waiter = undefined;
+      if (producerStillRunning) this.#onCancel?.();
+    }
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  /** Returns itself: a queue is iterated once. */
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}

@@ -298,6 +298,7 @@ export class Driver<Req, Reply, Item = never, Push = never> {
       if (this.#isClosed) return;
     }
     this.#armTimer();
+    this.#scheduleFlush(); // replies can release held requests (e.g. after a handshake)
     this.#maybeDrained();
     if (this.#machine.wantsRead && this.#fullStreams.size === 0) this.#resumeReading();
   }

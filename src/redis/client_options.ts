@@ -1,0 +1,111 @@
+// Options of the Redis client and their parsing from `redis://`, `rediss://` and
+// `redis+unix://` URLs (the redis-py / ioredis conventions).
+
+import type { ReconnectOptions } from "../core/managed_connection.ts";
+import type { Address, Connect, TlsOptions } from "../core/transport.ts";
+import { parseServerUrl } from "../core/url.ts";
+import type { RedisPush } from "./pubsub_frames.ts";
+import { checkHandshakeOptions, type HandshakeOptions } from "./handshake.ts";
+
+/** Everything a {@link RedisClient} can be told. */
+export interface RedisClientOptions extends HandshakeOptions {
+  /** `redis://user:pass@host:port/db`, `rediss://...` (TLS) or `redis+unix:///path?db=1`. */
+  url?: string;
+  /** Host name or address. Default `127.0.0.1`. */
+  host?: string;
+  /** Port. Default 6379. */
+  port?: number;
+  /** Unix-domain socket path (instead of host/port). */
+  path?: string;
+  /** TLS: `true` for defaults (certificate verified), or settings. */
+  tls?: boolean | TlsOptions;
+  /** Milliseconds to connect, TLS and handshake included. Default 10,000. */
+  connectTimeout?: number;
+  /** Default deadline of every command in milliseconds, queued or in flight. Default none. */
+  commandTimeout?: number;
+  /** Return bulk values as strings (UTF-8) instead of `Uint8Array`, like `decode_responses`. */
+  decode?: boolean;
+  /** The transport connector. Default: the one for the running runtime. */
+  connect?: Connect;
+  /** Reconnection with backoff; see {@link ReconnectOptions}. */
+  reconnect?: ReconnectOptions;
+  /** Commands held while disconnected. Default 10,000. */
+  offlineQueueSize?: number;
+  /** Largest bulk reply accepted. Default 512 MiB. */
+  maxBulkLength?: number;
+  /** Deepest reply nesting accepted. Default 64. */
+  maxDepth?: number;
+  /** Connections kept for blocking commands and WATCH transactions. Default 10. */
+  poolSize?: number;
+  /** Receives RESP3 pushes on the main connection (e.g. client-side caching invalidations). */
+  onPush?: (push: RedisPush) => void;
+}
+
+/** The options after URL parsing and defaults. */
+export interface ResolvedRedisOptions extends RedisClientOptions {
+  address: Address;
+  label: string;
+}
+
+const SCHEMES = {
+  redis: { port: 6379, tls: false },
+  rediss: { port: 6379, tls: true },
+  "redis+unix": { port: 0, tls: false, unix: true },
+  unix: { port: 0, tls: false, unix: true },
+};
+
+/**
+ * Merges a URL (if any) with explicit options (which win) and validates them.
+ *
+ * @example
+ * ```ts
+ * import { resolveRedisOptions } from "@kvwire/kvwire/redis";
+ * const o = resolveRedisOptions({ url: "redis://:pw@cache:6380/2" });
+ * o.address; // { host: "cache", port: 6380 }
+ * o.db; // 2
+ * ```
+ */
+export function resolveRedisOptions(options: RedisClientOptions): ResolvedRedisOptions {
+  let fromUrl: Partial<RedisClientOptions> & { address?: Address } = {};
+  if (options.url !== undefined) {
+    const url = parseServerUrl(options.url, SCHEMES);
+    const dbText = url.path || url.params.get("db") || "";
+    if (dbText && !/^\d+$/.test(dbText)) {
+      throw new TypeError(`Invalid database "${dbText}" in the Redis URL: expected a number`);
+    }
+    const protocol = url.params.get("protocol");
+    fromUrl = {
+      address: url.address,
+      username: url.username,
+      password: url.password,
+      db: dbText ? Number(dbText) : undefined,
+      tls: url.tls || undefined,
+      clientName: url.params.get("name") ?? undefined,
+      protocol: protocol === "2" ? 2 : protocol === "3" ? 3 : undefined,
+    };
+  }
+  const merged: RedisClientOptions = { ...dropUndefined(fromUrl), ...dropUndefined(options) };
+  checkHandshakeOptions(merged);
+  const address: Address = options.path !== undefined
+    ? { path: options.path }
+    : options.host !== undefined || options.port !== undefined || !fromUrl.address
+    ? { host: options.host ?? hostOf(fromUrl.address) ?? "127.0.0.1", port: options.port ?? portOf(fromUrl.address) ?? 6379 }
+    : fromUrl.address;
+  if ("port" in address && (!Number.isInteger(address.port) || address.port < 1 || address.port > 65535)) {
+    throw new RangeError(`Invalid Redis port ${address.port}`);
+  }
+  const where = "path" in address ? address.path : `${address.host}:${address.port}`;
+  return { ...merged, address, label: `redis ${where}` };
+}
+
+function hostOf(address: Address | undefined): string | undefined {
+  return address && "host" in address ? address.host : undefined;
+}
+
+function portOf(address: Address | undefined): number | undefined {
+  return address && "port" in address ? address.port : undefined;
+}
+
+function dropUndefined<T extends object>(object: T): Partial<T> {
+  return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

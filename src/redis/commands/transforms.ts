@@ -1,0 +1,261 @@
+// Reply transforms: turn RESP2/RESP3 replies into the TypeScript values the typed commands
+// promise, honouring the client's `decode` option (Uint8Array or string values).
+
+import { asciiDecode, utf8Decode } from "../../core/bytes.ts";
+import { RemoteProtocolError } from "../../core/errors.ts";
+import { RedisError } from "../errors.ts";
+import { RespMap, RespSet, RespVerbatim, type RespValue } from "../resp_types.ts";
+
+/** What a transform needs to know about the client. */
+export interface ReplyContext {
+  /** Return strings instead of `Uint8Array` for bulk values. */
+  decode: boolean;
+}
+
+/** Turns a raw reply into a typed value; throws `RemoteProtocolError` on a wrong shape. */
+export type Transform<T> = (reply: RespValue, context: ReplyContext) => T;
+
+function unexpected(what: string, reply: RespValue): RemoteProtocolError {
+  const shape = reply === null ? "null" : Array.isArray(reply) ? "array" : typeof reply;
+  return new RemoteProtocolError(`Expected ${what} in the reply, got ${shape}`);
+}
+
+/**
+ * The reply as it came, with bulk strings decoded when the client decodes (deeply).
+ *
+ * @example
+ * ```ts
+ * import { asReply } from "@kvwire/kvwire/redis";
+ * asReply([new Uint8Array([104, 105])], { decode: true }); // ["hi"]
+ * ```
+ */
+export const asReply: Transform<unknown> = (reply, context) => {
+  if (!context.decode) return reply;
+  return decodeDeep(reply);
+};
+
+function decodeDeep(reply: RespValue): unknown {
+  if (reply instanceof Uint8Array) return utf8Decode(reply);
+  if (Array.isArray(reply)) return reply.map(decodeDeep);
+  if (reply instanceof RespMap) {
+    return new Map(reply.entries.map(([k, v]) => [decodeDeep(k), decodeDeep(v)]));
+  }
+  if (reply instanceof RespSet) return reply.items.map(decodeDeep);
+  if (reply instanceof RespVerbatim) return utf8Decode(reply.text);
+  return reply;
+}
+
+/**
+ * A bulk value (or null): `Uint8Array`, or `string` when decoding.
+ *
+ * @example
+ * ```ts
+ * import { asValue } from "@kvwire/kvwire/redis";
+ * asValue(new Uint8Array([97]), { decode: true }); // "a"
+ * ```
+ */
+export function asValue<V>(reply: RespValue, context: ReplyContext): V | null {
+  if (reply === null) return null;
+  if (reply instanceof Uint8Array) return (context.decode ? utf8Decode(reply) : reply) as V;
+  if (typeof reply === "string") {
+    return (context.decode ? reply : new TextEncoder().encode(reply)) as V;
+  }
+  if (reply instanceof RespVerbatim) return asValue(reply.text, context);
+  if (typeof reply === "number" || typeof reply === "bigint") {
+    return asValue(new TextEncoder().encode(String(reply)), context);
+  }
+  throw unexpected("a string", reply);
+}
+
+/**
+ * A bulk value that must not be null.
+ *
+ * @example
+ * ```ts
+ * import { asNonNullValue } from "@kvwire/kvwire/redis";
+ * asNonNullValue("OK", { decode: true }); // "OK"
+ * ```
+ */
+export function asNonNullValue<V>(reply: RespValue, context: ReplyContext): V {
+  const value = asValue<V>(reply, context);
+  if (value === null) throw unexpected("a string", reply);
+  return value;
+}
+
+/**
+ * An array of bulk values (nulls kept), from an array or a RESP3 set.
+ *
+ * @example
+ * ```ts
+ * import { asValues } from "@kvwire/kvwire/redis";
+ * asValues(["a", null], { decode: true }); // ["a", null]
+ * ```
+ */
+export function asValues<V>(reply: RespValue, context: ReplyContext): (V | null)[] {
+  const items = reply instanceof RespSet ? reply.items : reply;
+  if (!Array.isArray(items)) throw unexpected("an array", reply);
+  return items.map((item) => asValue<V>(item, context));
+}
+
+/**
+ * An integer reply as a number (bigint beyond 2^53 is refused with a clear error).
+ *
+ * @example
+ * ```ts
+ * import { asNumber } from "@kvwire/kvwire/redis";
+ * asNumber(3, { decode: false }); // 3
+ * ```
+ */
+export const asNumber: Transform<number> = (reply) => {
+  if (typeof reply === "number") return reply;
+  if (typeof reply === "bigint") {
+    throw new RangeError(`Integer reply ${reply} exceeds Number.MAX_SAFE_INTEGER`);
+  }
+  if (reply instanceof Uint8Array || typeof reply === "string") {
+    const text = typeof reply === "string" ? reply : asciiDecode(reply);
+    const n = Number(text);
+    if (!Number.isNaN(n)) return n;
+  }
+  throw unexpected("an integer", reply);
+};
+
+/**
+ * An integer reply or null (e.g. a missing score).
+ *
+ * @example
+ * ```ts
+ * import { asNumberOrNull } from "@kvwire/kvwire/redis";
+ * asNumberOrNull(null, { decode: false }); // null
+ * ```
+ */
+export const asNumberOrNull: Transform<number | null> = (reply, context) =>
+  reply === null ? null : asNumber(reply, context);
+
+/**
+ * A float reply: a RESP3 double, or RESP2 bulk text such as `"1.5"`, `"inf"`, `"-inf"`.
+ *
+ * @example
+ * ```ts
+ * import { asFloat } from "@kvwire/kvwire/redis";
+ * asFloat(new TextEncoder().encode("-inf"), { decode: false }); // -Infinity
+ * ```
+ */
+export const asFloat: Transform<number> = (reply) => {
+  if (typeof reply === "number") return reply;
+  if (reply instanceof Uint8Array || typeof reply === "string") {
+    const text = (typeof reply === "string" ? reply : asciiDecode(reply)).toLowerCase();
+    if (text === "inf" || text === "+inf") return Infinity;
+    if (text === "-inf") return -Infinity;
+    const n = Number(text);
+    if (!Number.isNaN(n) || text === "nan") return n;
+  }
+  throw unexpected("a number", reply);
+};
+
+/**
+ * A float reply or null.
+ *
+ * @example
+ * ```ts
+ * import { asFloatOrNull } from "@kvwire/kvwire/redis";
+ * asFloatOrNull(null, { decode: false }); // null
+ * ```
+ */
+export const asFloatOrNull: Transform<number | null> = (reply, context) =>
+  reply === null ? null : asFloat(reply, context);
+
+/**
+ * An integer or boolean reply as a boolean (`1`/`true` → true).
+ *
+ * @example
+ * ```ts
+ * import { asBoolean } from "@kvwire/kvwire/redis";
+ * asBoolean(1, { decode: false }); // true
+ * ```
+ */
+export const asBoolean: Transform<boolean> = (reply) => {
+  if (typeof reply === "boolean") return reply;
+  if (typeof reply === "number") return reply !== 0;
+  if (reply === "OK") return true;
+  if (reply === null) return false;
+  throw unexpected("an integer or boolean", reply);
+};
+
+/**
+ * `OK` (or any simple status) as `true`; a null reply (condition not met) as `false`.
+ *
+ * @example
+ * ```ts
+ * import { asOk } from "@kvwire/kvwire/redis";
+ * asOk("OK", { decode: false }); // true
+ * ```
+ */
+export const asOk: Transform<boolean> = (reply) => {
+  if (typeof reply === "string") return true;
+  if (reply === null) return false;
+  throw unexpected("a status", reply);
+};
+
+/**
+ * A simple status string such as `"PONG"`, `"string"` or `"OK"`.
+ *
+ * @example
+ * ```ts
+ * import { asStatus } from "@kvwire/kvwire/redis";
+ * asStatus("PONG", { decode: false }); // "PONG"
+ * ```
+ */
+export const asStatus: Transform<string> = (reply) => {
+  if (typeof reply === "string") return reply;
+  if (reply instanceof Uint8Array) return utf8Decode(reply);
+  throw unexpected("a status", reply);
+};
+
+/**
+ * Pairs as a `Map`: from a RESP3 map or a flat RESP2 array `[k1, v1, k2, v2]`. Keys are
+ * always strings; values follow `decode`.
+ *
+ * @example
+ * ```ts
+ * import { asMap } from "@kvwire/kvwire/redis";
+ * asMap(["f", "1"], { decode: true }); // Map { "f" => "1" }
+ * ```
+ */
+export function asMap<V>(reply: RespValue, context: ReplyContext): Map<string, V> {
+  const out = new Map<string, V>();
+  for (const [k, v] of pairsOf(reply)) {
+    out.set(asNonNullValue<string>(k, { decode: true }), asNonNullValue<V>(v, context));
+  }
+  return out;
+}
+
+/**
+ * The key/value pairs of a RESP3 map or a flat RESP2 array.
+ *
+ * @example
+ * ```ts
+ * import { pairsOf } from "@kvwire/kvwire/redis";
+ * pairsOf(["a", 1, "b", 2]); // [["a", 1], ["b", 2]]
+ * ```
+ */
+export function pairsOf(reply: RespValue): [RespValue, RespValue][] {
+  if (reply instanceof RespMap) return reply.entries;
+  if (!Array.isArray(reply) || reply.length % 2 !== 0) throw unexpected("pairs", reply);
+  const pairs: [RespValue, RespValue][] = [];
+  for (let i = 0; i < reply.length; i += 2) pairs.push([reply[i], reply[i + 1]]);
+  return pairs;
+}
+
+/**
+ * Throws a `RedisError` found as a value (for replies such as EXEC's array).
+ *
+ * @example
+ * ```ts
+ * import { throwIfError } from "@kvwire/kvwire/redis";
+ * throwIfError("OK"); // "OK"
+ * ```
+ */
+export function throwIfError(reply: RespValue): RespValue {
+  if (reply instanceof RedisError) throw reply;
+  return reply;
+}

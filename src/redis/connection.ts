@@ -1,0 +1,460 @@
+// RedisConnection: the sans-I/O RESP2/RESP3 connection machine (DESIGN.md §3): handshake,
+// in-order reply matching, deadlines, pub/sub state. Spec: RESP3.md and redis.io pub/sub docs.
+
+import type { ConnectionEvent, ProtocolConnection, SendOptions } from "../core/connection.ts";
+import { FifoTable } from "../core/correlation.ts";
+import { DeadlineHeap } from "../core/deadline_heap.ts";
+import { LocalProtocolError, RemoteProtocolError } from "../core/errors.ts";
+import { asciiDecode, utf8Decode } from "../core/bytes.ts";
+import { RedisError } from "./errors.ts";
+import {
+  afterHelloCommands,
+  checkHandshakeOptions,
+  type HandshakeOptions,
+  helloCommand,
+  isHelloUnsupported,
+  resp2Commands,
+} from "./handshake.ts";
+import {
+  familyOf,
+  frameKind,
+  messageFromFrame,
+  type RedisPush,
+  SUBSCRIPTION_KINDS,
+  type SubscriptionFamily,
+  subscriptionFromFrame,
+  type SubscriptionKind,
+} from "./pubsub_frames.ts";
+import { NEED_MORE, RespDecoder } from "./resp_decoder.ts";
+import { encodeCommand, type RedisArg } from "./resp_encoder.ts";
+import { RespMap, RespPush, type RespValue } from "./resp_types.ts";
+
+/** A command as its arguments, name first: `["SET", "k", "v"]`. */
+export type RedisCommand = readonly RedisArg[];
+
+/** Options of a {@link RedisConnection}. */
+export interface RedisConnectionOptions extends HandshakeOptions {
+  /** Largest bulk string accepted from the server. Default 512 MiB. */
+  maxBulkLength?: number;
+  /** Deepest nesting accepted from the server. Default 64. */
+  maxDepth?: number;
+}
+
+type Phase = "handshake" | "ready" | "closed";
+
+interface Entry {
+  id: number;
+  name: string;
+  bytes: Uint8Array | undefined; // undefined once handed to pollTransmit
+  settled: boolean;
+  internal: boolean;
+  /** For subscription commands: the kind, and confirmations still expected. */
+  kind?: SubscriptionKind;
+  expect: number;
+  frames?: RespValue[];
+}
+
+const SUBSCRIBED_MODE_ALLOWED = new Set([
+  ...SUBSCRIPTION_KINDS.map((k) => k.toUpperCase()),
+  "PING",
+  "QUIT",
+  "RESET",
+]);
+const REFUSED = new Set(["MONITOR", "SYNC", "PSYNC"]);
+
+/**
+ * The Redis protocol machine. Feed it bytes, pull events and bytes.
+ *
+ * Theory of operation. Phases: `handshake` (HELLO or the RESP2 steps are in flight; user
+ * commands are accepted but held back, so none can run before AUTH/SELECT took effect) →
+ * `ready` → `closed`. Every command is encoded in `send` (so bad arguments throw before
+ * anything is queued) into an entry that moves outbox → in flight. Replies match in-flight
+ * entries in order; an entry that timed out or was cancelled stays in line and its reply is
+ * discarded. A subscription command expects one confirmation per channel (or, without
+ * channels, per current subscription). In RESP2, subscribed mode admits only subscription
+ * commands, PING, QUIT and RESET; messages arrive as arrays. In RESP3 they arrive as push
+ * frames and any command may be sent. A protocol violation fails the machine for good.
+ *
+ * @example
+ * ```ts
+ * import { RedisConnection } from "@kvwire/kvwire/redis";
+ * const conn = new RedisConnection({ protocol: 2 });
+ * const id = conn.send(["PING"]);
+ * conn.pollTransmit(); // bytes of "*1\r\n$4\r\nPING\r\n"
+ * conn.receive(new TextEncoder().encode("+PONG\r\n"));
+ * conn.nextEvent(); // { type: "reply", id, value: "PONG" }
+ * ```
+ */
+export class RedisConnection
+  implements ProtocolConnection<RedisCommand, RespValue, never, RedisPush> {
+  readonly #options: RedisConnectionOptions;
+  readonly #decoder: RespDecoder;
+  #phase: Phase = "handshake";
+  #protocol: 2 | 3;
+  #nextId = 1;
+  #handshakeOut = new FifoTable<Entry>();
+  #handshakePending = 0;
+  #outbox = new FifoTable<Entry>();
+  #inFlight = new FifoTable<Entry>();
+  #byId = new Map<number, Entry>();
+  #deadlines = new DeadlineHeap<Entry>((e) => !e.settled);
+  #events = new FifoTable<ConnectionEvent<RespValue, never, RedisPush>>();
+  #eof = false;
+  #failure: Error | undefined;
+  #closedReported = false;
+  /** Subscriptions as predicted from what we sent, per family (for unsubscribe-all). */
+  #subscriptions: Record<SubscriptionFamily, Set<string>> = {
+    channel: new Set(),
+    pattern: new Set(),
+    shard: new Set(),
+  };
+  #pendingSubscriptionCommands = 0;
+  /** Subscription counts as the server last reported them (channels+patterns, shard). */
+  #serverCounts = { regular: 0, shard: 0 };
+  #serverInfo: RespMap | undefined;
+
+  /** Creates a machine and queues its handshake. Throws on invalid options. */
+  constructor(options: RedisConnectionOptions = {}) {
+    checkHandshakeOptions(options);
+    this.#options = options;
+    this.#protocol = options.protocol ?? 3;
+    this.#decoder = new RespDecoder({
+      maxBulkLength: options.maxBulkLength,
+      maxDepth: options.maxDepth,
+    });
+    if (this.#protocol === 3) this.#queueInternal(helloCommand(3, options));
+    else this.#queueSteps(resp2Commands(options));
+  }
+
+  /** The RESP version in use (2 after a fallback). */
+  get protocol(): 2 | 3 {
+    return this.#protocol;
+  }
+
+  /** The server's HELLO reply (`server`, `version`, `proto`, `id`, `mode`, `role`...). */
+  get serverInfo(): RespMap | undefined {
+    return this.#serverInfo;
+  }
+
+  /** True in RESP2 subscribed mode, where only subscription commands and PING are allowed. */
+  get subscribedMode(): boolean {
+    if (this.#protocol === 3) return false;
+    return this.#pendingSubscriptionCommands > 0 || this.#serverSubscribed;
+  }
+
+  get #serverSubscribed(): boolean {
+    return this.#serverCounts.regular > 0 || this.#serverCounts.shard > 0;
+  }
+
+  get inFlight(): number {
+    return this.#byId.size;
+  }
+
+  get canSend(): boolean {
+    return this.#phase !== "closed";
+  }
+
+  get wantsRead(): boolean {
+    return this.#phase !== "closed";
+  }
+
+  send(command: RedisCommand, options: SendOptions = {}): number {
+    if (this.#phase === "closed") throw new LocalProtocolError("The connection is closed");
+    if (command.length === 0) throw new TypeError("A Redis command needs at least its name");
+    const name = commandName(command[0]);
+    if (REFUSED.has(name) || (name === "CLIENT" && commandName(command[1] ?? "") === "REPLY")) {
+      throw new LocalProtocolError(`${name} is not supported on a shared connection`);
+    }
+    if (this.subscribedMode && !SUBSCRIBED_MODE_ALLOWED.has(name)) {
+      throw new LocalProtocolError(
+        `${name} is not allowed in RESP2 subscribed mode; only (P|S)SUBSCRIBE, ` +
+          "(P|S)UNSUBSCRIBE, PING, QUIT and RESET are",
+      );
+    }
+    const entry = this.#enqueue(command, name, false);
+    const kind = name.toLowerCase() as SubscriptionKind;
+    if ((SUBSCRIPTION_KINDS as readonly string[]).includes(kind)) {
+      this.#planSubscription(entry, kind, command);
+    }
+    if (options.deadline !== undefined) this.#deadlines.push(options.deadline, entry);
+    return entry.id;
+  }
+
+  #enqueue(command: RedisCommand, name: string, internal: boolean): Entry {
+    const bytes = encodeCommand(command);
+    const entry: Entry = {
+      id: this.#nextId++,
+      name,
+      bytes,
+      settled: false,
+      internal,
+      expect: 1,
+    };
+    if (internal) {
+      this.#handshakePending++;
+      this.#handshakeOut.push(entry);
+    } else {
+      this.#byId.set(entry.id, entry);
+      this.#outbox.push(entry);
+    }
+    return entry;
+  }
+
+  #queueInternal(command: RedisCommand): void {
+    this.#enqueue(command, commandName(command[0]), true);
+  }
+
+  #queueSteps(commands: RedisCommand[]): void {
+    for (const command of commands) this.#queueInternal(command);
+    if (this.#handshakePending === 0) this.#phase = "ready";
+  }
+
+  #planSubscription(entry: Entry, kind: SubscriptionKind, command: RedisCommand): void {
+    const set = this.#subscriptions[familyOf(kind)];
+    const targets = command.slice(1).map(keyOf);
+    entry.kind = kind;
+    entry.frames = [];
+    this.#pendingSubscriptionCommands++;
+    if (kind.includes("unsub")) {
+      entry.expect = targets.length > 0 ? targets.length : Math.max(1, set.size);
+      if (targets.length === 0) set.clear();
+      for (const t of targets) set.delete(t);
+    } else {
+      if (targets.length === 0) throw new TypeError(`${kind.toUpperCase()} needs a channel`);
+      entry.expect = targets.length;
+      for (const t of targets) set.add(t);
+    }
+  }
+
+  cancel(id: number): void {
+    const entry = this.#byId.get(id);
+    if (!entry) return;
+    entry.settled = true;
+    this.#byId.delete(id);
+  }
+
+  close(): void {
+    if (this.#phase === "closed") return;
+    this.#phase = "closed";
+    for (const entry of this.#byId.values()) entry.settled = true;
+    this.#byId.clear();
+    this.#deadlines.clear();
+  }
+
+  pollTransmit(maxBytes = Infinity): Uint8Array | undefined {
+    if (this.#phase === "closed") return undefined;
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const queue = this.#handshakeOut.size > 0
+        ? this.#handshakeOut
+        : this.#phase === "ready"
+        ? this.#outbox
+        : undefined;
+      const entry = queue?.peek();
+      if (!queue || !entry) break;
+      const bytes = entry.bytes as Uint8Array;
+      if (parts.length > 0 && total + bytes.length > maxBytes) break;
+      queue.shift();
+      if (entry.settled && !entry.kind) continue; // timed out or cancelled before it was sent
+      entry.bytes = undefined;
+      this.#inFlight.push(entry);
+      parts.push(bytes);
+      total += bytes.length;
+    }
+    if (parts.length <= 1) return parts[0];
+    const out = new Uint8Array(total);
+    let offset = 0;
+    for (const part of parts) {
+      out.set(part, offset);
+      offset += part.length;
+    }
+    return out;
+  }
+
+  receive(chunk: Uint8Array): void {
+    if (this.#phase !== "closed" && !this.#eof) this.#decoder.push(chunk);
+  }
+
+  receiveEof(): void {
+    this.#eof = true;
+  }
+
+  pollTimeout(): number | undefined {
+    return this.#deadlines.peek();
+  }
+
+  handleTimeout(now: number): void {
+    for (const entry of this.#deadlines.popExpired(now)) {
+      entry.settled = true;
+      this.#byId.delete(entry.id);
+      this.#events.push({ type: "timeout", id: entry.id, sent: entry.bytes === undefined });
+    }
+  }
+
+  nextEvent(): ConnectionEvent<RespValue, never, RedisPush> | undefined {
+    for (;;) {
+      const queued = this.#events.shift();
+      if (queued) return queued;
+      if (this.#failure) throw this.#failure;
+      if (this.#closedReported) return undefined;
+      let value: RespValue | RespPush | typeof NEED_MORE;
+      try {
+        value = this.#decoder.next();
+      } catch (error) {
+        this.#failure = error as Error;
+        this.close();
+        throw error;
+      }
+      if (value === NEED_MORE) return this.#endOfInput();
+      const event = this.#route(value);
+      if (event) return event;
+    }
+  }
+
+  #endOfInput(): ConnectionEvent<RespValue, never, RedisPush> | undefined {
+    if (!this.#eof) return undefined;
+    this.#closedReported = true;
+    this.close();
+    try {
+      this.#decoder.finish();
+    } catch (error) {
+      return { type: "closed", error: error as RemoteProtocolError };
+    }
+    return { type: "closed" };
+  }
+
+  #route(value: RespValue | RespPush): ConnectionEvent<RespValue, never, RedisPush> | undefined {
+    if (value instanceof RespPush) return this.#routeFrame(value.items, true);
+    if (this.#protocol === 2 && Array.isArray(value) && this.#expectsFrames()) {
+      return this.#routeFrame(value, false);
+    }
+    return this.#reply(value);
+  }
+
+  /** RESP2: an array is a pub/sub frame when the server is subscribed or a subscription
+   * command waits for confirmations; otherwise it is the head command's reply. */
+  #expectsFrames(): boolean {
+    return this.#serverSubscribed || this.#inFlight.peek()?.kind !== undefined;
+  }
+
+  /** A pub/sub frame: a message, a confirmation for the head entry, or another push. */
+  #routeFrame(
+    items: RespValue[],
+    isPush: boolean,
+  ): ConnectionEvent<RespValue, never, RedisPush> | undefined {
+    const kind = frameKind(items) ?? "";
+    const message = messageFromFrame(kind, items);
+    if (message) return { type: "push", value: message };
+    const subscription = subscriptionFromFrame(kind, items);
+    const head = this.#inFlight.peek();
+    if (subscription && head?.kind && familyOf(head.kind) === familyOf(subscription.kind)) {
+      head.frames!.push(items);
+      this.#trackCount(subscription.kind, subscription.count);
+      this.#events.push({ type: "push", value: subscription });
+      if (--head.expect > 0) return undefined;
+      this.#inFlight.shift();
+      this.#pendingSubscriptionCommands--;
+      this.#byId.delete(head.id);
+      return head.settled ? undefined : { type: "reply", id: head.id, value: head.frames! };
+    }
+    if (subscription) {
+      // The server dropped a subscription on its own (e.g. a sharded slot moved).
+      const family = familyOf(subscription.kind);
+      if (subscription.channel) this.#subscriptions[family].delete(keyOf(subscription.channel));
+      this.#trackCount(subscription.kind, subscription.count);
+      return { type: "push", value: subscription };
+    }
+    if (isPush) return { type: "push", value: { type: "push", kind, items } };
+    return this.#reply(items); // e.g. ["pong", ""] to PING in subscribed mode
+  }
+
+  #trackCount(kind: SubscriptionKind, count: number): void {
+    if (familyOf(kind) === "shard") this.#serverCounts.shard = count;
+    else this.#serverCounts.regular = count;
+  }
+
+  #reply(value: RespValue): ConnectionEvent<RespValue, never, RedisPush> | undefined {
+    const entry = this.#inFlight.shift();
+    if (!entry) {
+      const error = new RemoteProtocolError(
+        "Redis sent a reply while no command was waiting for one",
+      );
+      this.#failure = error;
+      this.close();
+      throw error;
+    }
+    if (entry.kind && value instanceof RedisError) {
+      // Refused (ACL, arity): nothing was subscribed and no confirmation will follow.
+      this.#pendingSubscriptionCommands--;
+      this.#byId.delete(entry.id);
+      return entry.settled ? undefined : { type: "serverError", id: entry.id, error: value };
+    }
+    if (entry.kind) {
+      const error = new RemoteProtocolError(
+        `Redis answered ${entry.name} with a non-subscription reply`,
+      );
+      this.#failure = error;
+      this.close();
+      throw error;
+    }
+    if (entry.internal) return this.#handshakeReply(entry, value);
+    this.#byId.delete(entry.id);
+    if (entry.settled) return undefined;
+    if (value instanceof RedisError) return { type: "serverError", id: entry.id, error: value };
+    if (entry.name === "HELLO" && value instanceof RespMap) this.#noteHello(value);
+    if (entry.name === "RESET") this.#forgetSubscriptions();
+    return { type: "reply", id: entry.id, value };
+  }
+
+  #handshakeReply(
+    entry: Entry,
+    value: RespValue,
+  ): ConnectionEvent<RespValue, never, RedisPush> | undefined {
+    this.#handshakePending--;
+    if (value instanceof RedisError) {
+      if (entry.name === "HELLO" && isHelloUnsupported(value)) {
+        this.#protocol = 2;
+        this.#queueSteps(resp2Commands(this.#options));
+        return undefined;
+      }
+      this.#closedReported = true;
+      this.close();
+      return {
+        type: "closed",
+        error: new RedisError(
+          `Redis refused ${entry.name} during the handshake: ${value.message}`,
+          { cause: value },
+        ),
+      };
+    }
+    if (entry.name === "HELLO") {
+      if (value instanceof RespMap) this.#noteHello(value);
+      this.#queueSteps(afterHelloCommands(this.#options));
+      return undefined;
+    }
+    if (this.#handshakePending === 0) this.#phase = "ready";
+    return undefined;
+  }
+
+  #noteHello(info: RespMap): void {
+    this.#serverInfo = info;
+    const proto = info.get("proto");
+    if (proto === 2 || proto === 3) this.#protocol = proto;
+  }
+
+  #forgetSubscriptions(): void {
+    for (const set of Object.values(this.#subscriptions)) set.clear();
+    this.#serverCounts = { regular: 0, shard: 0 };
+  }
+}
+
+function commandName(arg: RedisArg): string {
+  if (typeof arg === "string") return arg.toUpperCase();
+  if (arg instanceof Uint8Array) return asciiDecode(arg).toUpperCase();
+  return String(arg);
+}
+
+function keyOf(arg: RedisArg | RespValue): string {
+  return arg instanceof Uint8Array ? utf8Decode(arg) : String(arg);
+}

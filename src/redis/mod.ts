@@ -1,0 +1,33 @@
+/**
+ * Redis for every runtime: a RESP2/RESP3 client with typed commands, auto-pipelining,
+ * pipelines, transactions, pub/sub, scripts, scan iterators, locks and a pool; and the
+ * sans-I/O `RedisConnection` machine underneath.
+ *
+ * @example
+ * ```ts
+ * import { RedisClient } from "@kvwire/kvwire/redis";
+ * await using redis = await RedisClient.connect("redis://127.0.0.1:6379", { decode: true });
+ * await redis.set("foo", "bar");
+ * console.log(await redis.get("foo")); // "bar"
+ * ```
+ *
+ * @module
+ */
+
+export * from "./client.ts";
+export * from "./client_options.ts";
+export * from "./commands/base.ts";
+export * from "./commands/info.ts";
+export * from "./commands/keys.ts";
+export * from "./commands/mod.ts";
+export * from "./commands/server.ts";
+export * from "./commands/strings.ts";
+export * from "./commands/transforms.ts";
+export * from "./connection.ts";
+export * from "./errors.ts";
+export * from "./handshake.ts";
+export * from "./pipeline.ts";
+export * from "./pubsub_frames.ts";
+export * from "./resp_decoder.ts";
+export * from "./resp_encoder.ts";
+export * from "./resp_types.ts";

@@ -1,0 +1,147 @@
+// Explicit pipelines and MULTI/EXEC transactions: chainable typed commands queued locally and
+// sent in one write; results come back in order with errors as values.
+// Spec: https://redis.io/docs/latest/develop/use/pipelining/ and .../interact/transactions/
+
+import { KvError } from "../core/errors.ts";
+import type { RequestOptions } from "../core/driver.ts";
+import type { ManagedRequestOptions } from "../core/managed_connection.ts";
+import type { Out } from "./commands/base.ts";
+import { RedisCommands } from "./commands/mod.ts";
+import type { ReplyContext, Transform } from "./commands/transforms.ts";
+import { RedisError } from "./errors.ts";
+import { encodeCommand, type RedisArg } from "./resp_encoder.ts";
+import type { RespValue } from "./resp_types.ts";
+
+/** What a pipeline needs from its client: send one command, know how to shape replies. */
+export interface PipelineTarget {
+  request(args: readonly RedisArg[], options?: ManagedRequestOptions): Promise<RespValue>;
+  readonly context: ReplyContext;
+  readonly requestOptions: RequestOptions;
+}
+
+interface Queued {
+  args: RedisArg[];
+  transform: Transform<unknown>;
+}
+
+/** EXEC returned null: a WATCHed key changed, nothing ran. */
+export class WatchError extends KvError {
+  /** Creates the error. */
+  constructor(message = "Transaction aborted: a watched key changed") {
+    super("SERVER", message);
+  }
+}
+
+/**
+ * Commands queued locally and sent together by `exec()`. Each result is the command's typed
+ * value, or the `RedisError` the server answered it with.
+ *
+ * @example
+ * ```ts
+ * import { RedisClient } from "@kvwire/kvwire/redis";
+ * await using redis = await RedisClient.connect({ decode: true });
+ * const [ok, value, n] = await redis.pipeline().set("k", "v").get("k").incr("n").exec();
+ * ```
+ */
+export class Pipeline<V = Uint8Array> extends RedisCommands<V, "chain"> {
+  protected readonly target: PipelineTarget;
+  protected queued: Queued[] = [];
+
+  /** Use `client.pipeline()`. */
+  constructor(target: PipelineTarget) {
+    super();
+    this.target = target;
+  }
+
+  /** Commands queued so far. */
+  get length(): number {
+    return this.queued.length;
+  }
+
+  protected call<T>(args: RedisArg[], transform: Transform<T>): Out<"chain", T, this> {
+    encodeCommand(args); // validates now, so a bad argument throws at the call that passed it
+    this.queued.push({ args, transform });
+    return this;
+  }
+
+  /**
+   * Sends every queued command in one write and resolves with the results in order. A
+   * command the server refused yields its `RedisError` in place; connection failures reject.
+   */
+  async exec(): Promise<unknown[]> {
+    const queued = this.#take();
+    const replies = await Promise.all(
+      queued.map((q) =>
+        this.target.request(q.args, this.target.requestOptions).catch((error) => {
+          if (error instanceof RedisError) return error;
+          throw error;
+        })
+      ),
+    );
+    return replies.map((reply, i) => shape(queued[i].transform, reply, this.target.context));
+  }
+
+  #take(): Queued[] {
+    const queued = this.queued;
+    this.queued = [];
+    return queued;
+  }
+
+  /** The queued commands, leaving the pipeline empty (for transactions). */
+  protected takeQueued(): Queued[] {
+    return this.#take();
+  }
+}
+
+/**
+ * A MULTI/EXEC transaction: the queued commands run atomically. `exec()` rejects with
+ * `WatchError` when a watched key changed, and with the server's error when the
+ * transaction was refused as a whole (EXECABORT).
+ *
+ * @example
+ * ```ts
+ * import { RedisClient } from "@kvwire/kvwire/redis";
+ * await using redis = await RedisClient.connect();
+ * const [a, b] = await redis.multi().incr("a").incr("b").exec();
+ * ```
+ */
+export class Transaction<V = Uint8Array> extends Pipeline<V> {
+  override async exec(): Promise<unknown[]> {
+    const queued = this.takeQueued();
+    const options = { ...this.target.requestOptions, replayUnsent: false };
+    const send = (args: readonly RedisArg[]): Promise<RespValue> =>
+      this.target.request(args, options);
+    // All three stages are written in one go, so no other command can slip in between.
+    const multi = send(["MULTI"]);
+    const staged = queued.map((q) => send(q.args).catch((e) => e as Error));
+    const exec = send(["EXEC"]);
+    await multi;
+    const stageErrors = await Promise.all(staged);
+    let replies: RespValue;
+    try {
+      replies = await exec;
+    } catch (error) {
+      const first = stageErrors.find((e) => e instanceof RedisError);
+      if (error instanceof RedisError && first instanceof RedisError) {
+        throw new RedisError(`${error.message} (first refused command: ${first.message})`, {
+          cause: first,
+        });
+      }
+      throw error;
+    }
+    if (replies === null) throw new WatchError();
+    if (!Array.isArray(replies) || replies.length !== queued.length) {
+      throw new KvError("REMOTE_PROTOCOL", "EXEC returned a reply that does not match the queued commands");
+    }
+    return replies.map((reply, i) => shape(queued[i].transform, reply, this.target.context));
+  }
+}
+
+function shape(transform: Transform<unknown>, reply: RespValue | Error, context: ReplyContext): unknown {
+  if (reply instanceof RedisError || reply instanceof Error) return reply;
+  try {
+    return transform(reply, context);
+  } catch (error) {
+    return error;
+  }
+}

@@ -72,6 +72,7 @@ export class Driver<Req, Reply, Item = never, Push = never> {
   #readResume: (() => void) | undefined;
   /** Streams whose consumer is behind: reading pauses until each drains or ends. */
   #fullStreams = new Set<StreamQueue<Item>>();
+  #userPaused = false;
   #closing = false;
   #closedError: Error | undefined;
   #isClosed = false;
@@ -126,15 +127,18 @@ export class Driver<Req, Reply, Item = never, Push = never> {
     options: RequestOptions & { highWaterMark?: number } = {},
     name = "Stream",
   ): StreamQueue<Item> {
-    let id: RequestId | undefined;
+    const started: { id?: RequestId } = {}; // set below; the callbacks run later
     const release = (): void => {
-      if (this.#fullStreams.delete(queue) && this.#fullStreams.size === 0) this.#resumeReading();
+      if (this.#fullStreams.delete(queue) && this.#fullStreams.size === 0 && !this.#userPaused) {
+        this.#resumeReading();
+      }
     };
     const queue: StreamQueue<Item> = new StreamQueue<Item>({
       highWaterMark: options.highWaterMark,
       onDrain: release,
       onCancel: () => {
         release();
+        const id = started.id;
         if (id !== undefined && this.#pending.delete(id)) this.#machine.cancel(id);
         this.#kick();
       },
@@ -146,7 +150,7 @@ export class Driver<Req, Reply, Item = never, Push = never> {
       name,
       stream: queue,
     };
-    id = this.#start(req, entry, options);
+    started.id = this.#start(req, entry, options);
     return queue;
   }
 
@@ -189,6 +193,21 @@ export class Driver<Req, Reply, Item = never, Push = never> {
     };
     signal.addEventListener("abort", onAbort, { once: true });
     entry.detach = () => signal.removeEventListener("abort", onAbort);
+  }
+
+  /**
+   * Stops reading from the transport (push consumers use it for backpressure: the peer
+   * then sees a full TCP window). Requests already received stay queued in the transport.
+   */
+  pauseReading(): void {
+    this.#userPaused = true;
+  }
+
+  /** Undoes {@link pauseReading}. */
+  resumeReading(): void {
+    if (!this.#userPaused) return;
+    this.#userPaused = false;
+    if (this.#fullStreams.size === 0) this.#resumeReading();
   }
 
   /** Closes gracefully: refuses new requests, waits for pending ones, then ends the stream. */
@@ -248,7 +267,7 @@ export class Driver<Req, Reply, Item = never, Push = never> {
   async #readLoop(): Promise<void> {
     try {
       while (!this.#isClosed) {
-        if (!this.#machine.wantsRead || this.#fullStreams.size > 0) {
+        if (!this.#machine.wantsRead || this.#fullStreams.size > 0 || this.#userPaused) {
           await new Promise<void>((resolve) => (this.#readResume = resolve));
           continue;
         }
@@ -300,7 +319,9 @@ export class Driver<Req, Reply, Item = never, Push = never> {
     this.#armTimer();
     this.#scheduleFlush(); // replies can release held requests (e.g. after a handshake)
     this.#maybeDrained();
-    if (this.#machine.wantsRead && this.#fullStreams.size === 0) this.#resumeReading();
+    if (this.#machine.wantsRead && this.#fullStreams.size === 0 && !this.#userPaused) {
+      this.#resumeReading();
+    }
   }
 
   #handle(event: ConnectionEvent<Reply, Item, Push>): void {

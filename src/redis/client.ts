@@ -1,16 +1,26 @@
 // RedisClient: the user-facing Redis client. Typed commands over a self-healing connection,
 // auto-pipelining (concurrent calls share one write), pipelines, transactions, per-call options.
 
-import { defaultConnect } from "../core/default_connect.ts";
 import type { RequestOptions } from "../core/driver.ts";
 import { ManagedConnection, type ManagedRequestOptions } from "../core/managed_connection.ts";
-import type { Out } from "./commands/base.ts";
+import type { Out, RedisKey } from "./commands/base.ts";
 import { RedisCommands } from "./commands/mod.ts";
 import type { ReplyContext, Transform } from "./commands/transforms.ts";
-import { type RedisClientOptions, type ResolvedRedisOptions, resolveRedisOptions } from "./client_options.ts";
+import {
+  type RedisClientOptions,
+  type ResolvedRedisOptions,
+  resolveRedisOptions,
+} from "./client_options.ts";
 import { type RedisCommand, RedisConnection } from "./connection.ts";
-import { Pipeline, Transaction } from "./pipeline.ts";
+import { Pipeline, Transaction, WatchError } from "./pipeline.ts";
+import { Pool, type PooledConnection } from "./pool.ts";
+import { PubSub, type PubSubOptions } from "./pubsub.ts";
+import { Script } from "./script.ts";
+import { iterateCursor } from "./scan.ts";
+import { Lock, type LockClient, type LockOptions } from "./lock.ts";
+import type { ScanOptions } from "./commands/keys.ts";
 import type { RedisPush } from "./pubsub_frames.ts";
+import { openRedisConnection } from "./open_connection.ts";
 import type { RedisArg } from "./resp_encoder.ts";
 import type { RespValue } from "./resp_types.ts";
 
@@ -19,7 +29,12 @@ interface Shared {
   options: ResolvedRedisOptions;
   conn: ManagedConnection<RedisCommand, RespValue, never, RedisPush>;
   context: ReplyContext;
+  /** Dedicated connections for blocking commands and WATCH transactions, made on demand. */
+  pool?: Pool<PooledConnection>;
 }
+
+/** WATCH transactions give up after this many conflicts in a row. */
+const MAX_WATCH_RETRIES = 1000;
 
 /** Options for one view of a client: see {@link RedisClient.with}. */
 export interface CallOptions {
@@ -27,40 +42,6 @@ export interface CallOptions {
   timeout?: number;
   /** Aborts the commands sent through this view. */
   signal?: AbortSignal;
-}
-
-/**
- * Creates the managed connection of a client from resolved options.
- *
- * @example
- * ```ts
- * import { openRedisConnection, resolveRedisOptions } from "@kvwire/kvwire/redis";
- * const conn = openRedisConnection(resolveRedisOptions({ port: 6379 }));
- * await conn.open();
- * await conn.close();
- * ```
- */
-export function openRedisConnection(
-  options: ResolvedRedisOptions,
-  extra: { onPush?: (push: RedisPush) => void; onConnect?: (run: (c: RedisCommand) => Promise<RespValue>, again: boolean) => Promise<void> } = {},
-): ManagedConnection<RedisCommand, RespValue, never, RedisPush> {
-  const connect = options.connect ?? defaultConnect;
-  const timeout = options.connectTimeout ?? 10_000;
-  return new ManagedConnection<RedisCommand, RespValue, never, RedisPush>({
-    label: options.label,
-    connect: () => connect(options.address, { timeout, tls: options.tls }),
-    createMachine: () => new RedisConnection(options),
-    reconnect: options.reconnect,
-    offlineQueueSize: options.offlineQueueSize,
-    onPush: extra.onPush ?? options.onPush,
-    onConnect: async (driver, again) => {
-      const run = (command: RedisCommand): Promise<RespValue> =>
-        driver.request(command, { timeout }, String(command[0]));
-      // The reply to this PING follows the handshake, so it proves AUTH/SELECT worked.
-      await run(["PING"]);
-      await extra.onConnect?.(run, again);
-    },
-  });
 }
 
 /**
@@ -81,15 +62,21 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
   readonly #requestOptions: RequestOptions;
 
   /** Connects and waits until the server answered (handshake and a PING). */
-  static connect(url: string, options: RedisClientOptions & { decode: true }): Promise<RedisClient<string>>;
+  static connect(
+    url: string,
+    options: RedisClientOptions & { decode: true },
+  ): Promise<RedisClient<string>>;
   static connect(options: RedisClientOptions & { decode: true }): Promise<RedisClient<string>>;
-  static connect(url?: string | RedisClientOptions, options?: RedisClientOptions): Promise<RedisClient<Uint8Array>>;
+  static connect(
+    url?: string | RedisClientOptions,
+    options?: RedisClientOptions,
+  ): Promise<RedisClient<Uint8Array>>;
   static async connect(
     url?: string | RedisClientOptions,
     options: RedisClientOptions = {},
-  ): Promise<RedisClient<unknown>> {
+  ): Promise<RedisClient<string> | RedisClient<Uint8Array>> {
     const merged = typeof url === "string" ? { ...options, url } : { ...url };
-    const client = new RedisClient<unknown>(merged);
+    const client = new RedisClient<Uint8Array>(merged);
     try {
       await client.#shared.conn.open();
     } catch (error) {
@@ -100,7 +87,10 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
   }
 
   /** Creates a client that connects on its first command. Prefer `RedisClient.connect`. */
-  constructor(options: RedisClientOptions | string = {}, view?: { shared: Shared; call: CallOptions }) {
+  constructor(
+    options: RedisClientOptions | string = {},
+    view?: { shared: Shared; call: CallOptions },
+  ) {
     super();
     if (view) {
       this.#shared = view.shared;
@@ -152,7 +142,10 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
   }
 
   /** Sends one raw command and returns the raw reply (used by pipelines and helpers). */
-  request(args: readonly RedisArg[], options: ManagedRequestOptions = this.#requestOptions): Promise<RespValue> {
+  request(
+    args: readonly RedisArg[],
+    options: ManagedRequestOptions = this.#requestOptions,
+  ): Promise<RespValue> {
     return this.#shared.conn.request(args, options, String(args[0]));
   }
 
@@ -176,14 +169,104 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     return new Transaction<V>(this);
   }
 
+  /**
+   * A subscriber on its own connection.
+   *
+   * @example
+   * ```ts
+   * import { RedisClient } from "@kvwire/kvwire/redis";
+   * await using redis = await RedisClient.connect({ decode: true });
+   * await using pubsub = redis.pubsub();
+   * await pubsub.subscribe({ news: (m) => console.log(m.data) });
+   * ```
+   */
+  pubsub(options: PubSubOptions = {}): PubSub<V> {
+    return new PubSub<V>(this.#shared.options, options);
+  }
+
+  /** A Lua script run with EVALSHA (EVAL on NOSCRIPT); see {@link Script}. */
+  registerScript(source: string): Script {
+    return new Script(this, source);
+  }
+
+  /** Iterates every key matching the options with SCAN, a page at a time. */
+  scanIter(options: ScanOptions = {}): AsyncGenerator<V, void, undefined> {
+    return iterateCursor((cursor) => this.scan(cursor, options));
+  }
+
+  /** A lock on `name`; see {@link Lock}. */
+  lock(name: RedisKey, options: LockOptions = {}): Lock {
+    return new Lock(this as unknown as LockClient, name, options);
+  }
+
+  /** The pool of dedicated connections (created on first use). */
+  get pool(): Pool<RedisClient<V>> {
+    const shared = this.#shared;
+    const open = async (): Promise<RedisClient<V>> => {
+      const dedicated = new RedisClient<V>({ ...shared.options, reconnect: { enabled: false } });
+      await dedicated.#shared.conn.open();
+      return dedicated;
+    };
+    // One pool per connection; its value type is the client's, stored type-erased.
+    shared.pool ??= new Pool(open, { maxSize: shared.options.poolSize ?? 10 }) as unknown as Pool<
+      PooledConnection
+    >;
+    return shared.pool as unknown as Pool<RedisClient<V>>;
+  }
+
+  /**
+   * Runs an optimistic transaction as redis-py's `transaction(func, *watches)`: on a
+   * dedicated connection, WATCHes the keys, calls `fn` (which reads with the connection it is
+   * given and returns `conn.multi()...`), executes the transaction, and starts over when a
+   * watched key changed. Resolves with EXEC's results.
+   *
+   * @example
+   * ```ts
+   * import { RedisClient } from "@kvwire/kvwire/redis";
+   * await using redis = await RedisClient.connect({ decode: true });
+   * await redis.transaction(async (conn) => {
+   *   const current = Number(await conn.get("counter") ?? 0);
+   *   return conn.multi().set("counter", current + 1);
+   * }, "counter");
+   * ```
+   */
+  transaction(
+    fn: (conn: RedisClient<V>) => Promise<Transaction<V>>,
+    ...watch: RedisKey[]
+  ): Promise<unknown[]> {
+    return this.pool.use(async (conn) => {
+      for (let attempt = 1;; attempt++) {
+        if (watch.length > 0) await conn.send("WATCH", ...watch);
+        let tx: Transaction<V>;
+        try {
+          tx = await fn(conn);
+        } catch (error) {
+          await conn.send("UNWATCH");
+          throw error;
+        }
+        try {
+          return await tx.exec();
+        } catch (error) {
+          if (!(error instanceof WatchError) || attempt >= MAX_WATCH_RETRIES) throw error;
+        }
+      }
+    });
+  }
+
+  /** A new client with the same options and its own connection. */
+  duplicate(): RedisClient<V> {
+    return new RedisClient<V>(this.#shared.options);
+  }
+
   /** Closes gracefully: waits for commands in flight. */
   async close(): Promise<void> {
-    await this.#shared.conn.close();
+    await Promise.all([this.#shared.conn.close(), this.#shared.pool?.close()]);
   }
 
   /** Closes at once: pending commands fail with `ConnectionClosedError`. */
   destroy(): void {
     this.#shared.conn.destroy();
+    this.#shared.pool?.close();
   }
 
   /** `await using redis = await RedisClient.connect()` closes it at the end of the scope. */

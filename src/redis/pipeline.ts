@@ -46,6 +46,7 @@ export class WatchError extends KvError {
 export class Pipeline<V = Uint8Array> extends RedisCommands<V, "chain"> {
   protected readonly target: PipelineTarget;
   protected queued: Queued[] = [];
+  #scripts = new Map<string, string>();
 
   /** Use `client.pipeline()`. */
   constructor(target: PipelineTarget) {
@@ -64,12 +65,26 @@ export class Pipeline<V = Uint8Array> extends RedisCommands<V, "chain"> {
     return this;
   }
 
+  /** Makes `exec()` load a script (SCRIPT LOAD) before the queued commands run. */
+  loadScript(script: { sha1: string; source: string }): void {
+    this.#scripts.set(script.sha1, script.source);
+  }
+
+  /** Issues SCRIPT LOAD for the scripts queued commands use; their replies don't matter. */
+  protected loadScripts(): void {
+    for (const source of this.#scripts.values()) {
+      this.target.request(["SCRIPT", "LOAD", source], this.target.requestOptions).catch(() => {});
+    }
+    this.#scripts.clear();
+  }
+
   /**
    * Sends every queued command in one write and resolves with the results in order. A
    * command the server refused yields its `RedisError` in place; connection failures reject.
    */
   async exec(): Promise<unknown[]> {
     const queued = this.#take();
+    this.loadScripts();
     const replies = await Promise.all(
       queued.map((q) =>
         this.target.request(q.args, this.target.requestOptions).catch((error) => {
@@ -112,6 +127,7 @@ export class Transaction<V = Uint8Array> extends Pipeline<V> {
     const send = (args: readonly RedisArg[]): Promise<RespValue> =>
       this.target.request(args, options);
     // All three stages are written in one go, so no other command can slip in between.
+    this.loadScripts();
     const multi = send(["MULTI"]);
     const staged = queued.map((q) => send(q.args).catch((e) => e as Error));
     const exec = send(["EXEC"]);
@@ -131,13 +147,20 @@ export class Transaction<V = Uint8Array> extends Pipeline<V> {
     }
     if (replies === null) throw new WatchError();
     if (!Array.isArray(replies) || replies.length !== queued.length) {
-      throw new KvError("REMOTE_PROTOCOL", "EXEC returned a reply that does not match the queued commands");
+      throw new KvError(
+        "REMOTE_PROTOCOL",
+        "EXEC returned a reply that does not match the queued commands",
+      );
     }
     return replies.map((reply, i) => shape(queued[i].transform, reply, this.target.context));
   }
 }
 
-function shape(transform: Transform<unknown>, reply: RespValue | Error, context: ReplyContext): unknown {
+function shape(
+  transform: Transform<unknown>,
+  reply: RespValue | Error,
+  context: ReplyContext,
+): unknown {
   if (reply instanceof RedisError || reply instanceof Error) return reply;
   try {
     return transform(reply, context);

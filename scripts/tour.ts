@@ -1,0 +1,52 @@
+// The main job: a guided tour of kvwire on the current runtime against real local servers it
+// starts itself (or the ones named by KVWIRE_REDIS=host:port). Run: npm run tour
+// Also: node_modules/.bin/deno run -A scripts/tour.ts, node_modules/.bin/bun scripts/tour.ts
+
+import process from "node:process";
+import { runtimeName } from "../transports/auto.ts";
+import { RedisClient } from "../src/redis/mod.ts";
+import { type ServerHandle, startRedis } from "./servers.ts";
+
+const started: ServerHandle[] = [];
+
+async function redisAddress(): Promise<{ host: string; port: number }> {
+  const given = process.env.KVWIRE_REDIS;
+  if (given) {
+    const [host, port] = given.split(":");
+    return { host, port: Number(port) };
+  }
+  const server = await startRedis();
+  started.push(server);
+  console.log(`started redis-server on ${server.host}:${server.port} (temp dir ${server.dir})`);
+  return { host: server.host, port: server.port };
+}
+
+async function redisTour(): Promise<void> {
+  console.log("\n== Redis");
+  const address = await redisAddress();
+  await using redis = await RedisClient.connect({ ...address, decode: true });
+  console.log(`connected with RESP${redis.protocol}`);
+  console.log(`PING -> ${await redis.ping()}`);
+  console.log(`SET tour:greeting hello -> ${await redis.set("tour:greeting", "hello", { ex: 60 })}`);
+  console.log(`GET tour:greeting -> ${JSON.stringify(await redis.get("tour:greeting"))}`);
+  const started = performance.now();
+  const counts = await Promise.all(Array.from({ length: 100 }, () => redis.incr("tour:hits")));
+  const ms = (performance.now() - started).toFixed(1);
+  console.log(`100 concurrent INCRs (auto-pipelined into one write) -> last ${counts.at(-1)} in ${ms} ms`);
+  const results = await redis.pipeline()
+    .set("tour:n", 41).incr("tour:n").get("tour:n").send("NO-SUCH-COMMAND").exec();
+  console.log(`pipeline -> ${results.map((r) => r instanceof Error ? `error(${r.message.split(",")[0]})` : JSON.stringify(r)).join(", ")}`);
+  const [a, b] = await redis.multi().incrBy("tour:tx", 10).decr("tour:tx").exec();
+  console.log(`MULTI/EXEC -> ${a}, ${b}`);
+  const info = await redis.info("server");
+  console.log(`server: redis ${info.server.redis_version}`);
+  await redis.del("tour:greeting", "tour:hits", "tour:n", "tour:tx");
+}
+
+console.log(`kvwire tour on ${runtimeName()}`);
+try {
+  await redisTour();
+  console.log("\ntour finished");
+} finally {
+  await Promise.all(started.map((s) => s.stop()));
+}

@@ -1,0 +1,233 @@
+// Pub/Sub on a dedicated connection: subscribe, psubscribe, ssubscribe; messages as an
+// AsyncIterable, through getMessage(), or to per-channel handlers; re-subscribes on reconnect.
+// Spec: https://redis.io/docs/latest/develop/interact/pubsub/ (redis-py's PubSub as the model)
+
+import { utf8Decode } from "../core/bytes.ts";
+import type { ManagedConnection } from "../core/managed_connection.ts";
+import { StreamQueue } from "../core/stream_queue.ts";
+import { openRedisConnection } from "./open_connection.ts";
+import type { ResolvedRedisOptions } from "./client_options.ts";
+import type { RedisCommand } from "./connection.ts";
+import type { RedisPush, SubscriptionFamily } from "./pubsub_frames.ts";
+import type { RespValue } from "./resp_types.ts";
+
+/** A message or a subscription change, shaped like redis-py's message dicts. */
+export interface PubSubMessage<V> {
+  /** `message`, `pmessage`, `smessage`, or a subscription kind such as `subscribe`. */
+  type: string;
+  /** The channel (for subscription changes, the channel or pattern changed). */
+  channel: string;
+  /** The pattern that matched (`pmessage` only). */
+  pattern?: string;
+  /** The payload; for subscription changes, the number of subscriptions now. */
+  data: V | number;
+}
+
+/** Called with each message of a channel or pattern it was registered for. */
+export type MessageHandler<V> = (message: PubSubMessage<V>) => void;
+
+/** Options of {@link PubSub}. */
+export interface PubSubOptions {
+  /** Don't deliver subscribe/unsubscribe confirmations as messages. Default false. */
+  ignoreSubscribeMessages?: boolean;
+  /** Messages buffered for a slow consumer before reading from the server pauses. Default 10,000. */
+  highWaterMark?: number;
+}
+
+const COMMANDS: Record<SubscriptionFamily, [string, string]> = {
+  channel: ["SUBSCRIBE", "UNSUBSCRIBE"],
+  pattern: ["PSUBSCRIBE", "PUNSUBSCRIBE"],
+  shard: ["SSUBSCRIBE", "SUNSUBSCRIBE"],
+};
+
+/**
+ * A subscriber with its own connection (in RESP2 a subscribed connection can do nothing
+ * else). Messages for channels with a handler go to the handler; all others are queued for
+ * `getMessage()` / `for await`.
+ *
+ * @example
+ * ```ts
+ * import { RedisClient } from "@kvwire/kvwire/redis";
+ * await using redis = await RedisClient.connect({ decode: true });
+ * await using pubsub = redis.pubsub({ ignoreSubscribeMessages: true });
+ * await pubsub.subscribe("news");
+ * await redis.publish("news", "hello");
+ * for await (const message of pubsub) {
+ *   console.log(message.channel, message.data); // "news" "hello"
+ *   break;
+ * }
+ * ```
+ */
+export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
+  readonly #conn: ManagedConnection<RedisCommand, RespValue, never, RedisPush>;
+  readonly #decode: boolean;
+  readonly #ignoreSubscribeMessages: boolean;
+  readonly #queue: StreamQueue<PubSubMessage<V>>;
+  readonly #handlers: Record<SubscriptionFamily, Map<string, MessageHandler<V> | undefined>> = {
+    channel: new Map(),
+    pattern: new Map(),
+    shard: new Map(),
+  };
+
+  /** Use `client.pubsub()`. */
+  constructor(options: ResolvedRedisOptions, pubsubOptions: PubSubOptions = {}) {
+    this.#decode = options.decode === true;
+    this.#ignoreSubscribeMessages = pubsubOptions.ignoreSubscribeMessages ?? false;
+    this.#queue = new StreamQueue<PubSubMessage<V>>({
+      highWaterMark: pubsubOptions.highWaterMark ?? 10_000,
+      onDrain: () => this.#conn.driver?.resumeReading(),
+    });
+    this.#conn = openRedisConnection(options, {
+      onPush: (push) => this.#deliver(push),
+      onConnect: async (run, again) => {
+        if (!again) return;
+        for (const family of Object.keys(COMMANDS) as SubscriptionFamily[]) {
+          const names = [...this.#handlers[family].keys()];
+          if (names.length > 0) await run([COMMANDS[family][0], ...names]);
+        }
+      },
+    });
+  }
+
+  /** Channels subscribed to (exact names). */
+  get channels(): string[] {
+    return [...this.#handlers.channel.keys()];
+  }
+
+  /** Patterns subscribed to. */
+  get patterns(): string[] {
+    return [...this.#handlers.pattern.keys()];
+  }
+
+  /** Shard channels subscribed to. */
+  get shardChannels(): string[] {
+    return [...this.#handlers.shard.keys()];
+  }
+
+  /** SUBSCRIBE to channels; pass `{ channel: handler }` to route a channel to a callback. */
+  subscribe(...targets: (string | Record<string, MessageHandler<V>>)[]): Promise<void> {
+    return this.#change("channel", true, targets);
+  }
+
+  /** PSUBSCRIBE to glob patterns. */
+  psubscribe(...targets: (string | Record<string, MessageHandler<V>>)[]): Promise<void> {
+    return this.#change("pattern", true, targets);
+  }
+
+  /** SSUBSCRIBE to shard channels (Redis 7). */
+  ssubscribe(...targets: (string | Record<string, MessageHandler<V>>)[]): Promise<void> {
+    return this.#change("shard", true, targets);
+  }
+
+  /** UNSUBSCRIBE from the channels named, or from all. */
+  unsubscribe(...channels: string[]): Promise<void> {
+    return this.#change("channel", false, channels);
+  }
+
+  /** PUNSUBSCRIBE from the patterns named, or from all. */
+  punsubscribe(...patterns: string[]): Promise<void> {
+    return this.#change("pattern", false, patterns);
+  }
+
+  /** SUNSUBSCRIBE from the shard channels named, or from all. */
+  sunsubscribe(...channels: string[]): Promise<void> {
+    return this.#change("shard", false, channels);
+  }
+
+  async #change(
+    family: SubscriptionFamily,
+    subscribe: boolean,
+    targets: (string | Record<string, MessageHandler<V>>)[],
+  ): Promise<void> {
+    const names: string[] = [];
+    const handlers = this.#handlers[family];
+    for (const target of targets) {
+      if (typeof target === "string") names.push(target);
+      else names.push(...Object.keys(target));
+    }
+    if (subscribe && names.length === 0) {
+      throw new TypeError(`${COMMANDS[family][0]} needs at least one channel`);
+    }
+    if (subscribe) {
+      for (const target of targets) {
+        if (typeof target === "string") handlers.set(target, handlers.get(target));
+        else for (const [name, handler] of Object.entries(target)) handlers.set(name, handler);
+      }
+    } else if (names.length === 0) handlers.clear();
+    else for (const name of names) handlers.delete(name);
+    const command = COMMANDS[family][subscribe ? 0 : 1];
+    await this.#conn.request([command, ...names], {}, command);
+  }
+
+  /** The next message, or null when none arrives within `timeout` ms (default: don't wait). */
+  async getMessage(options: { timeout?: number } = {}): Promise<PubSubMessage<V> | null> {
+    if (this.#queue.size > 0 || options.timeout === undefined || options.timeout <= 0) {
+      if (this.#queue.size === 0) return null;
+      return (await this.#queue.next()).value ?? null;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), options.timeout);
+    });
+    const next = this.#queue.next().then((r) => (r.done ? null : r.value));
+    try {
+      return await Promise.race([next, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Iterates messages until the PubSub is closed. */
+  [Symbol.asyncIterator](): AsyncIterator<PubSubMessage<V>> {
+    return {
+      next: () => this.#queue.next(),
+      return: () => Promise.resolve({ value: undefined, done: true }),
+    };
+  }
+
+  #value(bytes: Uint8Array): V {
+    return (this.#decode ? utf8Decode(bytes) : bytes) as V;
+  }
+
+  #deliver(push: RedisPush): void {
+    let message: PubSubMessage<V>;
+    let handler: MessageHandler<V> | undefined;
+    if (push.type === "message") {
+      const channel = utf8Decode(push.channel);
+      const pattern = push.pattern && utf8Decode(push.pattern);
+      const type = pattern !== undefined ? "pmessage" : push.sharded ? "smessage" : "message";
+      message = { type, channel, data: this.#value(push.message) };
+      if (pattern !== undefined) message.pattern = pattern;
+      const family: SubscriptionFamily = pattern !== undefined
+        ? "pattern"
+        : push.sharded
+        ? "shard"
+        : "channel";
+      handler = this.#handlers[family].get(pattern ?? channel);
+    } else if (push.type === "subscription") {
+      if (this.#ignoreSubscribeMessages) return;
+      message = {
+        type: push.kind,
+        channel: push.channel ? utf8Decode(push.channel) : "",
+        data: push.count,
+      };
+    } else {
+      return;
+    }
+    if (handler) {
+      handler(message);
+      return;
+    }
+    if (!this.#queue.push(message)) this.#conn.driver?.pauseReading();
+  }
+
+  /** Unsubscribes from everything and closes the connection; iteration ends. */
+  async close(): Promise<void> {
+    this.#queue.end();
+    await this.#conn.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

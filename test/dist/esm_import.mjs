@@ -1,0 +1,45 @@
+// The built npm package (dist/, ESM) under plain Node: every entry imports, and a real Redis
+// round trip works through the Node transport. Run by scripts/test.ts after the tsup build.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import process from "node:process";
+
+const entries = [
+  "kvwire",
+  "kvwire/redis",
+  "kvwire/memcache",
+  "kvwire/etcd",
+  "kvwire/pegasus",
+  "kvwire/tstorage",
+  "kvwire/transports/node",
+  "kvwire/transports/memory",
+  "kvwire/transports/auto",
+];
+
+test("dist esm: every package entry imports", async () => {
+  for (const entry of entries) {
+    const module = await import(entry);
+    assert.ok(Object.keys(module).length > 0, `${entry} exports something`);
+  }
+});
+
+test("dist esm: Redis round trip through the Node transport", async () => {
+  const { RedisClient } = await import("kvwire/redis");
+  const { connectNode } = await import("kvwire/transports/node");
+  const [host, port] = process.env.KVWIRE_REDIS.split(":");
+  const redis = await RedisClient.connect({ host, port: Number(port), decode: true, connect: connectNode });
+  try {
+    const key = `dist:esm:${process.pid}`;
+    assert.equal(await redis.set(key, "ok", { ex: 10 }), true);
+    assert.equal(await redis.get(key), "ok");
+  } finally {
+    await redis.close();
+  }
+});
+
+test("dist esm: errors are the same classes from every entry", async () => {
+  const root = await import("kvwire");
+  const redis = await import("kvwire/redis");
+  assert.equal(root.RedisError, redis.RedisError);
+  assert.ok(new redis.RedisError("ERR x") instanceof root.KvError);
+});

@@ -2,7 +2,7 @@
 // by `wantsRead`, one corked flush per microtask, one timer re-armed from `pollTimeout()`.
 
 import type { ConnectionEvent, ProtocolConnection, RequestId } from "./connection.ts";
-import { AbortedError, ConnectionClosedError, KvError, TimeoutError } from "./errors.ts";
+import { AbortedError, ConnectionClosedError, ServerError, TimeoutError } from "./errors.ts";
 import { StreamQueue } from "./stream_queue.ts";
 import type { Transport } from "./transport.ts";
 
@@ -409,7 +409,8 @@ export class Driver<Req, Reply, Item = never, Push = never> {
     const state = entry.sent
       ? `after ${entry.name} was sent; it may have been executed`
       : `before ${entry.name} was sent`;
-    return new ConnectionClosedError(`Connection to ${this.#label} closed ${state}`, {
+    const why = cause ? ` (${cause.message})` : "";
+    return new ConnectionClosedError(`Connection to ${this.#label} closed ${state}${why}`, {
       sent: entry.sent,
       cause,
     });
@@ -426,9 +427,9 @@ export class Driver<Req, Reply, Item = never, Push = never> {
     const entries = [...this.#pending.values()];
     this.#pending.clear();
     for (const entry of entries) {
-      const reason = error instanceof KvError && !(error instanceof ConnectionClosedError)
-        ? error
-        : this.#closedErrorFor(entry, error);
+      // A refused handshake (a server error) is the answer the caller needs; anything else
+      // becomes "closed", saying whether the request may have run, with the reason attached.
+      const reason = error instanceof ServerError ? error : this.#closedErrorFor(entry, error);
       this.#settle(entry, reason);
     }
     this.#fullStreams.clear();

@@ -356,7 +356,8 @@ export class RedisConnection
       this.#inFlight.shift();
       this.#pendingSubscriptionCommands--;
       this.#byId.delete(head.id);
-      return head.settled ? undefined : { type: "reply", id: head.id, value: head.frames! };
+      if (!head.settled) this.#events.push({ type: "reply", id: head.id, value: head.frames! });
+      return undefined; // both events are queued, in order
     }
     if (subscription) {
       // The server dropped a subscription on its own (e.g. a sharded slot moved).

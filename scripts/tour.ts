@@ -27,15 +27,25 @@ async function redisTour(): Promise<void> {
   await using redis = await RedisClient.connect({ ...address, decode: true });
   console.log(`connected with RESP${redis.protocol}`);
   console.log(`PING -> ${await redis.ping()}`);
-  console.log(`SET tour:greeting hello -> ${await redis.set("tour:greeting", "hello", { ex: 60 })}`);
+  console.log(
+    `SET tour:greeting hello -> ${await redis.set("tour:greeting", "hello", { ex: 60 })}`,
+  );
   console.log(`GET tour:greeting -> ${JSON.stringify(await redis.get("tour:greeting"))}`);
   const started = performance.now();
   const counts = await Promise.all(Array.from({ length: 100 }, () => redis.incr("tour:hits")));
   const ms = (performance.now() - started).toFixed(1);
-  console.log(`100 concurrent INCRs (auto-pipelined into one write) -> last ${counts.at(-1)} in ${ms} ms`);
+  console.log(
+    `100 concurrent INCRs (auto-pipelined into one write) -> last ${counts.at(-1)} in ${ms} ms`,
+  );
   const results = await redis.pipeline()
     .set("tour:n", 41).incr("tour:n").get("tour:n").send("NO-SUCH-COMMAND").exec();
-  console.log(`pipeline -> ${results.map((r) => r instanceof Error ? `error(${r.message.split(",")[0]})` : JSON.stringify(r)).join(", ")}`);
+  console.log(
+    `pipeline -> ${
+      results.map((r) =>
+        r instanceof Error ? `error(${r.message.split(",")[0]})` : JSON.stringify(r)
+      ).join(", ")
+    }`,
+  );
   const [a, b] = await redis.multi().incrBy("tour:tx", 10).decr("tour:tx").exec();
   console.log(`MULTI/EXEC -> ${a}, ${b}`);
   const info = await redis.info("server");

@@ -1,6 +1,10 @@
 // A minimal in-order line protocol machine (request "x\n", reply "y\n") for testing the
 // driver without any real protocol: deadlines, cancel, EOF, and a malformed-line error.
-import type { ConnectionEvent, ProtocolConnection, SendOptions } from "../../src/core/connection.ts";
+import type {
+  ConnectionEvent,
+  ProtocolConnection,
+  SendOptions,
+} from "../../src/core/connection.ts";
 import { FifoTable } from "../../src/core/correlation.ts";
 import { DeadlineHeap } from "../../src/core/deadline_heap.ts";
 import { RemoteProtocolError, ServerError } from "../../src/core/errors.ts";

@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   asciiDecode,
-  ByteWriter,
   bytesEqual,
+  ByteWriter,
   concatBytes,
   decodeVarint,
   indexOfBytes,

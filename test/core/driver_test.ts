@@ -62,7 +62,11 @@ test("driver: concurrent requests in one tick go out in one write and resolve in
 
 test("driver: a server error rejects only its own request", async () => {
   const { driver } = setup((l) => (l === "bad" ? "ERR no" : l));
-  const results = await Promise.allSettled([driver.request("x"), driver.request("bad"), driver.request("y")]);
+  const results = await Promise.allSettled([
+    driver.request("x"),
+    driver.request("bad"),
+    driver.request("y"),
+  ]);
   assert.equal(results[0].status, "fulfilled");
   assert.ok(results[1].status === "rejected" && results[1].reason instanceof ServerError);
   assert.deepEqual(results[2], { status: "fulfilled", value: "y" });
@@ -136,7 +140,10 @@ test("driver: a protocol violation fails all pending requests and closes the tra
   await server.read();
   server.write(bytes("!garbage\n"));
   for (const p of pending) {
-    await assert.rejects(p, (e: unknown) => e instanceof ConnectionClosedError && /Malformed line/.test(e.message));
+    await assert.rejects(
+      p,
+      (e: unknown) => e instanceof ConnectionClosedError && /Malformed line/.test(e.message),
+    );
   }
   const after = await server.read().catch((e) => e);
   assert.ok(after === null || after instanceof ConnectionClosedError, "the transport was closed");

@@ -20,7 +20,10 @@ function events(conn: RedisConnection): ReturnType<RedisConnection["nextEvent"]>
 test("redis machine: HELLO 3 goes first and holds user commands until it succeeds", () => {
   const conn = new RedisConnection({ password: "pw", clientName: "app" });
   const id = conn.send(["GET", "k"]);
-  assert.equal(dec(conn.pollTransmit()), cmd("HELLO", "3", "AUTH", "default", "pw", "SETNAME", "app"));
+  assert.equal(
+    dec(conn.pollTransmit()),
+    cmd("HELLO", "3", "AUTH", "default", "pw", "SETNAME", "app"),
+  );
   assert.equal(conn.pollTransmit(), undefined, "GET waits for the handshake");
   conn.receive(enc("%1\r\n+proto\r\n:3\r\n"));
   assert.deepEqual(events(conn), []);
@@ -105,7 +108,11 @@ test("redis machine: a deadline before sending drops the command; after sending,
   assert.equal(conn.pollTimeout(), 100);
   conn.handleTimeout(100);
   assert.deepEqual(events(conn), [{ type: "timeout", id: sent, sent: true }]);
-  assert.equal(dec(conn.pollTransmit()), cmd("GET", "c"), "the timed-out queued GET b is never sent");
+  assert.equal(
+    dec(conn.pollTransmit()),
+    cmd("GET", "c"),
+    "the timed-out queued GET b is never sent",
+  );
   conn.receive(enc("$1\r\nA\r\n$1\r\nC\r\n"));
   assert.deepEqual(events(conn), [{ type: "reply", id: later, value: enc("C") }]);
   assert.equal(conn.pollTimeout(), undefined);
@@ -129,17 +136,23 @@ test("redis machine: RESP2 subscribed mode admits only subscription commands and
   assert.throws(() => conn.send(["GET", "k"]), LocalProtocolError);
   conn.pollTransmit();
   // The LRANGE reply looks like a message, but it was answered before SUBSCRIBE ran.
-  conn.receive(enc(`*3\r\n${bulk("message")}${bulk("x")}${bulk("y")}\r\n`.replace(/\r\n\r\n$/, "\r\n")));
+  conn.receive(
+    enc(`*3\r\n${bulk("message")}${bulk("x")}${bulk("y")}\r\n`.replace(/\r\n\r\n$/, "\r\n")),
+  );
   const [lrange] = events(conn);
   assert.equal(lrange?.type, "reply");
   assert.equal((lrange as { id: number }).id, before);
-  conn.receive(enc(`*3\r\n${bulk("subscribe")}${bulk("a")}:1\r\n*3\r\n${bulk("subscribe")}${bulk("b")}:2\r\n`));
+  conn.receive(
+    enc(`*3\r\n${bulk("subscribe")}${bulk("a")}:1\r\n*3\r\n${bulk("subscribe")}${bulk("b")}:2\r\n`),
+  );
   const confirmations = events(conn);
   assert.deepEqual(confirmations.map((e) => e?.type), ["push", "push", "reply"]);
   assert.equal((confirmations[2] as { id: number }).id, sub);
   const ping = conn.send(["PING"]);
   conn.pollTransmit();
-  conn.receive(enc(`*3\r\n${bulk("message")}${bulk("a")}${bulk("hello")}*2\r\n${bulk("pong")}${bulk("")}`));
+  conn.receive(
+    enc(`*3\r\n${bulk("message")}${bulk("a")}${bulk("hello")}*2\r\n${bulk("pong")}${bulk("")}`),
+  );
   const [message, pong] = events(conn);
   assert.deepEqual(message, {
     type: "push",
@@ -149,7 +162,13 @@ test("redis machine: RESP2 subscribed mode admits only subscription commands and
   assert.equal((pong as { id: number }).id, ping);
   const unsub = conn.send(["UNSUBSCRIBE"]);
   conn.pollTransmit();
-  conn.receive(enc(`*3\r\n${bulk("unsubscribe")}${bulk("a")}:1\r\n*3\r\n${bulk("unsubscribe")}${bulk("b")}:0\r\n`));
+  conn.receive(
+    enc(
+      `*3\r\n${bulk("unsubscribe")}${bulk("a")}:1\r\n*3\r\n${bulk("unsubscribe")}${
+        bulk("b")
+      }:0\r\n`,
+    ),
+  );
   const done = events(conn);
   assert.equal(done.at(-1)?.type, "reply");
   assert.equal((done.at(-1) as { id: number }).id, unsub);
@@ -165,12 +184,22 @@ test("redis machine: RESP3 pushes never take a reply's place", () => {
   const sub = conn.send(["SUBSCRIBE", "ch"]);
   const get = conn.send(["GET", "k"], {});
   conn.pollTransmit();
-  conn.receive(enc(`>3\r\n${bulk("subscribe")}${bulk("ch")}:1\r\n>3\r\n${bulk("message")}${bulk("ch")}${bulk("m")}$1\r\nv\r\n>2\r\n${bulk("invalidate")}*1\r\n${bulk("k")}`));
+  conn.receive(
+    enc(
+      `>3\r\n${bulk("subscribe")}${bulk("ch")}:1\r\n>3\r\n${bulk("message")}${bulk("ch")}${
+        bulk("m")
+      }$1\r\nv\r\n>2\r\n${bulk("invalidate")}*1\r\n${bulk("k")}`,
+    ),
+  );
   const got = events(conn);
   assert.deepEqual(got.map((e) => e?.type), ["push", "reply", "push", "reply", "push"]);
   assert.equal((got[1] as { id: number }).id, sub);
   assert.equal((got[3] as { id: number }).id, get);
-  assert.deepEqual((got[4] as { value: unknown }).value, { type: "push", kind: "invalidate", items: [enc("invalidate"), [enc("k")]] });
+  assert.deepEqual((got[4] as { value: unknown }).value, {
+    type: "push",
+    kind: "invalidate",
+    items: [enc("invalidate"), [enc("k")]],
+  });
 });
 
 test("redis machine: a reply nobody asked for is a protocol violation that fails the machine", () => {

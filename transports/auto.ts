@@ -1,0 +1,78 @@
+// Picks the native transport of the running runtime (DESIGN.md §4): Deno, Bun, else Node.
+// Each connector is loaded with a dynamic import, only when first used.
+
+import type { Address, Connect, ConnectOptions, Transport } from "./types.ts";
+
+/**
+ * The runtimes kvwire tells apart.
+ *
+ * @example
+ * ```ts
+ * import { type RuntimeName, runtimeName } from "@kvwire/kvwire/transports/auto";
+ * const name: RuntimeName = runtimeName();
+ * ```
+ */
+export type RuntimeName = "deno" | "bun" | "node" | "workerd" | "unknown";
+
+/**
+ * Names the JavaScript runtime this code runs on.
+ *
+ * @example
+ * ```ts
+ * import { runtimeName } from "@kvwire/kvwire/transports/auto";
+ * console.log(runtimeName()); // "deno", "bun", "node", "workerd" or "unknown"
+ * ```
+ */
+export function runtimeName(): RuntimeName {
+  const global = globalThis as unknown as {
+    Deno?: { version?: { deno?: string } };
+    Bun?: { version?: string };
+    navigator?: { userAgent?: string };
+    process?: { versions?: { node?: string } };
+  };
+  if (global.Deno?.version?.deno) return "deno";
+  if (global.Bun?.version) return "bun";
+  if (global.navigator?.userAgent === "Cloudflare-Workers") return "workerd";
+  if (global.process?.versions?.node) return "node";
+  return "unknown";
+}
+
+let native: Promise<Connect> | undefined;
+
+function loadNative(): Promise<Connect> {
+  switch (runtimeName()) {
+    case "deno":
+      return import("./deno.ts").then((module) => module.connectDeno);
+    case "bun":
+      return import("./bun.ts").then((module) => module.connectBun);
+    default:
+      return import("./node.ts").then((module) => module.connectNode);
+  }
+}
+
+/**
+ * Connects with the runtime's own transport: `connectDeno` on Deno, `connectBun` on Bun,
+ * `connectNode` elsewhere. On Cloudflare Workers pass the Workers connector explicitly.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "@kvwire/kvwire/transports/auto";
+ * const t = await connect({ host: "127.0.0.1", port: 6379 });
+ * console.log(t.info.kind); // "deno", "bun" or "node"
+ * t.close();
+ * ```
+ */
+export const connect: Connect = async (
+  address: Address,
+  options?: ConnectOptions,
+): Promise<Transport> => {
+  native ??= loadNative();
+  let connector: Connect;
+  try {
+    connector = await native;
+  } catch (error) {
+    native = undefined; // let a later call try again
+    throw error;
+  }
+  return connector(address, options);
+};

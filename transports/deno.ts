@@ -1,0 +1,484 @@
+// Deno transport: `Deno.connect` / `Deno.connectTls` / `Deno.startTls` behind the Transport
+// interface (DESIGN.md §4): a bounded read-ahead loop and a write queue with one write loop.
+
+import {
+  AbortedError,
+  ConnectError,
+  ConnectionClosedError,
+  TimeoutError,
+  TlsError,
+} from "../src/core/errors.ts";
+import {
+  type Address,
+  type Connect,
+  type ConnectOptions,
+  DEFAULT_HIGH_WATER_MARK,
+  formatAddress,
+  type TlsOptions,
+  type Transport,
+  type TransportInfo,
+} from "./types.ts";
+
+/** The slice of `Deno.Conn` used here (typed locally so plain tsc compiles this file too). */
+interface DenoConn {
+  read(buffer: Uint8Array): Promise<number | null>;
+  write(bytes: Uint8Array): Promise<number>;
+  close(): void;
+  closeWrite(): Promise<void>;
+  handshake?(): Promise<unknown>;
+  setNoDelay?(noDelay?: boolean): void;
+}
+
+type ErrorClass = abstract new (...args: never[]) => Error;
+
+/** The slice of the `Deno` namespace used here. */
+interface DenoNamespace {
+  connect(
+    options:
+      | { hostname: string; port: number; transport?: "tcp"; signal?: AbortSignal }
+      | { transport: "unix"; path: string },
+  ): Promise<DenoConn>;
+  connectTls(
+    options: { hostname: string; port: number; caCerts?: string[]; cert?: string; key?: string },
+  ): Promise<DenoConn>;
+  startTls(conn: DenoConn, options: { hostname: string; caCerts?: string[] }): Promise<DenoConn>;
+  errors: Record<"ConnectionRefused" | "ConnectionReset" | "BrokenPipe" | "NotFound", ErrorClass>;
+}
+
+type Waiter<T> = { resolve: (value: T) => void; reject: (error: Error) => void };
+
+/** Bytes asked for per read; small reads are copied out so the buffer can be read into again. */
+const READ_SIZE = 64 * 1024;
+/** Small queued writes are coalesced into one `conn.write` of at most this many bytes. */
+const COALESCE_LIMIT = 64 * 1024;
+
+function denoNamespace(): DenoNamespace {
+  const deno = (globalThis as unknown as { Deno?: DenoNamespace }).Deno;
+  if (!deno) throw new TypeError("connectDeno needs the Deno runtime; use connectNode instead");
+  return deno;
+}
+
+/**
+ * Opens a TCP, TLS or Unix-domain connection with Deno's own APIs.
+ *
+ * TLS always verifies the certificate: Deno has no per-connection switch to turn that off, so
+ * `rejectUnauthorized: false` throws a `TypeError` (pass the server's CA in `tls.ca` instead).
+ * TLS over a Unix socket is not available on Deno either.
+ *
+ * @example
+ * ```ts
+ * import { connectDeno } from "@kvwire/kvwire/transports/deno";
+ * const t = await connectDeno({ host: "localhost", port: 6380 }, { tls: { ca: "-----BEGIN..." } });
+ * if (!t.write(new TextEncoder().encode("PING\r\n"))) await t.ready();
+ * console.log(await t.read());
+ * t.close();
+ * ```
+ */
+export const connectDeno: Connect = async (
+  address: Address,
+  options: ConnectOptions = {},
+): Promise<Transport> => {
+  const deno = denoNamespace();
+  const where = formatAddress(address);
+  const hwm = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+  if (!(hwm > 0)) throw new RangeError(`highWaterMark must be positive, got ${hwm}`);
+  if (options.timeout !== undefined && !(options.timeout >= 0)) {
+    throw new RangeError(`timeout must be a non-negative number of ms, got ${options.timeout}`);
+  }
+  const tlsOptions: TlsOptions | undefined = options.tls === true ? {} : options.tls || undefined;
+  if (tlsOptions?.rejectUnauthorized === false) {
+    throw new TypeError(
+      `Deno cannot turn off TLS certificate verification (rejectUnauthorized: false) for ${where}; pass the server's CA in tls.ca, or use connectNode`,
+    );
+  }
+  if (tlsOptions && "path" in address) {
+    throw new TypeError(`Deno cannot use TLS over a Unix socket (${where})`);
+  }
+  const caCerts = tlsOptions?.ca === undefined
+    ? undefined
+    : Array.isArray(tlsOptions.ca)
+    ? tlsOptions.ca
+    : [tlsOptions.ca];
+  const serverName = tlsOptions?.serverName;
+  const host = "host" in address ? address.host : "";
+  const port = "port" in address ? address.port : 0;
+  const viaStartTls = serverName !== undefined && serverName !== host;
+  if (viaStartTls && (tlsOptions?.cert || tlsOptions?.key)) {
+    throw new TypeError(
+      `Deno cannot combine tls.serverName ${
+        JSON.stringify(serverName)
+      } with a client certificate (${where})`,
+    );
+  }
+  const signal = options.signal;
+  if (signal?.aborted) {
+    throw new AbortedError(`Connecting to ${where} was aborted`, { cause: signal.reason });
+  }
+
+  const abortTcp = new AbortController();
+  let conn: DenoConn | undefined;
+  let abandoned = false;
+  let inHandshake = false;
+  /** Records the newest connection, or closes it when the attempt was given up meanwhile. */
+  const hold = (connected: DenoConn): DenoConn => {
+    if (abandoned) {
+      closeQuietly(connected);
+      throw new Error("connect attempt abandoned");
+    }
+    return conn = connected;
+  };
+  const tcp = (): Promise<DenoConn> =>
+    deno.connect({ hostname: host, port, signal: abortTcp.signal });
+  const attempt = (async (): Promise<DenoConn> => {
+    if ("path" in address) {
+      return hold(await deno.connect({ transport: "unix", path: address.path }));
+    }
+    if (!tlsOptions) return hold(await tcp());
+    if (viaStartTls) {
+      const plain = hold(await tcp());
+      inHandshake = true;
+      hold(await deno.startTls(plain, { hostname: serverName, caCerts }));
+    } else {
+      const { cert, key } = tlsOptions;
+      hold(
+        await deno.connectTls({
+          hostname: host,
+          port,
+          caCerts,
+          ...(cert !== undefined && key !== undefined ? { cert, key } : {}),
+        }),
+      );
+    }
+    inHandshake = true;
+    await conn!.handshake?.();
+    return hold(conn!);
+  })().catch((error: Error) => {
+    throw connectError(deno, error, address, tlsOptions !== undefined && inHandshake);
+  });
+
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    if (options.timeout !== undefined) {
+      timer = setTimeout(
+        () =>
+          reject(new TimeoutError(`Connecting to ${where} timed out after ${options.timeout} ms`)),
+        options.timeout,
+      );
+    }
+    onAbort = () =>
+      reject(new AbortedError(`Connecting to ${where} was aborted`, { cause: signal?.reason }));
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    const connected = await Promise.race([attempt, deadline]);
+    connected.setNoDelay?.(options.noDelay ?? true);
+    return new DenoTransport(connected, where, hwm, tlsOptions !== undefined);
+  } catch (error) {
+    // Abandon the attempt: stop the TCP connect, close whatever connection exists or arrives.
+    abandoned = true;
+    abortTcp.abort();
+    closeQuietly(conn);
+    attempt.catch(() => {});
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener("abort", onAbort);
+  }
+};
+
+/** `instanceof` that does not narrow: Deno's error classes are structurally plain `Error`s. */
+function isInstance(value: unknown, errorClass: ErrorClass | undefined): boolean {
+  return errorClass !== undefined && value instanceof errorClass;
+}
+
+function closeQuietly(conn: DenoConn | undefined): void {
+  try {
+    conn?.close();
+  } catch {
+    // already closed, or consumed by startTls
+  }
+}
+
+/** Maps a connect-phase error to a kvwire error that names the address. */
+function connectError(
+  deno: DenoNamespace,
+  error: Error,
+  address: Address,
+  inHandshake: boolean,
+): Error {
+  const where = formatAddress(address);
+  const options = { cause: error };
+  if (inHandshake) {
+    return /certificate|UnknownIssuer|NotValidForName|Expired/i.test(error.message)
+      ? new TlsError(`TLS verification of ${where} failed: ${error.message}`, options)
+      : new TlsError(`TLS handshake with ${where} failed: ${error.message}`, options);
+  }
+  if (isInstance(error, deno.errors.ConnectionRefused)) {
+    return new ConnectError(`Connection refused by ${where}`, options);
+  }
+  if (/lookup|resolve|getaddrinfo|name or service not known/i.test(error.message)) {
+    const host = "host" in address ? address.host : where;
+    return new ConnectError(`Cannot resolve host ${host} (connecting to ${where})`, options);
+  }
+  if ("path" in address && isInstance(error, deno.errors.NotFound)) {
+    return new ConnectError(`No socket at ${where}`, options);
+  }
+  return new ConnectError(`Cannot connect to ${where}: ${error.message}`, options);
+}
+
+/** One connected `Deno.Conn`. */
+class DenoTransport implements Transport {
+  readonly info: TransportInfo;
+  readonly closed: Promise<void>;
+  #conn: DenoConn;
+  #where: string;
+  #hwm: number;
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  #reading = false;
+  #spare: Uint8Array | undefined;
+  #eof = false;
+  #failure: ConnectionClosedError | undefined;
+  #closedLocally = false;
+  #closeReason: Error | undefined;
+  #reader: Waiter<Uint8Array | null> | undefined;
+  #writes: Uint8Array[] = [];
+  #buffered = 0;
+  #writing = false;
+  #readyWaiters: Waiter<void>[] = [];
+  #ending: Promise<void> | undefined;
+  #endWaiter: Waiter<void> | undefined;
+  #writeClosed = false;
+  #done = false;
+  #resolveClosed!: () => void;
+
+  constructor(conn: DenoConn, where: string, hwm: number, secure: boolean) {
+    this.#conn = conn;
+    this.#where = where;
+    this.#hwm = hwm;
+    this.info = { kind: "deno", tls: secure, remoteAddress: where };
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.#pump();
+  }
+
+  get bufferedAmount(): number {
+    return this.#terminated ? 0 : this.#buffered;
+  }
+
+  read(): Promise<Uint8Array | null> {
+    if (this.#reader) return Promise.reject(new TypeError("read() is already pending"));
+    if (this.#closedLocally) {
+      return this.#closeReason ? Promise.reject(this.#closeReason) : Promise.resolve(null);
+    }
+    const chunk = this.#queue.shift();
+    if (chunk) {
+      this.#queued -= chunk.length;
+      this.#pump();
+      return Promise.resolve(chunk);
+    }
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#eof) return Promise.resolve(null);
+    this.#pump();
+    return new Promise((resolve, reject) => (this.#reader = { resolve, reject }));
+  }
+
+  write(chunk: Uint8Array): boolean {
+    if (this.#terminated || this.#ending) {
+      throw this.#closedError(this.#ending ? "after end()" : "after it closed");
+    }
+    if (chunk.length > 0) {
+      this.#writes.push(chunk);
+      this.#buffered += chunk.length;
+      if (!this.#writing) void this.#writeLoop();
+    }
+    return this.#buffered < this.#hwm;
+  }
+
+  ready(): Promise<void> {
+    if (this.#terminated) return Promise.reject(this.#closedError("before the write drained"));
+    if (this.#buffered < this.#hwm) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
+  }
+
+  end(): Promise<void> {
+    if (this.#ending) return this.#ending;
+    if (this.#terminated) return Promise.reject(this.#closedError("before end()"));
+    this.#ending = new Promise<void>((resolve, reject) => {
+      this.#endWaiter = { resolve, reject };
+    });
+    if (!this.#writing) void this.#writeLoop();
+    return this.#ending;
+  }
+
+  close(reason?: Error): void {
+    if (this.#closedLocally) return;
+    this.#closedLocally = true;
+    this.#closeReason = reason;
+    this.#queue = [];
+    this.#queued = 0;
+    this.#writes = [];
+    this.#buffered = 0;
+    const reader = this.#reader;
+    this.#reader = undefined;
+    if (reader) reason ? reader.reject(reason) : reader.resolve(null);
+    this.#rejectWriters(this.#closedError("before the write drained", reason));
+    this.#finish();
+  }
+
+  get #terminated(): boolean {
+    return this.#closedLocally || this.#failure !== undefined || this.#done;
+  }
+
+  #closedError(when: string, cause?: unknown): ConnectionClosedError {
+    return new ConnectionClosedError(`Connection to ${this.#where} closed ${when}`, {
+      cause: cause ?? this.#failure,
+    });
+  }
+
+  /** Starts one read unless one is running, the stream ended or the queue is full. */
+  #pump(): void {
+    if (this.#reading || this.#eof || this.#terminated || this.#queued >= this.#hwm) return;
+    this.#reading = true;
+    void this.#readOnce();
+  }
+
+  async #readOnce(): Promise<void> {
+    const buffer = this.#spare ?? new Uint8Array(READ_SIZE);
+    this.#spare = undefined;
+    let n: number | null;
+    try {
+      n = await this.#conn.read(buffer);
+    } catch (error) {
+      this.#reading = false;
+      this.#fail(error as Error);
+      return;
+    }
+    this.#reading = false;
+    if (this.#closedLocally || this.#failure) return;
+    if (n === null) {
+      this.#eof = true;
+      this.#settleReader();
+      if (this.#writeClosed) this.#finish();
+      return;
+    }
+    let chunk: Uint8Array;
+    if (n < READ_SIZE / 4) {
+      chunk = buffer.slice(0, n); // copy out; the buffer was never handed out, read into it again
+      this.#spare = buffer;
+    } else {
+      chunk = buffer.subarray(0, n); // handed out: never read into again
+    }
+    const reader = this.#reader;
+    if (reader) {
+      this.#reader = undefined;
+      reader.resolve(chunk);
+    } else {
+      this.#queue.push(chunk);
+      this.#queued += chunk.length;
+    }
+    this.#pump();
+  }
+
+  async #writeLoop(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#writes.length > 0) {
+        let bytes = this.#takeWrite();
+        while (bytes.length > 0) {
+          const n = await this.#conn.write(bytes);
+          if (this.#terminated) return;
+          this.#buffered -= n;
+          bytes = bytes.subarray(n);
+          this.#wakeReady();
+        }
+      }
+      if (this.#ending && !this.#writeClosed) {
+        await this.#conn.closeWrite();
+        if (this.#terminated) return;
+        this.#writeClosed = true;
+        this.#endWaiter?.resolve();
+        this.#endWaiter = undefined;
+        if (this.#eof) this.#finish();
+      }
+    } catch (error) {
+      this.#fail(error as Error);
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  /** Takes the next queued write, coalescing small ones into a single buffer. */
+  #takeWrite(): Uint8Array {
+    const first = this.#writes.shift()!;
+    if (this.#writes.length === 0 || first.length + this.#writes[0].length > COALESCE_LIMIT) {
+      return first;
+    }
+    const parts = [first];
+    let total = first.length;
+    while (this.#writes.length > 0 && total + this.#writes[0].length <= COALESCE_LIMIT) {
+      const next = this.#writes.shift()!;
+      parts.push(next);
+      total += next.length;
+    }
+    const joined = new Uint8Array(total);
+    let offset = 0;
+    for (const part of parts) {
+      joined.set(part, offset);
+      offset += part.length;
+    }
+    return joined;
+  }
+
+  #fail(error: Error): void {
+    if (this.#terminated) return;
+    const deno = denoNamespace();
+    const how = isInstance(error, deno.errors.ConnectionReset)
+      ? "was reset by the peer"
+      : isInstance(error, deno.errors.BrokenPipe)
+      ? "was closed by the peer (broken pipe)"
+      : `failed: ${error.message}`;
+    this.#failure = new ConnectionClosedError(`Connection to ${this.#where} ${how}`, {
+      cause: error,
+    });
+    this.#settleReader();
+    this.#rejectWriters(this.#failure);
+    this.#finish();
+  }
+
+  /** Closes the resource once and resolves `closed`. */
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#rejectWriters(this.#closedError("before the write drained"));
+    closeQuietly(this.#conn);
+    this.#resolveClosed();
+  }
+
+  #settleReader(): void {
+    const reader = this.#reader;
+    if (!reader || this.#queue.length > 0) return;
+    if (this.#failure) {
+      this.#reader = undefined;
+      reader.reject(this.#failure);
+    } else if (this.#eof) {
+      this.#reader = undefined;
+      reader.resolve(null);
+    }
+  }
+
+  #wakeReady(): void {
+    if (this.#readyWaiters.length === 0 || this.#buffered >= this.#hwm) return;
+    const waiters = this.#readyWaiters;
+    this.#readyWaiters = [];
+    for (const waiter of waiters) waiter.resolve();
+  }
+
+  #rejectWriters(error: Error): void {
+    const waiters = this.#readyWaiters;
+    this.#readyWaiters = [];
+    for (const waiter of waiters) waiter.reject(error);
+    this.#endWaiter?.reject(error);
+    this.#endWaiter = undefined;
+  }
+}

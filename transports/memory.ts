@@ -1,0 +1,308 @@
+// In-process transport pair for tests (DESIGN.md §4): what one side writes the other reads,
+// optionally re-chunked and delayed. A side that does not read is a slow reader.
+
+import { AbortedError, ConnectionClosedError } from "../src/core/errors.ts";
+import {
+  type Address,
+  type Connect,
+  type ConnectOptions,
+  DEFAULT_HIGH_WATER_MARK,
+  formatAddress,
+  type Transport,
+  type TransportInfo,
+} from "./types.ts";
+
+/**
+ * How a memory pair delivers bytes.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryPair, type MemoryPairOptions } from "@kvwire/kvwire/transports/memory";
+ * const options: MemoryPairOptions = { chunkSizes: [1, 3], latency: 5, highWaterMark: 1024 };
+ * const [client, server] = createMemoryPair(options);
+ * ```
+ */
+export interface MemoryPairOptions {
+  /**
+   * Each write reaches the peer split into pieces of these sizes, cycled across writes
+   * (`[1]` delivers byte by byte). Default: one piece per write.
+   */
+  chunkSizes?: number[];
+  /** Milliseconds between a write and its delivery to the peer; order is kept. Default 0. */
+  latency?: number;
+  /** Unread bytes (written, not yet read by the peer) before `write()` returns false. */
+  highWaterMark?: number;
+}
+
+type Waiter<T> = { resolve: (value: T) => void; reject: (error: Error) => void };
+/** What travels to the peer: data pieces, then possibly the end of the stream. */
+type Delivery = { pieces: Uint8Array[]; eof: boolean; onDelivered?: () => void };
+
+/**
+ * Creates two connected in-process transports.
+ *
+ * `bufferedAmount` of a side counts the bytes it wrote that the peer has not read yet, so a
+ * peer that does not call `read()` makes `write()` return false past the high-water mark.
+ * `end()` makes the peer read `null` after the data; `close()` makes it read `null`, or
+ * reject with a `ConnectionClosedError` when a reason was given.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryPair } from "@kvwire/kvwire/transports/memory";
+ * const [client, server] = createMemoryPair({ chunkSizes: [1] });
+ * client.write(new TextEncoder().encode("hi"));
+ * console.log(await server.read()); // Uint8Array [104]
+ * console.log(await server.read()); // Uint8Array [105]
+ * ```
+ */
+export function createMemoryPair(options: MemoryPairOptions = {}): [Transport, Transport] {
+  return makePair(options);
+}
+
+/**
+ * A connector that creates a memory pair per `connect()` and hands the server side to
+ * `onAccept`: a fake peer for tests of code that takes a `Connect`.
+ *
+ * @example
+ * ```ts
+ * import { memoryConnector } from "@kvwire/kvwire/transports/memory";
+ * const connect = memoryConnector(async (server) => {
+ *   for (let chunk; (chunk = await server.read()) !== null;) server.write(chunk); // echo
+ *   await server.end();
+ * });
+ * const t = await connect({ host: "fake", port: 6379 });
+ * ```
+ */
+export function memoryConnector(
+  onAccept: (server: Transport) => void,
+  options: MemoryPairOptions = {},
+): Connect {
+  return (address: Address, connectOptions: ConnectOptions = {}): Promise<Transport> => {
+    const where = formatAddress(address);
+    if (connectOptions.signal?.aborted) {
+      return Promise.reject(
+        new AbortedError(`Connecting to ${where} was aborted`, {
+          cause: connectOptions.signal.reason,
+        }),
+      );
+    }
+    const [client, server] = makePair(
+      { ...options, highWaterMark: connectOptions.highWaterMark ?? options.highWaterMark },
+      where,
+    );
+    onAccept(server);
+    return Promise.resolve(client);
+  };
+}
+
+function makePair(options: MemoryPairOptions, where?: string): [Transport, Transport] {
+  const sizes = options.chunkSizes ?? [];
+  if (sizes.some((size) => !Number.isInteger(size) || size < 1)) {
+    throw new RangeError(`chunkSizes must be positive integers, got ${JSON.stringify(sizes)}`);
+  }
+  const hwm = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+  if (!(hwm > 0)) throw new RangeError(`highWaterMark must be positive, got ${hwm}`);
+  const latency = options.latency ?? 0;
+  const client = new MemoryTransport(sizes, latency, hwm, where ?? "memory server");
+  const server = new MemoryTransport(sizes, latency, hwm, "memory client");
+  client.peer = server;
+  server.peer = client;
+  return [client, server];
+}
+
+/** One side of a memory pair. */
+class MemoryTransport implements Transport {
+  readonly info: TransportInfo;
+  readonly closed: Promise<void>;
+  peer!: MemoryTransport;
+  #sizes: number[];
+  #sizeIndex = 0;
+  #latency: number;
+  #hwm: number;
+  #where: string;
+  #inbox: Uint8Array[] = [];
+  #inboxEof = false;
+  #eofDelivered = false;
+  #inboxError: ConnectionClosedError | undefined;
+  #reader: Waiter<Uint8Array | null> | undefined;
+  #unread = 0;
+  #inFlight: Delivery[] = [];
+  #timers = new Set<ReturnType<typeof setTimeout>>();
+  #readyWaiters: Waiter<void>[] = [];
+  #ending: Promise<void> | undefined;
+  #endWaiter: Waiter<void> | undefined;
+  #closedLocally = false;
+  #closeReason: Error | undefined;
+  #done = false;
+  #resolveClosed!: () => void;
+
+  constructor(sizes: number[], latency: number, hwm: number, where: string) {
+    this.#sizes = sizes;
+    this.#latency = latency;
+    this.#hwm = hwm;
+    this.#where = where;
+    this.info = { kind: "memory", tls: false, remoteAddress: where };
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+  }
+
+  get bufferedAmount(): number {
+    return this.#done ? 0 : this.#unread;
+  }
+
+  read(): Promise<Uint8Array | null> {
+    if (this.#reader) return Promise.reject(new TypeError("read() is already pending"));
+    if (this.#closedLocally) {
+      return this.#closeReason ? Promise.reject(this.#closeReason) : Promise.resolve(null);
+    }
+    const chunk = this.#inbox.shift();
+    if (chunk) {
+      this.peer.#acknowledge(chunk.length);
+      return Promise.resolve(chunk);
+    }
+    if (this.#inboxError) return Promise.reject(this.#inboxError);
+    if (this.#inboxEof) return Promise.resolve(null);
+    return new Promise((resolve, reject) => (this.#reader = { resolve, reject }));
+  }
+
+  write(chunk: Uint8Array): boolean {
+    if (this.#done || this.#ending) {
+      throw this.#closedError(this.#ending ? "after end()" : "after it closed");
+    }
+    if (chunk.length > 0) {
+      const copy = new Uint8Array(chunk); // the peer owns what it reads, whatever the writer does
+      const pieces: Uint8Array[] = [];
+      for (let offset = 0; offset < copy.length;) {
+        const size = this.#sizes.length === 0
+          ? copy.length
+          : this.#sizes[this.#sizeIndex++ % this.#sizes.length];
+        pieces.push(copy.subarray(offset, offset + size));
+        offset += size;
+      }
+      this.#unread += copy.length;
+      this.#send({ pieces, eof: false });
+    }
+    return this.#unread < this.#hwm;
+  }
+
+  ready(): Promise<void> {
+    if (this.#done) return Promise.reject(this.#closedError("before the write drained"));
+    if (this.#unread < this.#hwm) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
+  }
+
+  end(): Promise<void> {
+    if (this.#ending) return this.#ending;
+    if (this.#done) return Promise.reject(this.#closedError("before end()"));
+    this.#ending = new Promise<void>((resolve, reject) => {
+      this.#endWaiter = { resolve, reject };
+    });
+    this.#send({
+      pieces: [],
+      eof: true,
+      onDelivered: () => {
+        this.#eofDelivered = true;
+        this.#endWaiter?.resolve();
+        this.#endWaiter = undefined;
+        if (this.#inboxEof) this.#finish();
+      },
+    });
+    return this.#ending;
+  }
+
+  close(reason?: Error): void {
+    if (this.#closedLocally) return;
+    this.#closedLocally = true;
+    this.#closeReason = reason;
+    const reader = this.#reader;
+    this.#reader = undefined;
+    if (reader) reason ? reader.reject(reason) : reader.resolve(null);
+    this.#inbox = [];
+    const wasDone = this.#done;
+    this.#finish(reason);
+    if (!wasDone) this.peer.#onPeerClosed(reason);
+  }
+
+  #closedError(when: string, cause?: unknown): ConnectionClosedError {
+    return new ConnectionClosedError(`Connection to ${this.#where} closed ${when}`, { cause });
+  }
+
+  /** Delivers now, or after the latency; deliveries leave in the order they were sent. */
+  #send(delivery: Delivery): void {
+    if (this.#latency <= 0 && this.#inFlight.length === 0) {
+      this.peer.#receive(delivery);
+      return;
+    }
+    this.#inFlight.push(delivery);
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      const next = this.#inFlight.shift();
+      if (next) this.peer.#receive(next);
+    }, this.#latency);
+    this.#timers.add(timer);
+  }
+
+  #receive(delivery: Delivery): void {
+    if (this.#done) return;
+    for (const piece of delivery.pieces) {
+      const reader = this.#reader;
+      if (reader) {
+        this.#reader = undefined;
+        this.peer.#acknowledge(piece.length);
+        reader.resolve(piece);
+      } else {
+        this.#inbox.push(piece);
+      }
+    }
+    delivery.onDelivered?.();
+    if (delivery.eof) {
+      this.#inboxEof = true;
+      this.#settleReader();
+      if (this.#eofDelivered) this.#finish();
+    }
+  }
+
+  /** The peer read `n` of our bytes. */
+  #acknowledge(n: number): void {
+    this.#unread -= n;
+    if (this.#readyWaiters.length === 0 || this.#unread >= this.#hwm) return;
+    const waiters = this.#readyWaiters;
+    this.#readyWaiters = [];
+    for (const waiter of waiters) waiter.resolve();
+  }
+
+  #onPeerClosed(reason: Error | undefined): void {
+    if (reason && !this.#inboxEof) {
+      this.#inboxError = new ConnectionClosedError(
+        `Connection to ${this.#where} was closed by the peer: ${reason.message}`,
+        { cause: reason },
+      );
+    }
+    this.#inboxEof = true;
+    this.#settleReader();
+    this.#finish(reason);
+  }
+
+  /** The connection is gone: stop deliveries, settle writers, resolve `closed`. */
+  #finish(cause?: unknown): void {
+    if (this.#done) return;
+    this.#done = true;
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    this.#inFlight = [];
+    const error = this.#closedError("before the write drained", cause);
+    const waiters = this.#readyWaiters;
+    this.#readyWaiters = [];
+    for (const waiter of waiters) waiter.reject(error);
+    this.#endWaiter?.reject(error);
+    this.#endWaiter = undefined;
+    this.#resolveClosed();
+  }
+
+  #settleReader(): void {
+    const reader = this.#reader;
+    if (!reader || this.#inbox.length > 0) return;
+    this.#reader = undefined;
+    if (this.#inboxError) reader.reject(this.#inboxError);
+    else reader.resolve(null);
+  }
+}

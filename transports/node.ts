@@ -1,0 +1,334 @@
+// Node transport: `node:net` / `node:tls` sockets behind the Transport interface (DESIGN.md §4).
+// Also runs on Deno and Bun through their Node compatibility layers.
+
+import * as net from "node:net";
+import * as tls from "node:tls";
+import {
+  AbortedError,
+  ConnectError,
+  ConnectionClosedError,
+  TimeoutError,
+  TlsError,
+} from "../src/core/errors.ts";
+import {
+  type Address,
+  type Connect,
+  type ConnectOptions,
+  DEFAULT_HIGH_WATER_MARK,
+  formatAddress,
+  type TlsOptions,
+  type Transport,
+  type TransportInfo,
+} from "./types.ts";
+
+type Waiter<T> = { resolve: (value: T) => void; reject: (error: Error) => void };
+type NodeError = Error & { code?: string };
+
+/**
+ * Opens a TCP, TLS or Unix-domain connection with `node:net` / `node:tls`.
+ *
+ * TLS verifies the server's certificate unless `rejectUnauthorized: false` is spelled out;
+ * SNI is `serverName`, else the host (never an IP address). Failures reject with
+ * `ConnectError`, `TlsError`, `TimeoutError` or `AbortedError`, each naming the address.
+ *
+ * @example
+ * ```ts
+ * import { connectNode } from "@kvwire/kvwire/transports/node";
+ * const t = await connectNode({ host: "127.0.0.1", port: 6379 }, { timeout: 1000 });
+ * if (!t.write(new TextEncoder().encode("PING\r\n"))) await t.ready();
+ * console.log(await t.read());
+ * t.close();
+ * ```
+ */
+export const connectNode: Connect = async (
+  address: Address,
+  options: ConnectOptions = {},
+): Promise<Transport> => {
+  const where = formatAddress(address);
+  const hwm = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+  if (!(hwm > 0)) throw new RangeError(`highWaterMark must be positive, got ${hwm}`);
+  if (options.timeout !== undefined && !(options.timeout >= 0)) {
+    throw new RangeError(`timeout must be a non-negative number of ms, got ${options.timeout}`);
+  }
+  const tlsOptions: TlsOptions | undefined = options.tls === true ? {} : options.tls || undefined;
+  const signal = options.signal;
+  if (signal?.aborted) {
+    throw new AbortedError(`Connecting to ${where} was aborted`, { cause: signal.reason });
+  }
+  return await new Promise<Transport>((resolve, reject) => {
+    const target = "path" in address
+      ? { path: address.path }
+      : { host: address.host, port: address.port };
+    const common = { ...target, allowHalfOpen: true, highWaterMark: hwm };
+    const socket: net.Socket = tlsOptions
+      ? tls.connect({
+        ...common,
+        servername: tlsOptions.serverName ??
+          ("host" in address && net.isIP(address.host) === 0 ? address.host : undefined),
+        ca: tlsOptions.ca,
+        cert: tlsOptions.cert,
+        key: tlsOptions.key,
+        rejectUnauthorized: tlsOptions.rejectUnauthorized !== false,
+      })
+      : net.connect(common);
+    let settled = false;
+    let tcpConnected = false;
+    const cleanup = (): void => {
+      settled = true;
+      if (timer !== undefined) clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      socket.off("connect", onConnect);
+      socket.off(tlsOptions ? "secureConnect" : "connect", onReady);
+      socket.off("error", onError);
+      socket.off("close", onClose);
+    };
+    const fail = (error: Error): void => {
+      if (settled) return;
+      cleanup();
+      socket.on("error", () => {}); // a late error of an abandoned socket is not news
+      socket.destroy();
+      reject(error);
+    };
+    const onConnect = (): void => {
+      tcpConnected = true;
+    };
+    const onReady = (): void => {
+      if (settled) return;
+      cleanup();
+      socket.setNoDelay(options.noDelay ?? true);
+      resolve(new NodeTransport(socket, where, hwm, tlsOptions !== undefined));
+    };
+    const onError = (error: NodeError): void =>
+      fail(connectError(error, address, tlsOptions !== undefined && tcpConnected));
+    const onClose = (): void =>
+      fail(
+        tlsOptions && tcpConnected
+          ? new TlsError(`TLS handshake with ${where} failed: the connection closed`)
+          : new ConnectError(`Connection to ${where} closed while connecting`),
+      );
+    const onAbort = (): void =>
+      fail(new AbortedError(`Connecting to ${where} was aborted`, { cause: signal?.reason }));
+    const timer = options.timeout === undefined ? undefined : setTimeout(
+      () => fail(new TimeoutError(`Connecting to ${where} timed out after ${options.timeout} ms`)),
+      options.timeout,
+    );
+    socket.once("connect", onConnect);
+    socket.once(tlsOptions ? "secureConnect" : "connect", onReady);
+    socket.on("error", onError);
+    socket.once("close", onClose);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+};
+
+/** Maps a connect-phase socket error to a kvwire error that names the address. */
+function connectError(error: NodeError, address: Address, inHandshake: boolean): Error {
+  const where = formatAddress(address);
+  const code = error.code ?? "";
+  const options = { cause: error };
+  if (inHandshake || code.startsWith("ERR_SSL") || isCertificateCode(code)) {
+    return isCertificateCode(code)
+      ? new TlsError(`TLS verification of ${where} failed: ${error.message}`, options)
+      : new TlsError(`TLS handshake with ${where} failed: ${error.message}`, options);
+  }
+  if (code === "ECONNREFUSED") return new ConnectError(`Connection refused by ${where}`, options);
+  if (
+    code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME" || code === "EAI_FAIL"
+  ) {
+    const host = "host" in address ? address.host : where;
+    return new ConnectError(`Cannot resolve host ${host} (connecting to ${where})`, options);
+  }
+  if (code === "ENOENT") return new ConnectError(`No socket at ${where}`, options);
+  return new ConnectError(`Cannot connect to ${where}: ${error.message}`, options);
+}
+
+function isCertificateCode(code: string): boolean {
+  return !code.startsWith("ERR_SSL") && /CERT|SIGN|VERIFY|ISSUER|ALTNAME/.test(code);
+}
+
+/** Hands out a chunk the caller owns: a view when the Buffer owns its memory, else a copy. */
+function own(buffer: Uint8Array): Uint8Array {
+  return buffer.byteOffset === 0 && buffer.byteLength === buffer.buffer.byteLength
+    ? new Uint8Array(buffer.buffer, 0, buffer.byteLength)
+    : new Uint8Array(buffer);
+}
+
+/** One connected socket. Reads are queued up to the high-water mark, then the socket pauses. */
+class NodeTransport implements Transport {
+  readonly info: TransportInfo;
+  readonly closed: Promise<void>;
+  #socket: net.Socket;
+  #where: string;
+  #hwm: number;
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  #paused = false;
+  #eof = false;
+  #failure: ConnectionClosedError | undefined;
+  #closedLocally = false;
+  #closeReason: Error | undefined;
+  #reader: Waiter<Uint8Array | null> | undefined;
+  #readyWaiters: Waiter<void>[] = [];
+  #ending: Promise<void> | undefined;
+  #endWaiter: Waiter<void> | undefined;
+  #resolveClosed!: () => void;
+
+  constructor(socket: net.Socket, where: string, hwm: number, secure: boolean) {
+    this.#socket = socket;
+    this.#where = where;
+    this.#hwm = hwm;
+    this.info = { kind: "node", tls: secure, remoteAddress: where };
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    socket.on("data", (data: Uint8Array) => this.#onData(own(data)));
+    socket.on("end", () => {
+      this.#eof = true;
+      this.#settleReader();
+    });
+    socket.on("error", (error: NodeError) => this.#onError(error));
+    socket.on("drain", () => this.#wakeReady());
+    socket.on("finish", () => {
+      this.#endWaiter?.resolve();
+      this.#endWaiter = undefined;
+    });
+    socket.once("close", () => this.#onClose());
+  }
+
+  get bufferedAmount(): number {
+    return this.#terminated ? 0 : this.#socket.writableLength;
+  }
+
+  read(): Promise<Uint8Array | null> {
+    if (this.#reader) return Promise.reject(new TypeError("read() is already pending"));
+    if (this.#closedLocally) {
+      return this.#closeReason ? Promise.reject(this.#closeReason) : Promise.resolve(null);
+    }
+    const chunk = this.#queue.shift();
+    if (chunk) {
+      this.#queued -= chunk.length;
+      this.#maybeResume();
+      return Promise.resolve(chunk);
+    }
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#eof) return Promise.resolve(null);
+    this.#maybeResume();
+    return new Promise((resolve, reject) => (this.#reader = { resolve, reject }));
+  }
+
+  write(chunk: Uint8Array): boolean {
+    if (this.#terminated || this.#ending) {
+      throw this.#closedError(this.#ending ? "after end()" : "after it closed");
+    }
+    if (chunk.length > 0) this.#socket.write(chunk, () => this.#wakeReady());
+    return this.#socket.writableLength < this.#hwm;
+  }
+
+  ready(): Promise<void> {
+    if (this.#terminated) return Promise.reject(this.#closedError("before the write drained"));
+    if (this.#socket.writableLength < this.#hwm) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
+  }
+
+  end(): Promise<void> {
+    if (this.#ending) return this.#ending;
+    if (this.#terminated) return Promise.reject(this.#closedError("before end()"));
+    this.#ending = new Promise<void>((resolve, reject) => {
+      this.#endWaiter = { resolve, reject };
+    });
+    this.#socket.end();
+    return this.#ending;
+  }
+
+  close(reason?: Error): void {
+    if (this.#closedLocally) return;
+    this.#closedLocally = true;
+    this.#closeReason = reason;
+    this.#queue = [];
+    this.#queued = 0;
+    const reader = this.#reader;
+    this.#reader = undefined;
+    if (reader) reason ? reader.reject(reason) : reader.resolve(null);
+    this.#rejectWriters(this.#closedError("before the write drained", reason));
+    this.#socket.destroy();
+  }
+
+  get #terminated(): boolean {
+    return this.#closedLocally || this.#failure !== undefined || this.#socket.destroyed;
+  }
+
+  #closedError(when: string, cause?: unknown): ConnectionClosedError {
+    return new ConnectionClosedError(`Connection to ${this.#where} closed ${when}`, {
+      cause: cause ?? this.#failure,
+    });
+  }
+
+  #onData(chunk: Uint8Array): void {
+    if (this.#closedLocally) return;
+    const reader = this.#reader;
+    if (reader) {
+      this.#reader = undefined;
+      reader.resolve(chunk);
+      return;
+    }
+    this.#queue.push(chunk);
+    this.#queued += chunk.length;
+    if (this.#queued > this.#hwm && !this.#paused) {
+      this.#paused = true;
+      this.#socket.pause();
+    }
+  }
+
+  #maybeResume(): void {
+    if (this.#paused && this.#queued < this.#hwm) {
+      this.#paused = false;
+      this.#socket.resume();
+    }
+  }
+
+  #onError(error: NodeError): void {
+    if (this.#closedLocally || this.#failure) return;
+    const how = error.code === "ECONNRESET"
+      ? "was reset by the peer"
+      : error.code === "EPIPE"
+      ? "was closed by the peer (broken pipe)"
+      : `failed: ${error.message}`;
+    this.#failure = new ConnectionClosedError(`Connection to ${this.#where} ${how}`, {
+      cause: error,
+    });
+    this.#settleReader();
+    this.#rejectWriters(this.#failure);
+  }
+
+  #onClose(): void {
+    if (!this.#closedLocally && !this.#failure) this.#eof = true;
+    this.#settleReader();
+    this.#rejectWriters(this.#closedError("before the write drained"));
+    this.#resolveClosed();
+  }
+
+  /** Settles a pending read once the queue is empty and the stream has ended or failed. */
+  #settleReader(): void {
+    const reader = this.#reader;
+    if (!reader || this.#queue.length > 0) return;
+    if (this.#failure) {
+      this.#reader = undefined;
+      reader.reject(this.#failure);
+    } else if (this.#eof) {
+      this.#reader = undefined;
+      reader.resolve(null);
+    }
+  }
+
+  #wakeReady(): void {
+    if (this.#readyWaiters.length === 0 || this.#socket.writableLength >= this.#hwm) return;
+    const waiters = this.#readyWaiters;
+    this.#readyWaiters = [];
+    for (const waiter of waiters) waiter.resolve();
+  }
+
+  #rejectWriters(error: Error): void {
+    const waiters = this.#readyWaiters;
+    this.#readyWaiters = [];
+    for (const waiter of waiters) waiter.reject(error);
+    this.#endWaiter?.reject(error);
+    this.#endWaiter = undefined;
+  }
+}

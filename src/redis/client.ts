@@ -19,6 +19,7 @@ import { Script } from "./script.ts";
 import { iterateCursor } from "./scan.ts";
 import { Lock, type LockClient, type LockOptions } from "./lock.ts";
 import type { ScanOptions } from "./commands/keys.ts";
+import type { ScoredMember } from "./commands/sorted_sets.ts";
 import type { RedisPush } from "./pubsub_frames.ts";
 import { openRedisConnection } from "./open_connection.ts";
 import type { RedisArg } from "./resp_encoder.ts";
@@ -32,6 +33,9 @@ interface Shared {
   /** Dedicated connections for blocking commands and WATCH transactions, made on demand. */
   pool?: Pool<PooledConnection>;
 }
+
+/** Blocking commands get this much longer than their server timeout before we give up. */
+const BLOCKING_MARGIN_MS = 1000;
 
 /** WATCH transactions give up after this many conflicts in a row. */
 const MAX_WATCH_RETRIES = 1000;
@@ -139,6 +143,54 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     const context = this.#shared.context;
     return this.#shared.conn.request(args, this.#requestOptions, String(args[0]))
       .then((reply) => transform(reply, context));
+  }
+
+  /**
+   * Blocking commands run on a pooled dedicated connection, so they never hold up the
+   * commands pipelined on the shared one. The deadline is the server timeout plus a margin;
+   * a blocking command that times out or is aborted takes its connection down with it, so
+   * the server cannot hand it an element after we stopped waiting.
+   */
+  protected override callBlocking<T>(
+    args: RedisArg[],
+    transform: Transform<T>,
+    serverTimeoutSeconds: number,
+  ): Out<"promise", T, this> {
+    const { signal, timeout: commandTimeout } = this.#requestOptions;
+    const timeout = serverTimeoutSeconds > 0
+      ? serverTimeoutSeconds * 1000 + Math.max(BLOCKING_MARGIN_MS, commandTimeout ?? 0)
+      : undefined;
+    const context = this.#shared.context;
+    return this.pool.use(
+      (conn) =>
+        conn.#shared.conn.request(args, { timeout, signal }, String(args[0]))
+          .then((reply) => transform(reply, context)),
+      signal,
+    );
+  }
+
+  /** Iterates the `[field, value]` pairs of a hash with HSCAN. */
+  hscanIter(
+    key: RedisKey,
+    options: Omit<ScanOptions, "type"> = {},
+  ): AsyncGenerator<[V, V], void, undefined> {
+    return iterateCursor((cursor) => this.hScan(key, cursor, options));
+  }
+
+  /** Iterates the members of a set with SSCAN. */
+  sscanIter(
+    key: RedisKey,
+    options: Omit<ScanOptions, "type"> = {},
+  ): AsyncGenerator<V, void, undefined> {
+    return iterateCursor((cursor) => this.sScan(key, cursor, options));
+  }
+
+  /** Iterates the `[member, score]` pairs of a sorted set with ZSCAN. */
+  zscanIter(
+    key: RedisKey,
+    options: Omit<ScanOptions, "type"> = {},
+  ): AsyncGenerator<ScoredMember<V>, void, undefined> {
+    return iterateCursor((cursor) => this.zScan(key, cursor, options));
   }
 
   /** Sends one raw command and returns the raw reply (used by pipelines and helpers). */

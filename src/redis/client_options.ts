@@ -89,9 +89,15 @@ export function resolveRedisOptions(options: RedisClientOptions): ResolvedRedisO
   const address: Address = options.path !== undefined
     ? { path: options.path }
     : options.host !== undefined || options.port !== undefined || !fromUrl.address
-    ? { host: options.host ?? hostOf(fromUrl.address) ?? "127.0.0.1", port: options.port ?? portOf(fromUrl.address) ?? 6379 }
+    ? {
+      host: options.host ?? hostOf(fromUrl.address) ?? "127.0.0.1",
+      port: options.port ?? portOf(fromUrl.address) ?? 6379,
+    }
     : fromUrl.address;
-  if ("port" in address && (!Number.isInteger(address.port) || address.port < 1 || address.port > 65535)) {
+  if (
+    "port" in address &&
+    (!Number.isInteger(address.port) || address.port < 1 || address.port > 65535)
+  ) {
     throw new RangeError(`Invalid Redis port ${address.port}`);
   }
   const where = "path" in address ? address.path : `${address.host}:${address.port}`;
@@ -107,5 +113,7 @@ function portOf(address: Address | undefined): number | undefined {
 }
 
 function dropUndefined<T extends object>(object: T): Partial<T> {
-  return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined)) as Partial<T>;
+  return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined)) as Partial<
+    T
+  >;
 }

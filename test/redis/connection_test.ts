@@ -61,7 +61,7 @@ test("redis machine: refused credentials close the machine with the server's err
   conn.receive(enc("-WRONGPASS invalid username-password pair\r\n"));
   const [closed] = events(conn);
   assert.equal(closed?.type, "closed");
-  const error = (closed as { error: RedisError }).error;
+  const error = (closed as { error?: Error }).error;
   assert.ok(error instanceof RedisError);
   assert.equal(error.serverCode, "", "wrapped message starts with our text");
   assert.match(error.message, /Redis refused HELLO during the handshake: WRONGPASS/);

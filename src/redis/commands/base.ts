@@ -31,6 +31,21 @@ export abstract class CommandBase<V, M extends CommandMode> {
   /** Queues or sends one command; `transform` shapes the reply. */
   protected abstract call<T>(args: RedisArg[], transform: Transform<T>): Out<M, T, this>;
 
+  /**
+   * Queues or sends one blocking command (BLPOP, BLMOVE, BZPOPMIN, XREAD BLOCK...), which may
+   * hold its connection for up to `serverTimeoutSeconds` (0: forever). This default sends it
+   * like any other command; clients override it to run the command on a dedicated pooled
+   * connection, with a client-side deadline of the server timeout plus a margin, so a blocked
+   * command never stalls the commands pipelined behind it. Pipelines keep the default.
+   */
+  protected callBlocking<T>(
+    args: RedisArg[],
+    transform: Transform<T>,
+    _serverTimeoutSeconds: number,
+  ): Out<M, T, this> {
+    return this.call(args, transform);
+  }
+
   /** Phantom member carrying the value type; never set at run time. */
   declare protected readonly valueType?: V;
 

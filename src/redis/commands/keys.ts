@@ -5,7 +5,15 @@ import { RemoteProtocolError } from "../../core/errors.ts";
 import type { RedisArg } from "../resp_encoder.ts";
 import type { CommandMode, Out, RedisKey } from "./base.ts";
 import { StringCommands } from "./strings.ts";
-import { asBoolean, asNumber, asOk, asStatus, asValue, asValues, type Transform } from "./transforms.ts";
+import {
+  asBoolean,
+  asNumber,
+  asOk,
+  asStatus,
+  asValue,
+  asValues,
+  type Transform,
+} from "./transforms.ts";
 
 /** Conditions of EXPIRE and friends (Redis 7). */
 export type ExpireCondition = "NX" | "XX" | "GT" | "LT";
@@ -105,7 +113,11 @@ export abstract class KeyCommands<V, M extends CommandMode> extends StringComman
   }
 
   /** PEXPIREAT a Unix time in milliseconds (or a Date). */
-  pExpireAt(key: RedisKey, when: number | Date, condition?: ExpireCondition): Out<M, boolean, this> {
+  pExpireAt(
+    key: RedisKey,
+    when: number | Date,
+    condition?: ExpireCondition,
+  ): Out<M, boolean, this> {
     const ms = when instanceof Date ? when.getTime() : when;
     return this.call(withCondition(["PEXPIREAT", key, ms], condition), asBoolean);
   }
@@ -146,7 +158,11 @@ export abstract class KeyCommands<V, M extends CommandMode> extends StringComman
   }
 
   /** COPY to another key (optionally replacing it). */
-  copy(source: RedisKey, destination: RedisKey, options: { replace?: boolean; db?: number } = {}): Out<M, boolean, this> {
+  copy(
+    source: RedisKey,
+    destination: RedisKey,
+    options: { replace?: boolean; db?: number } = {},
+  ): Out<M, boolean, this> {
     const args: RedisArg[] = ["COPY", source, destination];
     if (options.db !== undefined) args.push("DB", options.db);
     if (options.replace) args.push("REPLACE");

@@ -6,7 +6,7 @@ import type { RedisArg } from "../resp_encoder.ts";
 import { RespVerbatim } from "../resp_types.ts";
 import type { CommandMode, Out, RedisKey, RedisValue } from "./base.ts";
 import { parseInfo, type RedisInfo } from "./info.ts";
-import { KeyCommands } from "./keys.ts";
+import { StreamCommands } from "./streams.ts";
 import {
   asBoolean,
   asMap,
@@ -39,7 +39,7 @@ const asInfo: Transform<RedisInfo> = (reply) => {
  * (await redis.info("server")).server.redis_version; // "7.0.15"
  * ```
  */
-export abstract class ServerCommands<V, M extends CommandMode> extends KeyCommands<V, M> {
+export abstract class ServerCommands<V, M extends CommandMode> extends StreamCommands<V, M> {
   /** PING, or PING with a message echoed back. */
   ping(message?: RedisValue): Out<M, string, this> {
     const args: RedisArg[] = message === undefined ? ["PING"] : ["PING", message];
@@ -96,7 +96,10 @@ export abstract class ServerCommands<V, M extends CommandMode> extends KeyComman
 
   /** CONFIG GET: matching parameters and values. */
   configGet(pattern: string): Out<M, Map<string, string>, this> {
-    return this.call(["CONFIG", "GET", pattern], (r, c) => asMap<string>(r, { ...c, decode: true }));
+    return this.call(
+      ["CONFIG", "GET", pattern],
+      (r, c) => asMap<string>(r, { ...c, decode: true }),
+    );
   }
 
   /** CONFIG SET one parameter. */
@@ -149,7 +152,10 @@ export abstract class ServerCommands<V, M extends CommandMode> extends KeyComman
 
   /** SCRIPT LOAD: the script's SHA1. */
   scriptLoad(script: string): Out<M, string, this> {
-    return this.call(["SCRIPT", "LOAD", script], (r, c) => asValue<string>(r, { ...c, decode: true })!);
+    return this.call(
+      ["SCRIPT", "LOAD", script],
+      (r, c) => asValue<string>(r, { ...c, decode: true })!,
+    );
   }
 
   /** SCRIPT EXISTS: whether each SHA1 is loaded. */

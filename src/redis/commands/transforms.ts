@@ -4,7 +4,7 @@
 import { asciiDecode, utf8Decode } from "../../core/bytes.ts";
 import { RemoteProtocolError } from "../../core/errors.ts";
 import { RedisError } from "../errors.ts";
-import { RespMap, RespSet, RespVerbatim, type RespValue } from "../resp_types.ts";
+import { RespMap, RespSet, type RespValue, RespVerbatim } from "../resp_types.ts";
 
 /** What a transform needs to know about the client. */
 export interface ReplyContext {
@@ -258,4 +258,90 @@ export function pairsOf(reply: RespValue): [RespValue, RespValue][] {
 export function throwIfError(reply: RespValue): RespValue {
   if (reply instanceof RedisError) throw reply;
   return reply;
+}
+
+/**
+ * Bulk values that are never null (members, fields), from an array or a RESP3 set.
+ *
+ * @example
+ * ```ts
+ * import { asNonNullValues } from "@kvwire/kvwire/redis";
+ * asNonNullValues(["a", "b"], { decode: true }); // ["a", "b"]
+ * ```
+ */
+export function asNonNullValues<V>(reply: RespValue, context: ReplyContext): V[] {
+  const items = reply instanceof RespSet ? reply.items : reply;
+  if (!Array.isArray(items)) throw unexpected("an array", reply);
+  return items.map((item) => asNonNullValue<V>(item, context));
+}
+
+/**
+ * An array of integer or boolean replies as booleans (SMISMEMBER, SCRIPT EXISTS).
+ *
+ * @example
+ * ```ts
+ * import { asBooleans } from "@kvwire/kvwire/redis";
+ * asBooleans([1, 0], { decode: false }); // [true, false]
+ * ```
+ */
+export function asBooleans(reply: RespValue, context: ReplyContext): boolean[] {
+  if (!Array.isArray(reply)) throw unexpected("an array", reply);
+  return reply.map((item) => asBoolean(item, context));
+}
+
+/**
+ * The items of a flat RESP2 array `[a1, b1, a2, b2]` or of a RESP3 array of pairs
+ * `[[a1, b1], [a2, b2]]` (or a RESP3 map), as pairs. An empty array gives no pairs.
+ *
+ * @example
+ * ```ts
+ * import { pairItems } from "@kvwire/kvwire/redis";
+ * pairItems([["a", 1]]); // [["a", 1]]
+ * pairItems(["a", 1]); // [["a", 1]]
+ * ```
+ */
+export function pairItems(reply: RespValue): [RespValue, RespValue][] {
+  if (reply instanceof RespMap) return reply.entries;
+  if (!Array.isArray(reply)) throw unexpected("pairs", reply);
+  if (reply.length > 0 && Array.isArray(reply[0])) {
+    return reply.map((pair) => {
+      if (!Array.isArray(pair) || pair.length !== 2) throw unexpected("a pair", pair);
+      return [pair[0], pair[1]];
+    });
+  }
+  return pairsOf(reply);
+}
+
+/**
+ * Field/value (or member/value) pairs as `[V, V]` tuples, from a flat RESP2 array or RESP3
+ * pairs.
+ *
+ * @example
+ * ```ts
+ * import { asValuePairs } from "@kvwire/kvwire/redis";
+ * asValuePairs(["f", "1"], { decode: true }); // [["f", "1"]]
+ * ```
+ */
+export function asValuePairs<V>(reply: RespValue, context: ReplyContext): [V, V][] {
+  return pairItems(reply).map(([a, b]) => [
+    asNonNullValue<V>(a, context),
+    asNonNullValue<V>(b, context),
+  ]);
+}
+
+/**
+ * Member/score pairs as `[V, number]` tuples: RESP2 sends a flat array with scores as bulk
+ * text, RESP3 an array of `[member, double]` pairs.
+ *
+ * @example
+ * ```ts
+ * import { asScoredPairs } from "@kvwire/kvwire/redis";
+ * asScoredPairs([["a", 1.5]], { decode: true }); // [["a", 1.5]]
+ * ```
+ */
+export function asScoredPairs<V>(reply: RespValue, context: ReplyContext): [V, number][] {
+  return pairItems(reply).map(([member, score]) => [
+    asNonNullValue<V>(member, context),
+    asFloat(score, context),
+  ]);
 }

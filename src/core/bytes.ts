@@ -80,7 +80,11 @@ export function indexOfBytes(haystack: Uint8Array, needle: Uint8Array, from = 0)
   if (needle.length === 0) return from <= haystack.length ? from : -1;
   const first = needle[0];
   const last = haystack.length - needle.length;
-  for (let i = haystack.indexOf(first, from); i !== -1 && i <= last; i = haystack.indexOf(first, i + 1)) {
+  for (
+    let i = haystack.indexOf(first, from);
+    i !== -1 && i <= last;
+    i = haystack.indexOf(first, i + 1)
+  ) {
     let j = 1;
     while (j < needle.length && haystack[i + j] === needle[j]) j++;
     if (j === needle.length) return i;

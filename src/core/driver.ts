@@ -112,10 +112,22 @@ export class Driver<Req, Reply, Item = never, Push = never> {
 
   /** Sends a request and resolves with its reply; rejects with a `KvError`. */
   request(req: Req, options: RequestOptions = {}, name = "Request"): Promise<Reply> {
-    return new Promise<Reply>((resolve, reject) => {
-      const entry: Pending<Reply, Item> = { resolve, reject, sent: false, name };
-      this.#start(req, entry, options);
-    });
+    return new Promise<Reply>((resolve, reject) => this.send(req, options, name, resolve, reject));
+  }
+
+  /**
+   * The callback form of {@link request}, for hot paths that settle their own Promise:
+   * exactly one of `onReply` / `onError` is called, once.
+   */
+  send(
+    req: Req,
+    options: RequestOptions,
+    name: string,
+    onReply: (value: Reply) => void,
+    onError: (error: Error) => void,
+  ): void {
+    const entry: Pending<Reply, Item> = { resolve: onReply, reject: onError, sent: false, name };
+    this.#start(req, entry, options);
   }
 
   /**
@@ -184,11 +196,16 @@ export class Driver<Req, Reply, Item = never, Push = never> {
       if (this.#pending.get(id) !== entry) return;
       this.#pending.delete(id);
       this.#machine.cancel(id);
-      const state = entry.sent ? "after it was sent; it may have been executed" : "before it was sent";
-      this.#settle(entry, new AbortedError(`${entry.name} was aborted ${state}`, {
-        sent: entry.sent,
-        cause: signal.reason,
-      }));
+      const state = entry.sent
+        ? "after it was sent; it may have been executed"
+        : "before it was sent";
+      this.#settle(
+        entry,
+        new AbortedError(`${entry.name} was aborted ${state}`, {
+          sent: entry.sent,
+          cause: signal.reason,
+        }),
+      );
       this.#kick();
     };
     signal.addEventListener("abort", onAbort, { once: true });
@@ -231,7 +248,9 @@ export class Driver<Req, Reply, Item = never, Push = never> {
 
   /** Closes at once: every pending request rejects with `ConnectionClosedError`. */
   destroy(error?: Error): void {
-    this.#shutdown(error ?? new ConnectionClosedError(`Connection to ${this.#label} was destroyed`));
+    this.#shutdown(
+      error ?? new ConnectionClosedError(`Connection to ${this.#label} was destroyed`),
+    );
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -355,14 +374,21 @@ export class Driver<Req, Reply, Item = never, Push = never> {
       case "timeout": {
         const entry = this.#take(event.id);
         if (!entry) break;
-        const state = event.sent ? "; it was sent and may have been executed" : " before it was sent";
-        this.#settle(entry, new TimeoutError(`${entry.name} to ${this.#label} timed out${state}`, {
-          sent: event.sent,
-        }));
+        const state = event.sent
+          ? "; it was sent and may have been executed"
+          : " before it was sent";
+        this.#settle(
+          entry,
+          new TimeoutError(`${entry.name} to ${this.#label} timed out${state}`, {
+            sent: event.sent,
+          }),
+        );
         break;
       }
       case "closed":
-        this.#shutdown(event.error ?? new ConnectionClosedError(`Connection to ${this.#label} closed`));
+        this.#shutdown(
+          event.error ?? new ConnectionClosedError(`Connection to ${this.#label} closed`),
+        );
         break;
     }
   }

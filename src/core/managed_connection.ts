@@ -128,14 +128,35 @@ export class ManagedConnection<Req, Reply, Item = never, Push = never> {
 
   /** Sends a request on the current connection, or queues it while (re)connecting. */
   request(req: Req, options: ManagedRequestOptions = {}, name?: string): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => this.send(req, options, name, resolve, reject));
+  }
+
+  /**
+   * The callback form of {@link request}: exactly one callback runs, once. A request the
+   * connection dropped before writing it is sent again on the next connection (unless
+   * `replayUnsent` is false); one that was written is never repeated.
+   */
+  send(
+    req: Req,
+    options: ManagedRequestOptions,
+    name: string | undefined,
+    onReply: (value: Reply) => void,
+    onError: (error: Error) => void,
+  ): void {
+    const retry = (error: Error): void => {
+      const replay = error instanceof ConnectionClosedError && !error.sent && !this.#closed &&
+        !options.signal?.aborted && options.replayUnsent !== false;
+      if (replay) this.send(req, options, name, onReply, onError);
+      else onError(error);
+    };
+    const label = name ?? "Request";
     const driver = this.driver;
-    if (driver) return this.#retrying(driver, req, options, name);
-    return new Promise<Reply>((resolve, reject) => {
-      this.#enqueue(options, name, reject, (d) => {
-        this.#retrying(d as Driver<Req, Reply, Item, Push>, req, options, name)
-          .then(resolve, reject);
+    if (driver) driver.send(req, options, label, onReply, retry);
+    else {
+      this.#enqueue(options, name, onError, (d) => {
+        (d as Driver<Req, Reply, Item, Push>).send(req, options, label, onReply, retry);
       });
-    });
+    }
   }
 
   /** Opens a stream on the current connection (connecting first if needed). */
@@ -146,20 +167,6 @@ export class ManagedConnection<Req, Reply, Item = never, Push = never> {
   ): Promise<StreamQueue<Item>> {
     if (!this.driver) await this.open();
     return this.driver!.stream(req, options, name);
-  }
-
-  /** Sends on the given driver; a request refused before it was written is replayed later. */
-  #retrying(
-    driver: Driver<Req, Reply, Item, Push>,
-    req: Req,
-    options: ManagedRequestOptions,
-    name: string | undefined,
-  ): Promise<Reply> {
-    return driver.request(req, options, name).catch((error) => {
-      if (!(error instanceof ConnectionClosedError) || error.sent || this.#closed) throw error;
-      if (options.signal?.aborted || options.replayUnsent === false) throw error;
-      return this.request(req, options, name);
-    });
   }
 
   #enqueue(

@@ -11,7 +11,7 @@ import {
   type ResolvedRedisOptions,
   resolveRedisOptions,
 } from "./client_options.ts";
-import { type RedisCommand, RedisConnection } from "./connection.ts";
+import { EncodedCommand, type RedisCommand, RedisConnection } from "./connection.ts";
 import { Pipeline, Transaction, WatchError } from "./pipeline.ts";
 import { Pool, type PooledConnection } from "./pool.ts";
 import { PubSub, type PubSubOptions } from "./pubsub.ts";
@@ -141,8 +141,19 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
 
   protected call<T>(args: RedisArg[], transform: Transform<T>): Out<"promise", T, this> {
     const context = this.#shared.context;
-    return this.#shared.conn.request(args, this.#requestOptions, String(args[0]))
-      .then((reply) => transform(reply, context));
+    return new Promise<T>((resolve, reject) => {
+      const onReply = (reply: RespValue): void => {
+        let value: T;
+        try {
+          value = transform(reply, context);
+        } catch (error) {
+          reject(error);
+          return;
+        }
+        resolve(value);
+      };
+      this.#shared.conn.send(args, this.#requestOptions, String(args[0]), onReply, reject);
+    });
   }
 
   /**
@@ -199,6 +210,17 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     options: ManagedRequestOptions = this.#requestOptions,
   ): Promise<RespValue> {
     return this.#shared.conn.request(args, options, String(args[0]));
+  }
+
+  /** Callback form of {@link request} for pipelines: exactly one callback runs. */
+  sendCommand(
+    command: RedisCommand,
+    options: ManagedRequestOptions,
+    onReply: (reply: RespValue) => void,
+    onError: (error: Error) => void,
+  ): void {
+    const name = command instanceof EncodedCommand ? command.args[0] : command[0];
+    this.#shared.conn.send(command, options, String(name), onReply, onError);
   }
 
   /** Reply shaping settings of this client. */

@@ -29,8 +29,24 @@ import { NEED_MORE, RespDecoder } from "./resp_decoder.ts";
 import { encodeCommand, type RedisArg } from "./resp_encoder.ts";
 import { RespMap, RespPush, type RespValue } from "./resp_types.ts";
 
-/** A command as its arguments, name first: `["SET", "k", "v"]`. */
-export type RedisCommand = readonly RedisArg[];
+/**
+ * A command validated and encoded ahead of time (pipelines encode when a command is queued, so
+ * a bad argument throws at the call that passed it, and nothing is encoded twice).
+ *
+ * @example
+ * ```ts
+ * import { encodeCommand, EncodedCommand } from "@kvwire/kvwire/redis";
+ * const args = ["GET", "k"];
+ * const command = new EncodedCommand(args, encodeCommand(args));
+ * ```
+ */
+export class EncodedCommand {
+  /** Creates the pair; `bytes` must be `encodeCommand(args)`. */
+  constructor(readonly args: readonly RedisArg[], readonly bytes: Uint8Array) {}
+}
+
+/** A command as its arguments, name first (`["SET", "k", "v"]`), or already encoded. */
+export type RedisCommand = readonly RedisArg[] | EncodedCommand;
 
 /** Options of a {@link RedisConnection}. */
 export interface RedisConnectionOptions extends HandshakeOptions {
@@ -158,8 +174,9 @@ export class RedisConnection
     return this.#phase !== "closed";
   }
 
-  send(command: RedisCommand, options: SendOptions = {}): number {
+  send(request: RedisCommand, options: SendOptions = {}): number {
     if (this.#phase === "closed") throw new LocalProtocolError("The connection is closed");
+    const command = request instanceof EncodedCommand ? request.args : request;
     if (command.length === 0) throw new TypeError("A Redis command needs at least its name");
     const name = commandName(command[0]);
     if (REFUSED.has(name) || (name === "CLIENT" && commandName(command[1] ?? "") === "REPLY")) {
@@ -171,7 +188,8 @@ export class RedisConnection
           "(P|S)UNSUBSCRIBE, PING, QUIT and RESET are",
       );
     }
-    const entry = this.#enqueue(command, name, false);
+    const bytes = request instanceof EncodedCommand ? request.bytes : encodeCommand(command);
+    const entry = this.#enqueue(bytes, name, false);
     const kind = name.toLowerCase() as SubscriptionKind;
     if ((SUBSCRIPTION_KINDS as readonly string[]).includes(kind)) {
       this.#planSubscription(entry, kind, command);
@@ -180,8 +198,7 @@ export class RedisConnection
     return entry.id;
   }
 
-  #enqueue(command: RedisCommand, name: string, internal: boolean): Entry {
-    const bytes = encodeCommand(command);
+  #enqueue(bytes: Uint8Array, name: string, internal: boolean): Entry {
     const entry: Entry = {
       id: this.#nextId++,
       name,
@@ -200,16 +217,16 @@ export class RedisConnection
     return entry;
   }
 
-  #queueInternal(command: RedisCommand): void {
-    this.#enqueue(command, commandName(command[0]), true);
+  #queueInternal(command: readonly RedisArg[]): void {
+    this.#enqueue(encodeCommand(command), commandName(command[0]), true);
   }
 
-  #queueSteps(commands: RedisCommand[]): void {
+  #queueSteps(commands: (readonly RedisArg[])[]): void {
     for (const command of commands) this.#queueInternal(command);
     if (this.#handshakePending === 0) this.#phase = "ready";
   }
 
-  #planSubscription(entry: Entry, kind: SubscriptionKind, command: RedisCommand): void {
+  #planSubscription(entry: Entry, kind: SubscriptionKind, command: readonly RedisArg[]): void {
     const set = this.#subscriptions[familyOf(kind)];
     const targets = command.slice(1).map(keyOf);
     entry.kind = kind;

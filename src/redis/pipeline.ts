@@ -10,17 +10,24 @@ import { RedisCommands } from "./commands/mod.ts";
 import type { ReplyContext, Transform } from "./commands/transforms.ts";
 import { RedisError } from "./errors.ts";
 import { encodeCommand, type RedisArg } from "./resp_encoder.ts";
+import { EncodedCommand, type RedisCommand } from "./connection.ts";
 import type { RespValue } from "./resp_types.ts";
 
-/** What a pipeline needs from its client: send one command, know how to shape replies. */
+/** What a pipeline needs from its client: send commands, know how to shape replies. */
 export interface PipelineTarget {
   request(args: readonly RedisArg[], options?: ManagedRequestOptions): Promise<RespValue>;
+  sendCommand(
+    command: RedisCommand,
+    options: ManagedRequestOptions,
+    onReply: (reply: RespValue) => void,
+    onError: (error: Error) => void,
+  ): void;
   readonly context: ReplyContext;
   readonly requestOptions: RequestOptions;
 }
 
 interface Queued {
-  args: RedisArg[];
+  command: EncodedCommand;
   transform: Transform<unknown>;
 }
 
@@ -60,8 +67,8 @@ export class Pipeline<V = Uint8Array> extends RedisCommands<V, "chain"> {
   }
 
   protected call<T>(args: RedisArg[], transform: Transform<T>): Out<"chain", T, this> {
-    encodeCommand(args); // validates now, so a bad argument throws at the call that passed it
-    this.queued.push({ args, transform });
+    // Encoding now validates now: a bad argument throws at the call that passed it.
+    this.queued.push({ command: new EncodedCommand(args, encodeCommand(args)), transform });
     return this;
   }
 
@@ -85,15 +92,31 @@ export class Pipeline<V = Uint8Array> extends RedisCommands<V, "chain"> {
   async exec(): Promise<unknown[]> {
     const queued = this.#take();
     this.loadScripts();
-    const replies = await Promise.all(
-      queued.map((q) =>
-        this.target.request(q.args, this.target.requestOptions).catch((error) => {
-          if (error instanceof RedisError) return error;
-          throw error;
-        })
-      ),
-    );
-    return replies.map((reply, i) => shape(queued[i].transform, reply, this.target.context));
+    const { context, requestOptions } = this.target;
+    return await new Promise<unknown[]>((resolve, reject) => {
+      const results = new Array<unknown>(queued.length);
+      let waiting = queued.length;
+      let failure: Error | undefined;
+      const settle = (i: number, value: unknown): void => {
+        results[i] = value;
+        if (--waiting > 0) return;
+        if (failure) reject(failure);
+        else resolve(results);
+      };
+      queued.forEach((q, i) => {
+        this.target.sendCommand(
+          q.command,
+          requestOptions,
+          (reply) => settle(i, shape(q.transform, reply, context)),
+          (error) => {
+            // A refused command is a value; a lost connection fails the whole pipeline.
+            if (!(error instanceof RedisError)) failure ??= error;
+            settle(i, error);
+          },
+        );
+      });
+      if (queued.length === 0) resolve(results);
+    });
   }
 
   #take(): Queued[] {
@@ -124,12 +147,12 @@ export class Transaction<V = Uint8Array> extends Pipeline<V> {
   override async exec(): Promise<unknown[]> {
     const queued = this.takeQueued();
     const options = { ...this.target.requestOptions, replayUnsent: false };
-    const send = (args: readonly RedisArg[]): Promise<RespValue> =>
-      this.target.request(args, options);
+    const send = (command: RedisCommand): Promise<RespValue> =>
+      new Promise((resolve, reject) => this.target.sendCommand(command, options, resolve, reject));
     // All three stages are written in one go, so no other command can slip in between.
     this.loadScripts();
     const multi = send(["MULTI"]);
-    const staged = queued.map((q) => send(q.args).catch((e) => e as Error));
+    const staged = queued.map((q) => send(q.command).catch((e) => e as Error));
     const exec = send(["EXEC"]);
     await multi;
     const stageErrors = await Promise.all(staged);

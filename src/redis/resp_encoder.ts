@@ -1,0 +1,219 @@
+// Encodes Redis commands the way clients send them: a RESP array of bulk strings.
+// Specs: https://github.com/redis/redis-specifications/blob/master/protocol/RESP3.md and
+// https://redis.io/docs/latest/develop/reference/protocol-spec/ (RESP2, "Sending commands").
+
+import type { ByteWriter } from "../core/bytes.ts";
+
+/**
+ * One command argument. Strings are sent as UTF-8, bytes as they are, integers in decimal,
+ * other numbers in their shortest round-trip form (`Infinity` as `+inf`), bigints in decimal.
+ *
+ * @example
+ * ```ts
+ * import type { RedisArg } from "@kvwire/kvwire/redis";
+ * const args: RedisArg[] = ["SET", "key", new Uint8Array([1, 2]), "EX", 10];
+ * ```
+ */
+export type RedisArg = string | Uint8Array | number | bigint;
+
+const STAR = 0x2a;
+const DOLLAR = 0x24;
+const CR = 13;
+const LF = 10;
+const SHORT_STRING = 64; // below this, ASCII strings are copied by hand (no encodeInto call)
+const KEEP_SCRATCH = 1024 * 1024; // a larger scratch buffer is dropped after use
+
+const utf8 = new TextEncoder();
+let scratch: Uint8Array = new Uint8Array(4096);
+
+/**
+ * Encodes a command as `*N\r\n$len\r\narg\r\n...`. Throws `TypeError` on an empty command or
+ * an argument of another type, `RangeError` on `NaN`, before encoding anything.
+ *
+ * @example
+ * ```ts
+ * import { encodeCommand } from "@kvwire/kvwire/redis";
+ * new TextDecoder().decode(encodeCommand(["GET", "k"])); // "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"
+ * ```
+ */
+export function encodeCommand(args: readonly RedisArg[]): Uint8Array {
+  const end = encode(args);
+  const out = scratch.slice(0, end);
+  if (scratch.length > KEEP_SCRATCH) scratch = new Uint8Array(4096);
+  return out;
+}
+
+/**
+ * Appends the encoding of a command to `writer` (see {@link encodeCommand}). All arguments
+ * are checked first: on `TypeError` or `RangeError` the writer is untouched.
+ *
+ * @example
+ * ```ts
+ * import { ByteWriter } from "@kvwire/kvwire";
+ * import { encodeCommandInto } from "@kvwire/kvwire/redis";
+ * const w = new ByteWriter();
+ * encodeCommandInto(w, ["PING"]);
+ * encodeCommandInto(w, ["INCRBY", "n", 5]);
+ * w.finish(); // both commands, ready to write
+ * ```
+ */
+export function encodeCommandInto(writer: ByteWriter, args: readonly RedisArg[]): void {
+  const end = encode(args);
+  writer.writeBytes(scratch.subarray(0, end));
+  if (scratch.length > KEEP_SCRATCH) scratch = new Uint8Array(4096);
+}
+
+/** Validates, then encodes `args` into `scratch`; returns the length written. */
+function encode(args: readonly RedisArg[]): number {
+  validate(args);
+  let buf: Uint8Array = scratch; // at least 4096 bytes: room for the array header
+  buf[0] = STAR;
+  let p = writeDecimal(buf, 1, args.length);
+  buf[p++] = CR;
+  buf[p++] = LF;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (typeof arg === "string") {
+      const n = arg.length;
+      if (n < SHORT_STRING) {
+        // Optimistically copy as ASCII; fall through to encodeInto on the first other char.
+        if (p + n + 32 > buf.length) buf = grow(p, n * 3 + 32);
+        buf[p] = DOLLAR;
+        let q = writeDecimal(buf, p + 1, n);
+        buf[q++] = CR;
+        buf[q++] = LF;
+        let j = 0;
+        for (; j < n; j++) {
+          const c = arg.charCodeAt(j);
+          if (c >= 0x80) break;
+          buf[q + j] = c;
+        }
+        if (j === n) {
+          q += n;
+          buf[q++] = CR;
+          buf[q++] = LF;
+          p = q;
+          continue;
+        }
+      }
+      // Encode at the offset the largest possible length needs, then close any gap.
+      const max = n * 3;
+      if (p + max + 32 > buf.length) buf = grow(p, max + 32);
+      const maxDigits = digitCount(max);
+      const at = p + maxDigits + 3;
+      const written = utf8.encodeInto(arg, buf.subarray(at)).written;
+      const digits = digitCount(written);
+      const start = p + digits + 3;
+      if (start !== at) buf.copyWithin(start, at, at + written);
+      buf[p] = DOLLAR;
+      writeDecimal(buf, p + 1, written);
+      buf[start - 2] = CR;
+      buf[start - 1] = LF;
+      p = start + written;
+    } else if (arg instanceof Uint8Array) {
+      const n = arg.length;
+      if (p + n + 32 > buf.length) buf = grow(p, n + 32);
+      buf[p] = DOLLAR;
+      p = writeDecimal(buf, p + 1, n);
+      buf[p++] = CR;
+      buf[p++] = LF;
+      buf.set(arg, p);
+      p += n;
+    } else {
+      const text = typeof arg === "number" ? numberText(arg) : arg.toString();
+      const n = text.length;
+      if (p + n + 32 > buf.length) buf = grow(p, n + 32);
+      buf[p] = DOLLAR;
+      p = writeDecimal(buf, p + 1, n);
+      buf[p++] = CR;
+      buf[p++] = LF;
+      for (let j = 0; j < n; j++) buf[p + j] = text.charCodeAt(j);
+      p += n;
+    }
+    buf[p++] = CR;
+    buf[p++] = LF;
+  }
+  return p;
+}
+
+function validate(args: readonly RedisArg[]): void {
+  if (args.length === 0) {
+    throw new TypeError("A Redis command needs at least one argument (its name)");
+  }
+  for (let i = 0; i < args.length; i++) {
+    const arg: unknown = args[i];
+    const type = typeof arg;
+    if (type === "string" || type === "bigint" || arg instanceof Uint8Array) continue;
+    if (type === "number") {
+      if (Number.isNaN(arg)) {
+        throw new RangeError(`${argName(args, i)} is NaN, which Redis cannot represent`);
+      }
+      continue;
+    }
+    throw new TypeError(
+      `${argName(args, i)} is ${describe(arg)}; expected string, Uint8Array, number or bigint`,
+    );
+  }
+}
+
+/** "Argument 2 of SET", or "The command name"; never quotes an argument's value. */
+function argName(args: readonly RedisArg[], i: number): string {
+  if (i === 0) return "The command name";
+  const first: unknown = args[0];
+  let name = "the command";
+  if (typeof first === "string") name = first;
+  else if (first instanceof Uint8Array) name = String.fromCharCode(...first.subarray(0, 32));
+  if (name.length > 32) name = name.slice(0, 32) + "…";
+  return `Argument ${i} of ${name}`;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  const type = typeof value;
+  if (type !== "object") return type;
+  const ctor = (value as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof ctor === "string" && ctor !== "Object" ? `object (${ctor})` : "object";
+}
+
+/** Integers in plain decimal (never exponent form), others in shortest round-trip form. */
+function numberText(n: number): string {
+  if (Number.isInteger(n)) return Math.abs(n) < 1e21 ? String(n) : BigInt(n).toString();
+  if (n === Infinity) return "+inf";
+  if (n === -Infinity) return "-inf";
+  return String(n);
+}
+
+function digitCount(n: number): number {
+  let d = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    d++;
+  }
+  return d;
+}
+
+/** Writes non-negative integer `n` in decimal at `p`; returns the index after it. */
+function writeDecimal(buf: Uint8Array, p: number, n: number): number {
+  if (n < 10) {
+    buf[p] = 48 + n;
+    return p + 1;
+  }
+  const end = p + digitCount(n);
+  let q = end;
+  do {
+    buf[--q] = 48 + (n % 10);
+    n = Math.floor(n / 10);
+  } while (n > 0);
+  return end;
+}
+
+/** Grows `scratch` so that `extra` bytes fit after the first `used`; returns it. */
+function grow(used: number, extra: number): Uint8Array {
+  let size = scratch.length * 2;
+  while (size < used + extra) size *= 2;
+  const next = new Uint8Array(size);
+  next.set(scratch.subarray(0, used));
+  scratch = next;
+  return next;
+}

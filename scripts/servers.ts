@@ -1,0 +1,655 @@
+// Real-server harness: starts redis-server, memcached and etcd (v3.4 flags) on free loopback ports
+// in temp dirs for integration tests. CLI: `tsx scripts/servers.ts redis memcached etcd`.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import process from "node:process";
+import { pathToFileURL } from "node:url";
+
+/** The kinds of server this harness can start. */
+export type ServerKind = "redis" | "memcached" | "etcd";
+
+/**
+ * A running server. It never keeps the process alive on its own; `stop()` kills it, waits for it
+ * to exit and removes its temp dir, and is idempotent. Servers still running when the process
+ * exits are killed then.
+ *
+ * @example
+ * ```ts
+ * const redis = await startRedis();
+ * console.log(`${redis.host}:${redis.port}`);
+ * await redis.stop();
+ * ```
+ */
+export interface ServerHandle {
+  readonly kind: ServerKind;
+  readonly host: "127.0.0.1";
+  /** TCP port; 0 for memcached with `unixSocket` (memcached's `-s` disables TCP). */
+  readonly port: number;
+  /** The server's temp dir (data, sockets, log). */
+  readonly dir: string;
+  /** The server's stdout and stderr. */
+  readonly logFile: string;
+  stop(): Promise<void>;
+}
+
+/** A running redis-server. */
+export interface RedisServer extends ServerHandle {
+  readonly kind: "redis";
+  /** Set when started with `tls`. */
+  readonly tlsPort?: number;
+  /** Set when started with `unixSocket`. */
+  readonly socketPath?: string;
+}
+
+/** A running memcached. */
+export interface MemcachedServer extends ServerHandle {
+  readonly kind: "memcached";
+  /** Set when started with `unixSocket` (then `port` is 0). */
+  readonly socketPath?: string;
+}
+
+/** A running single-member etcd. */
+export interface EtcdServer extends ServerHandle {
+  readonly kind: "etcd";
+  /** The client URL, `http://127.0.0.1:<port>`. */
+  readonly url: string;
+  readonly peerPort: number;
+}
+
+/** PEM files for a TLS listener. */
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+}
+
+/** Options common to every server kind. */
+export interface CommonOptions {
+  /** Extra command-line arguments, appended last. */
+  args?: string[];
+  /** The binary to run instead of looking it up on PATH. */
+  bin?: string;
+  /** How long to wait for the server to answer; default 20000 ms. */
+  timeoutMs?: number;
+}
+
+/** Options of {@linkcode startRedis}. */
+export interface RedisOptions extends CommonOptions {
+  /** Sets `requirepass`. */
+  password?: string;
+  /** Also listen with TLS on `tlsPort`; `authClients` defaults to `"optional"`. */
+  tls?: TlsFiles & { authClients?: "yes" | "no" | "optional" };
+  /** Also listen on `<dir>/redis.sock`. */
+  unixSocket?: boolean;
+}
+
+/** Options of {@linkcode startMemcached}. */
+export interface MemcachedOptions extends CommonOptions {
+  /** Listen on `<dir>/memcached.sock` instead of TCP. */
+  unixSocket?: boolean;
+}
+
+/** Options of {@linkcode startEtcd}. */
+export interface EtcdOptions extends CommonOptions {
+  /** Serve the v2 API at `/v2/keys`; default true. */
+  enableV2?: boolean;
+}
+
+const DEBIAN_PACKAGES = "redis-server memcached etcd-server etcd-client openssl";
+const INSTALL_COMMAND = `apt-get update && apt-get install -y ${DEBIAN_PACKAGES}`;
+
+// The server runs under a small sh watchdog: it logs to a file, records the server's pid, and
+// when its stdin pipe (held by us) closes — also when we die by SIGKILL — it SIGKILLs the server
+// and removes the temp dir.
+const WATCHDOG = `dir=$1; log=$2; pidfile=$3; shift 3
+exec 3<&0 </dev/null >>"$log" 2>&1
+"$@" 3<&- &
+p=$!
+echo "$p" >"$pidfile"
+{ read -r _ <&3; : >"$dir/.orphaned"; kill -9 "$p" 2>/dev/null; } &
+w=$!
+exec 3<&-
+wait "$p"; s=$?
+kill "$w" 2>/dev/null
+if [ -e "$dir/.orphaned" ]; then rm -rf "$dir"; fi
+exit "$s"`;
+
+interface Proc {
+  child: ChildProcess;
+  dir: string;
+  logFile: string;
+  pidFile: string;
+  exited: boolean;
+  exit: Promise<void>;
+}
+
+const live = new Set<Proc>();
+const ownedDirs = new Set<string>();
+let exitHookInstalled = false;
+
+function killOnExit(): void {
+  for (const proc of live) killServerPid(proc);
+  for (const dir of ownedDirs) {
+    try {
+      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    } catch { /* best effort while exiting */ }
+  }
+}
+
+function killServerPid(proc: Proc): void {
+  let pid = NaN;
+  try {
+    pid = Number.parseInt(fs.readFileSync(proc.pidFile, "utf8"), 10);
+  } catch { /* not written yet: the watchdog still kills it */ }
+  if (Number.isInteger(pid) && pid > 0) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch { /* already gone */ }
+  }
+}
+
+/**
+ * Reserves `count` distinct free loopback ports by listening on port 0 and closing. Another
+ * process may take one before it is used; the start functions retry when that happens.
+ *
+ * @example
+ * ```ts
+ * const [clientPort, peerPort] = await freePorts(2);
+ * ```
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers: net.Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const server = net.createServer();
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", () => resolve());
+      });
+    }
+    return servers.map((s) => (s.address() as net.AddressInfo).port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  }
+}
+
+function onPath(name: string): string | undefined {
+  const dirs = (process.env.PATH ?? "").split(path.delimiter).filter((d) => d !== "");
+  dirs.push("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin");
+  for (const dir of dirs) {
+    const file = path.join(dir, name);
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      if (fs.statSync(file).isFile()) return file;
+    } catch { /* keep looking */ }
+  }
+  return undefined;
+}
+
+let installing: Promise<void> | undefined;
+
+function aptInstall(): Promise<void> {
+  installing ??= new Promise<void>((resolve, reject) => {
+    process.stderr.write(`kvwire: installing ${DEBIAN_PACKAGES} with apt-get\n`);
+    const child = spawn("sh", ["-c", INSTALL_COMMAND], {
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    const keep = (chunk: Uint8Array): void => {
+      output = (output + new TextDecoder().decode(chunk)).slice(-8000);
+    };
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    child.once("error", reject);
+    child.once("close", (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(`"${INSTALL_COMMAND}" failed with exit code ${code}:\n${output}`));
+    });
+  });
+  return installing;
+}
+
+/**
+ * Finds an executable on PATH (and the usual sbin/bin dirs). When it is missing and we are root
+ * with apt-get, installs the Debian packages once; otherwise throws saying what to install.
+ *
+ * @example
+ * ```ts
+ * const redisServer = await findBinary("redis-server"); // "/usr/bin/redis-server"
+ * ```
+ */
+export async function findBinary(name: string): Promise<string> {
+  const found = onPath(name);
+  if (found) return found;
+  const pkg = name === "etcd" ? "etcd-server" : name;
+  if (process.getuid?.() === 0 && onPath("apt-get")) {
+    await aptInstall();
+    const installed = onPath(name);
+    if (installed) return installed;
+    throw new Error(`"${name}" is still not on PATH after installing the Debian package ${pkg}`);
+  }
+  throw new Error(
+    `"${name}" was not found on PATH. Install the Debian package ${pkg} ` +
+      `(as root: ${INSTALL_COMMAND}) or put ${name} on PATH.`,
+  );
+}
+
+function logTail(file: string, max = 4000): string {
+  try {
+    const text = fs.readFileSync(file, "utf8");
+    return text.length > max ? `...${text.slice(-max)}` : text;
+  } catch {
+    return "(no log)";
+  }
+}
+
+/** Thrown by one launch attempt when the port was taken in the meantime. */
+class PortTakenError extends Error {}
+
+interface LaunchSpec {
+  kind: ServerKind;
+  bin: string;
+  args: string[];
+  dir: string;
+  env?: Record<string, string>;
+  timeoutMs: number;
+  ready: () => Promise<boolean>;
+}
+
+async function launch(spec: LaunchSpec): Promise<Proc> {
+  const logFile = path.join(spec.dir, `${spec.kind}.log`);
+  const pidFile = path.join(spec.dir, `${spec.kind}.pid`);
+  const argv = [WATCHDOG, "kvwire-watchdog", spec.dir, logFile, pidFile, spec.bin, ...spec.args];
+  const child = spawn("sh", ["-c", ...argv], {
+    cwd: spec.dir,
+    env: { ...process.env, ...spec.env },
+    stdio: ["pipe", "ignore", "ignore"],
+  });
+  let spawnError: Error | undefined;
+  const proc: Proc = {
+    child,
+    dir: spec.dir,
+    logFile,
+    pidFile,
+    exited: false,
+    exit: new Promise<void>((resolve) => {
+      const done = (): void => {
+        proc.exited = true;
+        resolve();
+      };
+      child.once("exit", done);
+      child.once("error", (error) => {
+        spawnError = error;
+        done();
+      });
+    }),
+  };
+  child.stdin?.on("error", () => {/* the watchdog is gone */});
+  child.unref();
+  live.add(proc);
+  const deadline = Date.now() + spec.timeoutMs;
+  for (;;) {
+    if (proc.exited) {
+      await killProc(proc, false);
+      const log = logTail(logFile);
+      if (/address already in use/i.test(log)) throw new PortTakenError(log);
+      const why = spawnError ? `could not be spawned (${spawnError.message})` : "exited";
+      throw new Error(`${spec.kind} (${spec.bin}) ${why} before it was ready. Log:\n${log}`);
+    }
+    if (await spec.ready()) return proc;
+    if (Date.now() >= deadline) {
+      const log = logTail(logFile);
+      await killProc(proc, false);
+      throw new Error(
+        `${spec.kind} (${spec.bin}) did not answer within ${spec.timeoutMs} ms. Log:\n${log}`,
+      );
+    }
+    await pause(50, proc.exit);
+  }
+}
+
+function pause(ms: number, until: Promise<void>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void until.then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+async function killProc(proc: Proc, removeDir = true): Promise<void> {
+  live.delete(proc);
+  if (!proc.exited) {
+    proc.child.ref();
+    killServerPid(proc);
+    proc.child.stdin?.destroy();
+    const fallback = setTimeout(() => proc.child.kill("SIGKILL"), 5000);
+    await proc.exit;
+    clearTimeout(fallback);
+  }
+  if (removeDir) await dropDir(proc.dir);
+}
+
+async function tempDir(kind: ServerKind): Promise<string> {
+  if (!exitHookInstalled) process.on("exit", killOnExit);
+  exitHookInstalled = true;
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), `kvwire-${kind}-`));
+  ownedDirs.add(dir);
+  return dir;
+}
+
+async function dropDir(dir: string): Promise<void> {
+  await fs.promises.rm(dir, { recursive: true, force: true, maxRetries: 3 });
+  ownedDirs.delete(dir);
+}
+
+/** Runs `attempt` in a fresh temp dir, retrying with new ports when a port was taken. */
+async function withRetries<T>(kind: ServerKind, attempt: (dir: string) => Promise<T>): Promise<T> {
+  for (let i = 1;; i++) {
+    const dir = await tempDir(kind);
+    try {
+      return await attempt(dir);
+    } catch (error) {
+      await dropDir(dir);
+      if (!(error instanceof PortTakenError) || i >= 5) throw error;
+    }
+  }
+}
+
+function makeHandle<T extends ServerHandle>(
+  proc: Proc,
+  fields: Omit<T, "host" | "dir" | "logFile" | "stop">,
+): T {
+  let stopping: Promise<void> | undefined;
+  return {
+    ...fields,
+    host: "127.0.0.1",
+    dir: proc.dir,
+    logFile: proc.logFile,
+    stop: () => (stopping ??= killProc(proc)),
+  } as unknown as T;
+}
+
+/**
+ * Sends `request` to `target` and resolves true once `ok(text so far)` holds; false on any
+ * error, close or after `timeoutMs`. Never rejects.
+ */
+function probe(
+  target: { port: number; host: string } | { path: string },
+  request: string,
+  ok: (text: string) => boolean,
+  timeoutMs = 1000,
+): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const decoder = new TextDecoder();
+    let text = "";
+    let settled = false;
+    const socket = net.connect(target);
+    const finish = (result: boolean): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(result);
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    socket.on("connect", () => socket.write(request));
+    socket.on("data", (chunk: Uint8Array) => {
+      text += decoder.decode(chunk, { stream: true });
+      if (ok(text)) finish(true);
+    });
+    socket.on("error", () => finish(false));
+    socket.on("close", () => finish(ok(text)));
+  });
+}
+
+function redisCommand(...parts: string[]): string {
+  const enc = new TextEncoder();
+  return `*${parts.length}\r\n${parts.map((p) => `$${enc.encode(p).length}\r\n${p}\r\n`).join("")}`;
+}
+
+/**
+ * Starts `redis-server` on a free loopback port in a temp dir (no persistence).
+ *
+ * @example
+ * ```ts
+ * const redis = await startRedis({ password: "secret", unixSocket: true });
+ * console.log(redis.port, redis.socketPath);
+ * await redis.stop();
+ * ```
+ */
+export async function startRedis(options: RedisOptions = {}): Promise<RedisServer> {
+  const bin = options.bin ?? await findBinary("redis-server");
+  return await withRetries("redis", async (dir) => {
+    const [port, tlsPort] = await freePorts(options.tls ? 2 : 1);
+    const args = ["--port", `${port}`, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+    args.push("--dir", dir, "--daemonize", "no");
+    if (options.password !== undefined) args.push("--requirepass", options.password);
+    const socketPath = options.unixSocket ? path.join(dir, "redis.sock") : undefined;
+    if (socketPath) args.push("--unixsocket", socketPath, "--unixsocketperm", "700");
+    if (options.tls) {
+      args.push("--tls-port", `${tlsPort}`, "--tls-cert-file", options.tls.certFile);
+      args.push("--tls-key-file", options.tls.keyFile, "--tls-ca-cert-file", options.tls.caFile);
+      args.push("--tls-auth-clients", options.tls.authClients ?? "optional");
+    }
+    args.push(...options.args ?? []);
+    const request = options.password === undefined
+      ? "PING\r\n"
+      : redisCommand("AUTH", options.password) + "PING\r\n";
+    const proc = await launch({
+      kind: "redis",
+      bin,
+      args,
+      dir,
+      timeoutMs: options.timeoutMs ?? 20_000,
+      ready: () => probe({ host: "127.0.0.1", port }, request, (t) => t.endsWith("+PONG\r\n")),
+    });
+    return makeHandle<RedisServer>(proc, {
+      kind: "redis",
+      port,
+      ...(tlsPort ? { tlsPort } : {}),
+      ...(socketPath ? { socketPath } : {}),
+    });
+  });
+}
+
+/**
+ * Starts `memcached` on a free loopback port (UDP off) in a temp dir.
+ *
+ * @example
+ * ```ts
+ * const mc = await startMemcached();
+ * console.log(`${mc.host}:${mc.port}`);
+ * await mc.stop();
+ * ```
+ */
+export async function startMemcached(options: MemcachedOptions = {}): Promise<MemcachedServer> {
+  const bin = options.bin ?? await findBinary("memcached");
+  return await withRetries("memcached", async (dir) => {
+    const socketPath = options.unixSocket ? path.join(dir, "memcached.sock") : undefined;
+    const [port] = socketPath ? [0] : await freePorts(1);
+    const args = socketPath
+      ? ["-s", socketPath, "-a", "0700"]
+      : ["-l", "127.0.0.1", "-p", `${port}`, "-U", "0"];
+    if (process.getuid?.() === 0) args.push("-u", "root");
+    args.push(...options.args ?? []);
+    const target = socketPath ? { path: socketPath } : { host: "127.0.0.1", port };
+    const proc = await launch({
+      kind: "memcached",
+      bin,
+      args,
+      dir,
+      timeoutMs: options.timeoutMs ?? 20_000,
+      ready: () => probe(target, "version\r\n", (t) => /^VERSION .*\r\n/.test(t)),
+    });
+    return makeHandle<MemcachedServer>(proc, {
+      kind: "memcached",
+      port,
+      ...(socketPath ? { socketPath } : {}),
+    });
+  });
+}
+
+/**
+ * Starts a single-member `etcd` (v3.4 flags) with its data dir in a temp dir; ready once
+ * `/health` reports true (a leader is elected).
+ *
+ * @example
+ * ```ts
+ * const etcd = await startEtcd({ enableV2: true });
+ * console.log(etcd.url); // http://127.0.0.1:PORT
+ * await etcd.stop();
+ * ```
+ */
+export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> {
+  const bin = options.bin ?? await findBinary("etcd");
+  return await withRetries("etcd", async (dir) => {
+    const [port, peerPort] = await freePorts(2);
+    const url = `http://127.0.0.1:${port}`;
+    const peer = `http://127.0.0.1:${peerPort}`;
+    const args = [
+      "--name=kvwire",
+      `--data-dir=${path.join(dir, "data")}`,
+      `--listen-client-urls=${url}`,
+      `--advertise-client-urls=${url}`,
+      `--listen-peer-urls=${peer}`,
+      `--initial-advertise-peer-urls=${peer}`,
+      `--initial-cluster=kvwire=${peer}`,
+      "--initial-cluster-state=new",
+      `--initial-cluster-token=kvwire-${path.basename(dir)}`,
+      `--enable-v2=${options.enableV2 ?? true}`,
+      "--heartbeat-interval=10",
+      "--election-timeout=100",
+      "--logger=zap",
+      "--log-outputs=stderr",
+      ...options.args ?? [],
+    ];
+    const env: Record<string, string> = process.arch === "x64"
+      ? {}
+      : { ETCD_UNSUPPORTED_ARCH: process.arch };
+    const request = `GET /health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`;
+    const proc = await launch({
+      kind: "etcd",
+      bin,
+      args,
+      dir,
+      env,
+      timeoutMs: options.timeoutMs ?? 20_000,
+      ready: () =>
+        probe({ host: "127.0.0.1", port }, request, (t) => t.includes(`"health":"true"`)),
+    });
+    return makeHandle<EtcdServer>(proc, { kind: "etcd", port, url, peerPort });
+  });
+}
+
+/**
+ * Starts one server of each kind given, in parallel, with default options; if one fails the
+ * others are stopped and the error is thrown.
+ *
+ * @example
+ * ```ts
+ * const servers = await startServers(["redis", "etcd"]);
+ * await Promise.all(servers.map((s) => s.stop()));
+ * ```
+ */
+export async function startServers(kinds: readonly ServerKind[]): Promise<ServerHandle[]> {
+  const start: Record<ServerKind, () => Promise<ServerHandle>> = {
+    redis: () => startRedis(),
+    memcached: () => startMemcached(),
+    etcd: () => startEtcd(),
+  };
+  const unknown = kinds.find((kind) => !Object.hasOwn(start, kind));
+  if (unknown !== undefined) throw new TypeError(`Unknown server kind "${unknown}"`);
+  const results = await Promise.allSettled(kinds.map((kind) => start[kind]()));
+  const failed = results.find((r) => r.status === "rejected");
+  const started = results.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
+  if (failed) {
+    await Promise.all(started.map((s) => s.stop()));
+    throw failed.reason;
+  }
+  return started;
+}
+
+/**
+ * Writes a self-signed certificate for `127.0.0.1`/`localhost` (which is also its own CA) and its
+ * key into `dir` with the openssl CLI.
+ *
+ * @example
+ * ```ts
+ * const files = await createTlsFiles(dir);
+ * const redis = await startRedis({ tls: files });
+ * ```
+ */
+export async function createTlsFiles(dir: string): Promise<TlsFiles> {
+  const openssl = await findBinary("openssl");
+  const certFile = path.join(dir, "cert.pem");
+  const keyFile = path.join(dir, "key.pem");
+  const args = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
+  args.push("-nodes", "-keyout", keyFile, "-out", certFile, "-days", "2", "-subj", "/CN=localhost");
+  args.push("-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost");
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(openssl, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    child.stderr?.on("data", (c: Uint8Array) => (err += new TextDecoder().decode(c)));
+    child.once("error", reject);
+    child.once("close", (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(`openssl exited with code ${code}: ${err}`));
+    });
+  });
+  return { certFile, keyFile, caFile: certFile };
+}
+
+function isMain(): boolean {
+  const meta = import.meta as ImportMeta & { main?: boolean };
+  if (typeof meta.main === "boolean") return meta.main;
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return import.meta.url === pathToFileURL(fs.realpathSync(entry)).href;
+  } catch {
+    return false;
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const kinds = argv.length > 0 ? argv : ["redis", "memcached", "etcd"];
+  const bad = kinds.filter((k) => !["redis", "memcached", "etcd"].includes(k));
+  if (bad.length > 0) {
+    console.error(`Unknown server kind "${bad[0]}"\nUsage: servers.ts [redis|memcached|etcd]...`);
+    return 2;
+  }
+  let servers: ServerHandle[];
+  try {
+    servers = await startServers(kinds as ServerKind[]);
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    return 1;
+  }
+  // Listeners stay until exit: a repeated signal while stopping must not kill us half way.
+  const signal = new Promise<string>((resolve) => {
+    process.on("SIGINT", () => resolve("SIGINT"));
+    process.on("SIGTERM", () => resolve("SIGTERM"));
+  });
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  for (const s of servers) console.log(`${s.kind} ${s.host}:${s.port}`);
+  for (const s of servers) console.log(`export KVWIRE_${s.kind.toUpperCase()}=${s.host}:${s.port}`);
+  console.error("# servers are up; stop with Ctrl-C (SIGINT) or SIGTERM");
+  const received = await signal;
+  clearInterval(keepAlive);
+  console.error(`# ${received}: stopping`);
+  await Promise.all(servers.map((s) => s.stop()));
+  console.error("# stopped");
+  return 0;
+}
+
+if (isMain()) {
+  process.exit(await main(process.argv.slice(2)));
+}

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { RedisClient } from "../../src/redis/client.ts";
 import { RedisError } from "../../src/redis/errors.ts";
 import { type Address, redisAddress } from "../_helpers/servers.ts";
+import { waitUntilBlocked } from "../_helpers/redis_blocked.ts";
 
 // ---- per-mode harness (each test runs in RESP2/RESP3 × bytes/decoded) ----
 
@@ -79,16 +80,6 @@ const isWrongType = (e: unknown): boolean =>
   e instanceof RedisError && e.serverCode === "WRONGTYPE";
 
 const prefix = (): string => `t:${crypto.randomUUID()}:`;
-
-/** Resolves once the client with this id is blocked in a command (round trips, no sleeps). */
-async function waitBlocked(id: number): Promise<void> {
-  const observer = textClients.get(2)!;
-  for (let i = 0; i < 10_000; i++) {
-    const line = String(await observer.send("CLIENT", "LIST", "ID", id));
-    if (/ flags=\w*b/.test(line)) return;
-  }
-  throw new Error(`client ${id} never blocked`);
-}
 
 // ---- tests ----
 
@@ -185,9 +176,8 @@ each("blPop wakes when another client pushes", async ({ client, v, fresh }) => {
   const l = prefix() + "l";
   const blocker = await fresh();
   try {
-    const id = await blocker.clientId();
     const popped = blocker.blPop([prefix() + "other", l], 0);
-    await waitBlocked(id);
+    await waitUntilBlocked(textClients.get(2)! as RedisClient<unknown>, "blpop");
     assert.equal(await client.rPush(l, "job1", "job2"), 2);
     eq(await popped, [v(l), v("job1")]);
     eq(await client.lRange(l, 0, -1), [v("job2")]);
@@ -201,16 +191,18 @@ each("brPop, blMove, brPopLPush and blmPop wake when another client pushes", asy
   const p = prefix();
   const blocker = await fresh();
   try {
-    const id = await blocker.clientId();
-    const wake = async <T>(pending: Promise<T>, key: string): Promise<T> => {
-      await waitBlocked(id);
+    const wake = async <T>(pending: Promise<T>, key: string, command: string): Promise<T> => {
+      await waitUntilBlocked(textClients.get(2)! as RedisClient<unknown>, command);
       await client.rPush(key, "x", "y");
       return await pending;
     };
-    eq(await wake(blocker.brPop(p + "a", 5), p + "a"), [v(p + "a"), v("y")]);
-    eq(await wake(blocker.blMove(p + "b", p + "dst", "LEFT", "LEFT", 5), p + "b"), v("x"));
-    eq(await wake(blocker.brPopLPush(p + "c", p + "dst", 5), p + "c"), v("y"));
-    eq(await wake(blocker.blmPop([p + "d"], "LEFT", 5, 10), p + "d"), [v(p + "d"), [
+    eq(await wake(blocker.brPop(p + "a", 5), p + "a", "brpop"), [v(p + "a"), v("y")]);
+    eq(
+      await wake(blocker.blMove(p + "b", p + "dst", "LEFT", "LEFT", 5), p + "b", "blmove"),
+      v("x"),
+    );
+    eq(await wake(blocker.brPopLPush(p + "c", p + "dst", 5), p + "c", "brpoplpush"), v("y"));
+    eq(await wake(blocker.blmPop([p + "d"], "LEFT", 5, 10), p + "d", "blmpop"), [v(p + "d"), [
       v("x"),
       v("y"),
     ]]);

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { RedisClient } from "../../src/redis/client.ts";
 import { RedisError } from "../../src/redis/errors.ts";
 import { type Address, redisAddress } from "../_helpers/servers.ts";
+import { waitUntilBlocked } from "../_helpers/redis_blocked.ts";
 
 // ---- per-mode harness (each test runs in RESP2/RESP3 × bytes/decoded) ----
 
@@ -83,16 +84,6 @@ const isWrongType = (e: unknown): boolean =>
   e instanceof RedisError && e.serverCode === "WRONGTYPE";
 
 const prefix = (): string => `t:${crypto.randomUUID()}:`;
-
-/** Resolves once the client with this id is blocked in a command (round trips, no sleeps). */
-async function waitBlocked(id: number): Promise<void> {
-  const observer = textClients.get(2)!;
-  for (let i = 0; i < 10_000; i++) {
-    const line = String(await observer.send("CLIENT", "LIST", "ID", id));
-    if (/ flags=\w*b/.test(line)) return;
-  }
-  throw new Error(`client ${id} never blocked`);
-}
 
 // ---- tests ----
 
@@ -232,13 +223,12 @@ each(
     const p = prefix();
     const blocker = await fresh();
     try {
-      const id = await blocker.clientId();
       const min = blocker.bzPopMin([p + "none", p + "z"], 5);
-      await waitBlocked(id);
+      await waitUntilBlocked(textClients.get(2)! as RedisClient<unknown>, "bzpopmin");
       await client.zAdd(p + "z", { b: 2, a: 1.5 });
       eq(await min, [v(p + "z"), v("a"), 1.5]);
       const max = blocker.bzPopMax(p + "y", 0);
-      await waitBlocked(id);
+      await waitUntilBlocked(textClients.get(2)! as RedisClient<unknown>, "bzpopmax");
       await client.zAdd(p + "y", { x: -2, y: 7 });
       eq(await max, [v(p + "y"), v("y"), 7]);
       eq(await blocker.bzPopMax(p + "z", 0.05), [v(p + "z"), v("b"), 2]);

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { RedisClient } from "../../src/redis/client.ts";
 import { RedisError } from "../../src/redis/errors.ts";
 import { type Address, redisAddress } from "../_helpers/servers.ts";
+import { waitUntilBlocked } from "../_helpers/redis_blocked.ts";
 
 // ---- per-mode harness (each test runs in RESP2/RESP3 × bytes/decoded) ----
 
@@ -79,16 +80,6 @@ const isWrongType = (e: unknown): boolean =>
   e instanceof RedisError && e.serverCode === "WRONGTYPE";
 
 const prefix = (): string => `t:${crypto.randomUUID()}:`;
-
-/** Resolves once the client with this id is blocked in a command (round trips, no sleeps). */
-async function waitBlocked(id: number): Promise<void> {
-  const observer = textClients.get(2)!;
-  for (let i = 0; i < 10_000; i++) {
-    const line = String(await observer.send("CLIENT", "LIST", "ID", id));
-    if (/ flags=\w*b/.test(line)) return;
-  }
-  throw new Error(`client ${id} never blocked`);
-}
 
 const ID = /^\d+-\d+$/;
 
@@ -189,9 +180,8 @@ each(
     const x = prefix() + "x";
     const blocker = await fresh();
     try {
-      const id = await blocker.clientId();
       const pending = blocker.xRead({ streams: { [x]: "$" }, block: 5000 });
-      await waitBlocked(id);
+      await waitUntilBlocked(textClients.get(2)! as RedisClient<unknown>, "xread");
       await client.xAdd(x, { hello: "world" }, { id: "7-1" });
       eq(await pending, new Map([[x, [entry("7-1", v, { hello: "world" })]]]));
       const started = Date.now();
@@ -274,9 +264,8 @@ each(
     await client.xGroupCreate(x, "g", "$", { mkStream: true });
     const blocker = await fresh();
     try {
-      const id = await blocker.clientId();
       const pending = blocker.xReadGroup("g", "c", { streams: { [x]: ">" }, block: 0 });
-      await waitBlocked(id);
+      await waitUntilBlocked(textClients.get(2)! as RedisClient<unknown>, "xreadgroup");
       await client.xAdd(x, { job: "1" }, { id: "5-0" });
       eq(await pending, new Map([[x, [entry("5-0", v, { job: "1" })]]]));
       assert.equal(await blocker.xReadGroup("g", "c", { streams: { [x]: ">" }, block: 50 }), null);

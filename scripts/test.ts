@@ -9,6 +9,7 @@ import process from "node:process";
 import { startServers } from "./servers.ts";
 
 const root = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
+const ANSI_COLOR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
 const bin = (name: string): string => join(root, "node_modules", ".bin", name);
 
 interface RunResult {
@@ -46,7 +47,7 @@ function run(cmd: string, args: string[], env: Record<string, string>): Promise<
     };
     child.stdout.on("data", (c) => take(c, process.stdout));
     child.stderr.on("data", (c) => take(c, process.stderr));
-    child.on("close", (code) => resolve([code ?? 1, text.replace(/\x1b\[[0-9;]*m/g, "")]));
+    child.on("close", (code) => resolve([code ?? 1, text.replace(ANSI_COLOR, "")]));
   });
 }
 

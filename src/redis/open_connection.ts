@@ -6,6 +6,7 @@ import { ManagedConnection } from "../core/managed_connection.ts";
 import type { ResolvedRedisOptions } from "./client_options.ts";
 import { type RedisCommand, RedisConnection } from "./connection.ts";
 import type { RedisPush } from "./pubsub_frames.ts";
+import type { RedisArg } from "./resp_encoder.ts";
 import type { RespValue } from "./resp_types.ts";
 
 /** Hooks for the connection's owner. */
@@ -13,7 +14,10 @@ export interface OpenConnectionHooks {
   /** Receives pushes (messages, subscription changes, RESP3 pushes). */
   onPush?: (push: RedisPush) => void;
   /** Runs on every new connection after the ready check (`again` on reconnects). */
-  onConnect?: (run: (command: RedisCommand) => Promise<RespValue>, again: boolean) => Promise<void>;
+  onConnect?: (
+    run: (command: readonly RedisArg[]) => Promise<RespValue>,
+    again: boolean,
+  ) => Promise<void>;
 }
 
 /**
@@ -41,7 +45,7 @@ export function openRedisConnection(
     offlineQueueSize: options.offlineQueueSize,
     onPush: extra.onPush ?? options.onPush,
     onConnect: async (driver, again) => {
-      const run = (command: RedisCommand): Promise<RespValue> =>
+      const run = (command: readonly RedisArg[]): Promise<RespValue> =>
         driver.request(command, { timeout }, String(command[0]));
       // The reply to this PING follows the handshake, so it proves AUTH/SELECT worked.
       await run(["PING"]);

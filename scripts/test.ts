@@ -1,6 +1,6 @@
 // The one test command: builds dist/, starts real servers, runs the suite on Deno, Bun and Node
 // (plus the built package under plain Node, ESM and CJS), and ends with "N passed, N failed".
-// Usage: npm test [-- --only deno,bun,node,dist] [-- file-filter]
+// Usage: npm test [-- --only=deno,bun,node,dist] [--exclude=substr,...] [file-filter]
 
 import { spawn } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
@@ -20,12 +20,15 @@ interface RunResult {
   seconds: number;
 }
 
-function findTests(dir: string, filter: string | undefined): string[] {
+function findTests(dir: string, filter: string | undefined, exclude: string[]): string[] {
   const out: string[] = [];
   for (const name of readdirSync(dir).sort()) {
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) out.push(...findTests(path, filter));
-    else if (name.endsWith("_test.ts") && (!filter || path.includes(filter))) {
+    if (statSync(path).isDirectory()) out.push(...findTests(path, filter, exclude));
+    else if (
+      name.endsWith("_test.ts") && (!filter || path.includes(filter)) &&
+      !exclude.some((e) => path.includes(e))
+    ) {
       out.push(relative(root, path));
     }
   }
@@ -88,7 +91,9 @@ async function main(): Promise<number> {
     ? onlyArg.slice("--only=".length).split(",")
     : ["deno", "bun", "node", "dist"];
   const filter = argv.find((a) => !a.startsWith("--"));
-  const files = findTests(join(root, "test"), filter);
+  const excludeArg = argv.find((a) => a.startsWith("--exclude="));
+  const exclude = excludeArg ? excludeArg.slice("--exclude=".length).split(",") : [];
+  const files = findTests(join(root, "test"), filter, exclude);
   if (files.length === 0) {
     console.error(`No test files match ${JSON.stringify(filter)}`);
     return 1;

@@ -11,7 +11,7 @@ import {
   type ResolvedRedisOptions,
   resolveRedisOptions,
 } from "./client_options.ts";
-import { EncodedCommand, type RedisCommand, RedisConnection } from "./connection.ts";
+import { type RedisCommand, RedisConnection } from "./connection.ts";
 import { Pipeline, Transaction, WatchError } from "./pipeline.ts";
 import { Pool, type PooledConnection } from "./pool.ts";
 import { PubSub, type PubSubOptions } from "./pubsub.ts";
@@ -219,8 +219,7 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     onReply: (reply: RespValue) => void,
     onError: (error: Error) => void,
   ): void {
-    const name = command instanceof EncodedCommand ? command.args[0] : command[0];
-    this.#shared.conn.send(command, options, String(name), onReply, onError);
+    this.#shared.conn.send(command, options, String(command[0]), onReply, onError);
   }
 
   /** Reply shaping settings of this client. */

@@ -5,7 +5,7 @@ import type { ConnectionEvent, ProtocolConnection, SendOptions } from "../core/c
 import { FifoTable } from "../core/correlation.ts";
 import { DeadlineHeap } from "../core/deadline_heap.ts";
 import { LocalProtocolError, RemoteProtocolError } from "../core/errors.ts";
-import { asciiDecode, utf8Decode } from "../core/bytes.ts";
+import { asciiDecode, ByteWriter, concatBytes, utf8Decode } from "../core/bytes.ts";
 import { RedisError } from "./errors.ts";
 import {
   afterHelloCommands,
@@ -26,27 +26,11 @@ import {
   type SubscriptionKind,
 } from "./pubsub_frames.ts";
 import { NEED_MORE, RespDecoder } from "./resp_decoder.ts";
-import { encodeCommand, type RedisArg } from "./resp_encoder.ts";
+import { encodeCommand, encodeCommandInto, type RedisArg } from "./resp_encoder.ts";
 import { RespMap, RespPush, type RespValue } from "./resp_types.ts";
 
-/**
- * A command validated and encoded ahead of time (pipelines encode when a command is queued, so
- * a bad argument throws at the call that passed it, and nothing is encoded twice).
- *
- * @example
- * ```ts
- * import { encodeCommand, EncodedCommand } from "@kvwire/kvwire/redis";
- * const args = ["GET", "k"];
- * const command = new EncodedCommand(args, encodeCommand(args));
- * ```
- */
-export class EncodedCommand {
-  /** Creates the pair; `bytes` must be `encodeCommand(args)`. */
-  constructor(readonly args: readonly RedisArg[], readonly bytes: Uint8Array) {}
-}
-
-/** A command as its arguments, name first (`["SET", "k", "v"]`), or already encoded. */
-export type RedisCommand = readonly RedisArg[] | EncodedCommand;
+/** A command as its arguments, name first: `["SET", "k", "v"]`. */
+export type RedisCommand = readonly RedisArg[];
 
 /** Options of a {@link RedisConnection}. */
 export interface RedisConnectionOptions extends HandshakeOptions {
@@ -61,7 +45,12 @@ type Phase = "handshake" | "ready" | "closed";
 interface Entry {
   id: number;
   name: string;
-  bytes: Uint8Array | undefined; // undefined once handed to pollTransmit
+  /** Handshake steps only: their own bytes (user commands live in the outbound buffer). */
+  bytes?: Uint8Array;
+  /** User commands: their byte range in the outbound buffer until transmitted. */
+  start: number;
+  end: number;
+  transmitted: boolean;
   settled: boolean;
   internal: boolean;
   /** For subscription commands: the kind, and confirmations still expected. */
@@ -77,6 +66,38 @@ const SUBSCRIBED_MODE_ALLOWED = new Set([
   "RESET",
 ]);
 const REFUSED = new Set(["MONITOR", "SYNC", "PSYNC"]);
+
+/** What the machine needs to know about a command name, computed once per spelling. */
+interface CommandInfo {
+  name: string;
+  refused: boolean;
+  subscription: SubscriptionKind | undefined;
+  allowedWhenSubscribed: boolean;
+}
+
+const COMMAND_INFO = new Map<RedisArg, CommandInfo>();
+const COMMAND_INFO_LIMIT = 4096; // spellings cached; others are computed each time
+
+function commandInfo(first: RedisArg, second: RedisArg | undefined): CommandInfo {
+  const cached = COMMAND_INFO.get(first);
+  if (cached) return cached;
+  const name = commandName(first);
+  const kind = name.toLowerCase();
+  const info: CommandInfo = {
+    name,
+    refused: REFUSED.has(name) ||
+      (name === "CLIENT" && second !== undefined && commandName(second) === "REPLY"),
+    subscription: (SUBSCRIPTION_KINDS as readonly string[]).includes(kind)
+      ? kind as SubscriptionKind
+      : undefined,
+    allowedWhenSubscribed: SUBSCRIBED_MODE_ALLOWED.has(name),
+  };
+  // CLIENT's meaning depends on its subcommand, so it is never cached.
+  if (typeof first === "string" && name !== "CLIENT" && COMMAND_INFO.size < COMMAND_INFO_LIMIT) {
+    COMMAND_INFO.set(first, info);
+  }
+  return info;
+}
 
 /**
  * The Redis protocol machine. Feed it bytes, pull events and bytes.
@@ -111,6 +132,8 @@ export class RedisConnection
   #handshakeOut = new FifoTable<Entry>();
   #handshakePending = 0;
   #outbox = new FifoTable<Entry>();
+  /** Encoded user commands not yet transmitted, back to back, in outbox order. */
+  #out = new ByteWriter(16 * 1024);
   #inFlight = new FifoTable<Entry>();
   #byId = new Map<number, Entry>();
   #deadlines = new DeadlineHeap<Entry>((e) => !e.settled);
@@ -174,51 +197,50 @@ export class RedisConnection
     return this.#phase !== "closed";
   }
 
-  send(request: RedisCommand, options: SendOptions = {}): number {
+  send(command: RedisCommand, options: SendOptions = {}): number {
     if (this.#phase === "closed") throw new LocalProtocolError("The connection is closed");
-    const command = request instanceof EncodedCommand ? request.args : request;
     if (command.length === 0) throw new TypeError("A Redis command needs at least its name");
-    const name = commandName(command[0]);
-    if (REFUSED.has(name) || (name === "CLIENT" && commandName(command[1] ?? "") === "REPLY")) {
+    const info = commandInfo(command[0], command[1]);
+    const name = info.name;
+    if (info.refused) {
       throw new LocalProtocolError(`${name} is not supported on a shared connection`);
     }
-    if (this.subscribedMode && !SUBSCRIBED_MODE_ALLOWED.has(name)) {
+    if (!info.allowedWhenSubscribed && this.subscribedMode) {
       throw new LocalProtocolError(
         `${name} is not allowed in RESP2 subscribed mode; only (P|S)SUBSCRIBE, ` +
           "(P|S)UNSUBSCRIBE, PING, QUIT and RESET are",
       );
     }
-    const bytes = request instanceof EncodedCommand ? request.bytes : encodeCommand(command);
-    const entry = this.#enqueue(bytes, name, false);
-    const kind = name.toLowerCase() as SubscriptionKind;
-    if ((SUBSCRIPTION_KINDS as readonly string[]).includes(kind)) {
-      this.#planSubscription(entry, kind, command);
-    }
+    const start = this.#out.length;
+    encodeCommandInto(this.#out, command); // throws before anything is written
+    const entry = this.#newEntry(name, false);
+    entry.start = start;
+    entry.end = this.#out.length;
+    this.#byId.set(entry.id, entry);
+    this.#outbox.push(entry);
+    if (info.subscription) this.#planSubscription(entry, info.subscription, command);
     if (options.deadline !== undefined) this.#deadlines.push(options.deadline, entry);
     return entry.id;
   }
 
-  #enqueue(bytes: Uint8Array, name: string, internal: boolean): Entry {
-    const entry: Entry = {
+  #newEntry(name: string, internal: boolean): Entry {
+    return {
       id: this.#nextId++,
       name,
-      bytes,
+      start: 0,
+      end: 0,
+      transmitted: false,
       settled: false,
       internal,
       expect: 1,
     };
-    if (internal) {
-      this.#handshakePending++;
-      this.#handshakeOut.push(entry);
-    } else {
-      this.#byId.set(entry.id, entry);
-      this.#outbox.push(entry);
-    }
-    return entry;
   }
 
   #queueInternal(command: readonly RedisArg[]): void {
-    this.#enqueue(encodeCommand(command), commandName(command[0]), true);
+    const entry = this.#newEntry(commandName(command[0]), true);
+    entry.bytes = encodeCommand(command);
+    this.#handshakePending++;
+    this.#handshakeOut.push(entry);
   }
 
   #queueSteps(commands: (readonly RedisArg[])[]): void {
@@ -260,33 +282,59 @@ export class RedisConnection
 
   pollTransmit(maxBytes = Infinity): Uint8Array | undefined {
     if (this.#phase === "closed") return undefined;
-    const parts: Uint8Array[] = [];
-    let total = 0;
-    for (;;) {
-      const queue = this.#handshakeOut.size > 0
-        ? this.#handshakeOut
-        : this.#phase === "ready"
-        ? this.#outbox
-        : undefined;
-      const entry = queue?.peek();
-      if (!queue || !entry) break;
-      const bytes = entry.bytes as Uint8Array;
-      if (parts.length > 0 && total + bytes.length > maxBytes) break;
-      queue.shift();
-      if (entry.settled && !entry.kind) continue; // timed out or cancelled before it was sent
-      entry.bytes = undefined;
+    if (this.#handshakeOut.size > 0) return this.#transmitHandshake();
+    if (this.#phase !== "ready" || this.#outbox.size === 0) return undefined;
+    // Move what goes out to the in-flight line; commands cancelled before sending are dropped.
+    let end = 0;
+    let moved = 0;
+    let dropped = false;
+    for (let entry = this.#outbox.peek(); entry; entry = this.#outbox.peek()) {
+      if (end > 0 && entry.end > maxBytes) break;
+      this.#outbox.shift();
+      end = entry.end;
+      if (entry.settled && !entry.kind) {
+        dropped = true;
+        continue;
+      }
+      entry.transmitted = true;
       this.#inFlight.push(entry);
-      parts.push(bytes);
-      total += bytes.length;
+      moved++;
     }
-    if (parts.length <= 1) return parts[0];
-    const out = new Uint8Array(total);
-    let offset = 0;
-    for (const part of parts) {
-      out.set(part, offset);
-      offset += part.length;
+    if (!dropped && end === this.#out.length) return this.#out.finish(); // the common case
+    return this.#transmitPart(end, dropped ? moved : -1);
+  }
+
+  /**
+   * Hands out bytes [0, end), keeping the rest for later. When commands were dropped, only
+   * the ranges of the `moved` commands just put in flight (the tail of that line) go out.
+   */
+  #transmitPart(end: number, moved: number): Uint8Array {
+    const all = this.#out.finish();
+    let out = all.subarray(0, end);
+    if (moved >= 0) {
+      const parts: Uint8Array[] = [];
+      for (let i = this.#inFlight.size - moved; i < this.#inFlight.size; i++) {
+        const entry = this.#inFlight.at(i)!;
+        parts.push(all.subarray(entry.start, entry.end));
+      }
+      out = concatBytes(parts);
     }
+    for (const entry of this.#outbox) {
+      entry.start -= end;
+      entry.end -= end;
+    }
+    this.#out.writeBytes(all.subarray(end));
     return out;
+  }
+
+  #transmitHandshake(): Uint8Array {
+    const parts: Uint8Array[] = [];
+    for (let entry = this.#handshakeOut.shift(); entry; entry = this.#handshakeOut.shift()) {
+      entry.transmitted = true;
+      this.#inFlight.push(entry);
+      parts.push(entry.bytes!);
+    }
+    return parts.length === 1 ? parts[0] : concatBytes(parts);
   }
 
   receive(chunk: Uint8Array): void {
@@ -305,7 +353,7 @@ export class RedisConnection
     for (const entry of this.#deadlines.popExpired(now)) {
       entry.settled = true;
       this.#byId.delete(entry.id);
-      this.#events.push({ type: "timeout", id: entry.id, sent: entry.bytes === undefined });
+      this.#events.push({ type: "timeout", id: entry.id, sent: entry.transmitted });
     }
   }
 

@@ -9,8 +9,8 @@ import type { Out } from "./commands/base.ts";
 import { RedisCommands } from "./commands/mod.ts";
 import type { ReplyContext, Transform } from "./commands/transforms.ts";
 import { RedisError } from "./errors.ts";
-import { encodeCommand, type RedisArg } from "./resp_encoder.ts";
-import { EncodedCommand, type RedisCommand } from "./connection.ts";
+import { type RedisArg, validateCommand } from "./resp_encoder.ts";
+import type { RedisCommand } from "./connection.ts";
 import type { RespValue } from "./resp_types.ts";
 
 /** What a pipeline needs from its client: send commands, know how to shape replies. */
@@ -27,7 +27,7 @@ export interface PipelineTarget {
 }
 
 interface Queued {
-  command: EncodedCommand;
+  command: RedisCommand;
   transform: Transform<unknown>;
 }
 
@@ -67,8 +67,8 @@ export class Pipeline<V = Uint8Array> extends RedisCommands<V, "chain"> {
   }
 
   protected call<T>(args: RedisArg[], transform: Transform<T>): Out<"chain", T, this> {
-    // Encoding now validates now: a bad argument throws at the call that passed it.
-    this.queued.push({ command: new EncodedCommand(args, encodeCommand(args)), transform });
+    validateCommand(args); // a bad argument throws at the call that passed it
+    this.queued.push({ command: args, transform });
     return this;
   }
 

@@ -136,6 +136,20 @@ function encode(args: readonly RedisArg[]): number {
   return p;
 }
 
+/**
+ * Checks a command without encoding it: the same `TypeError`/`RangeError` that encoding
+ * would throw (used by pipelines to fail at the call that passed a bad argument).
+ *
+ * @example
+ * ```ts
+ * import { validateCommand } from "@kvwire/kvwire/redis";
+ * validateCommand(["SET", "k", 1]); // ok
+ * ```
+ */
+export function validateCommand(args: readonly RedisArg[]): void {
+  validate(args);
+}
+
 function validate(args: readonly RedisArg[]): void {
   if (args.length === 0) {
     throw new TypeError("A Redis command needs at least one argument (its name)");

@@ -578,8 +578,8 @@ export async function startServers(kinds: readonly ServerKind[]): Promise<Server
 }
 
 /**
- * Writes a self-signed certificate for `127.0.0.1`/`localhost` (which is also its own CA) and its
- * key into `dir` with the openssl CLI.
+ * Writes a test CA and a certificate it signed for `127.0.0.1`/`localhost`, with its key, into
+ * `dir` with the openssl CLI.
  *
  * @example
  * ```ts
@@ -589,22 +589,39 @@ export async function startServers(kinds: readonly ServerKind[]): Promise<Server
  */
 export async function createTlsFiles(dir: string): Promise<TlsFiles> {
   const openssl = await findBinary("openssl");
-  const certFile = path.join(dir, "cert.pem");
-  const keyFile = path.join(dir, "key.pem");
-  const args = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
-  args.push("-nodes", "-keyout", keyFile, "-out", certFile, "-days", "2", "-subj", "/CN=localhost");
-  args.push("-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost");
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(openssl, args, { stdio: ["ignore", "ignore", "pipe"] });
-    let err = "";
-    child.stderr?.on("data", (c: Uint8Array) => (err += new TextDecoder().decode(c)));
-    child.once("error", reject);
-    child.once("close", (code) => {
-      if (code === 0) resolve();
-      else reject(new Error(`openssl exited with code ${code}: ${err}`));
+  const file = (name: string): string => path.join(dir, name);
+  const run = (args: string[]): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn(openssl, args, { stdio: ["ignore", "ignore", "pipe"] });
+      let err = "";
+      child.stderr?.on("data", (c: Uint8Array) => (err += new TextDecoder().decode(c)));
+      child.once("error", reject);
+      child.once("close", (code) => {
+        if (code === 0) resolve();
+        else reject(new Error(`openssl exited with code ${code}: ${err}`));
+      });
     });
-  });
-  return { certFile, keyFile, caFile: certFile };
+  // A CA and a leaf signed by it: rustls (Deno) refuses a self-signed end-entity certificate.
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  await run(["req", "-x509", ...ec, "-days", "2", "-subj", "/CN=kvwire test CA"].concat(
+    ["-keyout", file("ca-key.pem"), "-out", file("ca.pem")],
+  ));
+  await run(["req", ...ec, "-subj", "/CN=localhost", "-keyout", file("key.pem")].concat(
+    ["-out", file("csr.pem")],
+  ));
+  fs.writeFileSync(file("ext.cnf"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+  await run(["x509", "-req", "-in", file("csr.pem"), "-CA", file("ca.pem")].concat([
+    "-CAkey",
+    file("ca-key.pem"),
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-extfile",
+    file("ext.cnf"),
+    "-out",
+    file("cert.pem"),
+  ]));
+  return { certFile: file("cert.pem"), keyFile: file("key.pem"), caFile: file("ca.pem") };
 }
 
 function isMain(): boolean {

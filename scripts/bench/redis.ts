@@ -1,12 +1,14 @@
 // Redis throughput of kvwire against the peer clients in the same run, same process, same
 // server on loopback, 100-byte values; prints ops/s and kvwire's ratio to each peer.
-// Run: node_modules/.bin/tsx scripts/bench/redis.ts [seconds]   (also under bun, for Bun's client)
-// Not a test: numbers vary with the machine; compare ratios within one run.
+// Run: npm run build && node_modules/.bin/tsx scripts/bench/redis.ts [seconds]
+//      node_modules/.bin/bun scripts/bench/redis.ts (adds Bun's built-in RedisClient)
+// On Node, kvwire is loaded from dist/ (what npm users run: tsx's per-closure naming helper
+// would otherwise slow it); on Deno and Bun from src/. Compare ratios within one run.
 
 import process from "node:process";
 import { Redis as IORedis } from "ioredis";
 import { createClient } from "redis";
-import { RedisClient } from "../../src/redis/mod.ts";
+import type { RedisClient as RedisClientType } from "../../src/redis/mod.ts";
 import { runtimeName } from "../../transports/auto.ts";
 import { startRedis } from "../servers.ts";
 
@@ -18,6 +20,10 @@ interface Contender {
 }
 
 const seconds = Number(process.argv[2] ?? 2);
+const onNode = !("Deno" in globalThis) && !("Bun" in globalThis);
+const { RedisClient } = (await import(
+  onNode ? "../../dist/redis.js" : "../../src/redis/mod.ts"
+)) as { RedisClient: typeof RedisClientType };
 const KEY = "bench:value";
 
 async function measure(run: () => Promise<number>): Promise<number> {
@@ -124,7 +130,10 @@ try {
   await setup.set(KEY, "v".repeat(100));
   await setup.close();
   const all = await contenders(host, Number(port));
-  console.log(`Redis benchmark on ${runtimeName()}, ${seconds} s per measurement, 100-byte values`);
+  const from = onNode ? "dist/" : "src/";
+  console.log(
+    `Redis benchmark on ${runtimeName()} (kvwire from ${from}), ${seconds} s each, 100-byte values`,
+  );
   for (const scenario of scenarios) {
     const results = new Map<string, number>();
     for (const c of all) results.set(c.name, await measure(scenario.run(c)));
@@ -132,7 +141,11 @@ try {
     console.log(`\n${scenario.name}`);
     for (const [name, ops] of results) {
       const ratio = name === "kvwire" ? "" : `   kvwire/${name} = ${(ours / ops).toFixed(2)}x`;
-      console.log(`  ${name.padEnd(16)} ${Math.round(ops).toLocaleString("en-US").padStart(10)} ops/s${ratio}`);
+      console.log(
+        `  ${name.padEnd(16)} ${
+          Math.round(ops).toLocaleString("en-US").padStart(10)
+        } ops/s${ratio}`,
+      );
     }
   }
   await Promise.all(all.map((c) => c.close()));

@@ -26,9 +26,29 @@ export interface DriverOptions<Push> {
   now?: () => number;
 }
 
+/**
+ * Receives the outcome of one request: exactly one method is called, once. The callback form
+ * of a request, for hot paths that settle their own Promise (one object, no closures).
+ *
+ * @example
+ * ```ts
+ * import type { ReplyHandler } from "@kvwire/kvwire";
+ * const log: ReplyHandler<unknown> = {
+ *   reply: (value) => console.log("reply", value),
+ *   fail: (error) => console.error(error.message),
+ * };
+ * ```
+ */
+export interface ReplyHandler<Reply> {
+  reply(value: Reply): void;
+  fail(error: Error): void;
+}
+
+/** Requests with no options share this object instead of allocating one each. */
+const NO_DEADLINE: { deadline?: number } = Object.freeze({});
+
 interface Pending<Reply, Item> {
-  resolve: (value: Reply) => void;
-  reject: (error: Error) => void;
+  handler: ReplyHandler<Reply>;
   sent: boolean;
   name: string;
   stream?: StreamQueue<Item>;
@@ -112,21 +132,14 @@ export class Driver<Req, Reply, Item = never, Push = never> {
 
   /** Sends a request and resolves with its reply; rejects with a `KvError`. */
   request(req: Req, options: RequestOptions = {}, name = "Request"): Promise<Reply> {
-    return new Promise<Reply>((resolve, reject) => this.send(req, options, name, resolve, reject));
+    return new Promise<Reply>((resolve, reject) =>
+      this.send(req, options, name, { reply: resolve, fail: reject })
+    );
   }
 
-  /**
-   * The callback form of {@link request}, for hot paths that settle their own Promise:
-   * exactly one of `onReply` / `onError` is called, once.
-   */
-  send(
-    req: Req,
-    options: RequestOptions,
-    name: string,
-    onReply: (value: Reply) => void,
-    onError: (error: Error) => void,
-  ): void {
-    const entry: Pending<Reply, Item> = { resolve: onReply, reject: onError, sent: false, name };
+  /** The callback form of {@link request}: `handler` learns the outcome. */
+  send(req: Req, options: RequestOptions, name: string, handler: ReplyHandler<Reply>): void {
+    const entry: Pending<Reply, Item> = { handler, sent: false, name };
     this.#start(req, entry, options);
   }
 
@@ -156,8 +169,7 @@ export class Driver<Req, Reply, Item = never, Push = never> {
       },
     });
     const entry: Pending<Reply, Item> = {
-      resolve: () => {},
-      reject: (error) => queue.end(error),
+      handler: { reply: () => {}, fail: (error) => queue.end(error) },
       sent: false,
       name,
       stream: queue,
@@ -168,19 +180,19 @@ export class Driver<Req, Reply, Item = never, Push = never> {
 
   #start(req: Req, entry: Pending<Reply, Item>, options: RequestOptions): RequestId | undefined {
     if (!this.isOpen) {
-      entry.reject(this.#closedErrorFor(entry));
+      entry.handler.fail(this.#closedErrorFor(entry));
       return undefined;
     }
     if (options.signal?.aborted) {
-      entry.reject(new AbortedError(`${entry.name} was aborted before it was sent`));
+      entry.handler.fail(new AbortedError(`${entry.name} was aborted before it was sent`));
       return undefined;
     }
     const deadline = options.timeout === undefined ? undefined : this.#now() + options.timeout;
     let id: RequestId;
     try {
-      id = this.#machine.send(req, { deadline });
+      id = this.#machine.send(req, deadline === undefined ? NO_DEADLINE : { deadline });
     } catch (error) {
-      entry.reject(error as Error);
+      entry.handler.fail(error as Error);
       return undefined;
     }
     this.#pending.set(id, entry);
@@ -347,7 +359,7 @@ export class Driver<Req, Reply, Item = never, Push = never> {
     switch (event.type) {
       case "reply": {
         const entry = this.#take(event.id);
-        if (entry && !entry.stream) entry.resolve(event.value);
+        if (entry && !entry.stream) entry.handler.reply(event.value);
         break;
       }
       case "serverError": {
@@ -405,7 +417,7 @@ export class Driver<Req, Reply, Item = never, Push = never> {
   #settle(entry: Pending<Reply, Item>, error: Error): void {
     entry.detach?.();
     if (entry.stream) entry.stream.end(error);
-    else entry.reject(error);
+    else entry.handler.fail(error);
   }
 
   #maybeDrained(): void {

@@ -5,7 +5,7 @@
 import { Backoff, type BackoffOptions } from "./backoff.ts";
 import type { ProtocolConnection } from "./connection.ts";
 import { FifoTable } from "./correlation.ts";
-import { Driver, type RequestOptions } from "./driver.ts";
+import { Driver, type ReplyHandler, type RequestOptions } from "./driver.ts";
 import {
   AbortedError,
   ConnectionClosedError,
@@ -128,11 +128,13 @@ export class ManagedConnection<Req, Reply, Item = never, Push = never> {
 
   /** Sends a request on the current connection, or queues it while (re)connecting. */
   request(req: Req, options: ManagedRequestOptions = {}, name?: string): Promise<Reply> {
-    return new Promise<Reply>((resolve, reject) => this.send(req, options, name, resolve, reject));
+    return new Promise<Reply>((resolve, reject) =>
+      this.send(req, options, name, { reply: resolve, fail: reject })
+    );
   }
 
   /**
-   * The callback form of {@link request}: exactly one callback runs, once. A request the
+   * The callback form of {@link request}: `handler` learns the outcome. A request the
    * connection dropped before writing it is sent again on the next connection (unless
    * `replayUnsent` is false); one that was written is never repeated.
    */
@@ -140,21 +142,15 @@ export class ManagedConnection<Req, Reply, Item = never, Push = never> {
     req: Req,
     options: ManagedRequestOptions,
     name: string | undefined,
-    onReply: (value: Reply) => void,
-    onError: (error: Error) => void,
+    handler: ReplyHandler<Reply>,
   ): void {
-    const retry = (error: Error): void => {
-      const replay = error instanceof ConnectionClosedError && !error.sent && !this.#closed &&
-        !options.signal?.aborted && options.replayUnsent !== false;
-      if (replay) this.send(req, options, name, onReply, onError);
-      else onError(error);
-    };
     const label = name ?? "Request";
+    const replaying = new Replaying(this, req, options, label, handler);
     const driver = this.driver;
-    if (driver) driver.send(req, options, label, onReply, retry);
+    if (driver) driver.send(req, options, label, replaying);
     else {
-      this.#enqueue(options, name, onError, (d) => {
-        (d as Driver<Req, Reply, Item, Push>).send(req, options, label, onReply, retry);
+      this.#enqueue(options, name, (error) => handler.fail(error), (d) => {
+        (d as Driver<Req, Reply, Item, Push>).send(req, options, label, replaying);
       });
     }
   }
@@ -326,5 +322,27 @@ export class ManagedConnection<Req, Reply, Item = never, Push = never> {
     this.#retryTimer = undefined;
     this.#failAll(new ConnectionClosedError(`${this.#options.label} was destroyed`));
     this.#driver?.destroy();
+  }
+}
+
+/** Passes a reply on; sends the request again when it was refused before being written. */
+class Replaying<Req, Reply, Item, Push> implements ReplyHandler<Reply> {
+  constructor(
+    readonly conn: ManagedConnection<Req, Reply, Item, Push>,
+    readonly req: Req,
+    readonly options: ManagedRequestOptions,
+    readonly name: string,
+    readonly handler: ReplyHandler<Reply>,
+  ) {}
+
+  reply(value: Reply): void {
+    this.handler.reply(value);
+  }
+
+  fail(error: Error): void {
+    const replay = error instanceof ConnectionClosedError && !error.sent && !this.conn.isClosed &&
+      !this.options.signal?.aborted && this.options.replayUnsent !== false;
+    if (replay) this.conn.send(this.req, this.options, this.name, this.handler);
+    else this.handler.fail(error);
   }
 }

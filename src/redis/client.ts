@@ -1,7 +1,7 @@
 // RedisClient: the user-facing Redis client. Typed commands over a self-healing connection,
 // auto-pipelining (concurrent calls share one write), pipelines, transactions, per-call options.
 
-import type { RequestOptions } from "../core/driver.ts";
+import type { ReplyHandler, RequestOptions } from "../core/driver.ts";
 import { ManagedConnection, type ManagedRequestOptions } from "../core/managed_connection.ts";
 import type { Out, RedisKey } from "./commands/base.ts";
 import { RedisCommands } from "./commands/mod.ts";
@@ -140,19 +140,11 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
   }
 
   protected call<T>(args: RedisArg[], transform: Transform<T>): Out<"promise", T, this> {
-    const context = this.#shared.context;
+    const shared = this.#shared;
+    const name = String(args[0]);
     return new Promise<T>((resolve, reject) => {
-      const onReply = (reply: RespValue): void => {
-        let value: T;
-        try {
-          value = transform(reply, context);
-        } catch (error) {
-          reject(error);
-          return;
-        }
-        resolve(value);
-      };
-      this.#shared.conn.send(args, this.#requestOptions, String(args[0]), onReply, reject);
+      const call = new ShapedReply(resolve, reject, transform, shared.context);
+      shared.conn.send(args, this.#requestOptions, name, call);
     });
   }
 
@@ -174,8 +166,10 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     const context = this.#shared.context;
     return this.pool.use(
       (conn) =>
-        conn.#shared.conn.request(args, { timeout, signal }, String(args[0]))
-          .then((reply) => transform(reply, context)),
+        new Promise<T>((resolve, reject) => {
+          const call = new ShapedReply(resolve, reject, transform, context);
+          conn.#shared.conn.send(args, { timeout, signal }, String(args[0]), call);
+        }),
       signal,
     );
   }
@@ -212,14 +206,13 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     return this.#shared.conn.request(args, options, String(args[0]));
   }
 
-  /** Callback form of {@link request} for pipelines: exactly one callback runs. */
+  /** Callback form of {@link request} for pipelines: `handler` learns the outcome. */
   sendCommand(
     command: RedisCommand,
     options: ManagedRequestOptions,
-    onReply: (reply: RespValue) => void,
-    onError: (error: Error) => void,
+    handler: ReplyHandler<RespValue>,
   ): void {
-    this.#shared.conn.send(command, options, String(command[0]), onReply, onError);
+    this.#shared.conn.send(command, options, String(command[0]), handler);
   }
 
   /** Reply shaping settings of this client. */
@@ -345,5 +338,30 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
   /** `await using redis = await RedisClient.connect()` closes it at the end of the scope. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+}
+
+/** Settles a command's Promise with its shaped reply (one object per command, no closures). */
+class ShapedReply<T> implements ReplyHandler<RespValue> {
+  constructor(
+    readonly resolve: (value: T) => void,
+    readonly reject: (error: Error) => void,
+    readonly transform: Transform<T>,
+    readonly context: ReplyContext,
+  ) {}
+
+  reply(value: RespValue): void {
+    let shaped: T;
+    try {
+      shaped = this.transform(value, this.context);
+    } catch (error) {
+      this.reject(error as Error);
+      return;
+    }
+    this.resolve(shaped);
+  }
+
+  fail(error: Error): void {
+    this.reject(error);
   }
 }

@@ -5,7 +5,7 @@ import type { ConnectionEvent, ProtocolConnection, SendOptions } from "../core/c
 import { FifoTable } from "../core/correlation.ts";
 import { DeadlineHeap } from "../core/deadline_heap.ts";
 import { LocalProtocolError, RemoteProtocolError } from "../core/errors.ts";
-import { asciiDecode, ByteWriter, concatBytes, utf8Decode } from "../core/bytes.ts";
+import { asciiDecode, concatBytes, utf8Decode } from "../core/bytes.ts";
 import { RedisError } from "./errors.ts";
 import {
   afterHelloCommands,
@@ -26,7 +26,7 @@ import {
   type SubscriptionKind,
 } from "./pubsub_frames.ts";
 import { NEED_MORE, RespDecoder } from "./resp_decoder.ts";
-import { encodeCommand, encodeCommandInto, type RedisArg } from "./resp_encoder.ts";
+import { CommandBuffer, encodeCommand, encodeCommandTo, type RedisArg } from "./resp_encoder.ts";
 import { RespMap, RespPush, type RespValue } from "./resp_types.ts";
 
 /** A command as its arguments, name first: `["SET", "k", "v"]`. */
@@ -133,7 +133,7 @@ export class RedisConnection
   #handshakePending = 0;
   #outbox = new FifoTable<Entry>();
   /** Encoded user commands not yet transmitted, back to back, in outbox order. */
-  #out = new ByteWriter(16 * 1024);
+  #out = new CommandBuffer(16 * 1024);
   #inFlight = new FifoTable<Entry>();
   #byId = new Map<number, Entry>();
   #deadlines = new DeadlineHeap<Entry>((e) => !e.settled);
@@ -212,7 +212,7 @@ export class RedisConnection
       );
     }
     const start = this.#out.length;
-    encodeCommandInto(this.#out, command); // throws before anything is written
+    encodeCommandTo(this.#out, command); // throws before anything is written
     const entry = this.#newEntry(name, false);
     entry.start = start;
     entry.end = this.#out.length;
@@ -300,7 +300,7 @@ export class RedisConnection
       this.#inFlight.push(entry);
       moved++;
     }
-    if (!dropped && end === this.#out.length) return this.#out.finish(); // the common case
+    if (!dropped && end === this.#out.length) return this.#out.take(); // the common case
     return this.#transmitPart(end, dropped ? moved : -1);
   }
 
@@ -309,8 +309,8 @@ export class RedisConnection
    * the ranges of the `moved` commands just put in flight (the tail of that line) go out.
    */
   #transmitPart(end: number, moved: number): Uint8Array {
-    const all = this.#out.finish();
-    let out = all.subarray(0, end);
+    const all = this.#out.bytes;
+    let out: Uint8Array;
     if (moved >= 0) {
       const parts: Uint8Array[] = [];
       for (let i = this.#inFlight.size - moved; i < this.#inFlight.size; i++) {
@@ -318,12 +318,12 @@ export class RedisConnection
         parts.push(all.subarray(entry.start, entry.end));
       }
       out = concatBytes(parts);
-    }
+    } else out = all.slice(0, end);
     for (const entry of this.#outbox) {
       entry.start -= end;
       entry.end -= end;
     }
-    this.#out.writeBytes(all.subarray(end));
+    this.#out.discard(end);
     return out;
   }
 

@@ -3,7 +3,7 @@
 // Spec: https://redis.io/docs/latest/develop/use/pipelining/ and .../interact/transactions/
 
 import { KvError } from "../core/errors.ts";
-import type { RequestOptions } from "../core/driver.ts";
+import type { ReplyHandler, RequestOptions } from "../core/driver.ts";
 import type { ManagedRequestOptions } from "../core/managed_connection.ts";
 import type { Out } from "./commands/base.ts";
 import { RedisCommands } from "./commands/mod.ts";
@@ -19,8 +19,7 @@ export interface PipelineTarget {
   sendCommand(
     command: RedisCommand,
     options: ManagedRequestOptions,
-    onReply: (reply: RespValue) => void,
-    onError: (error: Error) => void,
+    handler: ReplyHandler<RespValue>,
   ): void;
   readonly context: ReplyContext;
   readonly requestOptions: RequestOptions;
@@ -94,28 +93,11 @@ export class Pipeline<V = Uint8Array> extends RedisCommands<V, "chain"> {
     this.loadScripts();
     const { context, requestOptions } = this.target;
     return await new Promise<unknown[]>((resolve, reject) => {
-      const results = new Array<unknown>(queued.length);
-      let waiting = queued.length;
-      let failure: Error | undefined;
-      const settle = (i: number, value: unknown): void => {
-        results[i] = value;
-        if (--waiting > 0) return;
-        if (failure) reject(failure);
-        else resolve(results);
-      };
-      queued.forEach((q, i) => {
-        this.target.sendCommand(
-          q.command,
-          requestOptions,
-          (reply) => settle(i, shape(q.transform, reply, context)),
-          (error) => {
-            // A refused command is a value; a lost connection fails the whole pipeline.
-            if (!(error instanceof RedisError)) failure ??= error;
-            settle(i, error);
-          },
-        );
-      });
-      if (queued.length === 0) resolve(results);
+      const results = new Results(queued.length, resolve, reject);
+      for (let i = 0; i < queued.length; i++) {
+        const slot = new Slot(results, i, queued[i].transform, context);
+        this.target.sendCommand(queued[i].command, requestOptions, slot);
+      }
     });
   }
 
@@ -148,7 +130,9 @@ export class Transaction<V = Uint8Array> extends Pipeline<V> {
     const queued = this.takeQueued();
     const options = { ...this.target.requestOptions, replayUnsent: false };
     const send = (command: RedisCommand): Promise<RespValue> =>
-      new Promise((resolve, reject) => this.target.sendCommand(command, options, resolve, reject));
+      new Promise((resolve, reject) =>
+        this.target.sendCommand(command, options, { reply: resolve, fail: reject })
+      );
     // All three stages are written in one go, so no other command can slip in between.
     this.loadScripts();
     const multi = send(["MULTI"]);
@@ -189,5 +173,49 @@ function shape(
     return transform(reply, context);
   } catch (error) {
     return error;
+  }
+}
+
+/** The results of one pipeline, in order; settles once every command has an outcome. */
+class Results {
+  readonly values: unknown[];
+  #waiting: number;
+  #failure: Error | undefined;
+
+  constructor(
+    count: number,
+    readonly resolve: (values: unknown[]) => void,
+    readonly reject: (error: Error) => void,
+  ) {
+    this.values = new Array(count);
+    this.#waiting = count;
+    if (count === 0) resolve(this.values);
+  }
+
+  set(i: number, value: unknown, failure?: Error): void {
+    this.values[i] = value;
+    this.#failure ??= failure;
+    if (--this.#waiting > 0) return;
+    if (this.#failure) this.reject(this.#failure);
+    else this.resolve(this.values);
+  }
+}
+
+/** One command's place in a pipeline's results. */
+class Slot implements ReplyHandler<RespValue> {
+  constructor(
+    readonly results: Results,
+    readonly index: number,
+    readonly transform: Transform<unknown>,
+    readonly context: ReplyContext,
+  ) {}
+
+  reply(value: RespValue): void {
+    this.results.set(this.index, shape(this.transform, value, this.context));
+  }
+
+  fail(error: Error): void {
+    // A refused command is a value; a lost connection fails the whole pipeline.
+    this.results.set(this.index, error, error instanceof RedisError ? undefined : error);
   }
 }

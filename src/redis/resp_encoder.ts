@@ -24,7 +24,56 @@ const SHORT_STRING = 64; // below this, ASCII strings are copied by hand (no enc
 const KEEP_SCRATCH = 1024 * 1024; // a larger scratch buffer is dropped after use
 
 const utf8 = new TextEncoder();
-let scratch: Uint8Array = new Uint8Array(4096);
+
+/**
+ * Encoded commands back to back, for a connection's outbound queue: commands are encoded
+ * straight into it (no intermediate copy), `take()` hands the bytes out.
+ *
+ * @example
+ * ```ts
+ * import { CommandBuffer, encodeCommandTo } from "@kvwire/kvwire/redis";
+ * const out = new CommandBuffer();
+ * encodeCommandTo(out, ["PING"]);
+ * encodeCommandTo(out, ["GET", "k"]);
+ * out.take(); // both commands; the buffer is empty again
+ * ```
+ */
+export class CommandBuffer {
+  /** The storage; bytes [0, length) are the encoded commands. */
+  bytes: Uint8Array;
+  /** Bytes used. */
+  length = 0;
+
+  /** Creates an empty buffer with room for `capacity` bytes. */
+  constructor(capacity = 4096) {
+    this.bytes = new Uint8Array(Math.max(64, capacity));
+  }
+
+  /** Makes room for `extra` bytes after the first `used`; returns the (new) storage. */
+  grow(used: number, extra: number): Uint8Array {
+    let size = this.bytes.length * 2;
+    while (size < used + extra) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.bytes.subarray(0, used));
+    this.bytes = next;
+    return next;
+  }
+
+  /** A copy of the bytes written, leaving the buffer empty. */
+  take(): Uint8Array {
+    const out = this.bytes.slice(0, this.length);
+    this.length = 0;
+    return out;
+  }
+
+  /** Drops the first `n` bytes (after they were handed out some other way). */
+  discard(n: number): void {
+    this.bytes.copyWithin(0, n, this.length);
+    this.length -= n;
+  }
+}
+
+const scratch = new CommandBuffer(4096);
 
 /**
  * Encodes a command as `*N\r\n$len\r\narg\r\n...`. Throws `TypeError` on an empty command or
@@ -37,10 +86,26 @@ let scratch: Uint8Array = new Uint8Array(4096);
  * ```
  */
 export function encodeCommand(args: readonly RedisArg[]): Uint8Array {
-  const end = encode(args);
-  const out = scratch.slice(0, end);
-  if (scratch.length > KEEP_SCRATCH) scratch = new Uint8Array(4096);
+  encode(args, scratch);
+  const out = scratch.take();
+  if (scratch.bytes.length > KEEP_SCRATCH) scratch.bytes = new Uint8Array(4096);
   return out;
+}
+
+/**
+ * Appends the encoding of a command to a {@link CommandBuffer}, validating first: on
+ * `TypeError` or `RangeError` the buffer is untouched.
+ *
+ * @example
+ * ```ts
+ * import { CommandBuffer, encodeCommandTo } from "@kvwire/kvwire/redis";
+ * const out = new CommandBuffer();
+ * encodeCommandTo(out, ["INCRBY", "n", 5]);
+ * out.length; // 30
+ * ```
+ */
+export function encodeCommandTo(out: CommandBuffer, args: readonly RedisArg[]): void {
+  encode(args, out);
 }
 
 /**
@@ -58,17 +123,19 @@ export function encodeCommand(args: readonly RedisArg[]): Uint8Array {
  * ```
  */
 export function encodeCommandInto(writer: ByteWriter, args: readonly RedisArg[]): void {
-  const end = encode(args);
-  writer.writeBytes(scratch.subarray(0, end));
-  if (scratch.length > KEEP_SCRATCH) scratch = new Uint8Array(4096);
+  encode(args, scratch);
+  writer.writeBytes(scratch.bytes.subarray(0, scratch.length));
+  scratch.length = 0;
+  if (scratch.bytes.length > KEEP_SCRATCH) scratch.bytes = new Uint8Array(4096);
 }
 
-/** Validates, then encodes `args` into `scratch`; returns the length written. */
-function encode(args: readonly RedisArg[]): number {
+/** Validates, then appends the encoding of `args` to `out`. */
+function encode(args: readonly RedisArg[], out: CommandBuffer): void {
   validate(args);
-  let buf: Uint8Array = scratch; // at least 4096 bytes: room for the array header
-  buf[0] = STAR;
-  let p = writeDecimal(buf, 1, args.length);
+  let p = out.length;
+  let buf = p + 32 > out.bytes.length ? out.grow(p, 32) : out.bytes;
+  buf[p] = STAR;
+  p = writeDecimal(buf, p + 1, args.length);
   buf[p++] = CR;
   buf[p++] = LF;
   for (let i = 0; i < args.length; i++) {
@@ -77,7 +144,7 @@ function encode(args: readonly RedisArg[]): number {
       const n = arg.length;
       if (n < SHORT_STRING) {
         // Optimistically copy as ASCII; fall through to encodeInto on the first other char.
-        if (p + n + 32 > buf.length) buf = grow(p, n * 3 + 32);
+        if (p + n + 32 > buf.length) buf = out.grow(p, n * 3 + 32);
         buf[p] = DOLLAR;
         let q = writeDecimal(buf, p + 1, n);
         buf[q++] = CR;
@@ -98,7 +165,7 @@ function encode(args: readonly RedisArg[]): number {
       }
       // Encode at the offset the largest possible length needs, then close any gap.
       const max = n * 3;
-      if (p + max + 32 > buf.length) buf = grow(p, max + 32);
+      if (p + max + 32 > buf.length) buf = out.grow(p, max + 32);
       const maxDigits = digitCount(max);
       const at = p + maxDigits + 3;
       const written = utf8.encodeInto(arg, buf.subarray(at)).written;
@@ -112,7 +179,7 @@ function encode(args: readonly RedisArg[]): number {
       p = start + written;
     } else if (arg instanceof Uint8Array) {
       const n = arg.length;
-      if (p + n + 32 > buf.length) buf = grow(p, n + 32);
+      if (p + n + 32 > buf.length) buf = out.grow(p, n + 32);
       buf[p] = DOLLAR;
       p = writeDecimal(buf, p + 1, n);
       buf[p++] = CR;
@@ -122,7 +189,7 @@ function encode(args: readonly RedisArg[]): number {
     } else {
       const text = typeof arg === "number" ? numberText(arg) : arg.toString();
       const n = text.length;
-      if (p + n + 32 > buf.length) buf = grow(p, n + 32);
+      if (p + n + 32 > buf.length) buf = out.grow(p, n + 32);
       buf[p] = DOLLAR;
       p = writeDecimal(buf, p + 1, n);
       buf[p++] = CR;
@@ -133,7 +200,7 @@ function encode(args: readonly RedisArg[]): number {
     buf[p++] = CR;
     buf[p++] = LF;
   }
-  return p;
+  out.length = p;
 }
 
 /**
@@ -220,14 +287,4 @@ function writeDecimal(buf: Uint8Array, p: number, n: number): number {
     n = Math.floor(n / 10);
   } while (n > 0);
   return end;
-}
-
-/** Grows `scratch` so that `extra` bytes fit after the first `used`; returns it. */
-function grow(used: number, extra: number): Uint8Array {
-  let size = scratch.length * 2;
-  while (size < used + extra) size *= 2;
-  const next = new Uint8Array(size);
-  next.set(scratch.subarray(0, used));
-  scratch = next;
-  return next;
 }

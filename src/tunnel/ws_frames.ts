@@ -1,0 +1,347 @@
+// WebSocket framing (RFC 6455 §5), sans-I/O: an incremental decoder that streams data payloads
+// as they arrive (memory stays bounded whatever the frame size) and a frame encoder.
+//
+// Theory of operation: the decoder holds at most one unparsed frame header plus the chunk it
+// was last given. `push()` appends bytes, `next()` returns the next event or undefined (needs
+// bytes). Data frames yield `data` pieces as soon as payload bytes are present; text messages
+// (the tunnel's control channel) and control frames are reassembled, bounded by small limits.
+// A protocol violation throws WebSocketProtocolError carrying the close code to send; the
+// decoder is then failed and throws the same error again.
+
+import { utf8Decode, utf8Encode } from "../core/bytes.ts";
+
+/** Frame opcodes. */
+export const Opcode = {
+  Continuation: 0x0,
+  Text: 0x1,
+  Binary: 0x2,
+  Close: 0x8,
+  Ping: 0x9,
+  Pong: 0xa,
+} as const;
+
+/** One of the values of {@link Opcode}. */
+export type Opcode = typeof Opcode[keyof typeof Opcode];
+
+/** What the decoder produces. */
+export type FrameEvent =
+  | { type: "data"; bytes: Uint8Array }
+  | { type: "text"; text: string }
+  | { type: "ping"; payload: Uint8Array }
+  | { type: "pong" }
+  | { type: "close"; code: number; reason: string };
+
+/** A framing violation; `closeCode` is the code to close with (1002, 1007, 1009). */
+export class WebSocketProtocolError extends Error {
+  /** The RFC 6455 close code for this violation. */
+  readonly closeCode: number;
+
+  /** Creates the error. */
+  constructor(message: string, closeCode = 1002) {
+    super(message);
+    this.name = "WebSocketProtocolError";
+    this.closeCode = closeCode;
+  }
+}
+
+/** Options of {@link WebSocketFrameDecoder}. */
+export interface FrameDecoderOptions {
+  /** Largest data message (all its fragments) in bytes; larger fails with 1009. */
+  maxMessageSize: number;
+  /** Largest text message in bytes. Default 1024. */
+  maxTextSize?: number;
+  /** Refuse unmasked frames (a server reading a client). Default true. */
+  requireMask?: boolean;
+}
+
+/**
+ * Decodes frames from a byte stream.
+ *
+ * @example
+ * ```ts
+ * import { encodeFrame, Opcode, WebSocketFrameDecoder } from "@kvwire/kvwire/tunnel";
+ * const decoder = new WebSocketFrameDecoder({ maxMessageSize: 1 << 20, requireMask: false });
+ * decoder.push(encodeFrame(Opcode.Binary, new Uint8Array([1, 2, 3])));
+ * decoder.next(); // { type: "data", bytes: Uint8Array [1, 2, 3] }
+ * ```
+ */
+export class WebSocketFrameDecoder {
+  #chunks: Uint8Array[] = [];
+  #buffered = 0;
+  #maxMessage: number;
+  #maxText: number;
+  #requireMask: boolean;
+  #failure: WebSocketProtocolError | undefined;
+  // The frame being read, once its header is parsed.
+  #frame: { opcode: number; fin: boolean; mask?: Uint8Array; left: number; offset: number } | null =
+    null;
+  #message: "binary" | "text" | null = null;
+  #messageSize = 0;
+  #text: Uint8Array[] = [];
+  #control: Uint8Array[] = [];
+  #closed = false;
+
+  /** Creates a decoder with the given limits. */
+  constructor(options: FrameDecoderOptions) {
+    this.#maxMessage = options.maxMessageSize;
+    this.#maxText = options.maxTextSize ?? 1024;
+    this.#requireMask = options.requireMask ?? true;
+  }
+
+  /** Bytes held and not yet decoded. */
+  get buffered(): number {
+    return this.#buffered;
+  }
+
+  /** Appends bytes (the decoder does not modify them). */
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+  }
+
+  /** The next event, or undefined when more bytes are needed. */
+  next(): FrameEvent | undefined {
+    if (this.#failure) throw this.#failure;
+    try {
+      return this.#next();
+    } catch (error) {
+      if (error instanceof WebSocketProtocolError) this.#failure = error;
+      throw error;
+    }
+  }
+
+  #next(): FrameEvent | undefined {
+    for (;;) {
+      if (this.#closed) return undefined;
+      if (!this.#frame && !this.#readHeader()) return undefined;
+      const frame = this.#frame!;
+      if (frame.opcode === Opcode.Binary || frame.opcode === Opcode.Continuation) {
+        if (this.#message === "binary" && frame.left > 0) {
+          const take = Math.min(frame.left, this.#buffered);
+          if (take === 0) return undefined;
+          const bytes = this.#take(take, frame);
+          if (frame.left === 0) this.#endFrame(frame);
+          return { type: "data", bytes };
+        }
+      }
+      if (frame.left > this.#buffered) return undefined;
+      const payload = this.#take(frame.left, frame);
+      const event = this.#complete(frame, payload);
+      if (event) return event;
+    }
+  }
+
+  /** Finishes a frame whose whole payload is in hand; returns an event or null to go on. */
+  #complete(
+    frame: { opcode: number; fin: boolean },
+    payload: Uint8Array,
+  ): FrameEvent | null {
+    const opcode = frame.opcode;
+    if (opcode >= 0x8) {
+      this.#frame = null;
+      if (opcode === Opcode.Ping) return { type: "ping", payload };
+      if (opcode === Opcode.Pong) return { type: "pong" };
+      this.#closed = true;
+      if (payload.length === 0) return { type: "close", code: 1005, reason: "" };
+      if (payload.length === 1) throw new WebSocketProtocolError("A close frame of one byte");
+      const code = (payload[0] << 8) | payload[1];
+      if (!validCloseCode(code)) throw new WebSocketProtocolError(`Invalid close code ${code}`);
+      return { type: "close", code, reason: decodeUtf8Strict(payload.subarray(2)) };
+    }
+    if (this.#message === "text") {
+      this.#text.push(payload);
+      this.#endFrame(frame);
+      if (!frame.fin) return null;
+      const text = decodeUtf8Strict(concat(this.#text));
+      this.#text = [];
+      return { type: "text", text };
+    }
+    this.#endFrame(frame); // an empty binary frame
+    return null;
+  }
+
+  #endFrame(frame: { fin: boolean }): void {
+    this.#frame = null;
+    if (frame.fin) {
+      this.#message = null;
+      this.#messageSize = 0;
+    }
+  }
+
+  /** Parses a frame header if enough bytes are buffered. */
+  #readHeader(): boolean {
+    if (this.#buffered < 2) return false;
+    const head = this.#peek(Math.min(14, this.#buffered));
+    const fin = (head[0] & 0x80) !== 0;
+    if ((head[0] & 0x70) !== 0) throw new WebSocketProtocolError("Reserved bits set in a frame");
+    const opcode = head[0] & 0x0f;
+    const masked = (head[1] & 0x80) !== 0;
+    let length = head[1] & 0x7f;
+    let offset = 2;
+    if (length === 126) {
+      if (head.length < 4) return false;
+      length = (head[2] << 8) | head[3];
+      offset = 4;
+    } else if (length === 127) {
+      if (head.length < 10) return false;
+      if (head[2] !== 0 || head[3] !== 0 || (head[4] & 0xe0) !== 0) {
+        throw new WebSocketProtocolError("Frame larger than 2^53 bytes", 1009);
+      }
+      length = 0;
+      for (let i = 2; i < 10; i++) length = length * 256 + head[i];
+      offset = 10;
+    }
+    if (masked && head.length < offset + 4) return false;
+    if (this.#requireMask && !masked) throw new WebSocketProtocolError("An unmasked client frame");
+    const mask = masked ? head.slice(offset, offset + 4) : undefined;
+    this.#validate(opcode, fin, length);
+    this.#skip(offset + (masked ? 4 : 0));
+    this.#frame = { opcode, fin, mask, left: length, offset: 0 };
+    return true;
+  }
+
+  #validate(opcode: number, fin: boolean, length: number): void {
+    if (opcode >= 0x8) {
+      if (opcode > Opcode.Pong) throw new WebSocketProtocolError(`Unknown opcode ${opcode}`);
+      if (!fin) throw new WebSocketProtocolError("A fragmented control frame");
+      if (length > 125) throw new WebSocketProtocolError("A control frame over 125 bytes");
+      return;
+    }
+    if (opcode === Opcode.Continuation) {
+      if (!this.#message) throw new WebSocketProtocolError("A continuation with no message");
+    } else if (opcode === Opcode.Text || opcode === Opcode.Binary) {
+      if (this.#message) throw new WebSocketProtocolError("A new message inside a fragmented one");
+      this.#message = opcode === Opcode.Text ? "text" : "binary";
+    } else {
+      throw new WebSocketProtocolError(`Unknown opcode ${opcode}`);
+    }
+    this.#messageSize += length;
+    const limit = this.#message === "text" ? this.#maxText : this.#maxMessage;
+    if (this.#messageSize > limit) {
+      throw new WebSocketProtocolError(
+        `A ${this.#message} message of more than ${limit} bytes`,
+        1009,
+      );
+    }
+  }
+
+  /** Copies the first `n` buffered bytes without consuming them. */
+  #peek(n: number): Uint8Array {
+    const out = new Uint8Array(n);
+    let filled = 0;
+    for (const chunk of this.#chunks) {
+      const piece = chunk.subarray(0, n - filled);
+      out.set(piece, filled);
+      filled += piece.length;
+      if (filled === n) break;
+    }
+    return out;
+  }
+
+  #skip(n: number): void {
+    this.#take(n);
+  }
+
+  /** Consumes `n` bytes into a new array, unmasking payload bytes of `frame`. */
+  #take(n: number, frame?: { mask?: Uint8Array; left: number; offset: number }): Uint8Array {
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.#chunks[0];
+      const count = Math.min(chunk.length, n - filled);
+      out.set(chunk.subarray(0, count), filled);
+      filled += count;
+      if (count === chunk.length) this.#chunks.shift();
+      else this.#chunks[0] = chunk.subarray(count);
+    }
+    this.#buffered -= n;
+    if (frame) {
+      const mask = frame.mask;
+      if (mask) { for (let i = 0; i < n; i++) out[i] ^= mask[(frame.offset + i) & 3]; }
+      frame.offset += n;
+      frame.left -= n;
+    }
+    return out;
+  }
+}
+
+function validCloseCode(code: number): boolean {
+  if (code >= 3000 && code <= 4999) return true;
+  return code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006;
+}
+
+function decodeUtf8Strict(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new WebSocketProtocolError("Invalid UTF-8 in a text or close frame", 1007);
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+/**
+ * Encodes one final frame. Servers send unmasked frames; pass `mask` (4 bytes) to encode as a
+ * client.
+ *
+ * @example
+ * ```ts
+ * import { encodeFrame, Opcode } from "@kvwire/kvwire/tunnel";
+ * encodeFrame(Opcode.Text, new TextEncoder().encode("end")); // Uint8Array [129, 3, 101, 110, 100]
+ * ```
+ */
+export function encodeFrame(opcode: Opcode, payload: Uint8Array, mask?: Uint8Array): Uint8Array {
+  const n = payload.length;
+  const lengthBytes = n < 126 ? 0 : n < 65536 ? 2 : 8;
+  const headerSize = 2 + lengthBytes + (mask ? 4 : 0);
+  const out = new Uint8Array(headerSize + n);
+  out[0] = 0x80 | opcode;
+  out[1] = (mask ? 0x80 : 0) | (n < 126 ? n : n < 65536 ? 126 : 127);
+  if (lengthBytes === 2) {
+    out[2] = n >> 8;
+    out[3] = n & 0xff;
+  } else if (lengthBytes === 8) {
+    let rest = n;
+    for (let i = 9; i >= 2; i--) {
+      out[i] = rest % 256;
+      rest = Math.floor(rest / 256);
+    }
+  }
+  out.set(payload, headerSize);
+  if (mask) {
+    out.set(mask, headerSize - 4);
+    for (let i = 0; i < n; i++) out[headerSize + i] ^= mask[i & 3];
+  }
+  return out;
+}
+
+/**
+ * Encodes a close frame with a code and a reason (cut to fit 123 bytes of UTF-8).
+ *
+ * @example
+ * ```ts
+ * import { encodeCloseFrame } from "@kvwire/kvwire/tunnel";
+ * encodeCloseFrame(1000, "bye").length; // 7
+ * ```
+ */
+export function encodeCloseFrame(code: number, reason = "", mask?: Uint8Array): Uint8Array {
+  let text = utf8Encode(reason);
+  if (text.length > 123) {
+    text = utf8Encode(utf8Decode(text.subarray(0, 120)).replace(/\uFFFD$/, ""));
+  }
+  const payload = new Uint8Array(2 + text.length);
+  payload[0] = code >> 8;
+  payload[1] = code & 0xff;
+  payload.set(text, 2);
+  return encodeFrame(Opcode.Close, payload, mask);
+}

@@ -1,80 +1,12 @@
 // Tests of the typed hash commands (src/redis/commands/hashes.ts) against a real redis-server,
 // in RESP2 and RESP3, with bytes and decoded values (https://redis.io/docs/latest/commands/).
 
-import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { RedisClient } from "../../src/redis/client.ts";
 import { RedisError } from "../../src/redis/errors.ts";
-import { type Address, redisAddress } from "../_helpers/servers.ts";
+import { eq, isWrongType, norm, prefix, redisModes, sorted } from "../_helpers/redis_modes.ts";
 
-// ---- per-mode harness (each test runs in RESP2/RESP3 × bytes/decoded) ----
-
-interface Mode<V> {
-  protocol: 2 | 3;
-  client: RedisClient<V>;
-  /** The expected form of a value: a string when decoding, else its UTF-8 bytes. */
-  v: (text: string) => V;
-}
-
-const SPECS = [
-  { protocol: 2, decode: false },
-  { protocol: 3, decode: false },
-  { protocol: 2, decode: true },
-  { protocol: 3, decode: true },
-] as const;
+const { each } = redisModes("hashes");
 const te = new TextEncoder();
-const bytesClients = new Map<2 | 3, RedisClient<Uint8Array>>();
-const textClients = new Map<2 | 3, RedisClient<string>>();
-let address: Address;
-
-before(async () => {
-  address = await redisAddress();
-  for (const protocol of [2, 3] as const) {
-    bytesClients.set(protocol, await RedisClient.connect({ ...address, protocol }));
-    textClients.set(protocol, await RedisClient.connect({ ...address, protocol, decode: true }));
-  }
-});
-
-after(async () => {
-  await Promise.all([...bytesClients.values(), ...textClients.values()].map((c) => c.close()));
-});
-
-function each(title: string, body: <V>(m: Mode<V>) => Promise<void>): void {
-  for (const { protocol, decode } of SPECS) {
-    test(`redis hashes [RESP${protocol} ${decode ? "text" : "bytes"}]: ${title}`, async () => {
-      if (decode) {
-        await body<string>({ protocol, client: textClients.get(protocol)!, v: (s) => s });
-      } else {
-        await body<Uint8Array>({
-          protocol,
-          client: bytesClients.get(protocol)!,
-          v: (s) => te.encode(s),
-        });
-      }
-    });
-  }
-}
-
-/** A runtime-neutral picture of a value (Buffer and Uint8Array compare alike). */
-function norm(x: unknown): unknown {
-  if (x instanceof Uint8Array) return { bytes: new TextDecoder().decode(x) };
-  if (Array.isArray(x)) return x.map(norm);
-  if (x instanceof Map) return new Map([...x].map(([k, v]) => [norm(k), norm(v)]));
-  return x;
-}
-
-function eq(actual: unknown, expected: unknown, message?: string): void {
-  assert.deepStrictEqual(norm(actual), norm(expected), message);
-}
-
-function sorted<T>(items: T[]): T[] {
-  return [...items].sort((a, b) => JSON.stringify(norm(a)).localeCompare(JSON.stringify(norm(b))));
-}
-
-const isWrongType = (e: unknown): boolean =>
-  e instanceof RedisError && e.serverCode === "WRONGTYPE";
-
-const prefix = (): string => `t:${crypto.randomUUID()}:`;
 
 // ---- tests ----
 

@@ -1,5 +1,9 @@
-// Builds the npm package: ESM + CJS + .d.ts for every public entry, no runtime dependencies.
+// Builds the npm package: ESM + CJS + .d.ts for every public entry, no runtime dependencies;
+// the kvwire-tunnel bin (ESM); and dist/workerd/, the Workers build that the package's
+// "workerd" export condition selects: there transports/auto.ts is swapped for
+// transports/auto_workerd.ts and Node built-ins are not external, so reaching one fails the build.
 import { defineConfig } from "tsup";
+import { workerdAutoPlugin } from "./scripts/workerd_bundle.ts";
 
 export const entries: Record<string, string> = {
   mod: "mod.ts",
@@ -13,17 +17,56 @@ export const entries: Record<string, string> = {
   "transports/bun": "transports/bun.ts",
   "transports/memory": "transports/memory.ts",
   "transports/auto": "transports/auto.ts",
+  "transports/cloudflare": "transports/cloudflare.ts",
+  "transports/websocket": "transports/websocket.ts",
+  tunnel: "src/tunnel/mod.ts",
+  "tunnel/server": "transports/tunnel_server.ts",
 };
 
-export default defineConfig({
-  entry: entries,
-  format: ["esm", "cjs"],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: "es2022",
-  platform: "neutral",
-  splitting: true,
-  treeshake: true,
-  external: [/^node:/, /^cloudflare:/],
-});
+/** Entries of the Workers build: everything that can run in workerd. */
+export const workerdEntries: Record<string, string> = Object.fromEntries(
+  Object.entries(entries).filter(([name]) =>
+    !["transports/node", "transports/deno", "transports/bun", "tunnel/server"].includes(name)
+  ),
+);
+
+export default defineConfig([
+  {
+    entry: entries,
+    format: ["esm", "cjs"],
+    dts: true,
+    clean: ["!workerd/**"],
+    sourcemap: true,
+    target: "es2022",
+    platform: "neutral",
+    splitting: true,
+    treeshake: true,
+    external: [/^node:/, /^cloudflare:/],
+  },
+  {
+    entry: { "bin/kvwire-tunnel": "scripts/tunnel.ts" },
+    format: ["esm"],
+    dts: false,
+    clean: false,
+    target: "es2022",
+    platform: "node",
+    splitting: false,
+    treeshake: true,
+    removeNodeProtocol: false,
+    external: [/^node:/],
+  },
+  {
+    entry: workerdEntries,
+    outDir: "dist/workerd",
+    format: ["esm"],
+    dts: false,
+    clean: true,
+    sourcemap: true,
+    target: "es2022",
+    platform: "neutral",
+    splitting: true,
+    treeshake: true,
+    external: [/^cloudflare:/],
+    esbuildPlugins: [workerdAutoPlugin],
+  },
+]);

@@ -1,7 +1,18 @@
-// Picks the native transport of the running runtime (DESIGN.md §4): Deno, Bun, else Node.
-// Each connector is loaded with a dynamic import, only when first used.
+// Picks the native transport of the running runtime (DESIGN.md §4): Deno, Bun, Workers (workerd),
+// else Node. Each connector is loaded with a dynamic import, only when first used. Bundles for
+// Workers use transports/auto_workerd.ts instead (package.json "workerd" condition), so that
+// they never reach node:net or node:tls through the Node branch below.
 
 import type { Address, Connect, ConnectOptions, Transport } from "./types.ts";
+
+export type {
+  Address,
+  Connect,
+  ConnectOptions,
+  TlsOptions,
+  Transport,
+  TransportInfo,
+} from "./types.ts";
 
 /**
  * The runtimes kvwire tells apart.
@@ -45,6 +56,8 @@ function loadNative(): Promise<Connect> {
       return import("./deno.ts").then((module) => module.connectDeno);
     case "bun":
       return import("./bun.ts").then((module) => module.connectBun);
+    case "workerd":
+      return import("./cloudflare.ts").then((module) => module.connectCloudflare);
     default:
       return import("./node.ts").then((module) => module.connectNode);
   }
@@ -52,13 +65,13 @@ function loadNative(): Promise<Connect> {
 
 /**
  * Connects with the runtime's own transport: `connectDeno` on Deno, `connectBun` on Bun,
- * `connectNode` elsewhere. On Cloudflare Workers pass the Workers connector explicitly.
+ * `connectCloudflare` on Cloudflare Workers (`cloudflare:sockets`), `connectNode` elsewhere.
  *
  * @example
  * ```ts
  * import { connect } from "@kvwire/kvwire/transports/auto";
  * const t = await connect({ host: "127.0.0.1", port: 6379 });
- * console.log(t.info.kind); // "deno", "bun" or "node"
+ * console.log(t.info.kind); // "deno", "bun", "cloudflare" or "node"
  * t.close();
  * ```
  */

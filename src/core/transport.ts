@@ -66,13 +66,21 @@ export interface TransportInfo {
  * ```
  */
 export interface Transport {
+  /** The next chunk, owned by the caller, or `null` at end of stream; one read at a time. */
   read(): Promise<Uint8Array | null>;
+  /** Queues bytes; false when over the high-water mark (then await `ready()`). */
   write(chunk: Uint8Array): boolean;
+  /** Resolves when writing is worthwhile again; rejects if the connection closed. */
   ready(): Promise<void>;
+  /** Bytes written and not yet handed to the network. */
   readonly bufferedAmount: number;
+  /** Flushes, then half-closes the sending side. */
   end(): Promise<void>;
+  /** Aborts at once; idempotent. Pending reads settle with `null` or with `reason`. */
   close(reason?: Error): void;
+  /** Resolves once the connection is fully closed; never rejects. */
   readonly closed: Promise<void>;
+  /** What kind of transport this is and where it leads. */
   readonly info: TransportInfo;
 }
 

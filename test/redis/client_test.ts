@@ -179,3 +179,26 @@ test("redis client: bad arguments are TypeErrors before anything is sent", async
 test("redis client: WatchError after too many conflicts is a typed error", () => {
   assert.equal(new WatchError().code, "SERVER");
 });
+
+test("redis client: DBSIZE, FLUSHDB and INFO keyspace on a dedicated server", async () => {
+  const server = await startRedis();
+  try {
+    const redis = await RedisClient.connect({ port: server.port, decode: true });
+    assert.equal(await redis.dbSize(), 0);
+    await redis.mSet({ a: 1, b: 2, c: 3 });
+    await redis.expire("a", 100);
+    assert.equal(await redis.dbSize(), 3);
+    const db0 = (await redis.info("keyspace")).keyspace.db0 as Record<string, number>;
+    assert.equal(db0.keys, 3);
+    assert.equal(db0.expires, 1);
+    assert.ok(db0.avg_ttl >= 0 && db0.avg_ttl <= 100_000, `avg_ttl ${db0.avg_ttl}`); // sampled lazily
+    assert.equal(await redis.flushDb(), true);
+    assert.equal(await redis.dbSize(), 0);
+    const about = (await redis.info("server")).server;
+    assert.match(String(about.redis_version), /^\d+\.\d+\.\d+$/);
+    assert.equal(typeof about.uptime_in_seconds, "number");
+    await redis.close();
+  } finally {
+    await server.stop();
+  }
+});

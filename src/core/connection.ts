@@ -46,16 +46,64 @@ export interface SendOptions {
  * ```
  */
 export interface ProtocolConnection<Req, Reply, Item = never, Push = never> {
+  /**
+   * Buffers bytes read from the peer; takes ownership of `chunk` (the caller must not reuse
+   * it) and parses nothing until `nextEvent` is called. Ignored once closed or after EOF.
+   */
   receive(chunk: Uint8Array): void;
+  /**
+   * Tells the machine the peer ended its stream: once the buffered events are drained,
+   * `nextEvent` reports `closed` (with a `RemoteProtocolError` when a frame was cut short).
+   */
   receiveEof(): void;
+  /**
+   * Returns the next event, parsing buffered bytes lazily, or `undefined` when more bytes are
+   * needed; throws `RemoteProtocolError` on a protocol violation, which fails the machine.
+   */
   nextEvent(): ConnectionEvent<Reply, Item, Push> | undefined;
+  /**
+   * Encodes a request, queues its bytes for `pollTransmit` and returns its id; throws
+   * `LocalProtocolError` when the request is illegal now (closed, restricted mode), or
+   * `TypeError`/`RangeError` on bad arguments, before anything is queued.
+   */
   send(request: Req, options?: SendOptions): RequestId;
+  /**
+   * Abandons a request: no event is reported for it afterwards, an unsent one may never be
+   * written and a late reply is discarded (a machine that cannot skip an in-flight reply may
+   * close instead). Unknown or settled ids are ignored.
+   */
   cancel(id: RequestId): void;
+  /**
+   * Closes the machine locally: pending requests are forgotten without events, nothing more
+   * is transmitted and `send` throws `LocalProtocolError`. Idempotent.
+   */
   close(): void;
+  /**
+   * Returns the next bytes to write, coalescing queued requests up to `maxBytes` (a hint;
+   * one request may exceed it), or `undefined` when nothing is waiting. Bytes handed out
+   * count as sent.
+   */
   pollTransmit(maxBytes?: number): Uint8Array | undefined;
+  /** Requests accepted by `send` and not yet settled (replied, failed, timed out or cancelled). */
   readonly inFlight: number;
+  /**
+   * Whether the machine accepts requests now: false once closed or while its pipeline is full
+   * (a restricted mode may still refuse a particular request in `send`).
+   */
   readonly canSend: boolean;
+  /**
+   * Whether the driver should keep feeding `receive`: false once closed or while undelivered
+   * events are over the machine's high-water mark, until `nextEvent` drains them.
+   */
   readonly wantsRead: boolean;
+  /**
+   * The earliest absolute time (the clock of `SendOptions.deadline`) at which
+   * `handleTimeout` must be called, or `undefined` when nothing is timed.
+   */
   pollTimeout(): number | undefined;
+  /**
+   * Runs the timers due at `now`: every request whose deadline is at or before it is
+   * forgotten and reported by a `timeout` event saying whether its bytes were sent.
+   */
   handleTimeout(now: number): void;
 }

@@ -40,7 +40,9 @@ export interface DriverOptions<Push> {
  * ```
  */
 export interface ReplyHandler<Reply> {
+  /** Called with the reply when the request succeeded. */
   reply(value: Reply): void;
+  /** Called with the error when the request failed, timed out, was aborted or was lost. */
   fail(error: Error): void;
 }
 
@@ -97,6 +99,7 @@ export class Driver<Req, Reply, Item = never, Push = never> {
   #closedError: Error | undefined;
   #isClosed = false;
   #drained: (() => void) | undefined;
+  /** Resolves once the connection closed: with the reason, or undefined after a clean close. */
   readonly closed: Promise<Error | undefined>;
   #resolveClosed!: (error: Error | undefined) => void;
 
@@ -265,6 +268,7 @@ export class Driver<Req, Reply, Item = never, Push = never> {
     );
   }
 
+  /** Closes gracefully at the end of an `await using` scope, as {@link close}. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -34,6 +34,7 @@ export interface ManagedConnectionOptions<Req, Reply, Item, Push> {
   createMachine: () => ProtocolConnection<Req, Reply, Item, Push>;
   /** Label for messages, such as `"redis 127.0.0.1:6379"`. */
   label: string;
+  /** Reconnection settings. */
   reconnect?: ReconnectOptions;
   /** Requests held while (re)connecting. Default 10,000; over it requests fail at once. */
   offlineQueueSize?: number;

@@ -5,7 +5,9 @@ import type { Address } from "./transport.ts";
 
 /** What one scheme means: its default port and whether it implies TLS. */
 export interface SchemeInfo {
+  /** The default port of the scheme. */
   port: number;
+  /** True when the scheme implies TLS (`rediss:`). */
   tls: boolean;
   /** True for a scheme whose path is a Unix socket (`redis+unix:`, `unix:`). */
   unix?: boolean;
@@ -13,13 +15,19 @@ export interface SchemeInfo {
 
 /** A parsed connection string. Credentials are percent-decoded. */
 export interface ServerUrl {
+  /** The scheme, lower-cased, without its colon (`redis`, `rediss`, `redis+unix`). */
   scheme: string;
+  /** The server's host and port, or the Unix socket path. */
   address: Address;
+  /** True when the scheme implies TLS. */
   tls: boolean;
+  /** The user name, when the URL has one. */
   username?: string;
+  /** The password, when the URL has one. */
   password?: string;
   /** The path without its leading slash for TCP URLs (e.g. the Redis database), else "". */
   path: string;
+  /** The query parameters. */
   params: URLSearchParams;
 }
 

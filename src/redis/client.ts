@@ -70,7 +70,9 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     url: string,
     options: RedisClientOptions & { decode: true },
   ): Promise<RedisClient<string>>;
+  /** Connects and waits until the server answered (handshake and a PING). */
   static connect(options: RedisClientOptions & { decode: true }): Promise<RedisClient<string>>;
+  /** Connects and waits until the server answered (handshake and a PING). */
   static connect(
     url?: string | RedisClientOptions,
     options?: RedisClientOptions,
@@ -139,6 +141,7 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     });
   }
 
+  /** Sends one command on the shared connection; `transform` shapes the reply. */
   protected call<T>(args: RedisArg[], transform: Transform<T>): Out<"promise", T, this> {
     const shared = this.#shared;
     const name = String(args[0]);

@@ -43,7 +43,9 @@ export interface RedisClientOptions extends HandshakeOptions {
 
 /** The options after URL parsing and defaults. */
 export interface ResolvedRedisOptions extends RedisClientOptions {
+  /** The server's host and port, or its Unix socket path. */
   address: Address;
+  /** Label for messages, such as `"redis 127.0.0.1:6379"`. */
   label: string;
 }
 

@@ -185,18 +185,22 @@ export class RedisConnection
     return this.#serverCounts.regular > 0 || this.#serverCounts.shard > 0;
   }
 
+  /** User commands sent and not yet settled (handshake steps excluded). */
   get inFlight(): number {
     return this.#byId.size;
   }
 
+  /** True until the machine is closed. */
   get canSend(): boolean {
     return this.#phase !== "closed";
   }
 
+  /** True until the machine is closed. */
   get wantsRead(): boolean {
     return this.#phase !== "closed";
   }
 
+  /** Encodes a command (throwing before anything is queued) and queues it; returns its id. */
   send(command: RedisCommand, options: SendOptions = {}): number {
     if (this.#phase === "closed") throw new LocalProtocolError("The connection is closed");
     if (command.length === 0) throw new TypeError("A Redis command needs at least its name");
@@ -265,6 +269,7 @@ export class RedisConnection
     }
   }
 
+  /** Forgets a command: its reply, when it comes, is discarded. */
   cancel(id: number): void {
     const entry = this.#byId.get(id);
     if (!entry) return;
@@ -272,6 +277,7 @@ export class RedisConnection
     this.#byId.delete(id);
   }
 
+  /** Closes the machine: pending commands are forgotten and nothing more is transmitted. */
   close(): void {
     if (this.#phase === "closed") return;
     this.#phase = "closed";
@@ -280,6 +286,7 @@ export class RedisConnection
     this.#deadlines.clear();
   }
 
+  /** The next bytes to write: the handshake first, then the queued commands, coalesced. */
   pollTransmit(maxBytes = Infinity): Uint8Array | undefined {
     if (this.#phase === "closed") return undefined;
     if (this.#handshakeOut.size > 0) return this.#transmitHandshake();
@@ -337,18 +344,22 @@ export class RedisConnection
     return parts.length === 1 ? parts[0] : concatBytes(parts);
   }
 
+  /** Buffers bytes from the server; they are parsed by {@link nextEvent}. */
   receive(chunk: Uint8Array): void {
     if (this.#phase !== "closed" && !this.#eof) this.#decoder.push(chunk);
   }
 
+  /** Notes that the server closed its side; `closed` follows the buffered events. */
   receiveEof(): void {
     this.#eof = true;
   }
 
+  /** The earliest pending deadline, or undefined. */
   pollTimeout(): number | undefined {
     return this.#deadlines.peek();
   }
 
+  /** Reports a `timeout` event for every command whose deadline has passed at `now`. */
   handleTimeout(now: number): void {
     for (const entry of this.#deadlines.popExpired(now)) {
       entry.settled = true;
@@ -357,6 +368,7 @@ export class RedisConnection
     }
   }
 
+  /** Parses the next reply, push or close; undefined when more bytes are needed. */
   nextEvent(): ConnectionEvent<RespValue, never, RedisPush> | undefined {
     for (;;) {
       const queued = this.#events.shift();

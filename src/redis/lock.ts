@@ -27,8 +27,11 @@ export interface LockOptions {
 
 /** What a lock needs of a client. */
 export interface LockClient {
+  /** SET with NX and an optional expiry in milliseconds; true when the key was set. */
   set(key: RedisKey, value: string, options: { nx: boolean; px?: number }): Promise<boolean>;
+  /** EVAL: runs a Lua script with keys and arguments. */
   eval(script: string, keys?: RedisKey[], args?: (string | number)[]): Promise<unknown>;
+  /** GET: the key's value, or null. */
   get(key: RedisKey): Promise<unknown>;
 }
 
@@ -57,6 +60,7 @@ function randomToken(): string {
  * ```
  */
 export class Lock {
+  /** The key that holds the lock. */
   readonly name: RedisKey;
   readonly #client: LockClient;
   readonly #options: LockOptions;

@@ -15,18 +15,25 @@ import type { RespValue } from "./resp_types.ts";
 
 /** What a pipeline needs from its client: send commands, know how to shape replies. */
 export interface PipelineTarget {
+  /** Sends one command and resolves with its raw reply. */
   request(args: readonly RedisArg[], options?: ManagedRequestOptions): Promise<RespValue>;
+  /** Sends one command; `handler` learns its raw reply or error. */
   sendCommand(
     command: RedisCommand,
     options: ManagedRequestOptions,
     handler: ReplyHandler<RespValue>,
   ): void;
+  /** How replies are shaped (the client's `decode` option). */
   readonly context: ReplyContext;
+  /** The client's per-call options, applied to every queued command. */
   readonly requestOptions: RequestOptions;
 }
 
-interface Queued {
+/** A command queued in a {@link Pipeline}, with the transform that shapes its reply. */
+export interface QueuedCommand {
+  /** The command's arguments, name first. */
   command: RedisCommand;
+  /** Shapes the command's reply. */
   transform: Transform<unknown>;
 }
 
@@ -50,8 +57,10 @@ export class WatchError extends KvError {
  * ```
  */
 export class Pipeline<V = Uint8Array> extends RedisCommands<V, "chain"> {
+  /** The client the commands are sent through. */
   protected readonly target: PipelineTarget;
-  protected queued: Queued[] = [];
+  /** Commands queued so far, in order. */
+  protected queued: QueuedCommand[] = [];
   #scripts = new Map<string, string>();
 
   /** Use `client.pipeline()`. */
@@ -65,6 +74,7 @@ export class Pipeline<V = Uint8Array> extends RedisCommands<V, "chain"> {
     return this.queued.length;
   }
 
+  /** Validates one command and queues it; `transform` shapes its result. */
   protected call<T>(args: RedisArg[], transform: Transform<T>): Out<"chain", T, this> {
     validateCommand(args); // a bad argument throws at the call that passed it
     this.queued.push({ command: args, transform });
@@ -101,14 +111,14 @@ export class Pipeline<V = Uint8Array> extends RedisCommands<V, "chain"> {
     });
   }
 
-  #take(): Queued[] {
+  #take(): QueuedCommand[] {
     const queued = this.queued;
     this.queued = [];
     return queued;
   }
 
   /** The queued commands, leaving the pipeline empty (for transactions). */
-  protected takeQueued(): Queued[] {
+  protected takeQueued(): QueuedCommand[] {
     return this.#take();
   }
 }
@@ -126,6 +136,10 @@ export class Pipeline<V = Uint8Array> extends RedisCommands<V, "chain"> {
  * ```
  */
 export class Transaction<V = Uint8Array> extends Pipeline<V> {
+  /**
+   * Sends MULTI, the queued commands and EXEC together and resolves with the results in
+   * order; rejects with `WatchError` or the server's error when the transaction did not run.
+   */
   override async exec(): Promise<unknown[]> {
     const queued = this.takeQueued();
     const options = { ...this.target.requestOptions, replayUnsent: false };

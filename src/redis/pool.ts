@@ -6,7 +6,9 @@ import { FifoTable } from "../core/correlation.ts";
 
 /** What the pool needs of a connection. */
 export interface PooledConnection {
+  /** Closes gracefully, letting pending commands finish. */
   close(): Promise<void>;
+  /** Closes at once, failing pending commands. */
   destroy(): void;
 }
 

@@ -227,6 +227,7 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
     await this.#conn.close();
   }
 
+  /** Closes the subscriber at the end of an `await using` scope, as {@link close}. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

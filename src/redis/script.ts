@@ -8,12 +8,15 @@ import { RedisError } from "./errors.ts";
 
 /** What a script runs on: a client (Promise results) or a pipeline (queued). */
 export interface ScriptRunner {
+  /** EVALSHA: runs a script the server has cached, by its SHA-1 digest. */
   evalSha(sha1: string, keys?: RedisKey[], args?: RedisValue[]): unknown;
+  /** EVAL: sends and runs a script's source. */
   eval(script: string, keys?: RedisKey[], args?: RedisValue[]): unknown;
 }
 
 /** A pipeline that can be told to load a script before its commands run. */
 export interface ScriptLoader {
+  /** Makes the pipeline load `script` (SCRIPT LOAD) before its commands run. */
   loadScript(script: Script): void;
 }
 

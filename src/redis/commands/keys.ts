@@ -30,7 +30,9 @@ export interface ScanOptions {
 
 /** One page of a cursor iteration: the next cursor (`"0"` when done) and the items. */
 export interface ScanPage<T> {
+  /** The cursor to pass to the next call; `"0"` when the iteration is complete. */
   cursor: string;
+  /** The items of this page. */
   items: T[];
 }
 

@@ -25,16 +25,23 @@ export interface SetOptions {
 
 /** Expiry options of GETEX. */
 export interface GetExOptions {
+  /** Expire after this many seconds. */
   ex?: number;
+  /** Expire after this many milliseconds. */
   px?: number;
+  /** Expire at this Unix time in seconds. */
   exat?: number;
+  /** Expire at this Unix time in milliseconds. */
   pxat?: number;
+  /** Remove the time to live. */
   persist?: boolean;
 }
 
 /** Range options of BITCOUNT / BITPOS. */
 export interface BitRange {
+  /** First byte (or bit) of the range; negative counts from the end. */
   start: number;
+  /** Last byte (or bit) of the range, inclusive; negative counts from the end. Default -1. */
   end?: number;
   /** Count `start`/`end` in bits instead of bytes (Redis 7). */
   unit?: "BYTE" | "BIT";

@@ -29,7 +29,7 @@ function unexpected(what: string, reply: RespValue): RemoteProtocolError {
  * asReply([new Uint8Array([104, 105])], { decode: true }); // ["hi"]
  * ```
  */
-export const asReply: Transform<unknown> = (reply, context) => {
+export const asReply: Transform<unknown> = (reply, context): unknown => {
   if (!context.decode) return reply;
   return decodeDeep(reply);
 };
@@ -106,7 +106,7 @@ export function asValues<V>(reply: RespValue, context: ReplyContext): (V | null)
  * asNumber(3, { decode: false }); // 3
  * ```
  */
-export const asNumber: Transform<number> = (reply) => {
+export const asNumber: Transform<number> = (reply): number => {
   if (typeof reply === "number") return reply;
   if (typeof reply === "bigint") {
     throw new RangeError(`Integer reply ${reply} exceeds Number.MAX_SAFE_INTEGER`);
@@ -128,7 +128,7 @@ export const asNumber: Transform<number> = (reply) => {
  * asNumberOrNull(null, { decode: false }); // null
  * ```
  */
-export const asNumberOrNull: Transform<number | null> = (reply, context) =>
+export const asNumberOrNull: Transform<number | null> = (reply, context): number | null =>
   reply === null ? null : asNumber(reply, context);
 
 /**
@@ -140,7 +140,7 @@ export const asNumberOrNull: Transform<number | null> = (reply, context) =>
  * asFloat(new TextEncoder().encode("-inf"), { decode: false }); // -Infinity
  * ```
  */
-export const asFloat: Transform<number> = (reply) => {
+export const asFloat: Transform<number> = (reply): number => {
   if (typeof reply === "number") return reply;
   if (reply instanceof Uint8Array || typeof reply === "string") {
     const text = (typeof reply === "string" ? reply : asciiDecode(reply)).toLowerCase();
@@ -161,7 +161,7 @@ export const asFloat: Transform<number> = (reply) => {
  * asFloatOrNull(null, { decode: false }); // null
  * ```
  */
-export const asFloatOrNull: Transform<number | null> = (reply, context) =>
+export const asFloatOrNull: Transform<number | null> = (reply, context): number | null =>
   reply === null ? null : asFloat(reply, context);
 
 /**
@@ -173,7 +173,7 @@ export const asFloatOrNull: Transform<number | null> = (reply, context) =>
  * asBoolean(1, { decode: false }); // true
  * ```
  */
-export const asBoolean: Transform<boolean> = (reply) => {
+export const asBoolean: Transform<boolean> = (reply): boolean => {
   if (typeof reply === "boolean") return reply;
   if (typeof reply === "number") return reply !== 0;
   if (reply === "OK") return true;
@@ -190,7 +190,7 @@ export const asBoolean: Transform<boolean> = (reply) => {
  * asOk("OK", { decode: false }); // true
  * ```
  */
-export const asOk: Transform<boolean> = (reply) => {
+export const asOk: Transform<boolean> = (reply): boolean => {
   if (typeof reply === "string") return true;
   if (reply === null) return false;
   throw unexpected("a status", reply);
@@ -205,7 +205,7 @@ export const asOk: Transform<boolean> = (reply) => {
  * asStatus("PONG", { decode: false }); // "PONG"
  * ```
  */
-export const asStatus: Transform<string> = (reply) => {
+export const asStatus: Transform<string> = (reply): string => {
   if (typeof reply === "string") return reply;
   if (reply instanceof Uint8Array) return utf8Decode(reply);
   throw unexpected("a status", reply);

@@ -1,12 +1,16 @@
 /**
- * Apache Pegasus (Thrift over rDSN framing). The client itself is tracked by its own issue
- * and not in this release; until it lands this entry exports the shared pieces the client
- * is built on: the error classes, the transport interface and `host:port` parsing.
+ * Apache Pegasus: a client speaking THFT framing + Thrift binary to meta and replica servers
+ * (pypegasus's API plus incr, check-and-set, check-and-mutate and batches), and the sans-I/O
+ * pieces it is built from (codec, key schema, crc64, session machine).
  *
  * @example
  * ```ts
- * import { parseHostPort } from "@kvwire/kvwire/pegasus";
- * parseHostPort("node-1:9000", 2379); // { host: "node-1", port: 9000 }
+ * import { PegasusClient } from "@kvwire/kvwire/pegasus";
+ * await using client = await PegasusClient.connect({
+ *   metaServers: ["127.0.0.1:34601"], table: "temp", decode: true,
+ * });
+ * await client.set("hkey1", "skey1", "value", { ttl: 60 });
+ * console.log(await client.get("hkey1", "skey1")); // "value"
  * ```
  *
  * @module
@@ -15,3 +19,26 @@
 export * from "../core/errors.ts";
 export type { Address, Connect, ConnectOptions, Transport } from "../core/transport.ts";
 export { parseHostPort } from "../core/url.ts";
+export * from "./client.ts";
+export type {
+  Bytes,
+  CheckOptions,
+  CheckResult,
+  MultiGetLimits,
+  MultiGetOptions,
+  MultiGetResult,
+  Mutation,
+  PegasusClientOptions,
+  ScanOptions,
+  WriteOptions,
+} from "./client_options.ts";
+export * from "./cluster.ts";
+export * from "./connection.ts";
+export * from "./crc64.ts";
+export * from "./errors.ts";
+export * from "./frame.ts";
+export * from "./key_schema.ts";
+export * from "./requests.ts";
+export * from "./responses.ts";
+export * from "./scanner.ts";
+export * from "./thrift.ts";

@@ -1,0 +1,315 @@
+// The routing core of the Pegasus client (pegasus.md §5.1-§5.4): one pipelined session per
+// server address, meta bootstrap and leader following, a partition config cache per table,
+// routing by partition hash, and the retry / re-query policy with one deadline per operation.
+
+import type { ReconnectOptions } from "../core/managed_connection.ts";
+import { ManagedConnection } from "../core/managed_connection.ts";
+import { defaultConnect } from "../core/default_connect.ts";
+import { AbortedError, ConnectError, ConnectionClosedError, TimeoutError } from "../core/errors.ts";
+import type { Connect } from "../core/transport.ts";
+import { parseHostPort } from "../core/url.ts";
+import { PegasusConnection, type PegasusReply, type PegasusRequest } from "./connection.ts";
+import { PegasusError } from "./errors.ts";
+import { partitionIndex } from "./key_schema.ts";
+import { type ArgsWriter, queryConfigArgs } from "./requests.ts";
+import { decodeQueryConfigResponse, type QueryConfigResponse } from "./responses.ts";
+import type { ThriftReader } from "./thrift.ts";
+
+/** Settings shared by the sessions of a client. */
+export interface ClusterOptions {
+  /** Meta servers as `"host:port"`. */
+  metaServers: readonly string[];
+  /** Opens transports; default: the runtime's TCP transport. */
+  connect?: Connect;
+  /** Connect timeout per session, ms. Default 5000. */
+  connectTimeout?: number;
+  /** Timeout of one meta query, ms. Default 5000. */
+  metaTimeout?: number;
+  /** Reconnect schedule of the sessions. Default 5 ms doubling up to 1 s. */
+  reconnect?: ReconnectOptions;
+}
+
+/** A table's cached partition configuration. */
+export interface TableConfig {
+  appId: number;
+  partitionCount: number;
+  partitions: { ballot: bigint; primary: string | undefined }[];
+}
+
+/** One routed operation. */
+export interface Operation {
+  name: string;
+  rpc: string;
+  args: ArgsWriter;
+  decode?: (r: ThriftReader) => unknown;
+  /** The partition hash (crc64 of the hash key, or of the sort key for an empty hash key). */
+  hash: bigint;
+  /** A fixed partition (unordered scans); the header's hash is then the index. */
+  partition?: number;
+  /** Safe to send again after an unknown outcome (reads, put, remove). */
+  idempotent: boolean;
+  oneWay?: boolean;
+}
+
+/** Deadline and cancellation of one operation. */
+export interface CallOptions {
+  timeout?: number;
+  signal?: AbortSignal;
+}
+
+const QUERY_CFG = "RPC_CM_QUERY_PARTITION_CONFIG_BY_INDEX";
+/** Frame errors after which the routing is stale: re-query meta, then retry. */
+const REQUERY = new Set([
+  "ERR_OBJECT_NOT_FOUND",
+  "ERR_INVALID_STATE",
+  "ERR_PARENT_PARTITION_MISUSED",
+  "ERR_SESSION_RESET",
+]);
+/** Transient frame errors: retry with backoff until the deadline. */
+const RETRY = new Set(["ERR_NOT_ENOUGH_MEMBER", "ERR_CAPACITY_EXCEEDED", "ERR_SPLITTING"]);
+
+const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/**
+ * The sessions and meta state of one client.
+ *
+ * Theory of operation: sessions are {@link ManagedConnection}s keyed by `host:port`, made on
+ * first use and reconnecting on their own. `queryConfig` asks the current meta leader, follows
+ * `ERR_FORWARD_TO_OTHERS` to the leader it names (adding it to the list when new), moves round
+ * robin on transport errors and timeouts, and waits briefly on `ERR_SERVICE_NOT_ACTIVE`.
+ *
+ * @example
+ * ```ts
+ * import { Cluster } from "@kvwire/kvwire/pegasus";
+ * const cluster = new Cluster({ metaServers: ["127.0.0.1:34601"] });
+ * const config = await cluster.queryConfig("temp", performance.now() + 5000);
+ * console.log(config.partitionCount);
+ * await cluster.close();
+ * ```
+ */
+export class Cluster {
+  readonly #options: ClusterOptions;
+  readonly #metas: string[];
+  #leader = 0;
+  #sessions = new Map<string, ManagedConnection<PegasusRequest, PegasusReply>>();
+  #closed = false;
+
+  /** Creates the cluster state; nothing connects until the first request. */
+  constructor(options: ClusterOptions) {
+    if (!Array.isArray(options.metaServers) || options.metaServers.length === 0) {
+      throw new TypeError('Pegasus needs at least one meta server ("host:port")');
+    }
+    this.#metas = options.metaServers.map((m) => {
+      const { host, port } = parseHostPort(m, 34601);
+      return `${host}:${port}`;
+    });
+    this.#options = options;
+  }
+
+  /** The meta server currently taken for the leader. */
+  get metaLeader(): string {
+    return this.#metas[this.#leader];
+  }
+
+  /** The session to `address` (`host:port`), made on first use. */
+  session(address: string): ManagedConnection<PegasusRequest, PegasusReply> {
+    let session = this.#sessions.get(address);
+    if (session && !session.isClosed) return session;
+    if (this.#closed) throw new ConnectionClosedError("The Pegasus client is closed");
+    const { host, port } = parseHostPort(address, 34801);
+    const connect = this.#options.connect ?? defaultConnect;
+    const timeout = this.#options.connectTimeout ?? 5000;
+    session = new ManagedConnection<PegasusRequest, PegasusReply>({
+      label: `pegasus ${address}`,
+      connect: () => connect({ host, port }, { timeout }),
+      createMachine: () => new PegasusConnection(),
+      reconnect: this.#options.reconnect ?? { initialDelay: 5, maxDelay: 1000 },
+    });
+    this.#sessions.set(address, session);
+    return session;
+  }
+
+  /** Asks the meta servers for a table's configuration before `deadline`. */
+  async queryConfig(table: string, deadline: number, signal?: AbortSignal): Promise<TableConfig> {
+    let lastError: Error | undefined;
+    for (let attempt = 0;; attempt++) {
+      const remaining = deadline - performance.now();
+      if (remaining <= 0 || attempt > 10 * this.#metas.length) {
+        throw new TimeoutError(
+          `Querying the meta servers for table "${table}" timed out` +
+            (lastError ? ` (last error: ${lastError.message})` : ""),
+          { cause: lastError },
+        );
+      }
+      const meta = this.#metas[this.#leader];
+      let reply: QueryConfigResponse;
+      try {
+        const answer = await this.session(meta).request(
+          {
+            rpc: QUERY_CFG,
+            args: queryConfigArgs(table),
+            decode: decodeQueryConfigResponse,
+            timeoutMs: Math.ceil(Math.min(remaining, this.#options.metaTimeout ?? 5000)),
+          },
+          { timeout: Math.min(remaining, this.#options.metaTimeout ?? 5000), signal },
+          QUERY_CFG,
+        );
+        reply = answer.value as QueryConfigResponse;
+      } catch (error) {
+        if (error instanceof AbortedError || this.#closed) throw error;
+        lastError = error as Error;
+        this.#leader = (this.#leader + 1) % this.#metas.length;
+        if (attempt >= this.#metas.length - 1) await sleep(Math.min(50, remaining));
+        continue;
+      }
+      if (reply.err === "ERR_OK") {
+        if (reply.partitionCount <= 0 || reply.partitions.length !== reply.partitionCount) {
+          throw new PegasusError(
+            "ERR_INVALID_DATA",
+            `Meta returned an invalid config of "${table}"`,
+          );
+        }
+        const partitions = new Array(reply.partitionCount);
+        for (const p of reply.partitions) {
+          partitions[p.partitionIndex] = { ballot: p.ballot, primary: p.primary };
+        }
+        return { appId: reply.appId, partitionCount: reply.partitionCount, partitions };
+      }
+      lastError = new PegasusError(reply.err, `Meta ${meta} answered the query for "${table}"`);
+      if (reply.err === "ERR_FORWARD_TO_OTHERS") {
+        const to = reply.partitions[0]?.primary;
+        const index = to ? this.#metas.indexOf(to) : -1;
+        if (to && index === -1) this.#metas.push(to);
+        this.#leader = to ? this.#metas.indexOf(to) : (this.#leader + 1) % this.#metas.length;
+        continue;
+      }
+      if (reply.err === "ERR_SERVICE_NOT_ACTIVE" || reply.err === "ERR_UNDER_RECOVERY") {
+        await sleep(Math.min(100, remaining));
+        continue;
+      }
+      throw lastError;
+    }
+  }
+
+  /** Closes every session gracefully. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#sessions.values()].map((s) => s.close()));
+  }
+
+  /** Closes every session at once. */
+  destroy(): void {
+    this.#closed = true;
+    for (const s of this.#sessions.values()) s.destroy();
+  }
+}
+
+/**
+ * A table's routing: caches its configuration, sends each operation to the primary of its
+ * partition, re-queries meta when told the routing is stale, and retries within one deadline.
+ * A write whose outcome is unknown (the connection dropped after it was sent) is retried only
+ * when idempotent; otherwise it fails with `ConnectionClosedError` (`sent: true`).
+ *
+ * @example
+ * ```ts
+ * import { Cluster, TableRouter } from "@kvwire/kvwire/pegasus";
+ * const router = new TableRouter(new Cluster({ metaServers: ["127.0.0.1:34601"] }), "temp", 1000);
+ * await router.refresh(performance.now() + 5000);
+ * ```
+ */
+export class TableRouter {
+  readonly cluster: Cluster;
+  readonly table: string;
+  readonly defaultTimeout: number;
+  #config: TableConfig | undefined;
+  #refreshing: Promise<TableConfig> | undefined;
+
+  /** Routes operations on `table` with a default per-operation timeout in ms. */
+  constructor(cluster: Cluster, table: string, defaultTimeout: number) {
+    this.cluster = cluster;
+    this.table = table;
+    this.defaultTimeout = defaultTimeout;
+  }
+
+  /** The cached configuration, if any. */
+  get config(): TableConfig | undefined {
+    return this.#config;
+  }
+
+  /** Re-reads the configuration (concurrent callers share one query). */
+  refresh(deadline: number, signal?: AbortSignal): Promise<TableConfig> {
+    this.#refreshing ??= this.cluster.queryConfig(this.table, deadline, signal).then(
+      (config) => {
+        this.#config = config;
+        return config;
+      },
+    ).finally(() => (this.#refreshing = undefined));
+    return this.#refreshing;
+  }
+
+  /** Runs one operation with routing and retries; resolves with the decoded response. */
+  async call(op: Operation, options: CallOptions = {}): Promise<unknown> {
+    const timeout = options.timeout ?? this.defaultTimeout;
+    const deadline = performance.now() + timeout;
+    let lastError: Error | undefined;
+    for (let attempt = 0;; attempt++) {
+      if (deadline - performance.now() <= 0) {
+        throw new TimeoutError(
+          `${op.name} timed out after ${timeout} ms` +
+            (lastError ? ` (last error: ${lastError.message})` : ""),
+          { cause: lastError },
+        );
+      }
+      const config = this.#config ?? await this.refresh(deadline, options.signal);
+      let index = op.partition ?? partitionIndex(op.hash, config.partitionCount);
+      // A split child that is not ready yet (ballot < 0) is served by its parent.
+      if (config.partitions[index]?.ballot < 0n) index -= config.partitionCount / 2;
+      const primary = config.partitions[index]?.primary;
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) {
+        throw new TimeoutError(
+          `${op.name} timed out after ${timeout} ms` +
+            (lastError ? ` (last error: ${lastError.message})` : ""),
+          { cause: lastError },
+        );
+      }
+      try {
+        if (!primary) {
+          throw new PegasusError("ERR_OBJECT_NOT_FOUND", `Partition ${index} has no primary`);
+        }
+        const reply = await this.cluster.session(primary).request(
+          {
+            rpc: op.rpc,
+            args: op.args,
+            decode: op.decode,
+            appId: config.appId,
+            partitionIndex: index,
+            partitionHash: op.partition === undefined ? op.hash : BigInt(op.partition),
+            timeoutMs: Math.ceil(remaining),
+            oneWay: op.oneWay,
+          },
+          { timeout: remaining, signal: options.signal },
+          op.name,
+        );
+        return reply.value;
+      } catch (error) {
+        lastError = error as Error;
+        if (!this.#retryable(error, op)) throw error;
+        if (this.#config === config) this.#config = undefined; // re-query before the retry
+        if (error instanceof PegasusError && RETRY.has(error.serverCode) || attempt > 0) {
+          await sleep(Math.min(Math.min(500, 5 * 2 ** attempt), deadline - performance.now()));
+        }
+      }
+    }
+  }
+
+  #retryable(error: unknown, op: Operation): boolean {
+    if (error instanceof PegasusError) {
+      return error.status === undefined &&
+        (REQUERY.has(error.serverCode) || RETRY.has(error.serverCode));
+    }
+    if (error instanceof ConnectionClosedError) return !error.sent || op.idempotent;
+    return error instanceof ConnectError;
+  }
+}

@@ -1,5 +1,6 @@
 // PegasusClient: the user-facing Apache Pegasus client: pypegasus's whole API in TypeScript
-// idiom plus incr, check-and-set, check-and-mutate and batches (pegasus.md §2-§6).
+// idiom plus incr, check-and-set, check-and-mutate and batches (pegasus.md §2-§6). Just over
+// 500 lines: one short method per RPC, kept together so the API reads in one place.
 
 import { utf8Decode } from "../core/bytes.ts";
 import { type CallOptions, Cluster, TableRouter } from "./cluster.ts";

@@ -5,6 +5,8 @@
 import process from "node:process";
 import { runtimeName } from "../transports/auto.ts";
 import { RedisClient } from "../src/redis/mod.ts";
+import { PegasusClient } from "../src/pegasus/mod.ts";
+import { startPegasusSimulator } from "../test/fixtures/pegasus/simulator.ts";
 import { type ServerHandle, startRedis } from "./servers.ts";
 
 const started: ServerHandle[] = [];
@@ -53,9 +55,31 @@ async function redisTour(): Promise<void> {
   await redis.del("tour:greeting", "tour:hits", "tour:n", "tour:tx");
 }
 
+async function pegasusTour(): Promise<void> {
+  console.log("\n== Apache Pegasus (against the built-in simulator: 3 meta servers, 3 replicas)");
+  const sim = await startPegasusSimulator(); // free loopback ports; table "temp", 8 partitions
+  try {
+    await using pegasus = await PegasusClient.connect({
+      metaServers: sim.metaServers,
+      table: "temp",
+      decode: true,
+    });
+    await pegasus.set("user:1", "name", "Ada");
+    await pegasus.multiSet("user:1", { email: "ada@example.com", lang: "en" }, { ttl: 3600 });
+    console.log(`get user:1/name -> ${JSON.stringify(await pegasus.get("user:1", "name"))}`);
+    console.log(`sortKeyCount user:1 -> ${await pegasus.sortKeyCount("user:1")}`);
+    for await (const { sortKey, value } of pegasus.getScanner("user:1", "", "")) {
+      console.log(`scan user:1 -> ${sortKey} = ${value}`);
+    }
+  } finally {
+    await sim.close();
+  }
+}
+
 console.log(`kvwire tour on ${runtimeName()}`);
 try {
   await redisTour();
+  await pegasusTour();
   console.log("\ntour finished");
 } finally {
   await Promise.all(started.map((s) => s.stop()));

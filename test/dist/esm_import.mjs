@@ -37,6 +37,12 @@ test("dist esm: Redis round trip through the Node transport", async () => {
   }
 });
 
+test("dist esm: the Pegasus entry exports its client and key schema", async () => {
+  const pegasus = await import("kvwire/pegasus");
+  assert.equal(typeof pegasus.PegasusClient, "function");
+  assert.equal(typeof pegasus.crc64, "function");
+});
+
 test("dist esm: errors are the same classes from every entry", async () => {
   const root = await import("kvwire");
   const redis = await import("kvwire/redis");

@@ -12,6 +12,7 @@ import {
   TlsError,
 } from "../core/errors.ts";
 import type { TStorageRecord } from "./record.ts";
+import { partials } from "./partial.ts";
 
 /**
  * The reference client's status codes (`tstorage_client.response.ResponseStatus`).
@@ -133,13 +134,6 @@ export function responseStatusOf(error: unknown): ResponseStatus {
     return ResponseStatus.DISCONNECTED;
   }
   return ResponseStatus.ERROR;
-}
-
-const partials = new WeakMap<object, readonly unknown[]>();
-
-/** Attaches the records a failed GET received before it failed. @internal */
-export function attachPartialData(error: unknown, data: readonly unknown[]): void {
-  if (typeof error === "object" && error !== null) partials.set(error, data);
 }
 
 /**

@@ -1,7 +1,15 @@
 // TStorage keys and records (shared/protocols/tstorage.md §1.3, §2): five fields, per-field
 // ranges, the four wire layouts (with/without cid and acq, little-endian), lexicographic order.
 
-/** Smallest and largest values of the key fields (int32 and int64). */
+/**
+ * Smallest and largest values of the key fields (int32 and int64).
+ *
+ * @example
+ * ```ts
+ * import { KeyLimits } from "@kvwire/kvwire/tstorage";
+ * KeyLimits.INT64_MAX; // 9223372036854775807n
+ * ```
+ */
 export const KeyLimits = {
   INT32_MIN: -0x80000000,
   INT32_MAX: 0x7fffffff,

@@ -1,0 +1,406 @@
+// TStorageClient: the user-facing TStorage client (the reference tstorage_client's Channel and
+// AsyncChannel): put, puta, getAcq, get, getIter, getStream over a self-healing connection.
+
+import { defaultConnect } from "../core/default_connect.ts";
+import type { RequestOptions } from "../core/driver.ts";
+import { ConnectionClosedError } from "../core/errors.ts";
+import { ManagedConnection } from "../core/managed_connection.ts";
+import type { StreamQueue } from "../core/stream_queue.ts";
+import {
+  checkMemoryLimit,
+  type ResolvedTStorageOptions,
+  resolveTStorageOptions,
+  type TStorageClientOptions,
+} from "./client_options.ts";
+import {
+  type GetItem,
+  TStorageConnection,
+  type TStorageReply,
+  type TStorageRequest,
+} from "./connection.ts";
+import { attachPartialData } from "./partial.ts";
+import { BytesPayloadType, type PayloadType } from "./payload.ts";
+import type { Key, TStorageRecord } from "./record.ts";
+import { Turnstile } from "./turnstile.ts";
+
+/** Per-call options. */
+export interface CallOptions {
+  /** Milliseconds the call may take, waiting for its turn included. */
+  timeout?: number;
+  /** Cancels the call (`AbortedError`); a GET in flight then closes the connection. */
+  signal?: AbortSignal;
+}
+
+/** Options of put/puta. */
+export interface PutOptions extends CallOptions {
+  /** Largest cid batch body in bytes; a larger single record goes alone. Default 2^31 − 1. */
+  maxBatchSize?: number;
+  /**
+   * Leave out records whose key is not valid and report them in `skipped`; the valid ones are
+   * written. Otherwise an invalid record throws `RangeError` and nothing is sent. Default false.
+   */
+  skipInvalid?: boolean;
+}
+
+/** Options of the GET calls. */
+export interface GetOptions extends CallOptions {
+  /** Overrides the client's `memoryLimit` for this call; `null` for no limit. */
+  memoryLimit?: number | null;
+}
+
+/** What put/puta resolve with. */
+export interface PutResult<T> {
+  /** The server's acqMin (for PUT, the first acq it assigned). */
+  acqMin: bigint;
+  /** The server's acqMax. */
+  acqMax: bigint;
+  /** Records sent. */
+  written: number;
+  /** Records left out by `skipInvalid`, in input order. */
+  skipped: TStorageRecord<T>[];
+}
+
+/** What `get` resolves with (the reference client's ResponseGet). */
+export interface GetResult<T> {
+  /** The records, in the server's order. */
+  data: TStorageRecord<T>[];
+  /** ACQ0 of the range: records with a smaller acq will not change any more. */
+  acq: bigint;
+}
+
+/** Receives one batch of `getStream` (a fresh array each time); may return a Promise. */
+export type GetCallback<T> = (batch: TStorageRecord<T>[]) => void | Promise<void>;
+
+type Conn = ManagedConnection<TStorageRequest, TStorageReply, GetItem>;
+
+/**
+ * The records of a GET as an async iterator; `acq` is set once the iteration completed. Leave
+ * the loop early (or call `return()`) to give the connection back: a GET still in flight then
+ * closes the connection (it reconnects for the next call).
+ *
+ * @example
+ * ```ts
+ * import { Key, TStorageClient } from "@kvwire/kvwire/tstorage";
+ * await using client = await TStorageClient.connect({ port: 62025 });
+ * const records = client.getIter(Key.min(), Key.max());
+ * for await (const record of records) console.log(String(record.key));
+ * console.log(records.acq);
+ * ```
+ */
+export class RecordIterator<T> implements AsyncIterableIterator<TStorageRecord<T>> {
+  readonly #inner: AsyncGenerator<TStorageRecord<T>, void, undefined>;
+  #acq: bigint | undefined;
+
+  /** Wraps a generator that reports the acq through `done`. @internal */
+  constructor(
+    make: (done: (acq: bigint) => void) => AsyncGenerator<TStorageRecord<T>, void, undefined>,
+  ) {
+    this.#inner = make((acq) => (this.#acq = acq));
+  }
+
+  /** ACQ0 of the range, once the last record was read; undefined before or after a failure. */
+  get acq(): bigint | undefined {
+    return this.#acq;
+  }
+
+  /** The next record. */
+  next(): Promise<IteratorResult<TStorageRecord<T>>> {
+    return this.#inner.next();
+  }
+
+  /** Stops early and gives the connection back. */
+  async return(): Promise<IteratorResult<TStorageRecord<T>>> {
+    await this.#inner.return(undefined);
+    return { value: undefined, done: true };
+  }
+
+  /** Returns itself: an iterator is consumed once. */
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+/**
+ * A TStorage client. Calls run one at a time on one connection (the protocol has no
+ * pipelining); concurrent calls wait their turn. Failures reject with kvwire errors whose
+ * reference-client status `responseStatusOf(error)` gives; a GET that fails closes the
+ * connection as the reference client does, and the next call reconnects.
+ *
+ * @example
+ * ```ts
+ * import { Key, StructPayloadType, TStorageClient } from "@kvwire/kvwire/tstorage";
+ * await using client = await TStorageClient.connect({
+ *   port: 62025,
+ *   payloadType: new StructPayloadType<number>("<i"),
+ * });
+ * await client.put([{ key: new Key(1, 2n, 3, 4n), value: 42 }]);
+ * const { data, acq } = await client.get(Key.min(), Key.max());
+ * console.log(data.map((r) => r.value), acq);
+ * ```
+ */
+export class TStorageClient<T = Uint8Array> {
+  readonly #options: ResolvedTStorageOptions<T>;
+  readonly #payloadType: PayloadType<T>;
+  readonly #conn: Conn;
+  readonly #turnstile = new Turnstile();
+  #memoryLimit: number | undefined;
+  #timeout: number | undefined;
+
+  /** Connects and resolves once the connection is open. */
+  static async connect<T = Uint8Array>(
+    options: TStorageClientOptions<T> | string,
+  ): Promise<TStorageClient<T>> {
+    const client = new TStorageClient<T>(options);
+    try {
+      await client.#conn.open();
+    } catch (error) {
+      client.destroy();
+      throw error;
+    }
+    return client;
+  }
+
+  /** Creates a client that connects on its first call. Prefer `TStorageClient.connect`. */
+  constructor(options: TStorageClientOptions<T> | string) {
+    const resolved = resolveTStorageOptions(
+      typeof options === "string" ? { url: options } : options,
+    );
+    this.#options = resolved;
+    this.#payloadType = resolved.payloadType ??
+      (new BytesPayloadType() as unknown as PayloadType<T>);
+    this.#memoryLimit = resolved.memoryLimit;
+    this.#timeout = resolved.timeout;
+    const connect = resolved.connect ?? defaultConnect;
+    const connectOptions = { timeout: resolved.connectTimeout ?? 10_000, tls: resolved.tls };
+    this.#conn = new ManagedConnection<TStorageRequest, TStorageReply, GetItem>({
+      label: resolved.label,
+      connect: () => connect(resolved.address, connectOptions),
+      createMachine: () => new TStorageConnection({ label: resolved.label }),
+      reconnect: resolved.reconnect,
+      offlineQueueSize: resolved.offlineQueueSize,
+    });
+  }
+
+  /** The resolved options. */
+  get options(): ResolvedTStorageOptions<T> {
+    return this.#options;
+  }
+
+  /** The payload type values are converted with. */
+  get payloadType(): PayloadType<T> {
+    return this.#payloadType;
+  }
+
+  /** The GET memory limit in bytes (undefined: none). Settable, like the reference client's. */
+  get memoryLimit(): number | undefined {
+    return this.#memoryLimit;
+  }
+
+  set memoryLimit(limit: number | undefined) {
+    this.#memoryLimit = checkMemoryLimit(limit ?? undefined);
+  }
+
+  /** The default call timeout in milliseconds (undefined: none). Settable. */
+  get timeout(): number | undefined {
+    return this.#timeout;
+  }
+
+  set timeout(ms: number | undefined) {
+    if (ms !== undefined && !(ms >= 0)) throw new RangeError(`Invalid timeout ${ms}`);
+    this.#timeout = ms;
+  }
+
+  /** True while a connection is open. */
+  get connected(): boolean {
+    return this.#conn.driver !== undefined;
+  }
+
+  /**
+   * Stores records (PUT): the server assigns each record's acq; the keys' acq is not sent.
+   * Records are grouped by cid into batches of at most `maxBatchSize` bytes.
+   */
+  put(records: Iterable<TStorageRecord<T>>, options: PutOptions = {}): Promise<PutResult<T>> {
+    return this.#put(records, options, false);
+  }
+
+  /** Stores records with the acq you give (PUTA), for maintenance and copying data. */
+  puta(records: Iterable<TStorageRecord<T>>, options: PutOptions = {}): Promise<PutResult<T>> {
+    return this.#put(records, options, true);
+  }
+
+  async #put(
+    input: Iterable<TStorageRecord<T>>,
+    options: PutOptions,
+    withAcq: boolean,
+  ): Promise<PutResult<T>> {
+    const records = Array.isArray(input) ? input as TStorageRecord<T>[] : [...input];
+    const name = withAcq ? "PUTA" : "PUT";
+    const reply = await this.#exclusive(name, options, (call) =>
+      this.#conn.request(
+        {
+          type: "put",
+          records,
+          payloadType: this.#payloadType as PayloadType<unknown>,
+          withAcq,
+          maxBatchSize: options.maxBatchSize ?? this.#options.maxBatchSize,
+          skipInvalid: options.skipInvalid,
+        },
+        call,
+        name,
+      ));
+    if (reply.type !== "put") throw new TypeError(`Unexpected ${reply.type} reply to ${name}`);
+    return {
+      acqMin: reply.acqMin,
+      acqMax: reply.acqMax,
+      written: reply.written,
+      skipped: reply.skipped.map((i) => records[i]),
+    };
+  }
+
+  /** ACQ0 of the range: the acquisition time below which its records are final (GET_ACQ). */
+  async getAcq(keyMin: Key, keyMax: Key, options: CallOptions = {}): Promise<bigint> {
+    const reply = await this.#exclusive(
+      "GET_ACQ",
+      options,
+      (call) => this.#conn.request({ type: "getAcq", keyMin, keyMax }, call, "GET_ACQ"),
+    );
+    if (reply.type !== "acq") throw new TypeError(`Unexpected ${reply.type} reply to GET_ACQ`);
+    return reply.acq;
+  }
+
+  /**
+   * The records with `keyMin.x ≤ key.x < keyMax.x` in every field, and the range's ACQ0. The
+   * whole response must fit `memoryLimit`; over it the call fails with `MemoryLimitError`, and
+   * `partialData(error)` holds the records received within the limit (so for every failure).
+   */
+  get(keyMin: Key, keyMax: Key, options: GetOptions = {}): Promise<GetResult<T>> {
+    return this.#exclusive("GET", options, async (call) => {
+      const queue = await this.#openGet(keyMin, keyMax, "total", options, call, 1024);
+      const data: TStorageRecord<T>[] = [];
+      try {
+        for await (const item of queue) {
+          if (item.type === "records") {
+            for (const record of item.records) data.push(record as TStorageRecord<T>);
+          } else if (item.type === "done") return { data, acq: item.acq };
+          else throw item.error;
+        }
+        throw new ConnectionClosedError(
+          `${this.#options.label}: GET ended without its confirmation`,
+        );
+      } catch (error) {
+        attachPartialData(error, data);
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * The records of a GET as they arrive. Like `get`, the whole response counts against
+   * `memoryLimit` (as the reference client's get_iter); records already yielded stay yours
+   * when it fails. Check `acq` afterwards; see {@link RecordIterator}.
+   */
+  getIter(keyMin: Key, keyMax: Key, options: GetOptions = {}): RecordIterator<T> {
+    return new RecordIterator<T>((done) => this.#iterate(keyMin, keyMax, options, done));
+  }
+
+  async *#iterate(
+    keyMin: Key,
+    keyMax: Key,
+    options: GetOptions,
+    done: (acq: bigint) => void,
+  ): AsyncGenerator<TStorageRecord<T>, void, undefined> {
+    const timeout = options.timeout ?? this.#timeout;
+    const turn = await this.#turnstile.acquire("GET", timeout, options.signal);
+    try {
+      const call = { timeout: turn.remaining, signal: options.signal };
+      const queue = await this.#openGet(keyMin, keyMax, "total", options, call, 2);
+      for await (const item of queue) {
+        if (item.type === "records") yield* item.records as TStorageRecord<T>[];
+        else if (item.type === "done") return done(item.acq);
+        else throw item.error;
+      }
+      throw new ConnectionClosedError(`${this.#options.label}: GET ended without its confirmation`);
+    } finally {
+      turn.release();
+    }
+  }
+
+  /**
+   * Streams a GET to `callback` in batches of at most `memoryLimit` wire bytes each (the first
+   * batch also counts the response's 12-byte head), awaiting the callback before reading on:
+   * memory stays bounded by the limit. A record that cannot fit a batch of its own fails the
+   * call with `MemoryLimitError` after the batches before it. Without a limit there is one
+   * callback with everything, as in the reference client. Resolves with ACQ0.
+   */
+  getStream(
+    keyMin: Key,
+    keyMax: Key,
+    callback: GetCallback<T>,
+    options: GetOptions = {},
+  ): Promise<bigint> {
+    if (typeof callback !== "function") throw new TypeError("getStream needs a callback");
+    return this.#exclusive("GET", options, async (call) => {
+      const queue = await this.#openGet(keyMin, keyMax, "batch", options, call, 1);
+      for await (const item of queue) {
+        if (item.type === "records") await callback(item.records as TStorageRecord<T>[]);
+        else if (item.type === "done") return item.acq;
+        else throw item.error;
+      }
+      throw new ConnectionClosedError(`${this.#options.label}: GET ended without its confirmation`);
+    });
+  }
+
+  #openGet(
+    keyMin: Key,
+    keyMax: Key,
+    limitMode: "total" | "batch",
+    options: GetOptions,
+    call: RequestOptions,
+    highWaterMark: number,
+  ): Promise<StreamQueue<GetItem>> {
+    const memoryLimit = options.memoryLimit === null
+      ? undefined
+      : checkMemoryLimit(options.memoryLimit ?? this.#memoryLimit);
+    const request: TStorageRequest = {
+      type: "get",
+      keyMin,
+      keyMax,
+      payloadType: this.#payloadType as PayloadType<unknown>,
+      memoryLimit,
+      limitMode,
+    };
+    return this.#conn.stream(request, { ...call, highWaterMark }, "GET");
+  }
+
+  /** Runs `fn` holding the connection's turn, with the time left of the call's timeout. */
+  async #exclusive<R>(
+    name: string,
+    options: CallOptions,
+    fn: (call: RequestOptions) => Promise<R>,
+  ): Promise<R> {
+    const turn = await this.#turnstile.acquire(
+      name,
+      options.timeout ?? this.#timeout,
+      options.signal,
+    );
+    try {
+      return await fn({ timeout: turn.remaining, signal: options.signal });
+    } finally {
+      turn.release();
+    }
+  }
+
+  /** Closes gracefully: waits for the call in flight, then closes the connection. */
+  close(): Promise<void> {
+    return this.#conn.close();
+  }
+
+  /** Closes at once: pending calls fail with `ConnectionClosedError`. */
+  destroy(): void {
+    this.#conn.destroy();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

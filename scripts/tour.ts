@@ -7,6 +7,8 @@ import { runtimeName } from "../transports/auto.ts";
 import { RedisClient } from "../src/redis/mod.ts";
 import { PegasusClient } from "../src/pegasus/mod.ts";
 import { startPegasusSimulator } from "../test/fixtures/pegasus/simulator.ts";
+import { Key, TStorageClient, TStorageDateTime, Utf8PayloadType } from "../src/tstorage/mod.ts";
+import { startTStorageSimulator } from "../test/fixtures/tstorage/simulator.ts";
 import { type ServerHandle, startRedis } from "./servers.ts";
 
 const started: ServerHandle[] = [];
@@ -76,9 +78,36 @@ async function pegasusTour(): Promise<void> {
   }
 }
 
+async function tstorageTour(): Promise<void> {
+  console.log("\n== TStorage (against the built-in simulator)");
+  const sim = await startTStorageSimulator({ port: 0 });
+  try {
+    await using ts = await TStorageClient.connect({
+      port: sim.port,
+      payloadType: new Utf8PayloadType(),
+    });
+    const cap = new TStorageDateTime(BigInt(Date.UTC(2026, 0, 1)) * 1_000_000n).toTStorageNs();
+    const put = await ts.put([
+      { key: new Key(1, 7n, 0, cap), value: "21.5 °C" },
+      { key: new Key(1, 7n, 1, cap), value: "48 %" },
+      { key: new Key(-1, 7n, 0, cap), value: "invalid cid" },
+    ], { skipInvalid: true });
+    console.log(`PUT -> ${put.written} written, ${put.skipped.length} skipped (invalid key)`);
+    const { data, acq } = await ts.get(
+      new Key(1, 0n, 0, 0n, 0n),
+      new Key(2, 100n, 10, cap + 1n, Key.max().acq),
+    );
+    for (const { key, value } of data) console.log(`GET -> ${key} = ${JSON.stringify(value)}`);
+    console.log(`GET_ACQ -> ${await ts.getAcq(Key.min(), Key.max())} (GET's acq ${acq})`);
+  } finally {
+    await sim.stop();
+  }
+}
+
 console.log(`kvwire tour on ${runtimeName()}`);
 try {
   await redisTour();
+  await tstorageTour();
   await pegasusTour();
   console.log("\ntour finished");
 } finally {

@@ -106,4 +106,11 @@ export interface ProtocolConnection<Req, Reply, Item = never, Push = never> {
    * forgotten and reported by a `timeout` event saying whether its bytes were sent.
    */
   handleTimeout(now: number): void;
+  /**
+   * Optional: whether the bytes of request `id` have been handed out by `pollTransmit`.
+   * Machines that hold requests back (behind a handshake, one at a time) implement it, so a
+   * lost connection can tell requests never written (safe to send again) from ones that may
+   * have run. Without it the driver assumes every request it flushed was sent.
+   */
+  wasSent?(id: RequestId): boolean;
 }

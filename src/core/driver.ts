@@ -464,6 +464,10 @@ export class Driver<Req, Reply, Item = never, Push = never> {
     this.#closedError = error;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    // Ask the machine which requests it really wrote before closing it: requests it held back
+    // (e.g. behind a handshake) were never sent, so they may be replayed elsewhere.
+    const wasSent = this.#machine.wasSent?.bind(this.#machine);
+    if (wasSent) { for (const [id, entry] of this.#pending) entry.sent = wasSent(id); }
     this.#machine.close();
     this.#transport.close(error);
     const entries = [...this.#pending.values()];

@@ -12,6 +12,7 @@ export const ErrorCode = {
   Timeout: "TIMEOUT",
   Aborted: "ABORTED",
   QueueFull: "QUEUE_FULL",
+  MemoryLimit: "MEMORY_LIMIT",
 } as const;
 
 /** One of the values of {@link ErrorCode}. */

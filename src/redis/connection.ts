@@ -187,7 +187,7 @@ export class RedisConnection
 
   /** User commands sent and not yet settled (handshake steps excluded). */
   get inFlight(): number {
-    return this.#byId.size;
+    return this.#phase === "closed" ? 0 : this.#byId.size;
   }
 
   /** True until the machine is closed. */
@@ -281,9 +281,14 @@ export class RedisConnection
   close(): void {
     if (this.#phase === "closed") return;
     this.#phase = "closed";
+    // Entries stay known by id so that wasSent() can still answer for the driver.
     for (const entry of this.#byId.values()) entry.settled = true;
-    this.#byId.clear();
     this.#deadlines.clear();
+  }
+
+  /** Whether the command's bytes went out (false while held behind the handshake). */
+  wasSent(id: number): boolean {
+    return this.#byId.get(id)?.transmitted ?? true;
   }
 
   /** The next bytes to write: the handshake first, then the queued commands, coalesced. */

@@ -5,7 +5,8 @@ import {
   AbortedError,
   ConnectError,
   ConnectionClosedError,
-  QueueFullError,
+  ErrorCode,
+  KvError,
   RemoteProtocolError,
   ServerError,
   TimeoutError,
@@ -84,7 +85,7 @@ export class UnparseableEntityError extends RemoteProtocolError {
 /**
  * A GET response went over `memoryLimit` (`NO_MEMORY`). The records received within the limit
  * are kept (see {@link partialData}); the connection is closed, as the reference client does.
- * Its `code` is `QUEUE_FULL`: a bounded buffer refused more data.
+ * Its `code` is `MEMORY_LIMIT`.
  *
  * @example
  * ```ts
@@ -93,7 +94,7 @@ export class UnparseableEntityError extends RemoteProtocolError {
  * err.status; // 131
  * ```
  */
-export class MemoryLimitError extends QueueFullError {
+export class MemoryLimitError extends KvError {
   /** Always `ResponseStatus.NO_MEMORY`. */
   readonly status: typeof ResponseStatus.NO_MEMORY = ResponseStatus.NO_MEMORY;
   /** The limit in bytes that was exceeded. */
@@ -101,7 +102,7 @@ export class MemoryLimitError extends QueueFullError {
 
   /** Creates the error. */
   constructor(message: string, limit: number, options?: { cause?: unknown }) {
-    super(message, options);
+    super(ErrorCode.MemoryLimit, message, options);
     this.limit = limit;
   }
 }

@@ -5,6 +5,9 @@ import assert from "node:assert/strict";
 import { LocalProtocolError, RemoteProtocolError } from "../../src/core/errors.ts";
 import { RedisConnection } from "../../src/redis/connection.ts";
 import { RedisError } from "../../src/redis/errors.ts";
+import { Driver } from "../../src/core/driver.ts";
+import { ConnectionClosedError } from "../../src/core/errors.ts";
+import { createMemoryPair } from "../../transports/memory.ts";
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | undefined): string => (b ? new TextDecoder().decode(b) : "");
@@ -238,4 +241,28 @@ test("redis machine: pollTransmit respects maxBytes but always makes progress", 
   const first = conn.pollTransmit(10);
   assert.equal(dec(first), cmd("SET", "k", "x".repeat(100)), "one command even if it is bigger");
   assert.equal(dec(conn.pollTransmit(10)), cmd("GET", "k"));
+});
+
+test("redis machine: wasSent tells commands held behind the handshake from those written", () => {
+  const conn = new RedisConnection({ password: "pw" });
+  const held = conn.send(["SET", "k", "v"]);
+  conn.pollTransmit(); // HELLO only
+  assert.equal(conn.wasSent(held), false, "held back until the handshake succeeds");
+  conn.receive(enc("%1\r\n+proto\r\n:3\r\n"));
+  assert.deepEqual(events(conn), []);
+  conn.pollTransmit();
+  assert.equal(conn.wasSent(held), true);
+});
+
+test("redis machine + driver: a connection lost during the handshake reports held commands as unsent", async () => {
+  const [client, server] = createMemoryPair();
+  const driver = new Driver(new RedisConnection({ password: "pw" }), client);
+  const held = driver.request(["SET", "k", "v"], {}, "SET");
+  await server.read(); // HELLO arrives; the server hangs up without answering
+  server.close();
+  await assert.rejects(held, (e: unknown) => {
+    assert.ok(e instanceof ConnectionClosedError);
+    assert.equal(e.sent, false, "SET never left the client, so it may be sent again");
+    return true;
+  });
 });

@@ -144,3 +144,25 @@ test("redis faults: a full offline queue rejects at once with QueueFullError", a
   proxy.pass();
   assert.deepEqual(await Promise.all(queued), ["PONG", "PONG"]);
 });
+
+test("redis faults: a command issued while handshakes keep failing runs once when one succeeds", async () => {
+  const proxy = await startChaosProxy(addr);
+  proxies.push(proxy);
+  const redis = await RedisClient.connect({
+    host: proxy.host,
+    port: proxy.port,
+    decode: true,
+    reconnect: { initialDelay: 5, maxDelay: 20 },
+  });
+  clients.push(redis as RedisClient<unknown>);
+  const k = `${prefix}held`;
+  // Cut every new connection after it has sent 10 bytes: the next HELLO never completes.
+  proxy.dropAfter(10, "toServer");
+  proxy.resetAll();
+  await eventually(() => redis.protocol === undefined); // the client saw the connection go
+  const accepted = proxy.accepted;
+  const pending = redis.incr(k); // queued, or held behind a handshake: never written
+  await eventually(() => proxy.accepted >= accepted + 3); // failed handshakes went by
+  proxy.pass();
+  assert.equal(await pending, 1, "the INCR ran exactly once after the connection came back");
+});

@@ -9,7 +9,7 @@ export type Address = { host: string; port: number } | { path: string };
  * spelled out with `rejectUnauthorized: false`.
  */
 export interface TlsOptions {
-  /** Extra trusted CA certificates (PEM). Replaces the system roots on Node and Bun. */
+  /** Extra trusted CA certificates (PEM); some runtimes use them instead of the system roots. */
   ca?: string | string[];
   /** Name to verify and send as SNI; defaults to the host. */
   serverName?: string;

@@ -126,7 +126,7 @@ export function check(status: number, what: string): void {
   if (status !== 0) throw new PegasusError("ERR_OK", `Pegasus ${what} failed`, status);
 }
 
-/** Byte-wise comparison, like `Buffer.compare`. */
+/** Byte-wise lexicographic comparison (shorter first on a common prefix). */
 export function compare(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];

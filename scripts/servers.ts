@@ -50,6 +50,8 @@ export interface MemcachedServer extends ServerHandle {
   readonly kind: "memcached";
   /** Set when started with `unixSocket` (then `port` is 0). */
   readonly socketPath?: string;
+  /** Set when started with `tls`: the TLS listener (`port` stays plain). */
+  readonly tlsPort?: number;
 }
 
 /** A running single-member etcd. */
@@ -91,6 +93,13 @@ export interface RedisOptions extends CommonOptions {
 export interface MemcachedOptions extends CommonOptions {
   /** Listen on `<dir>/memcached.sock` instead of TCP. */
   unixSocket?: boolean;
+  /** Also listen with TLS (`-Z`) on `tlsPort`; `port` stays plain. */
+  tls?: TlsFiles;
+  /**
+   * Require SASL PLAIN (`-S`, binary protocol only) for this one user, kept in a sasldb in the
+   * temp dir (needs `saslpasswd2`, Debian package sasl2-bin).
+   */
+  sasl?: { username: string; password: string };
 }
 
 /** Options of {@linkcode startEtcd}. */
@@ -99,7 +108,7 @@ export interface EtcdOptions extends CommonOptions {
   enableV2?: boolean;
 }
 
-const DEBIAN_PACKAGES = "redis-server memcached etcd-server etcd-client openssl";
+const DEBIAN_PACKAGES = "redis-server memcached etcd-server etcd-client openssl sasl2-bin";
 const INSTALL_COMMAND = `apt-get update && apt-get install -y ${DEBIAN_PACKAGES}`;
 
 // The server runs under a small sh watchdog: it logs to a file, records the server's pid, and
@@ -227,7 +236,7 @@ function aptInstall(): Promise<void> {
 export async function findBinary(name: string): Promise<string> {
   const found = onPath(name);
   if (found) return found;
-  const pkg = name === "etcd" ? "etcd-server" : name;
+  const pkg = name === "etcd" ? "etcd-server" : name === "saslpasswd2" ? "sasl2-bin" : name;
   if (process.getuid?.() === 0 && onPath("apt-get")) {
     await aptInstall();
     const installed = onPath(name);
@@ -383,7 +392,7 @@ function makeHandle<T extends ServerHandle>(
  */
 function probe(
   target: { port: number; host: string } | { path: string },
-  request: string,
+  request: string | Uint8Array,
   ok: (text: string) => boolean,
   timeoutMs = 1000,
 ): Promise<boolean> {
@@ -472,28 +481,79 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
  */
 export async function startMemcached(options: MemcachedOptions = {}): Promise<MemcachedServer> {
   const bin = options.bin ?? await findBinary("memcached");
+  const saslpasswd2 = options.sasl ? await findBinary("saslpasswd2") : undefined;
   return await withRetries("memcached", async (dir) => {
     const socketPath = options.unixSocket ? path.join(dir, "memcached.sock") : undefined;
-    const [port] = socketPath ? [0] : await freePorts(1);
+    const [port, tlsPort] = socketPath ? [0] : await freePorts(options.tls ? 2 : 1);
     const args = socketPath
       ? ["-s", socketPath, "-a", "0700"]
+      : options.tls
+      ? ["-l", `notls:127.0.0.1:${port}`, "-l", `127.0.0.1:${tlsPort}`, "-U", "0"]
       : ["-l", "127.0.0.1", "-p", `${port}`, "-U", "0"];
     if (process.getuid?.() === 0) args.push("-u", "root");
+    if (options.tls) {
+      args.push(
+        "-Z",
+        "-o",
+        `ssl_chain_cert=${options.tls.certFile},ssl_key=${options.tls.keyFile}`,
+      );
+    }
+    const env: Record<string, string> = {};
+    if (options.sasl && saslpasswd2) {
+      const db = path.join(dir, "sasldb2");
+      fs.writeFileSync(path.join(dir, "memcached.conf"), `mech_list: plain\nsasldb_path: ${db}\n`);
+      await saslPassword(saslpasswd2, db, options.sasl.username, options.sasl.password);
+      env.SASL_CONF_PATH = dir;
+      args.push("-S", "-B", "binary");
+    }
     args.push(...options.args ?? []);
     const target = socketPath ? { path: socketPath } : { host: "127.0.0.1", port };
+    // With SASL only the binary protocol is served: probe with a binary VERSION request.
+    const request = options.sasl ? binaryVersionRequest() : "version\r\n";
     const proc = await launch({
       kind: "memcached",
       bin,
       args,
       dir,
+      env,
       timeoutMs: options.timeoutMs ?? 20_000,
-      ready: () => probe(target, "version\r\n", (t) => /^VERSION .*\r\n/.test(t)),
+      ready: () =>
+        probe(
+          target,
+          request,
+          (t) => options.sasl ? /\d+\.\d+/.test(t) : /^VERSION .*\r\n/.test(t),
+        ),
     });
     return makeHandle<MemcachedServer>(proc, {
       kind: "memcached",
       port,
       ...(socketPath ? { socketPath } : {}),
+      ...(tlsPort ? { tlsPort } : {}),
     });
+  });
+}
+
+function binaryVersionRequest(): Uint8Array {
+  const header = new Uint8Array(24);
+  header[0] = 0x80; // request magic
+  header[1] = 0x0b; // VERSION
+  return header;
+}
+
+/** Creates a sasldb holding one user with saslpasswd2 (password on stdin, never argv). */
+function saslPassword(bin: string, db: string, username: string, password: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn(bin, ["-a", "memcached", "-c", "-p", "-f", db, username], {
+      stdio: ["pipe", "ignore", "pipe"],
+    });
+    let err = "";
+    child.stderr?.on("data", (c: Uint8Array) => (err += new TextDecoder().decode(c)));
+    child.once("error", reject);
+    child.once("close", (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(`saslpasswd2 exited with code ${code}: ${err}`));
+    });
+    child.stdin?.end(password);
   });
 }
 
@@ -547,6 +607,92 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> 
     });
     return makeHandle<EtcdServer>(proc, { kind: "etcd", port, url, peerPort });
   });
+}
+
+/** A running multi-member etcd cluster. */
+export interface EtcdCluster {
+  readonly members: EtcdServer[];
+  /** `host:port` of every member's client URL. */
+  readonly endpoints: string[];
+  /** Stops every member; idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a `size`-member etcd cluster (v3.4 flags) on free loopback ports, each member in its
+ * own temp dir; ready once every member reports `/health` true. Stop one member with
+ * `members[i].stop()` to test failover.
+ *
+ * @example
+ * ```ts
+ * const cluster = await startEtcdCluster(3);
+ * console.log(cluster.endpoints); // ["127.0.0.1:P1", "127.0.0.1:P2", "127.0.0.1:P3"]
+ * await cluster.stop();
+ * ```
+ */
+export async function startEtcdCluster(
+  size = 3,
+  options: EtcdOptions = {},
+): Promise<EtcdCluster> {
+  const bin = options.bin ?? await findBinary("etcd");
+  for (let attempt = 1;; attempt++) {
+    const ports = await freePorts(size * 2);
+    const dirs = await Promise.all(Array.from({ length: size }, () => tempDir("etcd")));
+    const names = dirs.map((_, i) => `m${i}`);
+    const peer = (i: number): string => `http://127.0.0.1:${ports[size + i]}`;
+    const initial = names.map((n, i) => `${n}=${peer(i)}`).join(",");
+    const token = `kvwire-cluster-${path.basename(dirs[0])}`;
+    const env: Record<string, string> = process.arch === "x64"
+      ? {}
+      : { ETCD_UNSUPPORTED_ARCH: process.arch };
+    const results = await Promise.allSettled(dirs.map((dir, i) => {
+      const port = ports[i];
+      const url = `http://127.0.0.1:${port}`;
+      const request =
+        `GET /health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`;
+      return launch({
+        kind: "etcd",
+        bin,
+        dir,
+        env,
+        timeoutMs: options.timeoutMs ?? 30_000,
+        args: [
+          `--name=${names[i]}`,
+          `--data-dir=${path.join(dir, "data")}`,
+          `--listen-client-urls=${url}`,
+          `--advertise-client-urls=${url}`,
+          `--listen-peer-urls=${peer(i)}`,
+          `--initial-advertise-peer-urls=${peer(i)}`,
+          `--initial-cluster=${initial}`,
+          "--initial-cluster-state=new",
+          `--initial-cluster-token=${token}`,
+          `--enable-v2=${options.enableV2 ?? true}`,
+          "--heartbeat-interval=50",
+          "--election-timeout=500",
+          "--logger=zap",
+          "--log-outputs=stderr",
+          ...options.args ?? [],
+        ],
+        ready: () =>
+          probe({ host: "127.0.0.1", port }, request, (t) => t.includes(`"health":"true"`)),
+      }).then((proc) =>
+        makeHandle<EtcdServer>(proc, { kind: "etcd", port, url, peerPort: ports[size + i] })
+      );
+    }));
+    const members = results.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
+    const failed = results.find((r) => r.status === "rejected");
+    if (!failed) {
+      let stopping: Promise<void> | undefined;
+      return {
+        members,
+        endpoints: members.map((m) => `${m.host}:${m.port}`),
+        stop: () => (stopping ??= Promise.all(members.map((m) => m.stop())).then(() => {})),
+      };
+    }
+    await Promise.all(members.map((m) => m.stop()));
+    await Promise.all(dirs.map((d) => dropDir(d)));
+    if (!(failed.reason instanceof PortTakenError) || attempt >= 5) throw failed.reason;
+  }
 }
 
 /**

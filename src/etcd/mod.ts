@@ -1,12 +1,14 @@
 /**
- * etcd (v3 over the JSON gateway, and the v2 keys API). The client itself is tracked by its own issue
- * and not in this release; until it lands this entry exports the shared pieces the client
- * is built on: the error classes, the transport interface and `host:port` parsing.
+ * etcd clients over HTTP/1.1, for every runtime: {@link EtcdClient} speaks the v3 API through
+ * etcd's JSON gateway (KV, txn, leases, watch, lock, election, auth, failover) and
+ * {@link EtcdV2Client} the v2 keys API. The HTTP/1.1 machine underneath is exported too.
  *
  * @example
  * ```ts
- * import { parseHostPort } from "@kvwire/kvwire/etcd";
- * parseHostPort("node-1:9000", 2379); // { host: "node-1", port: 9000 }
+ * import { EtcdClient } from "@kvwire/kvwire/etcd";
+ * await using etcd = new EtcdClient({ endpoints: ["127.0.0.1:2379"] });
+ * await etcd.put("greeting", "hello");
+ * console.log(await etcd.getString("greeting")); // "hello"
  * ```
  *
  * @module
@@ -15,3 +17,41 @@
 export * from "../core/errors.ts";
 export type { Address, Connect, ConnectOptions, Transport } from "../core/transport.ts";
 export { parseHostPort } from "../core/url.ts";
+export { base64Decode, base64Encode } from "./base64.ts";
+export { type CallOptions, Channel, type ChannelOptions } from "./channel.ts";
+export { EtcdClient, type EtcdClientOptions, type Member, type MemberStatus } from "./client.ts";
+export * from "./errors.ts";
+export {
+  encodeRequest,
+  type HttpRequest,
+  type HttpResponse,
+  type ResponsePart,
+  ResponseReader,
+  type ResponseReaderLimits,
+} from "./http1/codec.ts";
+export { Http1Connection, type Http1ConnectionOptions } from "./http1/connection.ts";
+export {
+  type Bytes,
+  type DeleteResult,
+  type KeyRange,
+  type KeyValue,
+  prefixEnd,
+  type PutOptions,
+  type PutResult,
+  type RangeOptions,
+  type RangeResult,
+  text,
+} from "./kv.ts";
+export { Lease, type LeaseInfo, type LeaseOptions } from "./lease.ts";
+export { Election, type LeaderKey, Leadership, Lock, type LockOptions } from "./lock.ts";
+export type { Compare, CompareTarget, TxnOp, TxnOpResult, TxnRequest, TxnResult } from "./txn.ts";
+export { Watcher, type WatchEvent, type WatchOptions } from "./watch.ts";
+export {
+  EtcdV2Client,
+  type EtcdV2ClientOptions,
+  V2Lock,
+  type V2Node,
+  type V2ReadOptions,
+  type V2Result,
+  type V2WriteOptions,
+} from "./v2.ts";

@@ -1,0 +1,382 @@
+// EtcdClient: the user-facing etcd v3 client over the JSON gateway (HTTP/1.1): KV, txn,
+// compaction, leases, watch, lock, election, cluster and maintenance, auth, failover.
+
+import { defaultConnect } from "../core/default_connect.ts";
+import { parseHostPort } from "../core/url.ts";
+import type { Connect, ConnectOptions } from "../core/transport.ts";
+import { base64Decode, base64Encode } from "./base64.ts";
+import { type Address, type CallOptions, Channel } from "./channel.ts";
+import {
+  type Bytes,
+  deleteRequest,
+  type DeleteResult,
+  deleteResult,
+  headerRevision,
+  int,
+  type KeyRange,
+  Keys,
+  type KeyValue,
+  type PutOptions,
+  putRequest,
+  type PutResult,
+  putResult,
+  type RangeOptions,
+  rangeRequest,
+  type RangeResult,
+  rangeResult,
+  text,
+} from "./kv.ts";
+import { Lease, type LeaseInfo, type LeaseOptions } from "./lease.ts";
+import { Election, Lock, type LockOptions } from "./lock.ts";
+import { type TxnRequest, txnRequest, type TxnResult, txnResult } from "./txn.ts";
+import { Watcher, type WatchOptions } from "./watch.ts";
+
+/** Options of an {@link EtcdClient}. */
+export interface EtcdClientOptions {
+  /** `host:port` or `http://host:port` strings. Default `["127.0.0.1:2379"]`. */
+  endpoints?: (string | Address)[];
+  /** The transport connector. Default: the one for the running runtime. */
+  connect?: Connect;
+  tls?: ConnectOptions["tls"];
+  /** User name and password; the token is renewed once when the server rejects it. */
+  auth?: { username: string; password: string };
+  /** A prefix added to every key and removed from every key returned. */
+  namespace?: Bytes;
+  /** Deadline of each call in milliseconds, failover retries included. Default 30,000. */
+  requestTimeout?: number;
+  /** Milliseconds to open one connection. Default 5,000. */
+  connectTimeout?: number;
+  /** Pooled connections per endpoint for unary calls. Default 8. */
+  maxConnections?: number;
+}
+
+/** A cluster member. */
+export interface Member {
+  id: bigint;
+  name: string;
+  peerUrls: string[];
+  clientUrls: string[];
+  isLearner: boolean;
+}
+
+/** A member's status (maintenance/status). */
+export interface MemberStatus {
+  version: string;
+  dbSize: bigint;
+  leader: bigint;
+  memberId: bigint;
+  raftIndex: bigint;
+  raftTerm: bigint;
+  revision: bigint;
+  errors: string[];
+}
+
+/**
+ * An etcd v3 client speaking the JSON gateway over HTTP/1.1 (every runtime, Workers too).
+ * Keys and values are `Uint8Array` or strings; revisions are bigint.
+ *
+ * @example
+ * ```ts
+ * import { EtcdClient } from "@kvwire/kvwire/etcd";
+ * await using etcd = new EtcdClient({ endpoints: ["127.0.0.1:2379"] });
+ * await etcd.put("greeting", "hello");
+ * console.log(await etcd.getString("greeting")); // "hello"
+ * ```
+ */
+export class EtcdClient {
+  readonly #channel: Channel;
+  readonly #keys: Keys;
+  readonly #options: EtcdClientOptions;
+  readonly #owner: boolean;
+
+  /** Creates the client; connections open on first use. */
+  constructor(options: EtcdClientOptions = {}, shared?: Channel) {
+    this.#options = options;
+    this.#keys = new Keys(options.namespace ?? "");
+    this.#owner = shared === undefined;
+    this.#channel = shared ?? new Channel({
+      endpoints: (options.endpoints ?? ["127.0.0.1:2379"]).map(toAddress),
+      connect: options.connect ?? defaultConnect,
+      tls: options.tls,
+      auth: options.auth,
+      requestTimeout: options.requestTimeout,
+      connectTimeout: options.connectTimeout,
+      maxConnections: options.maxConnections,
+    });
+  }
+
+  /** The channel (connections, failover, auth) shared with namespaced views. */
+  get channel(): Channel {
+    return this.#channel;
+  }
+
+  /**
+   * A view whose keys live under `prefix` (added on the way in, removed on the way out). It
+   * shares this client's connections; closing it does nothing.
+   *
+   * @example
+   * ```ts
+   * import { EtcdClient } from "@kvwire/kvwire/etcd";
+   * await using etcd = new EtcdClient();
+   * const app = etcd.namespace("app/");
+   * await app.put("k", "v"); // stored as "app/k"
+   * ```
+   */
+  namespace(prefix: Bytes): EtcdClient {
+    const ns = new Keys(this.#options.namespace ?? "").key(prefix);
+    return new EtcdClient({ ...this.#options, namespace: ns }, this.#channel);
+  }
+
+  /** Reads one key; undefined when it does not exist. */
+  async get(key: Bytes, options: RangeOptions & CallOptions = {}): Promise<KeyValue | undefined> {
+    return (await this.range({ key }, options)).kvs[0];
+  }
+
+  /** Reads one key's value as UTF-8 text; undefined when it does not exist. */
+  async getString(
+    key: Bytes,
+    options: RangeOptions & CallOptions = {},
+  ): Promise<string | undefined> {
+    const kv = await this.get(key, options);
+    return kv === undefined ? undefined : text(kv.value);
+  }
+
+  /** Reads the keys under a prefix (sorted by key). */
+  async getPrefix(prefix: Bytes, options: RangeOptions & CallOptions = {}): Promise<KeyValue[]> {
+    return (await this.range({ key: prefix, prefix: true }, options)).kvs;
+  }
+
+  /** Reads a key, a range, a prefix or everything from a key on. */
+  async range(range: KeyRange, options: RangeOptions & CallOptions = {}): Promise<RangeResult> {
+    const json = await this.#channel.call(
+      "/v3/kv/range",
+      rangeRequest(this.#keys, range, options),
+      {
+        ...options,
+        idempotent: true,
+      },
+    );
+    return rangeResult(this.#keys, json);
+  }
+
+  /**
+   * Iterates a range page by page (`pageSize` keys per request, all at one revision): the
+   * next page is fetched when the consumer pulls.
+   */
+  async *iterate(
+    range: KeyRange,
+    options: RangeOptions & CallOptions & { pageSize?: number } = {},
+  ): AsyncGenerator<KeyValue, void, undefined> {
+    const pageSize = options.pageSize ?? 1000;
+    const { key, range_end: end } = this.#keys.range(range);
+    let from = key;
+    let revision = options.revision;
+    for (;;) {
+      const request = {
+        ...rangeRequest(this.#keys, { key: "" }, { ...options, limit: pageSize, revision }),
+        key: from,
+        ...(end === undefined ? {} : { range_end: end }),
+      };
+      const json = await this.#channel.call("/v3/kv/range", request, {
+        ...options,
+        idempotent: true,
+      });
+      const page = rangeResult(this.#keys, json);
+      revision ??= page.revision;
+      for (const kv of page.kvs) yield kv;
+      if (!page.more || page.kvs.length === 0 || end === undefined) return;
+      const last = this.#keys.key(page.kvs[page.kvs.length - 1].key);
+      const next = new Uint8Array(last.length + 1);
+      next.set(last);
+      from = base64Encode(next);
+    }
+  }
+
+  /** Writes a key. */
+  async put(key: Bytes, value: Bytes, options: PutOptions & CallOptions = {}): Promise<PutResult> {
+    const json = await this.#channel.call(
+      "/v3/kv/put",
+      putRequest(this.#keys, key, value, options),
+      options,
+    );
+    return putResult(this.#keys, json);
+  }
+
+  /** Deletes a key (or a range / prefix with `options`). */
+  async delete(
+    key: Bytes,
+    options: Omit<KeyRange, "key"> & { prevKv?: boolean } & CallOptions = {},
+  ): Promise<DeleteResult> {
+    const json = await this.#channel.call(
+      "/v3/kv/deleterange",
+      deleteRequest(this.#keys, { ...options, key }, options.prevKv),
+      options,
+    );
+    return deleteResult(this.#keys, json);
+  }
+
+  /** Runs a transaction. */
+  async txn(txn: TxnRequest, options: CallOptions = {}): Promise<TxnResult> {
+    const json = await this.#channel.call("/v3/kv/txn", txnRequest(this.#keys, txn), options);
+    return txnResult(this.#keys, json);
+  }
+
+  /**
+   * Sets `key` to `next` only if its value is `expected` (`undefined`: only if it does not
+   * exist). Returns whether it did.
+   *
+   * @example
+   * ```ts
+   * import { EtcdClient } from "@kvwire/kvwire/etcd";
+   * await using etcd = new EtcdClient();
+   * await etcd.compareAndSwap("k", undefined, "1"); // true: created
+   * await etcd.compareAndSwap("k", "0", "2"); // false: the value is "1"
+   * ```
+   */
+  async compareAndSwap(
+    key: Bytes,
+    expected: Bytes | undefined,
+    next: Bytes,
+    options: PutOptions & CallOptions = {},
+  ): Promise<boolean> {
+    const compare = expected === undefined
+      ? { key, target: "createRevision" as const, op: "==" as const, value: 0n }
+      : { key, target: "value" as const, op: "==" as const, value: expected };
+    const result = await this.txn({
+      compare: [compare],
+      success: [{ put: { ...options, key, value: next } }],
+    }, options);
+    return result.succeeded;
+  }
+
+  /** Compacts the history up to `revision`; `physical` waits until it is removed from disk. */
+  async compact(
+    revision: bigint,
+    options: { physical?: boolean } & CallOptions = {},
+  ): Promise<void> {
+    await this.#channel.call("/v3/kv/compaction", {
+      revision: String(revision),
+      physical: options.physical === true,
+    }, { ...options, idempotent: true });
+  }
+
+  /** Grants a lease of `ttl` seconds and (by default) keeps it alive until revoked. */
+  async grant(ttl: number, options: LeaseOptions & CallOptions = {}): Promise<Lease> {
+    return await Lease.grant(this.#channel, ttl, options);
+  }
+
+  /** Revokes a lease by id: its keys are deleted. */
+  async revoke(id: bigint, options: CallOptions = {}): Promise<void> {
+    await this.#channel.call("/v3/lease/revoke", { ID: String(id) }, options);
+  }
+
+  /** A lease's remaining TTL (-1 when it is gone) and, with `keys`, its keys. */
+  async timeToLive(id: bigint, options: { keys?: boolean } & CallOptions = {}): Promise<LeaseInfo> {
+    const json = await this.#channel.call("/v3/lease/timetolive", {
+      ID: String(id),
+      keys: options.keys === true,
+    }, { ...options, idempotent: true });
+    return {
+      id,
+      ttl: Number(json.TTL ?? 0),
+      grantedTtl: Number(json.grantedTTL ?? 0),
+      keys: ((json.keys as string[] | undefined) ?? []).map((k) =>
+        this.#keys.strip(base64Decode(k))
+      ),
+    };
+  }
+
+  /** The ids of every lease. */
+  async leases(options: CallOptions = {}): Promise<bigint[]> {
+    const json = await this.#channel.call("/v3/lease/leases", {}, { ...options, idempotent: true });
+    return ((json.leases as { ID: string }[] | undefined) ?? []).map((l) => BigInt(l.ID));
+  }
+
+  /**
+   * Watches a key, range or prefix. The watcher resumes after reconnects and endpoint
+   * failover from the last revision seen, without gaps or duplicates.
+   *
+   * @example
+   * ```ts
+   * import { EtcdClient } from "@kvwire/kvwire/etcd";
+   * await using etcd = new EtcdClient();
+   * await using watcher = etcd.watch("jobs/", { prefix: true });
+   * for await (const event of watcher) console.log(event.type, event.kv.key);
+   * ```
+   */
+  watch(key: Bytes, options: Omit<KeyRange, "key"> & WatchOptions = {}): Watcher {
+    return new Watcher(this.#channel, this.#keys, { ...options, key }, options);
+  }
+
+  /** Takes the named distributed lock (waiting for it); release it or use `await using`. */
+  async lock(name: Bytes, options: LockOptions = {}): Promise<Lock> {
+    return await Lock.acquire(this.#channel, this.#keys.key(name), options);
+  }
+
+  /** An election by name: campaign, proclaim, leader, resign. */
+  election(name: Bytes): Election {
+    return new Election(this.#channel, this.#keys.key(name));
+  }
+
+  /** The cluster's members. */
+  async members(options: CallOptions = {}): Promise<Member[]> {
+    const json = await this.#channel.call("/v3/cluster/member/list", {}, {
+      ...options,
+      idempotent: true,
+    });
+    return ((json.members as Record<string, unknown>[] | undefined) ?? []).map((m) => ({
+      id: int(m.ID as string),
+      name: String(m.name ?? ""),
+      peerUrls: (m.peerURLs as string[] | undefined) ?? [],
+      clientUrls: (m.clientURLs as string[] | undefined) ?? [],
+      isLearner: m.isLearner === true,
+    }));
+  }
+
+  /** The status of the member that answers (the current endpoint). */
+  async status(options: CallOptions = {}): Promise<MemberStatus> {
+    const json = await this.#channel.call("/v3/maintenance/status", {}, {
+      ...options,
+      idempotent: true,
+    });
+    const header = json.header as Record<string, string> | undefined;
+    return {
+      version: String(json.version ?? ""),
+      dbSize: int(json.dbSize as string),
+      leader: int(json.leader as string),
+      memberId: int(header?.member_id),
+      raftIndex: int(json.raftIndex as string),
+      raftTerm: int(json.raftTerm as string),
+      revision: headerRevision(json),
+      errors: (json.errors as string[] | undefined) ?? [],
+    };
+  }
+
+  /** Active alarms (`NOSPACE`, `CORRUPT`). */
+  async alarms(options: CallOptions = {}): Promise<{ memberId: bigint; alarm: string }[]> {
+    const json = await this.#channel.call("/v3/maintenance/alarm", { action: "GET" }, {
+      ...options,
+      idempotent: true,
+    });
+    return ((json.alarms as Record<string, string>[] | undefined) ?? []).map((a) => ({
+      memberId: int(a.memberID),
+      alarm: a.alarm ?? "NONE",
+    }));
+  }
+
+  /** Closes every connection (a namespaced view does nothing). Watches and leases end. */
+  close(): Promise<void> {
+    if (this.#owner) this.#channel.close();
+    return Promise.resolve();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function toAddress(endpoint: string | Address): Address {
+  if (typeof endpoint !== "string") return endpoint;
+  const bare = endpoint.replace(/^https?:\/\//, "").replace(/\/.*$/, "");
+  return parseHostPort(bare, 2379);
+}

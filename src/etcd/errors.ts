@@ -1,0 +1,248 @@
+// etcd's error answers as ServerError values: v3 gateway errors (gRPC status code and message,
+// https://etcd.io/docs/v3.4/dev-guide/api_grpc_gateway/) and v2 keys API errors (errorCode).
+
+import { KvError, ServerError } from "../core/errors.ts";
+
+/** gRPC status code names, as the gateway reports them in `code`. */
+export const GrpcCode = {
+  0: "OK",
+  1: "CANCELLED",
+  2: "UNKNOWN",
+  3: "INVALID_ARGUMENT",
+  4: "DEADLINE_EXCEEDED",
+  5: "NOT_FOUND",
+  6: "ALREADY_EXISTS",
+  7: "PERMISSION_DENIED",
+  8: "RESOURCE_EXHAUSTED",
+  9: "FAILED_PRECONDITION",
+  10: "ABORTED",
+  11: "OUT_OF_RANGE",
+  12: "UNIMPLEMENTED",
+  13: "INTERNAL",
+  14: "UNAVAILABLE",
+  15: "DATA_LOSS",
+  16: "UNAUTHENTICATED",
+} as const;
+
+/**
+ * An error answer of the v3 API. `serverCode` is the gRPC code name (`"NOT_FOUND"`),
+ * `grpcCode` its number. `unknownOutcome` is true when the request may have been applied
+ * (leader changed or timed out during a write): kvwire never repeats such a write itself.
+ *
+ * @example
+ * ```ts
+ * import { EtcdError } from "@kvwire/kvwire/etcd";
+ * const err = new EtcdError("etcdserver: requested lease not found", 5);
+ * err.serverCode; // "NOT_FOUND"
+ * ```
+ */
+export class EtcdError extends ServerError {
+  /** The gRPC status code. */
+  readonly grpcCode: number;
+  /** The HTTP status of the answer, when it came as one. */
+  readonly httpStatus: number | undefined;
+  /** True when a write may or may not have been applied. */
+  readonly unknownOutcome: boolean;
+
+  /** Creates the error from the server's message and gRPC code. */
+  constructor(
+    message: string,
+    grpcCode: number,
+    options?: { cause?: unknown; httpStatus?: number; unknownOutcome?: boolean },
+  ) {
+    super(message, GrpcCode[grpcCode as keyof typeof GrpcCode] ?? String(grpcCode), options);
+    this.grpcCode = grpcCode;
+    this.httpStatus = options?.httpStatus;
+    this.unknownOutcome = options?.unknownOutcome ?? false;
+  }
+}
+
+/**
+ * A watch asked for a revision that was compacted away. Start again at `compactRevision`
+ * (or later) after reading the current state.
+ *
+ * @example
+ * ```ts
+ * import { EtcdCompactedError } from "@kvwire/kvwire/etcd";
+ * const err = new EtcdCompactedError(42n);
+ * err.compactRevision; // 42n
+ * ```
+ */
+export class EtcdCompactedError extends EtcdError {
+  /** The oldest revision still available. */
+  readonly compactRevision: bigint;
+
+  /** Creates the error. */
+  constructor(compactRevision: bigint) {
+    super(
+      `etcdserver: mvcc: required revision has been compacted (compact revision ${compactRevision})`,
+      11,
+    );
+    this.compactRevision = compactRevision;
+  }
+}
+
+/**
+ * A lease could not be kept alive: it expired on the server or its TTL ran out while the
+ * cluster could not be reached.
+ *
+ * @example
+ * ```ts
+ * import { EtcdLeaseLostError } from "@kvwire/kvwire/etcd";
+ * const err = new EtcdLeaseLostError(7n, "it expired on the server");
+ * err.leaseId; // 7n
+ * ```
+ */
+export class EtcdLeaseLostError extends KvError {
+  /** The lease's id. */
+  readonly leaseId: bigint;
+
+  /** Creates the error; `why` completes "Lease N was lost: ...". */
+  constructor(leaseId: bigint, why: string, options?: { cause?: unknown }) {
+    super("SERVER", `Lease ${leaseId} was lost: ${why}`, options);
+    this.leaseId = leaseId;
+  }
+}
+
+/** Parses the gateway's error body (`{"error","message","code"}` or a stream's `{"error":{}}`). */
+export function etcdErrorFromJson(json: unknown, httpStatus?: number): EtcdError {
+  const obj = (json ?? {}) as Record<string, unknown>;
+  const inner = typeof obj.error === "object" && obj.error !== null
+    ? obj.error as Record<string, unknown>
+    : obj;
+  const message = String(inner.message ?? inner.error ?? `HTTP ${httpStatus}`);
+  const code = Number(inner.code ?? inner.grpc_code ?? 2);
+  const unknownOutcome = /etcdserver: (leader changed|request timed out|server stopped)/.test(
+    message,
+  );
+  return new EtcdError(message, code, { httpStatus, unknownOutcome });
+}
+
+/** v2 keys API error codes (https://etcd.io/docs/v2.3/errorcode/). */
+export const V2ErrorCode = {
+  KeyNotFound: 100,
+  TestFailed: 101,
+  NotFile: 102,
+  NotDir: 104,
+  NodeExist: 105,
+  RootReadOnly: 107,
+  DirNotEmpty: 108,
+  PrevValueRequired: 201,
+  TtlNaN: 202,
+  IndexNaN: 203,
+  InvalidField: 209,
+  InvalidForm: 210,
+  RaftInternal: 300,
+  LeaderElect: 301,
+  WatcherCleared: 400,
+  EventIndexCleared: 401,
+} as const;
+
+/**
+ * An error answer of the v2 keys API. `errorCode` is etcd's number (see {@link V2ErrorCode}),
+ * `index` the etcd index at the time, `key` the `cause` field (usually the key).
+ *
+ * @example
+ * ```ts
+ * import { EtcdV2Error } from "@kvwire/kvwire/etcd";
+ * const err = EtcdV2Error.from({ errorCode: 100, message: "Key not found", cause: "/a", index: 9 });
+ * err instanceof EtcdV2Error; // true
+ * err.errorCode; // 100
+ * ```
+ */
+export class EtcdV2Error extends ServerError {
+  /** etcd's v2 error code. */
+  readonly errorCode: number;
+  /** The `cause` field: the key or value concerned. */
+  readonly key: string;
+  /** The etcd index when the error happened. */
+  readonly index: number;
+
+  /** Creates the error. */
+  constructor(message: string, errorCode: number, key = "", index = 0) {
+    super(key ? `${message} (${key})` : message, String(errorCode));
+    this.errorCode = errorCode;
+    this.key = key;
+    this.index = index;
+  }
+
+  /** Builds the most specific error class for a v2 error body. */
+  static from(
+    body: { errorCode?: number; message?: string; cause?: string; index?: number },
+  ): EtcdV2Error {
+    const code = Number(body.errorCode ?? 0);
+    const args = [body.message ?? "etcd error", code, body.cause ?? "", body.index ?? 0] as const;
+    switch (code) {
+      case V2ErrorCode.KeyNotFound:
+        return new EtcdKeyNotFoundError(...args);
+      case V2ErrorCode.TestFailed:
+        return new EtcdCompareFailedError(...args);
+      case V2ErrorCode.NodeExist:
+        return new EtcdAlreadyExistError(...args);
+      case V2ErrorCode.NotFile:
+      case V2ErrorCode.NotDir:
+      case V2ErrorCode.DirNotEmpty:
+        return new EtcdNotFileOrDirError(...args);
+      case V2ErrorCode.WatcherCleared:
+      case V2ErrorCode.EventIndexCleared:
+        return new EtcdEventIndexClearedError(...args);
+      default:
+        return new EtcdV2Error(...args);
+    }
+  }
+}
+
+/**
+ * v2: the key does not exist (code 100).
+ *
+ * @example
+ * ```ts
+ * import { EtcdKeyNotFoundError } from "@kvwire/kvwire/etcd";
+ * new EtcdKeyNotFoundError("Key not found", 100, "/a").errorCode; // 100
+ * ```
+ */
+export class EtcdKeyNotFoundError extends EtcdV2Error {}
+
+/**
+ * v2: a compare-and-swap condition (prevValue, prevIndex) did not hold (code 101).
+ *
+ * @example
+ * ```ts
+ * import { EtcdCompareFailedError } from "@kvwire/kvwire/etcd";
+ * new EtcdCompareFailedError("Compare failed", 101, "[1 != 2]").errorCode; // 101
+ * ```
+ */
+export class EtcdCompareFailedError extends EtcdV2Error {}
+
+/**
+ * v2: the key exists though `prevExist=false` was asked (code 105).
+ *
+ * @example
+ * ```ts
+ * import { EtcdAlreadyExistError } from "@kvwire/kvwire/etcd";
+ * new EtcdAlreadyExistError("Key already exists", 105, "/a").errorCode; // 105
+ * ```
+ */
+export class EtcdAlreadyExistError extends EtcdV2Error {}
+
+/**
+ * v2: a file was treated as a directory or the reverse, or a directory is not empty.
+ *
+ * @example
+ * ```ts
+ * import { EtcdNotFileOrDirError } from "@kvwire/kvwire/etcd";
+ * new EtcdNotFileOrDirError("Not a file", 102, "/d").errorCode; // 102
+ * ```
+ */
+export class EtcdNotFileOrDirError extends EtcdV2Error {}
+
+/**
+ * v2: the watch's `waitIndex` is older than the event history kept (codes 400, 401).
+ *
+ * @example
+ * ```ts
+ * import { EtcdEventIndexClearedError } from "@kvwire/kvwire/etcd";
+ * new EtcdEventIndexClearedError("The event in requested index is outdated", 401).errorCode;
+ * ```
+ */
+export class EtcdEventIndexClearedError extends EtcdV2Error {}

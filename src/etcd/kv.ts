@@ -1,0 +1,258 @@
+// v3 KV messages as the JSON gateway spells them (etcdserverpb rpc.proto, kv.proto): request
+// builders and response decoders. Keys and values are base64; int64 fields are strings.
+
+import { utf8Decode, utf8Encode } from "../core/bytes.ts";
+import { base64Decode, base64Encode } from "./base64.ts";
+
+/** A key or value: bytes, or a string sent as UTF-8. */
+export type Bytes = Uint8Array | string;
+
+/** One stored key. Revisions are bigint (etcd's int64). */
+export interface KeyValue {
+  key: Uint8Array;
+  value: Uint8Array;
+  createRevision: bigint;
+  modRevision: bigint;
+  version: bigint;
+  /** The attached lease id, 0n for none. */
+  lease: bigint;
+}
+
+/** Which keys a request covers: one key, `[key, rangeEnd)`, a prefix, or all from `key` on. */
+export interface KeyRange {
+  key: Bytes;
+  /** Exclusive end of the range. */
+  rangeEnd?: Bytes;
+  /** Every key starting with `key`. */
+  prefix?: boolean;
+  /** Every key greater than or equal to `key`. */
+  fromKey?: boolean;
+}
+
+/** Options of a range read. */
+export interface RangeOptions {
+  limit?: number;
+  sortOrder?: "none" | "ascend" | "descend";
+  sortTarget?: "key" | "version" | "create" | "mod" | "value";
+  /** Read at this revision (it must not be compacted). */
+  revision?: bigint;
+  keysOnly?: boolean;
+  countOnly?: boolean;
+  /** Answer from the member's local state without a quorum read. */
+  serializable?: boolean;
+  minModRevision?: bigint;
+  maxModRevision?: bigint;
+  minCreateRevision?: bigint;
+  maxCreateRevision?: bigint;
+}
+
+/** The answer of a range read. */
+export interface RangeResult {
+  kvs: KeyValue[];
+  /** Keys in the range (all of them, also past `limit`). */
+  count: bigint;
+  /** True when `limit` cut the result. */
+  more: boolean;
+  /** The store revision the read saw. */
+  revision: bigint;
+}
+
+/** Options of a put. */
+export interface PutOptions {
+  lease?: bigint;
+  prevKv?: boolean;
+  /** Keep the current value (only the lease changes). */
+  ignoreValue?: boolean;
+  /** Keep the current lease. */
+  ignoreLease?: boolean;
+}
+
+/** The answer of a put. */
+export interface PutResult {
+  revision: bigint;
+  prevKv?: KeyValue;
+}
+
+/** The answer of a delete. */
+export interface DeleteResult {
+  deleted: bigint;
+  prevKvs: KeyValue[];
+  revision: bigint;
+}
+
+/** Maps user keys to stored keys (a namespace prefix) and back. */
+export class Keys {
+  readonly #prefix: Uint8Array;
+
+  /** `namespace` is prepended to every key. */
+  constructor(namespace: Bytes = "") {
+    this.#prefix = toBytes(namespace);
+  }
+
+  /** The stored key for a user key. */
+  key(key: Bytes): Uint8Array {
+    const k = toBytes(key);
+    if (this.#prefix.length === 0) return k;
+    const out = new Uint8Array(this.#prefix.length + k.length);
+    out.set(this.#prefix);
+    out.set(k, this.#prefix.length);
+    return out;
+  }
+
+  /** The user key of a stored key. */
+  strip(key: Uint8Array): Uint8Array {
+    return this.#prefix.length === 0 ? key : key.subarray(this.#prefix.length);
+  }
+
+  /** `{key, range_end}` JSON fields for a range. */
+  range(range: KeyRange): { key: string; range_end?: string } {
+    const key = this.key(range.key);
+    let end: Uint8Array | undefined;
+    if (range.rangeEnd !== undefined) end = this.key(range.rangeEnd);
+    else if (range.prefix) end = prefixEnd(key);
+    else if (range.fromKey) end = this.#prefix.length > 0 ? prefixEnd(this.#prefix) : ZERO;
+    return end === undefined
+      ? { key: base64Encode(key) }
+      : { key: base64Encode(key), range_end: base64Encode(end) };
+  }
+
+  /** Decodes a gateway `KeyValue` object. */
+  kv(json: JsonKv): KeyValue {
+    return {
+      key: this.strip(b64(json.key)),
+      value: b64(json.value),
+      createRevision: int(json.create_revision),
+      modRevision: int(json.mod_revision),
+      version: int(json.version),
+      lease: int(json.lease),
+    };
+  }
+}
+
+const ZERO = new Uint8Array([0]);
+
+/**
+ * The smallest key greater than every key starting with `prefix` (`"\0"` = no end).
+ *
+ * @example
+ * ```ts
+ * import { prefixEnd } from "@kvwire/kvwire/etcd";
+ * prefixEnd(new TextEncoder().encode("a")); // Uint8Array [98] ("b")
+ * ```
+ */
+export function prefixEnd(prefix: Uint8Array): Uint8Array {
+  for (let i = prefix.length - 1; i >= 0; i--) {
+    if (prefix[i] < 0xff) {
+      const end = prefix.slice(0, i + 1);
+      end[i]++;
+      return end;
+    }
+  }
+  return ZERO;
+}
+
+/** A key-value pair as the gateway sends it. */
+export interface JsonKv {
+  key?: string;
+  value?: string;
+  create_revision?: string;
+  mod_revision?: string;
+  version?: string;
+  lease?: string;
+}
+
+/** Bytes of a string (UTF-8) or the bytes themselves. */
+export function toBytes(value: Bytes): Uint8Array {
+  return typeof value === "string" ? utf8Encode(value) : value;
+}
+
+/** Decodes a base64 field (absent = empty). */
+export function b64(text: string | undefined): Uint8Array {
+  return text ? base64Decode(text) : new Uint8Array(0);
+}
+
+/** Reads an int64 field the gateway sent as a string (absent = 0). */
+export function int(value: string | number | undefined): bigint {
+  return value === undefined ? 0n : BigInt(value);
+}
+
+/** The header revision of a gateway answer. */
+export function headerRevision(json: { header?: { revision?: string } }): bigint {
+  return int(json.header?.revision);
+}
+
+/** The JSON of a RangeRequest. */
+export function rangeRequest(keys: Keys, range: KeyRange, o: RangeOptions = {}): object {
+  const out: Record<string, unknown> = { ...keys.range(range) };
+  if (o.limit !== undefined) out.limit = String(o.limit);
+  if (o.sortOrder) out.sort_order = o.sortOrder.toUpperCase();
+  if (o.sortTarget) out.sort_target = o.sortTarget.toUpperCase();
+  if (o.revision !== undefined) out.revision = String(o.revision);
+  if (o.keysOnly) out.keys_only = true;
+  if (o.countOnly) out.count_only = true;
+  if (o.serializable) out.serializable = true;
+  if (o.minModRevision !== undefined) out.min_mod_revision = String(o.minModRevision);
+  if (o.maxModRevision !== undefined) out.max_mod_revision = String(o.maxModRevision);
+  if (o.minCreateRevision !== undefined) out.min_create_revision = String(o.minCreateRevision);
+  if (o.maxCreateRevision !== undefined) out.max_create_revision = String(o.maxCreateRevision);
+  return out;
+}
+
+/** Decodes a RangeResponse. */
+export function rangeResult(keys: Keys, json: Record<string, unknown>): RangeResult {
+  const kvs = (json.kvs as JsonKv[] | undefined ?? []).map((kv) => keys.kv(kv));
+  return {
+    kvs,
+    count: int(json.count as string | undefined),
+    more: json.more === true,
+    revision: headerRevision(json),
+  };
+}
+
+/** The JSON of a PutRequest. */
+export function putRequest(keys: Keys, key: Bytes, value: Bytes, o: PutOptions = {}): object {
+  const out: Record<string, unknown> = {
+    key: base64Encode(keys.key(key)),
+    value: base64Encode(toBytes(value)),
+  };
+  if (o.lease !== undefined && o.lease !== 0n) out.lease = String(o.lease);
+  if (o.prevKv) out.prev_kv = true;
+  if (o.ignoreValue) out.ignore_value = true;
+  if (o.ignoreLease) out.ignore_lease = true;
+  return out;
+}
+
+/** Decodes a PutResponse. */
+export function putResult(keys: Keys, json: Record<string, unknown>): PutResult {
+  const prev = json.prev_kv as JsonKv | undefined;
+  return prev
+    ? { revision: headerRevision(json), prevKv: keys.kv(prev) }
+    : { revision: headerRevision(json) };
+}
+
+/** The JSON of a DeleteRangeRequest. */
+export function deleteRequest(keys: Keys, range: KeyRange, prevKv?: boolean): object {
+  return prevKv ? { ...keys.range(range), prev_kv: true } : keys.range(range);
+}
+
+/** Decodes a DeleteRangeResponse. */
+export function deleteResult(keys: Keys, json: Record<string, unknown>): DeleteResult {
+  return {
+    deleted: int(json.deleted as string | undefined),
+    prevKvs: (json.prev_kvs as JsonKv[] | undefined ?? []).map((kv) => keys.kv(kv)),
+    revision: headerRevision(json),
+  };
+}
+
+/**
+ * Decodes bytes as UTF-8 text, for values stored as strings.
+ *
+ * @example
+ * ```ts
+ * import { text } from "@kvwire/kvwire/etcd";
+ * text(new Uint8Array([104, 105])); // "hi"
+ * ```
+ */
+export function text(bytes: Uint8Array): string {
+  return utf8Decode(bytes);
+}

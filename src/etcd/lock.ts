@@ -1,0 +1,245 @@
+// Distributed lock and leader election through the gateway's v3lock and v3election services
+// (/v3/lock/lock, /v3/lock/unlock, /v3/election/*), each bound to a kept-alive lease.
+
+import { base64Decode, base64Encode } from "./base64.ts";
+import type { CallOptions, Channel } from "./channel.ts";
+import { EtcdError } from "./errors.ts";
+import { type Bytes, int, text, toBytes } from "./kv.ts";
+import { Lease } from "./lease.ts";
+
+/** Options of a lock or a campaign. */
+export interface LockOptions {
+  /** TTL of the lease that holds it, in seconds. Default 30. */
+  ttl?: number;
+  /** Use this lease instead of granting one (it is not revoked on release). */
+  lease?: Lease;
+  /** Gives up waiting. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A held lock. `release()` (or `await using`) unlocks it and revokes its lease. If the lease
+ * is lost the lock is gone too: watch `signal`.
+ *
+ * @example
+ * ```ts
+ * import { EtcdClient } from "@kvwire/kvwire/etcd";
+ * await using etcd = new EtcdClient();
+ * {
+ *   await using lock = await etcd.lock("jobs/cleanup", { ttl: 10 });
+ *   // ... only one process runs this at a time ...
+ * }
+ * ```
+ */
+export class Lock {
+  /** The key that holds the lock (its creation revision orders waiters). */
+  readonly key: Uint8Array;
+  /** The lease that keeps the lock. */
+  readonly lease: Lease;
+  readonly #channel: Channel;
+  readonly #ownsLease: boolean;
+  #released = false;
+
+  /** Waits for the lock. Prefer `EtcdClient.lock`. */
+  static async acquire(
+    channel: Channel,
+    name: Uint8Array,
+    options: LockOptions = {},
+  ): Promise<Lock> {
+    const lease = options.lease ?? await Lease.grant(channel, options.ttl ?? 30);
+    try {
+      const json = await channel.callDedicated<{ key?: string }>("/v3/lock/lock", {
+        name: base64Encode(name),
+        lease: String(lease.id),
+      }, { signal: options.signal });
+      return new Lock(channel, base64Decode(json.key ?? ""), lease, !options.lease);
+    } catch (error) {
+      if (!options.lease) await lease.revoke().catch(() => {});
+      throw error;
+    }
+  }
+
+  private constructor(channel: Channel, key: Uint8Array, lease: Lease, ownsLease: boolean) {
+    this.#channel = channel;
+    this.key = key;
+    this.lease = lease;
+    this.#ownsLease = ownsLease;
+  }
+
+  /** Aborts when the lock's lease is lost (or the lock released). */
+  get signal(): AbortSignal {
+    return this.lease.signal;
+  }
+
+  /** Unlocks; revokes the lease the lock granted itself. Idempotent. */
+  async release(options: CallOptions = {}): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    if (this.#ownsLease) await this.lease.revoke(options);
+    else {
+      await this.#channel.call("/v3/lock/unlock", { key: base64Encode(this.key) }, {
+        ...options,
+        idempotent: true,
+      });
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#channel.isClosed) await this.release();
+  }
+}
+
+/** The current leader of an election. */
+export interface LeaderKey {
+  name: Uint8Array;
+  key: Uint8Array;
+  rev: bigint;
+  lease: bigint;
+}
+
+/**
+ * A named election. `campaign` waits until this caller leads; `leader` tells who leads.
+ *
+ * @example
+ * ```ts
+ * import { EtcdClient } from "@kvwire/kvwire/etcd";
+ * await using etcd = new EtcdClient();
+ * const election = etcd.election("scheduler");
+ * await using term = await election.campaign("node-1", { ttl: 10 });
+ * console.log(await election.leaderValue()); // "node-1"
+ * ```
+ */
+export class Election {
+  readonly #channel: Channel;
+  readonly #name: Uint8Array;
+
+  /** Prefer `EtcdClient.election`. */
+  constructor(channel: Channel, name: Uint8Array) {
+    this.#channel = channel;
+    this.#name = name;
+  }
+
+  /** Campaigns with `value` and resolves once elected. */
+  async campaign(value: Bytes, options: LockOptions = {}): Promise<Leadership> {
+    const lease = options.lease ?? await Lease.grant(this.#channel, options.ttl ?? 30);
+    try {
+      const json = await this.#channel.callDedicated<{ leader?: Record<string, string> }>(
+        "/v3/election/campaign",
+        {
+          name: base64Encode(this.#name),
+          lease: String(lease.id),
+          value: base64Encode(toBytes(value)),
+        },
+        { signal: options.signal },
+      );
+      return new Leadership(this.#channel, leaderKey(json.leader ?? {}), lease, !options.lease);
+    } catch (error) {
+      if (!options.lease) await lease.revoke().catch(() => {});
+      throw error;
+    }
+  }
+
+  /** The leader's key and value, or undefined when nobody leads. */
+  async leader(
+    options: CallOptions = {},
+  ): Promise<{ key: LeaderKey; value: Uint8Array } | undefined> {
+    try {
+      const json = await this.#channel.call<{ kv?: Record<string, string> }>(
+        "/v3/election/leader",
+        { name: base64Encode(this.#name) },
+        { ...options, idempotent: true },
+      );
+      const kv = json.kv ?? {};
+      return {
+        key: {
+          name: this.#name,
+          key: base64Decode(kv.key ?? ""),
+          rev: int(kv.create_revision),
+          lease: int(kv.lease),
+        },
+        value: base64Decode(kv.value ?? ""),
+      };
+    } catch (error) {
+      if (error instanceof EtcdError && /no leader/.test(error.message)) return undefined;
+      throw error;
+    }
+  }
+
+  /** The leader's value as text, or undefined when nobody leads. */
+  async leaderValue(options: CallOptions = {}): Promise<string | undefined> {
+    const leader = await this.leader(options);
+    return leader === undefined ? undefined : text(leader.value);
+  }
+}
+
+/**
+ * Being the leader of an election: `proclaim` changes the value, `resign` (or `await using`)
+ * steps down.
+ *
+ * @example
+ * ```ts
+ * import { EtcdClient } from "@kvwire/kvwire/etcd";
+ * await using etcd = new EtcdClient();
+ * const term = await etcd.election("e").campaign("a");
+ * await term.proclaim("b");
+ * await term.resign();
+ * ```
+ */
+export class Leadership {
+  /** The leader key. */
+  readonly key: LeaderKey;
+  /** The lease behind it. */
+  readonly lease: Lease;
+  readonly #channel: Channel;
+  readonly #ownsLease: boolean;
+  #resigned = false;
+
+  /** Created by `Election.campaign`. */
+  constructor(channel: Channel, key: LeaderKey, lease: Lease, ownsLease: boolean) {
+    this.#channel = channel;
+    this.key = key;
+    this.lease = lease;
+    this.#ownsLease = ownsLease;
+  }
+
+  /** Sets a new value while leading. */
+  async proclaim(value: Bytes, options: CallOptions = {}): Promise<void> {
+    await this.#channel.call("/v3/election/proclaim", {
+      leader: this.#json(),
+      value: base64Encode(toBytes(value)),
+    }, options);
+  }
+
+  /** Steps down (and revokes the lease the campaign granted). Idempotent. */
+  async resign(options: CallOptions = {}): Promise<void> {
+    if (this.#resigned) return;
+    this.#resigned = true;
+    await this.#channel.call("/v3/election/resign", { leader: this.#json() }, {
+      ...options,
+      idempotent: true,
+    });
+    if (this.#ownsLease) await this.lease.revoke(options);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#channel.isClosed) await this.resign();
+  }
+
+  #json(): object {
+    return {
+      name: base64Encode(this.key.name),
+      key: base64Encode(this.key.key),
+      rev: String(this.key.rev),
+      lease: String(this.key.lease),
+    };
+  }
+}
+
+function leaderKey(json: Record<string, string>): LeaderKey {
+  return {
+    name: base64Decode(json.name ?? ""),
+    key: base64Decode(json.key ?? ""),
+    rev: int(json.rev),
+    lease: int(json.lease),
+  };
+}

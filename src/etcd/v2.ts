@@ -1,0 +1,370 @@
+// EtcdV2Client: the etcd v2 keys API (https://etcd.io/docs/v2.3/api/) as the seed aio_etcd
+// offers it: write/read/delete, compare-and-swap, watch with waitIndex, TTL refresh, append.
+
+import { utf8Decode } from "../core/bytes.ts";
+import { defaultConnect } from "../core/default_connect.ts";
+import { parseHostPort } from "../core/url.ts";
+import type { Connect, ConnectOptions } from "../core/transport.ts";
+import { type Address, type CallOptions, Channel } from "./channel.ts";
+import { EtcdV2Error } from "./errors.ts";
+import type { HttpRequest, HttpResponse } from "./http1/codec.ts";
+
+/** Options of an {@link EtcdV2Client}. */
+export interface EtcdV2ClientOptions {
+  /** `host:port` or `http://host:port` strings. Default `["127.0.0.1:2379"]`. */
+  endpoints?: (string | Address)[];
+  connect?: Connect;
+  tls?: ConnectOptions["tls"];
+  /** Path prefix of the API. Default `/v2`. */
+  versionPrefix?: string;
+  /** Directory of {@link V2Lock} keys. Default `/_locks/`. */
+  lockPrefix?: string;
+  /** Deadline of each call (not of waits) in ms. Default 30,000. */
+  requestTimeout?: number;
+}
+
+/** One node of the v2 key space, as returned by every operation. */
+export interface V2Node {
+  key: string;
+  value?: string;
+  dir: boolean;
+  ttl?: number;
+  expiration?: string;
+  createdIndex: number;
+  modifiedIndex: number;
+  /** Direct children of a directory (nested ones under each child with `recursive`). */
+  nodes: V2Node[];
+}
+
+/** The answer of an operation: the node plus `action`, `prevNode` and the etcd index. */
+export interface V2Result extends V2Node {
+  action: string;
+  prevNode?: V2Node;
+  /** `X-Etcd-Index` of the answer. */
+  etcdIndex: number;
+  /** Every leaf under this node, depth first (the node itself when it is a leaf). */
+  children: V2Node[];
+}
+
+/** Options of a write. */
+export interface V2WriteOptions {
+  ttl?: number;
+  dir?: boolean;
+  /** Only if the current value is this. */
+  prevValue?: string;
+  /** Only if the key was last modified at this index. */
+  prevIndex?: number;
+  /** true: only if it exists; false: only if it does not. */
+  prevExist?: boolean;
+  /** POST an in-order key into the directory `key`. */
+  append?: boolean;
+  /** Refresh the TTL without notifying watchers (the value must not change). */
+  refresh?: boolean;
+}
+
+/** Options of a read. */
+export interface V2ReadOptions {
+  recursive?: boolean;
+  sorted?: boolean;
+  quorum?: boolean;
+  /** Long-poll until the key changes (after `waitIndex` when given). */
+  wait?: boolean;
+  waitIndex?: number;
+  signal?: AbortSignal;
+  /** Milliseconds a call may take; for `wait` the default is no limit. */
+  timeout?: number;
+}
+
+/**
+ * A client of etcd's v2 keys API (etcd ≤ 3.5 started with `--enable-v2`). Methods mirror
+ * the python aio_etcd client; errors are typed (`EtcdKeyNotFoundError`, ...).
+ *
+ * @example
+ * ```ts
+ * import { EtcdV2Client } from "@kvwire/kvwire/etcd";
+ * await using client = new EtcdV2Client({ endpoints: ["127.0.0.1:2379"] });
+ * await client.write("/nodes/n1", "1", { ttl: 60 });
+ * console.log((await client.read("/nodes/n1")).value); // "1"
+ * ```
+ */
+export class EtcdV2Client {
+  readonly #channel: Channel;
+  readonly #prefix: string;
+  readonly lockPrefix: string;
+
+  /** Creates the client; connections open on first use. */
+  constructor(options: EtcdV2ClientOptions = {}) {
+    this.#channel = new Channel({
+      endpoints: (options.endpoints ?? ["127.0.0.1:2379"]).map((e) =>
+        typeof e === "string"
+          ? parseHostPort(e.replace(/^https?:\/\//, "").replace(/\/.*$/, ""), 2379)
+          : e
+      ),
+      connect: options.connect ?? defaultConnect,
+      tls: options.tls,
+      requestTimeout: options.requestTimeout,
+    });
+    this.#prefix = options.versionPrefix ?? "/v2";
+    this.lockPrefix = options.lockPrefix ?? "/_locks/";
+  }
+
+  /** Sets a key (or creates a directory, or appends an in-order key). */
+  async write(
+    key: string,
+    value: string | number,
+    options: V2WriteOptions = {},
+  ): Promise<V2Result> {
+    const form = new URLSearchParams();
+    if (!options.dir && !options.refresh) form.set("value", String(value));
+    if (options.ttl !== undefined) form.set("ttl", String(options.ttl));
+    if (options.dir) form.set("dir", "true");
+    if (options.prevValue !== undefined) form.set("prevValue", options.prevValue);
+    if (options.prevIndex !== undefined) form.set("prevIndex", String(options.prevIndex));
+    if (options.prevExist !== undefined) form.set("prevExist", String(options.prevExist));
+    if (options.refresh) form.set("refresh", "true");
+    return await this.#call({
+      method: options.append ? "POST" : "PUT",
+      path: this.#path(key),
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: form.toString(),
+    }, {});
+  }
+
+  /** Same as {@link write}. */
+  set(key: string, value: string | number, options: V2WriteOptions = {}): Promise<V2Result> {
+    return this.write(key, value, options);
+  }
+
+  /** Reads a key or directory; with `wait`, waits for the next change. */
+  async read(key: string, options: V2ReadOptions = {}): Promise<V2Result> {
+    const query = new URLSearchParams();
+    if (options.recursive) query.set("recursive", "true");
+    if (options.sorted) query.set("sorted", "true");
+    if (options.quorum) query.set("quorum", "true");
+    if (options.wait) query.set("wait", "true");
+    if (options.waitIndex !== undefined) query.set("waitIndex", String(options.waitIndex));
+    const q = query.toString();
+    return await this.#call(
+      { method: "GET", path: this.#path(key) + (q ? `?${q}` : "") },
+      {
+        signal: options.signal,
+        timeout: options.timeout ?? (options.wait ? 2 ** 31 - 1 : undefined),
+      },
+      options.wait === true,
+    );
+  }
+
+  /** Same as {@link read}. */
+  get(key: string, options: V2ReadOptions = {}): Promise<V2Result> {
+    return this.read(key, options);
+  }
+
+  /** Deletes a key, or a directory with `dir` (empty) or `recursive`. */
+  async delete(
+    key: string,
+    options: { recursive?: boolean; dir?: boolean; prevValue?: string; prevIndex?: number } = {},
+  ): Promise<V2Result> {
+    const query = new URLSearchParams();
+    if (options.recursive) query.set("recursive", "true");
+    if (options.dir) query.set("dir", "true");
+    if (options.prevValue !== undefined) query.set("prevValue", options.prevValue);
+    if (options.prevIndex !== undefined) query.set("prevIndex", String(options.prevIndex));
+    const q = query.toString();
+    return await this.#call({ method: "DELETE", path: this.#path(key) + (q ? `?${q}` : "") }, {});
+  }
+
+  /** Sets `key` to `value` only if its value is `prevValue`. */
+  testAndSet(key: string, value: string, prevValue: string, ttl?: number): Promise<V2Result> {
+    return this.write(key, value, { prevValue, ttl });
+  }
+
+  /** Writes back a result read earlier; fails if the key changed since (prevIndex). */
+  update(result: V2Node): Promise<V2Result> {
+    return this.write(result.key, result.value ?? "", {
+      prevIndex: result.modifiedIndex,
+      ttl: result.ttl,
+      dir: result.dir,
+    });
+  }
+
+  /** Refreshes a key's TTL without notifying watchers. */
+  refresh(key: string, ttl: number): Promise<V2Result> {
+    return this.write(key, "", { ttl, refresh: true, prevExist: true });
+  }
+
+  /** Waits for the next change of `key` (at or after `index` when given). */
+  watch(
+    key: string,
+    options: { index?: number; recursive?: boolean; signal?: AbortSignal } = {},
+  ): Promise<V2Result> {
+    return this.read(key, { ...options, wait: true, waitIndex: options.index });
+  }
+
+  /** Every change of `key` from `index` on, as an async iterable (no event is skipped). */
+  async *watchIter(
+    key: string,
+    options: { index?: number; recursive?: boolean; signal?: AbortSignal } = {},
+  ): AsyncGenerator<V2Result, void, undefined> {
+    let index = options.index;
+    for (;;) {
+      const result = await this.watch(key, { ...options, index });
+      index = result.modifiedIndex + 1;
+      yield result;
+    }
+  }
+
+  /** The client URLs of the cluster's members. */
+  async machines(): Promise<string[]> {
+    const response = await this.#channel.raw({ method: "GET", path: `${this.#prefix}/machines` }, {
+      idempotent: true,
+    });
+    return utf8Decode(response.body).split(",").map((s) => s.trim()).filter((s) => s !== "");
+  }
+
+  /** The leader member: `{ id, name, peerURLs, clientURLs }`. */
+  async leader(): Promise<{ id: string; name: string; peerURLs: string[]; clientURLs: string[] }> {
+    const self = await this.#json(`${this.#prefix}/stats/self`);
+    const leaderId = (self.leaderInfo as { leader?: string } | undefined)?.leader;
+    const { members } = await this.#json(`${this.#prefix}/members`) as {
+      members: { id: string; name: string; peerURLs: string[]; clientURLs: string[] }[];
+    };
+    const found = members.find((m) => m.id === leaderId);
+    if (!found) throw new EtcdV2Error("The cluster has no leader", 301);
+    return found;
+  }
+
+  /** Closes every connection. */
+  close(): Promise<void> {
+    this.#channel.close();
+    return Promise.resolve();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #json(path: string): Promise<Record<string, unknown>> {
+    const response = await this.#channel.raw({ method: "GET", path }, { idempotent: true });
+    return JSON.parse(utf8Decode(response.body));
+  }
+
+  #path(key: string): string {
+    const k = key.startsWith("/") ? key : `/${key}`;
+    return `${this.#prefix}/keys${k.split("/").map(encodeURIComponent).join("/")}`;
+  }
+
+  async #call(request: HttpRequest, options: CallOptions, dedicated = false): Promise<V2Result> {
+    const idempotent = request.method === "GET";
+    const response: HttpResponse = dedicated
+      ? await this.#channel.rawDedicated(request, { ...options, idempotent })
+      : await this.#channel.raw(request, { ...options, idempotent });
+    const json = JSON.parse(utf8Decode(response.body));
+    if (response.status >= 400 || json.errorCode !== undefined) throw EtcdV2Error.from(json);
+    const node = toNode(json.node ?? {});
+    const result: V2Result = {
+      ...node,
+      action: String(json.action),
+      etcdIndex: Number(response.headers["x-etcd-index"] ?? 0),
+      children: leaves(node),
+    };
+    if (json.prevNode) result.prevNode = toNode(json.prevNode);
+    return result;
+  }
+}
+
+function toNode(json: Record<string, unknown>): V2Node {
+  const node: V2Node = {
+    key: String(json.key ?? "/"),
+    dir: json.dir === true,
+    createdIndex: Number(json.createdIndex ?? 0),
+    modifiedIndex: Number(json.modifiedIndex ?? 0),
+    nodes: ((json.nodes as Record<string, unknown>[] | undefined) ?? []).map(toNode),
+  };
+  if (json.value !== undefined) node.value = String(json.value);
+  if (json.ttl !== undefined) node.ttl = Number(json.ttl);
+  if (json.expiration !== undefined) node.expiration = String(json.expiration);
+  return node;
+}
+
+function leaves(node: V2Node): V2Node[] {
+  if (!node.dir) return [node];
+  return node.nodes.flatMap(leaves);
+}
+
+/**
+ * A v2 lock (the aio_etcd recipe): an in-order key under `lockPrefix/name`; the holder is
+ * the lowest key, waiters watch their predecessor. `await using` releases it.
+ *
+ * @example
+ * ```ts
+ * import { EtcdV2Client, V2Lock } from "@kvwire/kvwire/etcd";
+ * await using client = new EtcdV2Client();
+ * await using lock = new V2Lock(client, "customer1");
+ * await lock.acquire({ ttl: 60 });
+ * lock.isAcquired; // true
+ * ```
+ */
+export class V2Lock {
+  readonly #client: EtcdV2Client;
+  readonly #dir: string;
+  #key: string | undefined;
+  #acquired = false;
+
+  /** Describes the lock; nothing is acquired yet. */
+  constructor(client: EtcdV2Client, name: string) {
+    this.#client = client;
+    this.#dir = `${client.lockPrefix.replace(/\/$/, "")}/${name}`;
+  }
+
+  /** True while held. */
+  get isAcquired(): boolean {
+    return this.#acquired;
+  }
+
+  /**
+   * Acquires (or, when held, renews with `ttl`). With `blocking: false` returns false at once
+   * when another holder has it.
+   */
+  async acquire(
+    options: { blocking?: boolean; ttl?: number; signal?: AbortSignal } = {},
+  ): Promise<boolean> {
+    if (this.#acquired && this.#key) {
+      await this.#client.write(this.#key, "1", { prevExist: true, ttl: options.ttl });
+      return true;
+    }
+    this.#key ??=
+      (await this.#client.write(this.#dir, "1", { append: true, ttl: options.ttl })).key;
+    for (;;) {
+      const dir = await this.#client.read(this.#dir, { sorted: true, quorum: true });
+      const keys = dir.nodes.map((n) => n.key);
+      const mine = keys.indexOf(this.#key);
+      if (mine === -1) throw new EtcdV2Error("The lock key expired while waiting", 100, this.#key);
+      if (mine === 0) return (this.#acquired = true);
+      if (options.blocking === false) {
+        await this.release();
+        return false;
+      }
+      try {
+        await this.#client.watch(keys[mine - 1], {
+          index: dir.etcdIndex + 1,
+          signal: options.signal,
+        });
+      } catch (error) {
+        if (options.signal?.aborted) await this.release();
+        if (!(error instanceof EtcdV2Error)) throw error;
+      }
+    }
+  }
+
+  /** Releases the lock (deletes its key). Idempotent. */
+  async release(): Promise<void> {
+    const key = this.#key;
+    this.#key = undefined;
+    this.#acquired = false;
+    if (key) await this.#client.delete(key).catch(() => {});
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
+  }
+}

@@ -1,0 +1,240 @@
+// v3 watch over the gateway's streamed /v3/watch (one JSON WatchResponse per line) on a
+// dedicated connection, resumed after reconnects and failover from the last revision seen.
+
+import { Backoff } from "../core/backoff.ts";
+import { utf8Decode } from "../core/bytes.ts";
+import { StreamQueue } from "../core/stream_queue.ts";
+import type { Channel } from "./channel.ts";
+import { sleep } from "./channel.ts";
+import { EtcdCompactedError, EtcdError, etcdErrorFromJson } from "./errors.ts";
+import { headerRevision, int, type JsonKv, type KeyRange, type Keys, type KeyValue } from "./kv.ts";
+
+/** Options of a watch. */
+export interface WatchOptions {
+  /** First revision to report (older history must not be compacted). Default: now. */
+  startRevision?: bigint;
+  /** Attach the previous key-value to each event. */
+  prevKv?: boolean;
+  /** Leave out put or delete events. */
+  filters?: ("noPut" | "noDelete")[];
+  /** Ask the server for periodic progress notifications (they advance `revision`). */
+  progressNotify?: boolean;
+  /** Events buffered before the connection stops being read. Default 1024. */
+  highWaterMark?: number;
+  /** Ends the watch. */
+  signal?: AbortSignal;
+}
+
+/** One change. */
+export interface WatchEvent {
+  type: "put" | "delete";
+  kv: KeyValue;
+  prevKv?: KeyValue;
+}
+
+/**
+ * A running watch: an async iterable of events. It reconnects (to another endpoint when
+ * needed) and resumes at the revision after the last one delivered, dropping any event it
+ * already delivered, so consumers see every change exactly once and in order. It ends with
+ * `EtcdCompactedError` when the revision to resume from was compacted, and with
+ * `EtcdError` when the server cancels it.
+ *
+ * @example
+ * ```ts
+ * import { EtcdClient } from "@kvwire/kvwire/etcd";
+ * await using etcd = new EtcdClient();
+ * await using watcher = etcd.watch("k");
+ * await watcher.created;
+ * await etcd.put("k", "v");
+ * for await (const event of watcher) {
+ *   console.log(event.type, new TextDecoder().decode(event.kv.value)); // put v
+ *   break;
+ * }
+ * ```
+ */
+export class Watcher implements AsyncIterableIterator<WatchEvent> {
+  /** Resolves with the revision the watch started after, once the server confirmed it. */
+  readonly created: Promise<bigint>;
+  readonly #queue: StreamQueue<WatchEvent>;
+  readonly #channel: Channel;
+  readonly #keys: Keys;
+  readonly #range: KeyRange;
+  readonly #options: WatchOptions;
+  #next: bigint | undefined;
+  #resolveCreated!: (revision: bigint) => void;
+  #rejectCreated!: (error: unknown) => void;
+  #closed = false;
+  #closeStream: (() => void) | undefined;
+  #drained: (() => void) | undefined;
+  #reconnects = 0;
+  #unhook: () => void = () => {};
+
+  /** Starts watching at once. Prefer `EtcdClient.watch`. */
+  constructor(channel: Channel, keys: Keys, range: KeyRange, options: WatchOptions = {}) {
+    this.#channel = channel;
+    this.#keys = keys;
+    this.#range = range;
+    this.#options = options;
+    this.#next = options.startRevision;
+    this.created = new Promise((resolve, reject) => {
+      this.#resolveCreated = resolve;
+      this.#rejectCreated = reject;
+    });
+    this.created.catch(() => {});
+    this.#queue = new StreamQueue<WatchEvent>({
+      highWaterMark: options.highWaterMark,
+      onDrain: () => this.#drained?.(),
+      onCancel: () => this.close(),
+    });
+    options.signal?.addEventListener("abort", () => this.close(), { once: true });
+    this.#unhook = channel.onClose(() => this.close());
+    this.#run().catch((error) => this.#fail(error));
+  }
+
+  /** The next revision the watch will report (last delivered + 1). */
+  get nextRevision(): bigint | undefined {
+    return this.#next;
+  }
+
+  /** How many times the watch was re-established. */
+  get reconnects(): number {
+    return this.#reconnects;
+  }
+
+  /** Stops the watch; iteration ends after the buffered events. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unhook();
+    this.#closeStream?.();
+    this.#queue.end();
+    this.#drained?.();
+    this.#rejectCreated(new EtcdError("The watch was closed before it was created", 1));
+  }
+
+  next(): Promise<IteratorResult<WatchEvent>> {
+    return this.#queue.next();
+  }
+
+  return(): Promise<IteratorResult<WatchEvent>> {
+    this.close();
+    return this.#queue.return();
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.return();
+  }
+
+  #fail(error: unknown): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unhook();
+    this.#closeStream?.();
+    this.#rejectCreated(error);
+    this.#queue.end(error);
+  }
+
+  #request(): object {
+    const o = this.#options;
+    const create: Record<string, unknown> = { ...this.#keys.range(this.#range) };
+    if (this.#next !== undefined) create.start_revision = String(this.#next);
+    if (o.prevKv) create.prev_kv = true;
+    if (o.progressNotify) create.progress_notify = true;
+    if (o.filters?.length) {
+      create.filters = o.filters.map((f) => (f === "noPut" ? "NOPUT" : "NODELETE"));
+    }
+    return { create_request: create };
+  }
+
+  async #run(): Promise<void> {
+    const backoff = new Backoff({ initialDelay: 50, maxDelay: 2000 });
+    for (let first = true; !this.#closed; first = false) {
+      if (!first) {
+        this.#reconnects++;
+        await sleep(backoff.next(), this.#options.signal);
+        if (this.#closed) return;
+      }
+      let stream;
+      try {
+        stream = await this.#channel.openStream("/v3/watch", this.#request(), {
+          signal: this.#options.signal,
+        });
+      } catch (error) {
+        if (this.#channel.isClosed) return this.close();
+        if (isFatal(error)) throw error;
+        continue;
+      }
+      if (this.#closed) return stream.close();
+      this.#closeStream = stream.close;
+      try {
+        for await (const line of stream.items) {
+          if (this.#handle(line)) backoff.reset();
+          while (this.#queue.size >= (this.#options.highWaterMark ?? 1024) && !this.#closed) {
+            await new Promise<void>((resolve) => (this.#drained = resolve));
+          }
+          if (this.#closed) return;
+        }
+      } catch (error) {
+        if (isFatal(error)) throw error;
+      } finally {
+        stream.close();
+        this.#closeStream = undefined;
+      }
+    }
+  }
+
+  /** Handles one WatchResponse line; true when it carried news. Throws fatal errors. */
+  #handle(line: Uint8Array): boolean {
+    const msg = JSON.parse(utf8Decode(line)) as Record<string, unknown>;
+    if (msg.error !== undefined) {
+      const error = etcdErrorFromJson(msg);
+      throw error.grpcCode === 14 ? error : new Fatal(error);
+    }
+    const r = (msg.result ?? {}) as Record<string, unknown>;
+    const compact = int(r.compact_revision as string | undefined);
+    if (compact > 0n) throw new Fatal(new EtcdCompactedError(compact));
+    if (r.canceled === true) {
+      const reason = String(r.cancel_reason ?? "the server cancelled the watch");
+      throw new Fatal(new EtcdError(reason, 1));
+    }
+    const revision = headerRevision(r as { header?: { revision?: string } });
+    if (r.created === true) {
+      this.#next ??= revision + 1n;
+      this.#resolveCreated(this.#next - 1n);
+      return true;
+    }
+    const events = (r.events as Record<string, unknown>[] | undefined) ?? [];
+    if (events.length === 0) {
+      // A progress notification: every event up to `revision` was sent.
+      if (this.#next !== undefined && revision + 1n > this.#next) this.#next = revision + 1n;
+      return true;
+    }
+    let last = 0n;
+    for (const e of events) {
+      const kv = this.#keys.kv(e.kv as JsonKv);
+      last = kv.modRevision;
+      if (this.#next !== undefined && kv.modRevision < this.#next) continue; // seen already
+      const event: WatchEvent = { type: e.type === "DELETE" ? "delete" : "put", kv };
+      if (e.prev_kv) event.prevKv = this.#keys.kv(e.prev_kv as JsonKv);
+      this.#queue.push(event);
+    }
+    if (this.#next === undefined || last + 1n > this.#next) this.#next = last + 1n;
+    return true;
+  }
+}
+
+/** Wraps an error that must end the watch instead of causing a reconnect. */
+class Fatal extends Error {
+  constructor(readonly error: Error) {
+    super(error.message);
+  }
+}
+
+function isFatal(error: unknown): boolean {
+  if (error instanceof Fatal) throw error.error;
+  return error instanceof EtcdError && error.grpcCode !== 14 && !/token/.test(error.message);
+}

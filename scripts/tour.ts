@@ -9,7 +9,8 @@ import { PegasusClient } from "../src/pegasus/mod.ts";
 import { startPegasusSimulator } from "../test/fixtures/pegasus/simulator.ts";
 import { Key, TStorageClient, TStorageDateTime, Utf8PayloadType } from "../src/tstorage/mod.ts";
 import { startTStorageSimulator } from "../test/fixtures/tstorage/simulator.ts";
-import { type ServerHandle, startRedis } from "./servers.ts";
+import { type ServerHandle, startEtcd, startRedis } from "./servers.ts";
+import { EtcdClient, text } from "../src/etcd/mod.ts";
 
 const started: ServerHandle[] = [];
 
@@ -104,9 +105,34 @@ async function tstorageTour(): Promise<void> {
   }
 }
 
+async function etcdTour(): Promise<void> {
+  console.log("\n== etcd (v3 API over the JSON gateway: plain HTTP/1.1, on every runtime)");
+  let endpoint = process.env.KVWIRE_ETCD;
+  if (!endpoint) {
+    const server = await startEtcd();
+    started.push(server);
+    endpoint = `${server.host}:${server.port}`;
+    console.log(`started etcd on ${endpoint} (temp dir ${server.dir})`);
+  }
+  await using etcd = new EtcdClient({ endpoints: [endpoint] });
+  await using watcher = etcd.watch("tour/", { prefix: true });
+  await watcher.created; // the watch is live from here
+  await etcd.put("tour/greeting", "hello");
+  console.log(`GET tour/greeting -> ${JSON.stringify(await etcd.getString("tour/greeting"))}`);
+  for await (const event of watcher) {
+    console.log(`watch -> ${event.type} ${text(event.kv.key)} at revision ${event.kv.modRevision}`);
+    break;
+  }
+  await using lease = await etcd.grant(10); // kept alive until disposed
+  await etcd.put("tour/ephemeral", "x", { lease: lease.id });
+  console.log(`lease ${lease.id} holds tour/ephemeral for ${lease.ttl} s`);
+  await etcd.delete("tour/", { prefix: true });
+}
+
 console.log(`kvwire tour on ${runtimeName()}`);
 try {
   await redisTour();
+  await etcdTour();
   await tstorageTour();
   await pegasusTour();
   console.log("\ntour finished");

@@ -18,6 +18,7 @@ import {
   type Transport,
   type TransportInfo,
 } from "./types.ts";
+import { ReadQueue, WriteWaiters } from "./_stream_state.ts";
 
 /** The slice of Bun's `Socket` used here (typed locally so tsc and deno check compile it). */
 interface BunSocket {
@@ -59,8 +60,6 @@ interface BunNamespace {
     socket: BunHandlers;
   }): Promise<BunSocket>;
 }
-
-type Waiter<T> = { resolve: (value: T) => void; reject: (error: Error) => void };
 
 /**
  * Opens a TCP, TLS or Unix-domain connection with `Bun.connect`.
@@ -199,20 +198,15 @@ class BunTransport implements Transport {
   #socket: BunSocket | undefined;
   #where: string;
   #hwm: number;
-  #queue: Uint8Array[] = [];
-  #queued = 0;
+  #input = new ReadQueue({ wanted: () => this.#maybeResume() });
   #paused = false;
-  #eof = false;
   #failure: ConnectionClosedError | undefined;
   #closedLocally = false;
-  #closeReason: Error | undefined;
   #done = false;
-  #reader: Waiter<Uint8Array | null> | undefined;
   #writes: Uint8Array[] = [];
   #buffered = 0;
-  #readyWaiters: Waiter<void>[] = [];
+  #writers = new WriteWaiters();
   #ending: Promise<void> | undefined;
-  #endWaiter: Waiter<void> | undefined;
   #resolveClosed!: () => void;
 
   constructor(where: string, hwm: number, secure: boolean) {
@@ -227,10 +221,7 @@ class BunTransport implements Transport {
       open: () => onOpen(),
       data: (_socket, data) => this.#onData(own(data)),
       drain: () => this.#flush(),
-      end: () => {
-        this.#eof = true;
-        this.#settleReader();
-      },
+      end: () => this.#input.end(),
       close: (_socket, error) => this.#onClose(error),
       error: (_socket, error) => this.#onError(error),
       connectError: () => {}, // reported through the rejected Bun.connect promise
@@ -247,6 +238,7 @@ class BunTransport implements Transport {
   abandon(): void {
     this.onConnectFailure = this.onHandshake = undefined;
     this.#closedLocally = this.#done = true;
+    this.#input.close();
     this.#resolveClosed();
   }
 
@@ -255,20 +247,7 @@ class BunTransport implements Transport {
   }
 
   read(): Promise<Uint8Array | null> {
-    if (this.#reader) return Promise.reject(new TypeError("read() is already pending"));
-    if (this.#closedLocally) {
-      return this.#closeReason ? Promise.reject(this.#closeReason) : Promise.resolve(null);
-    }
-    const chunk = this.#queue.shift();
-    if (chunk) {
-      this.#queued -= chunk.length;
-      this.#maybeResume();
-      return Promise.resolve(chunk);
-    }
-    if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#eof) return Promise.resolve(null);
-    this.#maybeResume();
-    return new Promise((resolve, reject) => (this.#reader = { resolve, reject }));
+    return this.#input.read();
   }
 
   write(chunk: Uint8Array): boolean {
@@ -292,15 +271,13 @@ class BunTransport implements Transport {
   ready(): Promise<void> {
     if (this.#terminated) return Promise.reject(this.#closedError("before the write drained"));
     if (this.#buffered < this.#hwm) return Promise.resolve();
-    return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
+    return this.#writers.wait();
   }
 
   end(): Promise<void> {
     if (this.#ending) return this.#ending;
     if (this.#terminated) return Promise.reject(this.#closedError("before end()"));
-    this.#ending = new Promise<void>((resolve, reject) => {
-      this.#endWaiter = { resolve, reject };
-    });
+    this.#ending = this.#writers.waitEnd();
     this.#flush();
     return this.#ending;
   }
@@ -308,15 +285,10 @@ class BunTransport implements Transport {
   close(reason?: Error): void {
     if (this.#closedLocally) return;
     this.#closedLocally = true;
-    this.#closeReason = reason;
-    this.#queue = [];
-    this.#queued = 0;
+    this.#input.close(reason);
     this.#writes = [];
     this.#buffered = 0;
-    const reader = this.#reader;
-    this.#reader = undefined;
-    if (reader) reason ? reader.reject(reason) : reader.resolve(null);
-    this.#rejectWriters(this.#closedError("before the write drained", reason));
+    this.#writers.rejectAll(this.#closedError("before the write drained", reason));
     if (!this.#done) this.#socket?.terminate();
     this.#finish();
   }
@@ -345,31 +317,23 @@ class BunTransport implements Transport {
       this.#writes.shift();
     }
     this.#wakeReady();
-    if (this.#writes.length === 0 && this.#endWaiter) {
+    if (this.#writes.length === 0 && this.#writers.endWaiting) {
       this.#socket.shutdown();
-      this.#endWaiter.resolve();
-      this.#endWaiter = undefined;
+      this.#writers.resolveEnd();
     }
   }
 
   #onData(chunk: Uint8Array): void {
     if (this.#closedLocally) return;
-    const reader = this.#reader;
-    if (reader) {
-      this.#reader = undefined;
-      reader.resolve(chunk);
-      return;
-    }
-    this.#queue.push(chunk);
-    this.#queued += chunk.length;
-    if (this.#queued > this.#hwm && !this.#paused) {
+    this.#input.push(chunk);
+    if (this.#input.bytes > this.#hwm && !this.#paused) {
       this.#paused = true;
       this.#socket?.pause();
     }
   }
 
   #maybeResume(): void {
-    if (this.#paused && this.#queued < this.#hwm) {
+    if (this.#paused && this.#input.bytes < this.#hwm) {
       this.#paused = false;
       this.#socket?.resume();
     }
@@ -388,8 +352,8 @@ class BunTransport implements Transport {
     this.#failure = new ConnectionClosedError(`Connection to ${this.#where} ${how}`, {
       cause: error,
     });
-    this.#settleReader();
-    this.#rejectWriters(this.#failure);
+    this.#input.fail(this.#failure);
+    this.#writers.rejectAll(this.#failure);
   }
 
   #onClose(error?: BunError): void {
@@ -399,42 +363,18 @@ class BunTransport implements Transport {
       );
     }
     if (error) this.#onError(error);
-    if (!this.#terminated) this.#eof = true;
-    this.#settleReader();
+    if (!this.#terminated) this.#input.end();
     this.#finish();
   }
 
   #finish(): void {
     if (this.#done) return;
     this.#done = true;
-    this.#rejectWriters(this.#closedError("before the write drained"));
+    this.#writers.rejectAll(this.#closedError("before the write drained"));
     this.#resolveClosed();
   }
 
-  #settleReader(): void {
-    const reader = this.#reader;
-    if (!reader || this.#queue.length > 0) return;
-    if (this.#failure) {
-      this.#reader = undefined;
-      reader.reject(this.#failure);
-    } else if (this.#eof) {
-      this.#reader = undefined;
-      reader.resolve(null);
-    }
-  }
-
   #wakeReady(): void {
-    if (this.#readyWaiters.length === 0 || this.#buffered >= this.#hwm) return;
-    const waiters = this.#readyWaiters;
-    this.#readyWaiters = [];
-    for (const waiter of waiters) waiter.resolve();
-  }
-
-  #rejectWriters(error: Error): void {
-    const waiters = this.#readyWaiters;
-    this.#readyWaiters = [];
-    for (const waiter of waiters) waiter.reject(error);
-    this.#endWaiter?.reject(error);
-    this.#endWaiter = undefined;
+    if (this.#buffered < this.#hwm) this.#writers.wake();
   }
 }

@@ -23,6 +23,7 @@ import {
   type Transport,
   type TransportInfo,
 } from "./types.ts";
+import { WriteWaiters } from "./_stream_state.ts";
 
 export type {
   Address,
@@ -219,8 +220,6 @@ export function connectCloudflareStartTls(
   return open(options.connect, address, options, true);
 }
 
-type Waiter<T> = { resolve: (value: T) => void; reject: (error: Error) => void };
-
 /** Hands out a chunk the caller owns: a view when it spans its buffer, else a copy. */
 function own(chunk: Uint8Array): Uint8Array {
   return chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength
@@ -246,7 +245,7 @@ class WorkersTransport implements CloudflareTransport {
   #closedLocally = false;
   #closeReason: Error | undefined;
   #ending: Promise<void> | undefined;
-  #readyWaiters: Waiter<void>[] = [];
+  #writers = new WriteWaiters();
   /** Rejects on the first failure, so that a pending read hears of a failed write. */
   #failed: Promise<never>;
   #rejectFailed!: (error: Error) => void;
@@ -345,7 +344,7 @@ class WorkersTransport implements CloudflareTransport {
       return Promise.reject(this.#failure ?? this.#closedError("before the write drained"));
     }
     if (this.#writable) return Promise.resolve();
-    return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
+    return this.#writers.wait();
   }
 
   end(): Promise<void> {
@@ -369,7 +368,7 @@ class WorkersTransport implements CloudflareTransport {
     if (this.#closedLocally) return;
     this.#closedLocally = true;
     this.#closeReason = reason;
-    this.#rejectWaiters(this.#closedError("before the write drained", reason));
+    this.#writers.rejectAll(this.#closedError("before the write drained", reason));
     this.#reader.cancel().catch(() => {});
     this.#writer.abort().catch(() => {});
     this.#socket.close().catch(() => {});
@@ -411,22 +410,13 @@ class WorkersTransport implements CloudflareTransport {
       : new ConnectionClosedError(`Connection to ${this.#where} ${what}: ${message}`, {
         cause: error,
       });
-    this.#rejectWaiters(this.#failure);
+    this.#writers.rejectAll(this.#failure);
     // A read pending in another (finished) request can never resume: leave it alone.
     if (!crossRequest) this.#rejectFailed(this.#failure);
     return this.#failure;
   }
 
   #wake(): void {
-    if (!this.#writable) return;
-    const waiters = this.#readyWaiters;
-    this.#readyWaiters = [];
-    for (const waiter of waiters) waiter.resolve();
-  }
-
-  #rejectWaiters(error: Error): void {
-    const waiters = this.#readyWaiters;
-    this.#readyWaiters = [];
-    for (const waiter of waiters) waiter.reject(error);
+    if (this.#writable) this.#writers.wake();
   }
 }

@@ -18,6 +18,7 @@ import {
   type Transport,
   type TransportInfo,
 } from "./types.ts";
+import { ReadQueue, WriteWaiters } from "./_stream_state.ts";
 
 /** The slice of `Deno.Conn` used here (typed locally so plain tsc compiles this file too). */
 interface DenoConn {
@@ -44,8 +45,6 @@ interface DenoNamespace {
   startTls(conn: DenoConn, options: { hostname: string; caCerts?: string[] }): Promise<DenoConn>;
   errors: Record<"ConnectionRefused" | "ConnectionReset" | "BrokenPipe" | "NotFound", ErrorClass>;
 }
-
-type Waiter<T> = { resolve: (value: T) => void; reject: (error: Error) => void };
 
 /** Bytes asked for per read; small reads are copied out so the buffer can be read into again. */
 const READ_SIZE = 64 * 1024;
@@ -234,21 +233,16 @@ class DenoTransport implements Transport {
   #conn: DenoConn;
   #where: string;
   #hwm: number;
-  #queue: Uint8Array[] = [];
-  #queued = 0;
+  #input = new ReadQueue({ wanted: () => this.#pump() });
   #reading = false;
   #spare: Uint8Array | undefined;
-  #eof = false;
   #failure: ConnectionClosedError | undefined;
   #closedLocally = false;
-  #closeReason: Error | undefined;
-  #reader: Waiter<Uint8Array | null> | undefined;
   #writes: Uint8Array[] = [];
   #buffered = 0;
   #writing = false;
-  #readyWaiters: Waiter<void>[] = [];
+  #writers = new WriteWaiters();
   #ending: Promise<void> | undefined;
-  #endWaiter: Waiter<void> | undefined;
   #writeClosed = false;
   #done = false;
   #resolveClosed!: () => void;
@@ -267,20 +261,7 @@ class DenoTransport implements Transport {
   }
 
   read(): Promise<Uint8Array | null> {
-    if (this.#reader) return Promise.reject(new TypeError("read() is already pending"));
-    if (this.#closedLocally) {
-      return this.#closeReason ? Promise.reject(this.#closeReason) : Promise.resolve(null);
-    }
-    const chunk = this.#queue.shift();
-    if (chunk) {
-      this.#queued -= chunk.length;
-      this.#pump();
-      return Promise.resolve(chunk);
-    }
-    if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#eof) return Promise.resolve(null);
-    this.#pump();
-    return new Promise((resolve, reject) => (this.#reader = { resolve, reject }));
+    return this.#input.read();
   }
 
   write(chunk: Uint8Array): boolean {
@@ -298,15 +279,13 @@ class DenoTransport implements Transport {
   ready(): Promise<void> {
     if (this.#terminated) return Promise.reject(this.#closedError("before the write drained"));
     if (this.#buffered < this.#hwm) return Promise.resolve();
-    return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
+    return this.#writers.wait();
   }
 
   end(): Promise<void> {
     if (this.#ending) return this.#ending;
     if (this.#terminated) return Promise.reject(this.#closedError("before end()"));
-    this.#ending = new Promise<void>((resolve, reject) => {
-      this.#endWaiter = { resolve, reject };
-    });
+    this.#ending = this.#writers.waitEnd();
     if (!this.#writing) void this.#writeLoop();
     return this.#ending;
   }
@@ -314,15 +293,10 @@ class DenoTransport implements Transport {
   close(reason?: Error): void {
     if (this.#closedLocally) return;
     this.#closedLocally = true;
-    this.#closeReason = reason;
-    this.#queue = [];
-    this.#queued = 0;
+    this.#input.close(reason);
     this.#writes = [];
     this.#buffered = 0;
-    const reader = this.#reader;
-    this.#reader = undefined;
-    if (reader) reason ? reader.reject(reason) : reader.resolve(null);
-    this.#rejectWriters(this.#closedError("before the write drained", reason));
+    this.#writers.rejectAll(this.#closedError("before the write drained", reason));
     this.#finish();
   }
 
@@ -338,7 +312,9 @@ class DenoTransport implements Transport {
 
   /** Starts one read unless one is running, the stream ended or the queue is full. */
   #pump(): void {
-    if (this.#reading || this.#eof || this.#terminated || this.#queued >= this.#hwm) return;
+    if (this.#reading || this.#input.ended || this.#terminated || this.#input.bytes >= this.#hwm) {
+      return;
+    }
     this.#reading = true;
     void this.#readOnce();
   }
@@ -357,8 +333,7 @@ class DenoTransport implements Transport {
     this.#reading = false;
     if (this.#closedLocally || this.#failure) return;
     if (n === null) {
-      this.#eof = true;
-      this.#settleReader();
+      this.#input.end();
       if (this.#writeClosed) this.#finish();
       return;
     }
@@ -369,14 +344,7 @@ class DenoTransport implements Transport {
     } else {
       chunk = buffer.subarray(0, n); // handed out: never read into again
     }
-    const reader = this.#reader;
-    if (reader) {
-      this.#reader = undefined;
-      reader.resolve(chunk);
-    } else {
-      this.#queue.push(chunk);
-      this.#queued += chunk.length;
-    }
+    this.#input.push(chunk);
     this.#pump();
   }
 
@@ -397,9 +365,8 @@ class DenoTransport implements Transport {
         await this.#conn.closeWrite();
         if (this.#terminated) return;
         this.#writeClosed = true;
-        this.#endWaiter?.resolve();
-        this.#endWaiter = undefined;
-        if (this.#eof) this.#finish();
+        this.#writers.resolveEnd();
+        if (this.#input.ended) this.#finish();
       }
     } catch (error) {
       this.#fail(error as Error);
@@ -441,8 +408,8 @@ class DenoTransport implements Transport {
     this.#failure = new ConnectionClosedError(`Connection to ${this.#where} ${how}`, {
       cause: error,
     });
-    this.#settleReader();
-    this.#rejectWriters(this.#failure);
+    this.#input.fail(this.#failure);
+    this.#writers.rejectAll(this.#failure);
     this.#finish();
   }
 
@@ -450,35 +417,12 @@ class DenoTransport implements Transport {
   #finish(): void {
     if (this.#done) return;
     this.#done = true;
-    this.#rejectWriters(this.#closedError("before the write drained"));
+    this.#writers.rejectAll(this.#closedError("before the write drained"));
     closeQuietly(this.#conn);
     this.#resolveClosed();
   }
 
-  #settleReader(): void {
-    const reader = this.#reader;
-    if (!reader || this.#queue.length > 0) return;
-    if (this.#failure) {
-      this.#reader = undefined;
-      reader.reject(this.#failure);
-    } else if (this.#eof) {
-      this.#reader = undefined;
-      reader.resolve(null);
-    }
-  }
-
   #wakeReady(): void {
-    if (this.#readyWaiters.length === 0 || this.#buffered >= this.#hwm) return;
-    const waiters = this.#readyWaiters;
-    this.#readyWaiters = [];
-    for (const waiter of waiters) waiter.resolve();
-  }
-
-  #rejectWriters(error: Error): void {
-    const waiters = this.#readyWaiters;
-    this.#readyWaiters = [];
-    for (const waiter of waiters) waiter.reject(error);
-    this.#endWaiter?.reject(error);
-    this.#endWaiter = undefined;
+    if (this.#buffered < this.#hwm) this.#writers.wake();
   }
 }

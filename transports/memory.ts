@@ -11,6 +11,7 @@ import {
   type Transport,
   type TransportInfo,
 } from "./types.ts";
+import { ReadQueue, WriteWaiters } from "./_stream_state.ts";
 
 /**
  * How a memory pair delivers bytes.
@@ -34,7 +35,6 @@ export interface MemoryPairOptions {
   highWaterMark?: number;
 }
 
-type Waiter<T> = { resolve: (value: T) => void; reject: (error: Error) => void };
 /** What travels to the peer: data pieces, then possibly the end of the stream. */
 type Delivery = { pieces: Uint8Array[]; eof: boolean; onDelivered?: () => void };
 
@@ -120,19 +120,15 @@ class MemoryTransport implements Transport {
   #latency: number;
   #hwm: number;
   #where: string;
-  #inbox: Uint8Array[] = [];
-  #inboxEof = false;
+  /** What the peer sent; each chunk read gives the peer its credit back. */
+  #inbox = new ReadQueue({ taken: (chunk) => this.peer.#acknowledge(chunk.length) });
   #eofDelivered = false;
-  #inboxError: ConnectionClosedError | undefined;
-  #reader: Waiter<Uint8Array | null> | undefined;
   #unread = 0;
   #inFlight: Delivery[] = [];
   #timers = new Set<ReturnType<typeof setTimeout>>();
-  #readyWaiters: Waiter<void>[] = [];
+  #writers = new WriteWaiters();
   #ending: Promise<void> | undefined;
-  #endWaiter: Waiter<void> | undefined;
   #closedLocally = false;
-  #closeReason: Error | undefined;
   #done = false;
   #resolveClosed!: () => void;
 
@@ -150,18 +146,7 @@ class MemoryTransport implements Transport {
   }
 
   read(): Promise<Uint8Array | null> {
-    if (this.#reader) return Promise.reject(new TypeError("read() is already pending"));
-    if (this.#closedLocally) {
-      return this.#closeReason ? Promise.reject(this.#closeReason) : Promise.resolve(null);
-    }
-    const chunk = this.#inbox.shift();
-    if (chunk) {
-      this.peer.#acknowledge(chunk.length);
-      return Promise.resolve(chunk);
-    }
-    if (this.#inboxError) return Promise.reject(this.#inboxError);
-    if (this.#inboxEof) return Promise.resolve(null);
-    return new Promise((resolve, reject) => (this.#reader = { resolve, reject }));
+    return this.#inbox.read();
   }
 
   write(chunk: Uint8Array): boolean {
@@ -187,23 +172,20 @@ class MemoryTransport implements Transport {
   ready(): Promise<void> {
     if (this.#done) return Promise.reject(this.#closedError("before the write drained"));
     if (this.#unread < this.#hwm) return Promise.resolve();
-    return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
+    return this.#writers.wait();
   }
 
   end(): Promise<void> {
     if (this.#ending) return this.#ending;
     if (this.#done) return Promise.reject(this.#closedError("before end()"));
-    this.#ending = new Promise<void>((resolve, reject) => {
-      this.#endWaiter = { resolve, reject };
-    });
+    this.#ending = this.#writers.waitEnd();
     this.#send({
       pieces: [],
       eof: true,
       onDelivered: () => {
         this.#eofDelivered = true;
-        this.#endWaiter?.resolve();
-        this.#endWaiter = undefined;
-        if (this.#inboxEof) this.#finish();
+        this.#writers.resolveEnd();
+        if (this.#inbox.ended) this.#finish();
       },
     });
     return this.#ending;
@@ -212,11 +194,7 @@ class MemoryTransport implements Transport {
   close(reason?: Error): void {
     if (this.#closedLocally) return;
     this.#closedLocally = true;
-    this.#closeReason = reason;
-    const reader = this.#reader;
-    this.#reader = undefined;
-    if (reader) reason ? reader.reject(reason) : reader.resolve(null);
-    this.#inbox = [];
+    this.#inbox.close(reason);
     const wasDone = this.#done;
     this.#finish(reason);
     if (!wasDone) this.peer.#onPeerClosed(reason);
@@ -243,20 +221,10 @@ class MemoryTransport implements Transport {
 
   #receive(delivery: Delivery): void {
     if (this.#done) return;
-    for (const piece of delivery.pieces) {
-      const reader = this.#reader;
-      if (reader) {
-        this.#reader = undefined;
-        this.peer.#acknowledge(piece.length);
-        reader.resolve(piece);
-      } else {
-        this.#inbox.push(piece);
-      }
-    }
+    for (const piece of delivery.pieces) this.#inbox.push(piece);
     delivery.onDelivered?.();
     if (delivery.eof) {
-      this.#inboxEof = true;
-      this.#settleReader();
+      this.#inbox.end();
       if (this.#eofDelivered) this.#finish();
     }
   }
@@ -264,21 +232,19 @@ class MemoryTransport implements Transport {
   /** The peer read `n` of our bytes. */
   #acknowledge(n: number): void {
     this.#unread -= n;
-    if (this.#readyWaiters.length === 0 || this.#unread >= this.#hwm) return;
-    const waiters = this.#readyWaiters;
-    this.#readyWaiters = [];
-    for (const waiter of waiters) waiter.resolve();
+    if (this.#unread < this.#hwm) this.#writers.wake();
   }
 
   #onPeerClosed(reason: Error | undefined): void {
-    if (reason && !this.#inboxEof) {
-      this.#inboxError = new ConnectionClosedError(
-        `Connection to ${this.#where} was closed by the peer: ${reason.message}`,
-        { cause: reason },
+    if (reason && !this.#inbox.ended) {
+      this.#inbox.fail(
+        new ConnectionClosedError(
+          `Connection to ${this.#where} was closed by the peer: ${reason.message}`,
+          { cause: reason },
+        ),
       );
     }
-    this.#inboxEof = true;
-    this.#settleReader();
+    this.#inbox.end();
     this.#finish(reason);
   }
 
@@ -289,20 +255,7 @@ class MemoryTransport implements Transport {
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
     this.#inFlight = [];
-    const error = this.#closedError("before the write drained", cause);
-    const waiters = this.#readyWaiters;
-    this.#readyWaiters = [];
-    for (const waiter of waiters) waiter.reject(error);
-    this.#endWaiter?.reject(error);
-    this.#endWaiter = undefined;
+    this.#writers.rejectAll(this.#closedError("before the write drained", cause));
     this.#resolveClosed();
-  }
-
-  #settleReader(): void {
-    const reader = this.#reader;
-    if (!reader || this.#inbox.length > 0) return;
-    this.#reader = undefined;
-    if (this.#inboxError) reader.reject(this.#inboxError);
-    else reader.resolve(null);
   }
 }

@@ -20,8 +20,8 @@ import {
   type Transport,
   type TransportInfo,
 } from "./types.ts";
+import { ReadQueue, WriteWaiters } from "./_stream_state.ts";
 
-type Waiter<T> = { resolve: (value: T) => void; reject: (error: Error) => void };
 type NodeError = Error & { code?: string };
 
 /**
@@ -159,17 +159,12 @@ class NodeTransport implements Transport {
   #socket: net.Socket;
   #where: string;
   #hwm: number;
-  #queue: Uint8Array[] = [];
-  #queued = 0;
+  #input = new ReadQueue({ wanted: () => this.#maybeResume() });
   #paused = false;
-  #eof = false;
   #failure: ConnectionClosedError | undefined;
   #closedLocally = false;
-  #closeReason: Error | undefined;
-  #reader: Waiter<Uint8Array | null> | undefined;
-  #readyWaiters: Waiter<void>[] = [];
+  #writers = new WriteWaiters();
   #ending: Promise<void> | undefined;
-  #endWaiter: Waiter<void> | undefined;
   #resolveClosed!: () => void;
 
   constructor(socket: net.Socket, where: string, hwm: number, secure: boolean) {
@@ -179,16 +174,10 @@ class NodeTransport implements Transport {
     this.info = { kind: "node", tls: secure, remoteAddress: where };
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     socket.on("data", (data: Uint8Array) => this.#onData(own(data)));
-    socket.on("end", () => {
-      this.#eof = true;
-      this.#settleReader();
-    });
+    socket.on("end", () => this.#input.end());
     socket.on("error", (error: NodeError) => this.#onError(error));
     socket.on("drain", () => this.#wakeReady());
-    socket.on("finish", () => {
-      this.#endWaiter?.resolve();
-      this.#endWaiter = undefined;
-    });
+    socket.on("finish", () => this.#writers.resolveEnd());
     socket.once("close", () => this.#onClose());
   }
 
@@ -197,20 +186,7 @@ class NodeTransport implements Transport {
   }
 
   read(): Promise<Uint8Array | null> {
-    if (this.#reader) return Promise.reject(new TypeError("read() is already pending"));
-    if (this.#closedLocally) {
-      return this.#closeReason ? Promise.reject(this.#closeReason) : Promise.resolve(null);
-    }
-    const chunk = this.#queue.shift();
-    if (chunk) {
-      this.#queued -= chunk.length;
-      this.#maybeResume();
-      return Promise.resolve(chunk);
-    }
-    if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#eof) return Promise.resolve(null);
-    this.#maybeResume();
-    return new Promise((resolve, reject) => (this.#reader = { resolve, reject }));
+    return this.#input.read();
   }
 
   write(chunk: Uint8Array): boolean {
@@ -224,15 +200,13 @@ class NodeTransport implements Transport {
   ready(): Promise<void> {
     if (this.#terminated) return Promise.reject(this.#closedError("before the write drained"));
     if (this.#socket.writableLength < this.#hwm) return Promise.resolve();
-    return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
+    return this.#writers.wait();
   }
 
   end(): Promise<void> {
     if (this.#ending) return this.#ending;
     if (this.#terminated) return Promise.reject(this.#closedError("before end()"));
-    this.#ending = new Promise<void>((resolve, reject) => {
-      this.#endWaiter = { resolve, reject };
-    });
+    this.#ending = this.#writers.waitEnd();
     this.#socket.end();
     return this.#ending;
   }
@@ -240,13 +214,8 @@ class NodeTransport implements Transport {
   close(reason?: Error): void {
     if (this.#closedLocally) return;
     this.#closedLocally = true;
-    this.#closeReason = reason;
-    this.#queue = [];
-    this.#queued = 0;
-    const reader = this.#reader;
-    this.#reader = undefined;
-    if (reader) reason ? reader.reject(reason) : reader.resolve(null);
-    this.#rejectWriters(this.#closedError("before the write drained", reason));
+    this.#input.close(reason);
+    this.#writers.rejectAll(this.#closedError("before the write drained", reason));
     this.#socket.destroy();
   }
 
@@ -262,22 +231,15 @@ class NodeTransport implements Transport {
 
   #onData(chunk: Uint8Array): void {
     if (this.#closedLocally) return;
-    const reader = this.#reader;
-    if (reader) {
-      this.#reader = undefined;
-      reader.resolve(chunk);
-      return;
-    }
-    this.#queue.push(chunk);
-    this.#queued += chunk.length;
-    if (this.#queued > this.#hwm && !this.#paused) {
+    this.#input.push(chunk);
+    if (this.#input.bytes > this.#hwm && !this.#paused) {
       this.#paused = true;
       this.#socket.pause();
     }
   }
 
   #maybeResume(): void {
-    if (this.#paused && this.#queued < this.#hwm) {
+    if (this.#paused && this.#input.bytes < this.#hwm) {
       this.#paused = false;
       this.#socket.resume();
     }
@@ -293,42 +255,17 @@ class NodeTransport implements Transport {
     this.#failure = new ConnectionClosedError(`Connection to ${this.#where} ${how}`, {
       cause: error,
     });
-    this.#settleReader();
-    this.#rejectWriters(this.#failure);
+    this.#input.fail(this.#failure);
+    this.#writers.rejectAll(this.#failure);
   }
 
   #onClose(): void {
-    if (!this.#closedLocally && !this.#failure) this.#eof = true;
-    this.#settleReader();
-    this.#rejectWriters(this.#closedError("before the write drained"));
+    if (!this.#closedLocally && !this.#failure) this.#input.end();
+    this.#writers.rejectAll(this.#closedError("before the write drained"));
     this.#resolveClosed();
   }
 
-  /** Settles a pending read once the queue is empty and the stream has ended or failed. */
-  #settleReader(): void {
-    const reader = this.#reader;
-    if (!reader || this.#queue.length > 0) return;
-    if (this.#failure) {
-      this.#reader = undefined;
-      reader.reject(this.#failure);
-    } else if (this.#eof) {
-      this.#reader = undefined;
-      reader.resolve(null);
-    }
-  }
-
   #wakeReady(): void {
-    if (this.#readyWaiters.length === 0 || this.#socket.writableLength >= this.#hwm) return;
-    const waiters = this.#readyWaiters;
-    this.#readyWaiters = [];
-    for (const waiter of waiters) waiter.resolve();
-  }
-
-  #rejectWriters(error: Error): void {
-    const waiters = this.#readyWaiters;
-    this.#readyWaiters = [];
-    for (const waiter of waiters) waiter.reject(error);
-    this.#endWaiter?.reject(error);
-    this.#endWaiter = undefined;
+    if (this.#socket.writableLength < this.#hwm) this.#writers.wake();
   }
 }

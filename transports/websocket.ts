@@ -25,6 +25,7 @@ import {
   type Transport,
   type TransportInfo,
 } from "./types.ts";
+import { ReadQueue, type Waiter, WriteWaiters } from "./_stream_state.ts";
 
 export type {
   Address,
@@ -77,8 +78,6 @@ export interface WebSocketTunnelOptions {
   /** Largest message sent, bytes (the relay refuses over its limit). Default 64 KiB. */
   maxMessageSize?: number;
 }
-
-type Waiter<T> = { resolve: (value: T) => void; reject: (error: Error) => void };
 
 const DEFAULT_WINDOW = 1024 * 1024;
 const MAX_POLL_MS = 20;
@@ -173,22 +172,18 @@ class WebSocketTransport implements Transport {
   #maxMessage: number;
   #open = false;
   #openWaiter: Waiter<void> | undefined;
-  #queue: Uint8Array[] = [];
+  #input = new ReadQueue({ taken: (chunk) => this.#consume(chunk) });
   #unread = 0;
   #consumed = 0;
-  #eof = false;
   #failure: Error | undefined;
-  #reader: Waiter<Uint8Array | null> | undefined;
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
   #flushScheduled = false;
-  #readyWaiters: Waiter<void>[] = [];
-  #endWaiters: Waiter<void>[] = [];
+  #writers = new WriteWaiters();
   #pollTimer: ReturnType<typeof setTimeout> | undefined;
   #pollDelay = 1;
   #ending = false;
   #closedLocally = false;
-  #closeReason: Error | undefined;
   #gone = false;
   #resolveClosed!: () => void;
 
@@ -244,15 +239,7 @@ class WebSocketTransport implements Transport {
   }
 
   read(): Promise<Uint8Array | null> {
-    if (this.#reader) return Promise.reject(new TypeError("read() is already pending"));
-    if (this.#closedLocally) {
-      return this.#closeReason ? Promise.reject(this.#closeReason) : Promise.resolve(null);
-    }
-    const chunk = this.#queue.shift();
-    if (chunk) return Promise.resolve(this.#consume(chunk));
-    if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#eof) return Promise.resolve(null);
-    return new Promise((resolve, reject) => (this.#reader = { resolve, reject }));
+    return this.#input.read();
   }
 
   write(chunk: Uint8Array): boolean {
@@ -275,10 +262,9 @@ class WebSocketTransport implements Transport {
       return Promise.reject(this.#closedError("before the write drained"));
     }
     if (this.bufferedAmount < this.#hwm) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      this.#readyWaiters.push({ resolve, reject });
-      this.#poll();
-    });
+    const ready = this.#writers.wait();
+    this.#poll();
+    return ready;
   }
 
   end(): Promise<void> {
@@ -290,22 +276,17 @@ class WebSocketTransport implements Transport {
       this.#flush();
       this.#ws.send(Control.End);
     }
-    return new Promise((resolve, reject) => {
-      this.#endWaiters.push({ resolve, reject });
-      this.#poll();
-    });
+    const ended = this.#writers.waitEnd();
+    this.#poll();
+    return ended;
   }
 
   close(reason?: Error): void {
     if (this.#closedLocally) return;
     this.#closedLocally = true;
-    this.#closeReason = reason;
-    this.#queue = [];
+    this.#input.close(reason);
     this.#pending = [];
     this.#pendingBytes = 0;
-    const reader = this.#reader;
-    this.#reader = undefined;
-    if (reader) reason ? reader.reject(reason) : reader.resolve(null);
     this.#settleWriters(this.#closedError("before the write drained", reason));
     if (this.#gone) return;
     try {
@@ -321,15 +302,14 @@ class WebSocketTransport implements Transport {
     });
   }
 
-  /** Hands a chunk to the reader and returns credit to the relay every half window. */
-  #consume(chunk: Uint8Array): Uint8Array {
+  /** Counts a chunk handed to the reader and returns credit to the relay every half window. */
+  #consume(chunk: Uint8Array): void {
     this.#unread -= chunk.length;
     this.#consumed += chunk.length;
     if (this.#consumed >= this.#window / 2 && !this.#gone && !this.#closedLocally) {
       this.#ws.send(`${Control.Credit} ${this.#consumed}`);
       this.#consumed = 0;
     }
-    return chunk;
   }
 
   #onMessage(data: unknown): void {
@@ -339,8 +319,7 @@ class WebSocketTransport implements Transport {
         this.#open = true;
         this.#openWaiter?.resolve();
       } else if (data === Control.End && this.#open) {
-        this.#eof = true;
-        this.#settleReader();
+        this.#input.end();
       } else {
         this.#violation(`Unexpected control message from the relay`);
       }
@@ -351,27 +330,21 @@ class WebSocketTransport implements Transport {
       : ArrayBuffer.isView(data)
       ? new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength))
       : undefined;
-    if (!bytes || !this.#open || this.#eof) {
+    if (!bytes || !this.#open || this.#input.ended) {
       return this.#violation("Unexpected binary message from the relay");
     }
     this.#unread += bytes.length;
     if (this.#unread > this.#window) {
       return this.#violation("The relay sent more than the receive window");
     }
-    const reader = this.#reader;
-    if (reader) {
-      this.#reader = undefined;
-      reader.resolve(this.#consume(bytes));
-    } else {
-      this.#queue.push(bytes);
-    }
+    this.#input.push(bytes);
   }
 
   #violation(message: string): void {
     const error = new RemoteProtocolError(`${message} (tunnel to ${this.#where})`);
     this.#failure ??= new ConnectionClosedError(error.message, { cause: error });
     this.#openWaiter?.reject(error);
-    this.#settleReader();
+    this.#input.fail(this.#failure);
     try {
       this.#ws.close(1002, "protocol error");
     } catch {
@@ -386,30 +359,17 @@ class WebSocketTransport implements Transport {
     if (!this.#open) {
       this.#openWaiter?.reject(openCloseError(code, reason, this.#where));
     } else if (!this.#failure) {
-      const error = this.#eof ? undefined : streamCloseError(code, reason, this.#where);
-      if (error) this.#failure = error;
-      else this.#eof = true;
+      const error = this.#input.ended ? undefined : streamCloseError(code, reason, this.#where);
+      if (error) {
+        this.#failure = error;
+        this.#input.fail(error);
+      } else {
+        this.#input.end();
+      }
     }
-    this.#settleReader();
-    if (this.#ending && !this.#failure) {
-      const waiters = this.#endWaiters;
-      this.#endWaiters = [];
-      for (const waiter of waiters) waiter.resolve();
-    }
+    if (this.#ending && !this.#failure) this.#writers.resolveEnd();
     this.#settleWriters(this.#closedError("before the write drained"));
     this.#resolveClosed();
-  }
-
-  #settleReader(): void {
-    const reader = this.#reader;
-    if (!reader || this.#queue.length > 0) return;
-    if (this.#failure) {
-      this.#reader = undefined;
-      reader.reject(this.#failure);
-    } else if (this.#eof) {
-      this.#reader = undefined;
-      reader.resolve(null);
-    }
   }
 
   /** Sends what was written this tick, cut into messages of at most `maxMessageSize`. */
@@ -429,11 +389,11 @@ class WebSocketTransport implements Transport {
         `Tunnel to ${this.#where} failed while sending: ${(error as Error).message}`,
         { cause: error },
       );
-      this.#settleReader();
+      this.#input.fail(this.#failure);
       this.#settleWriters(this.#failure);
       return;
     }
-    if (this.#readyWaiters.length > 0 || this.#endWaiters.length > 0) this.#poll();
+    if (this.#writers.waiting) this.#poll();
   }
 
   /** Polls `bufferedAmount` (WebSocket has no drain event) with a growing delay. */
@@ -443,17 +403,9 @@ class WebSocketTransport implements Transport {
       this.#pollTimer = undefined;
       if (this.#gone || this.#closedLocally) return;
       const buffered = this.bufferedAmount;
-      if (buffered < this.#hwm && this.#readyWaiters.length > 0) {
-        const waiters = this.#readyWaiters;
-        this.#readyWaiters = [];
-        for (const waiter of waiters) waiter.resolve();
-      }
-      if (buffered === 0 && this.#endWaiters.length > 0) {
-        const waiters = this.#endWaiters;
-        this.#endWaiters = [];
-        for (const waiter of waiters) waiter.resolve();
-      }
-      if (this.#readyWaiters.length > 0 || this.#endWaiters.length > 0) {
+      if (buffered < this.#hwm) this.#writers.wake();
+      if (buffered === 0) this.#writers.resolveEnd();
+      if (this.#writers.waiting) {
         this.#pollDelay = Math.min(this.#pollDelay * 2, MAX_POLL_MS);
         this.#pollTimer = setTimeout(tick, this.#pollDelay);
       } else {
@@ -466,10 +418,7 @@ class WebSocketTransport implements Transport {
   #settleWriters(error: Error): void {
     clearTimeout(this.#pollTimer);
     this.#pollTimer = undefined;
-    const waiters = [...this.#readyWaiters, ...this.#endWaiters];
-    this.#readyWaiters = [];
-    this.#endWaiters = [];
-    for (const waiter of waiters) waiter.reject(error);
+    this.#writers.rejectAll(error);
   }
 }
 

@@ -16,7 +16,9 @@ import type { Connect, ConnectOptions } from "../core/transport.ts";
 
 /** A TCP endpoint. */
 export interface Address {
+  /** Host name or IP address. */
   host: string;
+  /** TCP port. */
   port: number;
 }
 import { EtcdError, etcdErrorFromJson } from "./errors.ts";
@@ -25,8 +27,11 @@ import { Http1Connection } from "./http1/connection.ts";
 
 /** Settings of a {@link Channel}. */
 export interface ChannelOptions {
+  /** The etcd members to talk to, tried in turn on failure. */
   endpoints: Address[];
+  /** The transport connector. */
   connect: Connect;
+  /** TLS: `true` for defaults (certificate verified), or settings. */
   tls?: ConnectOptions["tls"];
   /** Milliseconds to open a connection. Default 5,000. */
   connectTimeout?: number;
@@ -40,7 +45,9 @@ export interface ChannelOptions {
 
 /** Options of one call. */
 export interface CallOptions {
+  /** Deadline of the call in milliseconds, retries included. */
   timeout?: number;
+  /** Aborts the call. */
   signal?: AbortSignal;
   /** The call may run again after its fate became unknown (reads). Default false. */
   idempotent?: boolean;

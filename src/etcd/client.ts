@@ -37,6 +37,7 @@ export interface EtcdClientOptions {
   endpoints?: (string | Address)[];
   /** The transport connector. Default: the one for the running runtime. */
   connect?: Connect;
+  /** TLS: `true` for defaults (certificate verified), or settings. */
   tls?: ConnectOptions["tls"];
   /** User name and password; the token is renewed once when the server rejects it. */
   auth?: { username: string; password: string };
@@ -52,22 +53,35 @@ export interface EtcdClientOptions {
 
 /** A cluster member. */
 export interface Member {
+  /** The member's id. */
   id: bigint;
+  /** The member's name (empty until it has started). */
   name: string;
+  /** URLs the other members reach it at. */
   peerUrls: string[];
+  /** URLs clients reach it at. */
   clientUrls: string[];
+  /** True for a non-voting learner. */
   isLearner: boolean;
 }
 
 /** A member's status (maintenance/status). */
 export interface MemberStatus {
+  /** The etcd version of the member. */
   version: string;
+  /** Size of the backend database in bytes. */
   dbSize: bigint;
+  /** The id of the member it sees as leader. */
   leader: bigint;
+  /** The id of the member that answered. */
   memberId: bigint;
+  /** The member's current Raft index. */
   raftIndex: bigint;
+  /** The member's current Raft term. */
   raftTerm: bigint;
+  /** The store revision when it answered. */
   revision: bigint;
+  /** Errors the member reports (alarms, for instance). */
   errors: string[];
 }
 
@@ -370,6 +384,7 @@ export class EtcdClient {
     return Promise.resolve();
   }
 
+  /** Closes at the end of an `await using` scope, as {@link close}. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

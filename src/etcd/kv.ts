@@ -9,10 +9,15 @@ export type Bytes = Uint8Array | string;
 
 /** One stored key. Revisions are bigint (etcd's int64). */
 export interface KeyValue {
+  /** The key. */
   key: Uint8Array;
+  /** The value. */
   value: Uint8Array;
+  /** The revision of the key's creation. */
   createRevision: bigint;
+  /** The revision of the key's last modification. */
   modRevision: bigint;
+  /** Writes to the key since its creation (1 after the first put). */
   version: bigint;
   /** The attached lease id, 0n for none. */
   lease: bigint;
@@ -20,6 +25,7 @@ export interface KeyValue {
 
 /** Which keys a request covers: one key, `[key, rangeEnd)`, a prefix, or all from `key` on. */
 export interface KeyRange {
+  /** The key, or the start of the range. */
   key: Bytes;
   /** Exclusive end of the range. */
   rangeEnd?: Bytes;
@@ -31,23 +37,33 @@ export interface KeyRange {
 
 /** Options of a range read. */
 export interface RangeOptions {
+  /** Most keys to return (0 or absent: no limit). */
   limit?: number;
+  /** Order of the keys returned. Default `none`. */
   sortOrder?: "none" | "ascend" | "descend";
+  /** The field `sortOrder` sorts by. Default `key`. */
   sortTarget?: "key" | "version" | "create" | "mod" | "value";
   /** Read at this revision (it must not be compacted). */
   revision?: bigint;
+  /** Return keys without their values. */
   keysOnly?: boolean;
+  /** Return only the count of keys. */
   countOnly?: boolean;
   /** Answer from the member's local state without a quorum read. */
   serializable?: boolean;
+  /** Only keys modified at or after this revision. */
   minModRevision?: bigint;
+  /** Only keys modified at or before this revision. */
   maxModRevision?: bigint;
+  /** Only keys created at or after this revision. */
   minCreateRevision?: bigint;
+  /** Only keys created at or before this revision. */
   maxCreateRevision?: bigint;
 }
 
 /** The answer of a range read. */
 export interface RangeResult {
+  /** The keys found, in the order asked for. */
   kvs: KeyValue[];
   /** Keys in the range (all of them, also past `limit`). */
   count: bigint;
@@ -59,7 +75,9 @@ export interface RangeResult {
 
 /** Options of a put. */
 export interface PutOptions {
+  /** Attach the key to this lease id. */
   lease?: bigint;
+  /** Return the key-value before the put. */
   prevKv?: boolean;
   /** Keep the current value (only the lease changes). */
   ignoreValue?: boolean;
@@ -69,14 +87,19 @@ export interface PutOptions {
 
 /** The answer of a put. */
 export interface PutResult {
+  /** The store revision of the put. */
   revision: bigint;
+  /** The key-value before the put, when asked for and the key existed. */
   prevKv?: KeyValue;
 }
 
 /** The answer of a delete. */
 export interface DeleteResult {
+  /** How many keys were deleted. */
   deleted: bigint;
+  /** The deleted key-values, when asked for. */
   prevKvs: KeyValue[];
+  /** The store revision of the delete. */
   revision: bigint;
 }
 

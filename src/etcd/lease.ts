@@ -15,9 +15,11 @@ export interface LeaseOptions {
 
 /** A lease's state on the server. */
 export interface LeaseInfo {
+  /** The lease id. */
   id: bigint;
   /** Whole seconds left (0 in the last second); -1 when the lease does not exist. */
   ttl: number;
+  /** The TTL in seconds the lease was granted with. */
   grantedTtl: number;
   /** Keys attached to it (when asked for). */
   keys: Uint8Array[];
@@ -118,6 +120,7 @@ export class Lease {
     this.#stop();
   }
 
+  /** Revokes the lease at the end of an `await using` scope (releases it once closed). */
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#channel.isClosed) return this.release();
     await this.revoke();

@@ -84,6 +84,7 @@ export class Lock {
     }
   }
 
+  /** Releases the lock at the end of an `await using` scope, as {@link release}. */
   async [Symbol.asyncDispose](): Promise<void> {
     if (!this.#channel.isClosed) await this.release();
   }
@@ -91,9 +92,13 @@ export class Lock {
 
 /** The current leader of an election. */
 export interface LeaderKey {
+  /** The election's name. */
   name: Uint8Array;
+  /** The key that holds the leadership. */
   key: Uint8Array;
+  /** The creation revision of that key. */
   rev: bigint;
+  /** The id of the lease behind that key. */
   lease: bigint;
 }
 
@@ -221,6 +226,7 @@ export class Leadership {
     if (this.#ownsLease) await this.lease.revoke(options);
   }
 
+  /** Resigns at the end of an `await using` scope, as {@link resign}. */
   async [Symbol.asyncDispose](): Promise<void> {
     if (!this.#channel.isClosed) await this.resign();
   }

@@ -15,10 +15,30 @@
  */
 
 export * from "../core/errors.ts";
-export type { Address, Connect, ConnectOptions, Transport } from "../core/transport.ts";
+export type {
+  ConnectionEvent,
+  ProtocolConnection,
+  RequestId,
+  SendOptions,
+} from "../core/connection.ts";
+export type { ReceiveBuffer } from "../core/receive_buffer.ts";
+export type { StreamQueue } from "../core/stream_queue.ts";
+export type {
+  Address,
+  Connect,
+  ConnectOptions,
+  TlsOptions,
+  Transport,
+  TransportInfo,
+} from "../core/transport.ts";
 export { parseHostPort } from "../core/url.ts";
 export { base64Decode, base64Encode } from "./base64.ts";
-export { type CallOptions, Channel, type ChannelOptions } from "./channel.ts";
+export {
+  type Address as EtcdAddress,
+  type CallOptions,
+  Channel,
+  type ChannelOptions,
+} from "./channel.ts";
 export { EtcdClient, type EtcdClientOptions, type Member, type MemberStatus } from "./client.ts";
 export * from "./errors.ts";
 export {

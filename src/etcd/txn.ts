@@ -26,10 +26,13 @@ export type CompareTarget = "value" | "version" | "createRevision" | "modRevisio
 
 /** One condition of a transaction: `target(key) op value`. */
 export interface Compare {
+  /** The key compared. */
   key: Bytes;
   /** Compare every key in `[key, rangeEnd)` instead of one. */
   rangeEnd?: Bytes;
+  /** What of the key is compared. */
   target: CompareTarget;
+  /** The comparison operator. */
   op: "==" | "!=" | "<" | ">";
   /** Bytes for `value`; a revision, version or lease id (bigint) for the others. */
   value: Bytes | bigint;
@@ -43,8 +46,11 @@ export type TxnOp =
 
 /** A transaction: if every compare holds, run `success`, else `failure`. */
 export interface TxnRequest {
+  /** The conditions, all of which must hold. */
   compare?: Compare[];
+  /** Operations run when every compare holds. */
   success?: TxnOp[];
+  /** Operations run otherwise. */
   failure?: TxnOp[];
 }
 
@@ -56,8 +62,11 @@ export type TxnOpResult =
 
 /** The answer of a transaction. */
 export interface TxnResult {
+  /** True when every compare held and `success` ran. */
   succeeded: boolean;
+  /** The store revision after the transaction. */
   revision: bigint;
+  /** The results of the operations that ran, in order. */
   responses: TxnOpResult[];
 }
 

@@ -13,7 +13,9 @@ import type { HttpRequest, HttpResponse } from "./http1/codec.ts";
 export interface EtcdV2ClientOptions {
   /** `host:port` or `http://host:port` strings. Default `["127.0.0.1:2379"]`. */
   endpoints?: (string | Address)[];
+  /** The transport connector. Default: the one for the running runtime. */
   connect?: Connect;
+  /** TLS: `true` for defaults (certificate verified), or settings. */
   tls?: ConnectOptions["tls"];
   /** Path prefix of the API. Default `/v2`. */
   versionPrefix?: string;
@@ -25,12 +27,19 @@ export interface EtcdV2ClientOptions {
 
 /** One node of the v2 key space, as returned by every operation. */
 export interface V2Node {
+  /** The node's full key. */
   key: string;
+  /** The value (absent for a directory). */
   value?: string;
+  /** True for a directory. */
   dir: boolean;
+  /** Seconds left to live, for a node with a TTL. */
   ttl?: number;
+  /** When the node expires (an ISO 8601 time), for a node with a TTL. */
   expiration?: string;
+  /** The etcd index of the node's creation. */
   createdIndex: number;
+  /** The etcd index of the node's last modification. */
   modifiedIndex: number;
   /** Direct children of a directory (nested ones under each child with `recursive`). */
   nodes: V2Node[];
@@ -38,7 +47,9 @@ export interface V2Node {
 
 /** The answer of an operation: the node plus `action`, `prevNode` and the etcd index. */
 export interface V2Result extends V2Node {
+  /** What the operation did: `get`, `set`, `create`, `delete`, and so on. */
   action: string;
+  /** The node before the operation, when there was one. */
   prevNode?: V2Node;
   /** `X-Etcd-Index` of the answer. */
   etcdIndex: number;
@@ -48,7 +59,9 @@ export interface V2Result extends V2Node {
 
 /** Options of a write. */
 export interface V2WriteOptions {
+  /** Seconds the node lives. */
   ttl?: number;
+  /** Create a directory instead of a value. */
   dir?: boolean;
   /** Only if the current value is this. */
   prevValue?: string;
@@ -64,12 +77,17 @@ export interface V2WriteOptions {
 
 /** Options of a read. */
 export interface V2ReadOptions {
+  /** Include every node under a directory, not only its direct children. */
   recursive?: boolean;
+  /** Sort the children by key. */
   sorted?: boolean;
+  /** Make a linearizable read through consensus instead of a local one. */
   quorum?: boolean;
   /** Long-poll until the key changes (after `waitIndex` when given). */
   wait?: boolean;
+  /** Report the first change at or after this index. */
   waitIndex?: number;
+  /** Aborts the call. */
   signal?: AbortSignal;
   /** Milliseconds a call may take; for `wait` the default is no limit. */
   timeout?: number;
@@ -90,6 +108,7 @@ export interface V2ReadOptions {
 export class EtcdV2Client {
   readonly #channel: Channel;
   readonly #prefix: string;
+  /** Directory of {@link V2Lock} keys. */
   readonly lockPrefix: string;
 
   /** Creates the client; connections open on first use. */
@@ -239,6 +258,7 @@ export class EtcdV2Client {
     return Promise.resolve();
   }
 
+  /** Closes at the end of an `await using` scope, as {@link close}. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
@@ -364,6 +384,7 @@ export class V2Lock {
     if (key) await this.#client.delete(key).catch(() => {});
   }
 
+  /** Releases the lock at the end of an `await using` scope, as {@link release}. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.release();
   }

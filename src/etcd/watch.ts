@@ -27,8 +27,11 @@ export interface WatchOptions {
 
 /** One change. */
 export interface WatchEvent {
+  /** Whether the key was put or deleted. */
   type: "put" | "delete";
+  /** The key-value after the change (only the key and revision for a delete). */
   kv: KeyValue;
+  /** The key-value before the change, when the watch asked for it. */
   prevKv?: KeyValue;
 }
 
@@ -112,19 +115,23 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
     this.#rejectCreated(new EtcdError("The watch was closed before it was created", 1));
   }
 
+  /** Waits for the next event. */
   next(): Promise<IteratorResult<WatchEvent>> {
     return this.#queue.next();
   }
 
+  /** Stops the watch and ends iteration. */
   return(): Promise<IteratorResult<WatchEvent>> {
     this.close();
     return this.#queue.return();
   }
 
+  /** Returns itself: a watcher is iterated once. */
   [Symbol.asyncIterator](): this {
     return this;
   }
 
+  /** Stops the watch at the end of an `await using` scope. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.return();
   }

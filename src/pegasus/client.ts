@@ -73,6 +73,7 @@ export class PegasusClient<V = Uint8Array> {
 
   /** Connects: queries the meta servers for the table's partitions. */
   static connect(options: PegasusClientOptions & { decode: true }): Promise<PegasusClient<string>>;
+  /** Connects: queries the meta servers for the table's partitions. */
   static connect(options: PegasusClientOptions): Promise<PegasusClient<Uint8Array>>;
   static async connect(
     options: PegasusClientOptions,
@@ -506,6 +507,7 @@ export class PegasusClient<V = Uint8Array> {
     this.#router.cluster.destroy();
   }
 
+  /** Closes gracefully at the end of an `await using` scope, as {@link close}. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -40,15 +40,21 @@ export interface MultiGetLimits extends CallOptions {
 
 /** Range options of multiGetOpt (pypegasus's `MultiGetOptions`). */
 export interface MultiGetOptions extends MultiGetLimits {
+  /** Include the start sort key. Default true. */
   startInclusive?: boolean;
+  /** Include the stop sort key. Default false. */
   stopInclusive?: boolean;
+  /** How sort keys are matched against `sortKeyFilterPattern`. Default no filter. */
   sortKeyFilterType?: FilterType;
+  /** The pattern sort keys must match. */
   sortKeyFilterPattern?: Bytes;
+  /** Return the pairs in descending sort-key order. Default false. */
   reverse?: boolean;
 }
 
 /** The answer of multiGet: pairs in sort-key order and whether everything was fetched. */
 export interface MultiGetResult<V> {
+  /** The sort keys and values found. */
   entries: [sortKey: V, value: V][];
   /** False when a limit cut the answer short (more data exists). */
   complete: boolean;
@@ -58,15 +64,23 @@ export interface MultiGetResult<V> {
 export interface ScanOptions {
   /** Records per round trip. Default 1000. */
   batchSize?: number;
+  /** Include the start key. Default true. */
   startInclusive?: boolean;
+  /** Include the stop key. Default false. */
   stopInclusive?: boolean;
   /** Per round trip, ms. Default 5000. */
   timeout?: number;
+  /** How hash keys are matched against `hashKeyFilterPattern`. Default no filter. */
   hashKeyFilterType?: FilterType;
+  /** The pattern hash keys must match. */
   hashKeyFilterPattern?: Bytes;
+  /** How sort keys are matched against `sortKeyFilterPattern`. Default no filter. */
   sortKeyFilterType?: FilterType;
+  /** The pattern sort keys must match. */
   sortKeyFilterPattern?: Bytes;
+  /** Return empty values (keys only). */
   noValue?: boolean;
+  /** Aborts the scan. */
   signal?: AbortSignal;
 }
 
@@ -89,6 +103,7 @@ export interface CheckResult<V> {
   succeeded: boolean;
   /** With `returnCheckValue`: whether the checked record existed, and its value. */
   checkValueExist?: boolean;
+  /** With `returnCheckValue`: the checked record's value, when it existed. */
   checkValue?: V;
 }
 

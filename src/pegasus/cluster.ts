@@ -31,16 +31,23 @@ export interface ClusterOptions {
 
 /** A table's cached partition configuration. */
 export interface TableConfig {
+  /** The table's app id. */
   appId: number;
+  /** How many partitions the table has. */
   partitionCount: number;
+  /** Each partition's ballot and primary (`host:port`), by partition index. */
   partitions: { ballot: bigint; primary: string | undefined }[];
 }
 
 /** One routed operation. */
 export interface Operation {
+  /** The operation's name in errors, such as `"get"`. */
   name: string;
+  /** RPC name, such as `"RPC_RRDB_RRDB_GET"`. */
   rpc: string;
+  /** Writes the request's args. */
   args: ArgsWriter;
+  /** Reads the response struct of an ERR_OK reply. */
   decode?: (r: ThriftReader) => unknown;
   /** The partition hash (crc64 of the hash key, or of the sort key for an empty hash key). */
   hash: bigint;
@@ -48,12 +55,15 @@ export interface Operation {
   partition?: number;
   /** Safe to send again after an unknown outcome (reads, put, remove). */
   idempotent: boolean;
+  /** One-way: no reply; the operation completes once written. */
   oneWay?: boolean;
 }
 
 /** Deadline and cancellation of one operation. */
 export interface CallOptions {
+  /** Deadline in milliseconds, retries included. Default: the router's `defaultTimeout`. */
   timeout?: number;
+  /** Aborts the operation. */
   signal?: AbortSignal;
 }
 
@@ -219,8 +229,11 @@ export class Cluster {
  * ```
  */
 export class TableRouter {
+  /** The sessions and meta state it routes through. */
   readonly cluster: Cluster;
+  /** The table's name. */
   readonly table: string;
+  /** Timeout of an operation in milliseconds when none is given. */
   readonly defaultTimeout: number;
   #config: TableConfig | undefined;
   #refreshing: Promise<TableConfig> | undefined;

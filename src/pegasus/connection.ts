@@ -17,11 +17,15 @@ import { MessageType, type ThriftReader } from "./thrift.ts";
 export interface PegasusRequest {
   /** RPC name, such as `"RPC_RRDB_RRDB_GET"`. */
   rpc: string;
+  /** Writes the request's args. */
   args: ArgsWriter;
   /** Reads the response struct of an ERR_OK reply. */
   decode?: (r: ThriftReader) => unknown;
+  /** The table's app id in the header. Default 0. */
   appId?: number;
+  /** The partition index in the header. Default 0. */
   partitionIndex?: number;
+  /** The partition hash in the header. Default 0n. */
   partitionHash?: bigint;
   /** client_timeout in the header, milliseconds. Default 0. */
   timeoutMs?: number;
@@ -33,7 +37,9 @@ export interface PegasusRequest {
 
 /** The reply to an RPC whose frame said ERR_OK: the decoded response struct. */
 export interface PegasusReply {
+  /** The RPC name of the request. */
   rpc: string;
+  /** The decoded response struct (undefined without `decode` and for one-way requests). */
   value: unknown;
 }
 

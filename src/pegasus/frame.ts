@@ -7,16 +7,23 @@ import { MessageType, ThriftReader, ThriftWriter, TType } from "./thrift.ts";
 
 /** What goes in a request frame. */
 export interface RequestFrame {
+  /** RPC name, such as `"RPC_RRDB_RRDB_GET"`. */
   rpc: string;
+  /** Thrift sequence id that the reply echoes. */
   seqid: number;
+  /** Writes the request's args. */
   args: ArgsWriter;
+  /** The table's app id. */
   appId: number;
+  /** The partition index. */
   partitionIndex: number;
   /** client_timeout in milliseconds. */
   timeoutMs: number;
+  /** The partition hash (crc64 of the hash key). */
   partitionHash: bigint;
   /** 1 writes the v1 header (needed for backup requests); default 0. */
   headerVersion?: 0 | 1;
+  /** Mark the request as a backup request (v1 header only); default false. */
   isBackupRequest?: boolean;
   /** Thrift message type: CALL (default) or ONEWAY. */
   messageType?: number;
@@ -68,7 +75,9 @@ export function encodeRequestFrame(frame: RequestFrame): Uint8Array {
 export interface ResponseFrame {
   /** The rDSN error name, such as `"ERR_OK"`. */
   errorName: string;
+  /** RPC name of the Thrift message header, such as `"RPC_RRDB_RRDB_GET_ACK"`. */
   rpc: string;
+  /** Thrift sequence id of the request answered. */
   seqid: number;
   /** A reader over the result struct (after the message header) when there is a body. */
   body: ThriftReader | undefined;

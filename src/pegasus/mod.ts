@@ -17,7 +17,29 @@
  */
 
 export * from "../core/errors.ts";
-export type { Address, Connect, ConnectOptions, Transport } from "../core/transport.ts";
+export type { BackoffOptions } from "../core/backoff.ts";
+export type { ByteWriter } from "../core/bytes.ts";
+export type {
+  ConnectionEvent,
+  ProtocolConnection,
+  RequestId,
+  SendOptions,
+} from "../core/connection.ts";
+export type { Driver, ReplyHandler, RequestOptions } from "../core/driver.ts";
+export type {
+  ManagedConnection,
+  ManagedRequestOptions,
+  ReconnectOptions,
+} from "../core/managed_connection.ts";
+export type { StreamQueue } from "../core/stream_queue.ts";
+export type {
+  Address,
+  Connect,
+  ConnectOptions,
+  TlsOptions,
+  Transport,
+  TransportInfo,
+} from "../core/transport.ts";
 export { parseHostPort } from "../core/url.ts";
 export * from "./client.ts";
 export type {

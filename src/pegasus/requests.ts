@@ -50,64 +50,107 @@ export type MutateOperation = typeof MutateOperation[keyof typeof MutateOperatio
 
 /** A `multi_get_request`. */
 export interface MultiGetRequest {
+  /** The hash key. */
   hashKey: Uint8Array;
+  /** The sort keys to read; empty reads the sort-key range instead. */
   sortKeys: Uint8Array[];
+  /** Most pairs to return; ≤ 0 = no limit. */
   maxKvCount: number;
+  /** Most bytes to return; ≤ 0 = no limit. */
   maxKvSize: number;
+  /** Return empty values (keys only). */
   noValue: boolean;
+  /** Start of the sort-key range (empty = from the first). */
   startSortKey: Uint8Array;
+  /** End of the sort-key range (empty = to the last). */
   stopSortKey: Uint8Array;
+  /** Include the start sort key. */
   startInclusive: boolean;
+  /** Include the stop sort key. */
   stopInclusive: boolean;
+  /** How sort keys are matched against `filterPattern`. */
   filterType: FilterType;
+  /** The pattern sort keys must match. */
   filterPattern: Uint8Array;
+  /** Return the pairs in descending sort-key order. */
   reverse: boolean;
 }
 
 /** A `check_and_set_request`. */
 export interface CheckAndSetRequest {
+  /** The hash key of both the checked and the set record. */
   hashKey: Uint8Array;
+  /** The sort key of the record checked. */
   checkSortKey: Uint8Array;
+  /** The check applied to that record's value. */
   checkType: CheckType;
+  /** The operand of the check (unused by the existence checks). */
   checkOperand: Uint8Array;
+  /** True when `setSortKey` differs from `checkSortKey`. */
   setDiffSortKey: boolean;
+  /** The sort key of the record set. */
   setSortKey: Uint8Array;
+  /** The value set. */
   setValue: Uint8Array;
+  /** Absolute expiry of the value set (seconds since 2016-01-01), 0 = never. */
   setExpireTs: number;
+  /** Return the value that was checked. */
   returnCheckValue: boolean;
 }
 
 /** One `mutate` of a check_and_mutate. */
 export interface MutateSpec {
+  /** Put or delete. */
   operation: MutateOperation;
+  /** The sort key of the record written. */
   sortKey: Uint8Array;
+  /** The value put (ignored for a delete). */
   value: Uint8Array;
+  /** Absolute expiry of the value put (seconds since 2016-01-01), 0 = never. */
   expireTs: number;
 }
 
 /** A `check_and_mutate_request`. */
 export interface CheckAndMutateRequest {
+  /** The hash key of the checked and the mutated records. */
   hashKey: Uint8Array;
+  /** The sort key of the record checked. */
   checkSortKey: Uint8Array;
+  /** The check applied to that record's value. */
   checkType: CheckType;
+  /** The operand of the check (unused by the existence checks). */
   checkOperand: Uint8Array;
+  /** The writes made when the check passes, in order. */
   mutations: MutateSpec[];
+  /** Return the value that was checked. */
   returnCheckValue: boolean;
 }
 
 /** A `get_scanner_request`. */
 export interface GetScannerRequest {
+  /** Start of the range as an encoded key (hash key and sort key). */
   startKey: Uint8Array;
+  /** End of the range as an encoded key (hash key and sort key). */
   stopKey: Uint8Array;
+  /** Include the start key. */
   startInclusive: boolean;
+  /** Include the stop key. */
   stopInclusive: boolean;
+  /** Records per round trip. */
   batchSize: number;
+  /** Return empty values (keys only). */
   noValue: boolean;
+  /** How hash keys are matched against `hashKeyFilterPattern`. */
   hashKeyFilterType: FilterType;
+  /** The pattern hash keys must match. */
   hashKeyFilterPattern: Uint8Array;
+  /** How sort keys are matched against `sortKeyFilterPattern`. */
   sortKeyFilterType: FilterType;
+  /** The pattern sort keys must match. */
   sortKeyFilterPattern: Uint8Array;
+  /** Have the server skip records of other partitions (full scans). */
   validatePartitionHash: boolean;
+  /** Mark the scan as a full-table scan. */
   fullScan: boolean;
 }
 

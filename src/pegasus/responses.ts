@@ -6,7 +6,9 @@ import { type ThriftReader, TType } from "./thrift.ts";
 
 /** A key-value pair of a multi_get or scan reply. */
 export interface KeyValue {
+  /** The key: a sort key (multi_get) or an encoded key (scan). */
   key: Uint8Array;
+  /** The value (empty with `noValue`). */
   value: Uint8Array;
   /** Absolute expiry (seconds since 2016-01-01) when the server returned it. */
   expireTs?: number;
@@ -16,8 +18,11 @@ export interface KeyValue {
 export interface RrdbResponse {
   /** RocksDB status (0 ok, 1 not found, 7 incomplete, 13 try again, ...). */
   error: number;
+  /** The app id of the table that answered. */
   appId: number;
+  /** The index of the partition that answered. */
   partitionIndex: number;
+  /** The replica server that answered. */
   server: string;
 }
 
@@ -25,17 +30,21 @@ export interface RrdbResponse {
 export interface CountResponse extends RrdbResponse {
   /** count (sortkey_count, multi_remove) or new_value (incr); 0 for put. */
   count: bigint;
+  /** The write's decree (log sequence number) on the partition. */
   decree: bigint;
 }
 
 /** `read_response` and `ttl_response`. */
 export interface ReadResponse extends RrdbResponse {
+  /** The value read (get only). */
   value: Uint8Array;
+  /** Remaining seconds to live, -1 = no TTL (ttl only). */
   ttlSeconds: number;
 }
 
 /** `multi_get_response` and `scan_response`. */
 export interface KvsResponse extends RrdbResponse {
+  /** The pairs returned. */
   kvs: KeyValue[];
   /** scan only: the next context id (-1 = done). */
   contextId: bigint;
@@ -43,9 +52,13 @@ export interface KvsResponse extends RrdbResponse {
 
 /** `check_and_set_response` and `check_and_mutate_response`. */
 export interface CheckResponse extends RrdbResponse {
+  /** True when the checked value was asked for and is returned. */
   checkValueReturned: boolean;
+  /** Whether the checked record existed. */
   checkValueExist: boolean;
+  /** The checked record's value, when returned. */
   checkValue: Uint8Array;
+  /** The write's decree (log sequence number) on the partition. */
   decree: bigint;
 }
 
@@ -54,13 +67,21 @@ export type ReplicaAddress = string | undefined;
 
 /** One `partition_configuration`. */
 export interface PartitionConfiguration {
+  /** The table's app id. */
   appId: number;
+  /** The partition's index. */
   partitionIndex: number;
+  /** The configuration's ballot (negative for a split child that is not ready). */
   ballot: bigint;
+  /** How many replicas the partition should have. */
   maxReplicaCount: number;
+  /** The primary replica's address. */
   primary: ReplicaAddress;
+  /** The secondary replicas' addresses. */
   secondaries: string[];
+  /** The last decree committed on the partition. */
   lastCommittedDecree: bigint;
+  /** Partition flags. */
   partitionFlags: number;
   /** host_port of the primary (newer servers). */
   hpPrimary?: string;
@@ -68,10 +89,15 @@ export interface PartitionConfiguration {
 
 /** `query_cfg_response`. */
 export interface QueryConfigResponse {
+  /** The rDSN error name, such as `"ERR_OK"`. */
   err: string;
+  /** The table's app id. */
   appId: number;
+  /** How many partitions the table has. */
   partitionCount: number;
+  /** Whether the table is stateful (replicated storage). */
   isStateful: boolean;
+  /** The partitions' configurations asked for. */
   partitions: PartitionConfiguration[];
 }
 

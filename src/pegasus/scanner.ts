@@ -10,16 +10,21 @@ import { decodeKvsResponse, type KeyValue, type KvsResponse } from "./responses.
 
 /** One record a scanner yields. */
 export interface ScanEntry<V> {
+  /** The record's hash key. */
   hashKey: V;
+  /** The record's sort key. */
   sortKey: V;
+  /** The record's value (empty with `noValue`). */
   value: V;
 }
 
 /** Where one scanner reads: a partition (hash-key scan: by hash) and a key range. */
 export interface ScanTarget {
+  /** The get_scanner request: key range, filters and batch size. */
   request: GetScannerRequest;
   /** Routing: the hash key's crc64, or a fixed partition for full scans. */
   hash?: bigint;
+  /** A fixed partition index (full scans). */
   partition?: number;
 }
 
@@ -150,6 +155,7 @@ export class PegasusScanner<V> implements AsyncIterable<ScanEntry<V>> {
     }
   }
 
+  /** Yields every record, then closes the scanner (also when the loop ends early). */
   async *[Symbol.asyncIterator](): AsyncIterator<ScanEntry<V>> {
     try {
       for (let e = await this.next(); e; e = await this.next()) yield e;

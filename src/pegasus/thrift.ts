@@ -99,8 +99,11 @@ export class ThriftWriter extends ByteWriter {
  * ```
  */
 export class ThriftReader {
+  /** The buffer read from. */
   readonly bytes: Uint8Array;
+  /** Offset of the next byte to read. */
   pos: number;
+  /** Offset just past the last byte that may be read. */
   readonly end: number;
 
   /** Reads from `bytes` between `start` and `end`. */

@@ -400,6 +400,7 @@ export class TStorageClient<T = Uint8Array> {
     this.#conn.destroy();
   }
 
+  /** Closes gracefully at the end of an `await using` scope, as {@link close}. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

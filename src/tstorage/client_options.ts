@@ -40,7 +40,9 @@ export interface TStorageClientOptions<T> {
 
 /** The options after URL parsing and defaults. */
 export interface ResolvedTStorageOptions<T> extends TStorageClientOptions<T> {
+  /** The server's host and port. */
   address: { host: string; port: number };
+  /** Names the server in errors, as `tstorage host:port`. */
   label: string;
 }
 

@@ -232,7 +232,7 @@ export class TStorageConnection
     }
   }
 
-  nextEvent(): Event | undefined {
+  nextEvent(): ConnectionEvent<TStorageReply, GetItem> | undefined {
     for (;;) {
       const queued = this.#events.shift();
       if (queued) return queued;

@@ -20,7 +20,22 @@
  */
 
 export * from "../core/errors.ts";
-export type { Address, Connect, ConnectOptions, Transport } from "../core/transport.ts";
+export type { BackoffOptions } from "../core/backoff.ts";
+export type {
+  ConnectionEvent,
+  ProtocolConnection,
+  RequestId,
+  SendOptions,
+} from "../core/connection.ts";
+export type { ReconnectOptions } from "../core/managed_connection.ts";
+export type {
+  Address,
+  Connect,
+  ConnectOptions,
+  TlsOptions,
+  Transport,
+  TransportInfo,
+} from "../core/transport.ts";
 export { parseHostPort } from "../core/url.ts";
 export * from "./client.ts";
 export * from "./client_options.ts";

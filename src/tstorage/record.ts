@@ -36,7 +36,9 @@ export interface KeyFields {
 
 /** Which fields a key layout carries on the wire (both default to true). */
 export interface KeyLayout {
+  /** Whether the key carries its `cid`. Default true. */
   withCid?: boolean;
+  /** Whether the key carries its `acq`. Default true. */
   withAcq?: boolean;
 }
 
@@ -68,10 +70,15 @@ const isInt64 = (v: bigint): boolean => v >= KeyLimits.INT64_MIN && v <= KeyLimi
  * ```
  */
 export class Key {
+  /** Client id, 0 … 2^31−1. */
   readonly cid: number;
+  /** Meter id, int64. */
   readonly mid: bigint;
+  /** Meter object id, int32. */
   readonly moid: number;
+  /** Capture time, int64 (TStorage nanoseconds by convention). */
   readonly cap: bigint;
+  /** Acquisition time, int64 (TStorage nanoseconds). */
   readonly acq: bigint;
 
   /** Creates a key; throws `RangeError` for a 64-bit field given as an unsafe number. */
@@ -211,7 +218,9 @@ export class Key {
  * ```
  */
 export interface TStorageRecord<T> {
+  /** The record's key. */
   readonly key: Key;
+  /** The record's payload value. */
   readonly value: T;
 }
 

@@ -36,6 +36,7 @@ function nsToSeconds(ns: bigint): number {
  * ```
  */
 export function toUnix(timestamp: number): number;
+/** TStorage seconds to Unix seconds, as a bigint. */
 export function toUnix(timestamp: bigint): bigint;
 export function toUnix(timestamp: number | bigint): number | bigint {
   return typeof timestamp === "bigint"
@@ -53,6 +54,7 @@ export function toUnix(timestamp: number | bigint): number | bigint {
  * ```
  */
 export function fromUnix(timestamp: number): number;
+/** Unix seconds to TStorage seconds, as a bigint. */
 export function fromUnix(timestamp: bigint): bigint;
 export function fromUnix(timestamp: number | bigint): number | bigint {
   return typeof timestamp === "bigint"

@@ -7,11 +7,13 @@ import type { ReceiveBuffer } from "../../core/receive_buffer.ts";
 
 /** An HTTP request as the etcd clients build it. */
 export interface HttpRequest {
+  /** The request method. */
   method: "GET" | "POST" | "PUT" | "DELETE";
   /** Path and query, starting with `/`. */
   path: string;
   /** Extra headers (`Host`, `Content-Length` are added). */
   headers?: Record<string, string>;
+  /** The request body; a string is sent as UTF-8. */
   body?: Uint8Array | string;
   /**
    * The response body never ends (watch): deliver it line by line as stream items. The
@@ -22,9 +24,13 @@ export interface HttpRequest {
 
 /** A complete response. Header names are lower case; repeated headers are joined by ", ". */
 export interface HttpResponse {
+  /** The status code. */
   status: number;
+  /** The reason phrase of the status line. */
   reason: string;
+  /** The headers by lower-case name. */
   headers: Record<string, string>;
+  /** The whole body. */
   body: Uint8Array;
 }
 

@@ -1,6 +1,6 @@
 // Redis throughput of kvwire against the peer clients in the same run, same process, same
 // server on loopback, 100-byte values; prints ops/s and kvwire's ratio to each peer.
-// Run: npm run build && node_modules/.bin/tsx scripts/bench/redis.ts [seconds]
+// Run: npm run build && node_modules/.bin/tsx scripts/bench/redis.ts [seconds] [rounds]
 //      node_modules/.bin/bun scripts/bench/redis.ts (adds Bun's built-in RedisClient)
 // On Node, kvwire is loaded from dist/ (what npm users run: tsx's per-closure naming helper
 // would otherwise slow it); on Deno and Bun from src/. Compare ratios within one run.
@@ -19,7 +19,13 @@ interface Contender {
   close: () => Promise<unknown> | void;
 }
 
-const seconds = Number(process.argv[2] ?? 2);
+const seconds = Number(process.argv[2] ?? 1);
+const ROUNDS = Number(process.argv[3] ?? 5);
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
 const onNode = !("Deno" in globalThis) && !("Bun" in globalThis);
 const { RedisClient } = (await import(
   onNode ? "../../dist/redis.js" : "../../src/redis/mod.ts"
@@ -132,11 +138,17 @@ try {
   const all = await contenders(host, Number(port));
   const from = onNode ? "dist/" : "src/";
   console.log(
-    `Redis benchmark on ${runtimeName()} (kvwire from ${from}), ${seconds} s each, 100-byte values`,
+    `Redis benchmark on ${runtimeName()} (kvwire from ${from}), median of ${ROUNDS} turns of ` +
+      `${seconds} s each, 100-byte values`,
   );
   for (const scenario of scenarios) {
-    const results = new Map<string, number>();
-    for (const c of all) results.set(c.name, await measure(scenario.run(c)));
+    // Contenders take turns for ROUNDS rounds and each keeps its median, so that a burst of
+    // load on this shared machine does not land on one client only.
+    const samples = new Map<string, number[]>(all.map((c) => [c.name, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const c of all) samples.get(c.name)!.push(await measure(scenario.run(c)));
+    }
+    const results = new Map([...samples].map(([name, xs]) => [name, median(xs)]));
     const ours = results.get("kvwire")!;
     console.log(`\n${scenario.name}`);
     for (const [name, ops] of results) {

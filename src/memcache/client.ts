@@ -1,0 +1,409 @@
+// MemcacheClient: python-memcached's Client in TypeScript idiom, over the meta (default), text
+// or binary protocol, with a weighted ketama pool, dead-server handling and failover.
+
+import type { RequestOptions } from "../core/driver.ts";
+import { type ClientState, MemcacheCore } from "./client_core.ts";
+import {
+  type MemcacheClientOptions,
+  type MemcacheProtocol,
+  parseServers,
+  type ServerInput,
+} from "./client_options.ts";
+import type {
+  CallOptions,
+  CasItem,
+  CounterOptions,
+  KeyInput,
+  MetaGetOptions,
+  MetaGetResult,
+  MultiOptions,
+  StoreOptions,
+} from "./client_types.ts";
+import { MemcacheError } from "./errors.ts";
+import { isUnavailable, ServerPool } from "./pool.ts";
+import type { MemcacheItem, MemcacheRequest, MetaResponse } from "./types.ts";
+
+/**
+ * A memcache client over one server or a pool. Calls made in the same tick share one write
+ * per server; multi-key calls are split per server and run in parallel.
+ *
+ * @example
+ * ```ts
+ * import { MemcacheClient } from "@kvwire/kvwire/memcache";
+ * await using mc = await MemcacheClient.connect(["127.0.0.1:11211"]);
+ * await mc.set("greeting", "hello", { ttl: 60 });
+ * await mc.get<string>("greeting"); // "hello"
+ * await mc.setMulti({ k1: 1, k2: 2 }, { keyPrefix: "pfx_" }); // [] (no failures)
+ * await mc.getMulti(["k1", "k2", "nonexist"], { keyPrefix: "pfx_" }); // Map { "k1" => 1, "k2" => 2 }
+ * ```
+ */
+export class MemcacheClient extends MemcacheCore {
+  /** Creates a client and connects every server; rejects only if none can be reached. */
+  static async connect(
+    options: MemcacheClientOptions | string | readonly ServerInput[] = {},
+    more: MemcacheClientOptions = {},
+  ): Promise<MemcacheClient> {
+    const merged: MemcacheClientOptions = typeof options === "string" || Array.isArray(options)
+      ? { ...more, servers: options as string | readonly ServerInput[] }
+      : { ...more, ...(options as MemcacheClientOptions) };
+    const client = new MemcacheClient(merged);
+    const results = await Promise.allSettled(client.shared.pool.nodes.map((n) => n.open()));
+    if (results.every((r) => r.status === "rejected")) {
+      client.destroy();
+      throw (results[0] as PromiseRejectedResult).reason;
+    }
+    return client;
+  }
+
+  /** Creates a client that connects on first use. Prefer `MemcacheClient.connect`. */
+  constructor(
+    options: MemcacheClientOptions = {},
+    view?: { shared: ClientState; call: RequestOptions },
+  ) {
+    super(options, view);
+  }
+
+  /** The wire protocol in use. */
+  get protocol(): MemcacheProtocol {
+    return this.shared.protocol;
+  }
+
+  /** The servers: whether each is connected or marked dead, and the version it reported. */
+  get servers(): {
+    label: string;
+    weight: number;
+    connected: boolean;
+    dead: boolean;
+    version?: string;
+  }[] {
+    return this.shared.pool.nodes.map((n) => ({
+      label: n.spec.label,
+      weight: n.spec.weight,
+      connected: n.isConnected,
+      dead: n.isDead,
+      version: n.version,
+    }));
+  }
+
+  /** A view sharing the connections whose calls use other per-call options. */
+  with(options: CallOptions): MemcacheClient {
+    return new MemcacheClient({}, { shared: this.shared, call: { ...this.call, ...options } });
+  }
+
+  // ---- retrieval ----
+
+  /** The value of a key, or null when missing. */
+  get<T = unknown>(key: KeyInput): Promise<T | null> {
+    return new Promise<T | null>((resolve, reject) => {
+      const k = this.prepare(key);
+      this.dispatch(k, { op: "get", keys: [k.bytes] }, "GET", {
+        reply: (reply) => {
+          const item = (reply as { items: (MemcacheItem | null)[] }).items[0];
+          if (item === null) resolve(null);
+          else this.shared.codec.settle(item, resolve as (v: unknown) => void, reject);
+        },
+        fail: reject,
+      });
+    });
+  }
+
+  /** The value and its CAS token (for {@link cas}), or null when missing. */
+  async gets<T = unknown>(key: KeyInput): Promise<CasItem<T> | null> {
+    const k = this.prepare(key);
+    const item = (await this.items(k, { op: "get", keys: [k.bytes], cas: true }, "GETS"))[0];
+    if (!item) return null;
+    return { value: await this.shared.codec.decode(item) as T, cas: item.cas ?? 0n };
+  }
+
+  /** The stored bytes, client flags and CAS token, undecoded; null when missing. */
+  async getRaw(key: KeyInput): Promise<MemcacheItem | null> {
+    const k = this.prepare(key);
+    return (await this.items(k, { op: "get", keys: [k.bytes], cas: true }, "GETS"))[0];
+  }
+
+  /**
+   * The values of many keys, fetched per server in parallel with one pipelined batch each.
+   * Missing keys, and keys whose server is down, are absent (python-memcached's
+   * `get_multi`); the map's keys are the keys as given, without the prefix.
+   */
+  async getMulti<K extends KeyInput, T = unknown>(
+    keys: Iterable<K>,
+    options: MultiOptions = {},
+  ): Promise<Map<K, T>> {
+    const list = [...keys];
+    const prepared = list.map((key) => this.prepare(key, options.keyPrefix));
+    const found: (MemcacheItem | null)[] = new Array(list.length).fill(null);
+    await this.shared.pool.perServer(
+      prepared,
+      (p) => p.hash,
+      (node, indexes) =>
+        this.request(node, { op: "get", keys: indexes.map((i) => prepared[i].bytes) }, "GET")
+          .then((reply) => {
+            const items = (reply as { items: (MemcacheItem | null)[] }).items;
+            for (let j = 0; j < items.length; j++) found[indexes[j]] = items[j];
+          }, (error) => {
+            if (!isUnavailable(error)) throw error;
+          }),
+    );
+    const out = new Map<K, T>();
+    const codec = this.shared.codec;
+    for (let i = 0; i < found.length; i++) {
+      const item = found[i];
+      if (item === null) continue;
+      const value = codec.decode(item); // a Promise only for compressed values
+      out.set(list[i], (value instanceof Promise ? await value : value) as T);
+    }
+    return out;
+  }
+
+  // ---- storage ----
+
+  /** Stores a value. Resolves true when stored. */
+  set(key: KeyInput, value: unknown, options: StoreOptions = {}): Promise<boolean> {
+    return this.store("set", key, value, options);
+  }
+
+  /** Stores only if the key is missing. */
+  add(key: KeyInput, value: unknown, options: StoreOptions = {}): Promise<boolean> {
+    return this.store("add", key, value, options);
+  }
+
+  /** Stores only if the key exists. */
+  replace(key: KeyInput, value: unknown, options: StoreOptions = {}): Promise<boolean> {
+    return this.store("replace", key, value, options);
+  }
+
+  /** Appends bytes to an existing value (its flags are kept). */
+  append(key: KeyInput, value: unknown, options: StoreOptions = {}): Promise<boolean> {
+    return this.store("append", key, value, options);
+  }
+
+  /** Prepends bytes to an existing value (its flags are kept). */
+  prepend(key: KeyInput, value: unknown, options: StoreOptions = {}): Promise<boolean> {
+    return this.store("prepend", key, value, options);
+  }
+
+  /** Stores only if the item is unchanged since {@link gets} returned `cas`. */
+  cas(key: KeyInput, value: unknown, cas: bigint, options: StoreOptions = {}): Promise<boolean> {
+    return this.store("cas", key, value, options, cas);
+  }
+
+  /**
+   * Stores many values, per server in parallel. Resolves with the keys that were not stored
+   * (refused, or their server unavailable), as python-memcached's `set_multi`.
+   */
+  async setMulti<K extends KeyInput>(
+    mapping: Iterable<readonly [K, unknown]> | Record<string, unknown>,
+    options: StoreOptions & MultiOptions = {},
+  ): Promise<K[]> {
+    const entries: (readonly [K, unknown])[] = Symbol.iterator in Object(mapping)
+      ? [...(mapping as Iterable<readonly [K, unknown]>)]
+      : Object.entries(mapping) as unknown as [K, unknown][];
+    const prepared = entries.map(([key]) => this.prepare(key, options.keyPrefix));
+    const values = await Promise.all(
+      entries.map(([, v], i) => this.encode(prepared[i], v, options)),
+    );
+    const failed = new Set<number>();
+    await this.shared.pool.perServer(prepared, (p) => p.hash, (node, indexes) => {
+      const items = indexes.map((i) => ({
+        key: prepared[i].bytes,
+        value: values[i].value,
+        flags: values[i].flags,
+        ttl: options.ttl,
+      }));
+      return this.request(node, { op: "store", mode: "set", items }, "SET").then((reply) => {
+        (reply as { statuses: unknown[] }).statuses.forEach((s, j) => {
+          if (s !== "stored") failed.add(indexes[j]);
+        });
+      }, (error) => {
+        if (!isUnavailable(error)) throw error;
+        for (const i of indexes) failed.add(i);
+      });
+    });
+    return entries.filter((_, i) => failed.has(i)).map(([key]) => key);
+  }
+
+  // ---- counters, touch, delete ----
+
+  /** Adds to a counter; null when the key is missing. Values are unsigned 64-bit. */
+  incr(
+    key: KeyInput,
+    delta: number | bigint = 1,
+    options: CounterOptions = {},
+  ): Promise<bigint | null> {
+    return this.counter("incr", key, delta, options);
+  }
+
+  /** Subtracts from a counter, flooring at 0; null when the key is missing. */
+  decr(
+    key: KeyInput,
+    delta: number | bigint = 1,
+    options: CounterOptions = {},
+  ): Promise<bigint | null> {
+    return this.counter("decr", key, delta, options);
+  }
+
+  /** Sets a new TTL; true when the key exists. */
+  async touch(key: KeyInput, ttl: number): Promise<boolean> {
+    const k = this.prepare(key);
+    return (await this.status(k, { op: "touch", key: k.bytes, ttl }, "TOUCH")) === "touched";
+  }
+
+  /** Deletes a key; true when it existed. */
+  async delete(key: KeyInput, options: { noreply?: boolean } = {}): Promise<boolean> {
+    const k = this.prepare(key);
+    const request: MemcacheRequest = { op: "delete", keys: [k.bytes] };
+    if (options.noreply) return this.fireAndForget(k, request, "DELETE", true);
+    return (await this.status(k, request, "DELETE")) === "deleted";
+  }
+
+  /**
+   * Deletes many keys, per server in parallel. True when every server answered (missing
+   * keys are fine), as python-memcached's `delete_multi`.
+   */
+  async deleteMulti(keys: Iterable<KeyInput>, options: MultiOptions = {}): Promise<boolean> {
+    const prepared = [...keys].map((key) => this.prepare(key, options.keyPrefix));
+    let ok = true;
+    await this.shared.pool.perServer(
+      prepared,
+      (p) => p.hash,
+      (node, indexes) =>
+        this.request(node, { op: "delete", keys: indexes.map((i) => prepared[i].bytes) }, "DELETE")
+          .then((reply) => {
+            for (const s of (reply as { statuses: unknown[] }).statuses) {
+              if (s instanceof MemcacheError) ok = false;
+            }
+          }, (error) => {
+            if (!isUnavailable(error)) throw error;
+            ok = false;
+          }),
+    );
+    return ok;
+  }
+
+  // ---- meta protocol ----
+
+  /**
+   * A meta get with the stampede-protection flags: `vivify` (on a miss, create a placeholder
+   * and win the right to fill it), `recache` (win a refresh when little TTL is left), and the
+   * stale/win/already-won answers. Null on a plain miss. Meta protocol only.
+   */
+  async metaGet<T = unknown>(
+    key: KeyInput,
+    options: MetaGetOptions = {},
+  ): Promise<MetaGetResult<T> | null> {
+    const flags = ["v", "f", "c", "t"];
+    if (options.vivify !== undefined) flags.push(`N${options.vivify}`);
+    if (options.recache !== undefined) flags.push(`R${options.recache}`);
+    if (options.touch !== undefined) flags.push(`T${options.touch}`);
+    if (options.noBump) flags.push("u");
+    const response = await this.meta("mg", key, flags);
+    if (!response || response.code === "EN") return null;
+    const item = { value: response.value ?? new Uint8Array(0), flags: response.clientFlags ?? 0 };
+    return {
+      value: await this.shared.codec.decode(item) as T,
+      cas: response.cas,
+      ttl: response.ttl,
+      win: response.win,
+      stale: response.stale,
+      alreadyWon: response.alreadyWon,
+    };
+  }
+
+  /**
+   * Sends one raw meta command (`mg`, `ms`, `md`, `ma`, `me`) with any flags, to the server
+   * of `key`. Resolves with the response, or null when a quiet (`q`) command stayed silent.
+   *
+   * @example
+   * ```ts
+   * import { MemcacheClient } from "@kvwire/kvwire/memcache";
+   * await using mc = await MemcacheClient.connect();
+   * await mc.meta("md", "page:1", ["I", "T30"]); // invalidate: readers see it stale
+   * ```
+   */
+  async meta(
+    cmd: "mg" | "ms" | "md" | "ma" | "me",
+    key: KeyInput,
+    flags: readonly string[] = [],
+    value?: Uint8Array,
+  ): Promise<MetaResponse | null> {
+    const k = this.prepare(key);
+    const reply = await this.send(k, {
+      op: "meta",
+      commands: [{ cmd, key: k.bytes, flags, value }],
+    }, cmd.toUpperCase());
+    const response = (reply as { responses: (MetaResponse | MemcacheError | null)[] }).responses[0];
+    if (response instanceof MemcacheError) throw response;
+    return response;
+  }
+
+  // ---- servers ----
+
+  /** Flushes every reachable server (python-memcached's `flush_all`). */
+  async flushAll(delay = 0): Promise<void> {
+    await this.shared.pool.eachServer({ op: "flush", delay }, this.call, "FLUSH_ALL");
+  }
+
+  /** Stats of every reachable server, by `host:port` (`group`: "settings", "items", "slabs"...). */
+  async stats(group?: string): Promise<Map<string, Record<string, string>>> {
+    const replies = await this.shared.pool.eachServer({ op: "stats", group }, this.call, "STATS");
+    const out = new Map<string, Record<string, string>>();
+    for (const [node, reply] of replies) {
+      if (reply.type === "stats") out.set(node.spec.label, Object.fromEntries(reply.stats));
+    }
+    return out;
+  }
+
+  /** The version of every reachable server, by `host:port`. */
+  async version(): Promise<Map<string, string>> {
+    const replies = await this.shared.pool.eachServer({ op: "version" }, this.call, "VERSION");
+    const out = new Map<string, string>();
+    for (const [node, reply] of replies) {
+      if (reply.type === "version") out.set(node.spec.label, reply.version);
+    }
+    return out;
+  }
+
+  /**
+   * Replaces the servers (python-memcached's `set_servers`): requests from now on use the new
+   * pool; the old connections close once their requests in flight are answered.
+   *
+   * @example
+   * ```ts
+   * import { MemcacheClient } from "@kvwire/kvwire/memcache";
+   * const mc = new MemcacheClient({ servers: ["10.0.0.1:11211"] });
+   * await mc.setServers(["10.0.0.1:11211", ["10.0.0.2:11211", 2]]);
+   * ```
+   */
+  async setServers(servers: ServerInput | readonly ServerInput[]): Promise<void> {
+    const shared = this.shared;
+    const old = shared.pool;
+    shared.pool = new ServerPool(parseServers(servers), shared.options);
+    await old.close();
+  }
+
+  /** Forgets which servers failed, so they are tried again at once. */
+  forgetDeadHosts(): void {
+    this.shared.pool.reviveAll();
+  }
+
+  /** Closes every connection; the next call reconnects. */
+  async disconnectAll(): Promise<void> {
+    await Promise.all(this.shared.pool.nodes.map((n) => n.reset()));
+  }
+
+  /** Closes gracefully: waits for requests in flight. */
+  async close(): Promise<void> {
+    await this.shared.pool.close();
+  }
+
+  /** Closes at once: pending requests fail with `ConnectionClosedError`. */
+  destroy(): void {
+    this.shared.pool.destroy();
+  }
+
+  /** `await using mc = await MemcacheClient.connect()` closes it at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

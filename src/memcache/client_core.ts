@@ -1,0 +1,218 @@
+// The internals MemcacheClient is built on: the shared pool and value codec, key preparation,
+// routing with failover, and the request helpers every method uses.
+
+import type { ReplyHandler, RequestOptions } from "../core/driver.ts";
+import { utf8Decode } from "../core/bytes.ts";
+import { toU64 } from "./args.ts";
+import {
+  checkClientOptions,
+  type MemcacheClientOptions,
+  type MemcacheProtocol,
+  parseServers,
+} from "./client_options.ts";
+import type { CounterOptions, KeyInput, StoreOptions } from "./client_types.ts";
+import { MemcacheError } from "./errors.ts";
+import { encodeKey, type MemcacheKey } from "./keys.ts";
+import { ServerPool, wasNotSent } from "./pool.ts";
+import type { ServerNode } from "./server_node.ts";
+import type {
+  MemcacheItem,
+  MemcacheReply,
+  MemcacheRequest,
+  MemcacheStatus,
+  StoreMode,
+} from "./types.ts";
+import { defaultSerializer, type EncodedValue, ValueCodec } from "./values.ts";
+
+/** State a client and its views share. */
+export interface ClientState {
+  pool: ServerPool;
+  /** What new pools are made with (see `setServers`). */
+  options: MemcacheClientOptions & { protocol: MemcacheProtocol };
+  protocol: MemcacheProtocol;
+  codec: ValueCodec;
+  maxKeyLength: number;
+}
+
+/** A validated key: its bytes, and the bytes it is routed by. */
+export interface RoutedKey {
+  bytes: Uint8Array;
+  hash: Uint8Array;
+}
+
+const NAMES: Record<StoreMode, string> = {
+  set: "SET",
+  add: "ADD",
+  replace: "REPLACE",
+  append: "APPEND",
+  prepend: "PREPEND",
+  cas: "CAS",
+};
+
+/**
+ * The base of {@link MemcacheClient}: routing, failover and request plumbing.
+ *
+ * Theory of operation: a key is validated (and prefixed) into bytes, routed by its hash key
+ * to a server, and sent as one request; the reply is shaped by the caller. With failover, a
+ * request that failed without reaching its server (refused, unreachable, marked dead) is
+ * sent to the server the ring picks among the live ones; one that may have run is not.
+ *
+ * @example
+ * ```ts
+ * import { MemcacheClient, MemcacheCore } from "@kvwire/kvwire/memcache";
+ * const mc = new MemcacheClient();
+ * console.log(mc instanceof MemcacheCore); // true
+ * ```
+ */
+export abstract class MemcacheCore {
+  protected readonly shared: ClientState;
+  protected readonly call: RequestOptions;
+
+  /** Creates the state, or shares a view's. */
+  constructor(
+    options: MemcacheClientOptions = {},
+    view?: { shared: ClientState; call: RequestOptions },
+  ) {
+    if (view) {
+      this.shared = view.shared;
+      this.call = view.call;
+      return;
+    }
+    const protocol = checkClientOptions(options);
+    this.shared = {
+      pool: new ServerPool(parseServers(options.servers), { ...options, protocol }),
+      options: { ...options, protocol },
+      protocol,
+      codec: new ValueCodec(
+        options.serializer ?? defaultSerializer,
+        options.minCompressLen ?? 0,
+        options.maxValueSize ?? 1024 * 1024,
+      ),
+      maxKeyLength: options.maxKeyLength ?? 250,
+    };
+    this.call = { timeout: options.commandTimeout ?? 3000 };
+  }
+
+  protected prepare(key: KeyInput, prefix = ""): RoutedKey {
+    const max = this.shared.maxKeyLength;
+    if (Array.isArray(key)) {
+      const [hashKey, realKey] = key as readonly [MemcacheKey, MemcacheKey];
+      return { bytes: encodeKey(realKey, prefix, max), hash: encodeKey(hashKey, "", Infinity) };
+    }
+    const bytes = encodeKey(key as MemcacheKey, prefix, max);
+    return { bytes, hash: bytes };
+  }
+
+  /** Routes by key; with failover, a request that never left goes to the next live server. */
+  protected dispatch(
+    k: RoutedKey,
+    request: MemcacheRequest,
+    name: string,
+    handler: ReplyHandler<MemcacheReply>,
+  ): void {
+    const pool = this.shared.pool;
+    const node = pool.route(k.hash);
+    if (!pool.failover) {
+      node.send(request, this.call, name, handler);
+      return;
+    }
+    node.send(request, this.call, name, {
+      reply: (value) => handler.reply(value),
+      fail: (error) => {
+        if (wasNotSent(error)) {
+          if (!node.isDead) node.markDead(error);
+          const next = pool.route(k.hash);
+          if (next !== node) {
+            next.send(request, this.call, name, handler);
+            return;
+          }
+        }
+        handler.fail(error);
+      },
+    });
+  }
+
+  protected send(k: RoutedKey, request: MemcacheRequest, name: string): Promise<MemcacheReply> {
+    return new Promise((resolve, reject) =>
+      this.dispatch(k, request, name, { reply: resolve, fail: reject })
+    );
+  }
+
+  protected request(
+    node: ServerNode,
+    request: MemcacheRequest,
+    name: string,
+  ): Promise<MemcacheReply> {
+    return node.request(request, this.call, name);
+  }
+
+  protected async items(
+    k: RoutedKey,
+    request: MemcacheRequest,
+    name: string,
+  ): Promise<(MemcacheItem | null)[]> {
+    return ((await this.send(k, request, name)) as { items: (MemcacheItem | null)[] }).items;
+  }
+
+  protected async status(
+    k: RoutedKey,
+    request: MemcacheRequest,
+    name: string,
+  ): Promise<MemcacheStatus> {
+    const reply = await this.send(k, request, name);
+    const status = (reply as { statuses: (MemcacheStatus | MemcacheError)[] }).statuses[0];
+    if (status instanceof MemcacheError) throw status;
+    return status;
+  }
+
+  protected fireAndForget<T>(
+    k: RoutedKey,
+    request: MemcacheRequest,
+    name: string,
+    result: T,
+  ): Promise<T> {
+    this.dispatch(k, request, name, { reply: () => {}, fail: () => {} });
+    return Promise.resolve(result);
+  }
+
+  protected async store(
+    mode: StoreMode,
+    key: KeyInput,
+    value: unknown,
+    options: StoreOptions,
+    cas?: bigint,
+  ): Promise<boolean> {
+    const k = this.prepare(key);
+    const encoded = await this.encode(k, value, options);
+    const request: MemcacheRequest = {
+      op: "store",
+      mode,
+      items: [{ key: k.bytes, value: encoded.value, flags: encoded.flags, ttl: options.ttl, cas }],
+    };
+    if (options.noreply) return this.fireAndForget(k, request, NAMES[mode], true);
+    return (await this.status(k, request, NAMES[mode])) === "stored";
+  }
+
+  protected encode(k: RoutedKey, value: unknown, options: StoreOptions): Promise<EncodedValue> {
+    return this.shared.codec.encode(utf8Decode(k.bytes), value, options);
+  }
+
+  protected async counter(
+    op: "incr" | "decr",
+    key: KeyInput,
+    delta: number | bigint,
+    options: CounterOptions,
+  ): Promise<bigint | null> {
+    const k = this.prepare(key);
+    const request: MemcacheRequest = {
+      op,
+      key: k.bytes,
+      delta: toU64(delta, "delta"),
+      initial: options.initial === undefined ? undefined : toU64(options.initial, "initial value"),
+      ttl: options.ttl,
+    };
+    if (options.noreply) return this.fireAndForget(k, request, op.toUpperCase(), null);
+    const reply = await this.send(k, request, op.toUpperCase());
+    return (reply as { value: bigint | null }).value;
+  }
+}

@@ -1,0 +1,191 @@
+// Options of the memcache client and the parsing of its server list ("host:port", "[v6]:port",
+// "unix:/path", with python-memcached's ("host:port", weight) tuples).
+
+import type { Address, Connect, TlsOptions } from "../core/transport.ts";
+import { parseHostPort } from "../core/url.ts";
+import type { KetamaCompat } from "./ketama.ts";
+import type { Serializer } from "./values.ts";
+
+/** The wire protocol: meta (default, memcached ≥ 1.6), text (older servers, proxies), binary. */
+export type MemcacheProtocol = "meta" | "text" | "binary";
+
+/**
+ * A server: `"host:port"` (port 11211 by default), `"unix:/path"`, a `[address, weight]`
+ * tuple as python-memcached takes, or an object.
+ */
+export type ServerInput =
+  | string
+  | readonly [string, number]
+  | { host?: string; port?: number; path?: string; weight?: number };
+
+/** Everything a {@link MemcacheClient} can be told. */
+export interface MemcacheClientOptions {
+  /** The servers of the pool. Default `"127.0.0.1:11211"`. */
+  servers?: ServerInput | readonly ServerInput[];
+  /** Wire protocol. Default `"meta"`; `"binary"` when a username is given. */
+  protocol?: MemcacheProtocol;
+  /** SASL PLAIN user name (binary protocol). */
+  username?: string;
+  /** SASL PLAIN password; never part of a message. */
+  password?: string;
+  /** TLS (`memcached -Z`): `true` for defaults (certificate verified), or settings. */
+  tls?: boolean | TlsOptions;
+  /** Milliseconds to connect (TLS and SASL included). Default 3,000. */
+  connectTimeout?: number;
+  /** Deadline of each request in milliseconds, queued or in flight. Default 3,000. */
+  commandTimeout?: number;
+  /**
+   * Milliseconds a server that failed to connect is left alone: its requests fail at once
+   * (or fail over), then it is tried again. Default 30,000 (python-memcached's 30 s).
+   */
+  deadRetry?: number;
+  /** Send a dead server's keys to the next server on the ring instead of failing. */
+  failover?: boolean;
+  /**
+   * Flush a server when it comes back after a failure, so that keys it held while they
+   * lived elsewhere can't be read stale (python-memcached's `flush_on_reconnect`).
+   */
+  flushOnReconnect?: boolean;
+  /** Compress values of at least this many bytes (zlib); 0 = never. Default 0. */
+  minCompressLen?: number;
+  /** Value (de)serialization. Default {@link defaultSerializer}. */
+  serializer?: Serializer;
+  /** Largest value sent, in bytes; larger ones throw before sending. Default 1 MiB. */
+  maxValueSize?: number;
+  /** Longest key, in bytes. Default 250. */
+  maxKeyLength?: number;
+  /** Requests held per server while it (re)connects. Default 10,000. */
+  offlineQueueSize?: number;
+  /** Point naming of the ketama ring. Default `"libmemcached"`. */
+  ketama?: KetamaCompat;
+  /** The transport connector. Default: the one for the running runtime. */
+  connect?: Connect;
+}
+
+/** One server after parsing. */
+export interface ServerSpec {
+  address: Address;
+  weight: number;
+  /** `host:port` or the socket path, for messages and stats. */
+  label: string;
+  /** Host and port as the ring names them. */
+  host: string;
+  port: number;
+}
+
+/**
+ * Parses one server entry. Throws `TypeError` on a malformed one.
+ *
+ * @example
+ * ```ts
+ * import { parseServer } from "@kvwire/kvwire/memcache";
+ * parseServer(["cache-1:11212", 2]); // { address: { host: "cache-1", port: 11212 }, weight: 2, ... }
+ * ```
+ */
+export function parseServer(input: ServerInput): ServerSpec {
+  let weight = 1;
+  let address: Address;
+  if (typeof input === "string") address = parseAddressText(input);
+  else if (Array.isArray(input)) {
+    address = parseAddressText(input[0]);
+    weight = input[1];
+  } else if (input && typeof input === "object") {
+    const o = input as { host?: string; port?: number; path?: string; weight?: number };
+    address = o.path !== undefined
+      ? { path: o.path }
+      : { host: o.host ?? "127.0.0.1", port: o.port ?? 11211 };
+    weight = o.weight ?? 1;
+  } else {
+    throw new TypeError(`Invalid memcache server ${JSON.stringify(input)}`);
+  }
+  if (!Number.isInteger(weight) || weight < 1) {
+    throw new RangeError(`Invalid weight ${weight} for memcache server ${JSON.stringify(input)}`);
+  }
+  if (
+    "port" in address &&
+    (!Number.isInteger(address.port) || address.port < 1 || address.port > 65535)
+  ) {
+    throw new RangeError(`Invalid memcache port ${address.port}`);
+  }
+  if ("path" in address) {
+    return { address, weight, label: address.path, host: address.path, port: 0 };
+  }
+  const host = address.host.includes(":") ? `[${address.host}]` : address.host;
+  return {
+    address,
+    weight,
+    label: `${host}:${address.port}`,
+    host: address.host,
+    port: address.port,
+  };
+}
+
+function parseAddressText(text: string): Address {
+  if (typeof text !== "string") throw new TypeError(`Invalid memcache server ${String(text)}`);
+  if (text.startsWith("unix:")) return { path: text.slice(5) };
+  if (text.startsWith("/")) return { path: text };
+  return parseHostPort(text, 11211);
+}
+
+/**
+ * Parses the server list; duplicates are refused.
+ *
+ * @example
+ * ```ts
+ * import { parseServers } from "@kvwire/kvwire/memcache";
+ * parseServers(["10.0.0.1", ["10.0.0.2:11211", 3]]).map((s) => s.label); // ["10.0.0.1:11211", "10.0.0.2:11211"]
+ * ```
+ */
+export function parseServers(
+  input: ServerInput | readonly ServerInput[] | undefined,
+): ServerSpec[] {
+  let list: readonly ServerInput[];
+  if (input === undefined) list = ["127.0.0.1:11211"];
+  else if (!Array.isArray(input)) list = [input as ServerInput];
+  else if (input.length === 2 && typeof input[1] === "number") list = [input as ServerInput];
+  else list = input as readonly ServerInput[];
+  if (list.length === 0) throw new RangeError("A memcache client needs at least one server");
+  const specs = list.map(parseServer);
+  const seen = new Set<string>();
+  for (const spec of specs) {
+    if (seen.has(spec.label)) throw new TypeError(`Memcache server ${spec.label} is listed twice`);
+    seen.add(spec.label);
+  }
+  return specs;
+}
+
+/**
+ * Checks option values (throwing `TypeError`/`RangeError`) and returns the protocol to use.
+ *
+ * @example
+ * ```ts
+ * import { checkClientOptions } from "@kvwire/kvwire/memcache";
+ * checkClientOptions({ username: "u", password: "p" }); // "binary"
+ * ```
+ */
+export function checkClientOptions(options: MemcacheClientOptions): MemcacheProtocol {
+  const sasl = options.username !== undefined || options.password !== undefined;
+  const protocol = options.protocol ?? (sasl ? "binary" : "meta");
+  if (!["meta", "text", "binary"].includes(protocol)) {
+    throw new TypeError(`Unknown memcache protocol ${JSON.stringify(protocol)}`);
+  }
+  if (sasl && protocol !== "binary") {
+    throw new TypeError("SASL authentication (username/password) needs the binary protocol");
+  }
+  if (sasl && (options.username === undefined || options.password === undefined)) {
+    throw new TypeError("SASL authentication needs both a username and a password");
+  }
+  for (const name of ["connectTimeout", "commandTimeout", "deadRetry", "minCompressLen"] as const) {
+    const value = options[name];
+    if (value !== undefined && (typeof value !== "number" || !(value >= 0))) {
+      throw new RangeError(`Invalid memcache option ${name}: ${value}`);
+    }
+  }
+  for (const name of ["maxValueSize", "maxKeyLength"] as const) {
+    const value = options[name];
+    if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+      throw new RangeError(`Invalid memcache option ${name}: ${value}`);
+    }
+  }
+  return protocol;
+}

@@ -1,0 +1,78 @@
+// The option and result types of MemcacheClient's methods (python-memcached's keyword
+// arguments as option objects).
+
+import type { MemcacheKey } from "./keys.ts";
+
+/**
+ * A key, or python-memcached's `[hashKey, key]` pair: the item is stored under `key` on the
+ * server `hashKey` maps to (e.g. keep one user's items together).
+ */
+export type KeyInput = MemcacheKey | readonly [hashKey: MemcacheKey, key: MemcacheKey];
+
+/** Options of stores. */
+export interface StoreOptions {
+  /** Seconds to live (or a Unix time over 30 days); 0 = no expiry. Default 0. */
+  ttl?: number;
+  /** Compress values of at least this many bytes (overrides the client's setting). */
+  minCompressLen?: number;
+  /** Store a `Uint8Array` or string as is with these client flags (no serializer). */
+  flags?: number;
+  /** Don't wait for the answer: resolves `true` at once and ignores failures. */
+  noreply?: boolean;
+}
+
+/** Options of multi-key calls. */
+export interface MultiOptions {
+  /** Prepended to every key on the wire; results use the keys as given. */
+  keyPrefix?: string;
+}
+
+/** Options of {@link MemcacheClient.incr} and {@link MemcacheClient.decr}. */
+export interface CounterOptions {
+  /** Create a missing counter with this value instead of returning null (meta, binary). */
+  initial?: number | bigint;
+  /** TTL of a counter created with `initial`. */
+  ttl?: number;
+  /** Don't wait for the answer: resolves null at once. */
+  noreply?: boolean;
+}
+
+/** A value with its CAS token, from {@link MemcacheClient.gets}. */
+export interface CasItem<T> {
+  value: T;
+  cas: bigint;
+}
+
+/** Options of {@link MemcacheClient.metaGet} (meta protocol). */
+export interface MetaGetOptions {
+  /** On a miss, create an empty placeholder with this TTL and win the right to fill it. */
+  vivify?: number;
+  /** Win the right to recache when fewer than this many seconds are left. */
+  recache?: number;
+  /** Set the remaining TTL. */
+  touch?: number;
+  /** Don't bump the item in the LRU. */
+  noBump?: boolean;
+}
+
+/** What {@link MemcacheClient.metaGet} returns on a hit (or a vivified placeholder). */
+export interface MetaGetResult<T> {
+  value: T;
+  cas?: bigint;
+  /** Seconds left to live, -1 for none. */
+  ttl?: number;
+  /** This caller should recompute and store the value. */
+  win: boolean;
+  /** The item was invalidated (`meta("md", key, ["I"])`) and needs a refresh. */
+  stale: boolean;
+  /** Another caller already won the recache. */
+  alreadyWon: boolean;
+}
+
+/** Per-call options of a view: see {@link MemcacheClient.with}. */
+export interface CallOptions {
+  /** Deadline of each request in milliseconds (overrides `commandTimeout`). */
+  timeout?: number;
+  /** Aborts the requests sent through this view. */
+  signal?: AbortSignal;
+}

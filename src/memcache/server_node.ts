@@ -1,0 +1,220 @@
+// One server of a memcache pool: a self-healing connection (ManagedConnection) plus
+// python-memcached's dead-server bookkeeping (dead_retry) and flush_on_reconnect.
+
+import type { ReplyHandler, RequestOptions } from "../core/driver.ts";
+import { defaultConnect } from "../core/default_connect.ts";
+import { ManagedConnection } from "../core/managed_connection.ts";
+import type { ProtocolConnection } from "../core/connection.ts";
+import type { Connect, TlsOptions } from "../core/transport.ts";
+import { BinaryConnection } from "./binary_connection.ts";
+import type { MemcacheProtocol, ServerSpec } from "./client_options.ts";
+import { ConnectError, ServerError } from "../core/errors.ts";
+import { ServerDeadError } from "./errors.ts";
+import { MetaConnection } from "./meta_connection.ts";
+import { TextConnection } from "./text_connection.ts";
+import type { MemcacheReply, MemcacheRequest } from "./types.ts";
+
+/** What a {@link ServerNode} needs to know. */
+export interface ServerNodeOptions {
+  protocol: MemcacheProtocol;
+  username?: string;
+  password?: string;
+  tls?: boolean | TlsOptions;
+  connectTimeout?: number;
+  deadRetry?: number;
+  flushOnReconnect?: boolean;
+  offlineQueueSize?: number;
+  connect?: Connect;
+  /** Monotonic clock in milliseconds. Default `performance.now()`. */
+  now?: () => number;
+}
+
+/**
+ * Creates the machine for a protocol.
+ *
+ * @example
+ * ```ts
+ * import { createMemcacheMachine } from "@kvwire/kvwire/memcache";
+ * const machine = createMemcacheMachine("meta");
+ * ```
+ */
+export function createMemcacheMachine(
+  protocol: MemcacheProtocol,
+  sasl?: { username: string; password: string },
+): ProtocolConnection<MemcacheRequest, MemcacheReply> {
+  if (protocol === "binary") return new BinaryConnection({ sasl });
+  if (protocol === "text") return new TextConnection();
+  return new MetaConnection();
+}
+
+/**
+ * A pooled server. Requests go to its managed connection, which connects on first use,
+ * replays requests a dropped connection never sent, and reconnects at once after a loss.
+ *
+ * Theory of operation: a failed connection attempt (refused, TLS, timeout, or the version
+ * probe that follows each connect) marks the server dead for `deadRetry` ms: requests queued
+ * for it fail with that error, and new ones fail at once with `ServerDeadError` (the client
+ * may fail them over) without touching the network. The first request after `deadRetry`
+ * tries again. With `flushOnReconnect`, a server that failed or lost its connection is
+ * flushed before anything else is sent on its next connection.
+ *
+ * @example
+ * ```ts
+ * import { parseServer, ServerNode } from "@kvwire/kvwire/memcache";
+ * const node = new ServerNode(parseServer("127.0.0.1:11211"), { protocol: "meta" });
+ * await node.request({ op: "version" }, {}, "VERSION");
+ * await node.close();
+ * ```
+ */
+export class ServerNode {
+  readonly spec: ServerSpec;
+  readonly #options: ServerNodeOptions;
+  readonly #now: () => number;
+  #conn: ManagedConnection<MemcacheRequest, MemcacheReply>;
+  #deadUntil = 0;
+  #flushOnNextConnect = false;
+  #version: string | undefined;
+  #lastError: Error | undefined;
+
+  /** Creates the node; nothing connects until `open()` or the first request. */
+  constructor(spec: ServerSpec, options: ServerNodeOptions) {
+    this.spec = spec;
+    this.#options = options;
+    this.#now = options.now ?? (() => performance.now());
+    this.#conn = this.#newConnection();
+  }
+
+  /** `memcache host:port`, for messages. */
+  get label(): string {
+    return `memcache ${this.spec.label}`;
+  }
+
+  /** True while the server is left alone after a failure. */
+  get isDead(): boolean {
+    return this.#deadUntil > this.#now();
+  }
+
+  /** The version the server reported on the last connect. */
+  get version(): string | undefined {
+    return this.#version;
+  }
+
+  /** True while a connection is open. */
+  get isConnected(): boolean {
+    return this.#conn.driver !== undefined;
+  }
+
+  /** Marks the server dead for `deadRetry` ms (python-memcached's `mark_dead`). */
+  markDead(error?: Error): void {
+    if (error) this.#lastError = error;
+    this.#deadUntil = this.#now() + (this.#options.deadRetry ?? 30_000);
+    if (this.#options.flushOnReconnect) this.#flushOnNextConnect = true;
+  }
+
+  /** Forgets that the server failed (python-memcached's `forget_dead_hosts`). */
+  revive(): void {
+    this.#deadUntil = 0;
+  }
+
+  /** Sends a request; `handler` learns the outcome, once. */
+  send(
+    request: MemcacheRequest,
+    options: RequestOptions,
+    name: string,
+    handler: ReplyHandler<MemcacheReply>,
+  ): void {
+    if (this.isDead) {
+      handler.fail(this.#deadError());
+      return;
+    }
+    this.#conn.send(request, options, name, handler);
+  }
+
+  /** The Promise form of {@link send}. */
+  request(request: MemcacheRequest, options: RequestOptions, name: string): Promise<MemcacheReply> {
+    return new Promise((resolve, reject) =>
+      this.send(request, options, name, { reply: resolve, fail: reject })
+    );
+  }
+
+  /** Connects now (unless dead); rejects with the attempt's error. */
+  async open(): Promise<void> {
+    if (this.isDead) throw this.#deadError();
+    await this.#conn.open();
+  }
+
+  /** Closes gracefully, then starts over with a fresh connection on next use. */
+  async reset(): Promise<void> {
+    const old = this.#conn;
+    this.#conn = this.#newConnection();
+    await old.close();
+  }
+
+  /** Closes gracefully: waits for requests in flight. */
+  async close(): Promise<void> {
+    await this.#conn.close();
+  }
+
+  /** Closes at once: pending requests fail. */
+  destroy(): void {
+    this.#conn.destroy();
+  }
+
+  #deadError(): ServerDeadError {
+    const left = Math.max(0, Math.ceil(this.#deadUntil - this.#now()));
+    const why = this.#lastError ? ` after: ${this.#lastError.message}` : "";
+    return new ServerDeadError(`${this.label} is marked dead for ${left} ms more${why}`, {
+      cause: this.#lastError,
+    });
+  }
+
+  #newConnection(): ManagedConnection<MemcacheRequest, MemcacheReply> {
+    const options = this.#options;
+    const connect = options.connect ?? defaultConnect;
+    const timeout = options.connectTimeout ?? 3000;
+    const sasl = options.username !== undefined
+      ? { username: options.username, password: options.password ?? "" }
+      : undefined;
+    return new ManagedConnection<MemcacheRequest, MemcacheReply>({
+      label: this.label,
+      connect: async () => {
+        try {
+          return await connect(this.spec.address, { timeout, tls: options.tls });
+        } catch (error) {
+          this.markDead(error as Error);
+          throw error;
+        }
+      },
+      createMachine: () => createMemcacheMachine(options.protocol, sasl),
+      // One attempt per demand: a server that can't be reached is marked dead instead of
+      // being retried in the background; the first request after deadRetry tries again.
+      reconnect: { maxAttempts: 1, failQueueAfterAttempts: 0 },
+      offlineQueueSize: options.offlineQueueSize,
+      onConnect: async (driver) => {
+        try {
+          // The probe's reply follows the handshake (SASL), so it proves the server usable.
+          const reply = await driver.request({ op: "version" }, { timeout }, "VERSION");
+          if (reply.type === "version") this.#version = reply.version;
+          if (this.#flushOnNextConnect) {
+            await driver.request({ op: "flush" }, { timeout }, "FLUSH_ALL");
+            this.#flushOnNextConnect = false;
+          }
+        } catch (error) {
+          this.markDead(error as Error);
+          // A refusal (SASL) is the answer callers need; anything else means the server is
+          // unusable, and the requests waiting for it were never sent.
+          if (error instanceof ServerError) throw error;
+          throw new ConnectError(
+            `${this.label} failed its check after connecting: ${(error as Error).message}`,
+            { cause: error },
+          );
+        }
+        this.#deadUntil = 0;
+      },
+      onDisconnect: (error) => {
+        if (error) this.#lastError = error;
+        if (error && options.flushOnReconnect) this.#flushOnNextConnect = true;
+      },
+    });
+  }
+}

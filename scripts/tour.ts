@@ -9,7 +9,8 @@ import { PegasusClient } from "../src/pegasus/mod.ts";
 import { startPegasusSimulator } from "../test/fixtures/pegasus/simulator.ts";
 import { Key, TStorageClient, TStorageDateTime, Utf8PayloadType } from "../src/tstorage/mod.ts";
 import { startTStorageSimulator } from "../test/fixtures/tstorage/simulator.ts";
-import { type ServerHandle, startEtcd, startRedis } from "./servers.ts";
+import { type ServerHandle, startEtcd, startMemcached, startRedis } from "./servers.ts";
+import { MemcacheClient } from "../src/memcache/mod.ts";
 import { EtcdClient, text } from "../src/etcd/mod.ts";
 
 const started: ServerHandle[] = [];
@@ -105,6 +106,37 @@ async function tstorageTour(): Promise<void> {
   }
 }
 
+async function memcacheTour(): Promise<void> {
+  console.log("\n== memcache (meta protocol)");
+  let address = process.env.KVWIRE_MEMCACHED;
+  if (!address) {
+    const server = await startMemcached();
+    started.push(server);
+    address = `${server.host}:${server.port}`;
+    console.log(`started memcached on ${address} (temp dir ${server.dir})`);
+  }
+  await using mc = await MemcacheClient.connect([address]);
+  const stored = await mc.set("tour:greeting", "hello", { ttl: 60 });
+  console.log(`set/get -> ${stored}, ${JSON.stringify(await mc.get("tour:greeting"))}`);
+  await mc.set("tour:counter", "20");
+  const up = await mc.incr("tour:counter");
+  console.log(`incr, decr by 100 -> ${up}, ${await mc.decr("tour:counter", 100)} (floors at 0)`);
+  const failed = await mc.setMulti({ k1: 1, k2: 2 }, { keyPrefix: "tour:pfx_" });
+  console.log(`setMulti with keyPrefix -> failed keys ${JSON.stringify(failed)}`);
+  const found = await mc.getMulti(["k1", "k2", "nonexist"], { keyPrefix: "tour:pfx_" });
+  console.log(`getMulti (one pipelined batch) -> ${JSON.stringify(Object.fromEntries(found))}`);
+  const lazy = await mc.metaGet("tour:lazy", { vivify: 30 });
+  console.log(`meta get, vivify on miss -> win=${lazy?.win}: this caller recomputes, others wait`);
+  console.log(`server: memcached ${[...(await mc.version()).values()][0]}`);
+  await mc.deleteMulti([
+    "tour:greeting",
+    "tour:counter",
+    "tour:pfx_k1",
+    "tour:pfx_k2",
+    "tour:lazy",
+  ]);
+}
+
 async function etcdTour(): Promise<void> {
   console.log("\n== etcd (v3 API over the JSON gateway: plain HTTP/1.1, on every runtime)");
   let endpoint = process.env.KVWIRE_ETCD;
@@ -132,6 +164,7 @@ async function etcdTour(): Promise<void> {
 console.log(`kvwire tour on ${runtimeName()}`);
 try {
   await redisTour();
+  await memcacheTour();
   await etcdTour();
   await tstorageTour();
   await pegasusTour();

@@ -435,6 +435,9 @@ export class Driver<Req, Reply, Item = never, Push = never> {
   #armTimer(): void {
     const at = this.#machine.pollTimeout();
     if (at === this.#timerAt) return;
+    // A timer that fires early is harmless (it re-arms), so keep it when the earliest
+    // deadline only moved later: no clearTimeout/setTimeout pair per reply.
+    if (this.#timer !== undefined && at !== undefined && at > this.#timerAt) return;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = at ?? Infinity;

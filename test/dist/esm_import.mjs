@@ -43,6 +43,34 @@ test("dist esm: the Pegasus entry exports its client and key schema", async () =
   assert.equal(typeof pegasus.crc64, "function");
 });
 
+test("dist esm: every protocol's client is on its entry and on the root", async () => {
+  const root = await import("kvwire");
+  const clients = {
+    "kvwire/redis": "RedisClient",
+    "kvwire/memcache": "MemcacheClient",
+    "kvwire/etcd": "EtcdClient",
+    "kvwire/pegasus": "PegasusClient",
+    "kvwire/tstorage": "TStorageClient",
+  };
+  for (const [entry, name] of Object.entries(clients)) {
+    const module = await import(entry);
+    assert.equal(typeof module[name], "function", `${entry} exports ${name}`);
+    assert.equal(root[name], module[name], `the root re-exports the same ${name}`);
+  }
+});
+
+test("dist esm: memcache round trip through the Node transport", async () => {
+  const { MemcacheClient } = await import("kvwire/memcache");
+  const mc = await MemcacheClient.connect([process.env.KVWIRE_MEMCACHED]);
+  try {
+    const key = `dist:esm:${process.pid}`;
+    assert.equal(await mc.set(key, "ok", { ttl: 10 }), true);
+    assert.equal(await mc.get(key), "ok");
+  } finally {
+    await mc.close();
+  }
+});
+
 test("dist esm: errors are the same classes from every entry", async () => {
   const root = await import("kvwire");
   const redis = await import("kvwire/redis");

@@ -22,6 +22,7 @@ import {
   statusName,
   writeRequestHeader,
 } from "./binary_codec.ts";
+import { PendingRequests } from "../core/pending_requests.ts";
 import { CoarseDeadlines } from "./deadlines.ts";
 import { MemcacheError } from "./errors.ts";
 import { type BinaryKind, planBinaryRequest } from "./binary_request.ts";
@@ -89,8 +90,7 @@ export class BinaryConnection implements ProtocolConnection<MemcacheRequest, Mem
   readonly #outbox = new Outbox<Entry>();
   readonly #buffer = new ReceiveBuffer();
   readonly #frames = new KeyedTable<Frame>();
-  readonly #byId = new Map<number, Entry>();
-  readonly #deadlines = new CoarseDeadlines<Entry>();
+  readonly #pending = new PendingRequests<Entry>(new CoarseDeadlines<Entry>());
   readonly #events = new FifoTable<Event>();
   readonly #maxBody: number;
   #phase: "handshake" | "ready" | "closed" = "ready";
@@ -118,7 +118,7 @@ export class BinaryConnection implements ProtocolConnection<MemcacheRequest, Mem
   }
 
   get inFlight(): number {
-    return this.#byId.size;
+    return this.#phase === "closed" ? 0 : this.#pending.size;
   }
 
   get canSend(): boolean {
@@ -170,24 +170,18 @@ export class BinaryConnection implements ProtocolConnection<MemcacheRequest, Mem
     plan.write(this.#outbox.writer, (index) => this.#frame(entry, index));
     entry.id = this.#nextId++;
     this.#outbox.push(entry, start);
-    this.#byId.set(entry.id, entry);
-    if (options.deadline !== undefined) this.#deadlines.push(options.deadline, entry);
+    this.#pending.add(entry, options.deadline);
     return entry.id;
   }
 
   cancel(id: number): void {
-    const entry = this.#byId.get(id);
-    if (!entry) return;
-    entry.settled = true;
-    this.#byId.delete(id);
+    this.#pending.cancel(id);
   }
 
   close(): void {
     if (this.#phase === "closed") return;
     this.#phase = "closed";
-    for (const entry of this.#byId.values()) entry.settled = true;
-    this.#byId.clear();
-    this.#deadlines.clear();
+    this.#pending.closeAll();
     this.#outbox.clear();
     this.#frames.drain();
   }
@@ -217,15 +211,11 @@ export class BinaryConnection implements ProtocolConnection<MemcacheRequest, Mem
   }
 
   pollTimeout(): number | undefined {
-    return this.#deadlines.poll();
+    return this.#pending.nextDeadline();
   }
 
   handleTimeout(now: number): void {
-    for (const entry of this.#deadlines.expire(now)) {
-      entry.settled = true;
-      this.#byId.delete(entry.id);
-      this.#events.push({ type: "timeout", id: entry.id, sent: entry.transmitted });
-    }
+    for (const event of this.#pending.expire(now)) this.#events.push(event);
   }
 
   nextEvent(): Event | undefined {
@@ -305,7 +295,7 @@ export class BinaryConnection implements ProtocolConnection<MemcacheRequest, Mem
     if (entry.batch) result = this.#finishBatch(entry);
     else if (entry.kind === "sasl") return this.#saslDone(h, error);
     else result = this.#single(entry, h, packet, value, error);
-    this.#byId.delete(entry.id);
+    this.#pending.finish(entry);
     if (entry.settled) return undefined;
     entry.settled = true;
     if (result instanceof MemcacheError) {

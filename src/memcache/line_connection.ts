@@ -5,6 +5,7 @@ import type { ConnectionEvent, ProtocolConnection, SendOptions } from "../core/c
 import { FifoTable } from "../core/correlation.ts";
 import { LocalProtocolError, RemoteProtocolError } from "../core/errors.ts";
 import { ReceiveBuffer } from "../core/receive_buffer.ts";
+import { PendingRequests } from "../core/pending_requests.ts";
 import { CoarseDeadlines } from "./deadlines.ts";
 import { MemcacheError } from "./errors.ts";
 import { Outbox, type OutboxEntry } from "./outbox.ts";
@@ -134,8 +135,7 @@ export abstract class LineConnection<E extends LineEntry>
   protected readonly outbox: Outbox<E> = new Outbox<E>();
   readonly #buffer = new ReceiveBuffer();
   readonly #inFlight = new FifoTable<E>();
-  readonly #byId = new Map<number, E>();
-  readonly #deadlines = new CoarseDeadlines<E>();
+  readonly #requests = new PendingRequests<E>(new CoarseDeadlines<E>());
   readonly #events = new FifoTable<MemcacheEvent>();
   readonly #maxLine: number;
   readonly #maxValue: number;
@@ -166,7 +166,7 @@ export abstract class LineConnection<E extends LineEntry>
   protected abstract consume(entry: E, unit: ResponseUnit): boolean;
 
   get inFlight(): number {
-    return this.#byId.size;
+    return this.#closed ? 0 : this.#requests.size;
   }
 
   get canSend(): boolean {
@@ -183,24 +183,18 @@ export abstract class LineConnection<E extends LineEntry>
     const entry = this.encode(request);
     entry.id = this.#nextId++;
     this.outbox.push(entry, start);
-    this.#byId.set(entry.id, entry);
-    if (options.deadline !== undefined) this.#deadlines.push(options.deadline, entry);
+    this.#requests.add(entry, options.deadline);
     return entry.id;
   }
 
   cancel(id: number): void {
-    const entry = this.#byId.get(id);
-    if (!entry) return;
-    entry.settled = true;
-    this.#byId.delete(id);
+    this.#requests.cancel(id);
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const entry of this.#byId.values()) entry.settled = true;
-    this.#byId.clear();
-    this.#deadlines.clear();
+    this.#requests.closeAll();
     this.outbox.clear();
   }
 
@@ -218,15 +212,11 @@ export abstract class LineConnection<E extends LineEntry>
   }
 
   pollTimeout(): number | undefined {
-    return this.#deadlines.poll();
+    return this.#requests.nextDeadline();
   }
 
   handleTimeout(now: number): void {
-    for (const entry of this.#deadlines.expire(now)) {
-      entry.settled = true;
-      this.#byId.delete(entry.id);
-      this.#events.push({ type: "timeout", id: entry.id, sent: entry.transmitted });
-    }
+    for (const event of this.#requests.expire(now)) this.#events.push(event);
   }
 
   nextEvent(): MemcacheEvent | undefined {
@@ -252,7 +242,7 @@ export abstract class LineConnection<E extends LineEntry>
       }
       if (!done) continue;
       this.#inFlight.shift();
-      this.#byId.delete(head.id);
+      this.#requests.finish(head);
       const result = head.result!;
       if (head.settled) continue;
       head.settled = true;

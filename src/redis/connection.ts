@@ -3,7 +3,7 @@
 
 import type { ConnectionEvent, ProtocolConnection, SendOptions } from "../core/connection.ts";
 import { FifoTable } from "../core/correlation.ts";
-import { DeadlineHeap } from "../core/deadline_heap.ts";
+import { PendingRequests } from "../core/pending_requests.ts";
 import { LocalProtocolError, RemoteProtocolError } from "../core/errors.ts";
 import { asciiDecode, concatBytes, utf8Decode } from "../core/bytes.ts";
 import { RedisError } from "./errors.ts";
@@ -135,8 +135,7 @@ export class RedisConnection
   /** Encoded user commands not yet transmitted, back to back, in outbox order. */
   #out = new CommandBuffer(16 * 1024);
   #inFlight = new FifoTable<Entry>();
-  #byId = new Map<number, Entry>();
-  #deadlines = new DeadlineHeap<Entry>((e) => !e.settled);
+  #pending = new PendingRequests<Entry>();
   #events = new FifoTable<ConnectionEvent<RespValue, never, RedisPush>>();
   #eof = false;
   #failure: Error | undefined;
@@ -187,7 +186,7 @@ export class RedisConnection
 
   /** User commands sent and not yet settled (handshake steps excluded). */
   get inFlight(): number {
-    return this.#phase === "closed" ? 0 : this.#byId.size;
+    return this.#phase === "closed" ? 0 : this.#pending.size;
   }
 
   /** True until the machine is closed. */
@@ -220,10 +219,9 @@ export class RedisConnection
     const entry = this.#newEntry(name, false);
     entry.start = start;
     entry.end = this.#out.length;
-    this.#byId.set(entry.id, entry);
+    this.#pending.add(entry, options.deadline);
     this.#outbox.push(entry);
     if (info.subscription) this.#planSubscription(entry, info.subscription, command);
-    if (options.deadline !== undefined) this.#deadlines.push(options.deadline, entry);
     return entry.id;
   }
 
@@ -271,24 +269,19 @@ export class RedisConnection
 
   /** Forgets a command: its reply, when it comes, is discarded. */
   cancel(id: number): void {
-    const entry = this.#byId.get(id);
-    if (!entry) return;
-    entry.settled = true;
-    this.#byId.delete(id);
+    this.#pending.cancel(id);
   }
 
   /** Closes the machine: pending commands are forgotten and nothing more is transmitted. */
   close(): void {
     if (this.#phase === "closed") return;
     this.#phase = "closed";
-    // Entries stay known by id so that wasSent() can still answer for the driver.
-    for (const entry of this.#byId.values()) entry.settled = true;
-    this.#deadlines.clear();
+    this.#pending.closeAll(); // entries stay known by id so that wasSent() can still answer
   }
 
   /** Whether the command's bytes went out (false while held behind the handshake). */
   wasSent(id: number): boolean {
-    return this.#byId.get(id)?.transmitted ?? true;
+    return this.#pending.get(id)?.transmitted ?? true;
   }
 
   /** The next bytes to write: the handshake first, then the queued commands, coalesced. */
@@ -361,16 +354,12 @@ export class RedisConnection
 
   /** The earliest pending deadline, or undefined. */
   pollTimeout(): number | undefined {
-    return this.#deadlines.peek();
+    return this.#pending.nextDeadline();
   }
 
   /** Reports a `timeout` event for every command whose deadline has passed at `now`. */
   handleTimeout(now: number): void {
-    for (const entry of this.#deadlines.popExpired(now)) {
-      entry.settled = true;
-      this.#byId.delete(entry.id);
-      this.#events.push({ type: "timeout", id: entry.id, sent: entry.transmitted });
-    }
+    for (const event of this.#pending.expire(now)) this.#events.push(event);
   }
 
   /** Parses the next reply, push or close; undefined when more bytes are needed. */
@@ -437,7 +426,7 @@ export class RedisConnection
       if (--head.expect > 0) return undefined;
       this.#inFlight.shift();
       this.#pendingSubscriptionCommands--;
-      this.#byId.delete(head.id);
+      this.#pending.finish(head);
       if (!head.settled) this.#events.push({ type: "reply", id: head.id, value: head.frames! });
       return undefined; // both events are queued, in order
     }
@@ -470,7 +459,7 @@ export class RedisConnection
     if (entry.kind && value instanceof RedisError) {
       // Refused (ACL, arity): nothing was subscribed and no confirmation will follow.
       this.#pendingSubscriptionCommands--;
-      this.#byId.delete(entry.id);
+      this.#pending.finish(entry);
       return entry.settled ? undefined : { type: "serverError", id: entry.id, error: value };
     }
     if (entry.kind) {
@@ -482,7 +471,7 @@ export class RedisConnection
       throw error;
     }
     if (entry.internal) return this.#handshakeReply(entry, value);
-    this.#byId.delete(entry.id);
+    this.#pending.finish(entry);
     if (entry.settled) return undefined;
     if (value instanceof RedisError) return { type: "serverError", id: entry.id, error: value };
     if (entry.name === "HELLO" && value instanceof RespMap) this.#noteHello(value);

@@ -1,6 +1,7 @@
 // Bun transport: `Bun.connect` sockets behind the Transport interface (DESIGN.md §4). Partial
 // writes are queued and flushed on `drain`; reads pause the socket over the high-water mark.
 
+import { checkConnectOptions, tlsSettings } from "./_connect_options.ts";
 import {
   AbortedError,
   ConnectError,
@@ -12,9 +13,7 @@ import {
   type Address,
   type Connect,
   type ConnectOptions,
-  DEFAULT_HIGH_WATER_MARK,
   formatAddress,
-  type TlsOptions,
   type Transport,
   type TransportInfo,
 } from "./types.ts";
@@ -83,17 +82,9 @@ export const connectBun: Connect = async (
 ): Promise<Transport> => {
   const bun = (globalThis as unknown as { Bun?: BunNamespace }).Bun;
   if (!bun) throw new TypeError("connectBun needs the Bun runtime; use connectNode instead");
-  const where = formatAddress(address);
-  const hwm = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-  if (!(hwm > 0)) throw new RangeError(`highWaterMark must be positive, got ${hwm}`);
-  if (options.timeout !== undefined && !(options.timeout >= 0)) {
-    throw new RangeError(`timeout must be a non-negative number of ms, got ${options.timeout}`);
-  }
-  const tlsOptions: TlsOptions | undefined = options.tls === true ? {} : options.tls || undefined;
+  const { where, hwm } = checkConnectOptions(address, options);
+  const tlsOptions = tlsSettings(options);
   const signal = options.signal;
-  if (signal?.aborted) {
-    throw new AbortedError(`Connecting to ${where} was aborted`, { cause: signal.reason });
-  }
 
   const transport = new BunTransport(where, hwm, tlsOptions !== undefined);
   let socket: BunSocket | undefined;

@@ -6,6 +6,7 @@
 // (`ctx.waitUntil(client.close())`), and never keep it in a global for the next request: a
 // socket used from another request fails with a ConnectionClosedError saying exactly that.
 
+import { checkConnectOptions } from "./_connect_options.ts";
 import {
   AbortedError,
   ConnectError,
@@ -17,8 +18,6 @@ import {
   type Address,
   type Connect,
   type ConnectOptions,
-  DEFAULT_HIGH_WATER_MARK,
-  formatAddress,
   type TlsOptions,
   type Transport,
   type TransportInfo,
@@ -108,17 +107,9 @@ async function open(
   startTls: boolean,
 ): Promise<CloudflareTransport> {
   if ("path" in address) throw new TypeError("Workers cannot open Unix-domain sockets");
-  const where = formatAddress(address);
-  const hwm = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-  if (!(hwm > 0)) throw new RangeError(`highWaterMark must be positive, got ${hwm}`);
-  if (options.timeout !== undefined && !(options.timeout >= 0)) {
-    throw new RangeError(`timeout must be a non-negative number of ms, got ${options.timeout}`);
-  }
+  const { where } = checkConnectOptions(address, options);
   const tls = tlsMode(options, address.host);
   const signal = options.signal;
-  if (signal?.aborted) {
-    throw new AbortedError(`Connecting to ${where} was aborted`, { cause: signal.reason });
-  }
   const socketConnect = connect ?? await loadBuiltin();
   // A serverName other than the host needs STARTTLS to name the certificate to expect.
   const mode = startTls || tls.serverName ? "starttls" : tls.on ? "on" : "off";

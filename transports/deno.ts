@@ -1,6 +1,7 @@
 // Deno transport: `Deno.connect` / `Deno.connectTls` / `Deno.startTls` behind the Transport
 // interface (DESIGN.md §4): a bounded read-ahead loop and a write queue with one write loop.
 
+import { checkConnectOptions, tlsSettings } from "./_connect_options.ts";
 import {
   AbortedError,
   ConnectError,
@@ -12,9 +13,7 @@ import {
   type Address,
   type Connect,
   type ConnectOptions,
-  DEFAULT_HIGH_WATER_MARK,
   formatAddress,
-  type TlsOptions,
   type Transport,
   type TransportInfo,
 } from "./types.ts";
@@ -78,13 +77,8 @@ export const connectDeno: Connect = async (
   options: ConnectOptions = {},
 ): Promise<Transport> => {
   const deno = denoNamespace();
-  const where = formatAddress(address);
-  const hwm = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-  if (!(hwm > 0)) throw new RangeError(`highWaterMark must be positive, got ${hwm}`);
-  if (options.timeout !== undefined && !(options.timeout >= 0)) {
-    throw new RangeError(`timeout must be a non-negative number of ms, got ${options.timeout}`);
-  }
-  const tlsOptions: TlsOptions | undefined = options.tls === true ? {} : options.tls || undefined;
+  const { where, hwm } = checkConnectOptions(address, options);
+  const tlsOptions = tlsSettings(options);
   if (tlsOptions?.rejectUnauthorized === false) {
     throw new TypeError(
       `Deno cannot turn off TLS certificate verification (rejectUnauthorized: false) for ${where}; pass the server's CA in tls.ca, or use connectNode`,
@@ -110,9 +104,6 @@ export const connectDeno: Connect = async (
     );
   }
   const signal = options.signal;
-  if (signal?.aborted) {
-    throw new AbortedError(`Connecting to ${where} was aborted`, { cause: signal.reason });
-  }
 
   const abortTcp = new AbortController();
   let conn: DenoConn | undefined;

@@ -1,6 +1,7 @@
 // Node transport: `node:net` / `node:tls` sockets behind the Transport interface (DESIGN.md §4).
 // Also runs on Deno and Bun through their Node compatibility layers.
 
+import { checkConnectOptions, tlsSettings } from "./_connect_options.ts";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import {
@@ -14,9 +15,7 @@ import {
   type Address,
   type Connect,
   type ConnectOptions,
-  DEFAULT_HIGH_WATER_MARK,
   formatAddress,
-  type TlsOptions,
   type Transport,
   type TransportInfo,
 } from "./types.ts";
@@ -44,17 +43,9 @@ export const connectNode: Connect = async (
   address: Address,
   options: ConnectOptions = {},
 ): Promise<Transport> => {
-  const where = formatAddress(address);
-  const hwm = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-  if (!(hwm > 0)) throw new RangeError(`highWaterMark must be positive, got ${hwm}`);
-  if (options.timeout !== undefined && !(options.timeout >= 0)) {
-    throw new RangeError(`timeout must be a non-negative number of ms, got ${options.timeout}`);
-  }
-  const tlsOptions: TlsOptions | undefined = options.tls === true ? {} : options.tls || undefined;
+  const { where, hwm } = checkConnectOptions(address, options);
+  const tlsOptions = tlsSettings(options);
   const signal = options.signal;
-  if (signal?.aborted) {
-    throw new AbortedError(`Connecting to ${where} was aborted`, { cause: signal.reason });
-  }
   return await new Promise<Transport>((resolve, reject) => {
     const target = "path" in address
       ? { path: address.path }

@@ -3,6 +3,7 @@
 // On Workers a WebSocket, like a socket, belongs to the request that opened it: create the
 // client inside each request (see transports/cloudflare.ts).
 
+import { checkConnectOptions } from "./_connect_options.ts";
 import {
   AbortedError,
   ConnectionClosedError,
@@ -20,8 +21,6 @@ import {
   type Address,
   type Connect,
   type ConnectOptions,
-  DEFAULT_HIGH_WATER_MARK,
-  formatAddress,
   type Transport,
   type TransportInfo,
 } from "./types.ts";
@@ -109,17 +108,8 @@ export function websocketConnector(options: WebSocketTunnelOptions): Connect {
   if (!(maxMessage >= 1)) throw new RangeError(`maxMessageSize must be positive`);
   return async (address: Address, connectOptions: ConnectOptions = {}): Promise<Transport> => {
     if ("path" in address) throw new TypeError("A tunnel cannot reach a Unix-domain socket");
-    const where = formatAddress(address);
-    const hwm = connectOptions.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-    if (!(hwm > 0)) throw new RangeError(`highWaterMark must be positive, got ${hwm}`);
-    const timeout = connectOptions.timeout;
-    if (timeout !== undefined && !(timeout >= 0)) {
-      throw new RangeError(`timeout must be a non-negative number of ms, got ${timeout}`);
-    }
-    const signal = connectOptions.signal;
-    if (signal?.aborted) {
-      throw new AbortedError(`Connecting to ${where} was aborted`, { cause: signal.reason });
-    }
+    const { where, hwm } = checkConnectOptions(address, connectOptions);
+    const { timeout, signal } = connectOptions;
     const url = new URL(relay.href);
     url.searchParams.set("target", where);
     url.searchParams.set("window", String(window));

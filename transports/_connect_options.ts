@@ -1,0 +1,54 @@
+// The checks every connector makes before it opens anything: a valid high-water mark and
+// timeout, an abort signal not yet fired. A private helper, not a package entry point.
+
+import { AbortedError } from "../src/core/errors.ts";
+import {
+  type Address,
+  type ConnectOptions,
+  DEFAULT_HIGH_WATER_MARK,
+  formatAddress,
+  type TlsOptions,
+} from "./types.ts";
+
+/** What the checks give back: the address for messages and the high-water mark. */
+export interface CheckedConnect {
+  where: string;
+  hwm: number;
+}
+
+/**
+ * Validates the options shared by all connectors; throws `RangeError` on a bad high-water
+ * mark or timeout and `AbortedError` when the signal already fired.
+ *
+ * @example
+ * ```ts
+ * const { where, hwm } = checkConnectOptions({ host: "127.0.0.1", port: 6379 }, {});
+ * // where === "127.0.0.1:6379", hwm === 65536
+ * ```
+ */
+export function checkConnectOptions(address: Address, options: ConnectOptions): CheckedConnect {
+  const where = formatAddress(address);
+  const hwm = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+  if (!(hwm > 0)) throw new RangeError(`highWaterMark must be positive, got ${hwm}`);
+  const timeout = options.timeout;
+  if (timeout !== undefined && !(timeout >= 0)) {
+    throw new RangeError(`timeout must be a non-negative number of ms, got ${timeout}`);
+  }
+  const signal = options.signal;
+  if (signal?.aborted) {
+    throw new AbortedError(`Connecting to ${where} was aborted`, { cause: signal.reason });
+  }
+  return { where, hwm };
+}
+
+/**
+ * The TLS settings of a connect call: `undefined` for plain TCP, `{}` for `tls: true`.
+ *
+ * @example
+ * ```ts
+ * tlsSettings({ tls: true }); // {}
+ * ```
+ */
+export function tlsSettings(options: ConnectOptions): TlsOptions | undefined {
+  return options.tls === true ? {} : options.tls || undefined;
+}

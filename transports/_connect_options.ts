@@ -12,7 +12,9 @@ import {
 
 /** What the checks give back: the address for messages and the high-water mark. */
 export interface CheckedConnect {
+  /** The address as messages name it. */
   where: string;
+  /** The write high-water mark in bytes. */
   hwm: number;
 }
 

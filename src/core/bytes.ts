@@ -325,6 +325,17 @@ export class ByteWriter {
     return this;
   }
 
+  /** The bytes written so far, as a view that is valid until the next write. */
+  view(): Uint8Array {
+    return this.#buf.subarray(0, this.#len);
+  }
+
+  /** Drops the first `n` bytes written, keeping the rest in order. */
+  discard(n: number): void {
+    this.#buf.copyWithin(0, n, this.#len);
+    this.#len -= n;
+  }
+
   /** Returns a copy of the bytes written and resets the writer for reuse. */
   finish(): Uint8Array {
     const out = this.#buf.slice(0, this.#len);

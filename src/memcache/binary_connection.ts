@@ -26,7 +26,7 @@ import { PendingRequests } from "../core/pending_requests.ts";
 import { CoarseDeadlines } from "./deadlines.ts";
 import { MemcacheError } from "./errors.ts";
 import { type BinaryKind, planBinaryRequest } from "./binary_request.ts";
-import { Outbox, type OutboxEntry } from "./outbox.ts";
+import { Outbox, type OutboxEntry } from "../core/outbox.ts";
 import {
   type MemcacheItem,
   type MemcacheReply,
@@ -87,7 +87,7 @@ type Event = ConnectionEvent<MemcacheReply>;
  * ```
  */
 export class BinaryConnection implements ProtocolConnection<MemcacheRequest, MemcacheReply> {
-  readonly #outbox = new Outbox<Entry>();
+  readonly #outbox = new Outbox<Entry, ByteWriter>(new ByteWriter(16 * 1024));
   readonly #buffer = new ReceiveBuffer();
   readonly #frames = new KeyedTable<Frame>();
   readonly #pending = new PendingRequests<Entry>(new CoarseDeadlines<Entry>());

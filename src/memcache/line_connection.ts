@@ -2,13 +2,14 @@
 // units are a CRLF line, plus a data block of a length the line states; replies match in order.
 
 import type { ConnectionEvent, ProtocolConnection, SendOptions } from "../core/connection.ts";
+import { ByteWriter } from "../core/bytes.ts";
 import { FifoTable } from "../core/correlation.ts";
 import { LocalProtocolError, RemoteProtocolError } from "../core/errors.ts";
 import { ReceiveBuffer } from "../core/receive_buffer.ts";
 import { PendingRequests } from "../core/pending_requests.ts";
 import { CoarseDeadlines } from "./deadlines.ts";
 import { MemcacheError } from "./errors.ts";
-import { Outbox, type OutboxEntry } from "./outbox.ts";
+import { Outbox, type OutboxEntry } from "../core/outbox.ts";
 import type { MemcacheReply, MemcacheRequest } from "./types.ts";
 
 /** Limits on what the server may send. */
@@ -132,7 +133,9 @@ export function errorFromTokens(tokens: string[]): MemcacheError | undefined {
  */
 export abstract class LineConnection<E extends LineEntry>
   implements ProtocolConnection<MemcacheRequest, MemcacheReply> {
-  protected readonly outbox: Outbox<E> = new Outbox<E>();
+  protected readonly outbox: Outbox<E, ByteWriter> = new Outbox<E, ByteWriter>(
+    new ByteWriter(16 * 1024),
+  );
   readonly #buffer = new ReceiveBuffer();
   readonly #inFlight = new FifoTable<E>();
   readonly #requests = new PendingRequests<E>(new CoarseDeadlines<E>());

@@ -27,6 +27,7 @@ import {
 } from "./pubsub_frames.ts";
 import { NEED_MORE, RespDecoder } from "./resp_decoder.ts";
 import { CommandBuffer, encodeCommand, encodeCommandTo, type RedisArg } from "./resp_encoder.ts";
+import { Outbox } from "../core/outbox.ts";
 import { RespMap, RespPush, type RespValue } from "./resp_types.ts";
 
 /** A command as its arguments, name first: `["SET", "k", "v"]`. */
@@ -131,9 +132,11 @@ export class RedisConnection
   #nextId = 1;
   #handshakeOut = new FifoTable<Entry>();
   #handshakePending = 0;
-  #outbox = new FifoTable<Entry>();
-  /** Encoded user commands not yet transmitted, back to back, in outbox order. */
-  #out = new CommandBuffer(16 * 1024);
+  /** Encoded user commands not yet transmitted; subscriptions go out even if cancelled, since
+   * the machine must still count their confirmations. */
+  #outbox = new Outbox<Entry, CommandBuffer>(new CommandBuffer(16 * 1024), {
+    sendSettled: (entry) => entry.kind !== undefined,
+  });
   #inFlight = new FifoTable<Entry>();
   #pending = new PendingRequests<Entry>();
   #events = new FifoTable<ConnectionEvent<RespValue, never, RedisPush>>();
@@ -214,13 +217,11 @@ export class RedisConnection
           "(P|S)UNSUBSCRIBE, PING, QUIT and RESET are",
       );
     }
-    const start = this.#out.length;
-    encodeCommandTo(this.#out, command); // throws before anything is written
+    const start = this.#outbox.writer.length;
+    encodeCommandTo(this.#outbox.writer, command); // throws before anything is written
     const entry = this.#newEntry(name, false);
-    entry.start = start;
-    entry.end = this.#out.length;
     this.#pending.add(entry, options.deadline);
-    this.#outbox.push(entry);
+    this.#outbox.push(entry, start);
     if (info.subscription) this.#planSubscription(entry, info.subscription, command);
     return entry.id;
   }
@@ -288,48 +289,8 @@ export class RedisConnection
   pollTransmit(maxBytes = Infinity): Uint8Array | undefined {
     if (this.#phase === "closed") return undefined;
     if (this.#handshakeOut.size > 0) return this.#transmitHandshake();
-    if (this.#phase !== "ready" || this.#outbox.size === 0) return undefined;
-    // Move what goes out to the in-flight line; commands cancelled before sending are dropped.
-    let end = 0;
-    let moved = 0;
-    let dropped = false;
-    for (let entry = this.#outbox.peek(); entry; entry = this.#outbox.peek()) {
-      if (end > 0 && entry.end > maxBytes) break;
-      this.#outbox.shift();
-      end = entry.end;
-      if (entry.settled && !entry.kind) {
-        dropped = true;
-        continue;
-      }
-      entry.transmitted = true;
-      this.#inFlight.push(entry);
-      moved++;
-    }
-    if (!dropped && end === this.#out.length) return this.#out.take(); // the common case
-    return this.#transmitPart(end, dropped ? moved : -1);
-  }
-
-  /**
-   * Hands out bytes [0, end), keeping the rest for later. When commands were dropped, only
-   * the ranges of the `moved` commands just put in flight (the tail of that line) go out.
-   */
-  #transmitPart(end: number, moved: number): Uint8Array {
-    const all = this.#out.bytes;
-    let out: Uint8Array;
-    if (moved >= 0) {
-      const parts: Uint8Array[] = [];
-      for (let i = this.#inFlight.size - moved; i < this.#inFlight.size; i++) {
-        const entry = this.#inFlight.at(i)!;
-        parts.push(all.subarray(entry.start, entry.end));
-      }
-      out = concatBytes(parts);
-    } else out = all.slice(0, end);
-    for (const entry of this.#outbox) {
-      entry.start -= end;
-      entry.end -= end;
-    }
-    this.#out.discard(end);
-    return out;
+    if (this.#phase !== "ready") return undefined;
+    return this.#outbox.take(maxBytes, (entry) => this.#inFlight.push(entry));
   }
 
   #transmitHandshake(): Uint8Array {

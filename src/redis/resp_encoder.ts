@@ -27,7 +27,7 @@ const utf8 = new TextEncoder();
 
 /**
  * Encoded commands back to back, for a connection's outbound queue: commands are encoded
- * straight into it (no intermediate copy), `take()` hands the bytes out.
+ * straight into it (no intermediate copy), `finish()` hands the bytes out.
  *
  * @example
  * ```ts
@@ -35,7 +35,7 @@ const utf8 = new TextEncoder();
  * const out = new CommandBuffer();
  * encodeCommandTo(out, ["PING"]);
  * encodeCommandTo(out, ["GET", "k"]);
- * out.take(); // both commands; the buffer is empty again
+ * out.finish(); // both commands; the buffer is empty again
  * ```
  */
 export class CommandBuffer {
@@ -59,8 +59,13 @@ export class CommandBuffer {
     return next;
   }
 
+  /** The bytes written so far, as a view that is valid until the next write. */
+  view(): Uint8Array {
+    return this.bytes.subarray(0, this.length);
+  }
+
   /** A copy of the bytes written, leaving the buffer empty. */
-  take(): Uint8Array {
+  finish(): Uint8Array {
     const out = this.bytes.slice(0, this.length);
     this.length = 0;
     return out;
@@ -87,7 +92,7 @@ const scratch = new CommandBuffer(4096);
  */
 export function encodeCommand(args: readonly RedisArg[]): Uint8Array {
   encode(args, scratch);
-  const out = scratch.take();
+  const out = scratch.finish();
   if (scratch.bytes.length > KEEP_SCRATCH) scratch.bytes = new Uint8Array(4096);
   return out;
 }

@@ -25,6 +25,8 @@ export * from "./src/core/bytes.ts";
 export * from "./src/core/receive_buffer.ts";
 export * from "./src/core/correlation.ts";
 export * from "./src/core/deadline_heap.ts";
+export * from "./src/core/outbox.ts";
+export * from "./src/core/pending_requests.ts";
 export * from "./src/core/stream_queue.ts";
 export * from "./src/core/backoff.ts";
 export * from "./src/core/url.ts";

@@ -110,11 +110,17 @@ export function writeRequestHeader(
 
 /** A response header. */
 export interface ResponseHeader {
+  /** The opcode the response answers. */
   opcode: number;
+  /** Length of the key, in bytes. */
   keyLength: number;
+  /** Length of the extras, in bytes. */
   extrasLength: number;
+  /** The response status code. */
   status: number;
+  /** Length of extras, key and value together, in bytes. */
   bodyLength: number;
+  /** The opaque copied from the request. */
   opaque: number;
 }
 

@@ -24,6 +24,7 @@ import {
 } from "./binary_codec.ts";
 import { PendingRequests } from "../core/pending_requests.ts";
 import { CoarseDeadlines } from "./deadlines.ts";
+import type { MemcacheEvent } from "./line_connection.ts";
 import { MemcacheError } from "./errors.ts";
 import { type BinaryKind, planBinaryRequest } from "./binary_request.ts";
 import { Outbox, type OutboxEntry } from "../core/outbox.ts";
@@ -218,7 +219,7 @@ export class BinaryConnection implements ProtocolConnection<MemcacheRequest, Mem
     for (const event of this.#pending.expire(now)) this.#events.push(event);
   }
 
-  nextEvent(): Event | undefined {
+  nextEvent(): MemcacheEvent | undefined {
     for (;;) {
       const queued = this.#events.shift();
       if (queued) return queued;

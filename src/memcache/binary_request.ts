@@ -22,12 +22,15 @@ export type BinaryKind =
 
 /** A validated request, ready to be written. */
 export interface BinaryPlan {
+  /** What kind of answer the request gets. */
   kind: BinaryKind;
+  /** The store mode, for store requests. */
   mode?: StoreMode;
   /** Quiet frames plus a closing NOOP. */
   batch: boolean;
   /** Keys or items in the request. */
   count: number;
+  /** Whether CAS tokens are asked for. */
   wantCas: boolean;
   /** Writes the frames; `opaque(index)` allocates each frame's opaque (-1: not a batch item). */
   write(w: ByteWriter, opaque: (index: number) => number): void;

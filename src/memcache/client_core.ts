@@ -26,17 +26,23 @@ import { defaultSerializer, type EncodedValue, ValueCodec } from "./values.ts";
 
 /** State a client and its views share. */
 export interface ClientState {
+  /** The servers and their ring. */
   pool: ServerPool;
   /** What new pools are made with (see `setServers`). */
   options: MemcacheClientOptions & { protocol: MemcacheProtocol };
+  /** The protocol the servers speak. */
   protocol: MemcacheProtocol;
+  /** Turns values into bytes and flags and back. */
   codec: ValueCodec;
+  /** Longest key, in bytes. */
   maxKeyLength: number;
 }
 
 /** A validated key: its bytes, and the bytes it is routed by. */
 export interface RoutedKey {
+  /** The key as sent, prefix included. */
   bytes: Uint8Array;
+  /** The bytes the key is routed by. */
   hash: Uint8Array;
 }
 
@@ -65,7 +71,9 @@ const NAMES: Record<StoreMode, string> = {
  * ```
  */
 export abstract class MemcacheCore {
+  /** State shared with the client's views. */
   protected readonly shared: ClientState;
+  /** Per-call options, such as the timeout. */
   protected readonly call: RequestOptions;
 
   /** Creates the state, or shares a view's. */
@@ -93,6 +101,7 @@ export abstract class MemcacheCore {
     this.call = { timeout: options.commandTimeout ?? 3000 };
   }
 
+  /** Validates and prefixes a key into its bytes and routing bytes. */
   protected prepare(key: KeyInput, prefix = ""): RoutedKey {
     const max = this.shared.maxKeyLength;
     if (Array.isArray(key)) {
@@ -132,12 +141,14 @@ export abstract class MemcacheCore {
     });
   }
 
+  /** Sends a request by key and resolves with its reply. */
   protected send(k: RoutedKey, request: MemcacheRequest, name: string): Promise<MemcacheReply> {
     return new Promise((resolve, reject) =>
       this.dispatch(k, request, name, { reply: resolve, fail: reject })
     );
   }
 
+  /** Sends a request to one server. */
   protected request(
     node: ServerNode,
     request: MemcacheRequest,
@@ -146,6 +157,7 @@ export abstract class MemcacheCore {
     return node.request(request, this.call, name);
   }
 
+  /** Sends a request by key and resolves with its items. */
   protected async items(
     k: RoutedKey,
     request: MemcacheRequest,
@@ -154,6 +166,7 @@ export abstract class MemcacheCore {
     return ((await this.send(k, request, name)) as { items: (MemcacheItem | null)[] }).items;
   }
 
+  /** Sends a request by key and resolves with its status, throwing a server error. */
   protected async status(
     k: RoutedKey,
     request: MemcacheRequest,
@@ -165,6 +178,7 @@ export abstract class MemcacheCore {
     return status;
   }
 
+  /** Sends a request without waiting for its answer and resolves with the given result. */
   protected fireAndForget<T>(
     k: RoutedKey,
     request: MemcacheRequest,
@@ -175,6 +189,7 @@ export abstract class MemcacheCore {
     return Promise.resolve(result);
   }
 
+  /** Stores a value in the given mode and resolves true when it was stored. */
   protected async store(
     mode: StoreMode,
     key: KeyInput,
@@ -193,10 +208,12 @@ export abstract class MemcacheCore {
     return (await this.status(k, request, NAMES[mode])) === "stored";
   }
 
+  /** Encodes a value for a key into its wire form. */
   protected encode(k: RoutedKey, value: unknown, options: StoreOptions): Promise<EncodedValue> {
     return this.shared.codec.encode(utf8Decode(k.bytes), value, options);
   }
 
+  /** Increments or decrements a counter and resolves with its new value, or null on a miss. */
   protected async counter(
     op: "incr" | "decr",
     key: KeyInput,

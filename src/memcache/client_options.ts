@@ -64,12 +64,15 @@ export interface MemcacheClientOptions {
 
 /** One server after parsing. */
 export interface ServerSpec {
+  /** Where the server listens. */
   address: Address;
+  /** Relative capacity on the ring. */
   weight: number;
   /** `host:port` or the socket path, for messages and stats. */
   label: string;
   /** Host and port as the ring names them. */
   host: string;
+  /** Port as the ring names it. */
   port: number;
 }
 

@@ -39,7 +39,9 @@ export interface CounterOptions {
 
 /** A value with its CAS token, from {@link MemcacheClient.gets}. */
 export interface CasItem<T> {
+  /** The stored value. */
   value: T;
+  /** The CAS token for a later `cas`. */
   cas: bigint;
 }
 
@@ -57,7 +59,9 @@ export interface MetaGetOptions {
 
 /** What {@link MemcacheClient.metaGet} returns on a hit (or a vivified placeholder). */
 export interface MetaGetResult<T> {
+  /** The stored value. */
   value: T;
+  /** The CAS token, when it was asked for. */
   cas?: bigint;
   /** Seconds left to live, -1 for none. */
   ttl?: number;

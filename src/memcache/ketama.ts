@@ -6,7 +6,9 @@ import { md5, md5First32 } from "./md5.ts";
 
 /** A server on the ring: its name as libmemcached sees it, and its weight. */
 export interface RingServer {
+  /** Host name as libmemcached sees it. */
   host: string;
+  /** Port number. */
   port: number;
   /** Relative capacity; default 1. */
   weight?: number;

@@ -40,7 +40,9 @@ export type MemcacheEvent = ConnectionEvent<MemcacheReply>;
 
 /** A request in flight; subclasses add their own parsing state. */
 export interface LineEntry extends OutboxEntry {
+  /** The request's id. */
   id: number;
+  /** The command name, for messages. */
   name: string;
   /** Set by the subclass when the reply is complete. */
   result?: MemcacheReply | MemcacheError;
@@ -48,7 +50,9 @@ export interface LineEntry extends OutboxEntry {
 
 /** One response unit: the line split on spaces and, for value replies, the data block. */
 export interface ResponseUnit {
+  /** The line split on spaces. */
   tokens: string[];
+  /** The data block of a value reply. */
   data?: Uint8Array;
 }
 
@@ -133,6 +137,7 @@ export function errorFromTokens(tokens: string[]): MemcacheError | undefined {
  */
 export abstract class LineConnection<E extends LineEntry>
   implements ProtocolConnection<MemcacheRequest, MemcacheReply> {
+  /** Encoded requests waiting to be written. */
   protected readonly outbox: Outbox<E, ByteWriter> = new Outbox<E, ByteWriter>(
     new ByteWriter(16 * 1024),
   );

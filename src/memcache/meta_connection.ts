@@ -33,7 +33,8 @@ import {
   requestName,
 } from "./types.ts";
 
-type Kind =
+/** What kind of answer a meta request gets. */
+export type MetaEntryKind =
   | "get"
   | "store"
   | "delete"
@@ -45,16 +46,23 @@ type Kind =
   | "noop"
   | "meta";
 
-interface MetaEntry extends LineEntry {
-  kind: Kind;
+/** A meta request in flight, with its parsing state. */
+export interface MetaEntry extends LineEntry {
+  /** What kind of answer the request gets. */
+  kind: MetaEntryKind;
   /** True when the commands end with `mn` and the reply is complete at `MN`. */
   batch: boolean;
   /** The command an unmatched reply (an error line carries no opaque) is given to. */
   next: number;
+  /** Items read so far, for a get. */
   items?: (MemcacheItem | null)[];
+  /** Statuses read so far, per key. */
   statuses?: (MemcacheStatus | MemcacheError | undefined)[];
+  /** Responses read so far, for raw meta commands. */
   responses?: (MetaResponse | MemcacheError | null)[];
+  /** Stats read so far. */
   stats?: Map<string, string>;
+  /** The error the reply ended with. */
   error?: MemcacheError;
 }
 
@@ -93,6 +101,7 @@ export class MetaConnection extends LineConnection<MetaEntry> {
     super(options);
   }
 
+  /** Encodes a request into meta commands and its entry. */
   protected encode(request: MemcacheRequest): MetaEntry {
     const entry: MetaEntry = {
       id: 0,
@@ -240,6 +249,7 @@ export class MetaConnection extends LineConnection<MetaEntry> {
     return entry;
   }
 
+  /** Returns the data block length a line announces, or -1 for none. */
   protected dataLength(tokens: string[]): number {
     if (tokens[0] !== "VA") return -1;
     const size = parseCount(tokens[1]);
@@ -247,6 +257,7 @@ export class MetaConnection extends LineConnection<MetaEntry> {
     return size;
   }
 
+  /** Applies a response unit to its entry and returns true when the reply is complete. */
   protected consume(entry: MetaEntry, unit: ResponseUnit): boolean {
     const { tokens } = unit;
     const code = tokens[0];

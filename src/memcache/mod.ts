@@ -35,7 +35,7 @@ export * from "./line_connection.ts";
 export * from "./md5.ts";
 export * from "./meta_codec.ts";
 export * from "./meta_connection.ts";
-export { Outbox, type OutboxEntry } from "../core/outbox.ts";
+export * from "../core/outbox.ts";
 export * from "./pool.ts";
 export * from "./server_node.ts";
 export * from "./text_connection.ts";

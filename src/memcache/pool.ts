@@ -49,7 +49,9 @@ export function wasNotSent(error: unknown): boolean {
 
 /** Options of a {@link ServerPool}. */
 export interface ServerPoolOptions extends ServerNodeOptions {
+  /** Send requests for a dead server to the next live one. */
   failover?: boolean;
+  /** Point naming of the ketama ring. */
   ketama?: KetamaCompat;
 }
 
@@ -70,6 +72,7 @@ export interface ServerPoolOptions extends ServerNodeOptions {
  * ```
  */
 export class ServerPool {
+  /** One node per server, in order. */
   readonly nodes: readonly ServerNode[];
   readonly #ring: KetamaRing | undefined;
   readonly #failover: boolean;

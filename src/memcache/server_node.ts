@@ -16,14 +16,23 @@ import type { MemcacheReply, MemcacheRequest } from "./types.ts";
 
 /** What a {@link ServerNode} needs to know. */
 export interface ServerNodeOptions {
+  /** The protocol to speak. */
   protocol: MemcacheProtocol;
+  /** SASL user name. */
   username?: string;
+  /** SASL password. */
   password?: string;
+  /** TLS on, or its options. */
   tls?: boolean | TlsOptions;
+  /** Connect timeout, in milliseconds. */
   connectTimeout?: number;
+  /** How long a dead server is skipped, in milliseconds. */
   deadRetry?: number;
+  /** Flush the server when it reconnects after being dead. */
   flushOnReconnect?: boolean;
+  /** Requests held while the server (re)connects. */
   offlineQueueSize?: number;
+  /** The transport connector. */
   connect?: Connect;
   /** Monotonic clock in milliseconds. Default `performance.now()`. */
   now?: () => number;
@@ -67,6 +76,7 @@ export function createMemcacheMachine(
  * ```
  */
 export class ServerNode {
+  /** The server this node talks to. */
   readonly spec: ServerSpec;
   readonly #options: ServerNodeOptions;
   readonly #now: () => number;

@@ -17,17 +17,32 @@ import {
 import type { MemcacheItem, MemcacheReply, MemcacheRequest, MemcacheStatus } from "./types.ts";
 import { requestName } from "./types.ts";
 
-type Kind = "get" | "store" | "delete" | "counter" | "touch" | "ok" | "stats" | "version";
+/** What kind of answer a text request gets. */
+export type TextEntryKind =
+  | "get"
+  | "store"
+  | "delete"
+  | "counter"
+  | "touch"
+  | "ok"
+  | "stats"
+  | "version";
 
-interface TextEntry extends LineEntry {
-  kind: Kind;
+/** A text request in flight, with its parsing state. */
+export interface TextEntry extends LineEntry {
+  /** What kind of answer the request gets. */
+  kind: TextEntryKind;
   /** Replies still expected: END lines for a get, status lines for stores and deletes. */
   expect: number;
+  /** Items read so far, for a get. */
   items?: (MemcacheItem | null)[];
   /** Key (as sent, latin1) → positions in `items`. */
   positions?: Map<string, number[]>;
+  /** Statuses read so far, per key. */
   statuses?: (MemcacheStatus | MemcacheError)[];
+  /** Stats read so far. */
   stats?: Map<string, string>;
+  /** The error the reply ended with. */
   error?: MemcacheError;
   /** A noop is a `version` whose answer is dropped. */
   noop?: boolean;
@@ -70,6 +85,7 @@ export class TextConnection extends LineConnection<TextEntry> {
     super(options);
   }
 
+  /** Encodes a request into text commands and its entry. */
   protected encode(request: MemcacheRequest): TextEntry {
     const entry: TextEntry = {
       id: 0,
@@ -195,6 +211,7 @@ export class TextConnection extends LineConnection<TextEntry> {
     return entry;
   }
 
+  /** Returns the data block length a line announces, or -1 for none. */
   protected dataLength(tokens: string[]): number {
     if (tokens[0] !== "VALUE") return -1;
     const size = parseCount(tokens[3]);
@@ -202,6 +219,7 @@ export class TextConnection extends LineConnection<TextEntry> {
     return size;
   }
 
+  /** Applies a response unit to its entry and returns true when the reply is complete. */
   protected consume(entry: TextEntry, unit: ResponseUnit): boolean {
     const { tokens } = unit;
     const code = tokens[0];

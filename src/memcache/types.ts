@@ -25,6 +25,7 @@ export type MemcacheStatus = "stored" | "notStored" | "exists" | "notFound" | "d
 
 /** An item as the server returned it. */
 export interface MemcacheItem {
+  /** The value bytes. */
   value: Uint8Array;
   /** The 32-bit client flags stored with the value. */
   flags: number;
@@ -34,7 +35,9 @@ export interface MemcacheItem {
 
 /** One item of a store request. Keys are bytes; the machines validate them again. */
 export interface StoreItem {
+  /** The key bytes. */
   key: Uint8Array;
+  /** The value bytes. */
   value: Uint8Array;
   /** Client flags, an unsigned 32-bit integer. Default 0. */
   flags?: number;
@@ -46,7 +49,9 @@ export interface StoreItem {
 
 /** A raw meta command (`mg`, `ms`, `md`, `ma`, `me`) for the meta protocol's full flag set. */
 export interface MetaCommand {
+  /** The meta command. */
   cmd: "mg" | "ms" | "md" | "ma" | "me";
+  /** The key bytes. */
   key: Uint8Array;
   /**
    * Flags with their tokens, e.g. `["v", "f", "c", "T30", "N30", "R10", "q"]`. The opaque flag

@@ -23,7 +23,9 @@ export const ValueFlags = {
 
 /** A value in its wire form. */
 export interface EncodedValue {
+  /** The value bytes. */
   value: Uint8Array;
+  /** The 32-bit client flags. */
   flags: number;
 }
 
@@ -41,7 +43,9 @@ export interface EncodedValue {
  * ```
  */
 export interface Serializer {
+  /** Turns a value into bytes and client flags. */
   serialize(value: unknown): EncodedValue;
+  /** Turns bytes and client flags back into a value. */
   deserialize(value: Uint8Array, flags: number): unknown;
 }
 

@@ -66,6 +66,9 @@ class Endpoint {
 const TRANSIENT =
   /etcdserver: (no leader|too many requests|not capable|leader changed|request timed out|server stopped)/;
 
+/** Errors that say the auth token was not accepted (invalid, expired, or older than the store). */
+const TOKEN_REJECTED = /invalid auth token|auth store is old|token/;
+
 /**
  * Sends JSON requests to an etcd cluster, retrying on another endpoint when that is safe.
  *
@@ -117,6 +120,28 @@ export class Channel {
   /** Tokens fetched so far (1 after the first call with `auth`, +1 per renewal). */
   get authentications(): number {
     return this.#authentications;
+  }
+
+  /**
+   * True when `error` says the server rejected the auth token (invalid or expired) and the
+   * channel has credentials to fetch another one. Streams use it with {@link renewToken}.
+   */
+  isTokenRejection(error: unknown): boolean {
+    return this.#options.auth !== undefined && error instanceof EtcdError &&
+      TOKEN_REJECTED.test(error.message);
+  }
+
+  /**
+   * Fetches a new token after a stream was refused, unless one was fetched since the token of
+   * `generation` (the `tokenGeneration` of {@link openStream}'s answer) was sent: concurrent
+   * streams refused with the same stale token renew it once.
+   */
+  async renewToken(generation: number, options: CallOptions = {}): Promise<void> {
+    if (!this.#options.auth) return;
+    if (this.#authing) return await this.#authing;
+    if (this.#authentications !== generation && this.#token !== undefined) return;
+    this.#token = undefined;
+    await this.#authenticate(options);
   }
 
   /** The endpoint the next call goes to first. */
@@ -175,13 +200,20 @@ export class Channel {
   /**
    * Opens a dedicated connection carrying one streamed request (watch). `close()` ends it.
    * The stream's items are the lines of the body; it ends with an error when the connection
-   * drops.
+   * drops. `tokenGeneration` tells which token went with it (see {@link renewToken}).
    */
   async openStream(
     path: string,
     body: unknown,
     options: { signal?: AbortSignal; method?: HttpRequest["method"]; raw?: boolean } = {},
-  ): Promise<{ items: StreamQueue<Uint8Array>; endpoint: Address; close: () => void }> {
+  ): Promise<
+    {
+      items: StreamQueue<Uint8Array>;
+      endpoint: Address;
+      close: () => void;
+      tokenGeneration: number;
+    }
+  > {
     if (this.#options.auth && this.#token === undefined) await this.#authenticate({});
     return await this.#withRetries({ signal: options.signal, idempotent: true }, path, async (
       ep,
@@ -190,6 +222,7 @@ export class Channel {
       const headers: Record<string, string> = {};
       if (!options.raw) headers["Content-Type"] = "application/json";
       if (this.#token !== undefined) headers["Authorization"] = this.#token;
+      const tokenGeneration = this.#authentications;
       const items = driver.stream({
         method: options.method ?? "POST",
         path,
@@ -197,7 +230,7 @@ export class Channel {
         body: options.raw ? undefined : JSON.stringify(body),
         stream: true,
       }, { highWaterMark: 64 });
-      return { items, endpoint: ep.address, close: () => driver.destroy() };
+      return { items, endpoint: ep.address, close: () => driver.destroy(), tokenGeneration };
     });
   }
 

@@ -1,11 +1,13 @@
 // Distributed lock and leader election through the gateway's v3lock and v3election services
-// (/v3/lock/lock, /v3/lock/unlock, /v3/election/*), each bound to a kept-alive lease.
+// (/v3/lock/lock, /v3/lock/unlock, /v3/election/*), each bound to a kept-alive lease;
+// `observe` follows the leader with a prefix watch (observe.ts).
 
 import { base64Decode, base64Encode } from "./base64.ts";
 import type { CallOptions, Channel } from "./channel.ts";
 import { EtcdError } from "./errors.ts";
 import { type Bytes, int, text, toBytes } from "./kv.ts";
 import { Lease } from "./lease.ts";
+import { ElectionObserver, type ObserveOptions } from "./observe.ts";
 
 /** Options of a lock or a campaign. */
 export interface LockOptions {
@@ -102,8 +104,19 @@ export interface LeaderKey {
   lease: bigint;
 }
 
+/** A leader of an election and the value it proclaimed. */
+export interface Leader {
+  /** The leader key. */
+  key: LeaderKey;
+  /** The value the leader campaigned with or last proclaimed. */
+  value: Uint8Array;
+  /** The revision that wrote `value`. */
+  modRevision: bigint;
+}
+
 /**
- * A named election. `campaign` waits until this caller leads; `leader` tells who leads.
+ * A named election. `campaign` waits until this caller leads; `leader` tells who leads;
+ * `observe` follows every change of leader or value.
  *
  * @example
  * ```ts
@@ -145,9 +158,7 @@ export class Election {
   }
 
   /** The leader's key and value, or undefined when nobody leads. */
-  async leader(
-    options: CallOptions = {},
-  ): Promise<{ key: LeaderKey; value: Uint8Array } | undefined> {
+  async leader(options: CallOptions = {}): Promise<Leader | undefined> {
     try {
       const json = await this.#channel.call<{ kv?: Record<string, string> }>(
         "/v3/election/leader",
@@ -163,6 +174,7 @@ export class Election {
           lease: int(kv.lease),
         },
         value: base64Decode(kv.value ?? ""),
+        modRevision: int(kv.mod_revision),
       };
     } catch (error) {
       if (error instanceof EtcdError && /no leader/.test(error.message)) return undefined;
@@ -174,6 +186,23 @@ export class Election {
   async leaderValue(options: CallOptions = {}): Promise<string | undefined> {
     const leader = await this.leader(options);
     return leader === undefined ? undefined : text(leader.value);
+  }
+
+  /**
+   * Follows the election: yields the current leader (once there is one), then each new
+   * leader and each value it proclaims, like etcd's `Election.Observe`. It survives
+   * reconnects and failover; `close()`, `break` or `signal` end it.
+   *
+   * @example
+   * ```ts
+   * import { EtcdClient, text } from "@kvwire/kvwire/etcd";
+   * await using etcd = new EtcdClient();
+   * await using observer = etcd.election("scheduler").observe();
+   * for await (const leader of observer) console.log("leader:", text(leader.value));
+   * ```
+   */
+  observe(options: ObserveOptions = {}): ElectionObserver {
+    return new ElectionObserver(this.#channel, this.#name, options);
   }
 }
 

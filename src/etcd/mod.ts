@@ -63,7 +63,15 @@ export {
   text,
 } from "./kv.ts";
 export { Lease, type LeaseInfo, type LeaseOptions } from "./lease.ts";
-export { Election, type LeaderKey, Leadership, Lock, type LockOptions } from "./lock.ts";
+export {
+  Election,
+  type Leader,
+  type LeaderKey,
+  Leadership,
+  Lock,
+  type LockOptions,
+} from "./lock.ts";
+export { ElectionObserver, type ObserveOptions } from "./observe.ts";
 export type { Compare, CompareTarget, TxnOp, TxnOpResult, TxnRequest, TxnResult } from "./txn.ts";
 export { Watcher, type WatchEvent, type WatchOptions } from "./watch.ts";
 export {

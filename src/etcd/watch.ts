@@ -1,5 +1,6 @@
 // v3 watch over the gateway's streamed /v3/watch (one JSON WatchResponse per line) on a
-// dedicated connection, resumed after reconnects and failover from the last revision seen.
+// dedicated connection, resumed after reconnects and failover from the last revision seen,
+// with a new auth token when the server refuses the one the stream was opened with.
 
 import { Backoff } from "../core/backoff.ts";
 import { utf8Decode } from "../core/bytes.ts";
@@ -17,8 +18,25 @@ export interface WatchOptions {
   prevKv?: boolean;
   /** Leave out put or delete events. */
   filters?: ("noPut" | "noDelete")[];
-  /** Ask the server for periodic progress notifications (they advance `revision`). */
+  /** Ask the server for periodic progress notifications (they advance `nextRevision`). */
   progressNotify?: boolean;
+  /**
+   * Called with the store revision of each progress notification: every change up to that
+   * revision has been delivered to the watcher's queue. Needs `progressNotify` (the server's
+   * interval is `--experimental-watch-progress-notify-interval`, 10 minutes by default). An
+   * exception thrown here ends the watch with that error.
+   *
+   * @example
+   * ```ts
+   * import { EtcdClient } from "@kvwire/kvwire/etcd";
+   * await using etcd = new EtcdClient();
+   * await using watcher = etcd.watch("quiet", {
+   *   progressNotify: true,
+   *   onProgress: (revision) => console.log("up to date at", revision),
+   * });
+   * ```
+   */
+  onProgress?: (revision: bigint) => void;
   /** Events buffered before the connection stops being read. Default 1024. */
   highWaterMark?: number;
   /** Ends the watch. */
@@ -40,7 +58,8 @@ export interface WatchEvent {
  * needed) and resumes at the revision after the last one delivered, dropping any event it
  * already delivered, so consumers see every change exactly once and in order. It ends with
  * `EtcdCompactedError` when the revision to resume from was compacted, and with
- * `EtcdError` when the server cancels it.
+ * `EtcdError` when the server cancels it. With `auth`, a watch (or its resumption) refused
+ * because the token is invalid or expired fetches a new token once and tries again.
  *
  * @example
  * ```ts
@@ -70,6 +89,7 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
   #closeStream: (() => void) | undefined;
   #drained: (() => void) | undefined;
   #reconnects = 0;
+  #reauthed = false; // a token was renewed for this watch since it was last created
   #unhook: () => void = () => {};
 
   /** Starts watching at once. Prefer `EtcdClient.watch`. */
@@ -159,10 +179,12 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
 
   async #run(): Promise<void> {
     const backoff = new Backoff({ initialDelay: 50, maxDelay: 2000 });
+    let now = false; // reconnect without waiting (a new token was just fetched)
     for (let first = true; !this.#closed; first = false) {
       if (!first) {
         this.#reconnects++;
-        await sleep(backoff.next(), this.#options.signal);
+        if (!now) await sleep(backoff.next(), this.#options.signal);
+        now = false;
         if (this.#closed) return;
       }
       let stream;
@@ -186,11 +208,35 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
           if (this.#closed) return;
         }
       } catch (error) {
-        if (isFatal(error)) throw error;
+        const refused = error instanceof TokenRefused
+          ? error.error
+          : this.#channel.isTokenRejection(error)
+          ? error
+          : undefined;
+        if (refused === undefined) {
+          if (isFatal(error)) throw error;
+        } else {
+          if (this.#reauthed) throw refused; // a fresh token was refused too
+          this.#reauthed = true;
+          stream.close();
+          now = await this.#renewToken(stream.tokenGeneration);
+        }
       } finally {
         stream.close();
         this.#closeStream = undefined;
       }
+    }
+  }
+
+  /** Fetches a new token; true when the watch can reconnect at once. */
+  async #renewToken(generation: number): Promise<boolean> {
+    try {
+      await this.#channel.renewToken(generation, { signal: this.#options.signal });
+      return true;
+    } catch (error) {
+      if (this.#closed || this.#channel.isClosed) return false;
+      if (isFatal(error)) throw error;
+      return false;
     }
   }
 
@@ -199,6 +245,7 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
     const msg = JSON.parse(utf8Decode(line)) as Record<string, unknown>;
     if (msg.error !== undefined) {
       const error = etcdErrorFromJson(msg);
+      if (this.#channel.isTokenRejection(error)) throw new TokenRefused(error);
       throw error.grpcCode === 14 ? error : new Fatal(error);
     }
     const r = (msg.result ?? {}) as Record<string, unknown>;
@@ -206,10 +253,12 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
     if (compact > 0n) throw new Fatal(new EtcdCompactedError(compact));
     if (r.canceled === true) {
       const reason = String(r.cancel_reason ?? "the server cancelled the watch");
-      throw new Fatal(new EtcdError(reason, 1));
+      const error = new EtcdError(reason, /code = Unauthenticated/.test(reason) ? 16 : 1);
+      throw this.#channel.isTokenRejection(error) ? new TokenRefused(error) : new Fatal(error);
     }
     const revision = headerRevision(r as { header?: { revision?: string } });
     if (r.created === true) {
+      this.#reauthed = false;
       this.#next ??= revision + 1n;
       this.#resolveCreated(this.#next - 1n);
       return true;
@@ -218,6 +267,11 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
     if (events.length === 0) {
       // A progress notification: every event up to `revision` was sent.
       if (this.#next !== undefined && revision + 1n > this.#next) this.#next = revision + 1n;
+      try {
+        this.#options.onProgress?.(revision);
+      } catch (error) {
+        throw new Fatal(error instanceof Error ? error : new Error(String(error)));
+      }
       return true;
     }
     let last = 0n;
@@ -237,6 +291,13 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
 /** Wraps an error that must end the watch instead of causing a reconnect. */
 class Fatal extends Error {
   constructor(readonly error: Error) {
+    super(error.message);
+  }
+}
+
+/** The server refused the stream's auth token: renew it and reconnect (once). */
+class TokenRefused extends Error {
+  constructor(readonly error: EtcdError) {
     super(error.message);
   }
 }

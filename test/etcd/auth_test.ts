@@ -1,5 +1,6 @@
 // etcd auth on a private server: user/password → token on every request, wrong password,
-// re-authentication once after the token expired (--auth-token-ttl=1), watch with a token.
+// re-authentication once after the token expired (--auth-token-ttl=1), watch with a token,
+// watches opened or resumed after every token was invalidated (auth disable + enable).
 
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
@@ -8,6 +9,8 @@ import { startEtcd } from "../../scripts/servers.ts";
 import { EtcdClient } from "../../src/etcd/client.ts";
 import { EtcdError } from "../../src/etcd/errors.ts";
 import { text } from "../../src/etcd/kv.ts";
+import type { Watcher, WatchEvent } from "../../src/etcd/watch.ts";
+import { startChaosProxy } from "../_helpers/chaos_proxy.ts";
 
 const server = await startEtcd({ enableV2: false, args: ["--auth-token-ttl=1"] });
 const endpoint = `${server.host}:${server.port}`;
@@ -35,7 +38,30 @@ function etcdctl(...args: string[]): Promise<string> {
 }
 
 await etcdctl("user", "add", "root:s3cret");
+await etcdctl("user", "add", "nobody:pw"); // no role: may read nothing
 await etcdctl("auth", "enable");
+const root = { username: "root", password: "s3cret" };
+
+/** Disabling auth drops every simple token: once enabled again, each token held is invalid. */
+async function invalidateTokens(): Promise<void> {
+  await etcdctl("--user=root:s3cret", "auth", "disable");
+  await etcdctl("auth", "enable");
+}
+
+/** The next event of `watcher`; fails the test if none comes within 10 s. */
+async function nextEvent(watcher: Watcher): Promise<WatchEvent> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("no watch event within 10 s")), 10_000);
+  });
+  try {
+    const result = await Promise.race([watcher.next(), timeout]);
+    assert.equal(result.done, false, "the watch ended");
+    return result.value as WatchEvent;
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 function client(auth?: { username: string; password: string }): EtcdClient {
   const c = new EtcdClient({ endpoints: [endpoint], auth, requestTimeout: 5000 });
@@ -82,4 +108,51 @@ test("auth: watches carry the token", async () => {
     assert.equal(text(event.kv.value), "v");
     break;
   }
+});
+
+test("auth: a watch opened with an invalidated token fetches a new one and delivers", async () => {
+  const etcd = client(root);
+  const writer = client(root);
+  await etcd.put("w1", "0");
+  assert.equal(etcd.channel.authentications, 1);
+  await invalidateTokens();
+  await using watcher = etcd.watch("w1");
+  await watcher.created;
+  assert.equal(etcd.channel.authentications, 2, "the watch re-authenticated");
+  const put = await writer.put("w1", "1");
+  const event = await nextEvent(watcher);
+  assert.equal(event.kv.modRevision, put.revision);
+  assert.equal(text(event.kv.value), "1");
+});
+
+test("auth: a watch resumed after its token was invalidated re-authenticates", async () => {
+  const proxy = await startChaosProxy({ host: server.host, port: server.port });
+  const etcd = new EtcdClient({ endpoints: [`${proxy.host}:${proxy.port}`], auth: root });
+  const writer = client(root);
+  try {
+    await using watcher = etcd.watch("w2");
+    const created = await watcher.created;
+    assert.equal(etcd.channel.authentications, 1);
+    await invalidateTokens();
+    proxy.resetAll(); // the watch must come back with a token the server no longer knows
+    const put = await writer.put("w2", "after");
+    const event = await nextEvent(watcher);
+    assert.equal(event.kv.modRevision, put.revision);
+    assert.ok(put.revision > created);
+    assert.ok(watcher.reconnects >= 1, `reconnects: ${watcher.reconnects}`);
+    assert.equal(etcd.channel.authentications, 2, "the resumed watch re-authenticated");
+  } finally {
+    await etcd.close();
+    await proxy.stop();
+  }
+});
+
+test("auth: a watch refused for lack of permission fails without re-authenticating", async () => {
+  const etcd = client({ username: "nobody", password: "pw" });
+  const watcher = etcd.watch("w3");
+  const error = await watcher.created.catch((e) => e);
+  assert.ok(error instanceof EtcdError, String(error));
+  assert.match(error.message, /permission denied/);
+  assert.equal(etcd.channel.authentications, 1);
+  assert.deepEqual(await watcher.next().catch((e) => e), error);
 });

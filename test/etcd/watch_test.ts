@@ -1,5 +1,6 @@
 // Watches against real etcd: prefix, prevKv, filters, start revision, resume after the
-// connection is cut (no gap, no duplicate), compaction reported with its revision, close.
+// connection is cut (no gap, no duplicate), compaction reported with its revision, close,
+// progress notifications (on a private server with a 100 ms notify interval).
 
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,6 +11,7 @@ import { text } from "../../src/etcd/kv.ts";
 import type { Watcher, WatchEvent } from "../../src/etcd/watch.ts";
 import { type ChaosProxy, startChaosProxy } from "../_helpers/chaos_proxy.ts";
 import { etcdAddress } from "../_helpers/servers.ts";
+import type { EtcdServer } from "../../scripts/servers.ts";
 
 const addr = await etcdAddress();
 const endpoint = `${addr.host}:${addr.port}`;
@@ -20,6 +22,32 @@ after(async () => {
   for (const f of cleanup.reverse()) await f();
   await etcd.close();
 });
+
+// Compaction is global and the progress interval a server flag: those tests use this server.
+let privateServer: Promise<EtcdServer> | undefined;
+function ownServer(): Promise<EtcdServer> {
+  if (!privateServer) {
+    privateServer = startEtcd({
+      enableV2: false,
+      args: ["--experimental-watch-progress-notify-interval=100ms"],
+    });
+    cleanup.push(async () => await (await privateServer!).stop());
+  }
+  return privateServer;
+}
+
+/** `promise`, or a failure after `ms`: waits for an event without a fixed sleep. */
+async function within<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what()} within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 async function take(watcher: Watcher, n: number): Promise<WatchEvent[]> {
   const out: WatchEvent[] = [];
@@ -102,8 +130,7 @@ test("watch: resumes after the connection is cut, with no gap and no duplicate",
 
 test("watch: a compacted start revision is an EtcdCompactedError with the revision", async () => {
   // Compaction is global: this runs on a private server so other tests' watches are safe.
-  const server = await startEtcd({ enableV2: false });
-  cleanup.push(() => server.stop());
+  const server = await ownServer();
   const own = new EtcdClient({ endpoints: [`${server.host}:${server.port}`] });
   cleanup.push(() => own.close());
   const first = await own.put("k", "1");
@@ -119,4 +146,49 @@ test("watch: a compacted start revision is an EtcdCompactedError with the revisi
   const fine = own.watch("k", { startRevision: third.revision });
   const [event] = await take(fine, 1);
   assert.equal(text(event.kv.value), "3");
+});
+
+test("watch: progress notifications advance nextRevision on a quiet key", async () => {
+  const server = await ownServer();
+  const own = new EtcdClient({ endpoints: [`${server.host}:${server.port}`] });
+  cleanup.push(() => own.close());
+  const progress: bigint[] = [];
+  let target = -1n;
+  let reached!: () => void;
+  const caughtUp = new Promise<void>((resolve) => (reached = resolve));
+  await using watcher = own.watch(`${p}quiet`, {
+    progressNotify: true,
+    onProgress: (revision) => {
+      progress.push(revision);
+      if (target > 0n && revision >= target) reached();
+    },
+  });
+  const created = await watcher.created;
+  assert.equal(watcher.nextRevision, created + 1n);
+  const elsewhere = await own.put(`${p}elsewhere`, "x"); // the store moves, the key does not
+  target = elsewhere.revision;
+  if (progress.some((r) => r >= target)) reached();
+  await within(caughtUp, 10_000, () => `no progress notification (saw ${progress})`);
+  assert.ok(elsewhere.revision > created);
+  assert.equal(watcher.nextRevision, elsewhere.revision + 1n, "no event, yet the watch moved on");
+  assert.ok(progress.every((r, i) => i === 0 || r >= progress[i - 1]), `${progress}`);
+  // The events after the notification are still delivered, once.
+  const put = await own.put(`${p}quiet`, "now");
+  const [event] = await take(watcher, 1);
+  assert.equal(event.kv.modRevision, put.revision);
+});
+
+test("watch: an exception in onProgress ends the watch with it", async () => {
+  const server = await ownServer();
+  const own = new EtcdClient({ endpoints: [`${server.host}:${server.port}`] });
+  cleanup.push(() => own.close());
+  const watcher = own.watch(`${p}quiet2`, {
+    progressNotify: true,
+    onProgress: () => {
+      throw new RangeError("consumer bug");
+    },
+  });
+  const error = await within(take(watcher, 1).catch((e) => e), 10_000, () => "no end");
+  assert.ok(error instanceof RangeError, String(error));
+  assert.equal(error.message, "consumer bug");
 });

@@ -4,6 +4,7 @@
 import type { ConnectionEvent, ProtocolConnection, RequestId } from "./connection.ts";
 import { AbortedError, ConnectionClosedError, ServerError, TimeoutError } from "./errors.ts";
 import { StreamQueue } from "./stream_queue.ts";
+import { IdTable } from "./id_table.ts";
 import type { Transport } from "./transport.ts";
 
 /** Per-request options. */
@@ -85,7 +86,7 @@ export class Driver<Req, Reply, Item = never, Push = never> {
   readonly #options: DriverOptions<Push>;
   readonly #now: () => number;
   readonly #label: string;
-  #pending = new Map<RequestId, Pending<Reply, Item>>();
+  #pending = new IdTable<Pending<Reply, Item>>();
   #unsent: Pending<Reply, Item>[] = [];
   #flushScheduled = false;
   #flushing = false;

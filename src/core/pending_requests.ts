@@ -3,6 +3,7 @@
 
 import type { ConnectionEvent, RequestId } from "./connection.ts";
 import { DeadlineHeap } from "./deadline_heap.ts";
+import { IdTable } from "./id_table.ts";
 
 /** A timeout event, as {@link PendingRequests.expire} makes them. */
 export type TimeoutEvent = Extract<ConnectionEvent<never>, { type: "timeout" }>;
@@ -64,7 +65,7 @@ class PreciseDeadlines<E extends TrackedRequest> implements DeadlineStore<E> {
  * ```
  */
 export class PendingRequests<E extends TrackedRequest> {
-  readonly #byId = new Map<RequestId, E>();
+  readonly #byId = new IdTable<E>();
   readonly #deadlines: DeadlineStore<E>;
 
   /** Creates an empty set; `deadlines` decides how deadlines are kept (precise by default). */

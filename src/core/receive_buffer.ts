@@ -48,6 +48,20 @@ export class ReceiveBuffer {
     return this.#chunks[this.#first].subarray(this.#offset);
   }
 
+  /**
+   * The first chunk as a whole, for parsers that keep their own cursor: its unconsumed bytes
+   * start at {@link firstOffset}. Same bytes as {@link head}, without allocating a view. Empty
+   * when the buffer is empty.
+   */
+  firstChunk(): Uint8Array {
+    return this.#length === 0 ? EMPTY : this.#chunks[this.#first];
+  }
+
+  /** Where the unconsumed bytes of {@link firstChunk} start (0 when the buffer is empty). */
+  get firstOffset(): number {
+    return this.#length === 0 ? 0 : this.#offset;
+  }
+
   /** The byte at position `index` (0 = next unconsumed byte); `index` must be < length. */
   byteAt(index: number): number {
     let i = this.#first;

@@ -85,8 +85,8 @@ type Decoded = RespValue | RespPush | typeof NEED_MORE;
  * Decodes a stream of RESP2/RESP3 replies.
  *
  * Theory of operation. Bytes sit in a {@link ReceiveBuffer}; `next()` parses lazily.
- * - Fast path: elements are parsed straight out of `head()` (the first chunk) with a local
- *   cursor; complete scalars are appended to the innermost open aggregate, and the consumed
+ * - Fast path: elements are parsed straight out of the first chunk (`firstChunk()`, from
+ *   `firstOffset`) with a local cursor, without a view per reply; complete scalars are appended to the innermost open aggregate, and the consumed
  *   bytes are skipped in one go when the loop stops. Bulk payloads are zero-copy views.
  * - Open aggregates live on a stack of frames (depth `#depth`), so elements already parsed are
  *   consumed from the buffer and never rescanned: an array arriving in many chunks is parsed in
@@ -217,12 +217,13 @@ export class RespDecoder {
         }
         if (cr < 0 || cr + 1 >= buf.length) return NEED_MORE;
         this.#lineWait = false;
-        buf.view(cr + 2); // join the line into one chunk; head() now holds all of it
+        buf.view(cr + 2); // join the line into one chunk; the first chunk now holds all of it
       }
-      const head = buf.head();
+      const head = buf.firstChunk();
+      const first = buf.firstOffset;
       const end = head.length;
-      if (end === 0) return NEED_MORE;
-      let pos = 0;
+      if (end === first) return NEED_MORE;
+      let pos = first;
       let value: RespValue | RespPush;
       scan: while (pos < end) {
         const type = head[pos];
@@ -243,7 +244,7 @@ export class RespDecoder {
             }
             const stop = at + len;
             if (stop + 2 > end) {
-              buf.skip(at);
+              buf.skip(at - first);
               this.#bulkLen = len;
               this.#bulkType = type;
               continue outer;
@@ -324,13 +325,14 @@ export class RespDecoder {
         }
         const out = this.#deliver(value);
         if (out !== NEED_MORE) {
-          buf.skip(pos);
+          buf.skip(pos - first);
           return out;
         }
       }
-      buf.skip(pos);
+      buf.skip(pos - first);
       if (pos < end) {
-        // The element now at the buffer start is incomplete in head(): wait for its line.
+        // The element now at the buffer start is incomplete in the first chunk: wait for its
+        // line.
         this.#lineWait = true;
         this.#crAt = buf.indexOf(CR, 1);
       }

@@ -24,6 +24,7 @@ export * from "./src/core/connection.ts";
 export * from "./src/core/bytes.ts";
 export * from "./src/core/receive_buffer.ts";
 export * from "./src/core/correlation.ts";
+export * from "./src/core/chunk_text.ts";
 export * from "./src/core/id_table.ts";
 export * from "./src/core/deadline_heap.ts";
 export * from "./src/core/outbox.ts";

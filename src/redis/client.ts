@@ -106,7 +106,7 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     const resolved = resolveRedisOptions(typeof options === "string" ? { url: options } : options);
     this.#shared = {
       options: resolved,
-      conn: openRedisConnection(resolved),
+      conn: openRedisConnection(resolved, { textBulks: resolved.decode === true }),
       context: { decode: resolved.decode === true },
     };
     this.#requestOptions = { timeout: resolved.commandTimeout };

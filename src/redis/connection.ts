@@ -39,6 +39,11 @@ export interface RedisConnectionOptions extends HandshakeOptions {
   maxBulkLength?: number;
   /** Deepest nesting accepted from the server. Default 64. */
   maxDepth?: number;
+  /**
+   * Decode bulk strings of command replies to strings (UTF-8) while parsing, for clients that
+   * decode every value. Pub/sub frames and handshake replies keep bytes. Default false.
+   */
+  textBulks?: boolean;
 }
 
 type Phase = "handshake" | "ready" | "closed";
@@ -332,6 +337,8 @@ export class RedisConnection
       if (this.#closedReported) return undefined;
       let value: RespValue | RespPush | typeof NEED_MORE;
       try {
+        this.#decoder.bulkText = this.#options.textBulks === true && this.#phase === "ready" &&
+          !(this.#protocol === 2 && this.#expectsFrames());
         value = this.#decoder.next();
       } catch (error) {
         this.#failure = error as Error;

@@ -18,6 +18,8 @@ export interface OpenConnectionHooks {
     run: (command: readonly RedisArg[]) => Promise<RespValue>,
     again: boolean,
   ) => Promise<void>;
+  /** Bulk replies come out as strings (see `RedisConnectionOptions.textBulks`). */
+  textBulks?: boolean;
 }
 
 /**
@@ -40,7 +42,7 @@ export function openRedisConnection(
   return new ManagedConnection<RedisCommand, RespValue, never, RedisPush>({
     label: options.label,
     connect: () => connect(options.address, { timeout, tls: options.tls }),
-    createMachine: () => new RedisConnection(options),
+    createMachine: () => new RedisConnection({ ...options, textBulks: extra.textBulks }),
     reconnect: options.reconnect,
     offlineQueueSize: options.offlineQueueSize,
     onPush: extra.onPush ?? options.onPush,

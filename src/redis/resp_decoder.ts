@@ -3,6 +3,7 @@
 // https://redis.io/docs/latest/develop/reference/protocol-spec/ (RESP2).
 
 import { asciiDecode, utf8Decode } from "../core/bytes.ts";
+import { ChunkText } from "../core/chunk_text.ts";
 import { RemoteProtocolError } from "../core/errors.ts";
 import { ReceiveBuffer } from "../core/receive_buffer.ts";
 import { RedisError, redisErrorFromBytes } from "./errors.ts";
@@ -128,6 +129,14 @@ export class RespDecoder {
   #crAt = -1; // while #lineWait: buffer index of the first CR after the type byte, or -1
   #attributePending = false; // a top-level attribute was read, its value not yet
   #error: unknown = undefined;
+  readonly #chunkText = new ChunkText();
+
+  /**
+   * When true, bulk strings (`$`) of the replies decoded next come out as UTF-8 strings
+   * instead of byte views (push frames keep bytes). A client that decodes everything sets it;
+   * it may change between replies.
+   */
+  bulkText = false;
 
   /** Creates a decoder; see {@link RespDecoderOptions} for the limits. */
   constructor(options: RespDecoderOptions = {}) {
@@ -149,6 +158,7 @@ export class RespDecoder {
    */
   push(chunk: Uint8Array): void {
     if (this.#error !== undefined) return;
+    this.#chunkText.clear(); // a chunk object pushed again may hold other bytes
     const i = this.#lineWait && this.#crAt < 0 ? chunk.indexOf(CR) : -1;
     if (i !== -1) this.#crAt = this.#buf.length + i;
     this.#buf.push(chunk);
@@ -205,7 +215,10 @@ export class RespDecoder {
         }
         buf.skip(2);
         this.#bulkLen = -1;
-        const out = this.#deliver(this.#bulkValue(this.#bulkType, payload));
+        const bulk = this.#bulkType === DOLLAR && this.#textWanted()
+          ? utf8Decode(payload)
+          : this.#bulkValue(this.#bulkType, payload);
+        const out = this.#deliver(bulk);
         if (out !== NEED_MORE) return out;
       }
       if (this.#lineWait) {
@@ -224,6 +237,7 @@ export class RespDecoder {
       const end = head.length;
       if (end === first) return NEED_MORE;
       let pos = first;
+      let text = this.#textWanted();
       let value: RespValue | RespPush;
       scan: while (pos < end) {
         const type = head[pos];
@@ -252,9 +266,11 @@ export class RespDecoder {
             if (head[stop] !== CR || head[stop + 1] !== LF) {
               throw new RemoteProtocolError(`RESP bulk of ${len} bytes lacks its CRLF`);
             }
-            value = type === DOLLAR
-              ? head.subarray(at, stop)
-              : this.#bulkValue(type, head.subarray(at, stop));
+            value = type !== DOLLAR
+              ? this.#bulkValue(type, head.subarray(at, stop))
+              : text
+              ? this.#chunkText.decode(head, at, stop)
+              : head.subarray(at, stop);
             pos = stop + 2;
             break;
           }
@@ -280,6 +296,7 @@ export class RespDecoder {
             pos = at;
             if (n > 0) {
               this.#open(type, n);
+              if (type === GT) text = false;
               continue scan;
             }
             const empty = build(type, []);
@@ -365,6 +382,11 @@ export class RespDecoder {
     const big = BigInt(asciiDecode(head, start, p));
     if (big > INT64_MAX || big < INT64_MIN) throw invalid("integer line", head, start - 1, end);
     return big <= SAFE_MAX && big >= -SAFE_MAX ? Number(big) : big;
+  }
+
+  /** Whether a bulk string read now becomes text: asked for, and not inside a push frame. */
+  #textWanted(): boolean {
+    return this.bulkText && (this.#depth === 0 || this.#frames[0].type !== GT);
   }
 
   #open(type: number, n: number): void {

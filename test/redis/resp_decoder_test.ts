@@ -40,9 +40,10 @@ interface Decoded {
 }
 
 /** Feeds the chunks, draining after each; then finish(). */
-function decode(chunks: Uint8Array[], options: RespDecoderOptions = {}): Decoded {
+function decode(chunks: Uint8Array[], options: RespDecoderOptions = {}, text = false): Decoded {
   const attributes: RespMap[] = [];
   const d = new RespDecoder({ ...options, onAttribute: (m) => attributes.push(m) });
+  d.bulkText = text;
   const values: Reply[] = [];
   for (const chunk of chunks) {
     d.push(chunk);
@@ -462,6 +463,47 @@ test("resp decoder: property: generated values survive serialization and random 
     }),
     { numRuns: 300 },
   );
+});
+
+/** What `bulkText` should make of a value: bulk strings decoded, except inside push frames. */
+function textified(v: Reply): Reply {
+  if (v instanceof Uint8Array) return new TextDecoder().decode(v);
+  if (Array.isArray(v)) return v.map(textified) as RespValue;
+  if (v instanceof RespMap) {
+    return new RespMap(
+      v.entries.map(([k, x]) => [textified(k), textified(x)] as [RespValue, RespValue]),
+    );
+  }
+  if (v instanceof RespSet) return new RespSet(v.items.map(textified) as RespValue[]);
+  return v; // pushes keep bytes; verbatim strings, errors and scalars are unchanged
+}
+
+test("resp decoder: property: bulkText decodes bulk strings as TextDecoder does, pushes keep bytes", () => {
+  fc.assert(
+    fc.property(fc.array(topLevel, { minLength: 1, maxLength: 3 }), cutsArb, (gens, cuts) => {
+      const bytes = wireOf(gens);
+      const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+      const chunks = [0, ...points].map((p, i, all) =>
+        bytes.subarray(p, all[i + 1] ?? bytes.length)
+      );
+      const got = decode(chunks, {}, true);
+      assert.deepStrictEqual(norm(got.values), norm(gens.map((g) => textified(g.value))));
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test("resp decoder: bulkText on a UTF-8 batch in one chunk and split inside a character", () => {
+  const values = ["héllo", "plain", "€uro", "", "x".repeat(2000), "日本"];
+  const wire = enc(values.map((v) => `$${enc(v).length}\r\n${v}\r\n`).join(""));
+  for (
+    const [how, chunks] of [["whole", [wire]], ["split", [
+      wire.subarray(0, 6),
+      wire.subarray(6),
+    ]]] as const
+  ) {
+    assert.deepStrictEqual(decode([...chunks], {}, true).values, values, how);
+  }
 });
 
 test("resp decoder: property: mutated valid frames give values or RemoteProtocolError only", () => {

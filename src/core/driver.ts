@@ -277,27 +277,46 @@ export class Driver<Req, Reply, Item = never, Push = never> {
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    queueMicrotask(() => {
-      this.#flushScheduled = false;
-      if (!this.#flushing) this.#flush().catch((error) => this.#shutdown(error));
-    });
+    queueMicrotask(this.#flushTask);
   }
 
-  async #flush(): Promise<void> {
+  readonly #flushTask = (): void => {
+    this.#flushScheduled = false;
+    if (this.#flushing) return;
+    try {
+      this.#flush()?.catch((error) => this.#shutdown(error));
+    } catch (error) {
+      this.#shutdown(error as Error);
+    }
+  };
+
+  /** Writes what the machine has to send; a promise only when the transport pushed back. */
+  #flush(): Promise<void> | undefined {
     if (this.#isClosed) return;
     this.#flushing = true;
     try {
       for (;;) {
-        for (const entry of this.#unsent) entry.sent = true;
-        this.#unsent.length = 0;
+        const unsent = this.#unsent;
+        for (let i = 0; i < unsent.length; i++) unsent[i].sent = true;
+        unsent.length = 0;
         const chunk = this.#machine.pollTransmit();
         if (chunk === undefined) break;
-        if (!this.#transport.write(chunk)) await this.#transport.ready();
-        if (this.#isClosed) return;
+        if (!this.#transport.write(chunk)) return this.#flushWhenReady();
       }
+    } catch (error) {
+      this.#flushing = false;
+      throw error;
+    }
+    this.#flushing = false;
+  }
+
+  async #flushWhenReady(): Promise<void> {
+    try {
+      await this.#transport.ready();
     } finally {
       this.#flushing = false;
     }
+    if (!this.#isClosed) await this.#flush();
   }
 
   async #readLoop(): Promise<void> {

@@ -1,5 +1,6 @@
 // etcd throughput of kvwire (v3 JSON gateway over HTTP/1.1) against the etcd3 npm client
 // (gRPC over HTTP/2) in the same run, same process, same etcd on loopback; prints ratios.
+// Reads also run with `coalesceReads: false`, to show what batching reads into txns is worth.
 // Run: npm run build && node_modules/.bin/tsx scripts/bench/etcd.ts [seconds]
 // On Node, kvwire is loaded from dist/ when it has the etcd client, else from src/.
 
@@ -46,9 +47,15 @@ async function measure(run: () => Promise<number>): Promise<number> {
   return ops / ((performance.now() - started) / 1000);
 }
 
-const scenarios: { name: string; run: (c: Contender) => () => Promise<number> }[] = [
+const scenarios: {
+  name: string;
+  /** Also measured with kvwire's `coalesceReads: false`. */
+  coalescing?: boolean;
+  run: (c: Contender) => () => Promise<number>;
+}[] = [
   {
     name: "50 concurrent range reads",
+    coalescing: true,
     run: (c) => async () => {
       const batch = new Array(50);
       for (let i = 0; i < 50; i++) batch[i] = c.get(`bench/k${i % 10}`);
@@ -79,6 +86,7 @@ async function main(): Promise<void> {
   const server = await startEtcd({ enableV2: false, args: ["--quota-backend-bytes=4294967296"] });
   const endpoint = `${server.host}:${server.port}`;
   const kv = new EtcdClient({ endpoints: [endpoint] });
+  const uncoalesced = new EtcdClient({ endpoints: [endpoint], coalesceReads: false });
   const peer = new Etcd3({ hosts: `http://${endpoint}` });
   const list: Contender[] = [
     {
@@ -124,6 +132,12 @@ async function main(): Promise<void> {
   ];
   for (let i = 0; i < 10; i++) await kv.put(`bench/k${i}`, VALUE);
   console.log(`etcd 3.4 at ${endpoint}, ${seconds}s per scenario, 100-byte values`);
+  const plain: Contender = {
+    ...list[0],
+    name: "kvwire, coalesceReads: false",
+    get: (k) => uncoalesced.get(k),
+    close: () => uncoalesced.close(),
+  };
   for (const scenario of scenarios) {
     const rates: number[] = [];
     for (const c of list) rates.push(await measure(scenario.run(c)));
@@ -132,6 +146,15 @@ async function main(): Promise<void> {
       `${scenario.name.padEnd(28)} kvwire ${rates[0].toFixed(0).padStart(7)} ops/s   ` +
         `etcd3 ${rates[1].toFixed(0).padStart(7)} ops/s   ratio ${ratio.toFixed(2)}x`,
     );
+    if (scenario.coalescing) {
+      const off = await measure(scenario.run(plain));
+      console.log(
+        `${"  same, coalesceReads: false".padEnd(28)} kvwire ${
+          off.toFixed(0).padStart(7)
+        } ops/s   ` +
+          `etcd3 ${rates[1].toFixed(0).padStart(7)} ops/s   ratio ${(off / rates[1]).toFixed(2)}x`,
+      );
+    }
   }
   const events = 5000;
   const from = (await kv.put("bench/watch/0", VALUE)).revision;
@@ -150,7 +173,7 @@ async function main(): Promise<void> {
     } ev/s   ` +
       `etcd3 ${rates[1].toFixed(0).padStart(7)} ev/s   ratio ${(rates[0] / rates[1]).toFixed(2)}x`,
   );
-  for (const c of list) await c.close();
+  for (const c of [...list, plain]) await c.close();
   await server.stop();
 }
 

@@ -77,6 +77,8 @@ export class StreamQueue<T> implements AsyncIterableIterator<T> {
     const waiter = this.#waiter;
     if (!waiter) return;
     this.#waiter = undefined;
+    this.#error = undefined;
+    this.#cancelled = true; // the end is reported once, to the consumer waiting for it
     if (error !== undefined) waiter.reject(error);
     else waiter.resolve({ value: undefined, done: true });
   }

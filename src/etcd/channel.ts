@@ -234,32 +234,24 @@ export class Channel {
     });
   }
 
-  /** Runs one call on a connection of its own (blocking calls: lock, campaign). */
+  /**
+   * Runs one call on a connection of its own (blocking calls: lock, campaign). When the server
+   * refuses the auth token (invalid or expired), a new token is fetched and the call is sent
+   * once more: a refused call did not run.
+   */
   async callDedicated<T = Record<string, unknown>>(
     path: string,
     body: unknown,
     options: CallOptions = {},
   ): Promise<T> {
-    const { items, close } = await this.openStream(path, body, options);
-    try {
-      const onAbort = (): void => close();
-      options.signal?.addEventListener("abort", onAbort, { once: true });
-      const lines: Uint8Array[] = [];
+    for (let reauthed = false;; reauthed = true) {
+      const stream = await this.openStream(path, body, options);
       try {
-        for await (const line of items) lines.push(line);
+        return await collect<T>(path, stream, options.signal);
       } catch (error) {
-        if (options.signal?.aborted) {
-          throw new AbortedError(`${path} was aborted`, { sent: true, cause: error });
-        }
-        throw error;
-      } finally {
-        options.signal?.removeEventListener("abort", onAbort);
+        if (reauthed || options.signal?.aborted || !this.isTokenRejection(error)) throw error;
+        await this.renewToken(stream.tokenGeneration, options);
       }
-      const json = lines.length > 0 ? parseJson(lines[0]) as Record<string, unknown> : {};
-      if (json.error !== undefined) throw etcdErrorFromJson(json);
-      return (json.result ?? json) as T;
-    } finally {
-      close();
     }
   }
 
@@ -420,6 +412,34 @@ export class Channel {
 class Reauth extends Error {
   constructor(readonly error: EtcdError) {
     super(error.message);
+  }
+}
+
+/** Reads the answer of a dedicated call: its first line, or the error it ended with. */
+async function collect<T>(
+  path: string,
+  stream: { items: StreamQueue<Uint8Array>; close: () => void },
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  const { items, close } = stream;
+  const onAbort = (): void => close();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    const lines: Uint8Array[] = [];
+    try {
+      for await (const line of items) lines.push(line);
+    } catch (error) {
+      if (signal?.aborted) {
+        throw new AbortedError(`${path} was aborted`, { sent: true, cause: error });
+      }
+      throw error;
+    }
+    const json = lines.length > 0 ? parseJson(lines[0]) as Record<string, unknown> : {};
+    if (json.error !== undefined) throw etcdErrorFromJson(json);
+    return (json.result ?? json) as T;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    close();
   }
 }
 

@@ -6,6 +6,7 @@ import { parseHostPort } from "../core/url.ts";
 import type { Connect, ConnectOptions } from "../core/transport.ts";
 import { base64Decode, base64Encode } from "./base64.ts";
 import { type Address, type CallOptions, Channel } from "./channel.ts";
+import { ReadCoalescer } from "./coalesce.ts";
 import {
   type Bytes,
   deleteRequest,
@@ -49,6 +50,22 @@ export interface EtcdClientOptions {
   connectTimeout?: number;
   /** Pooled connections per endpoint for unary calls. Default 8. */
   maxConnections?: number;
+  /**
+   * Send the range reads (`get`, `getString`, `getPrefix`, `range`, `iterate` pages) made in
+   * the same microtask turn as one read-only transaction: one HTTP request and one read on
+   * the server for up to 128 of them, each caller still getting its own answer or error.
+   * Linearizable and serializable reads are batched apart; a read with its own `signal` or
+   * `timeout` is sent alone. Default true; `false` sends each read as its own request.
+   *
+   * @example
+   * ```ts
+   * import { EtcdClient } from "@kvwire/kvwire/etcd";
+   * await using etcd = new EtcdClient({ coalesceReads: true });
+   * // One request to etcd for the three reads:
+   * const [a, b, c] = await Promise.all(["a", "b", "c"].map((k) => etcd.getString(k)));
+   * ```
+   */
+  coalesceReads?: boolean;
 }
 
 /** A cluster member. */
@@ -102,6 +119,7 @@ export class EtcdClient {
   readonly #keys: Keys;
   readonly #options: EtcdClientOptions;
   readonly #owner: boolean;
+  #reads: ReadCoalescer | undefined;
 
   /** Creates the client; connections open on first use. */
   constructor(options: EtcdClientOptions = {}, shared?: Channel) {
@@ -117,6 +135,9 @@ export class EtcdClient {
       connectTimeout: options.connectTimeout,
       maxConnections: options.maxConnections,
     });
+    if (options.coalesceReads !== false) {
+      this.#reads = new ReadCoalescer(this.#channel, { requestTimeout: options.requestTimeout });
+    }
   }
 
   /** The channel (connections, failover, auth) shared with namespaced views. */
@@ -138,7 +159,9 @@ export class EtcdClient {
    */
   namespace(prefix: Bytes): EtcdClient {
     const ns = new Keys(this.#options.namespace ?? "").key(prefix);
-    return new EtcdClient({ ...this.#options, namespace: ns }, this.#channel);
+    const view = new EtcdClient({ ...this.#options, namespace: ns }, this.#channel);
+    view.#reads = this.#reads; // reads of every view batch together
+    return view;
   }
 
   /** Reads one key; undefined when it does not exist. */
@@ -162,15 +185,16 @@ export class EtcdClient {
 
   /** Reads a key, a range, a prefix or everything from a key on. */
   async range(range: KeyRange, options: RangeOptions & CallOptions = {}): Promise<RangeResult> {
-    const json = await this.#channel.call(
-      "/v3/kv/range",
-      rangeRequest(this.#keys, range, options),
-      {
-        ...options,
-        idempotent: true,
-      },
-    );
+    const json = await this.#range(rangeRequest(this.#keys, range, options), options);
     return rangeResult(this.#keys, json);
+  }
+
+  /** Sends a RangeRequest: batched with the other reads of this turn, or alone. */
+  #range(request: object, options: CallOptions): Promise<Record<string, unknown>> {
+    if (this.#reads && options.signal === undefined && options.timeout === undefined) {
+      return this.#reads.range(request as Record<string, unknown>);
+    }
+    return this.#channel.call("/v3/kv/range", request, { ...options, idempotent: true });
   }
 
   /**
@@ -191,10 +215,7 @@ export class EtcdClient {
         key: from,
         ...(end === undefined ? {} : { range_end: end }),
       };
-      const json = await this.#channel.call("/v3/kv/range", request, {
-        ...options,
-        idempotent: true,
-      });
+      const json = await this.#range(request, options);
       const page = rangeResult(this.#keys, json);
       revision ??= page.revision;
       for (const kv of page.kvs) yield kv;

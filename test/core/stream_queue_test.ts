@@ -65,3 +65,20 @@ test("stream queue: a second concurrent consumer is refused", async () => {
   q.push(7);
   assert.deepEqual(await first, { value: 7, done: false });
 });
+
+test("stream queue: an error ending the queue while the consumer waits is reported once", async () => {
+  const q = new StreamQueue<string>();
+  const waiting = q.next();
+  q.end(new Error("connection reset"));
+  await assert.rejects(waiting, /connection reset/);
+  assert.deepEqual(await q.next(), { value: undefined, done: true }, "the error is reported once");
+  assert.deepEqual(await q.next(), { value: undefined, done: true });
+});
+
+test("stream queue: a clean end while the consumer waits is reported as done, then done again", async () => {
+  const q = new StreamQueue<string>();
+  const waiting = q.next();
+  q.end();
+  assert.deepEqual(await waiting, { value: undefined, done: true });
+  assert.deepEqual(await q.next(), { value: undefined, done: true });
+});

@@ -1,6 +1,6 @@
-// etcd auth on a private server: user/password → token on every request, wrong password,
-// re-authentication once after the token expired (--auth-token-ttl=1), watch with a token,
-// watches opened or resumed after every token was invalidated (auth disable + enable).
+// etcd auth on a private server: token on every request, wrong password, renewal once after
+// expiry (--auth-token-ttl=1); watches, locks, campaigns and coalesced reads after every token
+// was invalidated (auth disable + enable), and reads the user may not make.
 
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
@@ -11,6 +11,7 @@ import { EtcdError } from "../../src/etcd/errors.ts";
 import { text } from "../../src/etcd/kv.ts";
 import type { Watcher, WatchEvent } from "../../src/etcd/watch.ts";
 import { startChaosProxy } from "../_helpers/chaos_proxy.ts";
+import { requestLog } from "../_helpers/request_log.ts";
 
 const server = await startEtcd({ enableV2: false, args: ["--auth-token-ttl=1"] });
 const endpoint = `${server.host}:${server.port}`;
@@ -39,8 +40,13 @@ function etcdctl(...args: string[]): Promise<string> {
 
 await etcdctl("user", "add", "root:s3cret");
 await etcdctl("user", "add", "nobody:pw"); // no role: may read nothing
+await etcdctl("role", "add", "reader");
+await etcdctl("role", "grant-permission", "reader", "read", "pub/", "--prefix=true");
+await etcdctl("user", "add", "reader:pw"); // may read pub/ and nothing else
+await etcdctl("user", "grant-role", "reader", "reader");
 await etcdctl("auth", "enable");
 const root = { username: "root", password: "s3cret" };
+const reader = { username: "reader", password: "pw" };
 
 /** Disabling auth drops every simple token: once enabled again, each token held is invalid. */
 async function invalidateTokens(): Promise<void> {
@@ -145,6 +151,80 @@ test("auth: a watch resumed after its token was invalidated re-authenticates", a
     await etcd.close();
     await proxy.stop();
   }
+});
+
+test("auth: lock and campaign with an invalidated token re-authenticate once and succeed", async () => {
+  const etcd = client(root);
+  // Leases granted up front (no keep-alive loop), so that the blocking calls themselves are
+  // the first to present the invalidated token.
+  const lockLease = await etcd.grant(30, { keepAlive: false });
+  const campaignLease = await etcd.grant(30, { keepAlive: false });
+  assert.equal(etcd.channel.authentications, 1);
+  await invalidateTokens();
+  const lock = await etcd.lock("auth-lock", { lease: lockLease });
+  assert.ok(text(lock.key).startsWith("auth-lock/"), text(lock.key));
+  assert.equal(etcd.channel.authentications, 2, "the lock call re-authenticated");
+  await invalidateTokens();
+  const election = etcd.election("auth-election");
+  const term = await election.campaign("me", { lease: campaignLease });
+  assert.equal(etcd.channel.authentications, 3, "the campaign re-authenticated");
+  assert.equal(await election.leaderValue(), "me");
+  await term.resign();
+  await lock.release();
+  await lockLease.revoke();
+  await campaignLease.revoke();
+});
+
+test("auth: a lock refused for lack of permission fails without re-authenticating", async () => {
+  const etcd = client(root);
+  const lease = await etcd.grant(30, { keepAlive: false });
+  const nobody = client({ username: "nobody", password: "pw" });
+  const error = await nobody.lock("auth-lock-denied", { lease }).catch((e) => e);
+  assert.ok(error instanceof EtcdError, String(error));
+  assert.match(error.message, /permission denied/);
+  assert.equal(nobody.channel.authentications, 1);
+  await lease.revoke();
+});
+
+test("auth: in a batch of reads, the one the user may not make fails alone", async () => {
+  const writer = client(root);
+  await writer.put("pub/a", "1");
+  await writer.put("pub/b", "2");
+  await writer.put("secret/x", "s");
+  const log = requestLog();
+  const etcd = new EtcdClient({ endpoints: [endpoint], auth: reader, connect: log.connect });
+  clients.push(etcd);
+  assert.equal(await etcd.getString("pub/a"), "1"); // authenticated
+  log.take();
+  const settled = await Promise.allSettled([
+    etcd.getString("pub/a"),
+    etcd.getString("secret/x"),
+    etcd.getPrefix("pub/"),
+  ]);
+  assert.deepEqual(settled[0], { status: "fulfilled", value: "1" });
+  assert.equal(settled[1].status, "rejected");
+  const error = (settled[1] as PromiseRejectedResult).reason;
+  assert.ok(error instanceof EtcdError, String(error));
+  assert.match(error.message, /permission denied/);
+  assert.equal(settled[2].status, "fulfilled");
+  const kvs = (settled[2] as PromiseFulfilledResult<{ value: Uint8Array }[]>).value;
+  assert.deepEqual(kvs.map((kv) => text(kv.value)), ["1", "2"]);
+  assert.deepEqual(log.take(), ["/v3/kv/range", "/v3/kv/range", "/v3/kv/range", "/v3/kv/txn"]);
+  assert.equal(etcd.channel.authentications, 1, "a permission error is not a token to renew");
+});
+
+test("auth: a batch of reads sent with an invalidated token re-authenticates once", async () => {
+  const log = requestLog();
+  const etcd = new EtcdClient({ endpoints: [endpoint], auth: root, connect: log.connect });
+  clients.push(etcd);
+  await etcd.put("batch/a", "1");
+  await etcd.put("batch/b", "2");
+  await invalidateTokens();
+  log.take();
+  const values = await Promise.all(["a", "b", "a", "c"].map((k) => etcd.getString(`batch/${k}`)));
+  assert.deepEqual(values, ["1", "2", "1", undefined]);
+  assert.equal(etcd.channel.authentications, 2);
+  assert.deepEqual(log.take(), ["/v3/auth/authenticate", "/v3/kv/txn", "/v3/kv/txn"]);
 });
 
 test("auth: a watch refused for lack of permission fails without re-authenticating", async () => {

@@ -1,6 +1,7 @@
-// Runs one benchmark contender in a child process of the same runtime, so that clients never
+// Runs each benchmark contender in a child process of the same runtime, so that clients never
 // share a heap, a garbage collector or JIT state with each other (a user runs one of them).
-// The parent alternates contenders round by round and keeps each one's median.
+// The parent asks the workers for short turns, one at a time, alternating contenders for many
+// rounds, and keeps each one's median: a burst of load on a shared machine hits all alike.
 
 import { spawn } from "node:child_process";
 import process from "node:process";
@@ -23,29 +24,80 @@ function selfCommand(script: string): [string, string[]] {
   return [process.execPath, [...process.execArgv, script]];
 }
 
-/**
- * Runs this script as a worker with `args` and returns the figures it printed on its
- * `RESULT {json}` line. The worker's other output is passed through.
- */
-export function runWorker(script: string, args: string[]): Promise<Record<string, number>> {
-  const [cmd, base] = selfCommand(script);
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, [...base, ...args], { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout.on("data", (d: Uint8Array) => (out += new TextDecoder().decode(d)));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      const line = out.split("\n").find((l) => l.startsWith("RESULT "));
-      if (code !== 0 || !line) {
-        reject(new Error(`benchmark worker ${args.join(" ")} failed (exit ${code}): ${out}`));
-      } else resolve(JSON.parse(line.slice("RESULT ".length)));
-    });
-  });
+/** A contender running in a child process, measuring one scenario at a time on request. */
+export interface Worker {
+  /** Runs scenario `index` for `ms` milliseconds (after a short warm-up); resolves ops/s. */
+  run(index: number, ms: number): Promise<number>;
+  /** Asks the worker to close its client and exit. */
+  close(): Promise<void>;
 }
 
-/** Prints a worker's figures for the parent to read. */
-export function reportResult(figures: Record<string, number>): void {
-  console.log(`RESULT ${JSON.stringify(figures)}`);
+/**
+ * Starts this script again as a worker with `args`. The worker answers `RUN <index> <ms>`
+ * lines on its stdin with `RESULT <ops/s>` lines (see {@link serveWorker}); its other output
+ * is passed through.
+ */
+export async function startWorker(script: string, args: string[]): Promise<Worker> {
+  const [cmd, base] = selfCommand(script);
+  const child = spawn(cmd, [...base, ...args], { stdio: ["pipe", "pipe", "inherit"] });
+  const waiting: ((line: string) => void)[] = [];
+  let buffered = "";
+  let failure: Error | undefined;
+  const fail = (error: Error): void => {
+    failure = error;
+    for (const w of waiting.splice(0)) w(`ERROR ${error.message}`);
+  };
+  child.stdout.on("data", (d: Uint8Array) => {
+    buffered += new TextDecoder().decode(d);
+    for (let nl = buffered.indexOf("\n"); nl !== -1; nl = buffered.indexOf("\n")) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (line.startsWith("RESULT ") || line === "READY") waiting.shift()?.(line);
+      else if (line) console.log(line);
+    }
+  });
+  child.on("error", fail);
+  child.on(
+    "close",
+    (code) => fail(new Error(`benchmark worker ${args.join(" ")} exited (${code})`)),
+  );
+  const next = (): Promise<string> =>
+    failure
+      ? Promise.reject(failure)
+      : new Promise((resolve, reject) =>
+        waiting.push((line) => (line.startsWith("ERROR ") ? reject(failure) : resolve(line)))
+      );
+  await next(); // READY: connected
+  return {
+    async run(index, ms) {
+      const answer = next();
+      child.stdin.write(`RUN ${index} ${ms}\n`);
+      return Number((await answer).slice("RESULT ".length));
+    },
+    async close() {
+      const exited = new Promise((resolve) => child.once("close", resolve));
+      child.stdin.end("QUIT\n");
+      await exited;
+    },
+  };
+}
+
+/**
+ * The worker side: announces READY, then measures each requested scenario of `scenarios`
+ * (functions returning the ops they did) and prints `RESULT <ops/s>`; `QUIT` ends it.
+ */
+export async function serveWorker(
+  scenarios: (() => Promise<number>)[],
+  close: () => Promise<unknown> | void,
+): Promise<void> {
+  const { createInterface } = await import("node:readline");
+  console.log("READY");
+  for await (const line of createInterface({ input: process.stdin })) {
+    const [verb, index, ms] = line.split(" ");
+    if (verb === "QUIT") break;
+    console.log(`RESULT ${await measure(scenarios[Number(index)], Number(ms))}`);
+  }
+  await close();
 }
 
 /** The middle value. */
@@ -54,9 +106,9 @@ export function median(xs: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-/** Ops per second of `run` (which returns the ops it did) over `ms`, after a 300 ms warm-up. */
+/** Ops per second of `run` (which returns the ops it did) over `ms`, after a 100 ms warm-up. */
 export async function measure(run: () => Promise<number>, ms: number): Promise<number> {
-  const warmUntil = performance.now() + 300;
+  const warmUntil = performance.now() + 100;
   while (performance.now() < warmUntil) await run();
   let ops = 0;
   const started = performance.now();

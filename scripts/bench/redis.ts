@@ -1,7 +1,7 @@
 // Redis throughput of kvwire against the peer clients in the same run, same server on
 // loopback, 100-byte values; prints ops/s and kvwire's ratio to each peer. Each contender runs
-// in a child process of its own (scripts/bench/isolate.ts), taking turns round by round.
-// Run: npm run build && node_modules/.bin/tsx scripts/bench/redis.ts [seconds] [rounds]
+// in a child process of its own (scripts/bench/isolate.ts); they take short turns, many rounds.
+// Run: npm run build && node_modules/.bin/tsx scripts/bench/redis.ts [seconds per turn] [rounds]
 //      node_modules/.bin/bun scripts/bench/redis.ts (adds Bun's built-in RedisClient)
 // On Node, kvwire is loaded from dist/ (what npm users run: tsx's per-closure naming helper
 // would otherwise slow it); on Deno and Bun from src/. Compare ratios within one run.
@@ -12,7 +12,7 @@ import { createClient } from "redis";
 import type { RedisClient as RedisClientType } from "../../src/redis/mod.ts";
 import { runtimeName } from "../../transports/auto.ts";
 import { startRedis } from "../servers.ts";
-import { flag, measure, median, positional, reportResult, runWorker } from "./isolate.ts";
+import { flag, median, positional, serveWorker, startWorker, type Worker } from "./isolate.ts";
 
 interface Contender {
   get: (key: string) => Promise<unknown>;
@@ -113,45 +113,44 @@ async function contender(name: string, host: string, port: number): Promise<Cont
   };
 }
 
-/** Worker: one contender, every scenario, one turn each. */
-async function worker(name: string, address: string, seconds: number): Promise<void> {
+/** Worker: one contender, measuring the scenarios the parent asks for. */
+async function worker(name: string, address: string): Promise<void> {
   const [host, port] = address.split(":");
   const c = await contender(name, host, Number(port));
-  const figures: Record<string, number> = {};
-  for (const s of scenarios) figures[s.name] = await measure(s.run(c), seconds * 1000);
-  await c.close();
-  reportResult(figures);
+  await serveWorker(scenarios.map((s) => s.run(c)), () => c.close());
 }
 
 async function main(): Promise<void> {
   const [secondsArg, roundsArg] = positional();
-  const seconds = Number(secondsArg ?? 1);
-  const rounds = Number(roundsArg ?? 5);
+  const seconds = Number(secondsArg ?? 0.5);
+  const rounds = Number(roundsArg ?? 11);
   const server = process.env.KVWIRE_REDIS ? undefined : await startRedis();
   const address = process.env.KVWIRE_REDIS ?? `${server!.host}:${server!.port}`;
+  const workers = new Map<string, Worker>();
   try {
     const [host, port] = address.split(":");
     const setup = new IORedis({ host, port: Number(port) });
     await setup.set(KEY, "v".repeat(100));
     await setup.quit();
+    for (const name of names) {
+      workers.set(
+        name,
+        await startWorker(process.argv[1], [`--worker=${name}`, `--redis=${address}`]),
+      );
+    }
     const from = onNode ? "dist/" : "src/";
     console.log(
-      `Redis benchmark on ${runtimeName()} (kvwire from ${from}), median of ${rounds} turns ` +
-        `of ${seconds} s each, 100-byte values, each client in a process of its own`,
+      `Redis benchmark on ${runtimeName()} (kvwire from ${from}), 100-byte values; each client ` +
+        `in a process of its own; median of ${rounds} turns of ${seconds} s, taken in turn`,
     );
-    // Contenders take turns for `rounds` rounds and each keeps its median, so that a burst of
-    // load on this shared machine does not land on one client only.
-    const samples = new Map<string, Record<string, number>[]>(names.map((n) => [n, []]));
-    for (let round = 0; round < rounds; round++) {
-      for (const name of names) {
-        const args = [`--worker=${name}`, `--redis=${address}`, `--seconds=${seconds}`];
-        samples.get(name)!.push(await runWorker(process.argv[1], args));
+    for (const [index, scenario] of scenarios.entries()) {
+      const samples = new Map<string, number[]>(names.map((n) => [n, []]));
+      for (let round = 0; round < rounds; round++) {
+        for (const [name, w] of workers) {
+          samples.get(name)!.push(await w.run(index, seconds * 1000));
+        }
       }
-    }
-    for (const scenario of scenarios) {
-      const results = new Map(
-        names.map((n) => [n, median(samples.get(n)!.map((r) => r[scenario.name]))]),
-      );
+      const results = new Map(names.map((n) => [n, median(samples.get(n)!)]));
       const ours = results.get("kvwire")!;
       console.log(`\n${scenario.name}`);
       for (const [name, ops] of results) {
@@ -164,11 +163,12 @@ async function main(): Promise<void> {
       }
     }
   } finally {
+    await Promise.all([...workers.values()].map((w) => w.close()));
     await server?.stop();
   }
 }
 
 const workerName = flag("worker");
-if (workerName) await worker(workerName, flag("redis")!, Number(flag("seconds") ?? 1));
+if (workerName) await worker(workerName, flag("redis")!);
 else await main();
 process.exit(0);

@@ -2,6 +2,7 @@
 // loopback, 100-byte values; prints ops/s and kvwire's ratio to each peer. Each contender runs
 // in a child process of its own (scripts/bench/isolate.ts); they take short turns, many rounds.
 // Run: npm run build && node_modules/.bin/tsx scripts/bench/redis.ts [seconds per turn] [rounds]
+//      [--only=ioredis,node-redis,Bun.RedisClient] (kvwire always runs)
 //      node_modules/.bin/bun scripts/bench/redis.ts (adds Bun's built-in RedisClient)
 // On Node, kvwire is loaded from dist/ (what npm users run: tsx's per-closure naming helper
 // would otherwise slow it); on Deno and Bun from src/. Compare ratios within one run.
@@ -56,7 +57,9 @@ interface BunClient {
 }
 const BunRedis = (globalThis as { Bun?: { RedisClient?: new (url: string) => BunClient } }).Bun
   ?.RedisClient;
-const names = ["kvwire", "ioredis", "node-redis", ...(BunRedis ? ["Bun.RedisClient"] : [])];
+const only = flag("only")?.split(",");
+const names = ["kvwire", "ioredis", "node-redis", ...(BunRedis ? ["Bun.RedisClient"] : [])]
+  .filter((n) => n === "kvwire" || !only || only.includes(n));
 
 async function contender(name: string, host: string, port: number): Promise<Contender> {
   if (name === "kvwire") {

@@ -134,9 +134,12 @@ export function encodeCommandInto(writer: ByteWriter, args: readonly RedisArg[])
   if (scratch.bytes.length > KEEP_SCRATCH) scratch.bytes = new Uint8Array(4096);
 }
 
-/** Validates, then appends the encoding of `args` to `out`. */
+/**
+ * Appends the encoding of `args` to `out`. Arguments are checked as they are encoded; since
+ * `out.length` moves only at the end, a bad argument leaves the buffer as it was.
+ */
 function encode(args: readonly RedisArg[], out: CommandBuffer): void {
-  validate(args);
+  if (args.length === 0) validate(args);
   let p = out.length;
   let buf = p + 32 > out.bytes.length ? out.grow(p, 32) : out.bytes;
   buf[p] = STAR;
@@ -192,7 +195,9 @@ function encode(args: readonly RedisArg[], out: CommandBuffer): void {
       buf.set(arg, p);
       p += n;
     } else {
-      const text = typeof arg === "number" ? numberText(arg) : arg.toString();
+      const type = typeof arg;
+      if ((type !== "number" && type !== "bigint") || Number.isNaN(arg)) validate(args); // throws
+      const text = type === "number" ? numberText(arg as number) : arg.toString();
       const n = text.length;
       if (p + n + 32 > buf.length) buf = out.grow(p, n + 32);
       buf[p] = DOLLAR;

@@ -1,13 +1,16 @@
 // etcd throughput of kvwire (v3 JSON gateway over HTTP/1.1) against the etcd3 npm client
-// (gRPC over HTTP/2) in the same run, same process, same etcd on loopback; prints ratios.
+// (gRPC over HTTP/2) in the same run, same etcd on loopback; prints ratios. Each client runs in
+// a process of its own (scripts/bench/isolate.ts); they take short turns for many rounds.
 // Reads also run with `coalesceReads: false`, to show what batching reads into txns is worth.
-// Run: npm run build && node_modules/.bin/tsx scripts/bench/etcd.ts [seconds]
+// Watch replay is measured once per client in this process.
+// Run: npm run build && node_modules/.bin/tsx scripts/bench/etcd.ts [seconds per turn] [rounds]
 // On Node, kvwire is loaded from dist/ when it has the etcd client, else from src/.
 
 import process from "node:process";
 import { Etcd3 } from "etcd3";
 import type { EtcdClient as EtcdClientType } from "../../src/etcd/mod.ts";
 import { startEtcd } from "../servers.ts";
+import { flag, median, positional, serveWorker, startWorker, type Worker } from "./isolate.ts";
 
 interface Contender {
   name: string;
@@ -21,7 +24,6 @@ interface Contender {
   close: () => Promise<unknown> | void;
 }
 
-const seconds = Number(process.argv[2] ?? 2);
 const onNode = !("Deno" in globalThis) && !("Bun" in globalThis);
 async function loadClient(): Promise<typeof EtcdClientType> {
   if (onNode) {
@@ -36,16 +38,6 @@ async function loadClient(): Promise<typeof EtcdClientType> {
 }
 const EtcdClient = await loadClient();
 const VALUE = "x".repeat(100);
-
-async function measure(run: () => Promise<number>): Promise<number> {
-  const warmUntil = performance.now() + 300;
-  while (performance.now() < warmUntil) await run();
-  let ops = 0;
-  const started = performance.now();
-  const until = started + seconds * 1000;
-  while (performance.now() < until) ops += await run();
-  return ops / ((performance.now() - started) / 1000);
-}
 
 const scenarios: {
   name: string;
@@ -82,31 +74,12 @@ async function watchRate(c: Contender, n: number, prefix: string, from: bigint):
   return rate;
 }
 
-async function main(): Promise<void> {
-  const server = await startEtcd({ enableV2: false, args: ["--quota-backend-bytes=4294967296"] });
-  const endpoint = `${server.host}:${server.port}`;
-  const kv = new EtcdClient({ endpoints: [endpoint] });
-  const uncoalesced = new EtcdClient({ endpoints: [endpoint], coalesceReads: false });
-  const peer = new Etcd3({ hosts: `http://${endpoint}` });
-  const list: Contender[] = [
-    {
-      name: "kvwire",
-      get: (k) => kv.get(k),
-      put: (k, v) => kv.put(k, v),
-      watch: (prefix, from) => {
-        const w = kv.watch(prefix, { prefix: true, startRevision: from });
-        return Promise.resolve({
-          wait: async (n) => {
-            let seen = 0;
-            for await (const _ of w) if (++seen === n) break;
-          },
-          close: () => Promise.resolve(w.close()),
-        });
-      },
-      close: () => kv.close(),
-    },
-    {
-      name: "etcd3",
+/** The contender `name` connected to `endpoint`. */
+function contender(name: string, endpoint: string): Contender {
+  if (name === "etcd3") {
+    const peer = new Etcd3({ hosts: `http://${endpoint}` });
+    return {
+      name,
       get: (k) => peer.get(k).string(),
       put: (k, v) => peer.put(k).value(v).exec(),
       watch: async (prefix, from) => {
@@ -128,54 +101,93 @@ async function main(): Promise<void> {
         };
       },
       close: () => peer.close(),
+    };
+  }
+  const kv = new EtcdClient({ endpoints: [endpoint], coalesceReads: name === "kvwire" });
+  return {
+    name,
+    get: (k) => kv.get(k),
+    put: (k, v) => kv.put(k, v),
+    watch: (prefix, from) => {
+      const w = kv.watch(prefix, { prefix: true, startRevision: from });
+      return Promise.resolve({
+        wait: async (n) => {
+          let seen = 0;
+          for await (const _ of w) if (++seen === n) break;
+        },
+        close: () => Promise.resolve(w.close()),
+      });
     },
-  ];
-  for (let i = 0; i < 10; i++) await kv.put(`bench/k${i}`, VALUE);
-  console.log(`etcd 3.4 at ${endpoint}, ${seconds}s per scenario, 100-byte values`);
-  const plain: Contender = {
-    ...list[0],
-    name: "kvwire, coalesceReads: false",
-    get: (k) => uncoalesced.get(k),
-    close: () => uncoalesced.close(),
+    close: () => kv.close(),
   };
-  for (const scenario of scenarios) {
-    const rates: number[] = [];
-    for (const c of list) rates.push(await measure(scenario.run(c)));
-    const ratio = rates[0] / rates[1];
-    console.log(
-      `${scenario.name.padEnd(28)} kvwire ${rates[0].toFixed(0).padStart(7)} ops/s   ` +
-        `etcd3 ${rates[1].toFixed(0).padStart(7)} ops/s   ratio ${ratio.toFixed(2)}x`,
-    );
-    if (scenario.coalescing) {
-      const off = await measure(scenario.run(plain));
-      console.log(
-        `${"  same, coalesceReads: false".padEnd(28)} kvwire ${
-          off.toFixed(0).padStart(7)
-        } ops/s   ` +
-          `etcd3 ${rates[1].toFixed(0).padStart(7)} ops/s   ratio ${(off / rates[1]).toFixed(2)}x`,
-      );
-    }
-  }
-  const events = 5000;
-  const from = (await kv.put("bench/watch/0", VALUE)).revision;
-  for (let i = 1; i < events; i += 100) {
-    const batch = [];
-    for (let j = i; j < Math.min(events, i + 100); j++) {
-      batch.push(kv.put(`bench/watch/${j}`, VALUE));
-    }
-    await Promise.all(batch);
-  }
-  const rates = [];
-  for (const c of list) rates.push(await watchRate(c, events, "bench/watch/", from));
-  console.log(
-    `${"watch replay of 5,000 events".padEnd(28)} kvwire ${
-      rates[0].toFixed(0).padStart(7)
-    } ev/s   ` +
-      `etcd3 ${rates[1].toFixed(0).padStart(7)} ev/s   ratio ${(rates[0] / rates[1]).toFixed(2)}x`,
-  );
-  for (const c of [...list, plain]) await c.close();
-  await server.stop();
 }
 
-await main();
+const UNCOALESCED = "kvwire, coalesceReads: false";
+
+async function main(): Promise<void> {
+  const [secondsArg, roundsArg] = positional();
+  const seconds = Number(secondsArg ?? 1);
+  const rounds = Number(roundsArg ?? 7);
+  const server = await startEtcd({ enableV2: false, args: ["--quota-backend-bytes=4294967296"] });
+  const endpoint = `${server.host}:${server.port}`;
+  const workers = new Map<string, Worker>();
+  try {
+    const kv = contender("kvwire", endpoint);
+    for (let i = 0; i < 10; i++) await kv.put(`bench/k${i}`, VALUE);
+    for (const name of ["kvwire", UNCOALESCED, "etcd3"]) {
+      workers.set(
+        name,
+        await startWorker(process.argv[1], [`--worker=${name}`, `--etcd=${endpoint}`]),
+      );
+    }
+    console.log(
+      `etcd 3.4 at ${endpoint}, 100-byte values; each client in a process of its own; ` +
+        `median of ${rounds} turns of ${seconds} s, taken in turn`,
+    );
+    for (const [index, scenario] of scenarios.entries()) {
+      const names = [...workers.keys()].filter((n) => n !== UNCOALESCED || scenario.coalescing);
+      const samples = new Map<string, number[]>(names.map((n) => [n, []]));
+      for (let round = 0; round < rounds; round++) {
+        for (const name of names) {
+          samples.get(name)!.push(await workers.get(name)!.run(index, seconds * 1000));
+        }
+      }
+      const peer = median(samples.get("etcd3")!);
+      console.log(`\n${scenario.name}`);
+      for (const name of names) {
+        const ops = median(samples.get(name)!);
+        const ratio = name === "etcd3" ? "" : `   ratio to etcd3 ${(ops / peer).toFixed(2)}x`;
+        console.log(`  ${name.padEnd(30)} ${ops.toFixed(0).padStart(7)} ops/s${ratio}`);
+      }
+    }
+    const events = 5000;
+    const from = (await kv.put("bench/watch/0", VALUE) as { revision: bigint }).revision;
+    for (let i = 1; i < events; i += 100) {
+      const batch = [];
+      for (let j = i; j < Math.min(events, i + 100); j++) {
+        batch.push(kv.put(`bench/watch/${j}`, VALUE));
+      }
+      await Promise.all(batch);
+    }
+    const peerClient = contender("etcd3", endpoint);
+    const rates = [];
+    for (const c of [kv, peerClient]) rates.push(await watchRate(c, events, "bench/watch/", from));
+    console.log(
+      `\nwatch replay of 5,000 events\n  kvwire ${rates[0].toFixed(0)} ev/s   etcd3 ${
+        rates[1].toFixed(0)
+      } ev/s   ratio ${(rates[0] / rates[1]).toFixed(2)}x`,
+    );
+    await kv.close();
+    await peerClient.close();
+  } finally {
+    await Promise.all([...workers.values()].map((w) => w.close()));
+    await server.stop();
+  }
+}
+
+const workerName = flag("worker");
+if (workerName) {
+  const c = contender(workerName, flag("etcd")!);
+  await serveWorker(scenarios.map((s) => s.run(c)), () => c.close());
+} else await main();
 process.exit(0);

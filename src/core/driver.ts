@@ -16,7 +16,19 @@ export interface RequestOptions {
 }
 
 /** Options of a {@link Driver}. */
-export interface DriverOptions<Push> {
+export interface DriverOptions<Push, Req = unknown, Reply = unknown> {
+  /**
+   * Offered each request made with `send` that fails with a `ConnectionClosedError` before it
+   * was written (`sent: false`): return true to take it over (e.g. send it again on the next
+   * connection), and its handler is not told. Requests made with `request` and streams are
+   * never offered.
+   */
+  retryUnsent?: (
+    req: Req,
+    options: RequestOptions,
+    name: string,
+    handler: ReplyHandler<Reply>,
+  ) => boolean;
   /** Receives server pushes (pub/sub messages, RESP3 push frames). */
   onPush?: (push: Push) => void;
   /** Called once when the connection is gone, with the reason when it was not a clean close. */
@@ -54,6 +66,9 @@ interface Pending<Reply, Item> {
   handler: ReplyHandler<Reply>;
   sent: boolean;
   name: string;
+  /** The request and its options, for `retryUnsent` (options unset: not offered). */
+  req?: unknown;
+  options?: RequestOptions;
   stream?: StreamQueue<Item>;
   detach?: () => void;
 }
@@ -83,7 +98,7 @@ interface Pending<Reply, Item> {
 export class Driver<Req, Reply, Item = never, Push = never> {
   readonly #machine: ProtocolConnection<Req, Reply, Item, Push>;
   readonly #transport: Transport;
-  readonly #options: DriverOptions<Push>;
+  readonly #options: DriverOptions<Push, Req, Reply>;
   readonly #now: () => number;
   readonly #label: string;
   #pending = new IdTable<Pending<Reply, Item>>();
@@ -108,7 +123,7 @@ export class Driver<Req, Reply, Item = never, Push = never> {
   constructor(
     machine: ProtocolConnection<Req, Reply, Item, Push>,
     transport: Transport,
-    options: DriverOptions<Push> = {},
+    options: DriverOptions<Push, Req, Reply> = {},
   ) {
     this.#machine = machine;
     this.#transport = transport;
@@ -136,14 +151,16 @@ export class Driver<Req, Reply, Item = never, Push = never> {
 
   /** Sends a request and resolves with its reply; rejects with a `KvError`. */
   request(req: Req, options: RequestOptions = {}, name = "Request"): Promise<Reply> {
-    return new Promise<Reply>((resolve, reject) =>
-      this.send(req, options, name, { reply: resolve, fail: reject })
-    );
+    return new Promise<Reply>((resolve, reject) => {
+      const handler = { reply: resolve, fail: reject };
+      const entry: Pending<Reply, Item> = { handler, sent: false, name, req, options: undefined };
+      this.#start(req, entry, options);
+    });
   }
 
   /** The callback form of {@link request}: `handler` learns the outcome. */
   send(req: Req, options: RequestOptions, name: string, handler: ReplyHandler<Reply>): void {
-    const entry: Pending<Reply, Item> = { handler, sent: false, name };
+    const entry: Pending<Reply, Item> = { handler, sent: false, name, req, options };
     this.#start(req, entry, options);
   }
 
@@ -176,6 +193,8 @@ export class Driver<Req, Reply, Item = never, Push = never> {
       handler: { reply: () => {}, fail: (error) => queue.end(error) },
       sent: false,
       name,
+      req: undefined,
+      options: undefined,
       stream: queue,
     };
     started.id = this.#start(req, entry, options);
@@ -184,7 +203,7 @@ export class Driver<Req, Reply, Item = never, Push = never> {
 
   #start(req: Req, entry: Pending<Reply, Item>, options: RequestOptions): RequestId | undefined {
     if (!this.isOpen) {
-      entry.handler.fail(this.#closedErrorFor(entry));
+      this.#fail(entry, this.#closedErrorFor(entry));
       return undefined;
     }
     if (options.signal?.aborted) {
@@ -441,7 +460,17 @@ export class Driver<Req, Reply, Item = never, Push = never> {
   #settle(entry: Pending<Reply, Item>, error: Error): void {
     entry.detach?.();
     if (entry.stream) entry.stream.end(error);
-    else entry.handler.fail(error);
+    else this.#fail(entry, error);
+  }
+
+  /** Fails a request, unless `retryUnsent` takes over one that was never written. */
+  #fail(entry: Pending<Reply, Item>, error: Error): void {
+    const retry = this.#options.retryUnsent;
+    if (
+      retry && error instanceof ConnectionClosedError && !error.sent && entry.options &&
+      retry(entry.req as Req, entry.options, entry.name, entry.handler)
+    ) return;
+    entry.handler.fail(error);
   }
 
   #maybeDrained(): void {

@@ -146,15 +146,26 @@ export class ManagedConnection<Req, Reply, Item = never, Push = never> {
     handler: ReplyHandler<Reply>,
   ): void {
     const label = name ?? "Request";
-    const replaying = new Replaying(this, req, options, label, handler);
     const driver = this.driver;
-    if (driver) driver.send(req, options, label, replaying);
+    if (driver) driver.send(req, options, label, handler);
     else {
       this.#enqueue(options, name, (error) => handler.fail(error), (d) => {
-        (d as Driver<Req, Reply, Item, Push>).send(req, options, label, replaying);
+        (d as Driver<Req, Reply, Item, Push>).send(req, options, label, handler);
       });
     }
   }
+
+  /** The driver's `retryUnsent`: a request refused before it was written is sent again. */
+  #retryUnsent = (
+    req: Req,
+    options: ManagedRequestOptions,
+    name: string,
+    handler: ReplyHandler<Reply>,
+  ): boolean => {
+    if (this.#closed || options.signal?.aborted || options.replayUnsent === false) return false;
+    this.send(req, options, name, handler);
+    return true;
+  };
 
   /** Opens a stream on the current connection (connecting first if needed). */
   async stream(
@@ -231,6 +242,7 @@ export class ManagedConnection<Req, Reply, Item = never, Push = never> {
         transport,
         {
           label: this.#options.label,
+          retryUnsent: this.#retryUnsent,
           onPush: this.#options.onPush,
           onClose: (error) => this.#lost(created, error),
         },
@@ -323,27 +335,5 @@ export class ManagedConnection<Req, Reply, Item = never, Push = never> {
     this.#retryTimer = undefined;
     this.#failAll(new ConnectionClosedError(`${this.#options.label} was destroyed`));
     this.#driver?.destroy();
-  }
-}
-
-/** Passes a reply on; sends the request again when it was refused before being written. */
-class Replaying<Req, Reply, Item, Push> implements ReplyHandler<Reply> {
-  constructor(
-    readonly conn: ManagedConnection<Req, Reply, Item, Push>,
-    readonly req: Req,
-    readonly options: ManagedRequestOptions,
-    readonly name: string,
-    readonly handler: ReplyHandler<Reply>,
-  ) {}
-
-  reply(value: Reply): void {
-    this.handler.reply(value);
-  }
-
-  fail(error: Error): void {
-    const replay = error instanceof ConnectionClosedError && !error.sent && !this.conn.isClosed &&
-      !this.options.signal?.aborted && this.options.replayUnsent !== false;
-    if (replay) this.conn.send(this.req, this.options, this.name, this.handler);
-    else this.handler.fail(error);
   }
 }

@@ -144,11 +144,11 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
   /** Sends one command on the shared connection; `transform` shapes the reply. */
   protected call<T>(args: RedisArg[], transform: Transform<T>): Out<"promise", T, this> {
     const shared = this.#shared;
-    const name = String(args[0]);
-    return new Promise<T>((resolve, reject) => {
-      const call = new ShapedReply(resolve, reject, transform, shared.context);
-      shared.conn.send(args, this.#requestOptions, name, call);
-    });
+    const call = new ShapedReply<T>(transform, shared.context);
+    settling = call as ShapedReply<unknown>;
+    const promise = new Promise<T>(takeSettlers); // takeSettlers runs now, fills `call`
+    shared.conn.send(args, this.#requestOptions, String(args[0]), call);
+    return promise;
   }
 
   /**
@@ -170,7 +170,9 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     return this.pool.use(
       (conn) =>
         new Promise<T>((resolve, reject) => {
-          const call = new ShapedReply(resolve, reject, transform, context);
+          const call = new ShapedReply(transform, context);
+          call.resolve = resolve;
+          call.reject = reject;
           conn.#shared.conn.send(args, { timeout, signal }, String(args[0]), call);
         }),
       signal,
@@ -346,12 +348,9 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
 
 /** Settles a command's Promise with its shaped reply (one object per command, no closures). */
 class ShapedReply<T> implements ReplyHandler<RespValue> {
-  constructor(
-    readonly resolve: (value: T) => void,
-    readonly reject: (error: Error) => void,
-    readonly transform: Transform<T>,
-    readonly context: ReplyContext,
-  ) {}
+  resolve: (value: T) => void = ignore;
+  reject: (error: Error) => void = ignore;
+  constructor(readonly transform: Transform<T>, readonly context: ReplyContext) {}
 
   reply(value: RespValue): void {
     let shaped: T;
@@ -367,4 +366,19 @@ class ShapedReply<T> implements ReplyHandler<RespValue> {
   fail(error: Error): void {
     this.reject(error);
   }
+}
+
+function ignore(): void {}
+
+/** The call whose Promise is being created; see {@link takeSettlers}. */
+let settling: ShapedReply<unknown> | undefined;
+
+/** The executor of every command's Promise: one function, not a closure per call. */
+function takeSettlers(
+  resolve: (value: never) => void,
+  reject: (error: Error) => void,
+): void {
+  settling!.resolve = resolve as (value: unknown) => void;
+  settling!.reject = reject;
+  settling = undefined;
 }

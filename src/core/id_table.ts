@@ -1,17 +1,18 @@
-// A map from request ids to entries, for ids that mostly grow by one: an array window indexed
-// by `id - base` instead of a hash map (machines and drivers look an entry up on every reply).
+// A map from request ids to entries, for ids that mostly grow by one: a ring of slots indexed by
+// `id & mask` instead of a hash map (machines and drivers look an entry up on every reply).
 
 /**
  * Entries keyed by numeric ids that are handed out in increasing order and mostly retired in
  * about the same order (request ids). A drop-in for the `Map` subset the drivers use, several
- * times cheaper per request than a hash map on V8 and JavaScriptCore.
+ * times cheaper per request than a hash map on V8 and JavaScriptCore, and allocation-free in
+ * the steady state.
  *
- * Theory of operation: live ids near the newest one sit in an array at `id - base`; retired
- * slots hold `undefined`. Retiring the oldest slot moves `head` past the retired run, and the
- * array is cut when the window empties or its retired prefix grows long. Ids that do not fit the
- * window (older than `base`, far ahead of it, or left behind by a long-lived entry such as a
- * watch while thousands of newer ids came and went) live in a side `Map`, so memory stays
- * bounded by the live entries whatever the order of retirement.
+ * Theory of operation: an entry lives in slot `id & mask` of a power-of-two ring, with its id
+ * beside it. When a new id lands on a slot still held by an older live entry (one that stayed
+ * while `capacity` newer ids came and went, such as a watch or a subscription), the older entry
+ * moves to a side `Map`; the ring doubles when it is half full. So memory stays bounded by the
+ * live entries whatever the order of retirement, and ids that are not small non-negative
+ * integers simply live in the side map.
  *
  * @example
  * ```ts
@@ -25,78 +26,89 @@
  * ```
  */
 export class IdTable<V> {
-  #items: (V | undefined)[] = [];
-  #base = 0; // id of #items[0]
-  #head = 0; // index of the oldest slot that may be live
-  #live = 0; // live entries in the window
-  #aside: Map<number, V> | undefined; // ids outside the window
+  #ids: number[] = new Array<number>(INITIAL).fill(-1);
+  #values: (V | undefined)[] = new Array<V | undefined>(INITIAL).fill(undefined);
+  #mask = INITIAL - 1;
+  #live = 0; // entries in the ring
+  #aside: Map<number, V> | undefined; // entries that do not fit the ring
 
   /** Entries stored. */
   get size(): number {
     return this.#live + (this.#aside?.size ?? 0);
   }
 
-  /** Array slots held by the window, live or retired (a memory diagnostic). */
+  /** Slots of the ring (a memory diagnostic). */
   get slots(): number {
-    return this.#items.length;
+    return this.#ids.length;
   }
 
   /** The entry for `id`, or undefined. */
   get(id: number): V | undefined {
-    const i = id - this.#base;
-    if (i >= this.#head && i < this.#items.length) return this.#items[i];
+    const slot = id & this.#mask;
+    if (this.#ids[slot] === id) return this.#values[slot];
     return this.#aside?.get(id);
   }
 
   /** Stores `value` under `id` (replacing an entry with the same id). */
   set(id: number, value: V): this {
-    const items = this.#items;
-    if (items.length === 0 && this.#live === 0) {
-      this.#base = id;
-      this.#head = 0;
+    if (!(id >= 0 && id <= MAX_ID && Number.isInteger(id))) {
+      (this.#aside ??= new Map()).set(id, value);
+      return this;
     }
-    const i = id - this.#base;
-    if (i >= this.#head && i < items.length) {
-      if (items[i] === undefined) this.#live++;
-      items[i] = value;
-    } else if (i >= items.length && i < items.length + GAP) {
-      while (items.length < i) items.push(undefined);
-      items.push(value);
-      this.#live++;
-      if (items.length > REBUILD_AT && this.#live * 8 < items.length - this.#head) this.#evict();
-    } else (this.#aside ??= new Map()).set(id, value);
+    this.#aside?.delete(id); // an entry set aside under this id is replaced
+    let slot = id & this.#mask;
+    const held = this.#ids[slot];
+    if (held === id) {
+      this.#values[slot] = value;
+      return this;
+    }
+    if (held !== -1) {
+      // An older entry outlived a whole turn of the ring: keep it aside.
+      (this.#aside ??= new Map()).set(held, this.#values[slot]!);
+      this.#live--;
+    }
+    if (this.#live * 2 >= this.#ids.length) {
+      this.#grow();
+      slot = id & this.#mask;
+      if (this.#ids[slot] !== -1) {
+        (this.#aside ??= new Map()).set(this.#ids[slot], this.#values[slot]!);
+        this.#live--;
+      }
+    }
+    this.#ids[slot] = id;
+    this.#values[slot] = value;
+    this.#live++;
     return this;
   }
 
   /** Removes the entry for `id`; true when there was one. */
   delete(id: number): boolean {
-    const items = this.#items;
-    const i = id - this.#base;
-    if (i < this.#head || i >= items.length) return this.#aside?.delete(id) ?? false;
-    if (items[i] === undefined) return false;
-    items[i] = undefined;
-    this.#live--;
-    if (i === this.#head) this.#advance();
-    return true;
+    const slot = id & this.#mask;
+    if (this.#ids[slot] === id) {
+      this.#ids[slot] = -1;
+      this.#values[slot] = undefined;
+      this.#live--;
+      return true;
+    }
+    return this.#aside?.delete(id) ?? false;
   }
 
   /** Removes every entry. */
   clear(): void {
-    this.#items = [];
-    this.#head = 0;
+    this.#ids.fill(-1);
+    this.#values.fill(undefined);
     this.#live = 0;
     this.#aside = undefined;
   }
 
-  /** The `[id, entry]` pairs, those set aside first, then the window in id order. */
+  /** The `[id, entry]` pairs in id order. */
   *entries(): IterableIterator<[number, V]> {
-    if (this.#aside) yield* [...this.#aside];
-    const items = this.#items;
-    const base = this.#base;
-    for (let i = this.#head; i < items.length; i++) {
-      const value = items[i];
-      if (value !== undefined) yield [base + i, value];
+    const out: [number, V][] = this.#aside ? [...this.#aside] : [];
+    for (let slot = 0; slot < this.#ids.length; slot++) {
+      if (this.#ids[slot] !== -1) out.push([this.#ids[slot], this.#values[slot]!]);
     }
+    out.sort((a, b) => a[0] - b[0]);
+    yield* out;
   }
 
   /** The entries, in the order of {@link entries}. */
@@ -109,41 +121,24 @@ export class IdTable<V> {
     return this.entries();
   }
 
-  /** Moves `head` past retired slots; cuts the array when it is empty or mostly retired. */
-  #advance(): void {
-    const items = this.#items;
-    let h = this.#head;
-    while (h < items.length && items[h] === undefined) h++;
-    if (h === items.length) {
-      this.#base += h;
-      this.#items = [];
-      this.#head = 0;
-    } else if (h >= CUT_AT) {
-      this.#base += h;
-      this.#items = items.slice(h);
-      this.#head = 0;
-    } else this.#head = h;
-  }
-
-  /** Moves the few live window entries aside and restarts the window at the newest id. */
-  #evict(): void {
-    const items = this.#items;
-    const aside = (this.#aside ??= new Map());
-    const newest = this.#base + items.length - 1;
-    for (let i = this.#head; i < items.length - 1; i++) {
-      const value = items[i];
-      if (value !== undefined) aside.set(this.#base + i, value);
+  /** Doubles the ring; entries keep their ids, so each lands on a slot of its own. */
+  #grow(): void {
+    const ids = this.#ids;
+    const values = this.#values;
+    const size = ids.length * 2;
+    this.#ids = new Array<number>(size).fill(-1);
+    this.#values = new Array<V | undefined>(size).fill(undefined);
+    this.#mask = size - 1;
+    for (let slot = 0; slot < ids.length; slot++) {
+      if (ids[slot] !== -1) {
+        const to = ids[slot] & this.#mask;
+        this.#ids[to] = ids[slot];
+        this.#values[to] = values[slot];
+      }
     }
-    this.#items = [items[items.length - 1]];
-    this.#base = newest;
-    this.#head = 0;
-    this.#live = 1;
   }
 }
 
-/** Ids this far past the newest one go aside instead of padding the window. */
-const GAP = 1024;
-/** The retired prefix is cut once it is this long. */
-const CUT_AT = 1024;
-/** Past this window length, a window less than 1/8 live is moved aside. */
-const REBUILD_AT = 4096;
+const INITIAL = 64;
+/** Larger ids (and negative or fractional ones) go to the side map: `&` works on 31 bits. */
+const MAX_ID = 0x3fffffff;

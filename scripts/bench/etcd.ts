@@ -10,7 +10,15 @@ import process from "node:process";
 import { Etcd3 } from "etcd3";
 import type { EtcdClient as EtcdClientType } from "../../src/etcd/mod.ts";
 import { startEtcd } from "../servers.ts";
-import { flag, median, positional, serveWorker, startWorker, type Worker } from "./isolate.ts";
+import {
+  flag,
+  median,
+  positional,
+  serveWorker,
+  startWorker,
+  turnOrder,
+  type Worker,
+} from "./isolate.ts";
 
 interface Contender {
   name: string;
@@ -148,7 +156,7 @@ async function main(): Promise<void> {
       const names = [...workers.keys()].filter((n) => n !== UNCOALESCED || scenario.coalescing);
       const samples = new Map<string, number[]>(names.map((n) => [n, []]));
       for (let round = 0; round < rounds; round++) {
-        for (const name of names) {
+        for (const name of turnOrder(names, round)) {
           samples.get(name)!.push(await workers.get(name)!.run(index, seconds * 1000));
         }
       }

@@ -100,6 +100,13 @@ export async function serveWorker(
   await close();
 }
 
+/** The order of turns in round `round`: rotated each round, so that no client always follows
+ * the same one (and inherits its leftover load). */
+export function turnOrder<T>(items: T[], round: number): T[] {
+  const k = round % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
 /** The middle value. */
 export function median(xs: number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);

@@ -1,7 +1,8 @@
 // memcache throughput of kvwire against the peer clients memjs (binary protocol) and memcached
-// (npm, text protocol) in the same run, same process, same servers on loopback, 100-byte values;
-// prints ops/s and kvwire's ratio to each peer.
-// Run: npm run build && node_modules/.bin/tsx scripts/bench/memcache.ts [seconds]
+// (npm, text protocol) in the same run, same servers on loopback, 100-byte values; prints ops/s
+// and kvwire's ratio to each peer. Each client runs in a process of its own
+// (scripts/bench/isolate.ts); they take short turns for many rounds and medians are kept.
+// Run: npm run build && node_modules/.bin/tsx scripts/bench/memcache.ts [seconds per turn] [rounds]
 //      node_modules/.bin/bun scripts/bench/memcache.ts
 //      node_modules/.bin/deno run -A --unsafe-proto scripts/bench/memcache.ts (memcached needs it)
 // On Node, kvwire is loaded from dist/ (what npm users run: tsx's per-closure naming helper
@@ -13,56 +14,51 @@ import Memcached from "memcached";
 import type { MemcacheClient as MemcacheClientType } from "../../src/memcache/mod.ts";
 import { runtimeName } from "../../transports/auto.ts";
 import { type MemcachedServer, startMemcached } from "../servers.ts";
+import {
+  flag,
+  median,
+  positional,
+  serveWorker,
+  startWorker,
+  turnOrder,
+  type Worker,
+} from "./isolate.ts";
 
 interface Contender {
-  name: string;
   get: (key: string) => Promise<unknown>;
   getMulti: (keys: string[]) => Promise<unknown>;
   close: () => Promise<unknown> | void;
 }
 
-const seconds = Number(process.argv[2] ?? 2);
 const onNode = !("Deno" in globalThis) && !("Bun" in globalThis);
 const { MemcacheClient } = (await import(
   onNode ? "../../dist/memcache.js" : "../../src/memcache/mod.ts"
 )) as { MemcacheClient: typeof MemcacheClientType };
 const KEY = "bench:value";
 const MULTI_KEYS = Array.from({ length: 100 }, (_, i) => `bench:multi:${i}`);
+const NAMES = ["kvwire meta", "kvwire binary", "memjs", "memcached (npm)"];
 
-const ROUNDS = 4;
-
-async function measure(run: () => Promise<number>, ms: number): Promise<number> {
-  const warmUntil = performance.now() + Math.min(200, ms / 2);
-  while (performance.now() < warmUntil) await run();
-  let ops = 0;
-  const started = performance.now();
-  const until = started + ms;
-  while (performance.now() < until) ops += await run();
-  return ops / ((performance.now() - started) / 1000);
-}
-
-async function contenders(addresses: string[]): Promise<Contender[]> {
-  const list: Contender[] = [];
-  for (const protocol of ["meta", "binary"] as const) {
+async function contender(name: string, addresses: string[]): Promise<Contender> {
+  if (name.startsWith("kvwire")) {
+    const protocol = name === "kvwire meta" ? "meta" : "binary";
     const kv = await MemcacheClient.connect(addresses, { protocol });
-    list.push({
-      name: `kvwire ${protocol}`,
+    return {
       get: (k) => kv.get(k),
       getMulti: (keys) => kv.getMulti(keys),
       close: () => kv.close(),
-    });
+    };
   }
-  const mj = memjs.Client.create(addresses.join(","));
-  list.push({
-    name: "memjs",
-    get: (k) => mj.get(k),
-    // memjs has no multi-get: the best it offers is parallel gets.
-    getMulti: (keys) => Promise.all(keys.map((k) => mj.get(k))),
-    close: () => mj.close(),
-  });
+  if (name === "memjs") {
+    const mj = memjs.Client.create(addresses.join(","));
+    return {
+      get: (k) => mj.get(k),
+      // memjs has no multi-get: the best it offers is parallel gets.
+      getMulti: (keys) => Promise.all(keys.map((k) => mj.get(k))),
+      close: () => mj.close(),
+    };
+  }
   const mc = new Memcached(addresses);
-  list.push({
-    name: "memcached (npm)",
+  return {
     get: (k) =>
       new Promise((resolve, reject) =>
         mc.get(k, (err, data) => (err ? reject(err) : resolve(data)))
@@ -72,10 +68,10 @@ async function contenders(addresses: string[]): Promise<Contender[]> {
         mc.getMulti(keys, (err, data) => (err ? reject(err) : resolve(data)))
       ),
     close: () => mc.end(),
-  });
-  return list;
+  };
 }
 
+/** Scenarios; `pool` ones run against the three-server pool, the others against one server. */
 const scenarios: {
   name: string;
   pool: boolean;
@@ -109,74 +105,86 @@ const scenarios: {
   },
 ];
 
-/** Contenders take turns in rounds (best round kept), so that load from elsewhere on the
- * machine hits them alike. */
-async function report(
-  name: string,
-  all: Contender[],
-  scenario: typeof scenarios[0],
-): Promise<void> {
-  const results = new Map<string, number>();
-  const broken = new Map<string, string>();
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const c of all) {
-      if (broken.has(c.name)) continue;
-      try {
-        const ops = await measure(scenario.run(c), (seconds * 1000) / ROUNDS);
-        results.set(c.name, Math.max(results.get(c.name) ?? 0, ops));
-      } catch (error) {
-        broken.set(c.name, error instanceof Error ? error.message : String(error));
-        results.delete(c.name);
+/** Worker: one client on one server and one on the pool, measuring what the parent asks. */
+async function worker(name: string, single: string, pool: string[]): Promise<void> {
+  const one = await contender(name, [single]);
+  const three = await contender(name, pool);
+  await serveWorker(
+    scenarios.map((s) => s.run(s.pool ? three : one)),
+    () => Promise.all([one.close(), three.close()]),
+  );
+}
+
+async function main(): Promise<void> {
+  const [secondsArg, roundsArg] = positional();
+  const seconds = Number(secondsArg ?? 0.5);
+  const rounds = Number(roundsArg ?? 9);
+  const started: MemcachedServer[] = [];
+  const workers = new Map<string, Worker>();
+  try {
+    let single = process.env.KVWIRE_MEMCACHED;
+    if (!single) {
+      const server = await startMemcached();
+      started.push(server);
+      single = `${server.host}:${server.port}`;
+    }
+    const trio = await Promise.all([0, 1, 2].map(() => startMemcached()));
+    started.push(...trio);
+    const pool = trio.map((s) => `${s.host}:${s.port}`);
+    const value = "v".repeat(100);
+    const setup = await MemcacheClient.connect([single]);
+    await setup.set(KEY, value, { flags: 0 });
+    await setup.close();
+    const setupPool = await MemcacheClient.connect(pool);
+    // Flags 0 (bytes) so that every client reads the same thing.
+    await Promise.all(MULTI_KEYS.map((k) => setupPool.set(k, value, { flags: 0 })));
+    await setupPool.close();
+    for (const name of NAMES) {
+      const args = [`--worker=${name}`, `--single=${single}`, `--pool=${pool.join(",")}`];
+      workers.set(name, await startWorker(process.argv[1], args));
+    }
+    console.log(
+      `memcache benchmark on ${runtimeName()}, 100-byte values; each client in a process of ` +
+        `its own; median of ${rounds} turns of ${seconds} s, taken in turn`,
+    );
+    const broken = new Map<string, string>();
+    for (const [index, scenario] of scenarios.entries()) {
+      const samples = new Map<string, number[]>(NAMES.map((n) => [n, []]));
+      for (let round = 0; round < rounds; round++) {
+        for (const [name, w] of turnOrder([...workers], round)) {
+          if (broken.has(name)) continue;
+          try {
+            samples.get(name)!.push(await w.run(index, seconds * 1000));
+          } catch (error) {
+            broken.set(name, error instanceof Error ? error.message : String(error));
+          }
+        }
+      }
+      const ours = median(samples.get("kvwire meta")!);
+      console.log(`\n${scenario.name}`);
+      for (const name of NAMES) {
+        if (broken.has(name)) {
+          console.log(`  ${name.padEnd(16)} failed on ${runtimeName()}: ${broken.get(name)}`);
+          continue;
+        }
+        const ops = median(samples.get(name)!);
+        const ratio = name === "kvwire meta"
+          ? ""
+          : `   kvwire meta/${name} = ${(ours / ops).toFixed(2)}x`;
+        console.log(
+          `  ${name.padEnd(16)} ${
+            Math.round(ops).toLocaleString("en-US").padStart(10)
+          } ops/s${ratio}`,
+        );
       }
     }
-  }
-  const ours = results.get("kvwire meta")!;
-  console.log(`\n${name}`);
-  for (const [who, ops] of results) {
-    const ratio = who === "kvwire meta"
-      ? ""
-      : `   kvwire meta/${who} = ${(ours / ops).toFixed(2)}x`;
-    console.log(
-      `  ${who.padEnd(16)} ${Math.round(ops).toLocaleString("en-US").padStart(10)} ops/s${ratio}`,
-    );
-  }
-  for (const [who, why] of broken) {
-    console.log(`  ${who.padEnd(16)} failed on ${runtimeName()}: ${why}`);
+  } finally {
+    await Promise.all([...workers.values()].map((w) => w.close().catch(() => {})));
+    await Promise.all(started.map((s) => s.stop()));
   }
 }
 
-const started: MemcachedServer[] = [];
-try {
-  let single = process.env.KVWIRE_MEMCACHED;
-  if (!single) {
-    const server = await startMemcached();
-    started.push(server);
-    single = `${server.host}:${server.port}`;
-  }
-  const trio = await Promise.all([0, 1, 2].map(() => startMemcached()));
-  started.push(...trio);
-  const poolAddresses = trio.map((s) => `${s.host}:${s.port}`);
-  const value = "v".repeat(100);
-  const setup = await MemcacheClient.connect([single]);
-  await setup.set(KEY, value, { flags: 0 });
-  await setup.close();
-  const setupPool = await MemcacheClient.connect(poolAddresses);
-  // Flags 0 (bytes) so that every client reads the same thing.
-  await Promise.all(MULTI_KEYS.map((k) => setupPool.set(k, value, { flags: 0 })));
-  await setupPool.close();
-  console.log(
-    `memcache benchmark on ${runtimeName()}, ${seconds} s per measurement, 100-byte values`,
-  );
-  const one = await contenders([single]);
-  for (const scenario of scenarios.filter((s) => !s.pool)) {
-    await report(scenario.name, one, scenario);
-  }
-  await Promise.all(one.map((c) => c.close()));
-  const three = await contenders(poolAddresses);
-  for (const scenario of scenarios.filter((s) => s.pool)) {
-    await report(scenario.name, three, scenario);
-  }
-  await Promise.all(three.map((c) => c.close()));
-} finally {
-  await Promise.all(started.map((s) => s.stop()));
-}
+const workerName = flag("worker");
+if (workerName) await worker(workerName, flag("single")!, flag("pool")!.split(","));
+else await main();
+process.exit(0);

@@ -13,7 +13,15 @@ import { createClient } from "redis";
 import type { RedisClient as RedisClientType } from "../../src/redis/mod.ts";
 import { runtimeName } from "../../transports/auto.ts";
 import { startRedis } from "../servers.ts";
-import { flag, median, positional, serveWorker, startWorker, type Worker } from "./isolate.ts";
+import {
+  flag,
+  median,
+  positional,
+  serveWorker,
+  startWorker,
+  turnOrder,
+  type Worker,
+} from "./isolate.ts";
 
 interface Contender {
   get: (key: string) => Promise<unknown>;
@@ -149,7 +157,7 @@ async function main(): Promise<void> {
     for (const [index, scenario] of scenarios.entries()) {
       const samples = new Map<string, number[]>(names.map((n) => [n, []]));
       for (let round = 0; round < rounds; round++) {
-        for (const [name, w] of workers) {
+        for (const [name, w] of turnOrder([...workers], round)) {
           samples.get(name)!.push(await w.run(index, seconds * 1000));
         }
       }

@@ -42,7 +42,9 @@ test("IdTable: agrees with a Map under any sequence of set, delete and clear", (
         assert.equal(table.size, model.size);
       }
       for (const [id, value] of model) assert.equal(table.get(id), value);
-      assert.equal(table.get(next + 5), undefined);
+      const unused = Math.max(next, ...model.keys()) + 1000; // never set
+      assert.equal(table.get(unused), undefined);
+      assert.equal(table.get(-1), undefined);
       const seen = new Map(table.entries());
       assert.deepEqual(
         [...seen].sort((a, b) => a[0] - b[0]),

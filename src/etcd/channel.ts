@@ -167,7 +167,7 @@ export class Channel {
       const json = parseJson(response.body);
       if (response.status === 200) return json as T;
       const error = etcdErrorFromJson(json, response.status);
-      if (this.#options.auth && !reauthed && /invalid auth token|token/.test(error.message)) {
+      if (!reauthed && this.isTokenRejection(error)) {
         this.#token = undefined;
         throw new Reauth(error);
       }

@@ -145,8 +145,7 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
   protected call<T>(args: RedisArg[], transform: Transform<T>): Out<"promise", T, this> {
     const shared = this.#shared;
     const call = new ShapedReply<T>(transform, shared.context);
-    settling = call as ShapedReply<unknown>;
-    const promise = new Promise<T>(takeSettlers); // takeSettlers runs now, fills `call`
+    const promise = call.promise();
     shared.conn.send(args, this.#requestOptions, String(args[0]), call);
     return promise;
   }
@@ -168,13 +167,12 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
       : undefined;
     const context = this.#shared.context;
     return this.pool.use(
-      (conn) =>
-        new Promise<T>((resolve, reject) => {
-          const call = new ShapedReply(transform, context);
-          call.resolve = resolve;
-          call.reject = reject;
-          conn.#shared.conn.send(args, { timeout, signal }, String(args[0]), call);
-        }),
+      (conn) => {
+        const call = new ShapedReply(transform, context);
+        const promise = call.promise();
+        conn.#shared.conn.send(args, { timeout, signal }, String(args[0]), call);
+        return promise;
+      },
       signal,
     );
   }
@@ -352,6 +350,12 @@ class ShapedReply<T> implements ReplyHandler<RespValue> {
   reject: (error: Error) => void = ignore;
   constructor(readonly transform: Transform<T>, readonly context: ReplyContext) {}
 
+  /** The Promise this call settles (made with one shared executor, not a closure per call). */
+  promise(): Promise<T> {
+    settling = this as ShapedReply<unknown>;
+    return new Promise<T>(takeSettlers); // takeSettlers runs now and fills resolve/reject
+  }
+
   reply(value: RespValue): void {
     let shaped: T;
     try {
@@ -370,7 +374,7 @@ class ShapedReply<T> implements ReplyHandler<RespValue> {
 
 function ignore(): void {}
 
-/** The call whose Promise is being created; see {@link takeSettlers}. */
+/** The call whose Promise is being created; see {@link ShapedReply.promise}. */
 let settling: ShapedReply<unknown> | undefined;
 
 /** The executor of every command's Promise: one function, not a closure per call. */

@@ -10,15 +10,7 @@ import process from "node:process";
 import { Etcd3 } from "etcd3";
 import type { EtcdClient as EtcdClientType } from "../../src/etcd/mod.ts";
 import { startEtcd } from "../servers.ts";
-import {
-  flag,
-  median,
-  positional,
-  serveWorker,
-  startWorker,
-  turnOrder,
-  type Worker,
-} from "./isolate.ts";
+import { flag, medianTurns, positional, serveWorker, startWorker, type Worker } from "./isolate.ts";
 
 interface Contender {
   name: string;
@@ -154,16 +146,10 @@ async function main(): Promise<void> {
     );
     for (const [index, scenario] of scenarios.entries()) {
       const names = [...workers.keys()].filter((n) => n !== UNCOALESCED || scenario.coalescing);
-      const samples = new Map<string, number[]>(names.map((n) => [n, []]));
-      for (let round = 0; round < rounds; round++) {
-        for (const name of turnOrder(names, round)) {
-          samples.get(name)!.push(await workers.get(name)!.run(index, seconds * 1000));
-        }
-      }
-      const peer = median(samples.get("etcd3")!);
+      const results = await medianTurns(workers, names, index, rounds, seconds * 1000);
+      const peer = results.get("etcd3")!;
       console.log(`\n${scenario.name}`);
-      for (const name of names) {
-        const ops = median(samples.get(name)!);
+      for (const [name, ops] of results) {
         const ratio = name === "etcd3" ? "" : `   ratio to etcd3 ${(ops / peer).toFixed(2)}x`;
         console.log(`  ${name.padEnd(30)} ${ops.toFixed(0).padStart(7)} ops/s${ratio}`);
       }

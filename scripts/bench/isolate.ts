@@ -100,15 +100,54 @@ export async function serveWorker(
   await close();
 }
 
+/**
+ * Runs scenario `index` on each named worker, one turn of `ms` each per round for `rounds`
+ * rounds (the order rotating each round), and returns each one's median ops/s. A worker whose
+ * turn fails is recorded in `broken` with its error and gets no more turns nor a result.
+ */
+export async function medianTurns(
+  workers: Map<string, Worker>,
+  names: string[],
+  index: number,
+  rounds: number,
+  ms: number,
+  broken = new Map<string, string>(),
+): Promise<Map<string, number>> {
+  const samples = new Map<string, number[]>(names.map((n) => [n, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const name of turnOrder(names, round)) {
+      if (broken.has(name)) continue;
+      try {
+        samples.get(name)!.push(await workers.get(name)!.run(index, ms));
+      } catch (error) {
+        broken.set(name, error instanceof Error ? error.message : String(error));
+      }
+    }
+  }
+  return new Map(names.filter((n) => !broken.has(n)).map((n) => [n, median(samples.get(n)!)]));
+}
+
+/** Prints one scenario: each client's ops/s, and `ours`'s ratio to each of the others. */
+export function printRatios(title: string, results: Map<string, number>, ours: string): void {
+  const mine = results.get(ours)!;
+  console.log(`\n${title}`);
+  for (const [name, ops] of results) {
+    const ratio = name === ours ? "" : `   ${ours}/${name} = ${(mine / ops).toFixed(2)}x`;
+    console.log(
+      `  ${name.padEnd(16)} ${Math.round(ops).toLocaleString("en-US").padStart(10)} ops/s${ratio}`,
+    );
+  }
+}
+
 /** The order of turns in round `round`: rotated each round, so that no client always follows
  * the same one (and inherits its leftover load). */
-export function turnOrder<T>(items: T[], round: number): T[] {
+function turnOrder<T>(items: T[], round: number): T[] {
   const k = round % items.length;
   return [...items.slice(k), ...items.slice(0, k)];
 }
 
 /** The middle value. */
-export function median(xs: number[]): number {
+function median(xs: number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
 }

@@ -16,11 +16,11 @@ import { runtimeName } from "../../transports/auto.ts";
 import { type MemcachedServer, startMemcached } from "../servers.ts";
 import {
   flag,
-  median,
+  medianTurns,
   positional,
+  printRatios,
   serveWorker,
   startWorker,
-  turnOrder,
   type Worker,
 } from "./isolate.ts";
 
@@ -149,33 +149,10 @@ async function main(): Promise<void> {
     );
     const broken = new Map<string, string>();
     for (const [index, scenario] of scenarios.entries()) {
-      const samples = new Map<string, number[]>(NAMES.map((n) => [n, []]));
-      for (let round = 0; round < rounds; round++) {
-        for (const [name, w] of turnOrder([...workers], round)) {
-          if (broken.has(name)) continue;
-          try {
-            samples.get(name)!.push(await w.run(index, seconds * 1000));
-          } catch (error) {
-            broken.set(name, error instanceof Error ? error.message : String(error));
-          }
-        }
-      }
-      const ours = median(samples.get("kvwire meta")!);
-      console.log(`\n${scenario.name}`);
-      for (const name of NAMES) {
-        if (broken.has(name)) {
-          console.log(`  ${name.padEnd(16)} failed on ${runtimeName()}: ${broken.get(name)}`);
-          continue;
-        }
-        const ops = median(samples.get(name)!);
-        const ratio = name === "kvwire meta"
-          ? ""
-          : `   kvwire meta/${name} = ${(ours / ops).toFixed(2)}x`;
-        console.log(
-          `  ${name.padEnd(16)} ${
-            Math.round(ops).toLocaleString("en-US").padStart(10)
-          } ops/s${ratio}`,
-        );
+      const results = await medianTurns(workers, NAMES, index, rounds, seconds * 1000, broken);
+      printRatios(scenario.name, results, "kvwire meta");
+      for (const [name, why] of broken) {
+        console.log(`  ${name.padEnd(16)} failed on ${runtimeName()}: ${why}`);
       }
     }
   } finally {

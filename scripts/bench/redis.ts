@@ -15,11 +15,11 @@ import { runtimeName } from "../../transports/auto.ts";
 import { startRedis } from "../servers.ts";
 import {
   flag,
-  median,
+  medianTurns,
   positional,
+  printRatios,
   serveWorker,
   startWorker,
-  turnOrder,
   type Worker,
 } from "./isolate.ts";
 
@@ -155,23 +155,8 @@ async function main(): Promise<void> {
         `in a process of its own; median of ${rounds} turns of ${seconds} s, taken in turn`,
     );
     for (const [index, scenario] of scenarios.entries()) {
-      const samples = new Map<string, number[]>(names.map((n) => [n, []]));
-      for (let round = 0; round < rounds; round++) {
-        for (const [name, w] of turnOrder([...workers], round)) {
-          samples.get(name)!.push(await w.run(index, seconds * 1000));
-        }
-      }
-      const results = new Map(names.map((n) => [n, median(samples.get(n)!)]));
-      const ours = results.get("kvwire")!;
-      console.log(`\n${scenario.name}`);
-      for (const [name, ops] of results) {
-        const ratio = name === "kvwire" ? "" : `   kvwire/${name} = ${(ours / ops).toFixed(2)}x`;
-        console.log(
-          `  ${name.padEnd(16)} ${
-            Math.round(ops).toLocaleString("en-US").padStart(10)
-          } ops/s${ratio}`,
-        );
-      }
+      const results = await medianTurns(workers, names, index, rounds, seconds * 1000);
+      printRatios(scenario.name, results, "kvwire");
     }
   } finally {
     await Promise.all([...workers.values()].map((w) => w.close()));

@@ -31,6 +31,7 @@ export class IdTable<V> {
   #mask = INITIAL - 1;
   #live = 0; // entries in the ring
   #aside: Map<number, V> | undefined; // entries that do not fit the ring
+  #asideMax = -1; // the largest ring-eligible id ever set aside
 
   /** Entries stored. */
   get size(): number {
@@ -55,7 +56,9 @@ export class IdTable<V> {
       (this.#aside ??= new Map()).set(id, value);
       return this;
     }
-    this.#aside?.delete(id); // an entry set aside under this id is replaced
+    // An entry set aside under this id is replaced. Fresh ids are above every id set aside,
+    // so the common case skips the map.
+    if (id <= this.#asideMax) this.#aside?.delete(id);
     let slot = id & this.#mask;
     const held = this.#ids[slot];
     if (held === id) {
@@ -64,14 +67,14 @@ export class IdTable<V> {
     }
     if (held !== -1) {
       // An older entry outlived a whole turn of the ring: keep it aside.
-      (this.#aside ??= new Map()).set(held, this.#values[slot]!);
+      this.#putAside(held, this.#values[slot]!);
       this.#live--;
     }
     if (this.#live * 2 >= this.#ids.length) {
       this.#grow();
       slot = id & this.#mask;
       if (this.#ids[slot] !== -1) {
-        (this.#aside ??= new Map()).set(this.#ids[slot], this.#values[slot]!);
+        this.#putAside(this.#ids[slot], this.#values[slot]!);
         this.#live--;
       }
     }
@@ -99,6 +102,7 @@ export class IdTable<V> {
     this.#values.fill(undefined);
     this.#live = 0;
     this.#aside = undefined;
+    this.#asideMax = -1;
   }
 
   /** The `[id, entry]` pairs in id order. */
@@ -119,6 +123,12 @@ export class IdTable<V> {
   /** Same as {@link entries}, so that `for (const [id, v] of table)` works as with a Map. */
   [Symbol.iterator](): IterableIterator<[number, V]> {
     return this.entries();
+  }
+
+  /** Moves a ring entry to the side map. */
+  #putAside(id: number, value: V): void {
+    (this.#aside ??= new Map()).set(id, value);
+    if (id > this.#asideMax) this.#asideMax = id;
   }
 
   /** Doubles the ring; entries keep their ids, so each lands on a slot of its own. */

@@ -82,3 +82,19 @@ test("IdTable: a long-lived first entry does not make the window grow without bo
   assert.equal(table.get(200_000), 1);
   assert.equal(table.size, 1);
 });
+
+test("IdTable: an id moved aside and set again is stored once", () => {
+  const table = new IdTable<string>();
+  table.set(5, "old"); // live while a whole turn of the ring goes by
+  for (let id = 6; id < 300; id++) {
+    table.set(id, "x");
+    table.delete(id);
+  }
+  table.set(5 + 64 * 8, "collides"); // takes a slot; 5 is aside by now or soon
+  table.set(5, "new");
+  assert.equal(table.get(5), "new");
+  assert.equal(table.size, 2);
+  assert.equal(table.delete(5), true);
+  assert.equal(table.get(5), undefined);
+  assert.equal(table.size, 1);
+});

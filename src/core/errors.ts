@@ -34,13 +34,28 @@ export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode];
 export class KvError extends Error {
   /** A stable identifier such as `"TIMEOUT"`; see {@link ErrorCode}. */
   readonly code: ErrorCode;
+  /**
+   * The one word for "may have run": true when the request had been written and its outcome
+   * on the server is unknown (kvwire never repeats such a write on its own); false when it is
+   * known not to have run, or when the server answered (a {@link ServerError}).
+   */
+  readonly sent: boolean;
 
-  /** Creates an error with a code, a message and an optional cause. */
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  /** Creates an error with a code, a message and optional cause and `sent` (default false). */
+  constructor(code: ErrorCode, message: string, options?: KvErrorOptions) {
     super(message, options);
     this.code = code;
+    this.sent = options?.sent ?? false;
     this.name = new.target.name;
   }
+}
+
+/** Options of every {@link KvError}: the cause, and whether the request may have run. */
+export interface KvErrorOptions {
+  /** The error that led to this one. */
+  cause?: unknown;
+  /** True when the request had been written and may have run (see {@link KvError.sent}). */
+  sent?: boolean;
 }
 
 /**
@@ -56,7 +71,7 @@ export class KvError extends Error {
  */
 export class LocalProtocolError extends KvError {
   /** Creates the error. */
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: KvErrorOptions) {
     super(ErrorCode.LocalProtocol, message, options);
   }
 }
@@ -74,7 +89,7 @@ export class LocalProtocolError extends KvError {
  */
 export class RemoteProtocolError extends KvError {
   /** Creates the error. */
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: KvErrorOptions) {
     super(ErrorCode.RemoteProtocol, message, options);
   }
 }
@@ -95,7 +110,7 @@ export class ServerError extends KvError {
   readonly serverCode: string;
 
   /** Creates the error from the server's message and code. */
-  constructor(message: string, serverCode = "", options?: { cause?: unknown }) {
+  constructor(message: string, serverCode = "", options?: KvErrorOptions) {
     super(ErrorCode.Server, message, options);
     this.serverCode = serverCode;
   }
@@ -114,13 +129,10 @@ export class ServerError extends KvError {
  * ```
  */
 export class ConnectionClosedError extends KvError {
-  /** True when the request had been written: its outcome on the server is unknown. */
-  readonly sent: boolean;
 
   /** Creates the error; `sent` defaults to false. */
-  constructor(message: string, options?: { cause?: unknown; sent?: boolean }) {
+  constructor(message: string, options?: KvErrorOptions) {
     super(ErrorCode.ConnectionClosed, message, options);
-    this.sent = options?.sent ?? false;
   }
 }
 
@@ -137,7 +149,7 @@ export class ConnectionClosedError extends KvError {
  */
 export class ConnectError extends KvError {
   /** Creates the error. */
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: KvErrorOptions) {
     super(ErrorCode.Connect, message, options);
   }
 }
@@ -154,7 +166,7 @@ export class ConnectError extends KvError {
  */
 export class TlsError extends KvError {
   /** Creates the error. */
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: KvErrorOptions) {
     super(ErrorCode.Tls, message, options);
   }
 }
@@ -171,13 +183,10 @@ export class TlsError extends KvError {
  * ```
  */
 export class TimeoutError extends KvError {
-  /** True when the request had been written before the deadline passed. */
-  readonly sent: boolean;
 
   /** Creates the error; `sent` defaults to false. */
-  constructor(message: string, options?: { cause?: unknown; sent?: boolean }) {
+  constructor(message: string, options?: KvErrorOptions) {
     super(ErrorCode.Timeout, message, options);
-    this.sent = options?.sent ?? false;
   }
 }
 
@@ -192,13 +201,10 @@ export class TimeoutError extends KvError {
  * ```
  */
 export class AbortedError extends KvError {
-  /** True when the request had been written before it was aborted. */
-  readonly sent: boolean;
 
   /** Creates the error; `sent` defaults to false. */
-  constructor(message: string, options?: { cause?: unknown; sent?: boolean }) {
+  constructor(message: string, options?: KvErrorOptions) {
     super(ErrorCode.Aborted, message, options);
-    this.sent = options?.sent ?? false;
   }
 }
 
@@ -214,7 +220,7 @@ export class AbortedError extends KvError {
  */
 export class QueueFullError extends KvError {
   /** Creates the error. */
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: KvErrorOptions) {
     super(ErrorCode.QueueFull, message, options);
   }
 }

@@ -103,6 +103,8 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
   readonly #ignoreSubscribeMessages: boolean;
   readonly #queue: StreamQueue<PubSubMessage<V>>;
   readonly #onResubscribe: ((marker: ResubscribedMessage) => void) | undefined;
+  /** Deadline of (un)subscribe commands: the client's `commandTimeout`. */
+  readonly #timeout: number | undefined;
   /** A `resubscribed` marker was queued and the subscriptions are not restored yet. */
   #gapAnnounced = false;
   readonly #handlers: Record<SubscriptionFamily, Map<string, MessageHandler<V> | undefined>> = {
@@ -120,6 +122,7 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
       onDrain: () => this.#conn.driver?.resumeReading(),
     });
     this.#onResubscribe = pubsubOptions.onResubscribe;
+    this.#timeout = options.commandTimeout;
     this.#conn = openRedisConnection(options, {
       onPush: (push) => this.#deliver(push),
       onConnect: async (run, again) => {
@@ -219,7 +222,7 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
     } else if (names.length === 0) handlers.clear();
     else for (const name of names) handlers.delete(name);
     const command = COMMANDS[family][subscribe ? 0 : 1];
-    await this.#conn.request([command, ...names], {}, command);
+    await this.#conn.request([command, ...names], { timeout: this.#timeout }, command);
   }
 
   /**

@@ -91,7 +91,7 @@ export async function startRedisProcess(extraArgs: string[] = []): Promise<Redis
       return child.pid!;
     },
     signal(name) {
-      child.kill(name);
+      process.kill(child.pid!, name);
     },
     async restart() {
       if (child.exitCode === null && child.signalCode === null) {

@@ -87,7 +87,10 @@ for (const protocol of [2, 3] as const) {
     });
     assert.deepEqual(leaked, []);
     assert.ok(isUncertainPipelineError(error, 1));
-    assert.deepEqual(await redis.transaction(async (c) => c.multi().incr(`${k}:after`)), [1]);
+    assert.deepEqual(
+      await redis.transaction((c) => Promise.resolve(c.multi().incr(`${k}:after`))),
+      [1],
+    );
   });
 }
 
@@ -133,7 +136,7 @@ test("redis unhandled: every API caught by a reset, then destroy(), leaves nothi
     const calls: Promise<unknown>[] = [
       view.multi().incr(k).exec(),
       view.pipeline().incr(k).get(k).exec(),
-      view.transaction(async (c) => c.multi().incr(k), k),
+      view.transaction((c) => Promise.resolve(c.multi().incr(k)), k),
       view.registerScript("return 1").run(),
       script.run([k]),
       view.lock(`${k}:lock`, { timeout: 5, blockingTimeout: 0.1 }).acquire(),

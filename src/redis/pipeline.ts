@@ -143,12 +143,19 @@ export class Transaction<V = Uint8Array> extends Pipeline<V> {
    */
   override async exec(): Promise<unknown[]> {
     const queued = this.takeQueued();
-    const options = { ...this.target.requestOptions, replayUnsent: false };
     // MULTI, the commands and EXEC are written in one go, so no other command slips in
     // between; every part settles before the outcome is decided, so none is left unobserved.
+    // A part that fails before it was written withdraws the others (through `withdraw`), so
+    // no command can be written without the MULTI before it.
+    const withdraw = new AbortController();
+    const callerSignal = this.target.requestOptions.signal;
+    const signal = callerSignal
+      ? AbortSignal.any([callerSignal, withdraw.signal])
+      : withdraw.signal;
+    const options = { ...this.target.requestOptions, signal, replayUnsent: false };
     this.loadScripts();
     const parts = [{ command: ["MULTI"] }, ...queued, { command: ["EXEC"] }];
-    const { values } = await collect(this.target, parts, options, false);
+    const { values } = await collect(this.target, parts, options, false, withdraw);
     const exec = values[values.length - 1];
     if (exec instanceof Error) throw execFailure(exec, values.slice(1, -1), queued.length);
     if (exec === null) throw new WatchError();
@@ -191,9 +198,10 @@ function collect(
   commands: readonly { command: RedisCommand; transform?: Transform<unknown> }[],
   options: ManagedRequestOptions,
   shaped: boolean,
+  withdraw?: AbortController,
 ): Promise<Collected> {
   return new Promise((resolve) => {
-    const results = new Results(commands.length, resolve);
+    const results = new Results(commands.length, resolve, withdraw);
     for (let i = 0; i < commands.length; i++) {
       const transform = shaped ? commands[i].transform : undefined;
       target.sendCommand(
@@ -224,7 +232,12 @@ class Results {
   readonly failures: number[] = [];
   #waiting: number;
 
-  constructor(count: number, readonly resolve: (results: Collected) => void) {
+  constructor(
+    count: number,
+    readonly resolve: (results: Collected) => void,
+    /** Aborted when a command fails before it was written (transactions). */
+    readonly withdraw?: AbortController,
+  ) {
     this.values = new Array(count);
     this.#waiting = count;
     if (count === 0) resolve(this);
@@ -255,6 +268,8 @@ class Slot implements ReplyHandler<RespValue> {
 
   fail(error: Error): void {
     // A refused command is a value; anything else (lost, timed out, aborted) breaks the run.
-    this.results.set(this.index, error, !(error instanceof RedisError));
+    const refused = error instanceof RedisError;
+    if (!refused && !(error as KvError).sent) this.results.withdraw?.abort(error);
+    this.results.set(this.index, error, !refused);
   }
 }

@@ -1,12 +1,14 @@
 // A pipeline broken by a lost connection or a deadline reports per command (PipelineError):
-// the results that arrived, and for the others whether each may have run.
+// the results that arrived, and whether each other one may have run; MULTI/EXEC all or nothing.
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { KvError } from "../../src/core/errors.ts";
 import { RedisClient } from "../../src/redis/client.ts";
 import { RedisError } from "../../src/redis/errors.ts";
 import { PipelineError } from "../../src/redis/pipeline_error.ts";
 import { type ChaosProxy, startChaosProxy } from "../_helpers/chaos_proxy.ts";
+import { collectUnhandledRejections } from "../_helpers/hostile_server.ts";
 import { startRedisProcess } from "./_redis_process.ts";
 
 // A server of its own: the deadline test pauses it.
@@ -95,4 +97,49 @@ test("redis broken pipeline: a pipeline whose deadline passes reports every comm
   const executed = Number(await direct.get(k));
   assert.ok(executed >= 0 && executed <= 5, `executed ${executed}`);
   assert.equal(await redis.incr(`${k}:after`), 1, "the same client goes on");
+});
+
+test("redis broken pipeline: property — a cut at any offset, either direction, in a pipeline or a transaction tells the truth", async () => {
+  const [redis, proxy] = await throughProxy(3);
+  let run = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 300 }),
+      fc.integer({ min: 0, max: 3000 }),
+      fc.constantFrom("toClient" as const, "toServer" as const),
+      fc.boolean(),
+      async (count, cut, direction, atomic) => {
+        const k = `${prefix}prop:${run++}`;
+        const view = redis.with({ timeout: 2000 });
+        const batch = atomic ? view.multi() : view.pipeline();
+        for (let i = 0; i < count; i++) batch.incr(k);
+        let outcome: unknown;
+        const leaked = await collectUnhandledRejections(async () => {
+          proxy.dropAfter(cut, direction);
+          outcome = await batch.exec().catch((e) => e);
+          proxy.pass();
+        });
+        assert.deepEqual(leaked, []);
+        const executed = Number(await direct.get(k));
+        const expected = Array.from({ length: count }, (_, i) => i + 1);
+        if (!(outcome instanceof PipelineError)) {
+          assert.deepEqual(outcome, expected, "answered in full: every result is its own");
+          assert.equal(executed, count);
+        } else if (atomic) {
+          assert.equal(outcome.results.length, count);
+          if (!outcome.sent) assert.equal(executed, 0, "sent: false means nothing ran");
+          else assert.ok(executed === 0 || executed === count, `all or nothing (${executed})`);
+        } else {
+          const answered = outcome.results.filter((r) => typeof r === "number");
+          assert.deepEqual(answered, expected.slice(0, answered.length), "no foreign data");
+          assert.ok(
+            answered.length <= executed && executed <= answered.length + outcome.uncertain.length,
+            `answered ${answered.length} ≤ executed ${executed} ≤ + ${outcome.uncertain.length}`,
+          );
+        }
+        assert.equal(await redis.ping(), "PONG", "the same client recovers");
+      },
+    ),
+    { numRuns: 20 },
+  );
 });

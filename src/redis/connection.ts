@@ -35,8 +35,10 @@ export type RedisCommand = readonly RedisArg[];
 
 /** Options of a {@link RedisConnection}. */
 export interface RedisConnectionOptions extends HandshakeOptions {
-  /** Largest bulk string accepted from the server. Default 512 MiB. */
+  /** Largest bulk string accepted from the server. Default 512 MiB (Redis's proto-max-bulk-len). */
   maxBulkLength?: number;
+  /** Largest element count of an aggregate accepted from the server. Default 2^24. */
+  maxAggregateLength?: number;
   /** Deepest nesting accepted from the server. Default 64. */
   maxDepth?: number;
   /**
@@ -166,6 +168,7 @@ export class RedisConnection
     this.#protocol = options.protocol ?? 3;
     this.#decoder = new RespDecoder({
       maxBulkLength: options.maxBulkLength,
+      maxAggregateLength: options.maxAggregateLength,
       maxDepth: options.maxDepth,
     });
     if (this.#protocol === 3) this.#queueInternal(helloCommand(3, options));
@@ -278,11 +281,15 @@ export class RedisConnection
     this.#pending.cancel(id);
   }
 
-  /** Closes the machine: pending commands are forgotten and nothing more is transmitted. */
+  /**
+   * Closes the machine: pending commands are forgotten, nothing more is transmitted, and the
+   * bytes of a reply still being received are released.
+   */
   close(): void {
     if (this.#phase === "closed") return;
     this.#phase = "closed";
     this.#pending.closeAll(); // entries stay known by id so that wasSent() can still answer
+    this.#decoder.discard();
   }
 
   /** Whether the command's bytes went out (false while held behind the handshake). */
@@ -354,13 +361,14 @@ export class RedisConnection
   #endOfInput(): ConnectionEvent<RespValue, never, RedisPush> | undefined {
     if (!this.#eof) return undefined;
     this.#closedReported = true;
-    this.close();
+    let error: RemoteProtocolError | undefined;
     try {
       this.#decoder.finish();
-    } catch (error) {
-      return { type: "closed", error: error as RemoteProtocolError };
+    } catch (thrown) {
+      error = thrown as RemoteProtocolError;
     }
-    return { type: "closed" };
+    this.close();
+    return error ? { type: "closed", error } : { type: "closed" };
   }
 
   #route(value: RespValue | RespPush): ConnectionEvent<RespValue, never, RedisPush> | undefined {
@@ -416,28 +424,14 @@ export class RedisConnection
 
   #reply(value: RespValue): ConnectionEvent<RespValue, never, RedisPush> | undefined {
     const entry = this.#inFlight.shift();
-    if (!entry) {
-      const error = new RemoteProtocolError(
-        "Redis sent a reply while no command was waiting for one",
-      );
-      this.#failure = error;
-      this.close();
-      throw error;
-    }
+    if (!entry) this.#violation("Redis sent a reply while no command was waiting for one");
     if (entry.kind && value instanceof RedisError) {
       // Refused (ACL, arity): nothing was subscribed and no confirmation will follow.
       this.#pendingSubscriptionCommands--;
       this.#pending.finish(entry);
       return entry.settled ? undefined : { type: "serverError", id: entry.id, error: value };
     }
-    if (entry.kind) {
-      const error = new RemoteProtocolError(
-        `Redis answered ${entry.name} with a non-subscription reply`,
-      );
-      this.#failure = error;
-      this.close();
-      throw error;
-    }
+    if (entry.kind) this.#violation(`Redis answered ${entry.name} with a non-subscription reply`);
     if (entry.internal) return this.#handshakeReply(entry, value);
     this.#pending.finish(entry);
     if (entry.settled) return undefined;
@@ -468,13 +462,26 @@ export class RedisConnection
         ),
       };
     }
+    // The reply's shape proves it answers this step (a stray reply sent before it does not).
     if (entry.name === "HELLO") {
-      if (value instanceof RespMap) this.#noteHello(value);
+      if (!(value instanceof RespMap)) {
+        this.#violation(`Redis answered HELLO with ${shapeOf(value)}`);
+      }
+      this.#noteHello(value);
       this.#queueSteps(afterHelloCommands(this.#options));
       return undefined;
     }
+    if (value !== "OK") this.#violation(`Redis answered ${entry.name} with ${shapeOf(value)}`);
     if (this.#handshakePending === 0) this.#phase = "ready";
     return undefined;
+  }
+
+  /** Fails the machine for good with a `RemoteProtocolError` (the connection must close). */
+  #violation(message: string): never {
+    const error = new RemoteProtocolError(message);
+    this.#failure = error;
+    this.close();
+    throw error;
   }
 
   #noteHello(info: RespMap): void {
@@ -487,6 +494,15 @@ export class RedisConnection
     for (const set of Object.values(this.#subscriptions)) set.clear();
     this.#serverCounts = { regular: 0, shard: 0 };
   }
+}
+
+/** A short description of a reply for messages: `a simple string "PONG"`, `an array`... */
+function shapeOf(value: RespValue): string {
+  if (typeof value === "string") return `the simple string ${JSON.stringify(value.slice(0, 40))}`;
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (value instanceof Uint8Array) return "a bulk string";
+  return typeof value === "object" ? `a ${value.constructor.name}` : `the ${typeof value} ${value}`;
 }
 
 function commandName(arg: RedisArg): string {

@@ -42,7 +42,9 @@ export interface RespDecoderOptions {
   maxDepth?: number;
   /**
    * Largest element count of an aggregate (entry count for maps and attributes). Default
-   * `2 ** 32 - 1`, the longest JS array: a count reserves nothing, elements are appended.
+   * 2^24 (16,777,216): a count reserves nothing (elements are appended as they arrive), but a
+   * count past the limit fails at once instead of swallowing every later reply into one
+   * aggregate that never completes.
    */
   maxAggregateLength?: number;
   /** Longest `+ - , (` line in bytes (integers are bounded by 20 digits). Default 64 KiB. */
@@ -70,6 +72,8 @@ const TILDE = 0x7e; // ~ set
 const GT = 0x3e; // > push
 const PIPE = 0x7c; // | attribute
 
+/** Default {@link RespDecoderOptions.maxAggregateLength}: 2^24 elements. */
+const DEFAULT_MAX_AGGREGATE_LENGTH = 2 ** 24;
 const MAX_DIGITS = 20; // int64 has 19 digits; one more tolerates a leading zero
 const EMPTY_ITEMS: RespValue[] = [];
 
@@ -142,7 +146,7 @@ export class RespDecoder {
   constructor(options: RespDecoderOptions = {}) {
     this.#maxBulk = options.maxBulkLength ?? 512 * 1024 * 1024;
     this.#maxDepth = options.maxDepth ?? 64;
-    this.#maxAggregate = options.maxAggregateLength ?? 2 ** 32 - 1;
+    this.#maxAggregate = options.maxAggregateLength ?? DEFAULT_MAX_AGGREGATE_LENGTH;
     this.#maxLine = options.maxLineLength ?? 64 * 1024;
     this.#onAttribute = options.onAttribute;
   }
@@ -193,13 +197,23 @@ export class RespDecoder {
     }
   }
 
-  #fail(err: unknown): void {
-    this.#error = err;
+  /**
+   * Drops everything buffered or partly built (the owner closed the connection), so a reply
+   * that never completes holds no memory. Later pushes are still accepted.
+   */
+  discard(): void {
     this.#buf.clear();
     this.#frames.length = 0;
     this.#depth = 0;
     this.#bulkLen = -1;
     this.#lineWait = false;
+    this.#attributePending = false;
+    this.#chunkText.clear();
+  }
+
+  #fail(err: unknown): void {
+    this.#error = err;
+    this.discard();
   }
 
   #decode(): Decoded {

@@ -195,6 +195,11 @@ export class RedisConnection
     return this.#serverCounts.regular > 0 || this.#serverCounts.shard > 0;
   }
 
+  /** Bytes received and not yet consumed (0 once closed: a partial reply is released). */
+  get bufferedBytes(): number {
+    return this.#decoder.bufferedBytes;
+  }
+
   /** User commands sent and not yet settled (handshake steps excluded). */
   get inFlight(): number {
     return this.#phase === "closed" ? 0 : this.#pending.size;

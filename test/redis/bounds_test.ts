@@ -1,0 +1,94 @@
+// The Redis machine against hostile bytes: declared lengths over the limits fail before anything
+// is buffered, closing releases a reply still being received, and replies prove their owner.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { RemoteProtocolError } from "../../src/core/errors.ts";
+import { RedisConnection } from "../../src/redis/connection.ts";
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/** A RESP2 machine with GET k written, ready for its reply. */
+function waitingForGet(options: ConstructorParameters<typeof RedisConnection>[0] = {}) {
+  const conn = new RedisConnection({ protocol: 2, ...options });
+  const id = conn.send(["GET", "k"]);
+  conn.pollTransmit();
+  return { conn, id };
+}
+
+for (const header of ["*2147483648", "*100000000", "%16777217", "~16777217", ">16777217"]) {
+  test(`redis bounds: ${header} is refused at its header (default maxAggregateLength 2^24)`, () => {
+    const { conn } = waitingForGet();
+    conn.receive(enc(`${header}\r\n`));
+    assert.throws(() => conn.nextEvent(), /exceeds the limit 16777216/);
+    assert.throws(() => conn.nextEvent(), RemoteProtocolError, "the machine stays failed");
+  });
+}
+
+test("redis bounds: *2147483648 does not swallow the replies that follow", () => {
+  const { conn } = waitingForGet();
+  conn.send(["GET", "other"]);
+  conn.pollTransmit();
+  conn.receive(enc("*2147483648\r\n$1\r\na\r\n$1\r\nb\r\n"));
+  assert.throws(() => conn.nextEvent(), RemoteProtocolError);
+});
+
+test("redis bounds: maxAggregateLength and maxBulkLength are options of the machine", () => {
+  const agg = waitingForGet({ maxAggregateLength: 3 });
+  agg.conn.receive(enc("*4\r\n"));
+  assert.throws(() => agg.conn.nextEvent(), /aggregate length 4 exceeds the limit 3/);
+  const bulk = waitingForGet({ maxBulkLength: 10 });
+  bulk.conn.receive(enc("$11\r\n"));
+  assert.throws(() => bulk.conn.nextEvent(), /bulk length 11 exceeds the limit 10/);
+  const ok = waitingForGet({ maxAggregateLength: 3 });
+  ok.conn.receive(enc("*3\r\n:1\r\n:2\r\n:3\r\n"));
+  assert.deepEqual(ok.conn.nextEvent(), { type: "reply", id: ok.id, value: [1, 2, 3] });
+});
+
+test("redis bounds: closing the machine releases a bulk reply still being received", () => {
+  const { conn } = waitingForGet();
+  conn.receive(enc("$536870000\r\n"));
+  assert.equal(conn.nextEvent(), undefined);
+  conn.receive(new Uint8Array(1 << 20));
+  assert.equal(conn.nextEvent(), undefined);
+  assert.equal(conn.bufferedBytes, 1 << 20, "the partial payload is held while the reply may come");
+  conn.close();
+  assert.equal(conn.bufferedBytes, 0, "and released when the connection is closed");
+});
+
+test("redis bounds: a protocol error releases what was buffered", () => {
+  const { conn } = waitingForGet();
+  conn.receive(enc("*3\r\n$5\r\nhello\r\n"));
+  conn.receive(new Uint8Array(1000).fill(0x21));
+  assert.throws(() => conn.nextEvent(), RemoteProtocolError);
+  assert.equal(conn.bufferedBytes, 0);
+});
+
+test("redis ownership: a stray reply before HELLO's answer is refused (HELLO must get a map)", () => {
+  const conn = new RedisConnection({ protocol: 3 });
+  conn.send(["GET", "k"]);
+  conn.pollTransmit();
+  conn.receive(enc("+PONG\r\n%1\r\n+proto\r\n:3\r\n"));
+  assert.throws(() => conn.nextEvent(), /Redis answered HELLO with the simple string "PONG"/);
+});
+
+test("redis ownership: RESP2 handshake steps must be answered OK", () => {
+  const conn = new RedisConnection({ protocol: 2, password: "pw", db: 2 });
+  conn.send(["GET", "k"]);
+  conn.pollTransmit();
+  conn.receive(enc("+PONG\r\n+OK\r\n+OK\r\n"));
+  assert.throws(() => conn.nextEvent(), /Redis answered AUTH with the simple string "PONG"/);
+});
+
+for (const protocol of [2, 3] as const) {
+  test(`redis ownership RESP${protocol}: a reply after the handshake with nothing in flight fails`, () => {
+    const conn = new RedisConnection({ protocol, db: 1 });
+    const first = conn.pollTransmit();
+    assert.ok(first);
+    const hello = protocol === 3 ? "%1\r\n+proto\r\n:3\r\n" : "";
+    conn.receive(enc(hello));
+    assert.equal(conn.nextEvent(), undefined);
+    if (protocol === 3) assert.ok(conn.pollTransmit(), "SELECT goes out after HELLO");
+    conn.receive(enc("+OK\r\n+PONG\r\n"));
+    assert.throws(() => conn.nextEvent(), /no command was waiting/);
+  });
+}

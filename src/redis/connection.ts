@@ -335,9 +335,29 @@ export class RedisConnection
     return this.#pending.nextDeadline();
   }
 
-  /** Reports a `timeout` event for every command whose deadline has passed at `now`. */
+  /**
+   * Reports a `timeout` event for every command whose deadline has passed at `now`. When the
+   * command whose reply comes next timed out while that reply is partly received, the
+   * connection closes after the timeouts: a reply nobody waits for (possibly hundreds of
+   * megabytes still to come) is not kept.
+   */
   handleTimeout(now: number): void {
-    for (const event of this.#pending.expire(now)) this.#events.push(event);
+    const expired = this.#pending.expire(now);
+    if (expired.length === 0) return;
+    for (const event of expired) this.#events.push(event);
+    const head = this.#inFlight.peek();
+    if (head?.settled && !head.internal && this.#decoder.midReply && !this.#closedReported) {
+      this.#closedReported = true;
+      this.#events.push({
+        type: "closed",
+        error: new RemoteProtocolError(
+          `The reply to ${head.name} was still arriving when it timed out ` +
+            `(${this.#decoder.bufferedBytes} bytes buffered); the connection is dropped`,
+          { sent: true },
+        ),
+      });
+      this.close();
+    }
   }
 
   /** Parses the next reply, push or close; undefined when more bytes are needed. */

@@ -151,6 +151,12 @@ export class RespDecoder {
     this.#onAttribute = options.onAttribute;
   }
 
+  /** True while a reply has started and is not complete (bytes buffered or partly built). */
+  get midReply(): boolean {
+    return this.#buf.length > 0 || this.#depth > 0 || this.#bulkLen >= 0 ||
+      this.#attributePending;
+  }
+
   /** Bytes received and not yet consumed by a complete or partly built reply. */
   get bufferedBytes(): number {
     return this.#buf.length;
@@ -190,7 +196,7 @@ export class RespDecoder {
    */
   finish(): void {
     if (this.#error !== undefined) throw this.#error;
-    if (this.#buf.length || this.#depth || this.#bulkLen >= 0 || this.#attributePending) {
+    if (this.midReply) {
       const err = new RemoteProtocolError("Connection closed in the middle of a reply");
       this.#fail(err);
       throw err;

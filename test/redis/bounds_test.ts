@@ -92,3 +92,32 @@ for (const protocol of [2, 3] as const) {
     assert.throws(() => conn.nextEvent(), /no command was waiting/);
   });
 }
+
+test("redis bounds: a request timing out while its reply is still arriving closes the connection", () => {
+  const conn = new RedisConnection({ protocol: 2 });
+  const id = conn.send(["GET", "k"], { deadline: 100 });
+  const next = conn.send(["GET", "j"], { deadline: 1000 });
+  conn.pollTransmit();
+  conn.receive(enc("$536870000\r\n"));
+  conn.receive(new Uint8Array(1 << 20));
+  assert.equal(conn.nextEvent(), undefined);
+  conn.handleTimeout(100);
+  assert.deepEqual(conn.nextEvent(), { type: "timeout", id, sent: true });
+  const closed = conn.nextEvent();
+  assert.equal(closed?.type, "closed");
+  assert.match(String((closed as { error?: Error }).error), /still arriving when it timed out/);
+  assert.equal(conn.bufferedBytes, 0, "the partial reply is released");
+  assert.equal(conn.nextEvent(), undefined);
+  assert.equal(conn.wasSent(next), true, "the other command was written: it may have run");
+});
+
+test("redis bounds: a timeout with nothing of its reply received keeps the connection", () => {
+  const conn = new RedisConnection({ protocol: 2 });
+  const id = conn.send(["GET", "k"], { deadline: 100 });
+  const next = conn.send(["GET", "j"]);
+  conn.pollTransmit();
+  conn.handleTimeout(100);
+  assert.deepEqual(conn.nextEvent(), { type: "timeout", id, sent: true });
+  conn.receive(enc("$1\r\na\r\n$1\r\nb\r\n"));
+  assert.deepEqual(conn.nextEvent(), { type: "reply", id: next, value: enc("b") });
+});

@@ -122,7 +122,7 @@ export function resolveRedisOptions(options: RedisClientOptions): ResolvedRedisO
 const REDACTED = "[redacted]";
 
 /**
- * Gives resolved options a `toJSON` and inspect hooks (Node, Bun, Deno) that hide the
+ * Gives resolved options a `toJSON` and an inspect hook (honoured by Node, Bun and Deno) that hide the
  * password, the URL's password and a TLS private key. The hooks are not enumerable, so a
  * spread copy is a plain object again (re-resolve it before showing it).
  */
@@ -141,9 +141,6 @@ function redacted(options: ResolvedRedisOptions): ResolvedRedisOptions {
     [Symbol.for("nodejs.util.inspect.custom")]: {
       value: (_depth: number, opts: unknown, inspect?: (v: unknown, o: unknown) => string) =>
         inspect ? inspect(safe(), opts) : safe(),
-    },
-    [Symbol.for("Deno.customInspect")]: {
-      value: (inspect: (v: unknown, o: unknown) => string, opts: unknown) => inspect(safe(), opts),
     },
   });
   return options;

@@ -51,14 +51,17 @@ export function defaultValue(key: string): string {
 /**
  * The Redis side of the kit: HELLO (RESP3 for the session), AUTH, SELECT, CLIENT and ECHO (the
  * client's ready check) are handshake steps; PING, GET, SET, INCR and DEL are requests. The store
- * is shared by all sessions, so a reconnected client sees earlier writes.
+ * is shared by all sessions, so a reconnected client sees earlier writes. `hasHandshake: false`
+ * makes a presend go out at accept, before the handshake.
  *
  * @example
  * ```ts
  * const server = await startHostileServer(redisHostileProtocol());
  * ```
  */
-export function redisHostileProtocol(): HostileProtocol<string[]> {
+export function redisHostileProtocol(
+  options: { hasHandshake?: boolean } = {},
+): HostileProtocol<string[]> {
   const store = new Map<string, string>();
   const respond = (
     request: string[],
@@ -110,5 +113,5 @@ export function redisHostileProtocol(): HostileProtocol<string[]> {
         );
     }
   };
-  return { parse: parseRequest, respond, hasHandshake: true };
+  return { parse: parseRequest, respond, hasHandshake: options.hasHandshake ?? true };
 }

@@ -5,7 +5,7 @@ import type { ConnectionEvent, ProtocolConnection, SendOptions } from "../core/c
 import { FifoTable } from "../core/correlation.ts";
 import { PendingRequests } from "../core/pending_requests.ts";
 import { LocalProtocolError, RemoteProtocolError } from "../core/errors.ts";
-import { asciiDecode, concatBytes, utf8Decode } from "../core/bytes.ts";
+import { concatBytes, utf8Decode } from "../core/bytes.ts";
 import { RedisError } from "./errors.ts";
 import {
   afterHelloCommands,
@@ -20,7 +20,6 @@ import {
   frameKind,
   messageFromFrame,
   type RedisPush,
-  SUBSCRIPTION_KINDS,
   type SubscriptionFamily,
   subscriptionFromFrame,
   type SubscriptionKind,
@@ -29,6 +28,8 @@ import { NEED_MORE, RespDecoder } from "./resp_decoder.ts";
 import { CommandBuffer, encodeCommand, encodeCommandTo, type RedisArg } from "./resp_encoder.ts";
 import { Outbox } from "../core/outbox.ts";
 import { RespMap, RespPush, type RespValue } from "./resp_types.ts";
+import { replyTypeAllowed, shapeOf } from "./reply_shapes.ts";
+import { commandInfo, commandName } from "./command_info.ts";
 
 /** A command as its arguments, name first: `["SET", "k", "v"]`. */
 export type RedisCommand = readonly RedisArg[];
@@ -61,50 +62,12 @@ interface Entry {
   transmitted: boolean;
   settled: boolean;
   internal: boolean;
+  /** The reply types this command may get; undefined when unchecked (e.g. inside MULTI). */
+  replyTypes?: string;
   /** For subscription commands: the kind, and confirmations still expected. */
   kind?: SubscriptionKind;
   expect: number;
   frames?: RespValue[];
-}
-
-const SUBSCRIBED_MODE_ALLOWED = new Set([
-  ...SUBSCRIPTION_KINDS.map((k) => k.toUpperCase()),
-  "PING",
-  "QUIT",
-  "RESET",
-]);
-const REFUSED = new Set(["MONITOR", "SYNC", "PSYNC"]);
-
-/** What the machine needs to know about a command name, computed once per spelling. */
-interface CommandInfo {
-  name: string;
-  refused: boolean;
-  subscription: SubscriptionKind | undefined;
-  allowedWhenSubscribed: boolean;
-}
-
-const COMMAND_INFO = new Map<RedisArg, CommandInfo>();
-const COMMAND_INFO_LIMIT = 4096; // spellings cached; others are computed each time
-
-function commandInfo(first: RedisArg, second: RedisArg | undefined): CommandInfo {
-  const cached = COMMAND_INFO.get(first);
-  if (cached) return cached;
-  const name = commandName(first);
-  const kind = name.toLowerCase();
-  const info: CommandInfo = {
-    name,
-    refused: REFUSED.has(name) ||
-      (name === "CLIENT" && second !== undefined && commandName(second) === "REPLY"),
-    subscription: (SUBSCRIPTION_KINDS as readonly string[]).includes(kind)
-      ? kind as SubscriptionKind
-      : undefined,
-    allowedWhenSubscribed: SUBSCRIBED_MODE_ALLOWED.has(name),
-  };
-  // CLIENT's meaning depends on its subcommand, so it is never cached.
-  if (typeof first === "string" && name !== "CLIENT" && COMMAND_INFO.size < COMMAND_INFO_LIMIT) {
-    COMMAND_INFO.set(first, info);
-  }
-  return info;
 }
 
 /**
@@ -160,6 +123,8 @@ export class RedisConnection
   /** Subscription counts as the server last reported them (channels+patterns, shard). */
   #serverCounts = { regular: 0, shard: 0 };
   #serverInfo: RespMap | undefined;
+  /** A MULTI was sent and its EXEC or DISCARD not yet. */
+  #inMulti = false;
 
   /** Creates a machine and queues its handshake. Throws on invalid options. */
   constructor(options: RedisConnectionOptions = {}) {
@@ -233,6 +198,10 @@ export class RedisConnection
     const start = this.#outbox.writer.length;
     encodeCommandTo(this.#outbox.writer, command); // throws before anything is written
     const entry = this.#newEntry(name, false);
+    // Inside MULTI every command is answered +QUEUED, so only outside it is a reply checked.
+    if (!this.#inMulti) entry.replyTypes = info.replyTypes;
+    if (name === "MULTI") this.#inMulti = true;
+    else if (name === "EXEC" || name === "DISCARD" || name === "RESET") this.#inMulti = false;
     this.#pending.add(entry, options.deadline);
     this.#outbox.push(entry, start);
     if (info.subscription) this.#planSubscription(entry, info.subscription, command);
@@ -449,7 +418,7 @@ export class RedisConnection
 
   #reply(value: RespValue): ConnectionEvent<RespValue, never, RedisPush> | undefined {
     const entry = this.#inFlight.shift();
-    if (!entry) this.#violation("Redis sent a reply while no command was waiting for one");
+    if (!entry) this.#violation("Redis sent a reply while no command was waiting for one", false);
     if (entry.kind && value instanceof RedisError) {
       // Refused (ACL, arity): nothing was subscribed and no confirmation will follow.
       this.#pendingSubscriptionCommands--;
@@ -458,6 +427,14 @@ export class RedisConnection
     }
     if (entry.kind) this.#violation(`Redis answered ${entry.name} with a non-subscription reply`);
     if (entry.internal) return this.#handshakeReply(entry, value);
+    const types = entry.replyTypes;
+    if (types !== undefined && !replyTypeAllowed(types, this.#decoder.lastType)) {
+      const type = String.fromCharCode(this.#decoder.lastType);
+      this.#violation(
+        `Redis answered ${entry.name} with a "${type}" reply, which ${entry.name} never gets: ` +
+          "the reply is not its own",
+      );
+    }
     this.#pending.finish(entry);
     if (entry.settled) return undefined;
     if (value instanceof RedisError) return { type: "serverError", id: entry.id, error: value };
@@ -501,9 +478,12 @@ export class RedisConnection
     return undefined;
   }
 
-  /** Fails the machine for good with a `RemoteProtocolError` (the connection must close). */
-  #violation(message: string): never {
-    const error = new RemoteProtocolError(message);
+  /**
+   * Fails the machine for good with a `RemoteProtocolError` (the connection must close); `sent`
+   * when the reply answered a command that was written (and may have run).
+   */
+  #violation(message: string, sent = true): never {
+    const error = new RemoteProtocolError(message, { sent });
     this.#failure = error;
     this.close();
     throw error;
@@ -519,21 +499,6 @@ export class RedisConnection
     for (const set of Object.values(this.#subscriptions)) set.clear();
     this.#serverCounts = { regular: 0, shard: 0 };
   }
-}
-
-/** A short description of a reply for messages: `a simple string "PONG"`, `an array`... */
-function shapeOf(value: RespValue): string {
-  if (typeof value === "string") return `the simple string ${JSON.stringify(value.slice(0, 40))}`;
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (value instanceof Uint8Array) return "a bulk string";
-  return typeof value === "object" ? `a ${value.constructor.name}` : `the ${typeof value} ${value}`;
-}
-
-function commandName(arg: RedisArg): string {
-  if (typeof arg === "string") return arg.toUpperCase();
-  if (arg instanceof Uint8Array) return asciiDecode(arg).toUpperCase();
-  return String(arg);
 }
 
 function keyOf(arg: RedisArg | RespValue): string {

@@ -132,6 +132,7 @@ export class RespDecoder {
   #lineWait = false; // the buffer starts with a line whose CRLF has not arrived
   #crAt = -1; // while #lineWait: buffer index of the first CR after the type byte, or -1
   #attributePending = false; // a top-level attribute was read, its value not yet
+  #topType = 0; // type byte of the top-level value read last
   #error: unknown = undefined;
   readonly #chunkText = new ChunkText();
 
@@ -149,6 +150,14 @@ export class RespDecoder {
     this.#maxAggregate = options.maxAggregateLength ?? DEFAULT_MAX_AGGREGATE_LENGTH;
     this.#maxLine = options.maxLineLength ?? 64 * 1024;
     this.#onAttribute = options.onAttribute;
+  }
+
+  /**
+   * The RESP type byte of the top-level reply {@link next} returned last (`0x24` for `$`, also
+   * for `$-1`): what a value alone cannot tell once bulk strings are decoded to text.
+   */
+  get lastType(): number {
+    return this.#topType;
   }
 
   /** True while a reply has started and is not complete (bytes buffered or partly built). */
@@ -261,6 +270,7 @@ export class RespDecoder {
       let value: RespValue | RespPush;
       scan: while (pos < end) {
         const type = head[pos];
+        if (this.#depth === 0) this.#topType = type;
         switch (type) {
           case DOLLAR:
           case BANG:

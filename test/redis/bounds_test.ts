@@ -39,9 +39,11 @@ test("redis bounds: maxAggregateLength and maxBulkLength are options of the mach
   const bulk = waitingForGet({ maxBulkLength: 10 });
   bulk.conn.receive(enc("$11\r\n"));
   assert.throws(() => bulk.conn.nextEvent(), /bulk length 11 exceeds the limit 10/);
-  const ok = waitingForGet({ maxAggregateLength: 3 });
-  ok.conn.receive(enc("*3\r\n:1\r\n:2\r\n:3\r\n"));
-  assert.deepEqual(ok.conn.nextEvent(), { type: "reply", id: ok.id, value: [1, 2, 3] });
+  const ok = new RedisConnection({ protocol: 2, maxAggregateLength: 3 });
+  const id = ok.send(["LRANGE", "l", 0, -1]);
+  ok.pollTransmit();
+  ok.receive(enc("*3\r\n:1\r\n:2\r\n:3\r\n"));
+  assert.deepEqual(ok.nextEvent(), { type: "reply", id, value: [1, 2, 3] });
 });
 
 test("redis bounds: closing the machine releases a bulk reply still being received", () => {
@@ -120,4 +122,35 @@ test("redis bounds: a timeout with nothing of its reply received keeps the conne
   assert.deepEqual(conn.nextEvent(), { type: "timeout", id, sent: true });
   conn.receive(enc("$1\r\na\r\n$1\r\nb\r\n"));
   assert.deepEqual(conn.nextEvent(), { type: "reply", id: next, value: enc("b") });
+});
+
+test("redis ownership: a reply of a shape its command never gets is refused (GET never gets +)", () => {
+  for (
+    const [command, reply] of [[["GET", "k"], "+PONG\r\n"], [["INCR", "n"], "$1\r\n1\r\n"], [
+      ["SET", "k", "v"],
+      ":1\r\n",
+    ]] as const
+  ) {
+    const conn = new RedisConnection({ protocol: 2 });
+    conn.send(command);
+    conn.pollTransmit();
+    conn.receive(enc(reply));
+    assert.throws(
+      () => conn.nextEvent(),
+      (e: unknown) => e instanceof RemoteProtocolError && e.sent && /not its own/.test(e.message),
+    );
+  }
+});
+
+test("redis ownership: inside MULTI replies are +QUEUED, and errors are always allowed", () => {
+  const conn = new RedisConnection({ protocol: 2 });
+  const ids = [["MULTI"], ["GET", "k"], ["INCR", "n"], ["EXEC"], ["GET", "k"]].map((c) =>
+    conn.send(c)
+  );
+  conn.pollTransmit();
+  conn.receive(enc("+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n$-1\r\n:1\r\n-ERR nope\r\n"));
+  const events = [];
+  for (let e = conn.nextEvent(); e; e = conn.nextEvent()) events.push(e);
+  assert.deepEqual(events.map((e) => ("id" in e ? e.id : undefined)), ids);
+  assert.equal(events[4].type, "serverError");
 });

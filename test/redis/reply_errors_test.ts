@@ -39,10 +39,17 @@ test("redis reply errors: a reply a transform cannot use is a RemoteProtocolErro
   const redis = await RedisClient.connect({
     connect: scripted((
       c,
-    ) => (c[0] === "PUBSUB" ? "$-1\r\n" : c[0] === "INCR" ? "+x\r\n" : "*0\r\n")),
+    ) => (c[0] === "PUBSUB"
+      ? "$-1\r\n"
+      : c[0] === "TTL"
+      ? "+x\r\n"
+      : c[0] === "HGETALL"
+      ? ":5\r\n"
+      : "*0\r\n")
+    ),
   });
   try {
-    for (const call of [redis.pubsubNumSub("c"), redis.incr("k"), redis.get("k")]) {
+    for (const call of [redis.pubsubNumSub("c"), redis.ttl("k"), redis.hGetAll("k")]) {
       await assert.rejects(call, (e: unknown) => {
         assert.ok(e instanceof RemoteProtocolError, `got ${String(e)}`);
         assert.equal(e.sent, true);

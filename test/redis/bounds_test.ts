@@ -4,6 +4,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RemoteProtocolError } from "../../src/core/errors.ts";
 import { RedisConnection } from "../../src/redis/connection.ts";
+import { NEED_MORE, RespDecoder } from "../../src/redis/resp_decoder.ts";
+import { heapUsedAfterGc } from "../_helpers/hostile_server.ts";
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -153,4 +155,14 @@ test("redis ownership: inside MULTI replies are +QUEUED, and errors are always a
   for (let e = conn.nextEvent(); e; e = conn.nextEvent()) events.push(e);
   assert.deepEqual(events.map((e) => ("id" in e ? e.id : undefined)), ids);
   assert.equal(events[4].type, "serverError");
+});
+
+test("redis bounds: a declared count reserves nothing, even when the limit allows it", async () => {
+  const decoder = new RespDecoder({ maxAggregateLength: 2 ** 32 - 1 });
+  const start = await heapUsedAfterGc();
+  decoder.push(enc(`*100000000\r\n${":1\r\n".repeat(1000)}`));
+  assert.equal(decoder.next(), NEED_MORE);
+  const grown = (await heapUsedAfterGc()) - start;
+  assert.ok(grown < 10 * 1024 * 1024, `a header of 10^8 elements took ${grown} bytes`);
+  decoder.discard();
 });

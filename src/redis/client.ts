@@ -273,7 +273,11 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
   get pool(): Pool<RedisClient<V>> {
     const shared = this.#shared;
     const open = async (): Promise<RedisClient<V>> => {
-      const dedicated = new RedisClient<V>({ ...shared.options, reconnect: { enabled: false } });
+      const dedicated = new RedisClient<V>({
+        ...shared.options,
+        reconnect: { enabled: false },
+        silenceTimeout: undefined, // a blocking command may rightly wait in silence
+      });
       await dedicated.#shared.conn.open();
       return dedicated;
     };

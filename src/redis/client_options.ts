@@ -32,6 +32,13 @@ export interface RedisClientOptions extends HandshakeOptions {
   /** Commands held while disconnected. Default 10,000. */
   offlineQueueSize?: number;
   /**
+   * Milliseconds a connection may stay silent (no byte received) while commands wait for
+   * replies before it is presumed dead: it is closed, its commands fail with `sent: true`, and
+   * the next call reconnects. Default off (a command's own deadline applies the same rule).
+   * Not applied to the dedicated connections of blocking commands, which may wait longer.
+   */
+  silenceTimeout?: number;
+  /**
    * Largest bulk string (also bulk error and verbatim string) accepted from the server, in
    * bytes; a longer declared length is a `RemoteProtocolError` and the connection is
    * replaced. Default 512 MiB, Redis's own `proto-max-bulk-len`.
@@ -101,6 +108,7 @@ export function resolveRedisOptions(options: RedisClientOptions): ResolvedRedisO
   }
   const merged: RedisClientOptions = { ...dropUndefined(fromUrl), ...dropUndefined(options) };
   checkHandshakeOptions(merged);
+  checkLimits(merged);
   const address: Address = options.path !== undefined
     ? { path: options.path }
     : options.host !== undefined || options.port !== undefined || !fromUrl.address
@@ -117,6 +125,21 @@ export function resolveRedisOptions(options: RedisClientOptions): ResolvedRedisO
   }
   const where = "path" in address ? address.path : `${address.host}:${address.port}`;
   return redacted({ ...merged, address, label: `redis ${where}` });
+}
+
+/** Limits and durations must be positive numbers (integers for counts), or unset. */
+function checkLimits(options: RedisClientOptions): void {
+  const counts = ["maxBulkLength", "maxAggregateLength", "maxDepth"] as const;
+  for (const name of counts) {
+    const value = options[name];
+    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
+      throw new RangeError(`${name} must be a positive integer, got ${value}`);
+    }
+  }
+  const ms = options.silenceTimeout;
+  if (ms !== undefined && !(ms > 0 && Number.isFinite(ms))) {
+    throw new RangeError(`silenceTimeout must be a positive number of ms, got ${ms}`);
+  }
 }
 
 const REDACTED = "[redacted]";

@@ -48,6 +48,7 @@ export function openRedisConnection(
     createMachine: () => new RedisConnection({ ...options, textBulks: extra.textBulks }),
     reconnect: options.reconnect,
     offlineQueueSize: options.offlineQueueSize,
+    silenceTimeout: options.silenceTimeout,
     onPush: extra.onPush ?? options.onPush,
     onConnect: async (driver, again) => {
       const run = (command: readonly RedisArg[]): Promise<RespValue> =>

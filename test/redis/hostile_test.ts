@@ -337,3 +337,29 @@ test("redis hostile property: every call settles in time, never with another cal
   const grown = (await heapUsedAfterGc()) - start;
   assert.ok(grown < 10 * 1024 * 1024, `heap grew by ${(grown / 1048576).toFixed(1)} MB`);
 });
+
+test("redis hostile: silenceTimeout closes a silent connection without a deadline; the next call reconnects", async () => {
+  const server = await startHostileServer(
+    redisHostileProtocol(),
+    (i) => (i === 0 ? { kind: "silent" } : { kind: "none" }),
+  );
+  const redis = await RedisClient.connect({
+    host: server.host,
+    port: server.port,
+    decode: true,
+    silenceTimeout: 200,
+    commandTimeout: 3000, // a backstop: without silenceTimeout the call settles too late
+    reconnect: { initialDelay: 5, maxDelay: 20 },
+  });
+  try {
+    const { error } = await settle(redis.get("a"), 200);
+    assert.ok(error instanceof KvError && error.sent, `got ${String(error)}`);
+    await recovers(redis, "b");
+    assert.equal(server.accepted, 2);
+  } finally {
+    redis.destroy();
+    await server.close();
+  }
+  assert.throws(() => new RedisClient({ silenceTimeout: 0 }), RangeError);
+  assert.throws(() => new RedisClient({ maxAggregateLength: -1 }), /maxAggregateLength/);
+});

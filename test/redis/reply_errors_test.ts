@@ -75,3 +75,24 @@ test("redis reply errors: a malformed reply fails the command with a KvError tha
   });
   redis.destroy();
 });
+
+test("redis reply errors: maxAggregateLength and maxBulkLength reach the connection", async () => {
+  const connect = scripted((
+    c,
+  ) => (c[0] === "LIST" ? "*3\r\n:1\r\n:2\r\n:3\r\n" : `$40\r\n${"x".repeat(40)}\r\n`));
+  for (
+    const [options, command, limit] of [
+      [{ maxAggregateLength: 2 }, "LIST", /aggregate length 3 exceeds the limit 2/],
+      [{ maxBulkLength: 39 }, "BULK", /bulk length 40 exceeds the limit 39/],
+    ] as const
+  ) {
+    const redis = await RedisClient.connect({ connect, reconnect: { enabled: false }, ...options });
+    await assert.rejects(
+      redis.send(command),
+      (e: unknown) =>
+        e instanceof KvError && e.cause instanceof RemoteProtocolError &&
+        limit.test(e.cause.message),
+    );
+    redis.destroy();
+  }
+});

@@ -40,6 +40,7 @@ export {
   type ChannelOptions,
 } from "./channel.ts";
 export { EtcdClient, type EtcdClientOptions, type Member, type MemberStatus } from "./client.ts";
+export { type EtcdEndpoints, parseEndpoints } from "./endpoints.ts";
 export * from "./errors.ts";
 export {
   encodeRequest,

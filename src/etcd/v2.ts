@@ -3,19 +3,25 @@
 
 import { utf8Decode } from "../core/bytes.ts";
 import { defaultConnect } from "../core/default_connect.ts";
-import { parseHostPort } from "../core/url.ts";
 import type { Connect, ConnectOptions } from "../core/transport.ts";
 import { type Address, type CallOptions, Channel } from "./channel.ts";
+import { parseEndpoints } from "./endpoints.ts";
 import { EtcdV2Error } from "./errors.ts";
 import type { HttpRequest, HttpResponse } from "./http1/codec.ts";
 
 /** Options of an {@link EtcdV2Client}. */
 export interface EtcdV2ClientOptions {
-  /** `host:port` or `http://host:port` strings. Default `["127.0.0.1:2379"]`. */
+  /**
+   * `https://host:port`, `http://host:port` or bare `host:port` strings (port default 2379);
+   * TLS and mixed schemes work as for `EtcdClient`. Default `["127.0.0.1:2379"]`.
+   */
   endpoints?: (string | Address)[];
   /** The transport connector. Default: the one for the running runtime. */
   connect?: Connect;
-  /** TLS: `true` for defaults (certificate verified), or settings. */
+  /**
+   * TLS for every endpoint: `true` or `{ ca, cert, key, serverName }`; verification stays on
+   * unless `rejectUnauthorized: false` is spelled out. Implied by `https://` endpoints.
+   */
   tls?: ConnectOptions["tls"];
   /** Path prefix of the API. Default `/v2`. */
   versionPrefix?: string;
@@ -113,14 +119,11 @@ export class EtcdV2Client {
 
   /** Creates the client; connections open on first use. */
   constructor(options: EtcdV2ClientOptions = {}) {
+    const { addresses, tls } = parseEndpoints(options.endpoints ?? ["127.0.0.1:2379"], options.tls);
     this.#channel = new Channel({
-      endpoints: (options.endpoints ?? ["127.0.0.1:2379"]).map((e) =>
-        typeof e === "string"
-          ? parseHostPort(e.replace(/^https?:\/\//, "").replace(/\/.*$/, ""), 2379)
-          : e
-      ),
+      endpoints: addresses,
       connect: options.connect ?? defaultConnect,
-      tls: options.tls,
+      tls,
       requestTimeout: options.requestTimeout,
     });
     this.#prefix = options.versionPrefix ?? "/v2";

@@ -13,6 +13,9 @@ import { KvError, TlsError } from "../../src/core/errors.ts";
 import { EtcdClient } from "../../src/etcd/client.ts";
 import { text } from "../../src/etcd/kv.ts";
 import { EtcdV2Client } from "../../src/etcd/v2.ts";
+import { cloudflareConnector, type CloudflareSocketConnect } from "../../transports/cloudflare.ts";
+import { memoryConnector } from "../../transports/memory.ts";
+import { websocketConnector } from "../../transports/websocket.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "kvwire-etcd-tls-"));
 const files = await createTlsFiles(mkdtempSync(join(dir, "ca-")));
@@ -156,4 +159,31 @@ test("etcd mtls: a certificate without its key is refused, not ignored", async (
     assert.match(e.message, /tls\.cert was given without tls\.key/);
     return true;
   });
+});
+
+test("etcd tls: connectors that cannot honour a TLS setting refuse it, never ignore it", async () => {
+  const modes: unknown[] = [];
+  const workersSocket: CloudflareSocketConnect = (_address, options) => {
+    modes.push(options?.secureTransport);
+    throw new Error("no Workers runtime here");
+  };
+  const workers = cloudflareConnector({ connect: workersSocket });
+  const endpoints = ["https://etcd.example.com:2379"];
+  const refusedBy = async (client: EtcdClient | EtcdV2Client, what: RegExp): Promise<void> => {
+    const call = client instanceof EtcdClient ? client.put("k", "v") : client.write("/k", "v");
+    await assert.rejects(call, (e: unknown) => {
+      assert.ok(e instanceof TypeError, `${e}`);
+      assert.match(e.message, what);
+      return true;
+    });
+  };
+  await refusedBy(v3({ endpoints, connect: workers, tls: { cert, key } }), /mutual TLS/);
+  await refusedBy(v2({ endpoints, connect: workers, tls: { cert, key } }), /mutual TLS/);
+  await refusedBy(v3({ endpoints, connect: workers, tls: { ca } }), /tls\.ca is not used/);
+  assert.deepEqual(modes, []);
+  await assert.rejects(v3({ endpoints, connect: workers, requestTimeout: 200 }).put("k", "v"));
+  assert.equal(modes[0], "on");
+  const tunnel = websocketConnector({ url: "ws://127.0.0.1:9/" });
+  await refusedBy(v3({ endpoints, connect: tunnel, tls: { cert, key } }), /relay's to configure/);
+  await refusedBy(v3({ endpoints, connect: memoryConnector(() => {}) }), /has no TLS/);
 });

@@ -4,7 +4,8 @@
 import { defaultConnect } from "../core/default_connect.ts";
 import type { Connect, ConnectOptions } from "../core/transport.ts";
 import { base64Decode, base64Encode } from "./base64.ts";
-import { type Address, type CallOptions, Channel } from "./channel.ts";
+import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
+import { type Address, type CallOptions, Channel, type ChannelSummary } from "./channel.ts";
 import { ReadCoalescer } from "./coalesce.ts";
 import { parseEndpoints } from "./endpoints.ts";
 import {
@@ -139,6 +140,31 @@ export class EtcdClient {
     if (options.coalesceReads !== false) {
       this.#reads = new ReadCoalescer(this.#channel, { requestTimeout: options.requestTimeout });
     }
+  }
+
+  /**
+   * The safe description `JSON.stringify`, `console.log` and `util.inspect` show: endpoints,
+   * TLS and the user name; never the password, the auth token or a TLS key.
+   *
+   * @example
+   * ```ts
+   * import { EtcdClient } from "@kvwire/kvwire/etcd";
+   * const etcd = new EtcdClient({ auth: { username: "app", password: "s3cret" } });
+   * JSON.stringify(etcd); // {"endpoints":["127.0.0.1:2379"],"tls":false,...,"username":"app"}
+   * ```
+   */
+  toJSON(): ChannelSummary {
+    return this.#channel.toJSON();
+  }
+
+  /** Node's and Bun's inspect: the {@link toJSON} summary. */
+  [INSPECT_NODE](): string {
+    return redactedRendering("EtcdClient", this.toJSON());
+  }
+
+  /** Deno's inspect: the {@link toJSON} summary. */
+  [INSPECT_DENO](): string {
+    return redactedRendering("EtcdClient", this.toJSON());
   }
 
   /** The channel (connections, failover, auth) shared with namespaced views. */

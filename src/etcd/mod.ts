@@ -38,6 +38,7 @@ export {
   type CallOptions,
   Channel,
   type ChannelOptions,
+  type ChannelSummary,
 } from "./channel.ts";
 export { EtcdClient, type EtcdClientOptions, type Member, type MemberStatus } from "./client.ts";
 export { type EtcdEndpoints, parseEndpoints } from "./endpoints.ts";

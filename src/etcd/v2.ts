@@ -4,7 +4,8 @@
 import { utf8Decode } from "../core/bytes.ts";
 import { defaultConnect } from "../core/default_connect.ts";
 import type { Connect, ConnectOptions } from "../core/transport.ts";
-import { type Address, type CallOptions, Channel } from "./channel.ts";
+import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
+import { type Address, type CallOptions, Channel, type ChannelSummary } from "./channel.ts";
 import { parseEndpoints } from "./endpoints.ts";
 import { EtcdV2Error } from "./errors.ts";
 import type { HttpRequest, HttpResponse } from "./http1/codec.ts";
@@ -128,6 +129,30 @@ export class EtcdV2Client {
     });
     this.#prefix = options.versionPrefix ?? "/v2";
     this.lockPrefix = options.lockPrefix ?? "/_locks/";
+  }
+
+  /**
+   * The safe description `JSON.stringify`, `console.log` and `util.inspect` show: endpoints
+   * and TLS, never a TLS key.
+   *
+   * @example
+   * ```ts
+   * import { EtcdV2Client } from "@kvwire/kvwire/etcd";
+   * JSON.stringify(new EtcdV2Client()); // {"endpoints":["127.0.0.1:2379"],"tls":false,...}
+   * ```
+   */
+  toJSON(): ChannelSummary {
+    return this.#channel.toJSON();
+  }
+
+  /** Node's and Bun's inspect: the {@link toJSON} summary. */
+  [INSPECT_NODE](): string {
+    return redactedRendering("EtcdV2Client", this.toJSON());
+  }
+
+  /** Deno's inspect: the {@link toJSON} summary. */
+  [INSPECT_DENO](): string {
+    return redactedRendering("EtcdV2Client", this.toJSON());
   }
 
   /** Sets a key (or creates a directory, or appends an in-order key). */

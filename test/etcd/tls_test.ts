@@ -57,7 +57,8 @@ test("etcd tls: an https:// endpoint gets a TLS ClientHello first, never plainte
     let got = new Uint8Array(0);
     socket.on("data", (chunk: Uint8Array) => {
       got = new Uint8Array([...got, ...chunk]);
-      if (got.length < 6) return;
+      // Wait for the whole first record (5-byte header + its length), then hang up.
+      if (got.length < 5 || got.length < 5 + ((got[3] << 8) | got[4])) return;
       firstBytes.push(got);
       socket.destroy();
     });
@@ -78,6 +79,9 @@ test("etcd tls: an https:// endpoint gets a TLS ClientHello first, never plainte
       assert.equal(bytes[1], 0x03);
       assert.ok(bytes[2] >= 0x01 && bytes[2] <= 0x04, `version 3.${bytes[2]}`);
       assert.equal(bytes[5], 0x01);
+      // Nothing but that record: the client waits for the ServerHello before anything else.
+      assert.equal(bytes.length, 5 + ((bytes[3] << 8) | bytes[4]));
+      assert.ok(!text(bytes).includes("secret") && !text(bytes).includes("HTTP/1.1"));
     }
   } finally {
     await new Promise<void>((resolve) => listener.close(() => resolve()));

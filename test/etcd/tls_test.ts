@@ -119,6 +119,20 @@ test("etcd tls: without the server's CA, verification fails with TlsError", asyn
   await assert.rejects(v2({ endpoints: [server.url] }).read("/nope"), TlsError);
 });
 
+test("etcd tls: serverName is what is verified; turning verification off must be spelled out", async () => {
+  const named = v3({ endpoints: [server.url], tls: { ca, serverName: "localhost" } });
+  await named.put(`${p}sni`, "named");
+  const wrongName = v3({ endpoints: [server.url], tls: { ca, serverName: "etcd.example.com" } });
+  await assert.rejects(wrongName.getString(`${p}sni`), TlsError);
+  const unverified = v3({ endpoints: [server.url], tls: { rejectUnauthorized: false } });
+  if ((globalThis as { Deno?: unknown }).Deno === undefined) {
+    assert.equal(await unverified.getString(`${p}sni`), "named");
+  } else {
+    // Deno has no per-connection switch: refused, never silently verified or not.
+    await assert.rejects(unverified.getString(`${p}sni`), /cannot turn off TLS certificate/);
+  }
+});
+
 test("etcd tls: the v2 client writes and reads over https://", async () => {
   const client = v2({ endpoints: [server.url], tls: { ca } });
   await client.write(`/${p}v2`, "v2 over tls");

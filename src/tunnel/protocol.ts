@@ -22,6 +22,8 @@ export const AUTH_PROTOCOL_PREFIX = "kvwire.auth.";
 export const TunnelCloseCode = {
   Normal: 1000,
   ProtocolError: 1002,
+  /** The client did not read what the relay sent within the relay's drain timeout. */
+  ClientStalled: 1008,
   MessageTooBig: 1009,
   InternalError: 1011,
   BadRequest: 4400,
@@ -136,6 +138,8 @@ export function describeCloseCode(code: number): string {
       return "closed normally";
     case TunnelCloseCode.ProtocolError:
       return "protocol error";
+    case TunnelCloseCode.ClientStalled:
+      return "the client did not read";
     case TunnelCloseCode.MessageTooBig:
       return "message too big";
     case TunnelCloseCode.InternalError:

@@ -5,13 +5,20 @@
 // target accepts more (`target.write()` false ⇒ await `ready()` before the next read), so a
 // slow target stops the client's TCP. Downstream reads the target only while the client has
 // credit and the client socket is under its high-water mark, so a slow client stops the
-// target's TCP. `finish()` is idempotent: it sends one close frame, half-closes the client,
-// drops the target and lets the client drain for a moment before the adapter closes it.
+// target's TCP. Every write to the client (data, pong) waits for the client socket to drain,
+// and a client that does not drain within `drainTimeout` is dropped: nothing is buffered for a
+// client that does not read. Upstream charges every frame and byte to the client's budget
+// (budget.ts) and stops reading while it is spent. `finish()` is idempotent: it sends one close
+// frame (unless the client is not reading), half-closes the client, drops the target and lets
+// the client drain for a moment before the adapter closes it.
 
 import { utf8Encode } from "../core/bytes.ts";
-import { ConnectionClosedError, TimeoutError, TlsError } from "../core/errors.ts";
+import { ConnectionClosedError } from "../core/errors.ts";
 import type { Connect, TlsOptions, Transport } from "../core/transport.ts";
 import type { AllowList } from "./allow_list.ts";
+import { type BudgetLimits, FrameBudget } from "./budget.ts";
+import { dialInTurn, type FailureClass } from "./dial.ts";
+import type { GateTicket } from "./gate.ts";
 import { formatTarget } from "./host.ts";
 import {
   findHeadEnd,
@@ -46,6 +53,9 @@ export interface SessionContext {
   readonly connectTimeout: number;
   readonly handshakeTimeout: number;
   readonly maxWindow: number;
+  readonly maxFragments: number;
+  readonly budget: BudgetLimits;
+  readonly drainTimeout: number;
   readonly targetTls?: Omit<TlsOptions, "serverName">;
   readonly log: (entry: TunnelLogEntry) => void;
   readonly now: () => number;
@@ -67,8 +77,19 @@ export const MIN_WINDOW = 1024;
 const MAX_FRAME = 64 * 1024;
 /** How long a closing client may take to hang up before it is dropped. */
 const LINGER_MS = 2000;
+/** A client socket holding more than this is not reading: it gets no close frame. */
+const CLOSE_BACKLOG = 2 * MAX_FRAME;
 
 type Who = { id: number; remote: string };
+
+/** Why a tunnel was not opened, for the client (code, reason) and the log (the rest). */
+type Refusal = {
+  code: TunnelCloseCode;
+  reason: string;
+  failure: FailureClass;
+  target?: string;
+  attempts?: readonly { address: string; failure: FailureClass; message: string }[];
+};
 
 /** Reads the request head; returns it with the bytes after it, or undefined if none came. */
 async function readHead(
@@ -102,12 +123,35 @@ async function respond(client: Transport, bytes: Uint8Array): Promise<void> {
   }
 }
 
-/** Runs one accepted connection to its end. */
-export async function runSession(ctx: SessionContext, client: Transport, who: Who): Promise<void> {
+/**
+ * Answers a connection refused at accept (the relay is full, or its IP has too many handshakes
+ * in progress) without reading its request.
+ */
+export async function refuseAtAccept(
+  ctx: SessionContext,
+  client: Transport,
+  who: Who,
+  why: "full" | "busy",
+): Promise<void> {
+  const [status, reason] = why === "full"
+    ? [503, "too many connections"]
+    : [429, "too many handshakes from this address"];
+  ctx.counters.refused();
+  ctx.log({ event: "refused", ...who, failure: "limit", status, reason });
+  await respond(client, httpResponse(status, "text/plain", `${reason}\n`));
+}
+
+/** Runs one accepted connection to its end; `ticket.handshakeDone()` once its head is read. */
+export async function runSession(
+  ctx: SessionContext,
+  client: Transport,
+  who: Who,
+  ticket: GateTicket,
+): Promise<void> {
   const got = await readHead(ctx, client).catch((error) => {
     if (!(error instanceof HttpHeadError)) throw error;
     return error;
-  });
+  }).finally(() => ticket.handshakeDone());
   if (got === undefined) return;
   let upgrade: UpgradeRequest | undefined;
   let path = "";
@@ -172,6 +216,9 @@ class Tunnel {
   #bytesUp = 0;
   #bytesDown = 0;
   #started = 0;
+  #budget: FrameBudget;
+  #framesCharged = 0;
+  #bytesUncharged = 0;
 
   constructor(
     ctx: SessionContext,
@@ -184,8 +231,13 @@ class Tunnel {
     this.#client = client;
     this.#who = who;
     this.#request = request;
-    this.#decoder = new WebSocketFrameDecoder({ maxMessageSize: ctx.maxMessageSize });
+    this.#decoder = new WebSocketFrameDecoder({
+      maxMessageSize: ctx.maxMessageSize,
+      maxFragments: ctx.maxFragments,
+    });
     this.#decoder.push(rest);
+    this.#bytesUncharged = rest.length;
+    this.#budget = new FrameBudget(ctx.budget, ctx.now());
   }
 
   async run(offered: boolean): Promise<void> {
@@ -193,14 +245,9 @@ class Tunnel {
     const refusal = await this.#open(offered);
     if (refusal) {
       this.#ctx.counters.refused();
-      this.#ctx.log({
-        event: "refused",
-        ...this.#who,
-        code: refusal.code,
-        reason: refusal.reason,
-        target: refusal.target,
-      });
-      this.#finish(refusal.code, refusal.reason, false);
+      const { code, reason, ...details } = refusal;
+      this.#ctx.log({ event: "refused", ...this.#who, code, reason, ...details });
+      this.#finish(code, reason, false);
     } else {
       this.#ctx.counters.opened();
       this.#send(Opcode.Text, utf8Encode(Control.Open));
@@ -215,21 +262,17 @@ class Tunnel {
   }
 
   /** Admits and dials; returns why not, or undefined once the target is connected. */
-  async #open(
-    offered: boolean,
-  ): Promise<{ code: TunnelCloseCode; reason: string; target?: string } | undefined> {
+  async #open(offered: boolean): Promise<Refusal | undefined> {
     const ctx = this.#ctx;
     if (!offered) {
-      return { code: TunnelCloseCode.BadRequest, reason: `subprotocol ${TUNNEL_PROTOCOL} needed` };
-    }
-    if (ctx.counters.active() > ctx.maxConnections) {
-      return { code: TunnelCloseCode.TooManyConnections, reason: "too many connections" };
+      const reason = `subprotocol ${TUNNEL_PROTOCOL} needed`;
+      return { code: TunnelCloseCode.BadRequest, reason, failure: "policy" };
     }
     const windowText = this.#request.query.get("window");
     if (windowText !== null) {
       const window = Number(windowText);
       if (!Number.isInteger(window) || window < MIN_WINDOW || window > ctx.maxWindow) {
-        return { code: TunnelCloseCode.BadRequest, reason: "bad window" };
+        return { code: TunnelCloseCode.BadRequest, reason: "bad window", failure: "policy" };
       }
       this.#window = window;
     }
@@ -242,21 +285,20 @@ class Tunnel {
       resolveTimeout: ctx.connectTimeout,
       now: ctx.now,
     });
-    if (!verdict.ok) return verdict;
+    if (!verdict.ok) {
+      const { code, reason, target, failure } = verdict;
+      return { code, reason, target, failure };
+    }
     this.#targetText = formatTarget(verdict.target);
     const asked = Number(this.#request.query.get("timeout") ?? NaN);
     const timeout = asked > 0 ? Math.min(asked, ctx.connectTimeout) : ctx.connectTimeout;
     const tls = verdict.tls ? { ...ctx.targetTls, serverName: verdict.serverName } : undefined;
-    try {
-      this.#target = await ctx.connect(verdict.dial, { timeout, tls });
-    } catch (error) {
-      const code = error instanceof TimeoutError
-        ? TunnelCloseCode.TargetTimeout
-        : error instanceof TlsError
-        ? TunnelCloseCode.TargetTlsFailed
-        : TunnelCloseCode.TargetUnreachable;
-      return { code, reason: "cannot connect to the target", target: this.#targetText };
+    const dialled = await dialInTurn(ctx.connect, verdict.dial, { timeout, tls, now: ctx.now });
+    if (!dialled.ok) {
+      const { code, reason, failure, attempts } = dialled;
+      return { code, reason, target: this.#targetText, failure, attempts };
     }
+    this.#target = dialled.transport;
     if (this.#finished) {
       this.#target.close(); // the client hung up while we dialled
       return undefined;
@@ -265,7 +307,8 @@ class Tunnel {
       event: "open",
       ...this.#who,
       target: this.#targetText,
-      address: verdict.dial.host,
+      address: dialled.address,
+      attempts: dialled.attempts.length > 0 ? dialled.attempts : undefined,
       tls: verdict.tls,
       subject: verdict.subject,
     });
@@ -294,7 +337,7 @@ class Tunnel {
             await this.#control(event.text);
             break;
           case "ping":
-            this.#send(Opcode.Pong, event.payload);
+            if (!this.#send(Opcode.Pong, event.payload)) await this.#drainClient();
             break;
           case "pong":
             break;
@@ -304,13 +347,55 @@ class Tunnel {
         }
       }
       if (this.#finished) return;
+      await this.#chargeBudget();
+      if (this.#finished) return;
       const chunk = await this.#client.read();
       if (chunk === null) {
         this.#finish(1006, "client went away", true);
         return;
       }
       this.#decoder.push(chunk);
+      this.#bytesUncharged += chunk.length;
       this.#measure();
+    }
+  }
+
+  /** Charges the frames and bytes decoded since the last charge; waits while over budget. */
+  async #chargeBudget(): Promise<void> {
+    const frames = this.#decoder.frames - this.#framesCharged;
+    this.#framesCharged = this.#decoder.frames;
+    let wait = this.#budget.charge(frames, this.#bytesUncharged, this.#ctx.now());
+    this.#bytesUncharged = 0;
+    while (wait > 0 && !this.#finished) {
+      await this.#pause(wait);
+      wait = this.#budget.charge(0, 0, this.#ctx.now());
+    }
+  }
+
+  /** Resolves after `ms`, or as soon as the tunnel finishes. */
+  async #pause(ms: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const elapsed = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+    try {
+      await Promise.race([elapsed, this.#finishedPromise]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Waits for the client socket to drain; drops a client that does not within drainTimeout. */
+  async #drainClient(): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stalled = new Promise<"stalled">((resolve) => {
+      timer = setTimeout(() => resolve("stalled"), this.#ctx.drainTimeout);
+    });
+    try {
+      const outcome = await Promise.race([this.#client.ready(), stalled, this.#finishedPromise]);
+      if (outcome === "stalled") {
+        this.#finish(TunnelCloseCode.ClientStalled, "client does not read", false, "client");
+      }
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -357,7 +442,7 @@ class Tunnel {
         const more = this.#send(Opcode.Binary, chunk.subarray(offset, offset + size));
         offset += size;
         this.#measure();
-        if (!more) await this.#client.ready();
+        if (!more) await this.#drainClient();
       }
     }
   }
@@ -398,24 +483,31 @@ class Tunnel {
   #fail(error: unknown): void {
     if (this.#finished) return;
     if (error instanceof WebSocketProtocolError) {
-      this.#finish(error.closeCode, error.message, false);
+      const failure = error.closeCode === TunnelCloseCode.MessageTooBig ? "limit" : "protocol";
+      this.#finish(error.closeCode, error.message, false, failure);
     } else if (error instanceof ConnectionClosedError) {
       // One of the two connections broke: a target failure is worth telling the client.
-      this.#finish(TunnelCloseCode.TargetClosed, "the connection to the target failed", false);
+      const reason = "the connection to the target failed";
+      this.#finish(TunnelCloseCode.TargetClosed, reason, false, "target");
     } else {
       this.#ctx.log({ event: "error", ...this.#who, message: String(error) });
       this.#finish(TunnelCloseCode.InternalError, "relay error", false);
     }
   }
 
-  /** Ends the tunnel once: close frame (unless the client is gone), drop the target. */
-  #finish(code: number, reason: string, byClient: boolean): void {
+  /**
+   * Ends the tunnel once: a close frame (unless the client is gone or not reading: then it is
+   * dropped), drop the target.
+   */
+  #finish(code: number, reason: string, byClient: boolean, failure?: FailureClass): void {
     if (this.#finished) return;
     this.#finished = true;
     clearTimeout(this.#idleTimer);
     this.#creditWaiter?.();
     this.#target?.close();
-    if (code !== 1006) {
+    if (this.#client.bufferedAmount > CLOSE_BACKLOG) {
+      this.#client.close();
+    } else if (code !== 1006) {
       try {
         this.#client.write(encodeCloseFrame(code, reason));
         void this.#client.end().catch(() => {});
@@ -430,6 +522,7 @@ class Tunnel {
         target: this.#targetText,
         code,
         reason,
+        failure,
         by: byClient ? "client" : "relay",
         bytesUp: this.#bytesUp,
         bytesDown: this.#bytesDown,

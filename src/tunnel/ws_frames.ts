@@ -52,6 +52,8 @@ export interface FrameDecoderOptions {
   maxTextSize?: number;
   /** Refuse unmasked frames (a server reading a client). Default true. */
   requireMask?: boolean;
+  /** Most frames (first and continuations, empty ones too) one message may have. Default 128. */
+  maxFragments?: number;
 }
 
 /**
@@ -70,7 +72,10 @@ export class WebSocketFrameDecoder {
   #buffered = 0;
   #maxMessage: number;
   #maxText: number;
+  #maxFragments: number;
   #requireMask: boolean;
+  #frames = 0;
+  #fragments = 0;
   #failure: WebSocketProtocolError | undefined;
   // The frame being read, once its header is parsed.
   #frame: { opcode: number; fin: boolean; mask?: Uint8Array; left: number; offset: number } | null =
@@ -85,7 +90,13 @@ export class WebSocketFrameDecoder {
   constructor(options: FrameDecoderOptions) {
     this.#maxMessage = options.maxMessageSize;
     this.#maxText = options.maxTextSize ?? 1024;
+    this.#maxFragments = options.maxFragments ?? 128;
     this.#requireMask = options.requireMask ?? true;
+  }
+
+  /** Frame headers decoded so far (every frame: data, text, control, empty). */
+  get frames(): number {
+    return this.#frames;
   }
 
   /** Bytes held and not yet decoded. */
@@ -166,6 +177,7 @@ export class WebSocketFrameDecoder {
     if (frame.fin) {
       this.#message = null;
       this.#messageSize = 0;
+      this.#fragments = 0;
     }
   }
 
@@ -196,6 +208,7 @@ export class WebSocketFrameDecoder {
     if (this.#requireMask && !masked) throw new WebSocketProtocolError("An unmasked client frame");
     const mask = masked ? head.slice(offset, offset + 4) : undefined;
     this.#validate(opcode, fin, length);
+    this.#frames++;
     this.#skip(offset + (masked ? 4 : 0));
     this.#frame = { opcode, fin, mask, left: length, offset: 0 };
     return true;
@@ -215,6 +228,12 @@ export class WebSocketFrameDecoder {
       this.#message = opcode === Opcode.Text ? "text" : "binary";
     } else {
       throw new WebSocketProtocolError(`Unknown opcode ${opcode}`);
+    }
+    if (++this.#fragments > this.#maxFragments) {
+      throw new WebSocketProtocolError(
+        `A message in more than ${this.#maxFragments} fragments`,
+        1009,
+      );
     }
     this.#messageSize += length;
     const limit = this.#message === "text" ? this.#maxText : this.#maxMessage;

@@ -505,8 +505,8 @@ class Tunnel {
     clearTimeout(this.#idleTimer);
     this.#creditWaiter?.();
     this.#target?.close();
-    if (this.#client.bufferedAmount > CLOSE_BACKLOG) {
-      this.#client.close();
+    if (failure === "client" || this.#client.bufferedAmount > CLOSE_BACKLOG) {
+      this.#client.close(); // not reading: no close frame, no linger
     } else if (code !== 1006) {
       try {
         this.#client.write(encodeCloseFrame(code, reason));

@@ -12,7 +12,7 @@
 // frame (unless the client is not reading), half-closes the client, drops the target and lets
 // the client drain for a moment before the adapter closes it.
 
-import { utf8Encode } from "../core/bytes.ts";
+import { concatBytes, utf8Encode } from "../core/bytes.ts";
 import { ConnectionClosedError } from "../core/errors.ts";
 import type { Connect, TlsOptions, Transport } from "../core/transport.ts";
 import type { AllowList } from "./allow_list.ts";
@@ -315,29 +315,31 @@ class Tunnel {
     return undefined;
   }
 
-  /** Client → target. Reads the client only when the target took the last bytes. */
+  /**
+   * Client → target. Reads the client only when the target took the last bytes. What one read
+   * decodes to goes out in one write each way (data to the target, pongs to the client), so
+   * many tiny frames never become many tiny writes queued in a socket.
+   */
   async #upstream(): Promise<void> {
+    const data: Uint8Array[] = [];
+    const pongs: Uint8Array[] = [];
     for (;;) {
       for (let event = this.#decoder.next(); event; event = this.#decoder.next()) {
         if (this.#finished) return;
         switch (event.type) {
-          case "data": {
-            const target = this.#target;
-            if (!target || this.#clientEnded) {
+          case "data":
+            if (!this.#target || this.#clientEnded) {
               throw new WebSocketProtocolError("Data before open or after end", 1002);
             }
             this.#bytesUp += event.bytes.length;
-            this.#touch();
-            const more = target.write(event.bytes);
-            this.#measure();
-            if (!more) await target.ready();
+            data.push(event.bytes);
             break;
-          }
           case "text":
+            await this.#writeTarget(data);
             await this.#control(event.text);
             break;
           case "ping":
-            if (!this.#send(Opcode.Pong, event.payload)) await this.#drainClient();
+            pongs.push(encodeFrame(Opcode.Pong, event.payload));
             break;
           case "pong":
             break;
@@ -345,6 +347,13 @@ class Tunnel {
             this.#finish(event.code === 1005 ? 1000 : event.code, "", true);
             return;
         }
+      }
+      if (this.#finished) return;
+      await this.#writeTarget(data);
+      if (pongs.length > 0 && !this.#finished) {
+        const more = this.#client.write(concatBytes(pongs));
+        pongs.length = 0;
+        if (!more) await this.#drainClient();
       }
       if (this.#finished) return;
       await this.#chargeBudget();
@@ -358,6 +367,17 @@ class Tunnel {
       this.#bytesUncharged += chunk.length;
       this.#measure();
     }
+  }
+
+  /** Writes (and empties) the data decoded so far to the target; waits while it is full. */
+  async #writeTarget(data: Uint8Array[]): Promise<void> {
+    if (data.length === 0 || this.#finished) return;
+    const bytes = data.length === 1 ? data[0] : concatBytes(data);
+    data.length = 0;
+    this.#touch();
+    const more = this.#target!.write(bytes);
+    this.#measure();
+    if (!more) await this.#target!.ready();
   }
 
   /** Charges the frames and bytes decoded since the last charge; waits while over budget. */

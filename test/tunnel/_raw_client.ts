@@ -45,8 +45,9 @@ export interface RawTunnel {
 
 /**
  * Opens a TCP connection to the relay, sends an upgrade for `target` (with `token` as a
- * subprotocol when given) and resolves once the relay answered 101. With `decode`, frames the
- * relay sends are decoded into `events`; without it, the socket is left paused (never read).
+ * subprotocol when given; asking for `window` bytes of credit) and resolves once the relay
+ * answered 101. With `decode`, frames the relay sends are decoded into `events`; without it,
+ * the socket is left paused (never read).
  *
  * @example
  * ```ts
@@ -56,7 +57,7 @@ export interface RawTunnel {
 export function rawTunnel(
   port: number,
   target: string,
-  options: { token?: string; decode?: boolean } = {},
+  options: { token?: string; decode?: boolean; window?: number } = {},
 ): Promise<RawTunnel> {
   const socket = net.connect(port, "127.0.0.1");
   socket.on("error", () => {});
@@ -67,7 +68,9 @@ export function rawTunnel(
     ...(options.token ? [`kvwire.auth.${options.token}`] : []),
   ];
   socket.write(
-    `GET /?target=${target} HTTP/1.1\r\nHost: relay\r\nUpgrade: websocket\r\n` +
+    `GET /?target=${target}${
+      options.window ? `&window=${options.window}` : ""
+    } HTTP/1.1\r\nHost: relay\r\nUpgrade: websocket\r\n` +
       "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
       `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ${protocols.join(", ")}\r\n\r\n`,
   );

@@ -106,19 +106,33 @@ test("relay hardening: a message in maxFragments fragments still goes through", 
   t.socket.destroy();
 });
 
-test("relay hardening: a ping flood from a client that never reads is dropped", async () => {
+test("relay hardening: a client that never reads is dropped after drainTimeout", async () => {
   const { server, target, logs } = await relay({ drainTimeout: 200, maxFramesPerWindow: 0 });
-  const t = await rawTunnel(server.address.port, target); // paused: never reads
-  const flood = repeat(clientFrame(Opcode.Ping, new Uint8Array(125)), 8000); // ~1 MiB
+  // Paused (never reads), with a large window: the echoes pile up toward the client.
+  const t = await rawTunnel(server.address.port, target, { window: 16 * 1024 * 1024 });
+  const data = repeat(clientFrame(Opcode.Binary, new Uint8Array(60 * 1024)), 16); // ~1 MiB
   const deadline = Date.now() + 4000;
   let written = 0;
   while (!t.socket.destroyed && Date.now() < deadline && written < 64 * 1024 * 1024) {
-    written += await pump(t.socket, flood, 64 * 1024, deadline);
+    written += await pump(t.socket, data, 64 * 1024, deadline);
   }
   const closed = await closeOrTimeout(t, Math.max(0, deadline - Date.now()));
-  assert.notEqual(closed, "still open", `still open after ${written} bytes of pings`);
+  assert.notEqual(closed, "still open", `still open after ${written} bytes`);
   const close = logs.find((e) => e.event === "close")!;
   assert.deepEqual([close.failure, close.reason], ["client", "client does not read"]);
+});
+
+test("relay hardening: a ping flood gets one pong per read, not one per ping", async () => {
+  const { server, target } = await relay({ maxFramesPerWindow: 0 });
+  const t = await rawTunnel(server.address.port, target, { decode: true });
+  await until(t, () => t.events.some((e) => e.text === "open"));
+  const pings = 20_000;
+  t.socket.write(repeat(clientFrame(Opcode.Ping, new Uint8Array(4)), pings));
+  t.socket.write(clientFrame(Opcode.Binary, bytes("after")));
+  await until(t, () => dataBytes(t) === 5);
+  const pongs = t.events.filter((e) => e.type === "pong").length;
+  assert.ok(pongs >= 1 && pongs < pings / 10, `${pongs} pongs for ${pings} pings`);
+  t.socket.destroy();
 });
 
 test("relay hardening: every frame counts toward the budget, pings included", async () => {
@@ -138,7 +152,7 @@ test("relay hardening: every frame counts toward the budget, pings included", as
   await echoed(2);
   const elapsed = Date.now() - started;
   assert.ok(elapsed >= window / 2, `the second frame waited for the next window: ${elapsed} ms`);
-  assert.equal(t.events.filter((e) => e.type === "pong").length, 60);
+  assert.ok(t.events.some((e) => e.type === "pong"), "the pings were answered");
   t.socket.destroy();
 });
 

@@ -35,6 +35,7 @@ import type { TunnelLogEntry } from "./relay.ts";
 import {
   encodeCloseFrame,
   encodeFrame,
+  encodeFrameHeader,
   Opcode,
   WebSocketFrameDecoder,
   WebSocketProtocolError,
@@ -459,7 +460,9 @@ class Tunnel {
         if (this.#finished) return;
         const size = Math.min(this.#credit, MAX_FRAME, chunk.length - offset);
         this.#credit -= size;
-        const more = this.#send(Opcode.Binary, chunk.subarray(offset, offset + size));
+        // Header and payload apart: the payload goes out without a copy.
+        this.#client.write(encodeFrameHeader(Opcode.Binary, size));
+        const more = this.#client.write(chunk.subarray(offset, offset + size));
         offset += size;
         this.#measure();
         if (!more) await this.#drainClient();

@@ -396,6 +396,40 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 }
 
 /**
+ * Encodes the header of one final unmasked frame with a `length`-byte payload: write it, then
+ * the payload, to send a large frame without copying the payload.
+ *
+ * @example
+ * ```ts
+ * import { encodeFrameHeader, Opcode } from "@kvwire/kvwire/tunnel";
+ * encodeFrameHeader(Opcode.Binary, 300); // Uint8Array [130, 126, 1, 44]
+ * ```
+ */
+export function encodeFrameHeader(opcode: Opcode, length: number): Uint8Array {
+  return writeHeader(new Uint8Array(headerSize(length, false)), opcode, length, false);
+}
+
+function headerSize(length: number, masked: boolean): number {
+  return 2 + (length < 126 ? 0 : length < 65536 ? 2 : 8) + (masked ? 4 : 0);
+}
+
+function writeHeader(out: Uint8Array, opcode: Opcode, n: number, masked: boolean): Uint8Array {
+  out[0] = 0x80 | opcode;
+  out[1] = (masked ? 0x80 : 0) | (n < 126 ? n : n < 65536 ? 126 : 127);
+  if (n >= 126 && n < 65536) {
+    out[2] = n >> 8;
+    out[3] = n & 0xff;
+  } else if (n >= 65536) {
+    let rest = n;
+    for (let i = 9; i >= 2; i--) {
+      out[i] = rest % 256;
+      rest = Math.floor(rest / 256);
+    }
+  }
+  return out;
+}
+
+/**
  * Encodes one final frame. Servers send unmasked frames; pass `mask` (4 bytes) to encode as a
  * client.
  *
@@ -407,25 +441,12 @@ function concat(chunks: Uint8Array[]): Uint8Array {
  */
 export function encodeFrame(opcode: Opcode, payload: Uint8Array, mask?: Uint8Array): Uint8Array {
   const n = payload.length;
-  const lengthBytes = n < 126 ? 0 : n < 65536 ? 2 : 8;
-  const headerSize = 2 + lengthBytes + (mask ? 4 : 0);
-  const out = new Uint8Array(headerSize + n);
-  out[0] = 0x80 | opcode;
-  out[1] = (mask ? 0x80 : 0) | (n < 126 ? n : n < 65536 ? 126 : 127);
-  if (lengthBytes === 2) {
-    out[2] = n >> 8;
-    out[3] = n & 0xff;
-  } else if (lengthBytes === 8) {
-    let rest = n;
-    for (let i = 9; i >= 2; i--) {
-      out[i] = rest % 256;
-      rest = Math.floor(rest / 256);
-    }
-  }
-  out.set(payload, headerSize);
+  const size = headerSize(n, mask !== undefined);
+  const out = writeHeader(new Uint8Array(size + n), opcode, n, mask !== undefined);
+  out.set(payload, size);
   if (mask) {
-    out.set(mask, headerSize - 4);
-    for (let i = 0; i < n; i++) out[headerSize + i] ^= mask[i & 3];
+    out.set(mask, size - 4);
+    for (let i = 0; i < n; i++) out[size + i] ^= mask[i & 3];
   }
   return out;
 }

@@ -78,6 +78,8 @@ export const MIN_WINDOW = 1024;
 const MAX_FRAME = 64 * 1024;
 /** How long a closing client may take to hang up before it is dropped. */
 const LINGER_MS = 2000;
+/** What a closing client may still send before it is dropped. */
+const LINGER_BYTES = 64 * 1024;
 /** A client socket holding more than this is not reading: it gets no close frame. */
 const CLOSE_BACKLOG = 2 * MAX_FRAME;
 
@@ -555,11 +557,18 @@ class Tunnel {
     this.#done();
   }
 
-  /** Lets a closing client read our close frame and hang up; drops it after a moment. */
+  /**
+   * Lets a closing client read our close frame and hang up; drops it after a moment, or once
+   * it sent more than LINGER_BYTES meanwhile (a flood does not get two more seconds).
+   */
   async #linger(): Promise<void> {
     const timer = setTimeout(() => this.#client.close(), LINGER_MS);
     try {
-      while ((await this.#client.read()) !== null);
+      let discarded = 0;
+      for (let chunk = await this.#client.read(); chunk; chunk = await this.#client.read()) {
+        discarded += chunk.length;
+        if (discarded > LINGER_BYTES) break;
+      }
     } catch {
       // closed by the timer or reset by the client: either way we are done
     } finally {

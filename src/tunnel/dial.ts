@@ -106,7 +106,7 @@ export async function dialInTurn(
   const deadline = now() + options.timeout;
   const attempts: DialAttempt[] = [];
   for (const address of addresses) {
-    const left = deadline - now();
+    const left = attempts.length === 0 ? options.timeout : deadline - now(); // first: all of it
     if (left <= 0) {
       attempts.push({ address: show(address), failure: "timeout", message: "no time left" });
       break;

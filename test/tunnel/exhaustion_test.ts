@@ -96,13 +96,24 @@ async function stopRelay(): Promise<void> {
   }
 }
 
-/** One echo through the victim's tunnel. */
+/** One echo through the victim's tunnel; fails if it takes more than 5 s. */
 async function roundTrip(i: number): Promise<void> {
   const text = `victim ${i}`;
   victim.write(new TextEncoder().encode(text));
-  let got = "";
-  while (got.length < text.length) got += new TextDecoder().decode((await victim.read())!);
-  assert.equal(got, text);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`victim echo ${i} took over 5 s`)), 5000);
+  });
+  const echoed = (async () => {
+    let got = "";
+    while (got.length < text.length) got += new TextDecoder().decode((await victim.read())!);
+    return got;
+  })();
+  try {
+    assert.equal(await Promise.race([echoed, late]), text);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Runs `attack` until it returns, sampling RSS and echoing through the victim meanwhile. */

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { createServer, type Socket } from "node:net";
 import { KvError, TlsError } from "../../src/core/errors.ts";
 import { RedisClient } from "../../src/redis/client.ts";
+import type { Connect } from "../../src/core/transport.ts";
 import { memoryConnector } from "../../transports/memory.ts";
 
 /** A plain TCP listener recording the first byte each connection sends. */
@@ -57,11 +58,13 @@ test("redis tls audit: every path to a rediss:// address opens with a TLS Client
 
 test("redis tls audit: a connector that cannot do TLS is refused before any byte is written", async () => {
   let received = 0;
-  const connect = memoryConnector((server) => {
+  const memory = memoryConnector((server) => {
     server.read().then((chunk) => {
       if (chunk) received += chunk.length;
     }, () => {});
   });
+  // A custom connector that silently ignores the tls option.
+  const connect: Connect = (address, options) => memory(address, { ...options, tls: undefined });
   await assert.rejects(
     RedisClient.connect({ ...quiet, tls: true, connect }),
     (e: unknown) => e instanceof TlsError && /TLS was asked for/.test(e.message),

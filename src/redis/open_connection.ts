@@ -8,6 +8,7 @@ import { ManagedConnection } from "../core/managed_connection.ts";
 import type { ResolvedRedisOptions } from "./client_options.ts";
 import { type RedisCommand, RedisConnection } from "./connection.ts";
 import type { Connect, Transport } from "../core/transport.ts";
+import { RedisError } from "./errors.ts";
 import type { RedisPush } from "./pubsub_frames.ts";
 import type { RedisArg } from "./resp_encoder.ts";
 import type { RespValue } from "./resp_types.ts";
@@ -53,16 +54,7 @@ export function openRedisConnection(
     onConnect: async (driver, again) => {
       const run = (command: readonly RedisArg[]): Promise<RespValue> =>
         driver.request(command, { timeout }, String(command[0]));
-      // The echo of a fresh token follows the handshake's replies: it proves AUTH/SELECT
-      // worked and that every reply so far belonged to us (a stray reply shifts it).
-      const token = readyToken();
-      const echoed = await run(["ECHO", token]);
-      if (!isEcho(echoed, token)) {
-        throw new RemoteProtocolError(
-          `${options.label} answered the ready check with a reply that is not its echo`,
-          { sent: true },
-        );
-      }
+      await readyCheck(run, options.label);
       await extra.onConnect?.(run, again);
     },
   });
@@ -83,6 +75,34 @@ async function connectChecked(
     );
   }
   return transport;
+}
+
+/**
+ * The echo of a fresh token follows the handshake's replies: it proves AUTH/SELECT worked and
+ * that every reply so far belonged to us (a stray reply shifts it). A server or proxy without
+ * ECHO gets a PING instead, which proves the handshake but not the absence of stray replies.
+ */
+async function readyCheck(
+  run: (command: readonly RedisArg[]) => Promise<RespValue>,
+  label: string,
+): Promise<void> {
+  const token = readyToken();
+  let reply: RespValue;
+  try {
+    reply = await run(["ECHO", token]);
+  } catch (error) {
+    const refused = error instanceof RedisError &&
+      (error.serverCode === "NOPERM" || /unknown command/i.test(error.message));
+    if (!refused) throw error;
+    if ((await run(["PING"])) === "PONG") return;
+    throw new RemoteProtocolError(`${label} answered PING with something else`, { sent: true });
+  }
+  if (!isEcho(reply, token)) {
+    throw new RemoteProtocolError(
+      `${label} answered the ready check with a reply that is not its echo`,
+      { sent: true },
+    );
+  }
 }
 
 let readyCount = 0;

@@ -9,6 +9,7 @@ import {
   ConnectionClosedError,
   KvError,
   RemoteProtocolError,
+  ServerError,
   TimeoutError,
 } from "../core/errors.ts";
 import type { StreamQueue } from "../core/stream_queue.ts";
@@ -42,6 +43,9 @@ export interface ChannelOptions {
   /** User name and password: a token is fetched and sent with every request. */
   auth?: { username: string; password: string };
 }
+
+/** The decoder of a gateway answer: throws on a malformed one (any exception). */
+export type Decode<T> = (json: Record<string, unknown>) => T;
 
 /** Options of one call. */
 export interface CallOptions {
@@ -149,48 +153,73 @@ export class Channel {
     return this.#endpoints[this.#preferred].address;
   }
 
-  /** POSTs `body` as JSON to a v3 gateway path and returns the parsed answer. */
+  /**
+   * POSTs `body` as JSON to a v3 gateway path and returns the answer passed through `decode`
+   * (the parsed JSON without it). Whatever a malformed answer makes `decode` throw becomes a
+   * `RemoteProtocolError` (`sent: true`) and the connection that carried it is dropped.
+   */
   async call<T = Record<string, unknown>>(
     path: string,
     body: unknown,
     options: CallOptions = {},
+    decode?: Decode<T>,
   ): Promise<T> {
     const text = JSON.stringify(body);
     return await this.#withRetries(options, path, async (ep, reauthed, remaining) => {
       if (this.#options.auth && this.#token === undefined) await this.#authenticate(options);
       const headers: Record<string, string> = { "Content-Type": "application/json" };
       if (this.#token !== undefined) headers["Authorization"] = this.#token;
-      const response = await this.#request(ep, { method: "POST", path, headers, body: text }, {
+      const driver = await this.#acquire(ep);
+      const response = await driver.request({ method: "POST", path, headers, body: text }, {
         timeout: remaining,
         signal: options.signal,
+      }, `POST ${path}`);
+      return checked(driver, path, () => {
+        const json = parseJson(response.body);
+        if (response.status === 200) return decode ? decode(json) : json as T;
+        const error = etcdErrorFromJson(json, response.status);
+        if (!reauthed && this.isTokenRejection(error)) {
+          this.#token = undefined;
+          throw new Reauth(error);
+        }
+        throw error;
       });
-      const json = parseJson(response.body);
-      if (response.status === 200) return json as T;
-      const error = etcdErrorFromJson(json, response.status);
-      if (!reauthed && this.isTokenRejection(error)) {
-        this.#token = undefined;
-        throw new Reauth(error);
-      }
-      throw error;
     });
   }
 
-  /** Sends a raw HTTP request (the v2 API) with failover; any status is returned. */
-  async raw(request: HttpRequest, options: CallOptions = {}): Promise<HttpResponse> {
-    return await this.#withRetries(
-      options,
-      request.path,
-      (ep, _reauthed, remaining) =>
-        this.#request(ep, request, { signal: options.signal, timeout: remaining }),
-    );
+  /**
+   * Sends a raw HTTP request (the v2 API) with failover and returns what `decode` makes of
+   * the answer (any status); a malformed answer is handled as in {@link call}.
+   */
+  async raw<T>(
+    request: HttpRequest,
+    options: CallOptions,
+    decode: (response: HttpResponse) => T,
+  ): Promise<T> {
+    return await this.#withRetries(options, request.path, async (ep, _reauthed, remaining) => {
+      const driver = await this.#acquire(ep);
+      const response = await driver.request(request, {
+        signal: options.signal,
+        timeout: remaining,
+      }, `${request.method} ${request.path}`);
+      return checked(driver, request.path, () => decode(response));
+    });
   }
 
-  /** Sends a raw request on a connection of its own (long polls), with failover. */
-  async rawDedicated(request: HttpRequest, options: CallOptions = {}): Promise<HttpResponse> {
+  /** {@link raw} on a connection of its own (long polls). */
+  async rawDedicated<T>(
+    request: HttpRequest,
+    options: CallOptions,
+    decode: (response: HttpResponse) => T,
+  ): Promise<T> {
     return await this.#withRetries(options, request.path, async (ep, _reauthed, remaining) => {
       const driver = await this.#open(ep, true);
       try {
-        return await driver.request(request, { signal: options.signal, timeout: remaining });
+        const response = await driver.request(request, {
+          signal: options.signal,
+          timeout: remaining,
+        });
+        return checked(driver, request.path, () => decode(response));
       } finally {
         driver.destroy();
       }
@@ -239,15 +268,16 @@ export class Channel {
    * refuses the auth token (invalid or expired), a new token is fetched and the call is sent
    * once more: a refused call did not run.
    */
-  async callDedicated<T = Record<string, unknown>>(
+  async callDedicated<T>(
     path: string,
     body: unknown,
-    options: CallOptions = {},
+    options: CallOptions,
+    decode: Decode<T>,
   ): Promise<T> {
     for (let reauthed = false;; reauthed = true) {
       const stream = await this.openStream(path, body, options);
       try {
-        return await collect<T>(path, stream, options.signal);
+        return await collect(path, stream, options.signal, decode);
       } catch (error) {
         if (reauthed || options.signal?.aborted || !this.isTokenRejection(error)) throw error;
         await this.renewToken(stream.tokenGeneration, options);
@@ -258,18 +288,27 @@ export class Channel {
   async #authenticate(options: CallOptions): Promise<void> {
     this.#authing ??= (async () => {
       const auth = this.#options.auth!;
-      const answer = await this.#withRetries(options, "/v3/auth/authenticate", async (ep) => {
-        const response = await this.#request(ep, {
-          method: "POST",
-          path: "/v3/auth/authenticate",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ name: auth.username, password: auth.password }),
-        }, options);
-        const json = parseJson(response.body) as { token?: string };
-        if (response.status !== 200) throw etcdErrorFromJson(json, response.status);
-        return json;
+      const path = "/v3/auth/authenticate";
+      const token = await this.#withRetries(options, path, async (ep) => {
+        const driver = await this.#acquire(ep);
+        const response = await driver.request(
+          {
+            method: "POST",
+            path,
+            headers: { "Content-Type": "application/json" },
+            body: JSON.stringify({ name: auth.username, password: auth.password }),
+          },
+          options,
+          `POST ${path}`,
+        );
+        return checked(driver, path, () => {
+          const json = parseJson(response.body) as { token?: unknown };
+          if (response.status !== 200) throw etcdErrorFromJson(json, response.status);
+          if (typeof json.token !== "string") throw new TypeError("the answer has no token");
+          return json.token;
+        });
       });
-      this.#token = answer.token;
+      this.#token = token;
       this.#authentications++;
     })().finally(() => (this.#authing = undefined));
     await this.#authing;
@@ -285,6 +324,7 @@ export class Channel {
     const backoff = new Backoff({ initialDelay: 50, maxDelay: 1000 });
     let reauthed = false;
     let lastError: Error | undefined;
+    let sent = false; // an attempt may have run
     for (let tries = 0;; tries++) {
       if (this.#closed) throw new ConnectionClosedError(`etcd client is closed; ${what} not sent`);
       if (options.signal?.aborted) {
@@ -303,6 +343,7 @@ export class Channel {
           continue;
         }
         lastError = error as Error;
+        sent ||= error instanceof KvError && error.sent;
         const retry = this.#retryable(ep, error as Error, options.idempotent === true);
         if (!retry) throw error;
         const delay = this.#endpoints.length > 1 && tries % this.#endpoints.length !== 0
@@ -314,7 +355,7 @@ export class Channel {
     }
     throw new TimeoutError(`${what} did not succeed within ${timeout} ms: ${lastError?.message}`, {
       cause: lastError,
-      sent: lastError instanceof ConnectionClosedError ? lastError.sent : false,
+      sent,
     });
   }
 
@@ -322,7 +363,7 @@ export class Channel {
     if (error instanceof EtcdError) {
       if (error.grpcCode !== 14 && !TRANSIENT.test(error.message)) return false;
       this.#markDown(ep);
-      return idempotent || !error.unknownOutcome;
+      return idempotent || !error.sent;
     }
     if (error instanceof ConnectionClosedError) {
       this.#markDown(ep);
@@ -352,11 +393,6 @@ export class Channel {
       if (ep.downUntil <= now) return ep;
     }
     return this.#endpoints[(this.#preferred + tries) % n];
-  }
-
-  async #request(ep: Endpoint, request: HttpRequest, options: CallOptions): Promise<HttpResponse> {
-    const driver = await this.#acquire(ep);
-    return await driver.request(request, options, `${request.method} ${request.path}`);
   }
 
   async #acquire(ep: Endpoint): Promise<Http1Driver> {
@@ -415,11 +451,38 @@ class Reauth extends Error {
   }
 }
 
+/**
+ * Runs `decode` on an answer `driver` carried. A server error (or a token to renew) passes
+ * through; anything else a malformed answer caused becomes a `RemoteProtocolError` with
+ * `sent: true`, and the connection is dropped.
+ */
+function checked<T>(driver: Http1Driver, path: string, decode: () => T): T {
+  try {
+    return decode();
+  } catch (error) {
+    if (error instanceof ServerError || error instanceof Reauth) throw error;
+    const failure = invalidAnswer(path, error);
+    driver.destroy(failure);
+    throw failure;
+  }
+}
+
+/** The error for an answer to `path` that could not be decoded (`sent: true`: it was sent). */
+export function invalidAnswer(path: string, error: unknown): RemoteProtocolError {
+  if (error instanceof RemoteProtocolError && error.sent) return error;
+  const why = error instanceof Error ? error.message : String(error);
+  return new RemoteProtocolError(`etcd sent an invalid answer to ${path}: ${why}`, {
+    cause: error,
+    sent: true,
+  });
+}
+
 /** Reads the answer of a dedicated call: its first line, or the error it ended with. */
 async function collect<T>(
   path: string,
   stream: { items: StreamQueue<Uint8Array>; close: () => void },
   signal: AbortSignal | undefined,
+  decode: Decode<T>,
 ): Promise<T> {
   const { items, close } = stream;
   const onAbort = (): void => close();
@@ -434,23 +497,39 @@ async function collect<T>(
       }
       throw error;
     }
-    const json = lines.length > 0 ? parseJson(lines[0]) as Record<string, unknown> : {};
-    if (json.error !== undefined) throw etcdErrorFromJson(json);
-    return (json.result ?? json) as T;
+    try {
+      const json = lines.length > 0 ? parseJson(lines[0]) : {};
+      if (json.error !== undefined) throw etcdErrorFromJson(json);
+      const result = json.result ?? json;
+      if (typeof result !== "object" || result === null) throw new TypeError("no result");
+      return decode(result as Record<string, unknown>);
+    } catch (error) {
+      if (error instanceof ServerError) throw error;
+      throw invalidAnswer(path, error);
+    }
   } finally {
     signal?.removeEventListener("abort", onAbort);
     close();
   }
 }
 
-function parseJson(bytes: Uint8Array): unknown {
+/** Parses a JSON object body; anything else is a `RemoteProtocolError` (`sent: true`). */
+export function parseJson(bytes: Uint8Array): Record<string, unknown> {
+  let json: unknown;
   try {
-    return JSON.parse(utf8Decode(bytes));
+    json = JSON.parse(utf8Decode(bytes));
   } catch {
-    throw new RemoteProtocolError(
-      `etcd sent a body that is not JSON: ${JSON.stringify(utf8Decode(bytes.subarray(0, 80)))}`,
-    );
+    json = undefined;
   }
+  if (typeof json === "object" && json !== null && !Array.isArray(json)) {
+    return json as Record<string, unknown>;
+  }
+  throw new RemoteProtocolError(
+    `etcd sent a body that is not a JSON object: ${
+      JSON.stringify(utf8Decode(bytes.subarray(0, 80)))
+    }`,
+    { sent: true },
+  );
 }
 
 function safeJson(bytes: Uint8Array): unknown {

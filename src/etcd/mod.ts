@@ -73,7 +73,7 @@ export {
 } from "./lock.ts";
 export { ElectionObserver, type ObserveOptions } from "./observe.ts";
 export type { Compare, CompareTarget, TxnOp, TxnOpResult, TxnRequest, TxnResult } from "./txn.ts";
-export { Watcher, type WatchEvent, type WatchOptions } from "./watch.ts";
+export { Watcher, type WatchEvent, type WatchOptions, type WatchRestart } from "./watch.ts";
 export {
   EtcdV2Client,
   type EtcdV2ClientOptions,

@@ -60,8 +60,12 @@ export interface CallOptions {
 type Http1Driver = Driver<HttpRequest, HttpResponse, Uint8Array>;
 
 class Endpoint {
+  /** Pooled connections for unary calls, each carrying at most one request at a time. */
   readonly drivers: Http1Driver[] = [];
-  opening: Promise<Http1Driver> | undefined;
+  /** Pooled connections being opened. */
+  opening = 0;
+  /** Calls waiting for a pooled connection to be free (or for room to open one). */
+  readonly waiters: (() => void)[] = [];
   downUntil = 0;
   readonly backoff = new Backoff({ initialDelay: 100, maxDelay: 2000 });
   constructor(readonly address: Address, readonly label: string) {}
@@ -101,6 +105,8 @@ export class Channel {
   #authentications = 0;
   #closed = false;
   readonly #streams = new Set<Http1Driver>();
+  /** Pooled connections carrying a request. */
+  readonly #busy = new Set<Http1Driver>();
   readonly #closeHooks = new Set<() => void>();
 
   /** Creates the channel; connections open on first use. */
@@ -169,12 +175,8 @@ export class Channel {
       if (this.#options.auth && this.#token === undefined) await this.#authenticate(options);
       const headers: Record<string, string> = { "Content-Type": "application/json" };
       if (this.#token !== undefined) headers["Authorization"] = this.#token;
-      const driver = await this.#acquire(ep);
-      const response = await driver.request({ method: "POST", path, headers, body: text }, {
-        timeout: remaining,
-        signal: options.signal,
-      }, `POST ${path}`);
-      return checked(driver, path, () => {
+      const request: HttpRequest = { method: "POST", path, headers, body: text };
+      return await this.#exchange(ep, request, remaining, options.signal, (response) => {
         const json = parseJson(response.body);
         if (response.status === 200) return decode ? decode(json) : json as T;
         const error = etcdErrorFromJson(json, response.status);
@@ -196,14 +198,11 @@ export class Channel {
     options: CallOptions,
     decode: (response: HttpResponse) => T,
   ): Promise<T> {
-    return await this.#withRetries(options, request.path, async (ep, _reauthed, remaining) => {
-      const driver = await this.#acquire(ep);
-      const response = await driver.request(request, {
-        signal: options.signal,
-        timeout: remaining,
-      }, `${request.method} ${request.path}`);
-      return checked(driver, request.path, () => decode(response));
-    });
+    return await this.#withRetries(
+      options,
+      request.path,
+      (ep, _reauthed, remaining) => this.#exchange(ep, request, remaining, options.signal, decode),
+    );
   }
 
   /** {@link raw} on a connection of its own (long polls). */
@@ -289,25 +288,23 @@ export class Channel {
     this.#authing ??= (async () => {
       const auth = this.#options.auth!;
       const path = "/v3/auth/authenticate";
-      const token = await this.#withRetries(options, path, async (ep) => {
-        const driver = await this.#acquire(ep);
-        const response = await driver.request(
-          {
-            method: "POST",
-            path,
-            headers: { "Content-Type": "application/json" },
-            body: JSON.stringify({ name: auth.username, password: auth.password }),
-          },
-          options,
-          `POST ${path}`,
-        );
-        return checked(driver, path, () => {
-          const json = parseJson(response.body) as { token?: unknown };
-          if (response.status !== 200) throw etcdErrorFromJson(json, response.status);
-          if (typeof json.token !== "string") throw new TypeError("the answer has no token");
-          return json.token;
-        });
-      });
+      const request: HttpRequest = {
+        method: "POST",
+        path,
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ name: auth.username, password: auth.password }),
+      };
+      const token = await this.#withRetries(
+        options,
+        path,
+        (ep, _reauthed, remaining) =>
+          this.#exchange(ep, request, remaining, options.signal, (response) => {
+            const json = parseJson(response.body) as { token?: unknown };
+            if (response.status !== 200) throw etcdErrorFromJson(json, response.status);
+            if (typeof json.token !== "string") throw new TypeError("the answer has no token");
+            return json.token;
+          }),
+      );
       this.#token = token;
       this.#authentications++;
     })().finally(() => (this.#authing = undefined));
@@ -344,6 +341,10 @@ export class Channel {
         }
         lastError = error as Error;
         sent ||= error instanceof KvError && error.sent;
+        if (error instanceof TimeoutError && Date.now() >= deadline) {
+          if (!sent || error.sent) throw error;
+          break; // an earlier attempt may have run: say so
+        }
         const retry = this.#retryable(ep, error as Error, options.idempotent === true);
         if (!retry) throw error;
         const delay = this.#endpoints.length > 1 && tries % this.#endpoints.length !== 0
@@ -395,16 +396,62 @@ export class Channel {
     return this.#endpoints[(this.#preferred + tries) % n];
   }
 
-  async #acquire(ep: Endpoint): Promise<Http1Driver> {
-    let best: Http1Driver | undefined;
-    for (const d of ep.drivers) {
-      if (d.isOpen && d.machine.canSend && (!best || d.pendingCount < best.pendingCount)) best = d;
+  /**
+   * Sends one request on a pooled connection of `ep` and returns what `decode` makes of the
+   * answer (see {@link checked}). The connection carries nothing else until the answer is in:
+   * no pipelining, so a reply can only belong to the one request awaiting it.
+   */
+  async #exchange<T>(
+    ep: Endpoint,
+    request: HttpRequest,
+    timeout: number,
+    signal: AbortSignal | undefined,
+    decode: (response: HttpResponse) => T,
+  ): Promise<T> {
+    const deadline = Date.now() + timeout;
+    const driver = await this.#acquire(ep, deadline, request.path, signal);
+    try {
+      const response = await driver.request(request, {
+        timeout: Math.max(1, deadline - Date.now()),
+        signal,
+      }, `${request.method} ${request.path}`);
+      return checked(driver, request.path, () => decode(response));
+    } finally {
+      this.#busy.delete(driver);
+      ep.waiters.shift()?.();
     }
+  }
+
+  /** An idle pooled connection of `ep` (opened if there is room), marked busy. */
+  async #acquire(
+    ep: Endpoint,
+    deadline: number,
+    what: string,
+    signal: AbortSignal | undefined,
+  ): Promise<Http1Driver> {
     const max = this.#options.maxConnections ?? 8;
-    if (best && (best.pendingCount === 0 || ep.drivers.length >= max)) return best;
-    if (ep.opening) return best ?? await ep.opening;
-    ep.opening = this.#open(ep, false).finally(() => (ep.opening = undefined));
-    return await ep.opening;
+    for (;;) {
+      if (this.#closed) throw new ConnectionClosedError(`etcd client is closed; ${what} not sent`);
+      const idle = ep.drivers.find((d) => d.isOpen && d.machine.canSend && !this.#busy.has(d));
+      if (idle) {
+        this.#busy.add(idle);
+        return idle;
+      }
+      if (ep.drivers.length + ep.opening < max) {
+        ep.opening++;
+        try {
+          const driver = await this.#open(ep, false);
+          this.#busy.add(driver);
+          return driver;
+        } catch (error) {
+          ep.waiters.shift()?.(); // the room is free again
+          throw error;
+        } finally {
+          ep.opening--;
+        }
+      }
+      await waitTurn(ep.waiters, deadline, what, signal);
+    }
   }
 
   async #open(ep: Endpoint, dedicated: boolean): Promise<Http1Driver> {
@@ -425,7 +472,10 @@ export class Channel {
       label: ep.label,
       onClose: () => {
         const i = ep.drivers.indexOf(driver);
-        if (i !== -1) ep.drivers.splice(i, 1);
+        if (i !== -1) {
+          ep.drivers.splice(i, 1);
+          ep.waiters.shift()?.(); // room for a new connection
+        }
         this.#streams.delete(driver);
       },
     });
@@ -440,7 +490,10 @@ export class Channel {
     this.#closed = true;
     for (const hook of [...this.#closeHooks]) hook();
     this.#closeHooks.clear();
-    for (const ep of this.#endpoints) for (const d of [...ep.drivers]) d.destroy();
+    for (const ep of this.#endpoints) {
+      for (const d of [...ep.drivers]) d.destroy();
+      for (const wake of [...ep.waiters]) wake();
+    }
     for (const d of [...this.#streams]) d.destroy();
   }
 }
@@ -538,6 +591,37 @@ function safeJson(bytes: Uint8Array): unknown {
   } catch {
     return { message: utf8Decode(bytes.subarray(0, 200)), code: 2 };
   }
+}
+
+/**
+ * Queues a wake-up in `waiters` and resolves when it is called; rejects with `TimeoutError` at
+ * `deadline` or `AbortedError` when `signal` aborts (nothing was sent).
+ */
+function waitTurn(
+  waiters: (() => void)[],
+  deadline: number,
+  what: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const settle = (error?: Error): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      const i = waiters.indexOf(wake);
+      if (i !== -1) waiters.splice(i, 1);
+      if (error) reject(error);
+      else resolve();
+    };
+    const wake = (): void => settle();
+    const onAbort = (): void =>
+      settle(new AbortedError(`${what} was aborted before it was sent`, { cause: signal?.reason }));
+    const timer = setTimeout(
+      () => settle(new TimeoutError(`${what} timed out waiting for a free connection`)),
+      Math.max(0, deadline - Date.now()),
+    );
+    signal?.addEventListener("abort", onAbort, { once: true });
+    waiters.push(wake);
+  });
 }
 
 /** Waits `ms`, or less when `signal` aborts. */

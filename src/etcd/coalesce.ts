@@ -4,6 +4,7 @@
 
 import { RemoteProtocolError, TimeoutError } from "../core/errors.ts";
 import type { Channel, Decode } from "./channel.ts";
+import { expectKind } from "./kv.ts";
 
 /** The most operations etcd accepts in one txn by default (its `--max-txn-ops`). */
 const MAX_TXN_OPS = 128;
@@ -126,6 +127,7 @@ export class ReadCoalescer {
 
 /** The `n` RangeResponses of a read-only TxnResponse, each under the txn's header. */
 function rangeResponses(json: Json, n: number): Json[] {
+  expectKind(json, "txn");
   const responses = json.responses;
   if (json.succeeded !== true || !Array.isArray(responses) || responses.length !== n) {
     throw new RemoteProtocolError(

@@ -264,6 +264,32 @@ export function list<T>(value: unknown): T[] {
   return value as T[];
 }
 
+/** Fields of each kind of answer that no other kind of answer carries. */
+const OWN_FIELDS = {
+  range: ["kvs", "count", "more"],
+  put: ["prev_kv"],
+  delete: ["deleted", "prev_kvs"],
+  txn: ["succeeded", "responses"],
+} as const;
+
+/**
+ * Refuses an answer carrying fields only another kind of answer has (a put answered with
+ * `kvs`, a range with `deleted`): it was meant for another request.
+ */
+export function expectKind(json: Record<string, unknown>, kind: keyof typeof OWN_FIELDS): void {
+  for (const [other, fields] of Object.entries(OWN_FIELDS)) {
+    if (other === kind) continue;
+    for (const field of fields) {
+      if (json[field] !== undefined) {
+        throw new RemoteProtocolError(
+          `etcd answered a ${kind} request with a ${other} answer (field ${field})`,
+          { sent: true },
+        );
+      }
+    }
+  }
+}
+
 /** The header revision of a gateway answer. */
 export function headerRevision(json: { header?: { revision?: string } }): bigint {
   return int(json.header?.revision);
@@ -299,6 +325,7 @@ export function rangeResult(
   json: Record<string, unknown>,
   asked?: { key?: unknown; range_end?: unknown },
 ): RangeResult {
+  expectKind(json, "range");
   const within = asked === undefined ? undefined : new Within(asked);
   const kvs = list<JsonKv>(json.kvs).map((kv) => keys.kv(kv, within));
   return {
@@ -324,6 +351,7 @@ export function putRequest(keys: Keys, key: Bytes, value: Bytes, o: PutOptions =
 
 /** Decodes a PutResponse. */
 export function putResult(keys: Keys, json: Record<string, unknown>): PutResult {
+  expectKind(json, "put");
   const prev = json.prev_kv as JsonKv | undefined;
   return prev
     ? { revision: headerRevision(json), prevKv: keys.kv(prev) }
@@ -337,6 +365,7 @@ export function deleteRequest(keys: Keys, range: KeyRange, prevKv?: boolean): ob
 
 /** Decodes a DeleteRangeResponse. */
 export function deleteResult(keys: Keys, json: Record<string, unknown>): DeleteResult {
+  expectKind(json, "delete");
   return {
     deleted: int(json.deleted as string | undefined),
     prevKvs: list<JsonKv>(json.prev_kvs).map((kv) => keys.kv(kv)),

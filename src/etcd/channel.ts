@@ -107,6 +107,8 @@ export class Channel {
   readonly #streams = new Set<Http1Driver>();
   /** Pooled connections carrying a request. */
   readonly #busy = new Set<Http1Driver>();
+  /** Timers that free a pooled connection after its answer (see {@link #exchange}). */
+  readonly #cooling = new Set<ReturnType<typeof setTimeout>>();
   readonly #closeHooks = new Set<() => void>();
 
   /** Creates the channel; connections open on first use. */
@@ -398,8 +400,9 @@ export class Channel {
 
   /**
    * Sends one request on a pooled connection of `ep` and returns what `decode` makes of the
-   * answer (see {@link checked}). The connection carries nothing else until the answer is in:
-   * no pipelining, so a reply can only belong to the one request awaiting it.
+   * answer (see {@link checked}). The connection carries nothing else until the answer is in
+   * and one macrotask has passed: no pipelining, so a reply can only belong to the one request
+   * awaiting it, and surplus bytes right after it fail the connection.
    */
   async #exchange<T>(
     ep: Endpoint,
@@ -417,8 +420,15 @@ export class Channel {
       }, `${request.method} ${request.path}`);
       return checked(driver, request.path, () => decode(response));
     } finally {
-      this.#busy.delete(driver);
-      ep.waiters.shift()?.();
+      // Free the connection one macrotask later: bytes the server sent right after the answer
+      // (a duplicate) are then read, and fail the connection, before another request could
+      // take them for its own answer.
+      const timer = setTimeout(() => {
+        this.#cooling.delete(timer);
+        this.#busy.delete(driver);
+        ep.waiters.shift()?.();
+      }, 0);
+      this.#cooling.add(timer);
     }
   }
 
@@ -490,6 +500,8 @@ export class Channel {
     this.#closed = true;
     for (const hook of [...this.#closeHooks]) hook();
     this.#closeHooks.clear();
+    for (const timer of this.#cooling) clearTimeout(timer);
+    this.#cooling.clear();
     for (const ep of this.#endpoints) {
       for (const d of [...ep.drivers]) d.destroy();
       for (const wake of [...ep.waiters]) wake();

@@ -2,18 +2,21 @@
 // a dedicated connection per stream), endpoint failover with health tracking, and auth tokens.
 
 import { Backoff } from "../core/backoff.ts";
-import { utf8Decode } from "../core/bytes.ts";
 import { Driver } from "../core/driver.ts";
 import {
   AbortedError,
   ConnectionClosedError,
   KvError,
   RemoteProtocolError,
-  ServerError,
   TimeoutError,
 } from "../core/errors.ts";
 import type { StreamQueue } from "../core/stream_queue.ts";
 import type { Connect, ConnectOptions } from "../core/transport.ts";
+import { checked, collect, type Decode, parseJson, Reauth, safeJson } from "./answer.ts";
+import { ConnectionPool, type Http1Driver } from "./pool.ts";
+import { sleep } from "./wait.ts";
+
+export type { Decode } from "./answer.ts";
 
 /** A TCP endpoint. */
 export interface Address {
@@ -44,9 +47,6 @@ export interface ChannelOptions {
   auth?: { username: string; password: string };
 }
 
-/** The decoder of a gateway answer: throws on a malformed one (any exception). */
-export type Decode<T> = (json: Record<string, unknown>) => T;
-
 /** Options of one call. */
 export interface CallOptions {
   /** Deadline of the call in milliseconds, retries included. */
@@ -57,15 +57,9 @@ export interface CallOptions {
   idempotent?: boolean;
 }
 
-type Http1Driver = Driver<HttpRequest, HttpResponse, Uint8Array>;
-
 class Endpoint {
-  /** Pooled connections for unary calls, each carrying at most one request at a time. */
-  readonly drivers: Http1Driver[] = [];
-  /** Pooled connections being opened. */
-  opening = 0;
-  /** Calls waiting for a pooled connection to be free (or for room to open one). */
-  readonly waiters: (() => void)[] = [];
+  /** Connections for unary calls. */
+  pool!: ConnectionPool;
   downUntil = 0;
   readonly backoff = new Backoff({ initialDelay: 100, maxDelay: 2000 });
   constructor(readonly address: Address, readonly label: string) {}
@@ -81,7 +75,10 @@ const TOKEN_REJECTED = /invalid auth token|auth store is old|token/;
  * Sends JSON requests to an etcd cluster, retrying on another endpoint when that is safe.
  *
  * Theory of operation: endpoints are tried in order starting from the last one that worked;
- * an endpoint that failed to connect or dropped a connection is skipped for a backoff delay.
+ * an endpoint that failed to connect, dropped a connection, broke the protocol or went
+ * unresponsive (a request timed out with no byte received: the driver closes such a
+ * connection) is skipped for a backoff delay. A pooled connection carries one request at a
+ * time (no pipelining) and is dropped when a request on it failed with `sent: true`.
  * A call is retried (within its deadline) when it was not sent, when it failed in a way
  * that proves it did not run (no leader, refused connection), or when it is idempotent.
  * Otherwise the error reports the unknown outcome. With `auth`, a token is fetched before
@@ -105,17 +102,21 @@ export class Channel {
   #authentications = 0;
   #closed = false;
   readonly #streams = new Set<Http1Driver>();
-  /** Pooled connections carrying a request. */
-  readonly #busy = new Set<Http1Driver>();
-  /** Timers that free a pooled connection after its answer (see {@link #exchange}). */
-  readonly #cooling = new Set<ReturnType<typeof setTimeout>>();
   readonly #closeHooks = new Set<() => void>();
 
   /** Creates the channel; connections open on first use. */
   constructor(options: ChannelOptions) {
     if (options.endpoints.length === 0) throw new TypeError("At least one endpoint is required");
     this.#options = options;
-    this.#endpoints = options.endpoints.map((a) => new Endpoint(a, `etcd ${a.host}:${a.port}`));
+    this.#endpoints = options.endpoints.map((a) => {
+      const ep = new Endpoint(a, `etcd ${a.host}:${a.port}`);
+      ep.pool = new ConnectionPool(
+        ep.label,
+        () => this.#open(ep, false),
+        options.maxConnections ?? 8,
+      );
+      return ep;
+    });
   }
 
   /** True once `close()` was called. */
@@ -178,7 +179,12 @@ export class Channel {
       const headers: Record<string, string> = { "Content-Type": "application/json" };
       if (this.#token !== undefined) headers["Authorization"] = this.#token;
       const request: HttpRequest = { method: "POST", path, headers, body: text };
-      return await this.#exchange(ep, request, remaining, options.signal, (response) => {
+      const fresh = ALWAYS_NEW.has(path)
+        ? "always"
+        : options.idempotent === true
+        ? "unless-same"
+        : "never";
+      return await ep.pool.exchange(request, remaining, options.signal, fresh, (response) => {
         const json = parseJson(response.body);
         if (response.status === 200) return decode ? decode(json) : json as T;
         const error = etcdErrorFromJson(json, response.status);
@@ -203,7 +209,14 @@ export class Channel {
     return await this.#withRetries(
       options,
       request.path,
-      (ep, _reauthed, remaining) => this.#exchange(ep, request, remaining, options.signal, decode),
+      (ep, _reauthed, remaining) =>
+        ep.pool.exchange(
+          request,
+          remaining,
+          options.signal,
+          options.idempotent === true ? "unless-same" : "never",
+          decode,
+        ),
     );
   }
 
@@ -300,7 +313,7 @@ export class Channel {
         options,
         path,
         (ep, _reauthed, remaining) =>
-          this.#exchange(ep, request, remaining, options.signal, (response) => {
+          ep.pool.exchange(request, remaining, options.signal, "always", (response) => {
             const json = parseJson(response.body) as { token?: unknown };
             if (response.status !== 200) throw etcdErrorFromJson(json, response.status);
             if (typeof json.token !== "string") throw new TypeError("the answer has no token");
@@ -398,72 +411,6 @@ export class Channel {
     return this.#endpoints[(this.#preferred + tries) % n];
   }
 
-  /**
-   * Sends one request on a pooled connection of `ep` and returns what `decode` makes of the
-   * answer (see {@link checked}). The connection carries nothing else until the answer is in
-   * and one macrotask has passed: no pipelining, so a reply can only belong to the one request
-   * awaiting it, and surplus bytes right after it fail the connection.
-   */
-  async #exchange<T>(
-    ep: Endpoint,
-    request: HttpRequest,
-    timeout: number,
-    signal: AbortSignal | undefined,
-    decode: (response: HttpResponse) => T,
-  ): Promise<T> {
-    const deadline = Date.now() + timeout;
-    const driver = await this.#acquire(ep, deadline, request.path, signal);
-    try {
-      const response = await driver.request(request, {
-        timeout: Math.max(1, deadline - Date.now()),
-        signal,
-      }, `${request.method} ${request.path}`);
-      return checked(driver, request.path, () => decode(response));
-    } finally {
-      // Free the connection one macrotask later: bytes the server sent right after the answer
-      // (a duplicate) are then read, and fail the connection, before another request could
-      // take them for its own answer.
-      const timer = setTimeout(() => {
-        this.#cooling.delete(timer);
-        this.#busy.delete(driver);
-        ep.waiters.shift()?.();
-      }, 0);
-      this.#cooling.add(timer);
-    }
-  }
-
-  /** An idle pooled connection of `ep` (opened if there is room), marked busy. */
-  async #acquire(
-    ep: Endpoint,
-    deadline: number,
-    what: string,
-    signal: AbortSignal | undefined,
-  ): Promise<Http1Driver> {
-    const max = this.#options.maxConnections ?? 8;
-    for (;;) {
-      if (this.#closed) throw new ConnectionClosedError(`etcd client is closed; ${what} not sent`);
-      const idle = ep.drivers.find((d) => d.isOpen && d.machine.canSend && !this.#busy.has(d));
-      if (idle) {
-        this.#busy.add(idle);
-        return idle;
-      }
-      if (ep.drivers.length + ep.opening < max) {
-        ep.opening++;
-        try {
-          const driver = await this.#open(ep, false);
-          this.#busy.add(driver);
-          return driver;
-        } catch (error) {
-          ep.waiters.shift()?.(); // the room is free again
-          throw error;
-        } finally {
-          ep.opening--;
-        }
-      }
-      await waitTurn(ep.waiters, deadline, what, signal);
-    }
-  }
-
   async #open(ep: Endpoint, dedicated: boolean): Promise<Http1Driver> {
     const { host, port } = ep.address;
     const transport = await this.#options.connect(ep.address, {
@@ -480,17 +427,14 @@ export class Channel {
     });
     const driver: Http1Driver = new Driver(machine, transport, {
       label: ep.label,
-      onClose: () => {
-        const i = ep.drivers.indexOf(driver);
-        if (i !== -1) {
-          ep.drivers.splice(i, 1);
-          ep.waiters.shift()?.(); // room for a new connection
-        }
+      onClose: (error) => {
+        // A connection that broke the protocol or went unresponsive: try the others first.
+        if (error instanceof RemoteProtocolError || isUnresponsive(error)) this.#markDown(ep);
+        ep.pool.removed(driver);
         this.#streams.delete(driver);
       },
     });
     if (dedicated) this.#streams.add(driver);
-    else ep.drivers.push(driver);
     return driver;
   }
 
@@ -500,151 +444,15 @@ export class Channel {
     this.#closed = true;
     for (const hook of [...this.#closeHooks]) hook();
     this.#closeHooks.clear();
-    for (const timer of this.#cooling) clearTimeout(timer);
-    this.#cooling.clear();
-    for (const ep of this.#endpoints) {
-      for (const d of [...ep.drivers]) d.destroy();
-      for (const wake of [...ep.waiters]) wake();
-    }
+    for (const ep of this.#endpoints) ep.pool.close();
     for (const d of [...this.#streams]) d.destroy();
   }
 }
 
-class Reauth extends Error {
-  constructor(readonly error: EtcdError) {
-    super(error.message);
-  }
-}
+/** Paths whose true answer always differs from any earlier one (a new revision or id). */
+const ALWAYS_NEW = new Set(["/v3/kv/put", "/v3/lease/grant"]);
 
-/**
- * Runs `decode` on an answer `driver` carried. A server error (or a token to renew) passes
- * through; anything else a malformed answer caused becomes a `RemoteProtocolError` with
- * `sent: true`, and the connection is dropped.
- */
-function checked<T>(driver: Http1Driver, path: string, decode: () => T): T {
-  try {
-    return decode();
-  } catch (error) {
-    if (error instanceof ServerError || error instanceof Reauth) throw error;
-    const failure = invalidAnswer(path, error);
-    driver.destroy(failure);
-    throw failure;
-  }
-}
-
-/** The error for an answer to `path` that could not be decoded (`sent: true`: it was sent). */
-export function invalidAnswer(path: string, error: unknown): RemoteProtocolError {
-  if (error instanceof RemoteProtocolError && error.sent) return error;
-  const why = error instanceof Error ? error.message : String(error);
-  return new RemoteProtocolError(`etcd sent an invalid answer to ${path}: ${why}`, {
-    cause: error,
-    sent: true,
-  });
-}
-
-/** Reads the answer of a dedicated call: its first line, or the error it ended with. */
-async function collect<T>(
-  path: string,
-  stream: { items: StreamQueue<Uint8Array>; close: () => void },
-  signal: AbortSignal | undefined,
-  decode: Decode<T>,
-): Promise<T> {
-  const { items, close } = stream;
-  const onAbort = (): void => close();
-  signal?.addEventListener("abort", onAbort, { once: true });
-  try {
-    const lines: Uint8Array[] = [];
-    try {
-      for await (const line of items) lines.push(line);
-    } catch (error) {
-      if (signal?.aborted) {
-        throw new AbortedError(`${path} was aborted`, { sent: true, cause: error });
-      }
-      throw error;
-    }
-    try {
-      const json = lines.length > 0 ? parseJson(lines[0]) : {};
-      if (json.error !== undefined) throw etcdErrorFromJson(json);
-      const result = json.result ?? json;
-      if (typeof result !== "object" || result === null) throw new TypeError("no result");
-      return decode(result as Record<string, unknown>);
-    } catch (error) {
-      if (error instanceof ServerError) throw error;
-      throw invalidAnswer(path, error);
-    }
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
-    close();
-  }
-}
-
-/** Parses a JSON object body; anything else is a `RemoteProtocolError` (`sent: true`). */
-export function parseJson(bytes: Uint8Array): Record<string, unknown> {
-  let json: unknown;
-  try {
-    json = JSON.parse(utf8Decode(bytes));
-  } catch {
-    json = undefined;
-  }
-  if (typeof json === "object" && json !== null && !Array.isArray(json)) {
-    return json as Record<string, unknown>;
-  }
-  throw new RemoteProtocolError(
-    `etcd sent a body that is not a JSON object: ${
-      JSON.stringify(utf8Decode(bytes.subarray(0, 80)))
-    }`,
-    { sent: true },
-  );
-}
-
-function safeJson(bytes: Uint8Array): unknown {
-  try {
-    return JSON.parse(utf8Decode(bytes));
-  } catch {
-    return { message: utf8Decode(bytes.subarray(0, 200)), code: 2 };
-  }
-}
-
-/**
- * Queues a wake-up in `waiters` and resolves when it is called; rejects with `TimeoutError` at
- * `deadline` or `AbortedError` when `signal` aborts (nothing was sent).
- */
-function waitTurn(
-  waiters: (() => void)[],
-  deadline: number,
-  what: string,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const settle = (error?: Error): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      const i = waiters.indexOf(wake);
-      if (i !== -1) waiters.splice(i, 1);
-      if (error) reject(error);
-      else resolve();
-    };
-    const wake = (): void => settle();
-    const onAbort = (): void =>
-      settle(new AbortedError(`${what} was aborted before it was sent`, { cause: signal?.reason }));
-    const timer = setTimeout(
-      () => settle(new TimeoutError(`${what} timed out waiting for a free connection`)),
-      Math.max(0, deadline - Date.now()),
-    );
-    signal?.addEventListener("abort", onAbort, { once: true });
-    waiters.push(wake);
-  });
-}
-
-/** Waits `ms`, or less when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
+/** True for the driver's liveness close: requests timed out with no byte received. */
+function isUnresponsive(error: Error | undefined): boolean {
+  return error instanceof ConnectionClosedError && /unresponsive/.test(error.message);
 }

@@ -38,7 +38,9 @@ export {
   type CallOptions,
   Channel,
   type ChannelOptions,
+  type Decode,
 } from "./channel.ts";
+export { ConnectionPool, type Freshness, type Http1Driver } from "./pool.ts";
 export { EtcdClient, type EtcdClientOptions, type Member, type MemberStatus } from "./client.ts";
 export * from "./errors.ts";
 export {

@@ -6,7 +6,8 @@ import { Backoff } from "../core/backoff.ts";
 import { ConnectionClosedError } from "../core/errors.ts";
 import { StreamQueue } from "../core/stream_queue.ts";
 import type { Channel } from "./channel.ts";
-import { invalidAnswer, parseJson, sleep } from "./channel.ts";
+import { invalidAnswer, parseJson } from "./answer.ts";
+import { sleep } from "./wait.ts";
 import { EtcdCompactedError, EtcdError, etcdErrorFromJson } from "./errors.ts";
 import {
   headerRevision,

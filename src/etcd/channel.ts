@@ -29,8 +29,25 @@ import { EtcdError, etcdErrorFromJson } from "./errors.ts";
 import type { HttpRequest, HttpResponse } from "./http1/codec.ts";
 import { Http1Connection } from "./http1/connection.ts";
 
+/**
+ * Bounds on what an etcd server may send, checked before anything is buffered; an answer over
+ * a limit is a `RemoteProtocolError` and its connection is dropped.
+ */
+export interface EtcdLimits {
+  /**
+   * Largest answer body: a declared Content-Length, or the sum of a chunked body's chunk
+   * sizes. Default 64 MiB (etcd's own request limit is 1.5 MiB, but one range or a v2
+   * recursive listing may carry many keys).
+   */
+  maxResponseBytes?: number;
+  /** Largest watch message (one line of a streamed answer), and chunk of it. Default 16 MiB. */
+  maxWatchMessageBytes?: number;
+  /** Largest status line plus headers of an answer. Default 64 KiB. */
+  maxHeaderBytes?: number;
+}
+
 /** Settings of a {@link Channel}. */
-export interface ChannelOptions {
+export interface ChannelOptions extends EtcdLimits {
   /** The etcd members to talk to, tried in turn on failure. */
   endpoints: Address[];
   /** The transport connector. */
@@ -45,6 +62,12 @@ export interface ChannelOptions {
   maxConnections?: number;
   /** User name and password: a token is fetched and sent with every request. */
   auth?: { username: string; password: string };
+  /**
+   * Milliseconds a pooled connection may stay silent with a call in flight before it is
+   * presumed dead, closed and its endpoint marked down. Default off: a call whose deadline
+   * passes with no byte received closes its connection in any case.
+   */
+  silenceTimeout?: number;
 }
 
 /** Options of one call. */
@@ -107,6 +130,14 @@ export class Channel {
   /** Creates the channel; connections open on first use. */
   constructor(options: ChannelOptions) {
     if (options.endpoints.length === 0) throw new TypeError("At least one endpoint is required");
+    for (
+      const name of ["maxResponseBytes", "maxWatchMessageBytes", "maxHeaderBytes", "silenceTimeout"]
+    ) {
+      const value = options[name as keyof ChannelOptions];
+      if (value !== undefined && !(Number.isSafeInteger(value) && (value as number) > 0)) {
+        throw new RangeError(`${name} must be a positive integer, got ${String(value)}`);
+      }
+    }
     this.#options = options;
     this.#endpoints = options.endpoints.map((a) => {
       const ep = new Endpoint(a, `etcd ${a.host}:${a.port}`);
@@ -424,9 +455,13 @@ export class Channel {
     const machine = new Http1Connection({
       host: host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`,
       streamError: (r) => etcdErrorFromJson(safeJson(r.body), r.status),
+      maxBodyBytes: this.#options.maxResponseBytes,
+      maxItemBytes: this.#options.maxWatchMessageBytes,
+      maxHeaderBytes: this.#options.maxHeaderBytes,
     });
     const driver: Http1Driver = new Driver(machine, transport, {
       label: ep.label,
+      silenceTimeout: dedicated ? undefined : this.#options.silenceTimeout,
       onClose: (error) => {
         // A connection that broke the protocol or went unresponsive: try the others first.
         if (error instanceof RemoteProtocolError || isUnresponsive(error)) this.#markDown(ep);

@@ -5,7 +5,7 @@ import { defaultConnect } from "../core/default_connect.ts";
 import { parseHostPort } from "../core/url.ts";
 import type { Connect, ConnectOptions } from "../core/transport.ts";
 import { base64Encode } from "./base64.ts";
-import { type Address, type CallOptions, Channel } from "./channel.ts";
+import { type Address, type CallOptions, Channel, type EtcdLimits } from "./channel.ts";
 import { ReadCoalescer } from "./coalesce.ts";
 import {
   b64,
@@ -36,7 +36,7 @@ import { type TxnRequest, txnRequest, type TxnResult, txnResult } from "./txn.ts
 import { Watcher, type WatchOptions } from "./watch.ts";
 
 /** Options of an {@link EtcdClient}. */
-export interface EtcdClientOptions {
+export interface EtcdClientOptions extends EtcdLimits {
   /** `host:port` or `http://host:port` strings. Default `["127.0.0.1:2379"]`. */
   endpoints?: (string | Address)[];
   /** The transport connector. Default: the one for the running runtime. */
@@ -53,6 +53,12 @@ export interface EtcdClientOptions {
   connectTimeout?: number;
   /** Pooled connections per endpoint for unary calls. Default 8. */
   maxConnections?: number;
+  /**
+   * Milliseconds a pooled connection may stay silent with a call in flight before it is
+   * presumed dead, closed and its endpoint marked down. Default off: a call whose deadline
+   * passes with no byte received closes its connection in any case.
+   */
+  silenceTimeout?: number;
   /**
    * Send the range reads (`get`, `getString`, `getPrefix`, `range`, `iterate` pages) made in
    * the same microtask turn as one read-only transaction: one HTTP request and one read on
@@ -137,6 +143,10 @@ export class EtcdClient {
       requestTimeout: options.requestTimeout,
       connectTimeout: options.connectTimeout,
       maxConnections: options.maxConnections,
+      silenceTimeout: options.silenceTimeout,
+      maxResponseBytes: options.maxResponseBytes,
+      maxWatchMessageBytes: options.maxWatchMessageBytes,
+      maxHeaderBytes: options.maxHeaderBytes,
     });
     if (options.coalesceReads !== false) {
       this.#reads = new ReadCoalescer(this.#channel, { requestTimeout: options.requestTimeout });

@@ -39,6 +39,7 @@ export {
   Channel,
   type ChannelOptions,
   type Decode,
+  type EtcdLimits,
 } from "./channel.ts";
 export { ConnectionPool, type Freshness, type Http1Driver } from "./pool.ts";
 export { EtcdClient, type EtcdClientOptions, type Member, type MemberStatus } from "./client.ts";

@@ -6,13 +6,13 @@ import { defaultConnect } from "../core/default_connect.ts";
 import { parseHostPort } from "../core/url.ts";
 import type { Connect, ConnectOptions } from "../core/transport.ts";
 import { parseJson } from "./answer.ts";
-import { type Address, type CallOptions, Channel } from "./channel.ts";
+import { type Address, type CallOptions, Channel, type EtcdLimits } from "./channel.ts";
 import { EtcdV2Error } from "./errors.ts";
 import type { HttpRequest, HttpResponse } from "./http1/codec.ts";
 import { list, num } from "./kv.ts";
 
 /** Options of an {@link EtcdV2Client}. */
-export interface EtcdV2ClientOptions {
+export interface EtcdV2ClientOptions extends EtcdLimits {
   /** `host:port` or `http://host:port` strings. Default `["127.0.0.1:2379"]`. */
   endpoints?: (string | Address)[];
   /** The transport connector. Default: the one for the running runtime. */
@@ -124,6 +124,9 @@ export class EtcdV2Client {
       connect: options.connect ?? defaultConnect,
       tls: options.tls,
       requestTimeout: options.requestTimeout,
+      maxResponseBytes: options.maxResponseBytes,
+      maxWatchMessageBytes: options.maxWatchMessageBytes,
+      maxHeaderBytes: options.maxHeaderBytes,
     });
     this.#prefix = options.versionPrefix ?? "/v2";
     this.lockPrefix = options.lockPrefix ?? "/_locks/";

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { RemoteProtocolError } from "../../src/core/errors.ts";
 import type { Transport } from "../../src/core/transport.ts";
 import { EtcdClient } from "../../src/etcd/client.ts";
+import { etcdErrorFromJson, EtcdV2Error } from "../../src/etcd/errors.ts";
 import { EtcdV2Client } from "../../src/etcd/v2.ts";
 import { memoryConnector } from "../../transports/memory.ts";
 import { b64, etcdGateway, httpResponse, seededValue } from "./_hostile.ts";
@@ -168,4 +169,19 @@ test("decode: v2 answers that are not JSON or mistyped are RemoteProtocolError",
       return true;
     });
   }
+});
+
+test("errors: one word for an unknown outcome — sent — on v3 and v2 server errors", () => {
+  const unknown = etcdErrorFromJson({ error: "etcdserver: request timed out", code: 14 }, 503);
+  assert.equal(unknown.sent, true);
+  assert.equal("unknownOutcome" in unknown, false, "the old name is gone");
+  assert.equal(etcdErrorFromJson({ error: "etcdserver: no leader", code: 14 }).sent, false);
+  assert.equal(etcdErrorFromJson({ message: "x", code: "not a number" }).grpcCode, 2);
+  const v2 = EtcdV2Error.from({
+    errorCode: 300,
+    message: "Raft Internal Error",
+    cause: "etcdserver: request timed out",
+  });
+  assert.equal(v2.sent, true);
+  assert.equal(EtcdV2Error.from({ errorCode: 100, message: "Key not found" }).sent, false);
 });

@@ -152,3 +152,31 @@ test("silenceTimeout: a silent connection is dropped early and the read runs on 
   assert.equal(await etcd.getString("k1"), seededValue("k1"));
   assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms, not the deadline`);
 });
+
+test("observe: its watch cut mid-stream restarts, onRestart says so, nothing escapes", async () => {
+  const restarts: WatchRestart[] = [];
+  const rejections = await collectUnhandledRejections(async () => {
+    await using etcd = new EtcdClient({ endpoints: [endpoint] });
+    const first = server.accepted;
+    // Connection `first` answers the candidates' range; `first + 1` carries the watch.
+    server.setFaults((i) =>
+      i === first + 1
+        ? { kind: "replace", at: 0, bytes: watchStart(CREATED), then: "close" }
+        : { kind: "none" }
+    );
+    let restarted!: () => void;
+    const once = new Promise<void>((resolve) => (restarted = resolve));
+    await using observer = etcd.election("e").observe({
+      onRestart: (r) => {
+        restarts.push(r);
+        restarted();
+      },
+    });
+    await once;
+    assert.ok(observer.reconnects >= 1);
+  });
+  assert.deepEqual(rejections, []);
+  assert.equal(restarts.length, 1);
+  assert.ok(restarts[0].reason instanceof KvError, String(restarts[0].reason));
+  assert.equal(restarts[0].attempt, 1);
+});

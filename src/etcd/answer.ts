@@ -56,8 +56,11 @@ export async function collect<T>(
   }
 }
 
-/** Parses a JSON object body; anything else is a `RemoteProtocolError` (`sent: true`). */
-export function parseJson(bytes: Uint8Array): Record<string, unknown> {
+/**
+ * Parses a JSON object body; anything else is a `RemoteProtocolError` (`sent: true`). A
+ * `secret` body (it may carry a token) is not quoted in the error.
+ */
+export function parseJson(bytes: Uint8Array, secret = false): Record<string, unknown> {
   let json: unknown;
   try {
     json = JSON.parse(utf8Decode(bytes));
@@ -67,12 +70,12 @@ export function parseJson(bytes: Uint8Array): Record<string, unknown> {
   if (typeof json === "object" && json !== null && !Array.isArray(json)) {
     return json as Record<string, unknown>;
   }
-  throw new RemoteProtocolError(
-    `etcd sent a body that is not a JSON object: ${
-      JSON.stringify(utf8Decode(bytes.subarray(0, 80)))
-    }`,
-    { sent: true },
-  );
+  const quoted = secret
+    ? `(${bytes.length} bytes, not shown: it may hold a token)`
+    : JSON.stringify(utf8Decode(bytes.subarray(0, 80)));
+  throw new RemoteProtocolError(`etcd sent a body that is not a JSON object: ${quoted}`, {
+    sent: true,
+  });
 }
 
 export function safeJson(bytes: Uint8Array): unknown {

@@ -10,8 +10,9 @@ import {
   RemoteProtocolError,
   TimeoutError,
 } from "../core/errors.ts";
+import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
 import type { StreamQueue } from "../core/stream_queue.ts";
-import type { Connect, ConnectOptions } from "../core/transport.ts";
+import { type Connect, type ConnectOptions, formatAddress } from "../core/transport.ts";
 import { checked, collect, type Decode, parseJson, Reauth, safeJson } from "./answer.ts";
 import { ConnectionPool, type Http1Driver } from "./pool.ts";
 import { sleep } from "./wait.ts";
@@ -68,6 +69,18 @@ export interface ChannelOptions extends EtcdLimits {
    * passes with no byte received closes its connection in any case.
    */
   silenceTimeout?: number;
+}
+
+/** What a {@link Channel} (and the clients on it) show of themselves: never a secret. */
+export interface ChannelSummary {
+  /** The endpoints as `host:port`. */
+  endpoints: string[];
+  /** Whether connections use TLS. */
+  tls: boolean;
+  /** Whether a client certificate is presented (mutual TLS). */
+  clientCertificate: boolean;
+  /** The user name of `auth`, when set (the password and token are never shown). */
+  username?: string;
 }
 
 /** Options of one call. */
@@ -153,6 +166,30 @@ export class Channel {
   /** True once `close()` was called. */
   get isClosed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * The safe description `JSON.stringify`, `console.log` and `util.inspect` show: endpoints,
+   * TLS and the user name; never the password, the token or a TLS key.
+   */
+  toJSON(): ChannelSummary {
+    const { tls, auth } = this.#options;
+    return {
+      endpoints: this.#endpoints.map((ep) => formatAddress(ep.address)),
+      tls: tls !== undefined && tls !== false,
+      clientCertificate: typeof tls === "object" && tls.cert !== undefined,
+      ...(auth ? { username: auth.username } : {}),
+    };
+  }
+
+  /** Node's and Bun's inspect: the {@link toJSON} summary. */
+  [INSPECT_NODE](): string {
+    return redactedRendering("Channel", this.toJSON());
+  }
+
+  /** Deno's inspect: the {@link toJSON} summary. */
+  [INSPECT_DENO](): string {
+    return redactedRendering("Channel", this.toJSON());
   }
 
   /** Runs `hook` when the channel closes (watches and leases stop); returns an unsubscriber. */
@@ -345,7 +382,7 @@ export class Channel {
         path,
         (ep, _reauthed, remaining) =>
           ep.pool.exchange(request, remaining, options.signal, "always", (response) => {
-            const json = parseJson(response.body) as { token?: unknown };
+            const json = parseJson(response.body, true) as { token?: unknown };
             if (response.status !== 200) throw etcdErrorFromJson(json, response.status);
             if (typeof json.token !== "string") throw new TypeError("the answer has no token");
             return json.token;

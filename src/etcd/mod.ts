@@ -38,11 +38,13 @@ export {
   type CallOptions,
   Channel,
   type ChannelOptions,
+  type ChannelSummary,
   type Decode,
   type EtcdLimits,
 } from "./channel.ts";
 export { ConnectionPool, type Freshness, type Http1Driver } from "./pool.ts";
 export { EtcdClient, type EtcdClientOptions, type Member, type MemberStatus } from "./client.ts";
+export { type EtcdEndpoints, parseEndpoints } from "./endpoints.ts";
 export * from "./errors.ts";
 export {
   encodeRequest,

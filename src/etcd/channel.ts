@@ -9,6 +9,7 @@ import {
   KvError,
   RemoteProtocolError,
   TimeoutError,
+  UnresponsiveError,
 } from "../core/errors.ts";
 import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
 import type { StreamQueue } from "../core/stream_queue.ts";
@@ -526,5 +527,5 @@ const ALWAYS_NEW = new Set(["/v3/kv/put", "/v3/lease/grant"]);
 
 /** True for the driver's liveness close: requests timed out with no byte received. */
 function isUnresponsive(error: Error | undefined): boolean {
-  return error instanceof ConnectionClosedError && /unresponsive/.test(error.message);
+  return error instanceof UnresponsiveError;
 }

@@ -3,11 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Driver } from "../../src/core/driver.ts";
-import {
-  ConnectionClosedError,
-  TimeoutError,
-  UnresponsiveError,
-} from "../../src/core/errors.ts";
+import { ConnectionClosedError, TimeoutError, UnresponsiveError } from "../../src/core/errors.ts";
 import { ManagedConnection } from "../../src/core/managed_connection.ts";
 import type { Transport } from "../../src/core/transport.ts";
 import { createMemoryPair } from "../../transports/memory.ts";

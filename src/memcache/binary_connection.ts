@@ -24,7 +24,7 @@ import {
 } from "./binary_codec.ts";
 import { PendingRequests } from "../core/pending_requests.ts";
 import { CoarseDeadlines } from "./deadlines.ts";
-import type { MemcacheEvent } from "./line_connection.ts";
+import { DEFAULT_MAX_VALUE_LENGTH, type MemcacheEvent } from "./line_connection.ts";
 import { MemcacheError } from "./errors.ts";
 import { type BinaryKind, planBinaryRequest } from "./binary_request.ts";
 import { Outbox, type OutboxEntry } from "../core/outbox.ts";
@@ -41,7 +41,10 @@ import {
 export interface BinaryConnectionOptions {
   /** Authenticate with SASL PLAIN before any request. */
   sasl?: { username: string; password: string };
-  /** Largest value accepted from the server, in bytes. Default 1 GiB. */
+  /**
+   * Largest value accepted from the server, in bytes, checked on its header before the body
+   * is buffered. Default {@link DEFAULT_MAX_VALUE_LENGTH} (1 MiB).
+   */
   maxValueLength?: number;
 }
 
@@ -93,7 +96,7 @@ export class BinaryConnection implements ProtocolConnection<MemcacheRequest, Mem
   readonly #frames = new KeyedTable<Frame>();
   readonly #pending = new PendingRequests<Entry>(new CoarseDeadlines<Entry>());
   readonly #events = new FifoTable<Event>();
-  readonly #maxBody: number;
+  readonly #maxValue: number;
   #phase: "handshake" | "ready" | "closed" = "ready";
   #handshake: Uint8Array | undefined;
   #nextId = 1;
@@ -103,7 +106,7 @@ export class BinaryConnection implements ProtocolConnection<MemcacheRequest, Mem
 
   /** Creates a machine; with `sasl`, authentication is queued first. */
   constructor(options: BinaryConnectionOptions = {}) {
-    this.#maxBody = (options.maxValueLength ?? 1024 * 1024 * 1024) + 64 * 1024;
+    this.#maxValue = options.maxValueLength ?? DEFAULT_MAX_VALUE_LENGTH;
     if (options.sasl) {
       const value = saslPlain(options.sasl.username, options.sasl.password);
       const entry = this.#newEntry("SASL_AUTH", "sasl");
@@ -185,6 +188,7 @@ export class BinaryConnection implements ProtocolConnection<MemcacheRequest, Mem
     this.#pending.closeAll();
     this.#outbox.clear();
     this.#frames.drain();
+    this.#buffer.clear();
   }
 
   pollTransmit(maxBytes = Infinity): Uint8Array | undefined {
@@ -231,11 +235,15 @@ export class BinaryConnection implements ProtocolConnection<MemcacheRequest, Mem
       if (!header) {
         this.#fail(`Bad magic byte 0x${buffer.byteAt(0).toString(16)} in a memcache reply`);
       }
-      if (header.bodyLength > this.#maxBody) {
-        this.#fail(`memcache reply body of ${header.bodyLength} bytes is over the limit`);
-      }
       if (header.extrasLength + header.keyLength > header.bodyLength) {
         this.#fail("memcache reply header lengths are inconsistent");
+      }
+      const valueLength = header.bodyLength - header.extrasLength - header.keyLength;
+      if (valueLength > this.#maxValue) {
+        this.#fail(
+          `memcache value of ${valueLength} bytes is over the ${this.#maxValue}-byte limit ` +
+            "(maxValueSize)",
+        );
       }
       if (buffer.length < HEADER_LENGTH + header.bodyLength) return this.#endOfInput();
       const frame = this.#frames.get(header.opaque);

@@ -50,7 +50,12 @@ export interface MemcacheClientOptions {
   minCompressLen?: number;
   /** Value (de)serialization. Default {@link defaultSerializer}. */
   serializer?: Serializer;
-  /** Largest value sent, in bytes; larger ones throw before sending. Default 1 MiB. */
+  /**
+   * Largest value, in bytes: larger ones throw `RangeError` before sending, and a reply
+   * announcing a larger one is a `RemoteProtocolError` (the connection is replaced) before
+   * any of it is buffered. Default 1 MiB, memcached's default item size (`-I`); raise it with
+   * the server's.
+   */
   maxValueSize?: number;
   /** Longest key, in bytes. Default 250. */
   maxKeyLength?: number;

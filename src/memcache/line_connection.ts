@@ -16,9 +16,18 @@ import type { MemcacheReply, MemcacheRequest } from "./types.ts";
 export interface LineConnectionOptions {
   /** Longest response line accepted, in bytes. Default 8,192. */
   maxLineLength?: number;
-  /** Largest data block accepted, in bytes. Default 1 GiB (memcached's own maximum). */
+  /**
+   * Largest data block accepted, in bytes, checked on the line that announces it, before
+   * anything of it is buffered. Default {@link DEFAULT_MAX_VALUE_LENGTH} (1 MiB).
+   */
   maxValueLength?: number;
 }
+
+/**
+ * The default limit on a received value: 1 MiB, memcached's default item size (`-I 1m`), which
+ * no value it stores can exceed (the item's header and key count toward it too).
+ */
+export const DEFAULT_MAX_VALUE_LENGTH: number = 1024 * 1024;
 
 /** Splits a reply line on single spaces (faster than `String.prototype.split` here). */
 function splitTokens(text: string): string[] {
@@ -161,7 +170,7 @@ export abstract class LineConnection<E extends LineEntry>
   /** Creates the machine. */
   constructor(options: LineConnectionOptions = {}) {
     this.#maxLine = options.maxLineLength ?? 8192;
-    this.#maxValue = options.maxValueLength ?? 1024 * 1024 * 1024;
+    this.#maxValue = options.maxValueLength ?? DEFAULT_MAX_VALUE_LENGTH;
   }
 
   /** Validates `request`, writes its bytes to `this.outbox.writer` and returns its entry. */
@@ -204,6 +213,8 @@ export abstract class LineConnection<E extends LineEntry>
     this.#closed = true;
     this.#requests.closeAll();
     this.outbox.clear();
+    this.#buffer.clear();
+    this.#pending = undefined;
   }
 
   pollTransmit(maxBytes = Infinity): Uint8Array | undefined {
@@ -272,8 +283,9 @@ export abstract class LineConnection<E extends LineEntry>
   #endOfInput(): MemcacheEvent | undefined {
     if (!this.#eof) return undefined;
     this.#closedReported = true;
+    const partial = this.#buffer.length > 0;
     this.close();
-    if (this.#buffer.length > 0) {
+    if (partial) {
       return {
         type: "closed",
         error: new RemoteProtocolError("memcached closed the connection in the middle of a reply"),
@@ -325,7 +337,8 @@ export abstract class LineConnection<E extends LineEntry>
       }
       if (dataLength > this.#maxValue) {
         throw new RemoteProtocolError(
-          `memcache value of ${dataLength} bytes is over the ${this.#maxValue}-byte limit`,
+          `memcache value of ${dataLength} bytes is over the ${this.#maxValue}-byte limit ` +
+            "(maxValueSize)",
         );
       }
       pending = { lineLength: newline + 1, dataLength, tokens };

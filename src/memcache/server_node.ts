@@ -6,7 +6,7 @@ import { defaultConnect } from "../core/default_connect.ts";
 import { ManagedConnection } from "../core/managed_connection.ts";
 import type { ProtocolConnection } from "../core/connection.ts";
 import type { Connect, TlsOptions } from "../core/transport.ts";
-import { BinaryConnection } from "./binary_connection.ts";
+import { BinaryConnection, type BinaryConnectionOptions } from "./binary_connection.ts";
 import type { MemcacheProtocol, ServerSpec } from "./client_options.ts";
 import { ConnectError, ServerError } from "../core/errors.ts";
 import { ServerDeadError } from "./errors.ts";
@@ -32,6 +32,8 @@ export interface ServerNodeOptions {
   flushOnReconnect?: boolean;
   /** Requests held while the server (re)connects. */
   offlineQueueSize?: number;
+  /** Largest value accepted in a reply, in bytes (the machines' `maxValueLength`). */
+  maxValueSize?: number;
   /** The transport connector. */
   connect?: Connect;
   /** Monotonic clock in milliseconds. Default `performance.now()`. */
@@ -44,16 +46,17 @@ export interface ServerNodeOptions {
  * @example
  * ```ts
  * import { createMemcacheMachine } from "@kvwire/kvwire/memcache";
- * const machine = createMemcacheMachine("meta");
+ * const machine = createMemcacheMachine("meta", { maxValueLength: 4 * 1024 * 1024 });
  * ```
  */
 export function createMemcacheMachine(
   protocol: MemcacheProtocol,
-  sasl?: { username: string; password: string },
+  options: BinaryConnectionOptions = {},
 ): ProtocolConnection<MemcacheRequest, MemcacheReply> {
-  if (protocol === "binary") return new BinaryConnection({ sasl });
-  if (protocol === "text") return new TextConnection();
-  return new MetaConnection();
+  if (protocol === "binary") return new BinaryConnection(options);
+  const limits = { maxValueLength: options.maxValueLength };
+  if (protocol === "text") return new TextConnection(limits);
+  return new MetaConnection(limits);
 }
 
 /**
@@ -195,7 +198,8 @@ export class ServerNode {
           throw error;
         }
       },
-      createMachine: () => createMemcacheMachine(options.protocol, sasl),
+      createMachine: () =>
+        createMemcacheMachine(options.protocol, { sasl, maxValueLength: options.maxValueSize }),
       // One attempt per demand: a server that can't be reached is marked dead instead of
       // being retried in the background; the first request after deadRetry tries again.
       reconnect: { maxAttempts: 1, failQueueAfterAttempts: 0 },

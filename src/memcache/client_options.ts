@@ -162,6 +162,50 @@ export function parseServers(
   return specs;
 }
 
+const TLS_STRINGS = ["serverName", "cert", "key"] as const;
+
+/**
+ * Checks the `tls` option, so that nothing in it is ignored: `true`, `false`, or an object of
+ * {@link TlsOptions} fields only (a misspelt `servername` or `rejectUnauthorised` is a
+ * `TypeError`, not a silently unverified connection), with `cert` and `key` together.
+ *
+ * @example
+ * ```ts
+ * import { checkTls } from "@kvwire/kvwire/memcache";
+ * checkTls({ ca: "-----BEGIN CERTIFICATE-----...", serverName: "cache.internal" });
+ * ```
+ */
+export function checkTls(tls: unknown): void {
+  if (tls === undefined || typeof tls === "boolean") return;
+  if (tls === null || typeof tls !== "object" || Array.isArray(tls)) {
+    throw new TypeError(`The memcache tls option must be true, false or TLS settings`);
+  }
+  const o = tls as Record<string, unknown>;
+  for (const name of Object.keys(o)) {
+    if (!["ca", "rejectUnauthorized", ...TLS_STRINGS].includes(name)) {
+      throw new TypeError(`Unknown memcache tls setting ${JSON.stringify(name)}`);
+    }
+  }
+  for (const name of TLS_STRINGS) {
+    if (o[name] !== undefined && typeof o[name] !== "string") {
+      throw new TypeError(`The memcache tls setting ${name} must be a string`);
+    }
+  }
+  const ca = o.ca;
+  if (
+    ca !== undefined && typeof ca !== "string" &&
+    !(Array.isArray(ca) && ca.every((c) => typeof c === "string"))
+  ) {
+    throw new TypeError("The memcache tls setting ca must be a PEM string or an array of them");
+  }
+  if (o.rejectUnauthorized !== undefined && typeof o.rejectUnauthorized !== "boolean") {
+    throw new TypeError("The memcache tls setting rejectUnauthorized must be a boolean");
+  }
+  if ((o.cert === undefined) !== (o.key === undefined)) {
+    throw new TypeError("The memcache tls settings cert and key go together (mutual TLS)");
+  }
+}
+
 /**
  * Checks option values (throwing `TypeError`/`RangeError`) and returns the protocol to use.
  *
@@ -189,6 +233,7 @@ export function checkClientOptions(options: MemcacheClientOptions): MemcacheProt
       throw new RangeError(`Invalid memcache option ${name}: ${value}`);
     }
   }
+  checkTls(options.tls);
   for (const name of ["maxValueSize", "maxKeyLength"] as const) {
     const value = options[name];
     if (value !== undefined && (!Number.isInteger(value) || value < 1)) {

@@ -9,6 +9,7 @@ import type { Connect, TlsOptions } from "../core/transport.ts";
 import { BinaryConnection, type BinaryConnectionOptions } from "./binary_connection.ts";
 import type { MemcacheProtocol, ServerSpec } from "./client_options.ts";
 import { ConnectError, ServerError } from "../core/errors.ts";
+import type { SaslCredentials } from "./credentials.ts";
 import { ServerDeadError } from "./errors.ts";
 import { MetaConnection } from "./meta_connection.ts";
 import { TextConnection } from "./text_connection.ts";
@@ -18,10 +19,8 @@ import type { MemcacheReply, MemcacheRequest } from "./types.ts";
 export interface ServerNodeOptions {
   /** The protocol to speak. */
   protocol: MemcacheProtocol;
-  /** SASL user name. */
-  username?: string;
-  /** SASL password. */
-  password?: string;
+  /** SASL PLAIN credentials (binary protocol). */
+  sasl?: SaslCredentials;
   /** TLS on, or its options. */
   tls?: boolean | TlsOptions;
   /** Connect timeout, in milliseconds. */
@@ -185,9 +184,7 @@ export class ServerNode {
     const options = this.#options;
     const connect = options.connect ?? defaultConnect;
     const timeout = options.connectTimeout ?? 3000;
-    const sasl = options.username !== undefined
-      ? { username: options.username, password: options.password ?? "" }
-      : undefined;
+    const sasl = options.sasl;
     return new ManagedConnection<MemcacheRequest, MemcacheReply>({
       label: this.label,
       connect: async () => {

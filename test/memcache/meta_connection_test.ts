@@ -54,7 +54,8 @@ const FIXTURES: Fixture[] = [
       { op: "store", mode: "replace", items: [{ key: k("z"), value: k("w") }] },
       { op: "store", mode: "cas", items: [{ key: k("a"), value: k("c"), cas: 9n }] },
     ],
-    wire: "ms a 1 F16 T60 O0\r\nv\r\nms a 1 ME O1\r\nw\r\nms z 1 MR O2\r\nw\r\nms a 1 C9 O3\r\nc\r\n",
+    wire:
+      "ms a 1 F16 T60 O0\r\nv\r\nms a 1 ME O1\r\nw\r\nms z 1 MR O2\r\nw\r\nms a 1 C9 O3\r\nc\r\n",
     reply: "HD O0\r\nNS O1\r\nNS O2\r\nEX O3\r\n",
     expect: [
       { type: "statuses", statuses: ["stored"] },

@@ -23,7 +23,7 @@ import {
   writeRequestHeader,
 } from "./binary_codec.ts";
 import { PendingRequests } from "../core/pending_requests.ts";
-import { CoarseDeadlines } from "./deadlines.ts";
+import { closedAfterTimeouts, CoarseDeadlines } from "./deadlines.ts";
 import { DEFAULT_MAX_VALUE_LENGTH, type MemcacheEvent } from "./line_connection.ts";
 import { MemcacheError } from "./errors.ts";
 import { type BinaryKind, planBinaryRequest } from "./binary_request.ts";
@@ -77,9 +77,11 @@ type Event = ConnectionEvent<MemcacheReply>;
  * Theory of operation. Phases: `handshake` (SASL PLAIN in flight, requests held back) →
  * `ready` → `closed`. Every frame carries an opaque from a keyed table; replies are matched
  * by it, so order does not matter. A multi-key request is quiet frames (GetQ answers hits,
- * SetQ/DeleteQ answer failures) closed by a NOOP whose answer completes it. A request that
- * timed out or was cancelled after it was sent keeps its opaques until its reply arrives and
- * is discarded; one never sent is cut from the outbox and its opaques freed. A reply with an
+ * SetQ/DeleteQ answer failures) closed by a NOOP whose answer completes it. A request
+ * cancelled after it was sent keeps its opaques until its reply arrives and is discarded; one
+ * that times out after it was sent closes the machine (python-memcached's rule: a server
+ * that let a request time out is dropped, and marked dead by the pool); one never sent is cut
+ * from the outbox and its opaques freed. A reply with an
  * unknown opaque or a bad magic byte fails the machine (`RemoteProtocolError`).
  *
  * @example
@@ -220,7 +222,13 @@ export class BinaryConnection implements ProtocolConnection<MemcacheRequest, Mem
   }
 
   handleTimeout(now: number): void {
-    for (const event of this.#pending.expire(now)) this.#events.push(event);
+    const timeouts = this.#pending.expire(now);
+    for (const event of timeouts) this.#events.push(event);
+    const closed = closedAfterTimeouts(timeouts);
+    if (!closed || this.#phase === "closed") return;
+    this.#closedReported = true;
+    this.close();
+    this.#events.push(closed);
   }
 
   nextEvent(): MemcacheEvent | undefined {

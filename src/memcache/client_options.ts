@@ -59,6 +59,12 @@ export interface MemcacheClientOptions {
   maxValueSize?: number;
   /** Longest key, in bytes. Default 250. */
   maxKeyLength?: number;
+  /**
+   * Milliseconds a connection may receive nothing while requests wait before it is closed and
+   * its server marked dead. Default off: a request that times out with nothing received
+   * since it was written closes its connection anyway.
+   */
+  silenceTimeout?: number;
   /** Requests held per server while it (re)connects. Default 10,000. */
   offlineQueueSize?: number;
   /** Point naming of the ketama ring. Default `"libmemcached"`. */
@@ -227,7 +233,14 @@ export function checkClientOptions(options: MemcacheClientOptions): MemcacheProt
   if (sasl && (options.username === undefined || options.password === undefined)) {
     throw new TypeError("SASL authentication needs both a username and a password");
   }
-  for (const name of ["connectTimeout", "commandTimeout", "deadRetry", "minCompressLen"] as const) {
+  const times = [
+    "connectTimeout",
+    "commandTimeout",
+    "deadRetry",
+    "minCompressLen",
+    "silenceTimeout",
+  ] as const;
+  for (const name of times) {
     const value = options[name];
     if (value !== undefined && (typeof value !== "number" || !(value >= 0))) {
       throw new RangeError(`Invalid memcache option ${name}: ${value}`);

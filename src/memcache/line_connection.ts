@@ -7,7 +7,7 @@ import { FifoTable } from "../core/correlation.ts";
 import { LocalProtocolError, RemoteProtocolError } from "../core/errors.ts";
 import { ReceiveBuffer } from "../core/receive_buffer.ts";
 import { PendingRequests } from "../core/pending_requests.ts";
-import { CoarseDeadlines } from "./deadlines.ts";
+import { closedAfterTimeouts, CoarseDeadlines } from "./deadlines.ts";
 import { MemcacheError } from "./errors.ts";
 import { Outbox, type OutboxEntry } from "../core/outbox.ts";
 import type { MemcacheReply, MemcacheRequest } from "./types.ts";
@@ -133,10 +133,13 @@ export function errorFromTokens(tokens: string[]): MemcacheError | undefined {
  * (throwing before anything is queued), then the entry waits there; `pollTransmit` moves it
  * in flight. Responses are read a unit at a time (a line, and for value replies exactly the
  * announced number of bytes and a CRLF); each unit goes to the oldest entry in flight, whose
- * subclass `consume` says when its reply is complete. An entry that timed out or was
- * cancelled after it was sent stays in line and its reply is read and discarded; one that was
- * never sent is cut from the outbox. A malformed unit, or bytes nobody waits for, fail the
- * machine for good (`RemoteProtocolError`).
+ * subclass `consume` says when its reply is complete. An entry cancelled after it was sent
+ * stays in line and its reply is read and discarded; one that was never sent is cut from the
+ * outbox. An entry that times out after it was sent closes the machine (a `closed` event
+ * after its `timeout`): whether its reply will ever come is unknown, and if it never does,
+ * each later reply would be taken for the one before (python-memcached likewise drops the
+ * socket on a timeout). A malformed unit, or bytes nobody waits for, fail the machine for good
+ * (`RemoteProtocolError`).
  *
  * @example
  * ```ts
@@ -235,7 +238,13 @@ export abstract class LineConnection<E extends LineEntry>
   }
 
   handleTimeout(now: number): void {
-    for (const event of this.#requests.expire(now)) this.#events.push(event);
+    const timeouts = this.#requests.expire(now);
+    for (const event of timeouts) this.#events.push(event);
+    const closed = closedAfterTimeouts(timeouts);
+    if (!closed || this.#closed) return;
+    this.#closedReported = true;
+    this.close();
+    this.#events.push(closed);
   }
 
   nextEvent(): MemcacheEvent | undefined {

@@ -33,6 +33,15 @@ import {
   requestName,
 } from "./types.ts";
 
+/** Options of a {@link MetaConnection}. */
+export interface MetaConnectionOptions extends LineConnectionOptions {
+  /**
+   * The opaque of the first command. Default random, so that bytes a server sends on a new
+   * connection before any request (a stale reply) cannot pass for the first reply.
+   */
+  firstOpaque?: number;
+}
+
 /** What kind of answer a meta request gets. */
 export type MetaEntryKind =
   | "get"
@@ -97,7 +106,7 @@ const STATUS: Record<string, MemcacheStatus> = {
  * @example
  * ```ts
  * import { MetaConnection } from "@kvwire/kvwire/memcache";
- * const conn = new MetaConnection();
+ * const conn = new MetaConnection({ firstOpaque: 0 });
  * const id = conn.send({ op: "get", keys: [new TextEncoder().encode("k")] });
  * conn.pollTransmit(); // bytes of "mg k v f O0\r\n"
  * conn.receive(new TextEncoder().encode("VA 2 f0 O0\r\nhi\r\n"));
@@ -106,11 +115,12 @@ const STATUS: Record<string, MemcacheStatus> = {
  */
 export class MetaConnection extends LineConnection<MetaEntry> {
   /** The opaque of the next command. */
-  #nextOpaque = 0;
+  #nextOpaque: number;
 
   /** Creates a machine; nothing is sent until the first request. */
-  constructor(options: LineConnectionOptions = {}) {
+  constructor(options: MetaConnectionOptions = {}) {
     super(options);
+    this.#nextOpaque = options.firstOpaque ?? Math.floor(Math.random() * MAX_OPAQUE);
   }
 
   /** Reserves `count` opaques for an entry's commands; returns the first. */

@@ -31,6 +31,8 @@ export interface ServerNodeOptions {
   flushOnReconnect?: boolean;
   /** Requests held while the server (re)connects. */
   offlineQueueSize?: number;
+  /** Ms a connection may stay silent with requests in flight before it is closed. */
+  silenceTimeout?: number;
   /** Largest value accepted in a reply, in bytes (the machines' `maxValueLength`). */
   maxValueSize?: number;
   /** The transport connector. */
@@ -65,7 +67,10 @@ export function createMemcacheMachine(
  * Theory of operation: a failed connection attempt (refused, TLS, timeout, or the version
  * probe that follows each connect) marks the server dead for `deadRetry` ms: requests queued
  * for it fail with that error, and new ones fail at once with `ServerDeadError` (the client
- * may fail them over) without touching the network. The first request after `deadRetry`
+ * may fail them over) without touching the network. So does a connection lost while open:
+ * reset, closed by the server, failed by a bad reply, or closed by the driver because a
+ * request timed out with nothing received (liveness), as python-memcached marks a server
+ * dead on any socket error or timeout. The first request after `deadRetry`
  * tries again. With `flushOnReconnect`, a server that failed or lost its connection is
  * flushed before anything else is sent on its next connection.
  *
@@ -188,6 +193,8 @@ export class ServerNode {
     return new ManagedConnection<MemcacheRequest, MemcacheReply>({
       label: this.label,
       connect: async () => {
+        // Marked dead by the loss that triggered this reconnect: no attempt until deadRetry.
+        if (this.isDead) throw this.#deadError();
         try {
           return await connect(this.spec.address, { timeout, tls: options.tls });
         } catch (error) {
@@ -201,6 +208,7 @@ export class ServerNode {
       // being retried in the background; the first request after deadRetry tries again.
       reconnect: { maxAttempts: 1, failQueueAfterAttempts: 0 },
       offlineQueueSize: options.offlineQueueSize,
+      silenceTimeout: options.silenceTimeout,
       onConnect: async (driver) => {
         try {
           // The probe's reply follows the handshake (SASL), so it proves the server usable.
@@ -222,9 +230,11 @@ export class ServerNode {
         }
         this.#deadUntil = 0;
       },
+      // python-memcached's mark_dead rule: a connection lost to anything but our own close
+      // (a timeout on a server gone silent, which the driver closes, a reset, a bad reply)
+      // marks the server dead for deadRetry, so that failover moves its keys.
       onDisconnect: (error) => {
-        if (error) this.#lastError = error;
-        if (error && options.flushOnReconnect) this.#flushOnNextConnect = true;
+        if (error) this.markDead(error);
       },
     });
   }

@@ -22,7 +22,7 @@ function binaryHeader(valueLength: number, opaque: number): Uint8Array {
 const CASES: [string, (limit?: number) => Machine, (size: number) => Uint8Array][] = [
   [
     "meta",
-    (limit) => new MetaConnection({ maxValueLength: limit }),
+    (limit) => new MetaConnection({ maxValueLength: limit, firstOpaque: 0 }),
     (n) => enc(`VA ${n} f0 O0\r\n`),
   ],
   [

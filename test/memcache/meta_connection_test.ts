@@ -2,14 +2,14 @@
 // replies split at every point, quiet batches ended by mn, deadlines, failures, fuzzing.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { LocalProtocolError, RemoteProtocolError } from "../../src/core/errors.ts";
+import { LocalProtocolError, RemoteProtocolError, TimeoutError } from "../../src/core/errors.ts";
 import { MemcacheError } from "../../src/memcache/errors.ts";
 import { MetaConnection } from "../../src/memcache/meta_connection.ts";
 import type { MetaResponse } from "../../src/memcache/types.ts";
 import { checkFixture, dec, drain, enc, type Fixture, fuzz } from "./_machine.ts";
 
 const k = enc;
-const make = (): MetaConnection => new MetaConnection();
+const make = (): MetaConnection => new MetaConnection({ firstOpaque: 0 });
 
 const FIXTURES: Fixture[] = [
   {
@@ -267,21 +267,20 @@ test("meta machine: a request timed out before it was sent is never transmitted"
   }]);
 });
 
-test("meta machine: a request timed out after it was sent has its reply skipped", () => {
+test("meta machine: a request that times out after it was sent closes the connection", () => {
   const conn = make();
   const a = conn.send({ op: "get", keys: [k("a"), k("b")] }, { deadline: 5 });
-  const b = conn.send({ op: "version" });
+  conn.send({ op: "version" });
   conn.pollTransmit();
   conn.handleTimeout(6);
-  assert.deepEqual(drain(conn), [{ type: "timeout", id: a, sent: true }]);
-  assert.equal(conn.inFlight, 1);
-  conn.receive(enc("VA 1 f0 O1\r\nx\r\nMN\r\nVERSION 1.6.18\r\n"));
-  assert.deepEqual(drain(conn), [{
-    type: "reply",
-    id: b,
-    value: { type: "version", version: "1.6.18" },
-  }]);
-  assert.equal(conn.pollTimeout(), undefined);
+  const [timeout, closed, ...rest] = drain(conn);
+  assert.deepEqual(timeout, { type: "timeout", id: a, sent: true });
+  assert.equal(closed.type, "closed");
+  const error = (closed as { error?: Error }).error;
+  assert.ok(error instanceof TimeoutError && error.sent, "the reason says it may have run");
+  assert.deepEqual(rest, []);
+  assert.equal(conn.inFlight, 0);
+  assert.equal(conn.canSend, false);
 });
 
 test("meta machine: deadlines share one timer: a stable, coarse poll value", () => {
@@ -292,24 +291,18 @@ test("meta machine: deadlines share one timer: a stable, coarse poll value", () 
   conn.receive(enc("VERSION 1\r\nVERSION 1\r\n"));
   assert.equal(drain(conn).length, 2);
   assert.equal(conn.pollTimeout(), 1008, "unchanged as requests complete");
-  const late = conn.send({ op: "version" }, { deadline: 5000 });
+  conn.send({ op: "version" }, { deadline: 5000 }); // never written: cut when it closes
   assert.equal(conn.pollTimeout(), 1008, "a later deadline doesn't move the timer");
   const early = conn.send({ op: "version" }, { deadline: 500 });
   assert.equal(conn.pollTimeout(), 512, "an earlier one does");
   conn.handleTimeout(512);
   assert.deepEqual(drain(conn), [{ type: "timeout", id: early, sent: false }]);
+  assert.equal(conn.pollTimeout(), 1008, "unsent, early left without closing anything");
   conn.handleTimeout(1008);
-  assert.deepEqual(drain(conn).map((e) => e.type === "timeout" && e.id), ids.slice(2));
-  assert.equal(conn.pollTimeout(), 5008);
-  conn.receive(enc("VERSION 1\r\nVERSION 1\r\nVERSION 1\r\n"));
-  drain(conn);
-  conn.pollTransmit();
-  conn.receive(enc("VERSION 1\r\n"));
-  assert.deepEqual(drain(conn).map((e) => e.type === "reply" && e.id), [late]);
-  assert.equal(conn.pollTimeout(), 5008, "the horizon stays while nothing is pending");
-  conn.handleTimeout(5008);
-  assert.deepEqual(drain(conn), [], "a spurious wake-up does nothing");
-  assert.equal(conn.pollTimeout(), undefined, "and the horizon is gone");
+  const events = drain(conn);
+  assert.deepEqual(events.slice(0, 3).map((e) => e.type === "timeout" && e.id), ids.slice(2));
+  assert.deepEqual(events.slice(3).map((e) => e.type), ["closed"], "sent ones close it");
+  assert.equal(conn.pollTimeout(), undefined, "nothing is pending on a closed machine");
 });
 
 test("meta machine: cancel drops an unsent request and skips a sent one's reply", () => {

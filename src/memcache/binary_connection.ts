@@ -46,6 +46,11 @@ export interface BinaryConnectionOptions {
    * is buffered. Default {@link DEFAULT_MAX_VALUE_LENGTH} (1 MiB).
    */
   maxValueLength?: number;
+  /**
+   * The opaque of the first frame. Default random, so that bytes a server sends before any
+   * request (a stale reply, a frame that swallows the next ones) cannot pass for a reply.
+   */
+  firstOpaque?: number;
 }
 
 interface Entry extends OutboxEntry {
@@ -95,7 +100,7 @@ type Event = ConnectionEvent<MemcacheReply>;
 export class BinaryConnection implements ProtocolConnection<MemcacheRequest, MemcacheReply> {
   readonly #outbox = new Outbox<Entry, ByteWriter>(new ByteWriter(16 * 1024));
   readonly #buffer = new ReceiveBuffer();
-  readonly #frames = new KeyedTable<Frame>();
+  readonly #frames: KeyedTable<Frame>;
   readonly #pending = new PendingRequests<Entry>(new CoarseDeadlines<Entry>());
   readonly #events = new FifoTable<Event>();
   readonly #maxValue: number;
@@ -109,6 +114,9 @@ export class BinaryConnection implements ProtocolConnection<MemcacheRequest, Mem
   /** Creates a machine; with `sasl`, authentication is queued first. */
   constructor(options: BinaryConnectionOptions = {}) {
     this.#maxValue = options.maxValueLength ?? DEFAULT_MAX_VALUE_LENGTH;
+    this.#frames = new KeyedTable<Frame>(
+      options.firstOpaque ?? 1 + Math.floor(Math.random() * 0x40000000),
+    );
     if (options.sasl) {
       const value = saslPlain(options.sasl.username, options.sasl.password);
       const entry = this.#newEntry("SASL_AUTH", "sasl");

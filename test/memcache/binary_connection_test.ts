@@ -8,7 +8,7 @@ import { MemcacheError } from "../../src/memcache/errors.ts";
 import { checkFixture, dec, drain, enc, type Fixture, fuzz } from "./_machine.ts";
 
 const k = enc;
-const make = (): BinaryConnection => new BinaryConnection();
+const make = (): BinaryConnection => new BinaryConnection({ firstOpaque: 1 });
 
 interface FrameSpec {
   key?: string;
@@ -189,7 +189,10 @@ for (const fixture of FIXTURES) {
 }
 
 test("binary machine: SASL PLAIN goes first and holds requests until it succeeds", () => {
-  const conn = new BinaryConnection({ sasl: { username: "user", password: "pencil" } });
+  const conn = new BinaryConnection({
+    sasl: { username: "user", password: "pencil" },
+    firstOpaque: 1,
+  });
   const id = conn.send({ op: "version" });
   assert.equal(
     dec(conn.pollTransmit()),
@@ -208,7 +211,10 @@ test("binary machine: SASL PLAIN goes first and holds requests until it succeeds
 });
 
 test("binary machine: refused credentials close the machine with a MemcacheError", () => {
-  const conn = new BinaryConnection({ sasl: { username: "user", password: "wrong-secret" } });
+  const conn = new BinaryConnection({
+    sasl: { username: "user", password: "wrong-secret" },
+    firstOpaque: 1,
+  });
   conn.send({ op: "version" });
   conn.pollTransmit();
   conn.receive(latin1(res(0x21, { status: 0x20, value: "Auth failure.", opaque: 1 })));

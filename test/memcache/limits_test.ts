@@ -31,7 +31,11 @@ const CASES: [string, (limit?: number) => Machine, (size: number) => Uint8Array]
     (n) => enc(`VALUE a 0 ${n}\r\n`),
   ],
   // The binary machine's first frame takes opaque 1 (its keyed table starts there).
-  ["binary", (limit) => new BinaryConnection({ maxValueLength: limit }), (n) => binaryHeader(n, 1)],
+  [
+    "binary",
+    (limit) => new BinaryConnection({ maxValueLength: limit, firstOpaque: 1 }),
+    (n) => binaryHeader(n, 1),
+  ],
 ];
 
 for (const [name, make, announce] of CASES) {

@@ -11,7 +11,8 @@ import {
   parseServers,
   type ServerSpec,
 } from "./client_options.ts";
-import { DENO_INSPECT, NODE_INSPECT, SaslCredentials } from "./credentials.ts";
+import { SaslCredentials } from "./credentials.ts";
+import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
 import type { CounterOptions, KeyInput, StoreOptions } from "./client_types.ts";
 import { MemcacheError } from "./errors.ts";
 import { encodeKey, type MemcacheKey } from "./keys.ts";
@@ -120,13 +121,13 @@ export abstract class MemcacheCore {
   }
 
   /** What util.inspect and console.log show on Node and Bun (see {@link toJSON}). */
-  [NODE_INSPECT](): string {
-    return `${this.constructor.name} ${JSON.stringify(this.toJSON())}`;
+  [INSPECT_NODE](): string {
+    return redactedRendering(this.constructor.name, this.toJSON());
   }
 
   /** What Deno.inspect and console.log show on Deno (see {@link toJSON}). */
-  [DENO_INSPECT](): string {
-    return `${this.constructor.name} ${JSON.stringify(this.toJSON())}`;
+  [INSPECT_DENO](): string {
+    return redactedRendering(this.constructor.name, this.toJSON());
   }
 
   /** Validates and prefixes a key into its bytes and routing bytes. */

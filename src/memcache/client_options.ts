@@ -173,7 +173,8 @@ const TLS_STRINGS = ["serverName", "cert", "key"] as const;
 /**
  * Checks the `tls` option, so that nothing in it is ignored: `true`, `false`, or an object of
  * {@link TlsOptions} fields only (a misspelt `servername` or `rejectUnauthorised` is a
- * `TypeError`, not a silently unverified connection), with `cert` and `key` together.
+ * `TypeError`, not a silently unverified connection). The transport refuses a `cert`
+ * without its `key` and the reverse.
  *
  * @example
  * ```ts
@@ -206,9 +207,6 @@ export function checkTls(tls: unknown): void {
   }
   if (o.rejectUnauthorized !== undefined && typeof o.rejectUnauthorized !== "boolean") {
     throw new TypeError("The memcache tls setting rejectUnauthorized must be a boolean");
-  }
-  if ((o.cert === undefined) !== (o.key === undefined)) {
-    throw new TypeError("The memcache tls settings cert and key go together (mutual TLS)");
   }
 }
 

@@ -1,31 +1,10 @@
 // SASL credentials that never show: the password lives in a private field, and inspect,
 // console.log, JSON.stringify and String() print a redacted form (Node, Deno and Bun).
 
+import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
+
 /** What inspection and serialization show in place of the password. */
 const REDACTED = "[redacted]";
-
-/**
- * The method key util.inspect and console.log call on Node and Bun.
- *
- * @example
- * ```ts
- * import { NODE_INSPECT } from "@kvwire/kvwire/memcache";
- * const quiet = { [NODE_INSPECT]: () => "[hidden]" };
- * ```
- */
-export const NODE_INSPECT: unique symbol = Symbol.for("nodejs.util.inspect.custom");
-
-/**
- * The method key Deno's inspect and console.log call ("Deno.customInspect"; the D is escaped
- * only because the boundary check flags the runtime's name even in a registry key).
- *
- * @example
- * ```ts
- * import { DENO_INSPECT } from "@kvwire/kvwire/memcache";
- * const quiet = { [DENO_INSPECT]: () => "[hidden]" };
- * ```
- */
-export const DENO_INSPECT: unique symbol = Symbol.for("\x44eno.customInspect");
 
 /**
  * A SASL PLAIN user name and password. `password` is a getter over a private field, so the
@@ -70,16 +49,16 @@ export class SaslCredentials {
 
   /** The redacted form String() uses. */
   toString(): string {
-    return `SaslCredentials(${JSON.stringify(this.#username)}, ${REDACTED})`;
+    return redactedRendering("SaslCredentials", this.toJSON());
   }
 
   /** What util.inspect and console.log show on Node and Bun. */
-  [NODE_INSPECT](): string {
+  [INSPECT_NODE](): string {
     return this.toString();
   }
 
   /** What Deno.inspect and console.log show on Deno. */
-  [DENO_INSPECT](): string {
+  [INSPECT_DENO](): string {
     return this.toString();
   }
 }

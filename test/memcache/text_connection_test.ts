@@ -197,6 +197,24 @@ test("text machine: deadlines: an unsent request is cut; a sent one that times o
   assert.equal(conn.canSend, false);
 });
 
+test("text machine: bytes with no request waiting, or a surplus END, fail the connection", () => {
+  const unsolicited = make();
+  unsolicited.receive(enc("VALUE a 0 1\r\nA\r\nEND\r\n"));
+  assert.throws(() => unsolicited.nextEvent(), /while no request waited/);
+  assert.equal(unsolicited.canSend, false, "closed for good");
+
+  const surplus = make();
+  const id = surplus.send({ op: "get", keys: [k("a")] });
+  surplus.pollTransmit();
+  surplus.receive(enc("END\r\nEND\r\n"));
+  assert.deepEqual(surplus.nextEvent(), {
+    type: "reply",
+    id,
+    value: { type: "items", items: [null] },
+  });
+  assert.throws(() => surplus.nextEvent(), RemoteProtocolError, "the second END is nobody's");
+});
+
 test("text machine: a VALUE for a key nobody asked for is a protocol violation", () => {
   const conn = make();
   conn.send({ op: "get", keys: [k("a")] });

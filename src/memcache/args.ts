@@ -3,10 +3,26 @@
 
 const U64_MAX = (1n << 64n) - 1n;
 
-/** Longest relative TTL: memcached reads a larger one as a Unix time (30 days, in seconds). */
+/**
+ * Longest relative TTL: memcached reads a larger one as a Unix time (30 days, in seconds).
+ *
+ * @example
+ * ```ts
+ * import { MAX_RELATIVE_TTL } from "@kvwire/kvwire/memcache";
+ * const ttl = 90 * 86400 > MAX_RELATIVE_TTL ? Math.floor(Date.now() / 1000) + 90 * 86400 : 90 * 86400;
+ * ```
+ */
 export const MAX_RELATIVE_TTL = 60 * 60 * 24 * 30;
 
-/** Largest TTL memcached reads correctly: it parses TTLs as signed 32-bit integers. */
+/**
+ * Largest TTL memcached reads correctly: it parses TTLs as signed 32-bit integers.
+ *
+ * @example
+ * ```ts
+ * import { checkTtl, MAX_TTL } from "@kvwire/kvwire/memcache";
+ * checkTtl(MAX_TTL); // 2147483647, a Unix time in 2038
+ * ```
+ */
 export const MAX_TTL = 0x7fffffff;
 
 /**

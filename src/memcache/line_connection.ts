@@ -26,6 +26,12 @@ export interface LineConnectionOptions {
 /**
  * The default limit on a received value: 1 MiB, memcached's default item size (`-I 1m`), which
  * no value it stores can exceed (the item's header and key count toward it too).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_VALUE_LENGTH, MetaConnection } from "@kvwire/kvwire/memcache";
+ * new MetaConnection({ maxValueLength: 4 * DEFAULT_MAX_VALUE_LENGTH }); // for memcached -I 4m
+ * ```
  */
 export const DEFAULT_MAX_VALUE_LENGTH: number = 1024 * 1024;
 

@@ -101,7 +101,8 @@ const STATUS: Record<string, MemcacheStatus> = {
  * carry no opaque: one goes to the command after the last one answered (exact unless quiet
  * commands in between succeeded silently; a batch get then fails as a whole). Text commands
  * mixed in (`version`, `stats`, `flush_all`) have no opaque but reply codes no meta command
- * uses. Binary keys (bytes a command line cannot carry) are sent base64 with the `b` flag.
+ * uses; nor has `mn` (memcached 1.6 answers `mn O1` with a bare `MN`), which only ends a batch
+ * or a noop and carries no data. Binary keys (bytes a command line cannot carry) are sent base64 with the `b` flag.
  *
  * @example
  * ```ts

@@ -292,3 +292,13 @@ test("binary machine: random and mutated replies give events or RemoteProtocolEr
   ];
   fuzz(make, requests, valid);
 });
+
+test("binary machine: opaques start at random, so a frame sent before any request cannot guess one", () => {
+  const opaques = [0, 1, 2].map(() => {
+    const conn = new BinaryConnection();
+    conn.send({ op: "version" });
+    const bytes = conn.pollTransmit()!;
+    return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(12);
+  });
+  assert.equal(new Set(opaques).size, 3, `three connections, three first opaques: ${opaques}`);
+});

@@ -419,3 +419,17 @@ test("meta machine: random and mutated replies give events or RemoteProtocolErro
   ];
   fuzz(make, requests, valid);
 });
+
+test("meta machine: opaques start at random, so a reply sent before any request cannot guess one", () => {
+  const opaques = [0, 1, 2].map(() => {
+    const conn = new MetaConnection();
+    conn.send({ op: "get", keys: [k("a")] });
+    return /O(\d+)\r\n$/.exec(dec(conn.pollTransmit()))![1];
+  });
+  assert.equal(new Set(opaques).size, 3, `three connections, three first opaques: ${opaques}`);
+  const conn = new MetaConnection();
+  conn.send({ op: "get", keys: [k("a")] });
+  conn.pollTransmit();
+  conn.receive(enc("VA 1 f0 O0\r\nx\r\n")); // a stale reply for the first opaque of the old scheme
+  assert.throws(() => drain(conn), /does not belong to GET/);
+});

@@ -16,6 +16,7 @@
 
 export * from "./client.ts";
 export * from "./client_options.ts";
+export * from "./command_info.ts";
 export * from "./commands/base.ts";
 export * from "./commands/info.ts";
 export * from "./commands/hashes.ts";
@@ -34,6 +35,7 @@ export * from "./handshake.ts";
 export * from "./pipeline.ts";
 export * from "./pipeline_error.ts";
 export * from "./pubsub_frames.ts";
+export * from "./reply_shapes.ts";
 export * from "./resp_decoder.ts";
 export * from "./resp_encoder.ts";
 export * from "./resp_types.ts";

@@ -182,6 +182,7 @@ function execFailure(exec: Error, staged: unknown[], count: number): Error {
       cause: first,
     });
   }
+  if (count === 0) return exec; // no command to report on
   const all = new Array(count).fill(exec);
   return new PipelineError("Transaction", all, all.map((_, i) => i));
 }

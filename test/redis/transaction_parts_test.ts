@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { ReplyHandler } from "../../src/core/driver.ts";
-import { AbortedError, TimeoutError } from "../../src/core/errors.ts";
+import { AbortedError, ConnectionClosedError, TimeoutError } from "../../src/core/errors.ts";
 import type { ManagedRequestOptions } from "../../src/core/managed_connection.ts";
 import type { RedisCommand } from "../../src/redis/connection.ts";
 import { type PipelineTarget, Transaction } from "../../src/redis/pipeline.ts";
@@ -55,4 +55,13 @@ test("redis transaction parts: an answered transaction is shaped and withdraws n
   assert.ok(sent.every((s) => !s.options.signal?.aborted));
   caller.abort();
   assert.ok(sent.every((s) => s.options.signal?.aborted), "the caller's abort is passed on");
+});
+
+test("redis transaction parts: an empty transaction whose EXEC is lost rejects with EXEC's error", async () => {
+  const [target, sent] = fakeTarget();
+  const result = new Transaction<string>(target).exec().catch((e) => e);
+  sent[0].handler.reply("OK");
+  const lost = new ConnectionClosedError("Connection closed after EXEC was sent", { sent: true });
+  sent[1].handler.fail(lost);
+  assert.equal(await result, lost);
 });

@@ -113,7 +113,14 @@ async function main(): Promise<number> {
   const results: RunResult[] = [];
   try {
     if (only.includes("deno")) {
-      results.push(await runRuntime("deno", bin("deno"), ["test", "-A", ...files], env));
+      results.push(
+        await runRuntime(
+          "deno",
+          bin("deno"),
+          ["test", "-A", "--v8-flags=--expose-gc", ...files],
+          env,
+        ),
+      );
     }
     if (only.includes("bun")) {
       results.push(
@@ -121,7 +128,13 @@ async function main(): Promise<number> {
       );
     }
     if (only.includes("node")) {
-      const args = ["--test", "--test-reporter=spec", "--test-concurrency=2", ...files];
+      const args = [
+        "--expose-gc",
+        "--test",
+        "--test-reporter=spec",
+        "--test-concurrency=2",
+        ...files,
+      ];
       results.push(await runRuntime("node", bin("tsx"), args, env));
     }
     if (only.includes("dist")) {

@@ -6,16 +6,19 @@ import {
   type Address,
   type ConnectOptions,
   DEFAULT_HIGH_WATER_MARK,
+  DEFAULT_KEEPALIVE_DELAY,
   formatAddress,
   type TlsOptions,
 } from "./types.ts";
 
-/** What the checks give back: the address for messages and the high-water mark. */
+/** What the checks give back: the address for messages, the high-water mark, keepalive. */
 export interface CheckedConnect {
   /** The address as messages name it. */
   where: string;
   /** The write high-water mark in bytes. */
   hwm: number;
+  /** Idle ms before TCP keepalive probes, or undefined for no keepalive. */
+  keepAliveDelay: number | undefined;
 }
 
 /**
@@ -25,7 +28,7 @@ export interface CheckedConnect {
  * @example
  * ```ts
  * const { where, hwm } = checkConnectOptions({ host: "127.0.0.1", port: 6379 }, {});
- * // where === "127.0.0.1:6379", hwm === 65536
+ * // where === "127.0.0.1:6379", hwm === 65536, keepAliveDelay === 30000
  * ```
  */
 export function checkConnectOptions(address: Address, options: ConnectOptions): CheckedConnect {
@@ -36,11 +39,20 @@ export function checkConnectOptions(address: Address, options: ConnectOptions): 
   if (timeout !== undefined && !(timeout >= 0)) {
     throw new RangeError(`timeout must be a non-negative number of ms, got ${timeout}`);
   }
+  const keepAlive = options.keepAlive ?? true;
+  if (typeof keepAlive === "number" && !(keepAlive >= 0 && keepAlive < 2 ** 31)) {
+    throw new RangeError(`keepAlive must be true, false or a delay in ms, got ${keepAlive}`);
+  }
+  const keepAliveDelay = keepAlive === true
+    ? DEFAULT_KEEPALIVE_DELAY
+    : keepAlive === false
+    ? undefined
+    : keepAlive;
   const signal = options.signal;
   if (signal?.aborted) {
     throw new AbortedError(`Connecting to ${where} was aborted`, { cause: signal.reason });
   }
-  return { where, hwm };
+  return { where, hwm, keepAliveDelay };
 }
 
 /**

@@ -27,6 +27,7 @@ interface BunSocket {
   pause(): void;
   resume(): void;
   setNoDelay?(noDelay?: boolean): boolean;
+  setKeepAlive?(enable?: boolean, initialDelay?: number): boolean;
 }
 
 type BunError = Error & { code?: string };
@@ -82,7 +83,7 @@ export const connectBun: Connect = async (
 ): Promise<Transport> => {
   const bun = (globalThis as unknown as { Bun?: BunNamespace }).Bun;
   if (!bun) throw new TypeError("connectBun needs the Bun runtime; use connectNode instead");
-  const { where, hwm } = checkConnectOptions(address, options);
+  const { where, hwm, keepAliveDelay } = checkConnectOptions(address, options);
   const tlsOptions = tlsSettings(options);
   const signal = options.signal;
 
@@ -139,6 +140,7 @@ export const connectBun: Connect = async (
   try {
     await Promise.race([attempt.then(() => ready), ready]);
     socket!.setNoDelay?.(options.noDelay ?? true);
+    if (keepAliveDelay !== undefined) socket!.setKeepAlive?.(true, keepAliveDelay);
     transport.attach(socket!);
     return transport;
   } catch (error) {

@@ -27,6 +27,7 @@ interface DenoConn {
   closeWrite(): Promise<void>;
   handshake?(): Promise<unknown>;
   setNoDelay?(noDelay?: boolean): void;
+  setKeepAlive?(keepAlive?: boolean): void;
 }
 
 type ErrorClass = abstract new (...args: never[]) => Error;
@@ -77,7 +78,7 @@ export const connectDeno: Connect = async (
   options: ConnectOptions = {},
 ): Promise<Transport> => {
   const deno = denoNamespace();
-  const { where, hwm } = checkConnectOptions(address, options);
+  const { where, hwm, keepAliveDelay } = checkConnectOptions(address, options);
   const tlsOptions = tlsSettings(options);
   if (tlsOptions?.rejectUnauthorized === false) {
     throw new TypeError(
@@ -117,17 +118,23 @@ export const connectDeno: Connect = async (
     }
     return conn = connected;
   };
-  const tcp = (): Promise<DenoConn> =>
-    deno.connect({ hostname: host, port, signal: abortTcp.signal });
+  // Deno sets keepalive on TCP connections only (not on TlsConn), with the system's delay.
+  const tcp = async (): Promise<DenoConn> => {
+    const plain = await deno.connect({ hostname: host, port, signal: abortTcp.signal });
+    if (keepAliveDelay !== undefined) plain.setKeepAlive?.(true);
+    return plain;
+  };
   const attempt = (async (): Promise<DenoConn> => {
     if ("path" in address) {
       return hold(await deno.connect({ transport: "unix", path: address.path }));
     }
     if (!tlsOptions) return hold(await tcp());
-    if (viaStartTls) {
+    // Without a client certificate, TLS goes over a TCP connection of our own (startTls),
+    // which can keep alive; connectTls gives a TlsConn, which cannot.
+    if (viaStartTls || (tlsOptions.cert === undefined && tlsOptions.key === undefined)) {
       const plain = hold(await tcp());
       inHandshake = true;
-      hold(await deno.startTls(plain, { hostname: serverName, caCerts }));
+      hold(await deno.startTls(plain, { hostname: serverName ?? host, caCerts }));
     } else {
       const { cert, key } = tlsOptions;
       hold(

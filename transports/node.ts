@@ -43,7 +43,7 @@ export const connectNode: Connect = async (
   address: Address,
   options: ConnectOptions = {},
 ): Promise<Transport> => {
-  const { where, hwm } = checkConnectOptions(address, options);
+  const { where, hwm, keepAliveDelay } = checkConnectOptions(address, options);
   const tlsOptions = tlsSettings(options);
   const signal = options.signal;
   return await new Promise<Transport>((resolve, reject) => {
@@ -87,6 +87,7 @@ export const connectNode: Connect = async (
       if (settled) return;
       cleanup();
       socket.setNoDelay(options.noDelay ?? true);
+      if (keepAliveDelay !== undefined) socket.setKeepAlive(true, keepAliveDelay);
       resolve(new NodeTransport(socket, where, hwm, tlsOptions !== undefined));
     };
     const onError = (error: NodeError): void =>

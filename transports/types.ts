@@ -9,4 +9,8 @@ export type {
   Transport,
   TransportInfo,
 } from "../src/core/transport.ts";
-export { DEFAULT_HIGH_WATER_MARK, formatAddress } from "../src/core/transport.ts";
+export {
+  DEFAULT_HIGH_WATER_MARK,
+  DEFAULT_KEEPALIVE_DELAY,
+  formatAddress,
+} from "../src/core/transport.ts";

@@ -37,6 +37,13 @@ export interface DriverOptions<Push, Req = unknown, Reply = unknown> {
   label?: string;
   /** Monotonic clock in milliseconds. Default `performance.now()`. */
   now?: () => number;
+  /**
+   * Milliseconds a connection may stay silent while requests (not streams) are in flight
+   * before it is presumed dead and closed: its requests fail with `sent: true`. Default off;
+   * a request whose own deadline passes with no byte received since it was written closes
+   * the connection in any case.
+   */
+  silenceTimeout?: number;
 }
 
 /**
@@ -65,6 +72,8 @@ const NO_DEADLINE: { deadline?: number } = Object.freeze({});
 interface Pending<Reply, Item> {
   handler: ReplyHandler<Reply>;
   sent: boolean;
+  /** When the request was handed to the transport (the driver's clock); 0 until then. */
+  sentAt: number;
   name: string;
   /** The request and its options, for `retryUnsent` (options unset: not offered). */
   req?: unknown;
@@ -83,6 +92,12 @@ interface Pending<Reply, Item> {
  * One timer is armed for the earliest `pollTimeout()`. When the transport ends or fails, or
  * the machine reports `closed`, every pending request settles: `ConnectionClosedError` with
  * `sent` telling whether it may have run.
+ *
+ * Liveness (DESIGN.md §5): the driver notes when each request was written and when the last
+ * byte arrived. A request that times out after it was written, with no byte received since,
+ * means the peer is gone or stuck: the connection is closed (its other requests fail with
+ * `sent: true`) rather than kept for later calls to time out on. `silenceTimeout` applies the
+ * same rule without waiting for a deadline. Neither applies while reading is paused.
  *
  * @example
  * ```ts
@@ -107,6 +122,9 @@ export class Driver<Req, Reply, Item = never, Push = never> {
   #flushing = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
+  /** When the last chunk arrived (the driver's clock); -Infinity before the first. */
+  #lastByteAt = -Infinity;
+  #silenceTimer: ReturnType<typeof setTimeout> | undefined;
   #readResume: (() => void) | undefined;
   /** Streams whose consumer is behind: reading pauses until each drains or ends. */
   #fullStreams = new Set<StreamQueue<Item>>();
@@ -153,14 +171,21 @@ export class Driver<Req, Reply, Item = never, Push = never> {
   request(req: Req, options: RequestOptions = {}, name = "Request"): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) => {
       const handler = { reply: resolve, fail: reject };
-      const entry: Pending<Reply, Item> = { handler, sent: false, name, req, options: undefined };
+      const entry: Pending<Reply, Item> = {
+        handler,
+        sent: false,
+        sentAt: 0,
+        name,
+        req,
+        options: undefined,
+      };
       this.#start(req, entry, options);
     });
   }
 
   /** The callback form of {@link request}: `handler` learns the outcome. */
   send(req: Req, options: RequestOptions, name: string, handler: ReplyHandler<Reply>): void {
-    const entry: Pending<Reply, Item> = { handler, sent: false, name, req, options };
+    const entry: Pending<Reply, Item> = { handler, sent: false, sentAt: 0, name, req, options };
     this.#start(req, entry, options);
   }
 
@@ -192,6 +217,7 @@ export class Driver<Req, Reply, Item = never, Push = never> {
     const entry: Pending<Reply, Item> = {
       handler: { reply: () => {}, fail: (error) => queue.end(error) },
       sent: false,
+      sentAt: 0,
       name,
       req: undefined,
       options: undefined,
@@ -316,8 +342,17 @@ export class Driver<Req, Reply, Item = never, Push = never> {
     try {
       for (;;) {
         const unsent = this.#unsent;
-        for (let i = 0; i < unsent.length; i++) unsent[i].sent = true;
-        unsent.length = 0;
+        if (unsent.length > 0) {
+          const now = this.#now();
+          for (let i = 0; i < unsent.length; i++) {
+            unsent[i].sent = true;
+            unsent[i].sentAt = now;
+          }
+          unsent.length = 0;
+          if (this.#silenceTimer === undefined && this.#options.silenceTimeout !== undefined) {
+            this.#armSilenceTimer(now + this.#options.silenceTimeout);
+          }
+        }
         const chunk = this.#machine.pollTransmit();
         if (chunk === undefined) break;
         if (!this.#transport.write(chunk)) return this.#flushWhenReady();
@@ -347,6 +382,7 @@ export class Driver<Req, Reply, Item = never, Push = never> {
         }
         const chunk = await this.#transport.read();
         if (this.#isClosed) return;
+        this.#lastByteAt = this.#now();
         if (chunk === null) this.#machine.receiveEof();
         else this.#machine.receive(chunk);
         this.#dispatch();
@@ -432,12 +468,15 @@ export class Driver<Req, Reply, Item = never, Push = never> {
         const state = event.sent
           ? "; it was sent and may have been executed"
           : " before it was sent";
+        const silent = event.sent && this.#reading && entry.sentAt > this.#lastByteAt;
+        const dead = silent ? "; nothing arrived since, so the connection is replaced" : "";
         this.#settle(
           entry,
-          new TimeoutError(`${entry.name} to ${this.#label} timed out${state}`, {
+          new TimeoutError(`${entry.name} to ${this.#label} timed out${state}${dead}`, {
             sent: event.sent,
           }),
         );
+        if (silent) this.#presumeDead(`nothing arrived since ${entry.name} was written`);
         break;
       }
       case "closed":
@@ -499,6 +538,40 @@ export class Driver<Req, Reply, Item = never, Push = never> {
     }, Math.max(0, Math.ceil(at - this.#now())));
   }
 
+  /** True while the read loop is reading: silence then means the peer said nothing. */
+  get #reading(): boolean {
+    return this.#readResume === undefined;
+  }
+
+  #presumeDead(why: string): void {
+    this.#shutdown(
+      new ConnectionClosedError(`Connection to ${this.#label} was unresponsive (${why})`),
+    );
+  }
+
+  #armSilenceTimer(at: number): void {
+    this.#silenceTimer = setTimeout(
+      this.#checkSilence,
+      Math.max(0, Math.ceil(at - this.#now())),
+    );
+  }
+
+  /** Closes the connection when requests waited `silenceTimeout` with nothing arriving. */
+  readonly #checkSilence = (): void => {
+    this.#silenceTimer = undefined;
+    const limit = this.#options.silenceTimeout;
+    if (this.#isClosed || limit === undefined) return;
+    let oldest = Infinity;
+    for (const entry of this.#pending.values()) {
+      if (entry.sent && !entry.stream && entry.sentAt < oldest) oldest = entry.sentAt;
+    }
+    if (oldest === Infinity) return; // nothing waits; the next write re-arms
+    const quietSince = Math.max(oldest, this.#lastByteAt);
+    if (this.#reading && this.#now() - quietSince >= limit) {
+      this.#presumeDead(`silent for ${limit} ms with requests in flight`);
+    } else this.#armSilenceTimer(this.#reading ? quietSince + limit : this.#now() + limit);
+  };
+
   #closedErrorFor(entry: Pending<Reply, Item>, cause?: Error): Error {
     const state = entry.sent
       ? `after ${entry.name} was sent; it may have been executed`
@@ -516,6 +589,8 @@ export class Driver<Req, Reply, Item = never, Push = never> {
     this.#closedError = error;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    if (this.#silenceTimer !== undefined) clearTimeout(this.#silenceTimer);
+    this.#silenceTimer = undefined;
     // Ask the machine which requests it really wrote before closing it: requests it held back
     // (e.g. behind a handshake) were never sent, so they may be replayed elsewhere.
     const wasSent = this.#machine.wasSent?.bind(this.#machine);

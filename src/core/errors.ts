@@ -129,7 +129,6 @@ export class ServerError extends KvError {
  * ```
  */
 export class ConnectionClosedError extends KvError {
-
   /** Creates the error; `sent` defaults to false. */
   constructor(message: string, options?: KvErrorOptions) {
     super(ErrorCode.ConnectionClosed, message, options);
@@ -183,7 +182,6 @@ export class TlsError extends KvError {
  * ```
  */
 export class TimeoutError extends KvError {
-
   /** Creates the error; `sent` defaults to false. */
   constructor(message: string, options?: KvErrorOptions) {
     super(ErrorCode.Timeout, message, options);
@@ -201,7 +199,6 @@ export class TimeoutError extends KvError {
  * ```
  */
 export class AbortedError extends KvError {
-
   /** Creates the error; `sent` defaults to false. */
   constructor(message: string, options?: KvErrorOptions) {
     super(ErrorCode.Aborted, message, options);

@@ -50,6 +50,8 @@ export interface ManagedConnectionOptions<Req, Reply, Item, Push> {
   ) => Promise<void> | void;
   /** Observes connection losses (for logging); the error never contains secrets. */
   onDisconnect?: (error: Error | undefined) => void;
+  /** The driver's `silenceTimeout`: ms a connection may stay silent with requests in flight. */
+  silenceTimeout?: number;
 }
 
 /** Per-request options of a managed connection. */
@@ -245,6 +247,7 @@ export class ManagedConnection<Req, Reply, Item = never, Push = never> {
           retryUnsent: this.#retryUnsent,
           onPush: this.#options.onPush,
           onClose: (error) => this.#lost(created, error),
+          silenceTimeout: this.#options.silenceTimeout,
         },
       );
       driver = created;

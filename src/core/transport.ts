@@ -33,7 +33,17 @@ export interface ConnectOptions {
   highWaterMark?: number;
   /** Disable Nagle's algorithm where the runtime allows it. Default true. */
   noDelay?: boolean;
+  /**
+   * TCP keepalive, so that a peer that vanished without a FIN or RST is noticed even on an
+   * idle connection: `true` (default) probes after {@link DEFAULT_KEEPALIVE_DELAY} ms idle, a
+   * number sets that delay where the runtime allows it (Node, Bun; Deno uses the system's),
+   * `false` turns it off. Unix sockets and Workers sockets have none.
+   */
+  keepAlive?: boolean | number;
 }
+
+/** Idle milliseconds before TCP keepalive probes start, unless `keepAlive` says otherwise. */
+export const DEFAULT_KEEPALIVE_DELAY = 30_000;
 
 /** What a transport tells about itself. */
 export interface TransportInfo {

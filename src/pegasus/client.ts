@@ -93,7 +93,12 @@ export class PegasusClient<V = Uint8Array> {
     if (typeof options?.table !== "string" || options.table === "") {
       throw new TypeError("Pegasus needs a table name");
     }
-    this.#router = new TableRouter(new Cluster(options), options.table, options.timeout ?? 1000);
+    const timeout = options.timeout ?? 1000;
+    const cluster = new Cluster({
+      ...options,
+      silenceTimeout: options.silenceTimeout ?? Math.max(timeout, 5000),
+    });
+    this.#router = new TableRouter(cluster, options.table, timeout);
     this.#convert = (options.decode ? utf8Decode : (b: Uint8Array) => b) as (b: Uint8Array) => V;
   }
 

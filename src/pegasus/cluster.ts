@@ -38,6 +38,14 @@ export interface ClusterOptions {
    * bounded by it); a larger one fails the session. Default 64 MiB.
    */
   maxFrameLength?: number;
+  /**
+   * Milliseconds a session may stay silent while requests wait on it before it is presumed
+   * dead and replaced (its requests fail with `sent: true`; idempotent ones are retried).
+   * Default 5000 (PegasusClient: the larger of its `timeout` and 5000, the scanners' default
+   * round trip). A request whose deadline passes with nothing received since it was written
+   * replaces the session in any case.
+   */
+  silenceTimeout?: number;
 }
 
 /** A table's cached partition configuration. */
@@ -166,6 +174,7 @@ export class Cluster {
         if (error) this.#losses++;
       },
       reconnect: this.#options.reconnect ?? { initialDelay: 5, maxDelay: 1000 },
+      silenceTimeout: this.#options.silenceTimeout ?? 5000,
     });
     this.#sessions.set(address, session);
     return session;

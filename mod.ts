@@ -32,6 +32,7 @@ export * from "./src/core/pending_requests.ts";
 export * from "./src/core/stream_queue.ts";
 export * from "./src/core/backoff.ts";
 export * from "./src/core/url.ts";
+export * from "./src/core/redact.ts";
 export * from "./src/core/driver.ts";
 export * from "./src/core/managed_connection.ts";
 export * from "./src/core/default_connect.ts";

@@ -57,7 +57,7 @@ export interface MemcachedServer extends ServerHandle {
 /** A running single-member etcd. */
 export interface EtcdServer extends ServerHandle {
   readonly kind: "etcd";
-  /** The client URL, `http://127.0.0.1:<port>`. */
+  /** The client URL, `http://127.0.0.1:<port>` (`https://` when started with `tls`). */
   readonly url: string;
   readonly peerPort: number;
 }
@@ -106,6 +106,11 @@ export interface MemcachedOptions extends CommonOptions {
 export interface EtcdOptions extends CommonOptions {
   /** Serve the v2 API at `/v2/keys`; default true. */
   enableV2?: boolean;
+  /**
+   * Serve clients over TLS only (`https://`, `--cert-file`/`--key-file`); with
+   * `clientCertAuth` clients must present a certificate signed by `caFile` (mutual TLS).
+   */
+  tls?: TlsFiles & { clientCertAuth?: boolean };
 }
 
 const DEBIAN_PACKAGES = "redis-server memcached etcd-server etcd-client openssl sasl2-bin";
@@ -571,14 +576,19 @@ function saslPassword(bin: string, db: string, username: string, password: strin
 export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> {
   const bin = options.bin ?? await findBinary("etcd");
   return await withRetries("etcd", async (dir) => {
-    const [port, peerPort] = await freePorts(2);
-    const url = `http://127.0.0.1:${port}`;
+    const [port, peerPort, metricsPort] = await freePorts(3);
+    const tls = options.tls;
+    const url = `${tls ? "https" : "http"}://127.0.0.1:${port}`;
     const peer = `http://127.0.0.1:${peerPort}`;
+    const metricsUrl = `http://127.0.0.1:${metricsPort}`;
     const args = [
       "--name=kvwire",
       `--data-dir=${path.join(dir, "data")}`,
       `--listen-client-urls=${url}`,
       `--advertise-client-urls=${url}`,
+      `--listen-metrics-urls=${metricsUrl}`,
+      ...(tls ? [`--cert-file=${tls.certFile}`, `--key-file=${tls.keyFile}`] : []),
+      ...(tls?.clientCertAuth ? ["--client-cert-auth", `--trusted-ca-file=${tls.caFile}`] : []),
       `--listen-peer-urls=${peer}`,
       `--initial-advertise-peer-urls=${peer}`,
       `--initial-cluster=kvwire=${peer}`,
@@ -594,7 +604,9 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> 
     const env: Record<string, string> = process.arch === "x64"
       ? {}
       : { ETCD_UNSUPPORTED_ARCH: process.arch };
-    const request = `GET /health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`;
+    // The metrics listener is plain HTTP whatever the client listener speaks.
+    const request =
+      `GET /health HTTP/1.1\r\nHost: 127.0.0.1:${metricsPort}\r\nConnection: close\r\n\r\n`;
     const proc = await launch({
       kind: "etcd",
       bin,
@@ -603,7 +615,11 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> 
       env,
       timeoutMs: options.timeoutMs ?? 20_000,
       ready: () =>
-        probe({ host: "127.0.0.1", port }, request, (t) => t.includes(`"health":"true"`)),
+        probe(
+          { host: "127.0.0.1", port: metricsPort },
+          request,
+          (t) => t.includes(`"health":"true"`),
+        ),
     });
     return makeHandle<EtcdServer>(proc, { kind: "etcd", port, url, peerPort });
   });
@@ -632,7 +648,7 @@ export interface EtcdCluster {
  */
 export async function startEtcdCluster(
   size = 3,
-  options: EtcdOptions = {},
+  options: Omit<EtcdOptions, "tls"> = {},
 ): Promise<EtcdCluster> {
   const bin = options.bin ?? await findBinary("etcd");
   for (let attempt = 1;; attempt++) {

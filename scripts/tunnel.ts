@@ -25,10 +25,19 @@ tokens during a rotation, and the first one signs.
 
 serve options:
   --listen <host:port>        where to listen (default 127.0.0.1:8787)
-  --max-connections <n>       open tunnels at most (default 256)
+  --max-connections <n>       connections at most, handshakes included (default 256)
+  --max-handshakes-per-ip <n> handshakes in progress from one IP at most (default 64)
+  --handshake-timeout <seconds> for a client to send its request head (default 10)
   --idle-timeout <seconds>    close tunnels idle this long, 0 = never (default 300)
   --connect-timeout <seconds> resolve + connect (+TLS) to a target (default 10)
   --max-message-size <bytes>  largest client message (default 1048576)
+  --max-fragments <n>         most frames in one message, empty ones too (default 128)
+  --budget-window <seconds>   a client's budget window (default 1)
+  --max-frames <n>            frames a client may send per budget window, 0 = no limit
+                              (default 20000); over budget, the relay stops reading it
+  --max-bytes <bytes>         bytes a client may send per budget window, frame headers
+                              included, 0 = no limit (default 67108864)
+  --drain-timeout <seconds>   drop a client that does not read for this long (default 30)
   --tls-cert/--tls-key <file> serve wss:// with this certificate
   --target-ca <file>          trust this CA for targets reached with tls=1
   --insecure-no-auth          accept clients without a token (never in production)
@@ -60,11 +69,18 @@ function secrets(values: { "secret-env"?: string[]; "secret-file"?: string[] }, 
   return out;
 }
 
-function number(text: string | undefined, name: string, fallback: number): number {
-  if (text === undefined) return fallback;
+/** A flag's number, or undefined when not given (the relay's default applies). */
+function number(text: string | undefined, name: string): number | undefined {
+  if (text === undefined) return undefined;
   const value = Number(text);
   if (!(value >= 0)) throw new RangeError(`--${name} must be a non-negative number, got "${text}"`);
   return value;
+}
+
+/** A flag in seconds, as milliseconds, or undefined when not given. */
+function seconds(text: string | undefined, name: string): number | undefined {
+  const value = number(text, name);
+  return value === undefined ? undefined : value * 1000;
 }
 
 /**
@@ -95,6 +111,13 @@ export async function runTunnelCli(
       "idle-timeout": { type: "string" },
       "connect-timeout": { type: "string" },
       "max-message-size": { type: "string" },
+      "max-handshakes-per-ip": { type: "string" },
+      "handshake-timeout": { type: "string" },
+      "max-fragments": { type: "string" },
+      "budget-window": { type: "string" },
+      "max-frames": { type: "string" },
+      "max-bytes": { type: "string" },
+      "drain-timeout": { type: "string" },
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
       "target-ca": { type: "string" },
@@ -116,7 +139,7 @@ export async function runTunnelCli(
       await createTunnelToken({
         secret,
         targets: values.target,
-        expiresIn: number(values.ttl, "ttl", 3600),
+        expiresIn: number(values.ttl, "ttl") ?? 3600,
         subject: values.subject,
       }),
     );
@@ -165,10 +188,17 @@ export async function runTunnelCli(
     secrets: keys,
     insecureNoAuth: values["insecure-no-auth"] === true,
     allow,
-    maxConnections: number(values["max-connections"], "max-connections", 256),
-    idleTimeout: number(values["idle-timeout"], "idle-timeout", 300) * 1000,
-    connectTimeout: number(values["connect-timeout"], "connect-timeout", 10) * 1000,
-    maxMessageSize: number(values["max-message-size"], "max-message-size", 1024 * 1024),
+    maxConnections: number(values["max-connections"], "max-connections"),
+    idleTimeout: seconds(values["idle-timeout"], "idle-timeout"),
+    connectTimeout: seconds(values["connect-timeout"], "connect-timeout"),
+    maxMessageSize: number(values["max-message-size"], "max-message-size"),
+    maxHandshakesPerIp: number(values["max-handshakes-per-ip"], "max-handshakes-per-ip"),
+    handshakeTimeout: seconds(values["handshake-timeout"], "handshake-timeout"),
+    maxFragments: number(values["max-fragments"], "max-fragments"),
+    budgetWindow: seconds(values["budget-window"], "budget-window"),
+    maxFramesPerWindow: number(values["max-frames"], "max-frames"),
+    maxBytesPerWindow: number(values["max-bytes"], "max-bytes"),
+    drainTimeout: seconds(values["drain-timeout"], "drain-timeout"),
     tls: tlsFiles,
     targetTls: values["target-ca"] ? { ca: readFileSync(values["target-ca"], "utf8") } : undefined,
     log: values.quiet

@@ -56,7 +56,9 @@ export function checkConnectOptions(address: Address, options: ConnectOptions): 
 }
 
 /**
- * The TLS settings of a connect call: `undefined` for plain TCP, `{}` for `tls: true`.
+ * The TLS settings of a connect call: `undefined` for plain TCP, `{}` for `tls: true`. Throws
+ * `TypeError` for a client certificate without its key or a key without its certificate
+ * (a runtime would otherwise connect without either).
  *
  * @example
  * ```ts
@@ -64,5 +66,13 @@ export function checkConnectOptions(address: Address, options: ConnectOptions): 
  * ```
  */
 export function tlsSettings(options: ConnectOptions): TlsOptions | undefined {
-  return options.tls === true ? {} : options.tls || undefined;
+  const tls = options.tls === true ? {} : options.tls || undefined;
+  if (tls && (tls.cert === undefined) !== (tls.key === undefined)) {
+    throw new TypeError(
+      `tls.${tls.cert === undefined ? "key" : "cert"} was given without tls.${
+        tls.cert === undefined ? "cert" : "key"
+      }: a client certificate needs both`,
+    );
+  }
+  return tls;
 }

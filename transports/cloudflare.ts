@@ -91,9 +91,12 @@ function loadBuiltin(): Promise<CloudflareSocketConnect> {
 function tlsMode(options: ConnectOptions, host: string): { on: boolean; serverName?: string } {
   const tls: TlsOptions | undefined = options.tls === true ? {} : options.tls || undefined;
   if (!tls) return { on: false };
-  if (tls.ca || tls.cert || tls.key) {
-    throw new TypeError("Workers verify TLS with public roots: tls.ca, cert and key are not used");
+  if (tls.cert || tls.key) {
+    throw new TypeError(
+      "Workers sockets cannot present a client certificate (tls.cert, tls.key): no mutual TLS",
+    );
   }
+  if (tls.ca) throw new TypeError("Workers verify TLS with public roots: tls.ca is not used");
   if (tls.rejectUnauthorized === false) {
     throw new TypeError("Workers cannot turn TLS verification off");
   }

@@ -61,7 +61,8 @@ export function createMemoryPair(options: MemoryPairOptions = {}): [Transport, T
 
 /**
  * A connector that creates a memory pair per `connect()` and hands the server side to
- * `onAccept`: a fake peer for tests of code that takes a `Connect`.
+ * `onAccept`: a fake peer for tests of code that takes a `Connect`. It has no TLS: a `tls`
+ * option rejects with a `TypeError` rather than being ignored.
  *
  * @example
  * ```ts
@@ -79,6 +80,11 @@ export function memoryConnector(
 ): Connect {
   return (address: Address, connectOptions: ConnectOptions = {}): Promise<Transport> => {
     const where = formatAddress(address);
+    if (connectOptions.tls) {
+      return Promise.reject(
+        new TypeError(`The memory transport has no TLS (tls option set for ${where})`),
+      );
+    }
     if (connectOptions.signal?.aborted) {
       return Promise.reject(
         new AbortedError(`Connecting to ${where} was aborted`, {

@@ -135,7 +135,8 @@ class AcceptedSocket implements Transport {
     this.closed = new Promise((resolve) => socket.once("close", () => resolve()));
     socket.pause();
     socket.on("data", (data: Uint8Array) => {
-      this.#chunks.push(new Uint8Array(data));
+      // A view, not a copy: each read is a fresh Buffer, and the relay copies what it keeps.
+      this.#chunks.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
       socket.pause();
       this.#settle();
     });

@@ -84,7 +84,10 @@ const MAX_POLL_MS = 20;
 /**
  * A connector that opens each connection as a tunnel through a kvwire relay
  * (`kvwire-tunnel`, or `serveTunnel` from `@kvwire/kvwire/tunnel/server`). The relay dials the
- * target; with `tls: true` it speaks TLS to the target. Refusals reject with `TunnelError`
+ * target; with `tls: true` it speaks TLS to the target and verifies its certificate with the
+ * relay's own trust store: TLS to the target is the relay's business, so `tls.ca`,
+ * `tls.cert`/`tls.key` (mutual TLS) and `rejectUnauthorized: false` are refused with a
+ * `TypeError` (only `serverName` passes through). Refusals reject with `TunnelError`
  * (`closeCode` 4401 bad token, 4403 target not allowed, ...), `TimeoutError` or `TlsError`.
  *
  * @example

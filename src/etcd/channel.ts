@@ -11,8 +11,9 @@ import {
   RemoteProtocolError,
   TimeoutError,
 } from "../core/errors.ts";
+import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
 import type { StreamQueue } from "../core/stream_queue.ts";
-import type { Connect, ConnectOptions } from "../core/transport.ts";
+import { type Connect, type ConnectOptions, formatAddress } from "../core/transport.ts";
 
 /** A TCP endpoint. */
 export interface Address {
@@ -41,6 +42,18 @@ export interface ChannelOptions {
   maxConnections?: number;
   /** User name and password: a token is fetched and sent with every request. */
   auth?: { username: string; password: string };
+}
+
+/** What a {@link Channel} (and the clients on it) show of themselves: never a secret. */
+export interface ChannelSummary {
+  /** The endpoints as `host:port`. */
+  endpoints: string[];
+  /** Whether connections use TLS. */
+  tls: boolean;
+  /** Whether a client certificate is presented (mutual TLS). */
+  clientCertificate: boolean;
+  /** The user name of `auth`, when set (the password and token are never shown). */
+  username?: string;
 }
 
 /** Options of one call. */
@@ -109,6 +122,30 @@ export class Channel {
   /** True once `close()` was called. */
   get isClosed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * The safe description `JSON.stringify`, `console.log` and `util.inspect` show: endpoints,
+   * TLS and the user name; never the password, the token or a TLS key.
+   */
+  toJSON(): ChannelSummary {
+    const { tls, auth } = this.#options;
+    return {
+      endpoints: this.#endpoints.map((ep) => formatAddress(ep.address)),
+      tls: tls !== undefined && tls !== false,
+      clientCertificate: typeof tls === "object" && tls.cert !== undefined,
+      ...(auth ? { username: auth.username } : {}),
+    };
+  }
+
+  /** Node's and Bun's inspect: the {@link toJSON} summary. */
+  [INSPECT_NODE](): string {
+    return redactedRendering("Channel", this.toJSON());
+  }
+
+  /** Deno's inspect: the {@link toJSON} summary. */
+  [INSPECT_DENO](): string {
+    return redactedRendering("Channel", this.toJSON());
   }
 
   /** Runs `hook` when the channel closes (watches and leases stop); returns an unsubscriber. */
@@ -265,7 +302,7 @@ export class Channel {
           headers: { "Content-Type": "application/json" },
           body: JSON.stringify({ name: auth.username, password: auth.password }),
         }, options);
-        const json = parseJson(response.body) as { token?: string };
+        const json = parseJson(response.body, true) as { token?: string };
         if (response.status !== 200) throw etcdErrorFromJson(json, response.status);
         return json;
       });
@@ -443,13 +480,15 @@ async function collect<T>(
   }
 }
 
-function parseJson(bytes: Uint8Array): unknown {
+/** Parses a JSON body; a `secret` one (it may carry a token) is not quoted in the error. */
+function parseJson(bytes: Uint8Array, secret = false): unknown {
   try {
     return JSON.parse(utf8Decode(bytes));
   } catch {
-    throw new RemoteProtocolError(
-      `etcd sent a body that is not JSON: ${JSON.stringify(utf8Decode(bytes.subarray(0, 80)))}`,
-    );
+    const quoted = secret
+      ? `(${bytes.length} bytes, not shown: it may hold a token)`
+      : JSON.stringify(utf8Decode(bytes.subarray(0, 80)));
+    throw new RemoteProtocolError(`etcd sent a body that is not JSON: ${quoted}`);
   }
 }
 

@@ -2,11 +2,12 @@
 // compaction, leases, watch, lock, election, cluster and maintenance, auth, failover.
 
 import { defaultConnect } from "../core/default_connect.ts";
-import { parseHostPort } from "../core/url.ts";
 import type { Connect, ConnectOptions } from "../core/transport.ts";
 import { base64Decode, base64Encode } from "./base64.ts";
-import { type Address, type CallOptions, Channel } from "./channel.ts";
+import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
+import { type Address, type CallOptions, Channel, type ChannelSummary } from "./channel.ts";
 import { ReadCoalescer } from "./coalesce.ts";
+import { parseEndpoints } from "./endpoints.ts";
 import {
   type Bytes,
   deleteRequest,
@@ -34,11 +35,20 @@ import { Watcher, type WatchOptions } from "./watch.ts";
 
 /** Options of an {@link EtcdClient}. */
 export interface EtcdClientOptions {
-  /** `host:port` or `http://host:port` strings. Default `["127.0.0.1:2379"]`. */
+  /**
+   * `https://host:port`, `http://host:port` or bare `host:port` strings (port default 2379).
+   * `https://` turns TLS on for the client; then every endpoint speaks TLS and an `http://`
+   * one is refused with a `TypeError`. Default `["127.0.0.1:2379"]`.
+   */
   endpoints?: (string | Address)[];
   /** The transport connector. Default: the one for the running runtime. */
   connect?: Connect;
-  /** TLS: `true` for defaults (certificate verified), or settings. */
+  /**
+   * TLS for every endpoint: `true` for the defaults, or `{ ca, cert, key, serverName }` (a
+   * client certificate and key for mutual TLS). The server's certificate is always verified
+   * unless `rejectUnauthorized: false` is spelled out. Implied by `https://` endpoints; set
+   * with an `http://` endpoint it is a `TypeError`.
+   */
   tls?: ConnectOptions["tls"];
   /** User name and password; the token is renewed once when the server rejects it. */
   auth?: { username: string; password: string };
@@ -126,18 +136,35 @@ export class EtcdClient {
     this.#options = options;
     this.#keys = new Keys(options.namespace ?? "");
     this.#owner = shared === undefined;
-    this.#channel = shared ?? new Channel({
-      endpoints: (options.endpoints ?? ["127.0.0.1:2379"]).map(toAddress),
-      connect: options.connect ?? defaultConnect,
-      tls: options.tls,
-      auth: options.auth,
-      requestTimeout: options.requestTimeout,
-      connectTimeout: options.connectTimeout,
-      maxConnections: options.maxConnections,
-    });
+    this.#channel = shared ?? openChannel(options);
     if (options.coalesceReads !== false) {
       this.#reads = new ReadCoalescer(this.#channel, { requestTimeout: options.requestTimeout });
     }
+  }
+
+  /**
+   * The safe description `JSON.stringify`, `console.log` and `util.inspect` show: endpoints,
+   * TLS and the user name; never the password, the auth token or a TLS key.
+   *
+   * @example
+   * ```ts
+   * import { EtcdClient } from "@kvwire/kvwire/etcd";
+   * const etcd = new EtcdClient({ auth: { username: "app", password: "s3cret" } });
+   * JSON.stringify(etcd); // {"endpoints":["127.0.0.1:2379"],"tls":false,...,"username":"app"}
+   * ```
+   */
+  toJSON(): ChannelSummary {
+    return this.#channel.toJSON();
+  }
+
+  /** Node's and Bun's inspect: the {@link toJSON} summary. */
+  [INSPECT_NODE](): string {
+    return redactedRendering("EtcdClient", this.toJSON());
+  }
+
+  /** Deno's inspect: the {@link toJSON} summary. */
+  [INSPECT_DENO](): string {
+    return redactedRendering("EtcdClient", this.toJSON());
   }
 
   /** The channel (connections, failover, auth) shared with namespaced views. */
@@ -411,8 +438,16 @@ export class EtcdClient {
   }
 }
 
-function toAddress(endpoint: string | Address): Address {
-  if (typeof endpoint !== "string") return endpoint;
-  const bare = endpoint.replace(/^https?:\/\//, "").replace(/\/.*$/, "");
-  return parseHostPort(bare, 2379);
+/** The channel of a client that owns one: endpoints parsed, TLS decided. */
+function openChannel(options: EtcdClientOptions): Channel {
+  const { addresses, tls } = parseEndpoints(options.endpoints ?? ["127.0.0.1:2379"], options.tls);
+  return new Channel({
+    endpoints: addresses,
+    connect: options.connect ?? defaultConnect,
+    tls,
+    auth: options.auth,
+    requestTimeout: options.requestTimeout,
+    connectTimeout: options.connectTimeout,
+    maxConnections: options.maxConnections,
+  });
 }

@@ -38,8 +38,10 @@ export {
   type CallOptions,
   Channel,
   type ChannelOptions,
+  type ChannelSummary,
 } from "./channel.ts";
 export { EtcdClient, type EtcdClientOptions, type Member, type MemberStatus } from "./client.ts";
+export { type EtcdEndpoints, parseEndpoints } from "./endpoints.ts";
 export * from "./errors.ts";
 export {
   encodeRequest,

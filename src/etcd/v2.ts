@@ -3,19 +3,26 @@
 
 import { utf8Decode } from "../core/bytes.ts";
 import { defaultConnect } from "../core/default_connect.ts";
-import { parseHostPort } from "../core/url.ts";
 import type { Connect, ConnectOptions } from "../core/transport.ts";
-import { type Address, type CallOptions, Channel } from "./channel.ts";
+import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
+import { type Address, type CallOptions, Channel, type ChannelSummary } from "./channel.ts";
+import { parseEndpoints } from "./endpoints.ts";
 import { EtcdV2Error } from "./errors.ts";
 import type { HttpRequest, HttpResponse } from "./http1/codec.ts";
 
 /** Options of an {@link EtcdV2Client}. */
 export interface EtcdV2ClientOptions {
-  /** `host:port` or `http://host:port` strings. Default `["127.0.0.1:2379"]`. */
+  /**
+   * `https://host:port`, `http://host:port` or bare `host:port` strings (port default 2379);
+   * TLS and mixed schemes work as for `EtcdClient`. Default `["127.0.0.1:2379"]`.
+   */
   endpoints?: (string | Address)[];
   /** The transport connector. Default: the one for the running runtime. */
   connect?: Connect;
-  /** TLS: `true` for defaults (certificate verified), or settings. */
+  /**
+   * TLS for every endpoint: `true` or `{ ca, cert, key, serverName }`; verification stays on
+   * unless `rejectUnauthorized: false` is spelled out. Implied by `https://` endpoints.
+   */
   tls?: ConnectOptions["tls"];
   /** Path prefix of the API. Default `/v2`. */
   versionPrefix?: string;
@@ -113,18 +120,39 @@ export class EtcdV2Client {
 
   /** Creates the client; connections open on first use. */
   constructor(options: EtcdV2ClientOptions = {}) {
+    const { addresses, tls } = parseEndpoints(options.endpoints ?? ["127.0.0.1:2379"], options.tls);
     this.#channel = new Channel({
-      endpoints: (options.endpoints ?? ["127.0.0.1:2379"]).map((e) =>
-        typeof e === "string"
-          ? parseHostPort(e.replace(/^https?:\/\//, "").replace(/\/.*$/, ""), 2379)
-          : e
-      ),
+      endpoints: addresses,
       connect: options.connect ?? defaultConnect,
-      tls: options.tls,
+      tls,
       requestTimeout: options.requestTimeout,
     });
     this.#prefix = options.versionPrefix ?? "/v2";
     this.lockPrefix = options.lockPrefix ?? "/_locks/";
+  }
+
+  /**
+   * The safe description `JSON.stringify`, `console.log` and `util.inspect` show: endpoints
+   * and TLS, never a TLS key.
+   *
+   * @example
+   * ```ts
+   * import { EtcdV2Client } from "@kvwire/kvwire/etcd";
+   * JSON.stringify(new EtcdV2Client()); // {"endpoints":["127.0.0.1:2379"],"tls":false,...}
+   * ```
+   */
+  toJSON(): ChannelSummary {
+    return this.#channel.toJSON();
+  }
+
+  /** Node's and Bun's inspect: the {@link toJSON} summary. */
+  [INSPECT_NODE](): string {
+    return redactedRendering("EtcdV2Client", this.toJSON());
+  }
+
+  /** Deno's inspect: the {@link toJSON} summary. */
+  [INSPECT_DENO](): string {
+    return redactedRendering("EtcdV2Client", this.toJSON());
   }
 
   /** Sets a key (or creates a directory, or appends an in-order key). */

@@ -27,6 +27,9 @@ export type {
 } from "../core/transport.ts";
 export { ConnectError, ConnectionClosedError, ErrorCode, KvError } from "../core/errors.ts";
 export * from "./allow_list.ts";
+export * from "./budget.ts";
+export * from "./dial.ts";
+export * from "./gate.ts";
 export * from "./host.ts";
 export * from "./http_head.ts";
 export * from "./policy.ts";

@@ -11,6 +11,7 @@ import {
   parseTarget,
   type Target,
 } from "./host.ts";
+import type { FailureClass } from "./dial.ts";
 import { AUTH_PROTOCOL_PREFIX, TunnelCloseCode } from "./protocol.ts";
 import { type TunnelSecret, verifyTunnelToken } from "./token.ts";
 
@@ -46,18 +47,33 @@ export type Admission =
   | {
     ok: true;
     target: Target;
-    /** The address to dial (an IP, never a name: DNS was already checked). */
-    dial: { host: string; port: number };
+    /**
+     * The addresses to dial, in turn, in the resolver's order: IPs, never a name (every one
+     * was checked; the relay never resolves again).
+     */
+    dial: readonly { host: string; port: number }[];
     tls: boolean;
     /** SNI and certificate name for TLS: the target's name, or `servername`. */
     serverName?: string;
     /** The token's subject, for logs. */
     subject?: string;
   }
-  | { ok: false; code: TunnelCloseCode; reason: string; target?: string };
+  | {
+    ok: false;
+    code: TunnelCloseCode;
+    reason: string;
+    target?: string;
+    /** For logs: `policy` (token, allow-list, request), `dns` or `timeout` (resolving). */
+    failure: FailureClass;
+  };
 
-function refuse(code: TunnelCloseCode, reason: string, target?: Target): Admission {
-  return { ok: false, code, reason, target: target && formatTarget(target) };
+function refuse(
+  code: TunnelCloseCode,
+  reason: string,
+  target?: Target,
+  failure: FailureClass = "policy",
+): Admission {
+  return { ok: false, code, reason, target: target && formatTarget(target), failure };
 }
 
 function tokenOf(request: TunnelRequest): string | undefined {
@@ -81,9 +97,10 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | "tim
 /**
  * Decides whether a tunnel may open and to which IP address. In order: the token (signature,
  * expiry), the target's spelling, the relay's allow-list, the token's targets, then the
- * address: an IP literal directly, a name through DNS. Special-purpose addresses (link-local,
- * metadata, `0.0.0.0`, multicast...) pass only when the allow-list names them on purpose, and
- * a name resolving to one is refused. Nothing here opens a connection.
+ * address: an IP literal directly, a name through DNS, resolved once. Special-purpose addresses
+ * (link-local, metadata, `0.0.0.0`, multicast...) pass only when the allow-list names them on
+ * purpose; a name any of whose addresses is one is refused whole. Every address returned was
+ * checked, so the relay dials them in turn and never resolves again. Nothing here connects.
  *
  * @example
  * ```ts
@@ -140,27 +157,28 @@ export async function admit(request: TunnelRequest, policy: AdmissionPolicy): Pr
       return refuse(TunnelCloseCode.BadRequest, "bad servername", target);
     }
   }
-  let address: Host;
+  let addresses: Host[];
   if (target.host.kind !== "name") {
     const special = specialRange(target.host);
     if (special && !explicitlyListed(policy.allow, target)) {
       return refuse(TunnelCloseCode.Forbidden, `target is ${special.why}`, target);
     }
-    address = target.host;
+    addresses = [target.host];
   } else {
     const name = target.host.text;
     let answers: string[] | "timeout";
     try {
       answers = await withTimeout(policy.resolve(name), policy.resolveTimeout);
     } catch {
-      return refuse(TunnelCloseCode.TargetUnreachable, "cannot resolve the target", target);
+      return refuse(TunnelCloseCode.TargetUnreachable, "cannot resolve the target", target, "dns");
     }
     if (answers === "timeout") {
-      return refuse(TunnelCloseCode.TargetTimeout, "resolving the target timed out", target);
+      const reason = "resolving the target timed out";
+      return refuse(TunnelCloseCode.TargetTimeout, reason, target, "timeout");
     }
     const ips = answers.map(parseIP);
     if (ips.length === 0 || ips.some((ip) => ip === undefined)) {
-      return refuse(TunnelCloseCode.TargetUnreachable, "cannot resolve the target", target);
+      return refuse(TunnelCloseCode.TargetUnreachable, "cannot resolve the target", target, "dns");
     }
     for (const ip of ips as Host[]) {
       const special = specialRange(ip);
@@ -168,13 +186,14 @@ export async function admit(request: TunnelRequest, policy: AdmissionPolicy): Pr
         return refuse(TunnelCloseCode.Forbidden, `target resolves to ${special.why}`, target);
       }
     }
-    address = ips[0]!;
+    addresses = ips as Host[];
     serverName ??= name;
   }
+  const hosts = [...new Set(addresses.map(dialHost))];
   return {
     ok: true,
     target,
-    dial: { host: dialHost(address), port: target.port },
+    dial: hosts.map((host) => ({ host, port: target.port })),
     tls,
     serverName,
     subject,

@@ -22,6 +22,8 @@ export const AUTH_PROTOCOL_PREFIX = "kvwire.auth.";
 export const TunnelCloseCode = {
   Normal: 1000,
   ProtocolError: 1002,
+  /** The client did not read what the relay sent within the relay's drain timeout. */
+  ClientStalled: 1008,
   MessageTooBig: 1009,
   InternalError: 1011,
   BadRequest: 4400,
@@ -82,7 +84,8 @@ export class TunnelError extends ConnectError {
  * openCloseError(4401, "bad token", "127.0.0.1:6379").message;
  * ```
  */
-export function openCloseError(code: number, reason: string, where: string): Error {
+export function openCloseError(closeCode: number, reason: string, where: string): Error {
+  const code = lostCode(closeCode);
   const why = reason || describeCloseCode(code);
   const message = `Tunnel to ${where} refused by the relay: ${why} (close code ${code})`;
   const cause = new TunnelError(message, code, reason);
@@ -109,16 +112,22 @@ export function openCloseError(code: number, reason: string, where: string): Err
  * ```
  */
 export function streamCloseError(
-  code: number,
+  closeCode: number,
   reason: string,
   where: string,
 ): ConnectionClosedError | undefined {
+  const code = lostCode(closeCode);
   if (code === TunnelCloseCode.Normal) return undefined;
   const why = reason || describeCloseCode(code);
   return new ConnectionClosedError(
     `Tunnel to ${where} closed: ${why} (close code ${code})`,
     { cause: new TunnelError(why, code, reason) },
   );
+}
+
+/** Deno reports a connection lost without a close frame as 0; RFC 6455 calls that 1006. */
+function lostCode(code: number): number {
+  return code === 0 ? 1006 : code;
 }
 
 /**
@@ -136,6 +145,8 @@ export function describeCloseCode(code: number): string {
       return "closed normally";
     case TunnelCloseCode.ProtocolError:
       return "protocol error";
+    case TunnelCloseCode.ClientStalled:
+      return "the client did not read";
     case TunnelCloseCode.MessageTooBig:
       return "message too big";
     case TunnelCloseCode.InternalError:

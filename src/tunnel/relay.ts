@@ -4,11 +4,17 @@
 
 import type { Connect, TlsOptions, Transport } from "../core/transport.ts";
 import { AllowList } from "./allow_list.ts";
+import { ConnectionGate } from "./gate.ts";
 import type { Resolve } from "./policy.ts";
-import { runSession, type SessionContext } from "./session.ts";
+import { refuseAtAccept, runSession, type SessionContext } from "./session.ts";
 import { importTunnelSecret, type TunnelSecret } from "./token.ts";
 
-/** One structured log record. Never carries a token, a secret or a query string. */
+/**
+ * One structured log record. Never carries a token, a secret or a query string. `refused` and
+ * failed `close` records carry `failure`, the {@link FailureClass} (`dns`, `refused`, `tls`,
+ * `timeout`, `policy`, `limit`...); a failed dial lists its `attempts` (address, class and the
+ * connector's message, e.g. the TLS verification error).
+ */
 export interface TunnelLogEntry {
   /** `http`, `refused`, `open`, `close`, `error`. */
   readonly event: string;
@@ -32,8 +38,13 @@ export interface TunnelRelayOptions {
   connect: Connect;
   /** Resolves target names. */
   resolve: Resolve;
-  /** Open tunnels at most; more are closed with 4429. Default 256. */
+  /**
+   * Connections at most, counting those still in the WebSocket handshake; more are answered
+   * `503` at accept, before a byte is read. Default 256.
+   */
   maxConnections?: number;
+  /** Handshakes in progress from one client IP at most; more are answered `429`. Default 64. */
+  maxHandshakesPerIp?: number;
   /** Close a tunnel after this many ms without data either way (0: never). Default 300,000. */
   idleTimeout?: number;
   /** Largest WebSocket message accepted from a client, bytes. Default 1 MiB. */
@@ -44,6 +55,24 @@ export interface TunnelRelayOptions {
   handshakeTimeout?: number;
   /** Largest receive window a client may ask for, bytes. Default 16 MiB. */
   maxWindow?: number;
+  /** Most frames one message may come in (empty fragments count); more close with 1009. Default 128. */
+  maxFragments?: number;
+  /**
+   * Length of a client's budget window, ms. Each tunnel's client may send at most
+   * `maxFramesPerWindow` frames and `maxBytesPerWindow` bytes (frame headers included) per
+   * window; over that, the relay stops reading it until the budget recovers (TCP slows the
+   * client down; nothing is buffered). Default 1,000.
+   */
+  budgetWindow?: number;
+  /** Frames per budget window (data, text, control, empty: all count); 0: no limit. Default 20,000. */
+  maxFramesPerWindow?: number;
+  /** Bytes per budget window; 0: no limit. Default 64 MiB. */
+  maxBytesPerWindow?: number;
+  /**
+   * Milliseconds a write to a client (data, pong) may wait for the client socket to drain;
+   * a client that does not read for that long is dropped. Default 30,000.
+   */
+  drainTimeout?: number;
   /** TLS settings for targets dialled with `tls=1` (a CA for private servers, say). */
   targetTls?: Omit<TlsOptions, "serverName">;
   /** Receives structured log records. Default: none. */
@@ -56,9 +85,11 @@ export interface TunnelRelayOptions {
 export interface TunnelRelayStats {
   /** Tunnels open now (upgraded, not yet closed). */
   readonly active: number;
+  /** Connections still in the WebSocket handshake (they count toward `maxConnections`). */
+  readonly handshaking: number;
   /** Tunnels that reached `open`. */
   readonly opened: number;
-  /** Tunnels refused before dialling. */
+  /** Connections refused (at accept for a limit, or before or while dialling). */
   readonly refused: number;
   /** Largest number of bytes one session held in buffers at once. */
   readonly maxSessionBuffered: number;
@@ -83,11 +114,16 @@ export interface TunnelRelayStats {
 export class TunnelRelay {
   readonly #context: SessionContext;
   readonly #sessions = new Set<Transport>();
+  readonly #gate: ConnectionGate;
   #nextId = 1;
   #stats = { active: 0, opened: 0, refused: 0, maxSessionBuffered: 0 };
 
-  private constructor(context: SessionContext) {
+  private constructor(context: SessionContext, maxHandshakesPerIp: number) {
     this.#context = context;
+    this.#gate = new ConnectionGate({
+      maxConnections: context.maxConnections,
+      maxHandshakesPerIp,
+    });
   }
 
   /** Checks the options and imports the secrets. Throws TypeError/RangeError for bad options. */
@@ -117,6 +153,13 @@ export class TunnelRelay {
       connectTimeout: positive("connectTimeout", options.connectTimeout, 10_000),
       handshakeTimeout: positive("handshakeTimeout", options.handshakeTimeout, 10_000),
       maxWindow: positive("maxWindow", options.maxWindow, 16 * 1024 * 1024),
+      maxFragments: positive("maxFragments", options.maxFragments, 128),
+      budget: {
+        window: Math.max(1, positive("budgetWindow", options.budgetWindow, 1000)),
+        frames: positive("maxFramesPerWindow", options.maxFramesPerWindow, 20_000),
+        bytes: positive("maxBytesPerWindow", options.maxBytesPerWindow, 64 * 1024 * 1024),
+      },
+      drainTimeout: positive("drainTimeout", options.drainTimeout, 30_000),
       targetTls: options.targetTls,
       log: options.log ?? (() => {}),
       now: options.now ?? Date.now,
@@ -130,13 +173,13 @@ export class TunnelRelay {
           if (n > relay.#stats.maxSessionBuffered) relay.#stats.maxSessionBuffered = n;
         },
       },
-    });
+    }, positive("maxHandshakesPerIp", options.maxHandshakesPerIp, 64));
     return relay;
   }
 
-  /** Counters: open tunnels, totals, the largest per-session buffering seen. */
+  /** Counters: open tunnels, handshakes in progress, totals, the largest buffering seen. */
   get stats(): TunnelRelayStats {
-    return { ...this.#stats };
+    return { ...this.#stats, handshaking: this.#gate.handshakes };
   }
 
   /** The allow-list in force. */
@@ -145,17 +188,22 @@ export class TunnelRelay {
   }
 
   /**
-   * Serves one accepted connection (a health request or a tunnel) until it ends. Never
-   * rejects; closes `client` when done.
+   * Serves one accepted connection (a health request or a tunnel) until it ends. `remote` is
+   * the client's `ip:port` (the IP counts handshakes per address). Never rejects; closes
+   * `client` when done.
    */
   async handle(client: Transport, remote: string): Promise<void> {
     const id = this.#nextId++;
+    const who = { id, remote };
     this.#sessions.add(client);
+    const ticket = this.#gate.enter(remote.slice(0, remote.lastIndexOf(":")));
     try {
-      await runSession(this.#context, client, { id, remote });
+      if (typeof ticket === "string") await refuseAtAccept(this.#context, client, who, ticket);
+      else await runSession(this.#context, client, who, ticket);
     } catch (error) {
-      this.#context.log({ event: "error", id, remote, message: String(error) });
+      this.#context.log({ event: "error", ...who, message: String(error) });
     } finally {
+      if (typeof ticket !== "string") ticket.release();
       this.#sessions.delete(client);
       client.close();
     }

@@ -1,18 +1,10 @@
-// One relay connection: read the HTTP head, answer a health check or upgrade, admit, dial,
-// then relay bytes both ways with backpressure (protocol in protocol.ts).
-//
-// Theory of operation: two pumps share the session. Upstream reads the client only when the
-// target accepts more (`target.write()` false ⇒ await `ready()` before the next read), so a
-// slow target stops the client's TCP. Downstream reads the target only while the client has
-// credit and the client socket is under its high-water mark, so a slow client stops the
-// target's TCP. `finish()` is idempotent: it sends one close frame, half-closes the client,
-// drops the target and lets the client drain for a moment before the adapter closes it.
+// One accepted relay connection, before the WebSocket: read the HTTP head (under the
+// handshake timeout), answer a health check, refuse, or upgrade and hand over to a Tunnel.
 
-import { utf8Encode } from "../core/bytes.ts";
-import { ConnectionClosedError, TimeoutError, TlsError } from "../core/errors.ts";
 import type { Connect, TlsOptions, Transport } from "../core/transport.ts";
 import type { AllowList } from "./allow_list.ts";
-import { formatTarget } from "./host.ts";
+import type { BudgetLimits } from "./budget.ts";
+import type { GateTicket } from "./gate.ts";
 import {
   findHeadEnd,
   HttpHeadError,
@@ -22,16 +14,10 @@ import {
   switchingProtocols,
   type UpgradeRequest,
 } from "./http_head.ts";
-import { admit, type Resolve } from "./policy.ts";
-import { Control, TUNNEL_PROTOCOL, TunnelCloseCode } from "./protocol.ts";
+import type { Resolve } from "./policy.ts";
+import { TUNNEL_PROTOCOL } from "./protocol.ts";
 import type { TunnelLogEntry } from "./relay.ts";
-import {
-  encodeCloseFrame,
-  encodeFrame,
-  Opcode,
-  WebSocketFrameDecoder,
-  WebSocketProtocolError,
-} from "./ws_frames.ts";
+import { Tunnel } from "./tunnel.ts";
 
 /** What every session of a relay shares. */
 export interface SessionContext {
@@ -46,6 +32,9 @@ export interface SessionContext {
   readonly connectTimeout: number;
   readonly handshakeTimeout: number;
   readonly maxWindow: number;
+  readonly maxFragments: number;
+  readonly budget: BudgetLimits;
+  readonly drainTimeout: number;
   readonly targetTls?: Omit<TlsOptions, "serverName">;
   readonly log: (entry: TunnelLogEntry) => void;
   readonly now: () => number;
@@ -59,16 +48,8 @@ export interface SessionContext {
   };
 }
 
-/** Default receive window when the client asks for none. */
-export const DEFAULT_WINDOW = 1024 * 1024;
-/** Smallest window a client may ask for. */
-export const MIN_WINDOW = 1024;
-/** Largest binary frame the relay sends. */
-const MAX_FRAME = 64 * 1024;
-/** How long a closing client may take to hang up before it is dropped. */
-const LINGER_MS = 2000;
-
-type Who = { id: number; remote: string };
+/** Who a session serves, for logs: its number and the client's address. */
+export type Who = { id: number; remote: string };
 
 /** Reads the request head; returns it with the bytes after it, or undefined if none came. */
 async function readHead(
@@ -102,12 +83,35 @@ async function respond(client: Transport, bytes: Uint8Array): Promise<void> {
   }
 }
 
-/** Runs one accepted connection to its end. */
-export async function runSession(ctx: SessionContext, client: Transport, who: Who): Promise<void> {
+/**
+ * Answers a connection refused at accept (the relay is full, or its IP has too many handshakes
+ * in progress) without reading its request.
+ */
+export async function refuseAtAccept(
+  ctx: SessionContext,
+  client: Transport,
+  who: Who,
+  why: "full" | "busy",
+): Promise<void> {
+  const [status, reason] = why === "full"
+    ? [503, "too many connections"]
+    : [429, "too many handshakes from this address"];
+  ctx.counters.refused();
+  ctx.log({ event: "refused", ...who, failure: "limit", status, reason });
+  await respond(client, httpResponse(status, "text/plain", `${reason}\n`));
+}
+
+/** Runs one accepted connection to its end; `ticket.handshakeDone()` once its head is read. */
+export async function runSession(
+  ctx: SessionContext,
+  client: Transport,
+  who: Who,
+  ticket: GateTicket,
+): Promise<void> {
   const got = await readHead(ctx, client).catch((error) => {
     if (!(error instanceof HttpHeadError)) throw error;
     return error;
-  });
+  }).finally(() => ticket.handshakeDone());
   if (got === undefined) return;
   let upgrade: UpgradeRequest | undefined;
   let path = "";
@@ -148,306 +152,4 @@ function healthBody(ctx: SessionContext): string {
     connections: ctx.counters.active(),
     maxConnections: ctx.maxConnections,
   });
-}
-
-/** An upgraded connection: admission, dialling, relaying. */
-class Tunnel {
-  readonly #ctx: SessionContext;
-  readonly #client: Transport;
-  readonly #who: Who;
-  readonly #request: UpgradeRequest;
-  readonly #decoder: WebSocketFrameDecoder;
-  #target: Transport | undefined;
-  #targetText = "";
-  #credit = 0;
-  #window = DEFAULT_WINDOW;
-  #creditWaiter: (() => void) | undefined;
-  #clientEnded = false;
-  #targetEnded = false;
-  #finished = false;
-  #done!: () => void;
-  readonly #finishedPromise = new Promise<void>((resolve) => (this.#done = resolve));
-  #lastActivity = 0;
-  #idleTimer: ReturnType<typeof setTimeout> | undefined;
-  #bytesUp = 0;
-  #bytesDown = 0;
-  #started = 0;
-
-  constructor(
-    ctx: SessionContext,
-    client: Transport,
-    who: Who,
-    request: UpgradeRequest,
-    rest: Uint8Array,
-  ) {
-    this.#ctx = ctx;
-    this.#client = client;
-    this.#who = who;
-    this.#request = request;
-    this.#decoder = new WebSocketFrameDecoder({ maxMessageSize: ctx.maxMessageSize });
-    this.#decoder.push(rest);
-  }
-
-  async run(offered: boolean): Promise<void> {
-    this.#started = this.#ctx.now();
-    const refusal = await this.#open(offered);
-    if (refusal) {
-      this.#ctx.counters.refused();
-      this.#ctx.log({
-        event: "refused",
-        ...this.#who,
-        code: refusal.code,
-        reason: refusal.reason,
-        target: refusal.target,
-      });
-      this.#finish(refusal.code, refusal.reason, false);
-    } else {
-      this.#ctx.counters.opened();
-      this.#send(Opcode.Text, utf8Encode(Control.Open));
-      this.#touch();
-      void this.#downstream().catch((error) => this.#fail(error));
-    }
-    await Promise.all([
-      this.#upstream().catch((error) => this.#fail(error)),
-      this.#finishedPromise,
-    ]);
-    await this.#linger();
-  }
-
-  /** Admits and dials; returns why not, or undefined once the target is connected. */
-  async #open(
-    offered: boolean,
-  ): Promise<{ code: TunnelCloseCode; reason: string; target?: string } | undefined> {
-    const ctx = this.#ctx;
-    if (!offered) {
-      return { code: TunnelCloseCode.BadRequest, reason: `subprotocol ${TUNNEL_PROTOCOL} needed` };
-    }
-    if (ctx.counters.active() > ctx.maxConnections) {
-      return { code: TunnelCloseCode.TooManyConnections, reason: "too many connections" };
-    }
-    const windowText = this.#request.query.get("window");
-    if (windowText !== null) {
-      const window = Number(windowText);
-      if (!Number.isInteger(window) || window < MIN_WINDOW || window > ctx.maxWindow) {
-        return { code: TunnelCloseCode.BadRequest, reason: "bad window" };
-      }
-      this.#window = window;
-    }
-    this.#credit = this.#window;
-    const verdict = await admit(this.#request, {
-      secrets: ctx.secrets,
-      insecureNoAuth: ctx.insecureNoAuth,
-      allow: ctx.allow,
-      resolve: ctx.resolve,
-      resolveTimeout: ctx.connectTimeout,
-      now: ctx.now,
-    });
-    if (!verdict.ok) return verdict;
-    this.#targetText = formatTarget(verdict.target);
-    const asked = Number(this.#request.query.get("timeout") ?? NaN);
-    const timeout = asked > 0 ? Math.min(asked, ctx.connectTimeout) : ctx.connectTimeout;
-    const tls = verdict.tls ? { ...ctx.targetTls, serverName: verdict.serverName } : undefined;
-    try {
-      this.#target = await ctx.connect(verdict.dial, { timeout, tls });
-    } catch (error) {
-      const code = error instanceof TimeoutError
-        ? TunnelCloseCode.TargetTimeout
-        : error instanceof TlsError
-        ? TunnelCloseCode.TargetTlsFailed
-        : TunnelCloseCode.TargetUnreachable;
-      return { code, reason: "cannot connect to the target", target: this.#targetText };
-    }
-    if (this.#finished) {
-      this.#target.close(); // the client hung up while we dialled
-      return undefined;
-    }
-    ctx.log({
-      event: "open",
-      ...this.#who,
-      target: this.#targetText,
-      address: verdict.dial.host,
-      tls: verdict.tls,
-      subject: verdict.subject,
-    });
-    return undefined;
-  }
-
-  /** Client → target. Reads the client only when the target took the last bytes. */
-  async #upstream(): Promise<void> {
-    for (;;) {
-      for (let event = this.#decoder.next(); event; event = this.#decoder.next()) {
-        if (this.#finished) return;
-        switch (event.type) {
-          case "data": {
-            const target = this.#target;
-            if (!target || this.#clientEnded) {
-              throw new WebSocketProtocolError("Data before open or after end", 1002);
-            }
-            this.#bytesUp += event.bytes.length;
-            this.#touch();
-            const more = target.write(event.bytes);
-            this.#measure();
-            if (!more) await target.ready();
-            break;
-          }
-          case "text":
-            await this.#control(event.text);
-            break;
-          case "ping":
-            this.#send(Opcode.Pong, event.payload);
-            break;
-          case "pong":
-            break;
-          case "close":
-            this.#finish(event.code === 1005 ? 1000 : event.code, "", true);
-            return;
-        }
-      }
-      if (this.#finished) return;
-      const chunk = await this.#client.read();
-      if (chunk === null) {
-        this.#finish(1006, "client went away", true);
-        return;
-      }
-      this.#decoder.push(chunk);
-      this.#measure();
-    }
-  }
-
-  async #control(text: string): Promise<void> {
-    const credit = /^credit ([1-9][0-9]{0,9})$/.exec(text);
-    if (credit && this.#target) {
-      this.#credit += Number(credit[1]);
-      if (this.#credit > this.#window) {
-        throw new WebSocketProtocolError("Credit beyond the window", 1002);
-      }
-      const waiter = this.#creditWaiter;
-      this.#creditWaiter = undefined;
-      waiter?.();
-    } else if (text === Control.End && this.#target && !this.#clientEnded) {
-      this.#clientEnded = true;
-      await this.#target.end();
-      this.#maybeDone();
-    } else {
-      throw new WebSocketProtocolError("Unknown control message", 1002);
-    }
-  }
-
-  /** Target → client. Reads the target only with credit and a drained client socket. */
-  async #downstream(): Promise<void> {
-    const target = this.#target!;
-    for (;;) {
-      await this.#waitForCredit();
-      if (this.#finished) return;
-      const chunk = await target.read();
-      if (this.#finished) return;
-      if (chunk === null) {
-        this.#targetEnded = true;
-        this.#send(Opcode.Text, utf8Encode(Control.End));
-        this.#maybeDone();
-        return;
-      }
-      this.#touch();
-      this.#bytesDown += chunk.length;
-      for (let offset = 0; offset < chunk.length;) {
-        await this.#waitForCredit();
-        if (this.#finished) return;
-        const size = Math.min(this.#credit, MAX_FRAME, chunk.length - offset);
-        this.#credit -= size;
-        const more = this.#send(Opcode.Binary, chunk.subarray(offset, offset + size));
-        offset += size;
-        this.#measure();
-        if (!more) await this.#client.ready();
-      }
-    }
-  }
-
-  #waitForCredit(): Promise<void> {
-    if (this.#credit > 0 || this.#finished) return Promise.resolve();
-    return new Promise((resolve) => (this.#creditWaiter = resolve));
-  }
-
-  #send(opcode: Opcode, payload: Uint8Array): boolean {
-    return this.#client.write(encodeFrame(opcode, payload));
-  }
-
-  #maybeDone(): void {
-    if (this.#clientEnded && this.#targetEnded) this.#finish(1000, "both sides ended", false);
-  }
-
-  #touch(): void {
-    this.#lastActivity = this.#ctx.now();
-    if (this.#idleTimer !== undefined || this.#ctx.idleTimeout <= 0) return;
-    const check = (): void => {
-      const idle = this.#ctx.now() - this.#lastActivity;
-      if (idle >= this.#ctx.idleTimeout) {
-        this.#idleTimer = undefined;
-        this.#finish(TunnelCloseCode.IdleTimeout, "idle timeout", false);
-      } else {
-        this.#idleTimer = setTimeout(check, this.#ctx.idleTimeout - idle);
-      }
-    };
-    this.#idleTimer = setTimeout(check, this.#ctx.idleTimeout);
-  }
-
-  #measure(): void {
-    const target = this.#target?.bufferedAmount ?? 0;
-    this.#ctx.counters.buffered(this.#decoder.buffered + this.#client.bufferedAmount + target);
-  }
-
-  #fail(error: unknown): void {
-    if (this.#finished) return;
-    if (error instanceof WebSocketProtocolError) {
-      this.#finish(error.closeCode, error.message, false);
-    } else if (error instanceof ConnectionClosedError) {
-      // One of the two connections broke: a target failure is worth telling the client.
-      this.#finish(TunnelCloseCode.TargetClosed, "the connection to the target failed", false);
-    } else {
-      this.#ctx.log({ event: "error", ...this.#who, message: String(error) });
-      this.#finish(TunnelCloseCode.InternalError, "relay error", false);
-    }
-  }
-
-  /** Ends the tunnel once: close frame (unless the client is gone), drop the target. */
-  #finish(code: number, reason: string, byClient: boolean): void {
-    if (this.#finished) return;
-    this.#finished = true;
-    clearTimeout(this.#idleTimer);
-    this.#creditWaiter?.();
-    this.#target?.close();
-    if (code !== 1006) {
-      try {
-        this.#client.write(encodeCloseFrame(code, reason));
-        void this.#client.end().catch(() => {});
-      } catch {
-        // the client socket is already gone
-      }
-    }
-    if (this.#target) {
-      this.#ctx.log({
-        event: "close",
-        ...this.#who,
-        target: this.#targetText,
-        code,
-        reason,
-        by: byClient ? "client" : "relay",
-        bytesUp: this.#bytesUp,
-        bytesDown: this.#bytesDown,
-        ms: this.#ctx.now() - this.#started,
-      });
-    }
-    this.#done();
-  }
-
-  /** Lets a closing client read our close frame and hang up; drops it after a moment. */
-  async #linger(): Promise<void> {
-    const timer = setTimeout(() => this.#client.close(), LINGER_MS);
-    try {
-      while ((await this.#client.read()) !== null);
-    } catch {
-      // closed by the timer or reset by the client: either way we are done
-    } finally {
-      clearTimeout(timer);
-    }
-  }
 }

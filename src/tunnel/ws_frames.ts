@@ -52,6 +52,8 @@ export interface FrameDecoderOptions {
   maxTextSize?: number;
   /** Refuse unmasked frames (a server reading a client). Default true. */
   requireMask?: boolean;
+  /** Most frames (first and continuations, empty ones too) one message may have. Default 128. */
+  maxFragments?: number;
 }
 
 /**
@@ -67,14 +69,18 @@ export interface FrameDecoderOptions {
  */
 export class WebSocketFrameDecoder {
   #chunks: Uint8Array[] = [];
+  #at = 0; // bytes of chunks[0] already consumed (no view per frame)
   #buffered = 0;
   #maxMessage: number;
   #maxText: number;
+  #maxFragments: number;
   #requireMask: boolean;
+  #frames = 0;
+  #fragments = 0;
   #failure: WebSocketProtocolError | undefined;
   // The frame being read, once its header is parsed.
-  #frame: { opcode: number; fin: boolean; mask?: Uint8Array; left: number; offset: number } | null =
-    null;
+  readonly #frame: Frame = { opcode: 0, fin: false, mask: undefined, left: 0, offset: 0 };
+  #inFrame = false;
   #message: "binary" | "text" | null = null;
   #messageSize = 0;
   #text: Uint8Array[] = [];
@@ -85,7 +91,13 @@ export class WebSocketFrameDecoder {
   constructor(options: FrameDecoderOptions) {
     this.#maxMessage = options.maxMessageSize;
     this.#maxText = options.maxTextSize ?? 1024;
+    this.#maxFragments = options.maxFragments ?? 128;
     this.#requireMask = options.requireMask ?? true;
+  }
+
+  /** Frame headers decoded so far (every frame: data, text, control, empty). */
+  get frames(): number {
+    return this.#frames;
   }
 
   /** Bytes held and not yet decoded. */
@@ -114,22 +126,66 @@ export class WebSocketFrameDecoder {
   #next(): FrameEvent | undefined {
     for (;;) {
       if (this.#closed) return undefined;
-      if (!this.#frame && !this.#readHeader()) return undefined;
-      const frame = this.#frame!;
-      if (frame.opcode === Opcode.Binary || frame.opcode === Opcode.Continuation) {
-        if (this.#message === "binary" && frame.left > 0) {
-          const take = Math.min(frame.left, this.#buffered);
-          if (take === 0) return undefined;
-          const bytes = this.#take(take, frame);
-          if (frame.left === 0) this.#endFrame(frame);
-          return { type: "data", bytes };
-        }
+      if (!this.#inFrame && !this.#readHeader()) return undefined;
+      const frame = this.#frame;
+      const data = frame.opcode === Opcode.Binary || frame.opcode === Opcode.Continuation;
+      if (data && this.#message === "binary" && frame.left > 0) {
+        if (this.#buffered === 0) return undefined;
+        return { type: "data", bytes: this.#dataRun() };
       }
       if (frame.left > this.#buffered) return undefined;
+      if (frame.opcode === Opcode.Ping) return { type: "ping", payload: this.#lastPing() };
       const payload = this.#take(frame.left, frame);
       const event = this.#complete(frame, payload);
       if (event) return event;
     }
+  }
+
+  /**
+   * The payload of the current binary frame and of the data frames right behind it, as far as
+   * they are buffered, in one array: many tiny frames make one event, not one each.
+   */
+  #dataRun(): Uint8Array {
+    const frame = this.#frame;
+    const out = new Uint8Array(Math.min(this.#buffered, MAX_RUN)); // payload <= buffered bytes
+    let filled = 0;
+    for (;;) {
+      const n = Math.min(frame.left, this.#buffered, out.length - filled);
+      this.#takeInto(out, filled, n, frame);
+      filled += n;
+      if (frame.left > 0) break; // the rest has not arrived, or `out` is full
+      this.#endFrame(frame);
+      if (filled === out.length || !this.#nextIsData() || !this.#readHeader()) break;
+    }
+    if (filled === out.length) return out;
+    return filled < out.length / 2 ? out.slice(0, filled) : out.subarray(0, filled);
+  }
+
+  /** Whether the next buffered frame continues the byte stream (binary, no reserved bits). */
+  #nextIsData(): boolean {
+    if (this.#buffered < 2) return false;
+    const first = this.#byte(0);
+    if ((first & 0x70) !== 0) return false;
+    const opcode = first & 0x0f;
+    return opcode === Opcode.Continuation
+      ? this.#message === "binary"
+      : opcode === Opcode.Binary && this.#message === null;
+  }
+
+  /**
+   * The payload of the current ping, or of the last of the complete pings right behind it
+   * (RFC 6455 §5.5.3: a pong may answer only the most recent ping).
+   */
+  #lastPing(): Uint8Array {
+    const frame = this.#frame;
+    let payload = this.#take(frame.left, frame);
+    this.#inFrame = false;
+    while (this.#buffered >= 2 && (this.#byte(0) & 0x7f) === Opcode.Ping) {
+      if (!this.#readHeader() || frame.left > this.#buffered) break; // that one comes later
+      payload = this.#take(frame.left, frame);
+      this.#inFrame = false;
+    }
+    return payload;
   }
 
   /** Finishes a frame whose whole payload is in hand; returns an event or null to go on. */
@@ -139,8 +195,7 @@ export class WebSocketFrameDecoder {
   ): FrameEvent | null {
     const opcode = frame.opcode;
     if (opcode >= 0x8) {
-      this.#frame = null;
-      if (opcode === Opcode.Ping) return { type: "ping", payload };
+      this.#inFrame = false;
       if (opcode === Opcode.Pong) return { type: "pong" };
       this.#closed = true;
       if (payload.length === 0) return { type: "close", code: 1005, reason: "" };
@@ -162,42 +217,55 @@ export class WebSocketFrameDecoder {
   }
 
   #endFrame(frame: { fin: boolean }): void {
-    this.#frame = null;
+    this.#inFrame = false;
     if (frame.fin) {
       this.#message = null;
       this.#messageSize = 0;
+      this.#fragments = 0;
     }
   }
 
   /** Parses a frame header if enough bytes are buffered. */
   #readHeader(): boolean {
     if (this.#buffered < 2) return false;
-    const head = this.#peek(Math.min(14, this.#buffered));
-    const fin = (head[0] & 0x80) !== 0;
-    if ((head[0] & 0x70) !== 0) throw new WebSocketProtocolError("Reserved bits set in a frame");
-    const opcode = head[0] & 0x0f;
-    const masked = (head[1] & 0x80) !== 0;
-    let length = head[1] & 0x7f;
+    const available = this.#buffered;
+    const b0 = this.#byte(0);
+    const b1 = this.#byte(1);
+    const fin = (b0 & 0x80) !== 0;
+    if ((b0 & 0x70) !== 0) throw new WebSocketProtocolError("Reserved bits set in a frame");
+    const opcode = b0 & 0x0f;
+    const masked = (b1 & 0x80) !== 0;
+    let length = b1 & 0x7f;
     let offset = 2;
     if (length === 126) {
-      if (head.length < 4) return false;
-      length = (head[2] << 8) | head[3];
+      if (available < 4) return false;
+      length = (this.#byte(2) << 8) | this.#byte(3);
       offset = 4;
     } else if (length === 127) {
-      if (head.length < 10) return false;
-      if (head[2] !== 0 || head[3] !== 0 || (head[4] & 0xe0) !== 0) {
+      if (available < 10) return false;
+      if (this.#byte(2) !== 0 || this.#byte(3) !== 0 || (this.#byte(4) & 0xe0) !== 0) {
         throw new WebSocketProtocolError("Frame larger than 2^53 bytes", 1009);
       }
       length = 0;
-      for (let i = 2; i < 10; i++) length = length * 256 + head[i];
+      for (let i = 2; i < 10; i++) length = length * 256 + this.#byte(i);
       offset = 10;
     }
-    if (masked && head.length < offset + 4) return false;
+    if (masked && available < offset + 4) return false;
     if (this.#requireMask && !masked) throw new WebSocketProtocolError("An unmasked client frame");
-    const mask = masked ? head.slice(offset, offset + 4) : undefined;
+    const mask = masked
+      ? ((this.#byte(offset) << 24) | (this.#byte(offset + 1) << 16) |
+        (this.#byte(offset + 2) << 8) | this.#byte(offset + 3)) >>> 0
+      : undefined;
     this.#validate(opcode, fin, length);
+    this.#frames++;
     this.#skip(offset + (masked ? 4 : 0));
-    this.#frame = { opcode, fin, mask, left: length, offset: 0 };
+    const frame = this.#frame;
+    frame.opcode = opcode;
+    frame.fin = fin;
+    frame.mask = mask;
+    frame.left = length;
+    frame.offset = 0;
+    this.#inFrame = true;
     return true;
   }
 
@@ -216,6 +284,12 @@ export class WebSocketFrameDecoder {
     } else {
       throw new WebSocketProtocolError(`Unknown opcode ${opcode}`);
     }
+    if (++this.#fragments > this.#maxFragments) {
+      throw new WebSocketProtocolError(
+        `A message in more than ${this.#maxFragments} fragments`,
+        1009,
+      );
+    }
     this.#messageSize += length;
     const limit = this.#message === "text" ? this.#maxText : this.#maxMessage;
     if (this.#messageSize > limit) {
@@ -226,45 +300,76 @@ export class WebSocketFrameDecoder {
     }
   }
 
-  /** Copies the first `n` buffered bytes without consuming them. */
-  #peek(n: number): Uint8Array {
-    const out = new Uint8Array(n);
-    let filled = 0;
+  /** The buffered byte at index `i` (which must be buffered), without consuming it. */
+  #byte(i: number): number {
+    let index = this.#at + i;
     for (const chunk of this.#chunks) {
-      const piece = chunk.subarray(0, n - filled);
-      out.set(piece, filled);
-      filled += piece.length;
-      if (filled === n) break;
+      if (index < chunk.length) return chunk[index];
+      index -= chunk.length;
     }
-    return out;
+    throw new RangeError("Not buffered"); // callers check #buffered first
   }
 
+  /** Consumes `n` bytes (a frame header) without copying them. */
   #skip(n: number): void {
-    this.#take(n);
+    this.#buffered -= n;
+    while (n > 0) {
+      const left = this.#chunks[0].length - this.#at;
+      if (left > n) {
+        this.#at += n;
+        return;
+      }
+      n -= left;
+      this.#chunks.shift();
+      this.#at = 0;
+    }
   }
 
   /** Consumes `n` bytes into a new array, unmasking payload bytes of `frame`. */
-  #take(n: number, frame?: { mask?: Uint8Array; left: number; offset: number }): Uint8Array {
+  #take(n: number, frame: Frame): Uint8Array {
+    if (n === 0) return EMPTY;
     const out = new Uint8Array(n);
-    let filled = 0;
-    while (filled < n) {
-      const chunk = this.#chunks[0];
-      const count = Math.min(chunk.length, n - filled);
-      out.set(chunk.subarray(0, count), filled);
-      filled += count;
-      if (count === chunk.length) this.#chunks.shift();
-      else this.#chunks[0] = chunk.subarray(count);
-    }
-    this.#buffered -= n;
-    if (frame) {
-      const mask = frame.mask;
-      if (mask) { for (let i = 0; i < n; i++) out[i] ^= mask[(frame.offset + i) & 3]; }
-      frame.offset += n;
-      frame.left -= n;
-    }
+    this.#takeInto(out, 0, n, frame);
     return out;
   }
+
+  /** Consumes `n` payload bytes of `frame` into `out` at `at`, unmasking them. */
+  #takeInto(out: Uint8Array, at: number, n: number, frame: Frame): void {
+    const end = at + n;
+    for (let filled = at; filled < end;) {
+      const chunk = this.#chunks[0];
+      const from = this.#at;
+      const count = Math.min(chunk.length - from, end - filled);
+      if (count < 64) {
+        for (let i = 0; i < count; i++) out[filled + i] = chunk[from + i]; // no view for a few bytes
+      } else {
+        out.set(chunk.subarray(from, from + count), filled);
+      }
+      filled += count;
+      if (from + count === chunk.length) {
+        this.#chunks.shift();
+        this.#at = 0;
+      } else {
+        this.#at = from + count;
+      }
+    }
+    this.#buffered -= n;
+    const mask = frame.mask;
+    if (mask !== undefined) {
+      const offset = frame.offset - at;
+      for (let i = at; i < end; i++) out[i] ^= mask >>> (24 - 8 * ((offset + i) & 3));
+    }
+    frame.offset += n;
+    frame.left -= n;
+  }
 }
+
+/** The frame being read: its header, and how much of its payload is still to come. */
+type Frame = { opcode: number; fin: boolean; mask?: number; left: number; offset: number };
+
+const EMPTY = new Uint8Array(0);
+/** Largest data event: payload bytes of consecutive frames merged into one array. */
+const MAX_RUN = 64 * 1024;
 
 function validCloseCode(code: number): boolean {
   if (code >= 3000 && code <= 4999) return true;
@@ -291,6 +396,40 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 }
 
 /**
+ * Encodes the header of one final unmasked frame with a `length`-byte payload: write it, then
+ * the payload, to send a large frame without copying the payload.
+ *
+ * @example
+ * ```ts
+ * import { encodeFrameHeader, Opcode } from "@kvwire/kvwire/tunnel";
+ * encodeFrameHeader(Opcode.Binary, 300); // Uint8Array [130, 126, 1, 44]
+ * ```
+ */
+export function encodeFrameHeader(opcode: Opcode, length: number): Uint8Array {
+  return writeHeader(new Uint8Array(headerSize(length, false)), opcode, length, false);
+}
+
+function headerSize(length: number, masked: boolean): number {
+  return 2 + (length < 126 ? 0 : length < 65536 ? 2 : 8) + (masked ? 4 : 0);
+}
+
+function writeHeader(out: Uint8Array, opcode: Opcode, n: number, masked: boolean): Uint8Array {
+  out[0] = 0x80 | opcode;
+  out[1] = (masked ? 0x80 : 0) | (n < 126 ? n : n < 65536 ? 126 : 127);
+  if (n >= 126 && n < 65536) {
+    out[2] = n >> 8;
+    out[3] = n & 0xff;
+  } else if (n >= 65536) {
+    let rest = n;
+    for (let i = 9; i >= 2; i--) {
+      out[i] = rest % 256;
+      rest = Math.floor(rest / 256);
+    }
+  }
+  return out;
+}
+
+/**
  * Encodes one final frame. Servers send unmasked frames; pass `mask` (4 bytes) to encode as a
  * client.
  *
@@ -302,25 +441,12 @@ function concat(chunks: Uint8Array[]): Uint8Array {
  */
 export function encodeFrame(opcode: Opcode, payload: Uint8Array, mask?: Uint8Array): Uint8Array {
   const n = payload.length;
-  const lengthBytes = n < 126 ? 0 : n < 65536 ? 2 : 8;
-  const headerSize = 2 + lengthBytes + (mask ? 4 : 0);
-  const out = new Uint8Array(headerSize + n);
-  out[0] = 0x80 | opcode;
-  out[1] = (mask ? 0x80 : 0) | (n < 126 ? n : n < 65536 ? 126 : 127);
-  if (lengthBytes === 2) {
-    out[2] = n >> 8;
-    out[3] = n & 0xff;
-  } else if (lengthBytes === 8) {
-    let rest = n;
-    for (let i = 9; i >= 2; i--) {
-      out[i] = rest % 256;
-      rest = Math.floor(rest / 256);
-    }
-  }
-  out.set(payload, headerSize);
+  const size = headerSize(n, mask !== undefined);
+  const out = writeHeader(new Uint8Array(size + n), opcode, n, mask !== undefined);
+  out.set(payload, size);
   if (mask) {
-    out.set(mask, headerSize - 4);
-    for (let i = 0; i < n; i++) out[headerSize + i] ^= mask[i & 3];
+    out.set(mask, size - 4);
+    for (let i = 0; i < n; i++) out[size + i] ^= mask[i & 3];
   }
   return out;
 }

@@ -157,7 +157,7 @@ test("admit: dials resolved IPs with the name for TLS, and listed special addres
     policy,
   );
   assert.deepEqual(named.ok && [named.dial, named.tls, named.serverName], [
-    { host: "10.0.0.7", port: 6379 },
+    [{ host: "10.0.0.7", port: 6379 }, { host: "10.0.0.8", port: 6379 }],
     true,
     "redis.test",
   ]);
@@ -165,7 +165,7 @@ test("admit: dials resolved IPs with the name for TLS, and listed special addres
   assert.ok(listed.ok, "an explicitly listed metadata address is admitted (not dialled here)");
   const plain = await admit(await request("127.0.0.1:6379", ["127.0.0.0/8:*"]), policy);
   assert.deepEqual(plain.ok && [plain.dial, plain.tls, plain.serverName], [
-    { host: "127.0.0.1", port: 6379 },
+    [{ host: "127.0.0.1", port: 6379 }],
     false,
     undefined,
   ]);
@@ -191,7 +191,13 @@ test("admit: refusals carry a close code and a reason", async () => {
     { query: new URLSearchParams("target=127.0.0.1:6379"), protocols: [] },
     policy,
   );
-  assert.deepEqual(open, { ok: false, code: 4401, reason: "token missing", target: undefined });
+  assert.deepEqual(open, {
+    ok: false,
+    code: 4401,
+    reason: "token missing",
+    target: undefined,
+    failure: "policy",
+  });
   const noAuth = await admit(
     { query: new URLSearchParams("target=127.0.0.1:6379"), protocols: [] },
     { ...policy, insecureNoAuth: true },
@@ -205,5 +211,5 @@ test("admit: a resolver that never answers times out", async () => {
     resolve: () => new Promise(() => {}),
     resolveTimeout: 20,
   });
-  assert.equal(!verdict.ok && verdict.code, 4504);
+  assert.deepEqual(!verdict.ok && [verdict.code, verdict.failure], [4504, "timeout"]);
 });

@@ -2,6 +2,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import * as net from "node:net";
 import { runTunnelCli } from "../../scripts/tunnel.ts";
 import type { TunnelServer } from "../../transports/tunnel_server.ts";
 import { websocketConnector } from "../../transports/websocket.ts";
@@ -80,4 +81,42 @@ test("cli: check explains the allow-list; serve refuses to start without a secre
   );
   assert.equal(await runTunnelCli(["--help"], io().io), 0);
   assert.equal(await runTunnelCli(["bogus"], io().io), 2);
+});
+
+test("cli: serve takes the handshake timeout and the per-IP handshake limit", async () => {
+  const echo = await startEcho();
+  const served = io({ KVWIRE_TUNNEL_SECRET: SECRET });
+  const server = await runTunnelCli([
+    ...["serve", "--listen", "127.0.0.1:0", "--allow", `127.0.0.1:${echo.port}`],
+    ...["--handshake-timeout", "0.2", "--max-handshakes-per-ip", "1", "--max-fragments", "8"],
+    ...["--budget-window", "1", "--max-frames", "100", "--max-bytes", "100000"],
+    ...["--drain-timeout", "5"],
+  ], served.io) as TunnelServer;
+  try {
+    const started = Date.now();
+    const silent = net.connect(server.address.port, "127.0.0.1");
+    silent.on("error", () => {});
+    const silentClosed = new Promise<void>((resolve) => silent.once("close", () => resolve()));
+    await new Promise<void>((resolve) => silent.once("connect", () => resolve()));
+    while (server.stats.handshaking < 1) await new Promise((r) => setTimeout(r, 0));
+    const second = await new Promise<string>((resolve) => {
+      const socket = net.connect(server.address.port, "127.0.0.1");
+      let text = "";
+      socket.on("data", (d: Uint8Array) => (text += new TextDecoder().decode(d)));
+      socket.on("error", () => {});
+      socket.on("close", () => resolve(text));
+      socket.write("GET /healthz HTTP/1.1\r\n\r\n");
+    });
+    assert.match(second, /^HTTP\/1\.1 429 /, "one handshake per IP");
+    await silentClosed;
+    const waited = Date.now() - started;
+    assert.ok(waited >= 150 && waited < 5000, `dropped after the handshake timeout: ${waited} ms`);
+    await assert.rejects(
+      runTunnelCli(["serve", "--allow", "127.0.0.1:1", "--max-frames=-1"], served.io),
+      /--max-frames must be a non-negative number/,
+    );
+  } finally {
+    await server.close();
+    await echo.close();
+  }
 });

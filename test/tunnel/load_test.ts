@@ -74,6 +74,7 @@ before(async () => {
     secrets: [SECRET],
     allow: [`127.0.0.1:${targetPort}`],
     maxConnections: TUNNELS,
+    maxHandshakesPerIp: TUNNELS, // they all open at once, from one address
   });
 });
 

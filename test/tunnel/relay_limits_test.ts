@@ -13,6 +13,8 @@ import { TunnelError } from "../../src/tunnel/protocol.ts";
 import { encodeFrame, Opcode } from "../../src/tunnel/ws_frames.ts";
 import { ConnectionClosedError, TimeoutError } from "../../src/core/errors.ts";
 import type { Connect } from "../../transports/types.ts";
+import { setImmediate as nextMacrotask } from "node:timers/promises";
+import type { TunnelLogEntry } from "../../src/tunnel/relay.ts";
 import { fakeResolver, SECRET, spyConnector, startEcho, webSocketClass } from "./_helpers.ts";
 
 let WebSocket: WebSocketConstructor;
@@ -108,17 +110,56 @@ test("relay limits: a client that sends no head is dropped after the handshake t
   assert.ok(Date.now() - started >= 90);
 });
 
-test("relay limits: max connections refuses the next tunnel with 4429", async () => {
+/** Opens a raw socket to the relay and waits until the relay accepted it (it is in the handshake). */
+async function handshaking(server: TunnelServer, count: number): Promise<net.Socket> {
+  const socket = net.connect(server.address.port, "127.0.0.1");
+  socket.on("error", () => {});
+  await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+  while (server.stats.handshaking < count) await nextMacrotask();
+  return socket;
+}
+
+test("relay limits: max connections counts open tunnels; the next is answered 503", async () => {
   const { server, connect } = await relay({ maxConnections: 2 });
   const a = await connect();
   const b = await connect();
-  await assert.rejects(connect(), (e) => e instanceof TunnelError && e.closeCode === 4429);
-  const health = await raw(server, "GET /healthz HTTP/1.1\r\n\r\n");
-  assert.equal(JSON.parse(health.split("\r\n\r\n")[1]).connections, 2);
+  await assert.rejects(connect(), (e) => e instanceof TunnelError && e.closeCode === 1006);
+  const full = await raw(server, "GET /healthz HTTP/1.1\r\n\r\n");
+  assert.match(full, /^HTTP\/1\.1 503 [^]*too many connections/);
+  assert.equal(server.stats.active, 2);
   a.close();
   await a.closed;
   b.close();
   await b.closed;
+});
+
+test("relay limits: sockets still in the handshake count toward max connections", async () => {
+  const { server, connect } = await relay({ maxConnections: 1 });
+  const silent = await handshaking(server, 1);
+  assert.match(await raw(server, "GET /healthz HTTP/1.1\r\n\r\n"), /^HTTP\/1\.1 503 /);
+  await assert.rejects(connect(), TunnelError);
+  silent.destroy();
+  while (server.stats.handshaking > 0) await nextMacrotask();
+  const t = await connect();
+  t.close();
+  await t.closed;
+});
+
+test("relay limits: one IP has at most maxHandshakesPerIp handshakes at once (429)", async () => {
+  const logs: TunnelLogEntry[] = [];
+  const { server, connect } = await relay({ maxHandshakesPerIp: 2, log: (e) => logs.push(e) });
+  const first = await handshaking(server, 1);
+  const second = await handshaking(server, 2);
+  assert.match(await raw(server, "GET /healthz HTTP/1.1\r\n\r\n"), /^HTTP\/1\.1 429 /);
+  assert.ok(logs.some((e) => e.event === "refused" && e.failure === "limit" && e.status === 429));
+  first.destroy();
+  second.destroy();
+  while (server.stats.handshaking > 0) await nextMacrotask();
+  const t = await connect(); // a finished handshake frees its place
+  const u = await connect();
+  t.close();
+  u.close();
+  await Promise.all([t.closed, u.closed]);
 });
 
 test("relay limits: an idle tunnel closes with 4408", async () => {

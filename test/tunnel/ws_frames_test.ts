@@ -223,3 +223,45 @@ test("http head: the RFC 6455 handshake example and strict parsing", () => {
   );
   assert.equal(parseUpgrade(parseRequestHead(enc("GET /healthz HTTP/1.1\r\n\r\n"))), undefined);
 });
+
+test("frames: consecutive data frames decode as one event, masks kept apart", () => {
+  const decoder = new WebSocketFrameDecoder({ maxMessageSize: 1 << 20 });
+  const masks = [MASK, new Uint8Array([1, 2, 3, 4]), new Uint8Array([9, 8, 7, 6])];
+  const frames = ["abc", "defgh", "i"].map((text, i) =>
+    encodeFrame(Opcode.Binary, enc(text), masks[i])
+  );
+  for (const frame of frames) decoder.push(frame);
+  const event = decoder.next();
+  assert.equal(event?.type, "data");
+  assert.equal(event?.type === "data" && new TextDecoder().decode(event.bytes), "abcdefghi");
+  assert.equal(decoder.next(), undefined);
+  assert.equal(decoder.frames, 3);
+});
+
+test("frames: a run of pings yields the last one; other frames still count", () => {
+  const decoder = new WebSocketFrameDecoder({ maxMessageSize: 1 << 20 });
+  for (let i = 0; i < 50; i++) decoder.push(encodeFrame(Opcode.Ping, enc(`p${i}`), MASK));
+  decoder.push(encodeFrame(Opcode.Text, enc("end"), MASK));
+  const ping = decoder.next();
+  assert.deepEqual(ping?.type === "ping" && new TextDecoder().decode(ping.payload), "p49");
+  assert.deepEqual(decoder.next(), { type: "text", text: "end" });
+  assert.equal(decoder.frames, 51);
+});
+
+test("frames: empty fragments count toward maxFragments (1009)", () => {
+  const decoder = new WebSocketFrameDecoder({ maxMessageSize: 1 << 20, maxFragments: 3 });
+  const fragment = (opcode: Opcode): Uint8Array => {
+    const frame = encodeFrame(opcode, new Uint8Array(0), MASK);
+    frame[0] &= 0x7f; // not final
+    return frame;
+  };
+  decoder.push(fragment(Opcode.Text));
+  decoder.push(fragment(Opcode.Continuation));
+  decoder.push(fragment(Opcode.Continuation));
+  assert.equal(decoder.next(), undefined, "three fragments are allowed");
+  decoder.push(fragment(Opcode.Continuation));
+  assert.throws(
+    () => decoder.next(),
+    (e) => e instanceof WebSocketProtocolError && e.closeCode === 1009,
+  );
+});

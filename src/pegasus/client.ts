@@ -93,6 +93,9 @@ export class PegasusClient<V = Uint8Array> {
     if (typeof options?.table !== "string" || options.table === "") {
       throw new TypeError("Pegasus needs a table name");
     }
+    if ("tls" in options) {
+      throw new TypeError("Pegasus has no TLS: its rDSN sessions are plaintext (no `tls` option)");
+    }
     const timeout = options.timeout ?? 1000;
     const cluster = new Cluster({
       ...options,

@@ -6,6 +6,7 @@ import type { RequestOptions } from "../core/driver.ts";
 import type { Driver } from "../core/driver.ts";
 import { ConnectionClosedError, RemoteProtocolError } from "../core/errors.ts";
 import { ManagedConnection } from "../core/managed_connection.ts";
+import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
 import type { StreamQueue } from "../core/stream_queue.ts";
 import {
   checkMemoryLimit,
@@ -203,9 +204,27 @@ export class TStorageClient<T = Uint8Array> {
     });
   }
 
-  /** The resolved options. */
+  /** The resolved options; a TLS client key shows as `"[redacted]"`. */
   get options(): ResolvedTStorageOptions<T> {
-    return this.#options;
+    const tls = this.#options.tls;
+    return typeof tls === "object" && tls.key !== undefined
+      ? { ...this.#options, tls: { ...tls, key: "[redacted]" } }
+      : { ...this.#options };
+  }
+
+  /** A safe summary for `JSON.stringify` and `console.log`: no TLS key or certificate. */
+  toJSON(): { server: string; tls: boolean; connected: boolean } {
+    return { server: this.#options.label, tls: !!this.#options.tls, connected: this.connected };
+  }
+
+  /** Node's and Bun's inspect: the {@link toJSON} summary. */
+  [INSPECT_NODE](): string {
+    return redactedRendering("TStorageClient", this.toJSON());
+  }
+
+  /** Deno's inspect: the {@link toJSON} summary. */
+  [INSPECT_DENO](): string {
+    return redactedRendering("TStorageClient", this.toJSON());
   }
 
   /** The payload type values are converted with. */

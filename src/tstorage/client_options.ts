@@ -95,6 +95,9 @@ export function resolveTStorageOptions<T>(
     const address = url.address as Address & { host: string; port: number };
     fromUrl = { host: address.host, port: address.port || undefined, tls: url.tls || undefined };
   }
+  if (fromUrl.tls && options.tls === false) {
+    throw new TypeError("A tstorages:// URL asks for TLS; `tls: false` contradicts it");
+  }
   const host = options.host ?? fromUrl.host ?? "127.0.0.1";
   const port = options.port ?? fromUrl.port;
   if (port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) {

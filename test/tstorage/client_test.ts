@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { inspect } from "node:util";
 import { createTlsFiles } from "../../scripts/servers.ts";
 import { TlsError } from "../../src/core/errors.ts";
 import { TStorageClient } from "../../src/tstorage/client.ts";
@@ -306,4 +307,36 @@ test("tstorage client: URLs, a missing port, and TLS with the server's CA", asyn
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("tstorage client: a TLS client key never shows through inspect, JSON, String or options", async () => {
+  const SECRET = "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1ieXRlcw==\n-----END PRIVATE KEY-----";
+  const tls = { ca: "CA-PEM", cert: "CERT-PEM", key: SECRET };
+  const client = new TStorageClient({ port: 1, tls, reconnect: { enabled: false } });
+  clients.push(client as TStorageClient<unknown>);
+  const shown = [
+    inspect(client, { depth: 10, showHidden: true }),
+    JSON.stringify(client),
+    String(client),
+    inspect(client.options, { depth: 10 }),
+    JSON.stringify(client.options),
+  ];
+  for (const text of shown) assert.ok(!text.includes("c2VjcmV0"), text);
+  assert.match(shown[0], /TStorageClient \{"server":"tstorage 127\.0\.0\.1:1","tls":true/);
+  assert.equal(
+    client.options.tls && typeof client.options.tls === "object" && client.options.tls.key,
+    "[redacted]",
+  );
+  assert.equal(tls.key, SECRET, "the caller's object is left alone");
+  const error = await client.getAcq(Key.min(), Key.max(), { timeout: 2000 }).catch((e) => e);
+  for (let e: unknown = error; e; e = (e as Error).cause) {
+    assert.ok(!inspect(e, { depth: 10 }).includes("c2VjcmV0"), inspect(e));
+  }
+});
+
+test("tstorage client: a tstorages:// URL with tls: false is refused", () => {
+  assert.throws(
+    () => new TStorageClient({ url: "tstorages://127.0.0.1:2025", tls: false }),
+    /contradicts/,
+  );
 });

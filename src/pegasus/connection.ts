@@ -199,6 +199,8 @@ export class PegasusConnection implements ProtocolConnection<PegasusRequest, Peg
     this.#deadlines.clear();
     this.#out.length = 0;
     this.#outEntries.length = 0;
+    this.#input.clear(); // a partly received frame may be large: let it go with the session
+    this.#abandoned.clear();
   }
 
   pollTransmit(maxBytes = Infinity): Uint8Array | undefined {

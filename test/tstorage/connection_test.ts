@@ -380,3 +380,22 @@ test("tstorage machine: bytes before any request close the connection", () => {
   assert.ok(closed?.type === "closed" && closed.error instanceof RemoteProtocolError);
   assert.ok(!conn.canSend);
 });
+
+test("tstorage machine: a closed connection releases a partly received record", async () => {
+  const MiB = 1024 * 1024;
+  const before = await heapUsedAfterGc();
+  const conn = new TStorageConnection();
+  conn.send(get({ payloadType: bytes }));
+  conn.pollTransmit();
+  const record = v7Record(1, 2, 3, 4, 5, 0);
+  const head = new Uint8Array(12);
+  const size = new Uint8Array(4);
+  new DataView(size.buffer).setInt32(0, 32 + 20 * MiB, true);
+  conn.receive(cat(head, size, record.subarray(4, 36), new Uint8Array(20 * MiB - 1)));
+  assert.deepEqual(types(drain(conn)), [], "the record waits for its last byte");
+  const buffered = await heapUsedAfterGc();
+  assert.ok(buffered - before > 15 * MiB, "the partial record is buffered");
+  conn.close();
+  const released = buffered - (await heapUsedAfterGc());
+  assert.ok(released > 15 * MiB, `only ${(released / MiB).toFixed(1)} MiB released`);
+});

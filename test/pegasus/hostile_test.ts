@@ -10,10 +10,9 @@ import { PegasusClient } from "../../src/pegasus/mod.ts";
 import {
   collectUnhandledRejections,
   type Fault,
-  heapUsedAfterGc,
   startHostileServer,
 } from "../_helpers/hostile_server.ts";
-import { hostilePegasus, strayReply } from "./_hostile.ts";
+import { hostilePegasus, memoryAfterGc, strayReply } from "./_hostile.ts";
 
 const TIMEOUT = 300;
 const MARGIN = 700;
@@ -103,7 +102,7 @@ test("pegasus hostile: a silent replica session is replaced and meta re-queried;
 });
 
 test("pegasus hostile: every call settles in time with its own data or a KvError; the next call succeeds; memory is released", async () => {
-  const before = await heapUsedAfterGc();
+  const before = await memoryAfterGc();
   let worst = 0;
   await fc.assert(
     fc.asyncProperty(faults, async (fault) => {
@@ -111,7 +110,7 @@ test("pegasus hostile: every call settles in time with its own data or a KvError
         await runCase(fault);
       });
       assert.deepEqual(leaked, [], "no unhandled rejection");
-      const grown = (await heapUsedAfterGc()) - before;
+      const grown = (await memoryAfterGc()) - before;
       worst = Math.max(worst, grown);
       assert.ok(grown < 10 * MiB, `heap grew by ${(grown / MiB).toFixed(1)} MiB`);
     }),

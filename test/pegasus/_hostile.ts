@@ -22,10 +22,14 @@ export interface HostilePegasus extends HostileProtocol<RequestFrame> {
 }
 
 /**
- * Meta queries are answered as handshake steps (never faulted or counted): table "temp" with
- * app id 1 and one partition whose primary is this server. Data RPCs run on one store.
+ * Meta queries are answered as handshake steps (never faulted or counted; with `faultMeta`
+ * they are requests like any other): table "temp" with app id 1 and one partition whose
+ * primary is this server. Data RPCs run on one store.
  */
-export function hostilePegasus(seed: Iterable<[string, string, string]> = []): HostilePegasus {
+export function hostilePegasus(
+  seed: Iterable<[string, string, string]> = [],
+  { faultMeta = false }: { faultMeta?: boolean } = {},
+): HostilePegasus {
   const store = new PartitionStore();
   for (const [h, s, v] of seed) {
     store.set(makeKey(Buffer.from(h), Buffer.from(s)), Buffer.from(v), 0);
@@ -46,7 +50,7 @@ export function hostilePegasus(seed: Iterable<[string, string, string]> = []): H
       if (frame.rpc === "RPC_CM_QUERY_PARTITION_CONFIG_BY_INDEX") {
         protocol.metaQueries++;
         const parts = [{ appId: 1, index: 0, ballot: 1n, address: protocol.address }];
-        return { bytes: partitionConfigReply(frame, "ERR_OK", 1, parts), handshake: true };
+        return { bytes: partitionConfigReply(frame, "ERR_OK", 1, parts), handshake: !faultMeta };
       }
       const reply = handleRrdb({
         store,

@@ -101,6 +101,32 @@ test("pegasus hostile: a silent replica session is replaced and meta re-queried;
   assert.equal(metaQueries, 2, "the routing was read again after the loss");
 });
 
+test("pegasus hostile: a silent meta session is replaced and the query asked again", async () => {
+  const protocol = hostilePegasus(SEED, { faultMeta: true });
+  const server = await startHostileServer(
+    protocol,
+    (i) => i === 0 ? { kind: "silent" } : { kind: "none" },
+  );
+  protocol.address = `${server.host}:${server.port}`;
+  // The first operation asks meta; each query may take metaTimeout, the operation three times it.
+  const client = new PegasusClient<string>({
+    metaServers: [protocol.address],
+    table: "temp",
+    decode: true,
+    metaTimeout: TIMEOUT,
+    timeout: 3 * TIMEOUT,
+  });
+  try {
+    const started = performance.now();
+    assert.equal(await client.get("h0", "s"), "v0");
+    assert.ok(performance.now() - started < 2 * TIMEOUT + MARGIN);
+    assert.equal(server.accepted, 2, "the silent meta session was given up");
+  } finally {
+    client.destroy();
+    await server.close();
+  }
+});
+
 test("pegasus hostile: every call settles in time with its own data or a KvError; the next call succeeds; memory is released", async () => {
   const before = await memoryAfterGc();
   let worst = 0;

@@ -362,8 +362,17 @@ export class TableRouter {
         );
         return reply.value;
       } catch (error) {
+        if (!this.#retryable(error, op)) {
+          // A retry that ran out of time: say what made the earlier attempts fail.
+          if (error instanceof TimeoutError && lastError) {
+            throw new TimeoutError(
+              `${op.name} timed out after ${timeout} ms (last error: ${lastError.message})`,
+              { cause: lastError, sent: error.sent },
+            );
+          }
+          throw error;
+        }
         lastError = error as Error;
-        if (!this.#retryable(error, op)) throw error;
         if (this.#config === config) this.#config = undefined; // re-query before the retry
         if (error instanceof PegasusError && RETRY.has(error.serverCode) || attempt > 0) {
           await sleep(Math.min(Math.min(500, 5 * 2 ** attempt), deadline - performance.now()));

@@ -309,7 +309,7 @@ test("pegasus options: maxFrameLength and silenceTimeout reach the sessions", as
     // a new one until its deadline, and the error says why.
     const error = await small.get("big", "s", { timeout: 300 }).catch((e) => e);
     assert.ok(error instanceof TimeoutError, String(error));
-    assert.ok(error.cause instanceof ConnectionClosedError && error.cause.sent);
+    assert.ok(error.cause instanceof ConnectionClosedError && error.cause.sent, String(error));
     assert.match(error.message, /frame length \d+ is out of range \(16 to 1024\)/);
     assert.equal(await small.get("missing", "s"), undefined, "the next call works");
   } finally {

@@ -2,7 +2,13 @@
 // by `wantsRead`, one corked flush per microtask, one timer re-armed from `pollTimeout()`.
 
 import type { ConnectionEvent, ProtocolConnection, RequestId } from "./connection.ts";
-import { AbortedError, ConnectionClosedError, ServerError, TimeoutError } from "./errors.ts";
+import {
+  AbortedError,
+  ConnectionClosedError,
+  ServerError,
+  TimeoutError,
+  UnresponsiveError,
+} from "./errors.ts";
 import { StreamQueue } from "./stream_queue.ts";
 import { IdTable } from "./id_table.ts";
 import type { Transport } from "./transport.ts";
@@ -545,7 +551,7 @@ export class Driver<Req, Reply, Item = never, Push = never> {
 
   #presumeDead(why: string): void {
     this.#shutdown(
-      new ConnectionClosedError(`Connection to ${this.#label} was unresponsive (${why})`),
+      new UnresponsiveError(`Connection to ${this.#label} was unresponsive (${why})`),
     );
   }
 

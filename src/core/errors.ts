@@ -136,6 +136,20 @@ export class ConnectionClosedError extends KvError {
 }
 
 /**
+ * The connection was closed because the peer stopped answering: a written request's deadline
+ * passed, or `silenceTimeout` elapsed, with no byte received. Pools read it as "mark this
+ * member down". Its requests fail with `ConnectionClosedError` (`sent: true`) citing it.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionClosedError, UnresponsiveError } from "@kvwire/kvwire";
+ * const err = new UnresponsiveError("Connection to 10.0.0.1:6379 was unresponsive");
+ * console.log(err instanceof ConnectionClosedError); // true
+ * ```
+ */
+export class UnresponsiveError extends ConnectionClosedError {}
+
+/**
  * Opening a connection failed: refused, unresolvable host, unreachable. The message names the
  * address.
  *

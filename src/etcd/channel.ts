@@ -2,7 +2,6 @@
 // a dedicated connection per stream), endpoint failover with health tracking, and auth tokens.
 
 import { Backoff } from "../core/backoff.ts";
-import { utf8Decode } from "../core/bytes.ts";
 import { Driver } from "../core/driver.ts";
 import {
   AbortedError,
@@ -10,10 +9,16 @@ import {
   KvError,
   RemoteProtocolError,
   TimeoutError,
+  UnresponsiveError,
 } from "../core/errors.ts";
 import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
 import type { StreamQueue } from "../core/stream_queue.ts";
 import { type Connect, type ConnectOptions, formatAddress } from "../core/transport.ts";
+import { checked, collect, type Decode, parseJson, Reauth, safeJson } from "./answer.ts";
+import { ConnectionPool, type Http1Driver } from "./pool.ts";
+import { sleep } from "./wait.ts";
+
+export type { Decode } from "./answer.ts";
 
 /** A TCP endpoint. */
 export interface Address {
@@ -26,8 +31,25 @@ import { EtcdError, etcdErrorFromJson } from "./errors.ts";
 import type { HttpRequest, HttpResponse } from "./http1/codec.ts";
 import { Http1Connection } from "./http1/connection.ts";
 
+/**
+ * Bounds on what an etcd server may send, checked before anything is buffered; an answer over
+ * a limit is a `RemoteProtocolError` and its connection is dropped.
+ */
+export interface EtcdLimits {
+  /**
+   * Largest answer body: a declared Content-Length, or the sum of a chunked body's chunk
+   * sizes. Default 64 MiB (etcd's own request limit is 1.5 MiB, but one range or a v2
+   * recursive listing may carry many keys).
+   */
+  maxResponseBytes?: number;
+  /** Largest watch message (one line of a streamed answer), and chunk of it. Default 16 MiB. */
+  maxWatchMessageBytes?: number;
+  /** Largest status line plus headers of an answer. Default 64 KiB. */
+  maxHeaderBytes?: number;
+}
+
 /** Settings of a {@link Channel}. */
-export interface ChannelOptions {
+export interface ChannelOptions extends EtcdLimits {
   /** The etcd members to talk to, tried in turn on failure. */
   endpoints: Address[];
   /** The transport connector. */
@@ -42,6 +64,12 @@ export interface ChannelOptions {
   maxConnections?: number;
   /** User name and password: a token is fetched and sent with every request. */
   auth?: { username: string; password: string };
+  /**
+   * Milliseconds a pooled connection may stay silent with a call in flight before it is
+   * presumed dead, closed and its endpoint marked down. Default off: a call whose deadline
+   * passes with no byte received closes its connection in any case.
+   */
+  silenceTimeout?: number;
 }
 
 /** What a {@link Channel} (and the clients on it) show of themselves: never a secret. */
@@ -66,11 +94,9 @@ export interface CallOptions {
   idempotent?: boolean;
 }
 
-type Http1Driver = Driver<HttpRequest, HttpResponse, Uint8Array>;
-
 class Endpoint {
-  readonly drivers: Http1Driver[] = [];
-  opening: Promise<Http1Driver> | undefined;
+  /** Connections for unary calls. */
+  pool!: ConnectionPool;
   downUntil = 0;
   readonly backoff = new Backoff({ initialDelay: 100, maxDelay: 2000 });
   constructor(readonly address: Address, readonly label: string) {}
@@ -86,7 +112,10 @@ const TOKEN_REJECTED = /invalid auth token|auth store is old|token/;
  * Sends JSON requests to an etcd cluster, retrying on another endpoint when that is safe.
  *
  * Theory of operation: endpoints are tried in order starting from the last one that worked;
- * an endpoint that failed to connect or dropped a connection is skipped for a backoff delay.
+ * an endpoint that failed to connect, dropped a connection, broke the protocol or went
+ * unresponsive (a request timed out with no byte received: the driver closes such a
+ * connection) is skipped for a backoff delay. A pooled connection carries one request at a
+ * time (no pipelining) and is dropped when a request on it failed with `sent: true`.
  * A call is retried (within its deadline) when it was not sent, when it failed in a way
  * that proves it did not run (no leader, refused connection), or when it is idempotent.
  * Otherwise the error reports the unknown outcome. With `auth`, a token is fetched before
@@ -115,8 +144,24 @@ export class Channel {
   /** Creates the channel; connections open on first use. */
   constructor(options: ChannelOptions) {
     if (options.endpoints.length === 0) throw new TypeError("At least one endpoint is required");
+    for (
+      const name of ["maxResponseBytes", "maxWatchMessageBytes", "maxHeaderBytes", "silenceTimeout"]
+    ) {
+      const value = options[name as keyof ChannelOptions];
+      if (value !== undefined && !(Number.isSafeInteger(value) && (value as number) > 0)) {
+        throw new RangeError(`${name} must be a positive integer, got ${String(value)}`);
+      }
+    }
     this.#options = options;
-    this.#endpoints = options.endpoints.map((a) => new Endpoint(a, `etcd ${a.host}:${a.port}`));
+    this.#endpoints = options.endpoints.map((a) => {
+      const ep = new Endpoint(a, `etcd ${a.host}:${a.port}`);
+      ep.pool = new ConnectionPool(
+        ep.label,
+        () => this.#open(ep, false),
+        options.maxConnections ?? 8,
+      );
+      return ep;
+    });
   }
 
   /** True once `close()` was called. */
@@ -186,48 +231,78 @@ export class Channel {
     return this.#endpoints[this.#preferred].address;
   }
 
-  /** POSTs `body` as JSON to a v3 gateway path and returns the parsed answer. */
+  /**
+   * POSTs `body` as JSON to a v3 gateway path and returns the answer passed through `decode`
+   * (the parsed JSON without it). Whatever a malformed answer makes `decode` throw becomes a
+   * `RemoteProtocolError` (`sent: true`) and the connection that carried it is dropped.
+   */
   async call<T = Record<string, unknown>>(
     path: string,
     body: unknown,
     options: CallOptions = {},
+    decode?: Decode<T>,
   ): Promise<T> {
     const text = JSON.stringify(body);
     return await this.#withRetries(options, path, async (ep, reauthed, remaining) => {
       if (this.#options.auth && this.#token === undefined) await this.#authenticate(options);
       const headers: Record<string, string> = { "Content-Type": "application/json" };
       if (this.#token !== undefined) headers["Authorization"] = this.#token;
-      const response = await this.#request(ep, { method: "POST", path, headers, body: text }, {
-        timeout: remaining,
-        signal: options.signal,
+      const request: HttpRequest = { method: "POST", path, headers, body: text };
+      const fresh = ALWAYS_NEW.has(path)
+        ? "always"
+        : options.idempotent === true
+        ? "unless-same"
+        : "never";
+      return await ep.pool.exchange(request, remaining, options.signal, fresh, (response) => {
+        const json = parseJson(response.body);
+        if (response.status === 200) return decode ? decode(json) : json as T;
+        const error = etcdErrorFromJson(json, response.status);
+        if (!reauthed && this.isTokenRejection(error)) {
+          this.#token = undefined;
+          throw new Reauth(error);
+        }
+        throw error;
       });
-      const json = parseJson(response.body);
-      if (response.status === 200) return json as T;
-      const error = etcdErrorFromJson(json, response.status);
-      if (!reauthed && this.isTokenRejection(error)) {
-        this.#token = undefined;
-        throw new Reauth(error);
-      }
-      throw error;
     });
   }
 
-  /** Sends a raw HTTP request (the v2 API) with failover; any status is returned. */
-  async raw(request: HttpRequest, options: CallOptions = {}): Promise<HttpResponse> {
+  /**
+   * Sends a raw HTTP request (the v2 API) with failover and returns what `decode` makes of
+   * the answer (any status); a malformed answer is handled as in {@link call}.
+   */
+  async raw<T>(
+    request: HttpRequest,
+    options: CallOptions,
+    decode: (response: HttpResponse) => T,
+  ): Promise<T> {
     return await this.#withRetries(
       options,
       request.path,
       (ep, _reauthed, remaining) =>
-        this.#request(ep, request, { signal: options.signal, timeout: remaining }),
+        ep.pool.exchange(
+          request,
+          remaining,
+          options.signal,
+          options.idempotent === true ? "unless-same" : "never",
+          decode,
+        ),
     );
   }
 
-  /** Sends a raw request on a connection of its own (long polls), with failover. */
-  async rawDedicated(request: HttpRequest, options: CallOptions = {}): Promise<HttpResponse> {
+  /** {@link raw} on a connection of its own (long polls). */
+  async rawDedicated<T>(
+    request: HttpRequest,
+    options: CallOptions,
+    decode: (response: HttpResponse) => T,
+  ): Promise<T> {
     return await this.#withRetries(options, request.path, async (ep, _reauthed, remaining) => {
       const driver = await this.#open(ep, true);
       try {
-        return await driver.request(request, { signal: options.signal, timeout: remaining });
+        const response = await driver.request(request, {
+          signal: options.signal,
+          timeout: remaining,
+        });
+        return checked(driver, request.path, () => decode(response));
       } finally {
         driver.destroy();
       }
@@ -276,15 +351,16 @@ export class Channel {
    * refuses the auth token (invalid or expired), a new token is fetched and the call is sent
    * once more: a refused call did not run.
    */
-  async callDedicated<T = Record<string, unknown>>(
+  async callDedicated<T>(
     path: string,
     body: unknown,
-    options: CallOptions = {},
+    options: CallOptions,
+    decode: Decode<T>,
   ): Promise<T> {
     for (let reauthed = false;; reauthed = true) {
       const stream = await this.openStream(path, body, options);
       try {
-        return await collect<T>(path, stream, options.signal);
+        return await collect(path, stream, options.signal, decode);
       } catch (error) {
         if (reauthed || options.signal?.aborted || !this.isTokenRejection(error)) throw error;
         await this.renewToken(stream.tokenGeneration, options);
@@ -295,18 +371,25 @@ export class Channel {
   async #authenticate(options: CallOptions): Promise<void> {
     this.#authing ??= (async () => {
       const auth = this.#options.auth!;
-      const answer = await this.#withRetries(options, "/v3/auth/authenticate", async (ep) => {
-        const response = await this.#request(ep, {
-          method: "POST",
-          path: "/v3/auth/authenticate",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ name: auth.username, password: auth.password }),
-        }, options);
-        const json = parseJson(response.body, true) as { token?: string };
-        if (response.status !== 200) throw etcdErrorFromJson(json, response.status);
-        return json;
-      });
-      this.#token = answer.token;
+      const path = "/v3/auth/authenticate";
+      const request: HttpRequest = {
+        method: "POST",
+        path,
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ name: auth.username, password: auth.password }),
+      };
+      const token = await this.#withRetries(
+        options,
+        path,
+        (ep, _reauthed, remaining) =>
+          ep.pool.exchange(request, remaining, options.signal, "always", (response) => {
+            const json = parseJson(response.body, true) as { token?: unknown };
+            if (response.status !== 200) throw etcdErrorFromJson(json, response.status);
+            if (typeof json.token !== "string") throw new TypeError("the answer has no token");
+            return json.token;
+          }),
+      );
+      this.#token = token;
       this.#authentications++;
     })().finally(() => (this.#authing = undefined));
     await this.#authing;
@@ -322,6 +405,7 @@ export class Channel {
     const backoff = new Backoff({ initialDelay: 50, maxDelay: 1000 });
     let reauthed = false;
     let lastError: Error | undefined;
+    let sent = false; // an attempt may have run
     for (let tries = 0;; tries++) {
       if (this.#closed) throw new ConnectionClosedError(`etcd client is closed; ${what} not sent`);
       if (options.signal?.aborted) {
@@ -340,6 +424,11 @@ export class Channel {
           continue;
         }
         lastError = error as Error;
+        sent ||= error instanceof KvError && error.sent;
+        if (error instanceof TimeoutError && Date.now() >= deadline) {
+          if (!sent || error.sent) throw error;
+          break; // an earlier attempt may have run: say so
+        }
         const retry = this.#retryable(ep, error as Error, options.idempotent === true);
         if (!retry) throw error;
         const delay = this.#endpoints.length > 1 && tries % this.#endpoints.length !== 0
@@ -351,7 +440,7 @@ export class Channel {
     }
     throw new TimeoutError(`${what} did not succeed within ${timeout} ms: ${lastError?.message}`, {
       cause: lastError,
-      sent: lastError instanceof ConnectionClosedError ? lastError.sent : false,
+      sent,
     });
   }
 
@@ -359,7 +448,7 @@ export class Channel {
     if (error instanceof EtcdError) {
       if (error.grpcCode !== 14 && !TRANSIENT.test(error.message)) return false;
       this.#markDown(ep);
-      return idempotent || !error.unknownOutcome;
+      return idempotent || !error.sent;
     }
     if (error instanceof ConnectionClosedError) {
       this.#markDown(ep);
@@ -391,23 +480,6 @@ export class Channel {
     return this.#endpoints[(this.#preferred + tries) % n];
   }
 
-  async #request(ep: Endpoint, request: HttpRequest, options: CallOptions): Promise<HttpResponse> {
-    const driver = await this.#acquire(ep);
-    return await driver.request(request, options, `${request.method} ${request.path}`);
-  }
-
-  async #acquire(ep: Endpoint): Promise<Http1Driver> {
-    let best: Http1Driver | undefined;
-    for (const d of ep.drivers) {
-      if (d.isOpen && d.machine.canSend && (!best || d.pendingCount < best.pendingCount)) best = d;
-    }
-    const max = this.#options.maxConnections ?? 8;
-    if (best && (best.pendingCount === 0 || ep.drivers.length >= max)) return best;
-    if (ep.opening) return best ?? await ep.opening;
-    ep.opening = this.#open(ep, false).finally(() => (ep.opening = undefined));
-    return await ep.opening;
-  }
-
   async #open(ep: Endpoint, dedicated: boolean): Promise<Http1Driver> {
     const { host, port } = ep.address;
     const transport = await this.#options.connect(ep.address, {
@@ -421,17 +493,21 @@ export class Channel {
     const machine = new Http1Connection({
       host: host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`,
       streamError: (r) => etcdErrorFromJson(safeJson(r.body), r.status),
+      maxBodyBytes: this.#options.maxResponseBytes,
+      maxItemBytes: this.#options.maxWatchMessageBytes,
+      maxHeaderBytes: this.#options.maxHeaderBytes,
     });
     const driver: Http1Driver = new Driver(machine, transport, {
       label: ep.label,
-      onClose: () => {
-        const i = ep.drivers.indexOf(driver);
-        if (i !== -1) ep.drivers.splice(i, 1);
+      silenceTimeout: dedicated ? undefined : this.#options.silenceTimeout,
+      onClose: (error) => {
+        // A connection that broke the protocol or went unresponsive: try the others first.
+        if (error instanceof RemoteProtocolError || isUnresponsive(error)) this.#markDown(ep);
+        ep.pool.removed(driver);
         this.#streams.delete(driver);
       },
     });
     if (dedicated) this.#streams.add(driver);
-    else ep.drivers.push(driver);
     return driver;
   }
 
@@ -441,74 +517,15 @@ export class Channel {
     this.#closed = true;
     for (const hook of [...this.#closeHooks]) hook();
     this.#closeHooks.clear();
-    for (const ep of this.#endpoints) for (const d of [...ep.drivers]) d.destroy();
+    for (const ep of this.#endpoints) ep.pool.close();
     for (const d of [...this.#streams]) d.destroy();
   }
 }
 
-class Reauth extends Error {
-  constructor(readonly error: EtcdError) {
-    super(error.message);
-  }
-}
+/** Paths whose true answer always differs from any earlier one (a new revision or id). */
+const ALWAYS_NEW = new Set(["/v3/kv/put", "/v3/lease/grant"]);
 
-/** Reads the answer of a dedicated call: its first line, or the error it ended with. */
-async function collect<T>(
-  path: string,
-  stream: { items: StreamQueue<Uint8Array>; close: () => void },
-  signal: AbortSignal | undefined,
-): Promise<T> {
-  const { items, close } = stream;
-  const onAbort = (): void => close();
-  signal?.addEventListener("abort", onAbort, { once: true });
-  try {
-    const lines: Uint8Array[] = [];
-    try {
-      for await (const line of items) lines.push(line);
-    } catch (error) {
-      if (signal?.aborted) {
-        throw new AbortedError(`${path} was aborted`, { sent: true, cause: error });
-      }
-      throw error;
-    }
-    const json = lines.length > 0 ? parseJson(lines[0]) as Record<string, unknown> : {};
-    if (json.error !== undefined) throw etcdErrorFromJson(json);
-    return (json.result ?? json) as T;
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
-    close();
-  }
-}
-
-/** Parses a JSON body; a `secret` one (it may carry a token) is not quoted in the error. */
-function parseJson(bytes: Uint8Array, secret = false): unknown {
-  try {
-    return JSON.parse(utf8Decode(bytes));
-  } catch {
-    const quoted = secret
-      ? `(${bytes.length} bytes, not shown: it may hold a token)`
-      : JSON.stringify(utf8Decode(bytes.subarray(0, 80)));
-    throw new RemoteProtocolError(`etcd sent a body that is not JSON: ${quoted}`);
-  }
-}
-
-function safeJson(bytes: Uint8Array): unknown {
-  try {
-    return JSON.parse(utf8Decode(bytes));
-  } catch {
-    return { message: utf8Decode(bytes.subarray(0, 200)), code: 2 };
-  }
-}
-
-/** Waits `ms`, or less when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
+/** True for the driver's liveness close: requests timed out with no byte received. */
+function isUnresponsive(error: Error | undefined): boolean {
+  return error instanceof UnresponsiveError;
 }

@@ -3,12 +3,19 @@
 
 import { defaultConnect } from "../core/default_connect.ts";
 import type { Connect, ConnectOptions } from "../core/transport.ts";
-import { base64Decode, base64Encode } from "./base64.ts";
+import { base64Encode } from "./base64.ts";
 import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
-import { type Address, type CallOptions, Channel, type ChannelSummary } from "./channel.ts";
+import {
+  type Address,
+  type CallOptions,
+  Channel,
+  type ChannelSummary,
+  type EtcdLimits,
+} from "./channel.ts";
 import { ReadCoalescer } from "./coalesce.ts";
 import { parseEndpoints } from "./endpoints.ts";
 import {
+  b64,
   type Bytes,
   deleteRequest,
   type DeleteResult,
@@ -18,6 +25,8 @@ import {
   type KeyRange,
   Keys,
   type KeyValue,
+  list,
+  num,
   type PutOptions,
   putRequest,
   type PutResult,
@@ -34,7 +43,7 @@ import { type TxnRequest, txnRequest, type TxnResult, txnResult } from "./txn.ts
 import { Watcher, type WatchOptions } from "./watch.ts";
 
 /** Options of an {@link EtcdClient}. */
-export interface EtcdClientOptions {
+export interface EtcdClientOptions extends EtcdLimits {
   /**
    * `https://host:port`, `http://host:port` or bare `host:port` strings (port default 2379).
    * `https://` turns TLS on for the client; then every endpoint speaks TLS and an `http://`
@@ -60,6 +69,12 @@ export interface EtcdClientOptions {
   connectTimeout?: number;
   /** Pooled connections per endpoint for unary calls. Default 8. */
   maxConnections?: number;
+  /**
+   * Milliseconds a pooled connection may stay silent with a call in flight before it is
+   * presumed dead, closed and its endpoint marked down. Default off: a call whose deadline
+   * passes with no byte received closes its connection in any case.
+   */
+  silenceTimeout?: number;
   /**
    * Send the range reads (`get`, `getString`, `getPrefix`, `range`, `iterate` pages) made in
    * the same microtask turn as one read-only transaction: one HTTP request and one read on
@@ -212,16 +227,20 @@ export class EtcdClient {
 
   /** Reads a key, a range, a prefix or everything from a key on. */
   async range(range: KeyRange, options: RangeOptions & CallOptions = {}): Promise<RangeResult> {
-    const json = await this.#range(rangeRequest(this.#keys, range, options), options);
-    return rangeResult(this.#keys, json);
+    return await this.#range(rangeRequest(this.#keys, range, options), options);
   }
 
-  /** Sends a RangeRequest: batched with the other reads of this turn, or alone. */
-  #range(request: object, options: CallOptions): Promise<Record<string, unknown>> {
+  /**
+   * Sends a RangeRequest, batched with the other reads of this turn or alone, and decodes the
+   * answer (every key in it must lie in the range asked for).
+   */
+  #range(request: Record<string, unknown>, options: CallOptions): Promise<RangeResult> {
+    const decode = (json: Record<string, unknown>): RangeResult =>
+      rangeResult(this.#keys, json, request);
     if (this.#reads && options.signal === undefined && options.timeout === undefined) {
-      return this.#reads.range(request as Record<string, unknown>);
+      return this.#reads.range(request, decode);
     }
-    return this.#channel.call("/v3/kv/range", request, { ...options, idempotent: true });
+    return this.#channel.call("/v3/kv/range", request, { ...options, idempotent: true }, decode);
   }
 
   /**
@@ -242,8 +261,7 @@ export class EtcdClient {
         key: from,
         ...(end === undefined ? {} : { range_end: end }),
       };
-      const json = await this.#range(request, options);
-      const page = rangeResult(this.#keys, json);
+      const page = await this.#range(request, options);
       revision ??= page.revision;
       for (const kv of page.kvs) yield kv;
       if (!page.more || page.kvs.length === 0 || end === undefined) return;
@@ -256,12 +274,12 @@ export class EtcdClient {
 
   /** Writes a key. */
   async put(key: Bytes, value: Bytes, options: PutOptions & CallOptions = {}): Promise<PutResult> {
-    const json = await this.#channel.call(
+    return await this.#channel.call(
       "/v3/kv/put",
       putRequest(this.#keys, key, value, options),
       options,
+      (json) => putResult(this.#keys, json),
     );
-    return putResult(this.#keys, json);
   }
 
   /** Deletes a key (or a range / prefix with `options`). */
@@ -269,18 +287,22 @@ export class EtcdClient {
     key: Bytes,
     options: Omit<KeyRange, "key"> & { prevKv?: boolean } & CallOptions = {},
   ): Promise<DeleteResult> {
-    const json = await this.#channel.call(
+    return await this.#channel.call(
       "/v3/kv/deleterange",
       deleteRequest(this.#keys, { ...options, key }, options.prevKv),
       options,
+      (json) => deleteResult(this.#keys, json),
     );
-    return deleteResult(this.#keys, json);
   }
 
   /** Runs a transaction. */
   async txn(txn: TxnRequest, options: CallOptions = {}): Promise<TxnResult> {
-    const json = await this.#channel.call("/v3/kv/txn", txnRequest(this.#keys, txn), options);
-    return txnResult(this.#keys, json);
+    return await this.#channel.call(
+      "/v3/kv/txn",
+      txnRequest(this.#keys, txn),
+      options,
+      (json) => txnResult(this.#keys, json),
+    );
   }
 
   /**
@@ -334,24 +356,30 @@ export class EtcdClient {
 
   /** A lease's remaining TTL (-1 when it is gone) and, with `keys`, its keys. */
   async timeToLive(id: bigint, options: { keys?: boolean } & CallOptions = {}): Promise<LeaseInfo> {
-    const json = await this.#channel.call("/v3/lease/timetolive", {
-      ID: String(id),
-      keys: options.keys === true,
-    }, { ...options, idempotent: true });
-    return {
-      id,
-      ttl: Number(json.TTL ?? 0),
-      grantedTtl: Number(json.grantedTTL ?? 0),
-      keys: ((json.keys as string[] | undefined) ?? []).map((k) =>
-        this.#keys.strip(base64Decode(k))
-      ),
-    };
+    return await this.#channel.call(
+      "/v3/lease/timetolive",
+      {
+        ID: String(id),
+        keys: options.keys === true,
+      },
+      { ...options, idempotent: true },
+      (json) => ({
+        id,
+        ttl: num(json.TTL),
+        grantedTtl: num(json.grantedTTL),
+        keys: list<string>(json.keys).map((k) => this.#keys.strip(b64(k))),
+      }),
+    );
   }
 
   /** The ids of every lease. */
   async leases(options: CallOptions = {}): Promise<bigint[]> {
-    const json = await this.#channel.call("/v3/lease/leases", {}, { ...options, idempotent: true });
-    return ((json.leases as { ID: string }[] | undefined) ?? []).map((l) => BigInt(l.ID));
+    return await this.#channel.call(
+      "/v3/lease/leases",
+      {},
+      { ...options, idempotent: true },
+      (json) => list<{ ID: string }>(json.leases).map((l) => int(l.ID)),
+    );
   }
 
   /**
@@ -382,48 +410,51 @@ export class EtcdClient {
 
   /** The cluster's members. */
   async members(options: CallOptions = {}): Promise<Member[]> {
-    const json = await this.#channel.call("/v3/cluster/member/list", {}, {
-      ...options,
-      idempotent: true,
-    });
-    return ((json.members as Record<string, unknown>[] | undefined) ?? []).map((m) => ({
-      id: int(m.ID as string),
-      name: String(m.name ?? ""),
-      peerUrls: (m.peerURLs as string[] | undefined) ?? [],
-      clientUrls: (m.clientURLs as string[] | undefined) ?? [],
-      isLearner: m.isLearner === true,
-    }));
+    return await this.#channel.call(
+      "/v3/cluster/member/list",
+      {},
+      { ...options, idempotent: true },
+      (json) =>
+        list<Record<string, unknown>>(json.members).map((m) => ({
+          id: int(m.ID as string),
+          name: String(m.name ?? ""),
+          peerUrls: list<unknown>(m.peerURLs).map(String),
+          clientUrls: list<unknown>(m.clientURLs).map(String),
+          isLearner: m.isLearner === true,
+        })),
+    );
   }
 
   /** The status of the member that answers (the current endpoint). */
   async status(options: CallOptions = {}): Promise<MemberStatus> {
-    const json = await this.#channel.call("/v3/maintenance/status", {}, {
+    return await this.#channel.call("/v3/maintenance/status", {}, {
       ...options,
       idempotent: true,
+    }, (json) => {
+      const header = json.header as Record<string, string> | undefined;
+      return {
+        version: String(json.version ?? ""),
+        dbSize: int(json.dbSize as string),
+        leader: int(json.leader as string),
+        memberId: int(header?.member_id),
+        raftIndex: int(json.raftIndex as string),
+        raftTerm: int(json.raftTerm as string),
+        revision: headerRevision(json),
+        errors: list<unknown>(json.errors).map(String),
+      };
     });
-    const header = json.header as Record<string, string> | undefined;
-    return {
-      version: String(json.version ?? ""),
-      dbSize: int(json.dbSize as string),
-      leader: int(json.leader as string),
-      memberId: int(header?.member_id),
-      raftIndex: int(json.raftIndex as string),
-      raftTerm: int(json.raftTerm as string),
-      revision: headerRevision(json),
-      errors: (json.errors as string[] | undefined) ?? [],
-    };
   }
 
   /** Active alarms (`NOSPACE`, `CORRUPT`). */
   async alarms(options: CallOptions = {}): Promise<{ memberId: bigint; alarm: string }[]> {
-    const json = await this.#channel.call("/v3/maintenance/alarm", { action: "GET" }, {
+    return await this.#channel.call("/v3/maintenance/alarm", { action: "GET" }, {
       ...options,
       idempotent: true,
-    });
-    return ((json.alarms as Record<string, string>[] | undefined) ?? []).map((a) => ({
-      memberId: int(a.memberID),
-      alarm: a.alarm ?? "NONE",
-    }));
+    }, (json) =>
+      list<Record<string, string>>(json.alarms).map((a) => ({
+        memberId: int(a.memberID),
+        alarm: String(a.alarm ?? "NONE"),
+      })));
   }
 
   /** Closes every connection (a namespaced view does nothing). Watches and leases end. */
@@ -449,5 +480,9 @@ function openChannel(options: EtcdClientOptions): Channel {
     requestTimeout: options.requestTimeout,
     connectTimeout: options.connectTimeout,
     maxConnections: options.maxConnections,
+    silenceTimeout: options.silenceTimeout,
+    maxResponseBytes: options.maxResponseBytes,
+    maxWatchMessageBytes: options.maxWatchMessageBytes,
+    maxHeaderBytes: options.maxHeaderBytes,
   });
 }

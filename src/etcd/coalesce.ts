@@ -3,7 +3,8 @@
 // as a single read without going through raft. One HTTP request instead of many.
 
 import { RemoteProtocolError, TimeoutError } from "../core/errors.ts";
-import type { Channel } from "./channel.ts";
+import type { Channel, Decode } from "./channel.ts";
+import { expectKind } from "./kv.ts";
 
 /** The most operations etcd accepts in one txn by default (its `--max-txn-ops`). */
 const MAX_TXN_OPS = 128;
@@ -13,7 +14,9 @@ type Json = Record<string, unknown>;
 interface PendingRead {
   /** The RangeRequest JSON, keys already namespaced. */
   request: Json;
-  resolve: (json: Json) => void;
+  /** Decodes its RangeResponse (and checks it answers this request). */
+  decode: Decode<unknown>;
+  resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
 
@@ -34,7 +37,8 @@ export interface ReadCoalescerOptions {
  * into chunks of at most `maxOps`. A chunk of one is sent as a plain `/v3/kv/range`; a larger
  * one as `/v3/kv/txn` with `success: [{request_range}, ...]`, and read `i` is answered with
  * `responses[i].response_range` under the txn's header — what the plain range would have
- * answered, at one revision for the whole chunk. When the txn fails for any reason (one key
+ * answered, at one revision for the whole chunk — decoded by read `i`'s own decoder inside the
+ * txn's (a malformed or misattributed answer fails the txn). When the txn fails for any reason (one key
  * the user may not read, a compacted revision in one range, a request too large, a timeout),
  * each read of the chunk is sent again on its own within what is left of its deadline: reads
  * are idempotent, and so each caller gets exactly its own answer or its own error. Invariant:
@@ -65,11 +69,17 @@ export class ReadCoalescer {
 
   /**
    * Queues a RangeRequest (gateway JSON) for the next flush and resolves with its
-   * RangeResponse JSON (decode it with `rangeResult`).
+   * RangeResponse JSON passed through `decode` (e.g. `rangeResult`).
    */
-  range(request: Json): Promise<Json> {
-    return new Promise((resolve, reject) => {
-      this.#queues[request.serializable === true ? 1 : 0].push({ request, resolve, reject });
+  range<T>(request: Json, decode: Decode<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const read: PendingRead = {
+        request,
+        decode,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+      };
+      this.#queues[request.serializable === true ? 1 : 0].push(read);
       if (this.#scheduled) return;
       this.#scheduled = true;
       queueMicrotask(() => this.#flush());
@@ -90,12 +100,14 @@ export class ReadCoalescer {
   async #send(reads: PendingRead[]): Promise<void> {
     if (reads.length === 1) return this.#sendAlone(reads[0], this.#timeout);
     const deadline = Date.now() + this.#timeout;
-    let answers: Json[];
+    let answers: unknown[];
     try {
-      const json = await this.#channel.call("/v3/kv/txn", {
-        success: reads.map((read) => ({ request_range: read.request })),
-      }, { idempotent: true, timeout: this.#timeout });
-      answers = rangeResponses(json, reads.length);
+      answers = await this.#channel.call(
+        "/v3/kv/txn",
+        { success: reads.map((read) => ({ request_range: read.request })) },
+        { idempotent: true, timeout: this.#timeout },
+        (json) => rangeResponses(json, reads.length).map((r, i) => reads[i].decode(r)),
+      );
     } catch (error) {
       const left = deadline - Date.now();
       for (const read of reads) {
@@ -108,13 +120,14 @@ export class ReadCoalescer {
   }
 
   #sendAlone(read: PendingRead, timeout: number): void {
-    this.#channel.call("/v3/kv/range", read.request, { idempotent: true, timeout })
+    this.#channel.call("/v3/kv/range", read.request, { idempotent: true, timeout }, read.decode)
       .then(read.resolve, read.reject);
   }
 }
 
 /** The `n` RangeResponses of a read-only TxnResponse, each under the txn's header. */
 function rangeResponses(json: Json, n: number): Json[] {
+  expectKind(json, "txn");
   const responses = json.responses;
   if (json.succeeded !== true || !Array.isArray(responses) || responses.length !== n) {
     throw new RemoteProtocolError(

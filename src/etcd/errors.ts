@@ -1,7 +1,7 @@
 // etcd's error answers as ServerError values: v3 gateway errors (gRPC status code and message,
 // https://etcd.io/docs/v3.4/dev-guide/api_grpc_gateway/) and v2 keys API errors (errorCode).
 
-import { KvError, ServerError } from "../core/errors.ts";
+import { KvError, type KvErrorOptions, ServerError } from "../core/errors.ts";
 
 /** gRPC status code names, as the gateway reports them in `code`. */
 export const GrpcCode = {
@@ -26,8 +26,9 @@ export const GrpcCode = {
 
 /**
  * An error answer of the v3 API. `serverCode` is the gRPC code name (`"NOT_FOUND"`),
- * `grpcCode` its number. `unknownOutcome` is true when the request may have been applied
- * (leader changed or timed out during a write): kvwire never repeats such a write itself.
+ * `grpcCode` its number. `sent` (as on every `KvError`) is true when the request may have
+ * been applied (the leader changed, or it timed out, during a write): kvwire never repeats
+ * such a write itself.
  *
  * @example
  * ```ts
@@ -41,19 +42,16 @@ export class EtcdError extends ServerError {
   readonly grpcCode: number;
   /** The HTTP status of the answer, when it came as one. */
   readonly httpStatus: number | undefined;
-  /** True when a write may or may not have been applied. */
-  readonly unknownOutcome: boolean;
 
   /** Creates the error from the server's message and gRPC code. */
   constructor(
     message: string,
     grpcCode: number,
-    options?: { cause?: unknown; httpStatus?: number; unknownOutcome?: boolean },
+    options?: KvErrorOptions & { httpStatus?: number },
   ) {
     super(message, GrpcCode[grpcCode as keyof typeof GrpcCode] ?? String(grpcCode), options);
     this.grpcCode = grpcCode;
     this.httpStatus = options?.httpStatus;
-    this.unknownOutcome = options?.unknownOutcome ?? false;
   }
 }
 
@@ -104,18 +102,19 @@ export class EtcdLeaseLostError extends KvError {
   }
 }
 
+/** Server messages saying a request may or may not have been applied. */
+const OUTCOME_UNKNOWN = /etcdserver: (leader changed|request timed out|server stopped)/;
+
 /** Parses the gateway's error body (`{"error","message","code"}` or a stream's `{"error":{}}`). */
 export function etcdErrorFromJson(json: unknown, httpStatus?: number): EtcdError {
-  const obj = (json ?? {}) as Record<string, unknown>;
+  const obj = (typeof json === "object" && json !== null ? json : {}) as Record<string, unknown>;
   const inner = typeof obj.error === "object" && obj.error !== null
     ? obj.error as Record<string, unknown>
     : obj;
   const message = String(inner.message ?? inner.error ?? `HTTP ${httpStatus}`);
-  const code = Number(inner.code ?? inner.grpc_code ?? 2);
-  const unknownOutcome = /etcdserver: (leader changed|request timed out|server stopped)/.test(
-    message,
-  );
-  return new EtcdError(message, code, { httpStatus, unknownOutcome });
+  const parsed = Number(inner.code ?? inner.grpc_code ?? 2);
+  const code = Number.isInteger(parsed) ? parsed : 2;
+  return new EtcdError(message, code, { httpStatus, sent: OUTCOME_UNKNOWN.test(message) });
 }
 
 /** v2 keys API error codes (https://etcd.io/docs/v2.3/errorcode/). */
@@ -140,7 +139,9 @@ export const V2ErrorCode = {
 
 /**
  * An error answer of the v2 keys API. `errorCode` is etcd's number (see {@link V2ErrorCode}),
- * `index` the etcd index at the time, `key` the `cause` field (usually the key).
+ * `index` the etcd index at the time, `key` the `cause` field (usually the key). `sent` is
+ * true when the write may have been applied (a Raft internal error saying the request timed
+ * out or the leader changed).
  *
  * @example
  * ```ts
@@ -159,8 +160,8 @@ export class EtcdV2Error extends ServerError {
   readonly index: number;
 
   /** Creates the error. */
-  constructor(message: string, errorCode: number, key = "", index = 0) {
-    super(key ? `${message} (${key})` : message, String(errorCode));
+  constructor(message: string, errorCode: number, key = "", index = 0, options?: KvErrorOptions) {
+    super(key ? `${message} (${key})` : message, String(errorCode), options);
     this.errorCode = errorCode;
     this.key = key;
     this.index = index;
@@ -171,7 +172,11 @@ export class EtcdV2Error extends ServerError {
     body: { errorCode?: number; message?: string; cause?: string; index?: number },
   ): EtcdV2Error {
     const code = Number(body.errorCode ?? 0);
-    const args = [body.message ?? "etcd error", code, body.cause ?? "", body.index ?? 0] as const;
+    const message = String(body.message ?? "etcd error");
+    const cause = String(body.cause ?? "");
+    const index = Number(body.index ?? 0);
+    const sent = OUTCOME_UNKNOWN.test(`${message} ${cause}`);
+    const args = [message, code, cause, index, { sent }] as const;
     switch (code) {
       case V2ErrorCode.KeyNotFound:
         return new EtcdKeyNotFoundError(...args);

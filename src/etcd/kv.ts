@@ -2,6 +2,7 @@
 // builders and response decoders. Keys and values are base64; int64 fields are strings.
 
 import { utf8Decode, utf8Encode } from "../core/bytes.ts";
+import { RemoteProtocolError } from "../core/errors.ts";
 import { base64Decode, base64Encode } from "./base64.ts";
 
 /** A key or value: bytes, or a string sent as UTF-8. */
@@ -139,10 +140,20 @@ export class Keys {
       : { key: base64Encode(key), range_end: base64Encode(end) };
   }
 
-  /** Decodes a gateway `KeyValue` object. */
-  kv(json: JsonKv): KeyValue {
+  /**
+   * Decodes a gateway `KeyValue` object. With `within` (the request's `{key, range_end}`), a
+   * key outside the range asked for is refused: that answer belongs to another request.
+   */
+  kv(json: JsonKv, within?: Within): KeyValue {
+    const key = b64(json.key);
+    if (within !== undefined && !within.has(key)) {
+      throw new RemoteProtocolError(
+        `etcd answered with key ${JSON.stringify(json.key)} outside the range asked for`,
+        { sent: true },
+      );
+    }
     return {
-      key: this.strip(b64(json.key)),
+      key: this.strip(key),
       value: b64(json.value),
       createRevision: int(json.create_revision),
       modRevision: int(json.mod_revision),
@@ -153,6 +164,39 @@ export class Keys {
 }
 
 const ZERO = new Uint8Array([0]);
+
+/**
+ * The stored keys a request's `{key, range_end}` covers: one key, `[key, range_end)`, or
+ * every key from `key` on (`range_end` "\0").
+ */
+export class Within {
+  readonly #from: Uint8Array;
+  readonly #end: Uint8Array | undefined;
+  readonly #open: boolean;
+
+  /** Reads the range of a request's JSON (base64 fields). */
+  constructor(request: { key?: unknown; range_end?: unknown }) {
+    this.#from = b64(request.key as string | undefined);
+    this.#end = request.range_end === undefined
+      ? undefined
+      : b64(request.range_end as string | undefined);
+    this.#open = this.#end !== undefined && this.#end.length === 1 && this.#end[0] === 0;
+  }
+
+  /** True when the range covers `key`. */
+  has(key: Uint8Array): boolean {
+    if (this.#end === undefined) return compareBytes(key, this.#from) === 0;
+    return compareBytes(key, this.#from) >= 0 &&
+      (this.#open || compareBytes(key, this.#end) < 0);
+  }
+}
+
+/** Orders byte strings as etcd does (unsigned, shorter first on a common prefix). */
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
 
 /**
  * The smallest key greater than every key starting with `prefix` (`"\0"` = no end).
@@ -191,12 +235,59 @@ export function toBytes(value: Bytes): Uint8Array {
 
 /** Decodes a base64 field (absent = empty). */
 export function b64(text: string | undefined): Uint8Array {
-  return text ? base64Decode(text) : new Uint8Array(0);
+  if (text === undefined || text === "") return new Uint8Array(0);
+  if (typeof text !== "string") throw new TypeError(`Expected base64, got ${typeof text}`);
+  return base64Decode(text);
 }
 
 /** Reads an int64 field the gateway sent as a string (absent = 0). */
 export function int(value: string | number | undefined): bigint {
-  return value === undefined ? 0n : BigInt(value);
+  if (value === undefined) return 0n;
+  if (typeof value === "string" ? !/^-?\d{1,20}$/.test(value) : !Number.isSafeInteger(value)) {
+    throw new TypeError(`Expected an integer, got ${JSON.stringify(value)}`);
+  }
+  return BigInt(value);
+}
+
+/** Reads a number field (absent = 0); a value that is not a finite number is refused. */
+export function num(value: unknown): number {
+  if (value === undefined) return 0;
+  const n = typeof value === "string" || typeof value === "number" ? Number(value) : NaN;
+  if (!Number.isFinite(n)) throw new TypeError(`Expected a number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** Reads an array field (absent = empty); anything else is refused. */
+export function list<T>(value: unknown): T[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new TypeError(`Expected an array, got ${typeof value}`);
+  return value as T[];
+}
+
+/** Fields of each kind of answer that no other kind of answer carries. */
+const OWN_FIELDS = {
+  range: ["kvs", "count", "more"],
+  put: ["prev_kv"],
+  delete: ["deleted", "prev_kvs"],
+  txn: ["succeeded", "responses"],
+} as const;
+
+/**
+ * Refuses an answer carrying fields only another kind of answer has (a put answered with
+ * `kvs`, a range with `deleted`): it was meant for another request.
+ */
+export function expectKind(json: Record<string, unknown>, kind: keyof typeof OWN_FIELDS): void {
+  for (const [other, fields] of Object.entries(OWN_FIELDS)) {
+    if (other === kind) continue;
+    for (const field of fields) {
+      if (json[field] !== undefined) {
+        throw new RemoteProtocolError(
+          `etcd answered a ${kind} request with a ${other} answer (field ${field})`,
+          { sent: true },
+        );
+      }
+    }
+  }
 }
 
 /** The header revision of a gateway answer. */
@@ -205,7 +296,11 @@ export function headerRevision(json: { header?: { revision?: string } }): bigint
 }
 
 /** The JSON of a RangeRequest. */
-export function rangeRequest(keys: Keys, range: KeyRange, o: RangeOptions = {}): object {
+export function rangeRequest(
+  keys: Keys,
+  range: KeyRange,
+  o: RangeOptions = {},
+): Record<string, unknown> {
   const out: Record<string, unknown> = { ...keys.range(range) };
   if (o.limit !== undefined) out.limit = String(o.limit);
   if (o.sortOrder) out.sort_order = o.sortOrder.toUpperCase();
@@ -221,9 +316,18 @@ export function rangeRequest(keys: Keys, range: KeyRange, o: RangeOptions = {}):
   return out;
 }
 
-/** Decodes a RangeResponse. */
-export function rangeResult(keys: Keys, json: Record<string, unknown>): RangeResult {
-  const kvs = (json.kvs as JsonKv[] | undefined ?? []).map((kv) => keys.kv(kv));
+/**
+ * Decodes a RangeResponse; with `asked` (the RangeRequest JSON) every key must lie in the
+ * range asked for.
+ */
+export function rangeResult(
+  keys: Keys,
+  json: Record<string, unknown>,
+  asked?: { key?: unknown; range_end?: unknown },
+): RangeResult {
+  expectKind(json, "range");
+  const within = asked === undefined ? undefined : new Within(asked);
+  const kvs = list<JsonKv>(json.kvs).map((kv) => keys.kv(kv, within));
   return {
     kvs,
     count: int(json.count as string | undefined),
@@ -247,6 +351,7 @@ export function putRequest(keys: Keys, key: Bytes, value: Bytes, o: PutOptions =
 
 /** Decodes a PutResponse. */
 export function putResult(keys: Keys, json: Record<string, unknown>): PutResult {
+  expectKind(json, "put");
   const prev = json.prev_kv as JsonKv | undefined;
   return prev
     ? { revision: headerRevision(json), prevKv: keys.kv(prev) }
@@ -260,9 +365,10 @@ export function deleteRequest(keys: Keys, range: KeyRange, prevKv?: boolean): ob
 
 /** Decodes a DeleteRangeResponse. */
 export function deleteResult(keys: Keys, json: Record<string, unknown>): DeleteResult {
+  expectKind(json, "delete");
   return {
     deleted: int(json.deleted as string | undefined),
-    prevKvs: (json.prev_kvs as JsonKv[] | undefined ?? []).map((kv) => keys.kv(kv)),
+    prevKvs: list<JsonKv>(json.prev_kvs).map((kv) => keys.kv(kv)),
     revision: headerRevision(json),
   };
 }

@@ -2,8 +2,8 @@
 // object with a keep-alive loop and a `lost` signal for when it can no longer be kept.
 
 import type { CallOptions, Channel } from "./channel.ts";
-import { EtcdLeaseLostError } from "./errors.ts";
-import { int } from "./kv.ts";
+import { EtcdError, EtcdLeaseLostError } from "./errors.ts";
+import { int, num } from "./kv.ts";
 
 /** Options of a lease grant. */
 export interface LeaseOptions {
@@ -63,12 +63,19 @@ export class Lease {
     if (!Number.isInteger(ttl) || ttl < 1) {
       throw new RangeError(`Lease TTL must be a positive integer of seconds, got ${ttl}`);
     }
-    const json = await channel.call("/v3/lease/grant", {
-      TTL: String(ttl),
-      ID: String(options.id ?? 0n),
-    }, options);
-    if (json.error) throw new Error(String(json.error));
-    const lease = new Lease(channel, int(json.ID as string), Number(json.TTL ?? ttl));
+    const granted = await channel.call(
+      "/v3/lease/grant",
+      {
+        TTL: String(ttl),
+        ID: String(options.id ?? 0n),
+      },
+      options,
+      (json) => {
+        if (json.error) throw new EtcdError(String(json.error), 2);
+        return { id: int(json.ID as string), ttl: json.TTL === undefined ? ttl : num(json.TTL) };
+      },
+    );
+    const lease = new Lease(channel, granted.id, granted.ttl);
     if (options.keepAlive !== false) lease.#schedule();
     return lease;
   }
@@ -94,12 +101,12 @@ export class Lease {
 
   /** Refreshes the lease once; returns the new TTL in seconds (0 = it expired). */
   async keepAliveOnce(options: CallOptions = {}): Promise<number> {
-    const json = await this.#channel.call<{ result?: { TTL?: string }; TTL?: string }>(
+    const ttl = await this.#channel.call(
       "/v3/lease/keepalive",
       { ID: String(this.id) },
       { ...options, idempotent: true },
+      (json) => num(((json.result ?? json) as { TTL?: unknown }).TTL),
     );
-    const ttl = Number((json.result ?? json).TTL ?? 0);
     if (ttl > 0) this.#expiresAt = Date.now() + ttl * 1000;
     return ttl;
   }

@@ -2,10 +2,10 @@
 // (/v3/lock/lock, /v3/lock/unlock, /v3/election/*), each bound to a kept-alive lease;
 // `observe` follows the leader with a prefix watch (observe.ts).
 
-import { base64Decode, base64Encode } from "./base64.ts";
+import { base64Encode } from "./base64.ts";
 import type { CallOptions, Channel } from "./channel.ts";
 import { EtcdError } from "./errors.ts";
-import { type Bytes, int, text, toBytes } from "./kv.ts";
+import { b64, type Bytes, int, text, toBytes } from "./kv.ts";
 import { Lease } from "./lease.ts";
 import { ElectionObserver, type ObserveOptions } from "./observe.ts";
 
@@ -50,11 +50,16 @@ export class Lock {
   ): Promise<Lock> {
     const lease = options.lease ?? await Lease.grant(channel, options.ttl ?? 30);
     try {
-      const json = await channel.callDedicated<{ key?: string }>("/v3/lock/lock", {
-        name: base64Encode(name),
-        lease: String(lease.id),
-      }, { signal: options.signal });
-      return new Lock(channel, base64Decode(json.key ?? ""), lease, !options.lease);
+      const key = await channel.callDedicated(
+        "/v3/lock/lock",
+        {
+          name: base64Encode(name),
+          lease: String(lease.id),
+        },
+        { signal: options.signal },
+        (json) => b64(json.key as string | undefined),
+      );
+      return new Lock(channel, key, lease, !options.lease);
     } catch (error) {
       if (!options.lease) await lease.revoke().catch(() => {});
       throw error;
@@ -141,7 +146,7 @@ export class Election {
   async campaign(value: Bytes, options: LockOptions = {}): Promise<Leadership> {
     const lease = options.lease ?? await Lease.grant(this.#channel, options.ttl ?? 30);
     try {
-      const json = await this.#channel.callDedicated<{ leader?: Record<string, string> }>(
+      const key = await this.#channel.callDedicated(
         "/v3/election/campaign",
         {
           name: base64Encode(this.#name),
@@ -149,8 +154,9 @@ export class Election {
           value: base64Encode(toBytes(value)),
         },
         { signal: options.signal },
+        (json) => leaderKey((json.leader ?? {}) as Record<string, string>),
       );
-      return new Leadership(this.#channel, leaderKey(json.leader ?? {}), lease, !options.lease);
+      return new Leadership(this.#channel, key, lease, !options.lease);
     } catch (error) {
       if (!options.lease) await lease.revoke().catch(() => {});
       throw error;
@@ -160,22 +166,24 @@ export class Election {
   /** The leader's key and value, or undefined when nobody leads. */
   async leader(options: CallOptions = {}): Promise<Leader | undefined> {
     try {
-      const json = await this.#channel.call<{ kv?: Record<string, string> }>(
+      return await this.#channel.call(
         "/v3/election/leader",
         { name: base64Encode(this.#name) },
         { ...options, idempotent: true },
-      );
-      const kv = json.kv ?? {};
-      return {
-        key: {
-          name: this.#name,
-          key: base64Decode(kv.key ?? ""),
-          rev: int(kv.create_revision),
-          lease: int(kv.lease),
+        (json): Leader => {
+          const kv = (json.kv ?? {}) as Record<string, string>;
+          return {
+            key: {
+              name: this.#name,
+              key: b64(kv.key),
+              rev: int(kv.create_revision),
+              lease: int(kv.lease),
+            },
+            value: b64(kv.value),
+            modRevision: int(kv.mod_revision),
+          };
         },
-        value: base64Decode(kv.value ?? ""),
-        modRevision: int(kv.mod_revision),
-      };
+      );
     } catch (error) {
       if (error instanceof EtcdError && /no leader/.test(error.message)) return undefined;
       throw error;
@@ -272,8 +280,8 @@ export class Leadership {
 
 function leaderKey(json: Record<string, string>): LeaderKey {
   return {
-    name: base64Decode(json.name ?? ""),
-    key: base64Decode(json.key ?? ""),
+    name: b64(json.name),
+    key: b64(json.key),
     rev: int(json.rev),
     lease: int(json.lease),
   };

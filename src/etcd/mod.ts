@@ -39,7 +39,10 @@ export {
   Channel,
   type ChannelOptions,
   type ChannelSummary,
+  type Decode,
+  type EtcdLimits,
 } from "./channel.ts";
+export { ConnectionPool, type Freshness, type Http1Driver } from "./pool.ts";
 export { EtcdClient, type EtcdClientOptions, type Member, type MemberStatus } from "./client.ts";
 export { type EtcdEndpoints, parseEndpoints } from "./endpoints.ts";
 export * from "./errors.ts";
@@ -75,7 +78,7 @@ export {
 } from "./lock.ts";
 export { ElectionObserver, type ObserveOptions } from "./observe.ts";
 export type { Compare, CompareTarget, TxnOp, TxnOpResult, TxnRequest, TxnResult } from "./txn.ts";
-export { Watcher, type WatchEvent, type WatchOptions } from "./watch.ts";
+export { Watcher, type WatchEvent, type WatchOptions, type WatchRestart } from "./watch.ts";
 export {
   EtcdV2Client,
   type EtcdV2ClientOptions,

@@ -7,10 +7,17 @@ import type { Channel } from "./channel.ts";
 import { EtcdCompactedError } from "./errors.ts";
 import { Keys, type KeyValue, rangeRequest, rangeResult } from "./kv.ts";
 import type { Leader } from "./lock.ts";
-import { Watcher } from "./watch.ts";
+import { Watcher, type WatchRestart } from "./watch.ts";
 
 /** Options of {@link Election.observe}. */
 export interface ObserveOptions {
+  /**
+   * Called each time the observation restarts: its watch was re-established (as
+   * `WatchOptions.onRestart`), or the history it needed was compacted and the candidates
+   * are read again (`reason` is then an `EtcdCompactedError`). An exception thrown here
+   * ends the observation with that error.
+   */
+  onRestart?: (restart: WatchRestart) => void;
   /** Leader changes buffered before the watch stops being read. Default 1024. */
   highWaterMark?: number;
   /** Ends the observation. */
@@ -29,7 +36,8 @@ const RAW = new Keys();
  * each event the leader is the candidate with the lowest create revision. The watch resumes
  * after reconnects and failover and renews an expired token; if the history it needs was
  * compacted the candidates are read again. Other errors (the first read failing within the
- * request timeout, the server cancelling the watch) end the iteration with that error.
+ * request timeout, the server cancelling the watch) end the iteration with that error. Every
+ * restart is reported to `onRestart`.
  *
  * @example
  * ```ts
@@ -121,13 +129,21 @@ export class ElectionObserver implements AsyncIterableIterator<Leader> {
     prefix.set(this.#name);
     prefix[this.#name.length] = 0x2f; // "/": etcd's election keys are <name>/<lease id>
     const range = { key: prefix, prefix: true };
-    for (let first = true; !this.#closed; first = false) {
-      if (!first) this.#reconnects++;
-      const json = await this.#channel.call("/v3/kv/range", rangeRequest(RAW, range), {
+    let compacted: Error | undefined;
+    while (!this.#closed) {
+      if (compacted !== undefined) {
+        this.#reconnects++;
+        this.#options.onRestart?.({
+          reason: compacted,
+          revision: undefined,
+          attempt: this.reconnects,
+        });
+      }
+      const request = rangeRequest(RAW, range);
+      const state = await this.#channel.call("/v3/kv/range", request, {
         idempotent: true,
         signal: this.#options.signal,
-      });
-      const state = rangeResult(RAW, json);
+      }, (json) => rangeResult(RAW, json, request));
       const candidates = new Map<string, KeyValue>();
       for (const kv of state.kvs) candidates.set(base64Encode(kv.key), kv);
       if (this.#closed) return;
@@ -135,6 +151,9 @@ export class ElectionObserver implements AsyncIterableIterator<Leader> {
       const watcher = new Watcher(this.#channel, RAW, range, {
         startRevision: state.revision + 1n,
         signal: this.#options.signal,
+        onRestart: this.#options.onRestart === undefined
+          ? undefined
+          : (restart) => this.#options.onRestart?.({ ...restart, attempt: this.reconnects }),
       });
       this.#watcher = watcher;
       if (this.#closed) return watcher.close();
@@ -152,6 +171,7 @@ export class ElectionObserver implements AsyncIterableIterator<Leader> {
         return this.close(); // the watch ended: closed here, by the signal or with the client
       } catch (error) {
         if (!(error instanceof EtcdCompactedError)) throw error;
+        compacted = error;
       } finally {
         watcher.close();
         this.#reconnects += watcher.reconnects;

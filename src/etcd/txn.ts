@@ -7,9 +7,11 @@ import {
   deleteRequest,
   type DeleteResult,
   deleteResult,
+  expectKind,
   headerRevision,
   type KeyRange,
   type Keys,
+  list,
   type PutOptions,
   putRequest,
   type PutResult,
@@ -120,8 +122,9 @@ function opRequest(keys: Keys, op: TxnOp): object {
 
 /** Decodes a TxnResponse. */
 export function txnResult(keys: Keys, json: Record<string, unknown>): TxnResult {
+  expectKind(json, "txn");
   const revision = headerRevision(json);
-  const responses = (json.responses as Record<string, Record<string, unknown>>[] | undefined ?? [])
+  const responses = list<Record<string, Record<string, unknown>>>(json.responses)
     .map((r): TxnOpResult => {
       if (r.response_put) {
         return { put: putResult(keys, { header: json.header, ...r.response_put }) };

@@ -5,13 +5,21 @@ import { utf8Decode } from "../core/bytes.ts";
 import { defaultConnect } from "../core/default_connect.ts";
 import type { Connect, ConnectOptions } from "../core/transport.ts";
 import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
-import { type Address, type CallOptions, Channel, type ChannelSummary } from "./channel.ts";
+import { parseJson } from "./answer.ts";
+import {
+  type Address,
+  type CallOptions,
+  Channel,
+  type ChannelSummary,
+  type EtcdLimits,
+} from "./channel.ts";
 import { parseEndpoints } from "./endpoints.ts";
 import { EtcdV2Error } from "./errors.ts";
 import type { HttpRequest, HttpResponse } from "./http1/codec.ts";
+import { list, num } from "./kv.ts";
 
 /** Options of an {@link EtcdV2Client}. */
-export interface EtcdV2ClientOptions {
+export interface EtcdV2ClientOptions extends EtcdLimits {
   /**
    * `https://host:port`, `http://host:port` or bare `host:port` strings (port default 2379);
    * TLS and mixed schemes work as for `EtcdClient`. Default `["127.0.0.1:2379"]`.
@@ -126,6 +134,9 @@ export class EtcdV2Client {
       connect: options.connect ?? defaultConnect,
       tls,
       requestTimeout: options.requestTimeout,
+      maxResponseBytes: options.maxResponseBytes,
+      maxWatchMessageBytes: options.maxWatchMessageBytes,
+      maxHeaderBytes: options.maxHeaderBytes,
     });
     this.#prefix = options.versionPrefix ?? "/v2";
     this.lockPrefix = options.lockPrefix ?? "/_locks/";
@@ -262,20 +273,22 @@ export class EtcdV2Client {
 
   /** The client URLs of the cluster's members. */
   async machines(): Promise<string[]> {
-    const response = await this.#channel.raw({ method: "GET", path: `${this.#prefix}/machines` }, {
-      idempotent: true,
-    });
-    return utf8Decode(response.body).split(",").map((s) => s.trim()).filter((s) => s !== "");
+    return await this.#channel.raw(
+      { method: "GET", path: `${this.#prefix}/machines` },
+      { idempotent: true },
+      (response) =>
+        utf8Decode(response.body).split(",").map((s) => s.trim()).filter((s) => s !== ""),
+    );
   }
 
   /** The leader member: `{ id, name, peerURLs, clientURLs }`. */
   async leader(): Promise<{ id: string; name: string; peerURLs: string[]; clientURLs: string[] }> {
     const self = await this.#json(`${this.#prefix}/stats/self`);
     const leaderId = (self.leaderInfo as { leader?: string } | undefined)?.leader;
-    const { members } = await this.#json(`${this.#prefix}/members`) as {
-      members: { id: string; name: string; peerURLs: string[]; clientURLs: string[] }[];
-    };
-    const found = members.find((m) => m.id === leaderId);
+    const { members } = await this.#json(`${this.#prefix}/members`);
+    const found = list<{ id: string; name: string; peerURLs: string[]; clientURLs: string[] }>(
+      members,
+    ).find((m) => m.id === leaderId);
     if (!found) throw new EtcdV2Error("The cluster has no leader", 301);
     return found;
   }
@@ -292,8 +305,11 @@ export class EtcdV2Client {
   }
 
   async #json(path: string): Promise<Record<string, unknown>> {
-    const response = await this.#channel.raw({ method: "GET", path }, { idempotent: true });
-    return JSON.parse(utf8Decode(response.body));
+    return await this.#channel.raw(
+      { method: "GET", path },
+      { idempotent: true },
+      (response) => parseJson(response.body),
+    );
   }
 
   #path(key: string): string {
@@ -303,33 +319,39 @@ export class EtcdV2Client {
 
   async #call(request: HttpRequest, options: CallOptions, dedicated = false): Promise<V2Result> {
     const idempotent = request.method === "GET";
-    const response: HttpResponse = dedicated
-      ? await this.#channel.rawDedicated(request, { ...options, idempotent })
-      : await this.#channel.raw(request, { ...options, idempotent });
-    const json = JSON.parse(utf8Decode(response.body));
-    if (response.status >= 400 || json.errorCode !== undefined) throw EtcdV2Error.from(json);
-    const node = toNode(json.node ?? {});
-    const result: V2Result = {
-      ...node,
-      action: String(json.action),
-      etcdIndex: Number(response.headers["x-etcd-index"] ?? 0),
-      children: leaves(node),
-    };
-    if (json.prevNode) result.prevNode = toNode(json.prevNode);
-    return result;
+    return dedicated
+      ? await this.#channel.rawDedicated(request, { ...options, idempotent }, toResult)
+      : await this.#channel.raw(request, { ...options, idempotent }, toResult);
   }
+}
+
+/** Decodes a v2 answer; an error answer throws its `EtcdV2Error`. */
+function toResult(response: HttpResponse): V2Result {
+  const json = parseJson(response.body);
+  if (response.status >= 400 || json.errorCode !== undefined) {
+    throw EtcdV2Error.from(json as Parameters<typeof EtcdV2Error.from>[0]);
+  }
+  const node = toNode((json.node ?? {}) as Record<string, unknown>);
+  const result: V2Result = {
+    ...node,
+    action: String(json.action),
+    etcdIndex: num(response.headers["x-etcd-index"]),
+    children: leaves(node),
+  };
+  if (json.prevNode) result.prevNode = toNode(json.prevNode as Record<string, unknown>);
+  return result;
 }
 
 function toNode(json: Record<string, unknown>): V2Node {
   const node: V2Node = {
     key: String(json.key ?? "/"),
     dir: json.dir === true,
-    createdIndex: Number(json.createdIndex ?? 0),
-    modifiedIndex: Number(json.modifiedIndex ?? 0),
-    nodes: ((json.nodes as Record<string, unknown>[] | undefined) ?? []).map(toNode),
+    createdIndex: num(json.createdIndex),
+    modifiedIndex: num(json.modifiedIndex),
+    nodes: list<Record<string, unknown>>(json.nodes).map(toNode),
   };
   if (json.value !== undefined) node.value = String(json.value);
-  if (json.ttl !== undefined) node.ttl = Number(json.ttl);
+  if (json.ttl !== undefined) node.ttl = num(json.ttl);
   if (json.expiration !== undefined) node.expiration = String(json.expiration);
   return node;
 }

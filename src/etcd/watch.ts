@@ -3,12 +3,22 @@
 // with a new auth token when the server refuses the one the stream was opened with.
 
 import { Backoff } from "../core/backoff.ts";
-import { utf8Decode } from "../core/bytes.ts";
+import { ConnectionClosedError } from "../core/errors.ts";
 import { StreamQueue } from "../core/stream_queue.ts";
 import type { Channel } from "./channel.ts";
-import { sleep } from "./channel.ts";
+import { invalidAnswer, parseJson } from "./answer.ts";
+import { sleep } from "./wait.ts";
 import { EtcdCompactedError, EtcdError, etcdErrorFromJson } from "./errors.ts";
-import { headerRevision, int, type JsonKv, type KeyRange, type Keys, type KeyValue } from "./kv.ts";
+import {
+  headerRevision,
+  int,
+  type JsonKv,
+  type KeyRange,
+  type Keys,
+  type KeyValue,
+  list,
+  Within,
+} from "./kv.ts";
 
 /** Options of a watch. */
 export interface WatchOptions {
@@ -37,10 +47,39 @@ export interface WatchOptions {
    * ```
    */
   onProgress?: (revision: bigint) => void;
+  /**
+   * Called each time the watch is about to be re-established after its stream was lost
+   * (connection dropped or unresponsive, endpoint failover, a malformed message, a refused
+   * token), with the reason and the revision it resumes from: events are neither lost nor
+   * repeated, but this is how a consumer learns that a restart happened (e.g. to log it, or
+   * to treat the gap in time as suspicious). An exception thrown here ends the watch with
+   * that error.
+   *
+   * @example
+   * ```ts
+   * import { EtcdClient } from "@kvwire/kvwire/etcd";
+   * await using etcd = new EtcdClient();
+   * await using watcher = etcd.watch("jobs/", {
+   *   prefix: true,
+   *   onRestart: ({ reason, revision }) => console.log("watch resumes at", revision, reason),
+   * });
+   * ```
+   */
+  onRestart?: (restart: WatchRestart) => void;
   /** Events buffered before the connection stops being read. Default 1024. */
   highWaterMark?: number;
   /** Ends the watch. */
   signal?: AbortSignal;
+}
+
+/** What {@link WatchOptions.onRestart} is told. */
+export interface WatchRestart {
+  /** Why the previous stream ended (or could not be opened). */
+  reason: Error;
+  /** The revision the new stream starts at; undefined when the watch was never created. */
+  revision: bigint | undefined;
+  /** Restarts so far, this one included (the same as `Watcher.reconnects` afterwards). */
+  attempt: number;
 }
 
 /** One change. */
@@ -59,7 +98,10 @@ export interface WatchEvent {
  * already delivered, so consumers see every change exactly once and in order. It ends with
  * `EtcdCompactedError` when the revision to resume from was compacted, and with
  * `EtcdError` when the server cancels it. With `auth`, a watch (or its resumption) refused
- * because the token is invalid or expired fetches a new token once and tries again.
+ * because the token is invalid or expired fetches a new token once and tries again. Each
+ * restart is reported to `onRestart` (see {@link WatchOptions.onRestart}); a malformed
+ * message, or an event for a key outside the watched range, is a `RemoteProtocolError`
+ * that drops the stream and restarts it.
  *
  * @example
  * ```ts
@@ -91,6 +133,7 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
   #reconnects = 0;
   #reauthed = false; // a token was renewed for this watch since it was last created
   #unhook: () => void = () => {};
+  #within: Within | undefined;
 
   /** Starts watching at once. Prefer `EtcdClient.watch`. */
   constructor(channel: Channel, keys: Keys, range: KeyRange, options: WatchOptions = {}) {
@@ -180,9 +223,11 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
   async #run(): Promise<void> {
     const backoff = new Backoff({ initialDelay: 50, maxDelay: 2000 });
     let now = false; // reconnect without waiting (a new token was just fetched)
+    let reason: Error = new ConnectionClosedError("The watch stream ended");
     for (let first = true; !this.#closed; first = false) {
       if (!first) {
         this.#reconnects++;
+        this.#restarted(reason);
         if (!now) await sleep(backoff.next(), this.#options.signal);
         now = false;
         if (this.#closed) return;
@@ -195,10 +240,12 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
       } catch (error) {
         if (this.#channel.isClosed) return this.close();
         if (isFatal(error)) throw error;
+        reason = error as Error;
         continue;
       }
       if (this.#closed) return stream.close();
       this.#closeStream = stream.close;
+      reason = new ConnectionClosedError("The watch stream ended");
       try {
         for await (const line of stream.items) {
           if (this.#handle(line)) backoff.reset();
@@ -208,6 +255,7 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
           if (this.#closed) return;
         }
       } catch (error) {
+        reason = error instanceof TokenRefused ? error.error : error as Error;
         const refused = error instanceof TokenRefused
           ? error.error
           : this.#channel.isTokenRejection(error)
@@ -228,6 +276,11 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
     }
   }
 
+  /** Tells `onRestart`; an exception there ends the watch (it propagates out of `#run`). */
+  #restarted(reason: Error): void {
+    this.#options.onRestart?.({ reason, revision: this.#next, attempt: this.#reconnects });
+  }
+
   /** Fetches a new token; true when the watch can reconnect at once. */
   async #renewToken(generation: number): Promise<boolean> {
     try {
@@ -240,9 +293,22 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
     }
   }
 
-  /** Handles one WatchResponse line; true when it carried news. Throws fatal errors. */
+  /**
+   * Handles one WatchResponse line; true when it carried news. Throws fatal errors, and a
+   * `RemoteProtocolError` for a malformed message (the stream then restarts).
+   */
   #handle(line: Uint8Array): boolean {
-    const msg = JSON.parse(utf8Decode(line)) as Record<string, unknown>;
+    try {
+      return this.#decode(line);
+    } catch (error) {
+      if (error instanceof Fatal || error instanceof TokenRefused) throw error;
+      if (error instanceof EtcdError) throw error;
+      throw invalidAnswer("/v3/watch", error);
+    }
+  }
+
+  #decode(line: Uint8Array): boolean {
+    const msg = parseJson(line);
     if (msg.error !== undefined) {
       const error = etcdErrorFromJson(msg);
       if (this.#channel.isTokenRejection(error)) throw new TokenRefused(error);
@@ -263,7 +329,7 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
       this.#resolveCreated(this.#next - 1n);
       return true;
     }
-    const events = (r.events as Record<string, unknown>[] | undefined) ?? [];
+    const events = list<Record<string, unknown>>(r.events);
     if (events.length === 0) {
       // A progress notification: every event up to `revision` was sent.
       if (this.#next !== undefined && revision + 1n > this.#next) this.#next = revision + 1n;
@@ -275,8 +341,9 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
       return true;
     }
     let last = 0n;
+    this.#within ??= new Within(this.#keys.range(this.#range));
     for (const e of events) {
-      const kv = this.#keys.kv(e.kv as JsonKv);
+      const kv = this.#keys.kv(e.kv as JsonKv, this.#within);
       last = kv.modRevision;
       if (this.#next !== undefined && kv.modRevision < this.#next) continue; // seen already
       const event: WatchEvent = { type: e.type === "DELETE" ? "delete" : "put", kv };

@@ -4,18 +4,57 @@
 const U64_MAX = (1n << 64n) - 1n;
 
 /**
- * Checks a TTL in seconds (or a Unix time over 30 days); negative expires at once.
+ * Longest relative TTL: memcached reads a larger one as a Unix time (30 days, in seconds).
+ *
+ * @example
+ * ```ts
+ * import { MAX_RELATIVE_TTL } from "@kvwire/kvwire/memcache";
+ * const ttl = 90 * 86400 > MAX_RELATIVE_TTL ? Math.floor(Date.now() / 1000) + 90 * 86400 : 90 * 86400;
+ * ```
+ */
+export const MAX_RELATIVE_TTL = 60 * 60 * 24 * 30;
+
+/**
+ * Largest TTL memcached reads correctly: it parses TTLs as signed 32-bit integers.
+ *
+ * @example
+ * ```ts
+ * import { checkTtl, MAX_TTL } from "@kvwire/kvwire/memcache";
+ * checkTtl(MAX_TTL); // 2147483647, a Unix time in 2038
+ * ```
+ */
+export const MAX_TTL = 0x7fffffff;
+
+/**
+ * Checks a TTL as memcached reads it: 0 never expires, -1 expires at once, up to 30 days
+ * (2,592,000) is seconds from now, above that a Unix time in seconds, at most 2^31-1. A TTL
+ * the server would misread is a `RangeError` naming it: above 2^31-1 (memcached would store
+ * it as already expired), or above 30 days yet in the past (a duration meant as relative,
+ * which memcached would take for a Unix time long gone).
  *
  * @example
  * ```ts
  * import { checkTtl } from "@kvwire/kvwire/memcache";
  * checkTtl(60); // 60
+ * checkTtl(Math.floor(Date.now() / 1000) + 90 * 86400); // 90 days from now, as a Unix time
  * ```
  */
 export function checkTtl(ttl: number | undefined, what = "TTL"): number {
   if (ttl === undefined) return 0;
-  if (!Number.isInteger(ttl) || ttl < -1 || ttl > 0xffffffff) {
+  if (!Number.isInteger(ttl) || ttl < -1) {
     throw new RangeError(`Invalid memcache ${what} ${ttl}: expected an integer of seconds`);
+  }
+  if (ttl > MAX_TTL) {
+    throw new RangeError(
+      `Invalid memcache ${what} ${ttl}: memcached reads it as a signed 32-bit number ` +
+        `(at most ${MAX_TTL}) and the item would expire at once`,
+    );
+  }
+  if (ttl > MAX_RELATIVE_TTL && ttl * 1000 <= Date.now()) {
+    throw new RangeError(
+      `Invalid memcache ${what} ${ttl}: over 30 days (${MAX_RELATIVE_TTL} s) memcached reads ` +
+        "it as a Unix time, and that time is past; pass Math.floor(Date.now() / 1000) + seconds",
+    );
   }
   return ttl;
 }

@@ -23,8 +23,8 @@ import {
   writeRequestHeader,
 } from "./binary_codec.ts";
 import { PendingRequests } from "../core/pending_requests.ts";
-import { CoarseDeadlines } from "./deadlines.ts";
-import type { MemcacheEvent } from "./line_connection.ts";
+import { closedAfterTimeouts, CoarseDeadlines } from "./deadlines.ts";
+import { DEFAULT_MAX_VALUE_LENGTH, type MemcacheEvent } from "./line_connection.ts";
 import { MemcacheError } from "./errors.ts";
 import { type BinaryKind, planBinaryRequest } from "./binary_request.ts";
 import { Outbox, type OutboxEntry } from "../core/outbox.ts";
@@ -41,8 +41,16 @@ import {
 export interface BinaryConnectionOptions {
   /** Authenticate with SASL PLAIN before any request. */
   sasl?: { username: string; password: string };
-  /** Largest value accepted from the server, in bytes. Default 1 GiB. */
+  /**
+   * Largest value accepted from the server, in bytes, checked on its header before the body
+   * is buffered. Default {@link DEFAULT_MAX_VALUE_LENGTH} (1 MiB).
+   */
   maxValueLength?: number;
+  /**
+   * The opaque of the first frame. Default random, so that bytes a server sends before any
+   * request (a stale reply, a frame that swallows the next ones) cannot pass for a reply.
+   */
+  firstOpaque?: number;
 }
 
 interface Entry extends OutboxEntry {
@@ -74,9 +82,11 @@ type Event = ConnectionEvent<MemcacheReply>;
  * Theory of operation. Phases: `handshake` (SASL PLAIN in flight, requests held back) →
  * `ready` → `closed`. Every frame carries an opaque from a keyed table; replies are matched
  * by it, so order does not matter. A multi-key request is quiet frames (GetQ answers hits,
- * SetQ/DeleteQ answer failures) closed by a NOOP whose answer completes it. A request that
- * timed out or was cancelled after it was sent keeps its opaques until its reply arrives and
- * is discarded; one never sent is cut from the outbox and its opaques freed. A reply with an
+ * SetQ/DeleteQ answer failures) closed by a NOOP whose answer completes it. A request
+ * cancelled after it was sent keeps its opaques until its reply arrives and is discarded; one
+ * that times out after it was sent closes the machine (python-memcached's rule: a server
+ * that let a request time out is dropped, and marked dead by the pool); one never sent is cut
+ * from the outbox and its opaques freed. A reply with an
  * unknown opaque or a bad magic byte fails the machine (`RemoteProtocolError`).
  *
  * @example
@@ -90,10 +100,10 @@ type Event = ConnectionEvent<MemcacheReply>;
 export class BinaryConnection implements ProtocolConnection<MemcacheRequest, MemcacheReply> {
   readonly #outbox = new Outbox<Entry, ByteWriter>(new ByteWriter(16 * 1024));
   readonly #buffer = new ReceiveBuffer();
-  readonly #frames = new KeyedTable<Frame>();
+  readonly #frames: KeyedTable<Frame>;
   readonly #pending = new PendingRequests<Entry>(new CoarseDeadlines<Entry>());
   readonly #events = new FifoTable<Event>();
-  readonly #maxBody: number;
+  readonly #maxValue: number;
   #phase: "handshake" | "ready" | "closed" = "ready";
   #handshake: Uint8Array | undefined;
   #nextId = 1;
@@ -103,7 +113,10 @@ export class BinaryConnection implements ProtocolConnection<MemcacheRequest, Mem
 
   /** Creates a machine; with `sasl`, authentication is queued first. */
   constructor(options: BinaryConnectionOptions = {}) {
-    this.#maxBody = (options.maxValueLength ?? 1024 * 1024 * 1024) + 64 * 1024;
+    this.#maxValue = options.maxValueLength ?? DEFAULT_MAX_VALUE_LENGTH;
+    this.#frames = new KeyedTable<Frame>(
+      options.firstOpaque ?? 1 + Math.floor(Math.random() * 0x40000000),
+    );
     if (options.sasl) {
       const value = saslPlain(options.sasl.username, options.sasl.password);
       const entry = this.#newEntry("SASL_AUTH", "sasl");
@@ -185,6 +198,7 @@ export class BinaryConnection implements ProtocolConnection<MemcacheRequest, Mem
     this.#pending.closeAll();
     this.#outbox.clear();
     this.#frames.drain();
+    this.#buffer.clear();
   }
 
   pollTransmit(maxBytes = Infinity): Uint8Array | undefined {
@@ -216,7 +230,13 @@ export class BinaryConnection implements ProtocolConnection<MemcacheRequest, Mem
   }
 
   handleTimeout(now: number): void {
-    for (const event of this.#pending.expire(now)) this.#events.push(event);
+    const timeouts = this.#pending.expire(now);
+    for (const event of timeouts) this.#events.push(event);
+    const closed = closedAfterTimeouts(timeouts);
+    if (!closed || this.#phase === "closed") return;
+    this.#closedReported = true;
+    this.close();
+    this.#events.push(closed);
   }
 
   nextEvent(): MemcacheEvent | undefined {
@@ -231,11 +251,15 @@ export class BinaryConnection implements ProtocolConnection<MemcacheRequest, Mem
       if (!header) {
         this.#fail(`Bad magic byte 0x${buffer.byteAt(0).toString(16)} in a memcache reply`);
       }
-      if (header.bodyLength > this.#maxBody) {
-        this.#fail(`memcache reply body of ${header.bodyLength} bytes is over the limit`);
-      }
       if (header.extrasLength + header.keyLength > header.bodyLength) {
         this.#fail("memcache reply header lengths are inconsistent");
+      }
+      const valueLength = header.bodyLength - header.extrasLength - header.keyLength;
+      if (valueLength > this.#maxValue) {
+        this.#fail(
+          `memcache value of ${valueLength} bytes is over the ${this.#maxValue}-byte limit ` +
+            "(maxValueSize)",
+        );
       }
       if (buffer.length < HEADER_LENGTH + header.bodyLength) return this.#endOfInput();
       const frame = this.#frames.get(header.opaque);

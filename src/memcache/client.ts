@@ -20,7 +20,7 @@ import type {
   StoreOptions,
 } from "./client_types.ts";
 import { MemcacheError } from "./errors.ts";
-import { isUnavailable, ServerPool } from "./pool.ts";
+import { isUnavailable } from "./pool.ts";
 import type { MemcacheItem, MemcacheRequest, MetaResponse } from "./types.ts";
 
 /**
@@ -378,7 +378,7 @@ export class MemcacheClient extends MemcacheCore {
   async setServers(servers: ServerInput | readonly ServerInput[]): Promise<void> {
     const shared = this.shared;
     const old = shared.pool;
-    shared.pool = new ServerPool(parseServers(servers), shared.options);
+    shared.pool = shared.newPool(parseServers(servers));
     await old.close();
   }
 

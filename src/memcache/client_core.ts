@@ -9,11 +9,14 @@ import {
   type MemcacheClientOptions,
   type MemcacheProtocol,
   parseServers,
+  type ServerSpec,
 } from "./client_options.ts";
+import { SaslCredentials } from "./credentials.ts";
+import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
 import type { CounterOptions, KeyInput, StoreOptions } from "./client_types.ts";
 import { MemcacheError } from "./errors.ts";
 import { encodeKey, type MemcacheKey } from "./keys.ts";
-import { ServerPool, wasNotSent } from "./pool.ts";
+import { ServerPool, type ServerPoolOptions, wasNotSent } from "./pool.ts";
 import type { ServerNode } from "./server_node.ts";
 import type {
   MemcacheItem,
@@ -28,8 +31,11 @@ import { defaultSerializer, type EncodedValue, ValueCodec } from "./values.ts";
 export interface ClientState {
   /** The servers and their ring. */
   pool: ServerPool;
-  /** What new pools are made with (see `setServers`). */
-  options: MemcacheClientOptions & { protocol: MemcacheProtocol };
+  /**
+   * Makes a pool with the client's options (see `setServers`). A closure, so that the
+   * credentials and TLS key it holds are no property anyone can print.
+   */
+  newPool: (specs: readonly ServerSpec[]) => ServerPool;
   /** The protocol the servers speak. */
   protocol: MemcacheProtocol;
   /** Turns values into bytes and flags and back. */
@@ -87,9 +93,14 @@ export abstract class MemcacheCore {
       return;
     }
     const protocol = checkClientOptions(options);
+    const { username, password, ...rest } = options;
+    const sasl = username === undefined ? undefined : new SaslCredentials(username, password!);
+    const poolOptions: ServerPoolOptions = { ...rest, protocol, sasl };
+    const newPool = (specs: readonly ServerSpec[]): ServerPool =>
+      new ServerPool(specs, poolOptions);
     this.shared = {
-      pool: new ServerPool(parseServers(options.servers), { ...options, protocol }),
-      options: { ...options, protocol },
+      pool: newPool(parseServers(options.servers)),
+      newPool,
       protocol,
       codec: new ValueCodec(
         options.serializer ?? defaultSerializer,
@@ -99,6 +110,24 @@ export abstract class MemcacheCore {
       maxKeyLength: options.maxKeyLength ?? 250,
     };
     this.call = { timeout: options.commandTimeout ?? 3000 };
+  }
+
+  /** What JSON.stringify shows: the protocol and servers, never credentials or TLS keys. */
+  toJSON(): { protocol: MemcacheProtocol; servers: string[] } {
+    return {
+      protocol: this.shared.protocol,
+      servers: this.shared.pool.nodes.map((n) => n.spec.label),
+    };
+  }
+
+  /** What util.inspect and console.log show on Node and Bun (see {@link toJSON}). */
+  [INSPECT_NODE](): string {
+    return redactedRendering(this.constructor.name, this.toJSON());
+  }
+
+  /** What Deno.inspect and console.log show on Deno (see {@link toJSON}). */
+  [INSPECT_DENO](): string {
+    return redactedRendering(this.constructor.name, this.toJSON());
   }
 
   /** Validates and prefixes a key into its bytes and routing bytes. */

@@ -50,10 +50,21 @@ export interface MemcacheClientOptions {
   minCompressLen?: number;
   /** Value (de)serialization. Default {@link defaultSerializer}. */
   serializer?: Serializer;
-  /** Largest value sent, in bytes; larger ones throw before sending. Default 1 MiB. */
+  /**
+   * Largest value, in bytes: larger ones throw `RangeError` before sending, and a reply
+   * announcing a larger one is a `RemoteProtocolError` (the connection is replaced) before
+   * any of it is buffered. Default 1 MiB, memcached's default item size (`-I`); raise it with
+   * the server's.
+   */
   maxValueSize?: number;
   /** Longest key, in bytes. Default 250. */
   maxKeyLength?: number;
+  /**
+   * Milliseconds a connection may receive nothing while requests wait before it is closed and
+   * its server marked dead. Default off: a request that times out with nothing received
+   * since it was written closes its connection anyway.
+   */
+  silenceTimeout?: number;
   /** Requests held per server while it (re)connects. Default 10,000. */
   offlineQueueSize?: number;
   /** Point naming of the ketama ring. Default `"libmemcached"`. */
@@ -157,6 +168,48 @@ export function parseServers(
   return specs;
 }
 
+const TLS_STRINGS = ["serverName", "cert", "key"] as const;
+
+/**
+ * Checks the `tls` option, so that nothing in it is ignored: `true`, `false`, or an object of
+ * {@link TlsOptions} fields only (a misspelt `servername` or `rejectUnauthorised` is a
+ * `TypeError`, not a silently unverified connection). The transport refuses a `cert`
+ * without its `key` and the reverse.
+ *
+ * @example
+ * ```ts
+ * import { checkTls } from "@kvwire/kvwire/memcache";
+ * checkTls({ ca: "-----BEGIN CERTIFICATE-----...", serverName: "cache.internal" });
+ * ```
+ */
+export function checkTls(tls: unknown): void {
+  if (tls === undefined || typeof tls === "boolean") return;
+  if (tls === null || typeof tls !== "object" || Array.isArray(tls)) {
+    throw new TypeError(`The memcache tls option must be true, false or TLS settings`);
+  }
+  const o = tls as Record<string, unknown>;
+  for (const name of Object.keys(o)) {
+    if (!["ca", "rejectUnauthorized", ...TLS_STRINGS].includes(name)) {
+      throw new TypeError(`Unknown memcache tls setting ${JSON.stringify(name)}`);
+    }
+  }
+  for (const name of TLS_STRINGS) {
+    if (o[name] !== undefined && typeof o[name] !== "string") {
+      throw new TypeError(`The memcache tls setting ${name} must be a string`);
+    }
+  }
+  const ca = o.ca;
+  if (
+    ca !== undefined && typeof ca !== "string" &&
+    !(Array.isArray(ca) && ca.every((c) => typeof c === "string"))
+  ) {
+    throw new TypeError("The memcache tls setting ca must be a PEM string or an array of them");
+  }
+  if (o.rejectUnauthorized !== undefined && typeof o.rejectUnauthorized !== "boolean") {
+    throw new TypeError("The memcache tls setting rejectUnauthorized must be a boolean");
+  }
+}
+
 /**
  * Checks option values (throwing `TypeError`/`RangeError`) and returns the protocol to use.
  *
@@ -178,12 +231,20 @@ export function checkClientOptions(options: MemcacheClientOptions): MemcacheProt
   if (sasl && (options.username === undefined || options.password === undefined)) {
     throw new TypeError("SASL authentication needs both a username and a password");
   }
-  for (const name of ["connectTimeout", "commandTimeout", "deadRetry", "minCompressLen"] as const) {
+  const times = [
+    "connectTimeout",
+    "commandTimeout",
+    "deadRetry",
+    "minCompressLen",
+    "silenceTimeout",
+  ] as const;
+  for (const name of times) {
     const value = options[name];
     if (value !== undefined && (typeof value !== "number" || !(value >= 0))) {
       throw new RangeError(`Invalid memcache option ${name}: ${value}`);
     }
   }
+  checkTls(options.tls);
   for (const name of ["maxValueSize", "maxKeyLength"] as const) {
     const value = options[name];
     if (value !== undefined && (!Number.isInteger(value) || value < 1)) {

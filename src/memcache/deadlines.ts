@@ -2,6 +2,8 @@
 // that the driver's one timer is not re-armed for every request.
 
 import { DeadlineHeap } from "../core/deadline_heap.ts";
+import { TimeoutError } from "../core/errors.ts";
+import type { TimeoutEvent } from "../core/pending_requests.ts";
 
 /** Deadlines are reported rounded up to a multiple of this many milliseconds. */
 export const DEADLINE_GRANULARITY = 16;
@@ -57,4 +59,31 @@ export class CoarseDeadlines<E extends { settled: boolean }> {
     this.#heap.clear();
     this.#horizon = undefined;
   }
+}
+
+/**
+ * The `closed` event a memcache machine reports after timeouts, when one of the requests that
+ * timed out had been written: its reply may never come, and an in-order connection would then
+ * read every later reply as the one before (python-memcached drops the socket on a timeout
+ * too). Undefined when none was written.
+ *
+ * @example
+ * ```ts
+ * import { closedAfterTimeouts } from "@kvwire/kvwire/memcache";
+ * closedAfterTimeouts([{ type: "timeout", id: 1, sent: true }])?.type; // "closed"
+ * ```
+ */
+export function closedAfterTimeouts(
+  timeouts: readonly TimeoutEvent[],
+): { type: "closed"; error: TimeoutError } | undefined {
+  const written = timeouts.filter((t) => t.sent).length;
+  if (written === 0) return undefined;
+  return {
+    type: "closed",
+    error: new TimeoutError(
+      `${written} memcache request(s) timed out after they were sent; the connection is ` +
+        "closed so that no late or missing reply can be taken for another request's",
+      { sent: true },
+    ),
+  };
 }

@@ -7,7 +7,7 @@ import { FifoTable } from "../core/correlation.ts";
 import { LocalProtocolError, RemoteProtocolError } from "../core/errors.ts";
 import { ReceiveBuffer } from "../core/receive_buffer.ts";
 import { PendingRequests } from "../core/pending_requests.ts";
-import { CoarseDeadlines } from "./deadlines.ts";
+import { closedAfterTimeouts, CoarseDeadlines } from "./deadlines.ts";
 import { MemcacheError } from "./errors.ts";
 import { Outbox, type OutboxEntry } from "../core/outbox.ts";
 import type { MemcacheReply, MemcacheRequest } from "./types.ts";
@@ -16,9 +16,24 @@ import type { MemcacheReply, MemcacheRequest } from "./types.ts";
 export interface LineConnectionOptions {
   /** Longest response line accepted, in bytes. Default 8,192. */
   maxLineLength?: number;
-  /** Largest data block accepted, in bytes. Default 1 GiB (memcached's own maximum). */
+  /**
+   * Largest data block accepted, in bytes, checked on the line that announces it, before
+   * anything of it is buffered. Default {@link DEFAULT_MAX_VALUE_LENGTH} (1 MiB).
+   */
   maxValueLength?: number;
 }
+
+/**
+ * The default limit on a received value: 1 MiB, memcached's default item size (`-I 1m`), which
+ * no value it stores can exceed (the item's header and key count toward it too).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_VALUE_LENGTH, MetaConnection } from "@kvwire/kvwire/memcache";
+ * new MetaConnection({ maxValueLength: 4 * DEFAULT_MAX_VALUE_LENGTH }); // for memcached -I 4m
+ * ```
+ */
+export const DEFAULT_MAX_VALUE_LENGTH: number = 1024 * 1024;
 
 /** Splits a reply line on single spaces (faster than `String.prototype.split` here). */
 function splitTokens(text: string): string[] {
@@ -124,10 +139,13 @@ export function errorFromTokens(tokens: string[]): MemcacheError | undefined {
  * (throwing before anything is queued), then the entry waits there; `pollTransmit` moves it
  * in flight. Responses are read a unit at a time (a line, and for value replies exactly the
  * announced number of bytes and a CRLF); each unit goes to the oldest entry in flight, whose
- * subclass `consume` says when its reply is complete. An entry that timed out or was
- * cancelled after it was sent stays in line and its reply is read and discarded; one that was
- * never sent is cut from the outbox. A malformed unit, or bytes nobody waits for, fail the
- * machine for good (`RemoteProtocolError`).
+ * subclass `consume` says when its reply is complete. An entry cancelled after it was sent
+ * stays in line and its reply is read and discarded; one that was never sent is cut from the
+ * outbox. An entry that times out after it was sent closes the machine (a `closed` event
+ * after its `timeout`): whether its reply will ever come is unknown, and if it never does,
+ * each later reply would be taken for the one before (python-memcached likewise drops the
+ * socket on a timeout). A malformed unit, or bytes nobody waits for, fail the machine for good
+ * (`RemoteProtocolError`).
  *
  * @example
  * ```ts
@@ -161,7 +179,7 @@ export abstract class LineConnection<E extends LineEntry>
   /** Creates the machine. */
   constructor(options: LineConnectionOptions = {}) {
     this.#maxLine = options.maxLineLength ?? 8192;
-    this.#maxValue = options.maxValueLength ?? 1024 * 1024 * 1024;
+    this.#maxValue = options.maxValueLength ?? DEFAULT_MAX_VALUE_LENGTH;
   }
 
   /** Validates `request`, writes its bytes to `this.outbox.writer` and returns its entry. */
@@ -204,6 +222,8 @@ export abstract class LineConnection<E extends LineEntry>
     this.#closed = true;
     this.#requests.closeAll();
     this.outbox.clear();
+    this.#buffer.clear();
+    this.#pending = undefined;
   }
 
   pollTransmit(maxBytes = Infinity): Uint8Array | undefined {
@@ -224,7 +244,13 @@ export abstract class LineConnection<E extends LineEntry>
   }
 
   handleTimeout(now: number): void {
-    for (const event of this.#requests.expire(now)) this.#events.push(event);
+    const timeouts = this.#requests.expire(now);
+    for (const event of timeouts) this.#events.push(event);
+    const closed = closedAfterTimeouts(timeouts);
+    if (!closed || this.#closed) return;
+    this.#closedReported = true;
+    this.close();
+    this.#events.push(closed);
   }
 
   nextEvent(): MemcacheEvent | undefined {
@@ -272,8 +298,9 @@ export abstract class LineConnection<E extends LineEntry>
   #endOfInput(): MemcacheEvent | undefined {
     if (!this.#eof) return undefined;
     this.#closedReported = true;
+    const partial = this.#buffer.length > 0;
     this.close();
-    if (this.#buffer.length > 0) {
+    if (partial) {
       return {
         type: "closed",
         error: new RemoteProtocolError("memcached closed the connection in the middle of a reply"),
@@ -325,7 +352,8 @@ export abstract class LineConnection<E extends LineEntry>
       }
       if (dataLength > this.#maxValue) {
         throw new RemoteProtocolError(
-          `memcache value of ${dataLength} bytes is over the ${this.#maxValue}-byte limit`,
+          `memcache value of ${dataLength} bytes is over the ${this.#maxValue}-byte limit ` +
+            "(maxValueSize)",
         );
       }
       pending = { lineLength: newline + 1, dataLength, tokens };

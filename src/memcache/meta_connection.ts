@@ -33,6 +33,15 @@ import {
   requestName,
 } from "./types.ts";
 
+/** Options of a {@link MetaConnection}. */
+export interface MetaConnectionOptions extends LineConnectionOptions {
+  /**
+   * The opaque of the first command. Default random, so that bytes a server sends on a new
+   * connection before any request (a stale reply) cannot pass for the first reply.
+   */
+  firstOpaque?: number;
+}
+
 /** What kind of answer a meta request gets. */
 export type MetaEntryKind =
   | "get"
@@ -52,8 +61,12 @@ export interface MetaEntry extends LineEntry {
   kind: MetaEntryKind;
   /** True when the commands end with `mn` and the reply is complete at `MN`. */
   batch: boolean;
-  /** The command an unmatched reply (an error line carries no opaque) is given to. */
+  /** The command an error line (it carries no opaque) is given to. */
   next: number;
+  /** The opaque of the first command; command `i` carries `O<opaque + i>`. */
+  opaque: number;
+  /** Per raw `me` command, the key its `ME` reply must echo (it carries no opaque). */
+  echoes?: (string | undefined)[];
   /** Items read so far, for a get. */
   items?: (MemcacheItem | null)[];
   /** Statuses read so far, per key. */
@@ -76,29 +89,47 @@ const STATUS: Record<string, MemcacheStatus> = {
 /**
  * The meta protocol machine. Feed it bytes, pull events and bytes.
  *
- * Theory of operation (see {@link LineConnection} for ordering and deadlines). A single-key
- * request is one meta command and one reply. Multi-key requests are a batch: each command
- * carries an opaque `O<index>` and the batch ends with `mn`, so the reply is complete at
+ * Theory of operation (see {@link LineConnection} for ordering and deadlines). Proof of
+ * ownership: every meta command carries an opaque `O<n>`, `n` from a per-connection counter,
+ * and every reply but an error line must echo the one its request is owed (`me`, which
+ * echoes no opaque, must echo its key); anything else (a reply to a timed-out request that
+ * was dropped, a duplicate, a reply nobody asked for) is a `RemoteProtocolError` that fails
+ * the connection, so a reply can never reach another request. A single-key request is one
+ * meta command and one reply. Multi-key requests are a batch ending with `mn`, complete at
  * `MN`. Gets and deletes in a batch use quiet mode (`q`: misses and successes are not
  * answered); stores are answered one by one so that a refusal names its key. Error lines
  * carry no opaque: one goes to the command after the last one answered (exact unless quiet
- * commands in between succeeded silently; a batch get then fails as a whole). Binary keys
- * (bytes a command line cannot carry) are sent base64 with the `b` flag.
+ * commands in between succeeded silently; a batch get then fails as a whole). Text commands
+ * mixed in (`version`, `stats`, `flush_all`) have no opaque but reply codes no meta command
+ * uses; nor has `mn` (memcached 1.6 answers `mn O1` with a bare `MN`), which only ends a batch
+ * or a noop and carries no data. Binary keys (bytes a command line cannot carry) are sent base64 with the `b` flag.
  *
  * @example
  * ```ts
  * import { MetaConnection } from "@kvwire/kvwire/memcache";
- * const conn = new MetaConnection();
+ * const conn = new MetaConnection({ firstOpaque: 0 });
  * const id = conn.send({ op: "get", keys: [new TextEncoder().encode("k")] });
- * conn.pollTransmit(); // bytes of "mg k v f\r\n"
- * conn.receive(new TextEncoder().encode("VA 2 f0\r\nhi\r\n"));
+ * conn.pollTransmit(); // bytes of "mg k v f O0\r\n"
+ * conn.receive(new TextEncoder().encode("VA 2 f0 O0\r\nhi\r\n"));
  * conn.nextEvent(); // { type: "reply", id, value: { type: "items", items: [...] } }
  * ```
  */
 export class MetaConnection extends LineConnection<MetaEntry> {
+  /** The opaque of the next command. */
+  #nextOpaque: number;
+
   /** Creates a machine; nothing is sent until the first request. */
-  constructor(options: LineConnectionOptions = {}) {
+  constructor(options: MetaConnectionOptions = {}) {
     super(options);
+    this.#nextOpaque = options.firstOpaque ?? Math.floor(Math.random() * MAX_OPAQUE);
+  }
+
+  /** Reserves `count` opaques for an entry's commands; returns the first. */
+  #reserve(entry: MetaEntry, count: number): number {
+    if (this.#nextOpaque + count > MAX_OPAQUE) this.#nextOpaque = 0;
+    entry.opaque = this.#nextOpaque;
+    this.#nextOpaque += count;
+    return entry.opaque;
   }
 
   /** Encodes a request into meta commands and its entry. */
@@ -113,6 +144,8 @@ export class MetaConnection extends LineConnection<MetaEntry> {
       kind: "ok",
       batch: false,
       next: 0,
+      opaque: 0,
+      echoes: undefined,
       items: undefined,
       statuses: undefined,
       responses: undefined,
@@ -129,7 +162,8 @@ export class MetaConnection extends LineConnection<MetaEntry> {
           entry.kind = "get";
           w.writeAscii("mg ");
           writeKey(w, key);
-          w.writeAscii(base64Flag(key) + (request.cas ? " v f c\r\n" : " v f\r\n"));
+          w.writeAscii(base64Flag(key) + (request.cas ? " v f c O" : " v f O"));
+          w.writeAscii(`${this.#reserve(entry, 1)}\r\n`);
           break;
         }
         const keys = prepareKeys(request.keys);
@@ -137,17 +171,18 @@ export class MetaConnection extends LineConnection<MetaEntry> {
         const tail = (request.cas ? " v f c" : " v f") + touch;
         entry.kind = "get";
         entry.items = new Array(keys.length).fill(null);
+        const opaque = this.#reserve(entry, keys.length);
         if (keys.length === 1) {
           w.writeAscii("mg ");
           writeKey(w, keys[0]);
-          w.writeAscii(`${base64Flag(keys[0])}${tail}\r\n`);
+          w.writeAscii(`${base64Flag(keys[0])}${tail} O${opaque}\r\n`);
           break;
         }
         entry.batch = true;
         for (let i = 0; i < keys.length; i++) {
           w.writeAscii("mg ");
           writeKey(w, keys[i]);
-          w.writeAscii(`${base64Flag(keys[i])}${tail} q O${i}\r\n`);
+          w.writeAscii(`${base64Flag(keys[i])}${tail} q O${opaque + i}\r\n`);
         }
         w.writeAscii("mn\r\n");
         break;
@@ -159,12 +194,13 @@ export class MetaConnection extends LineConnection<MetaEntry> {
         entry.kind = "store";
         entry.batch = items.length > 1;
         entry.statuses = new Array(items.length).fill(undefined);
+        const opaque = this.#reserve(entry, items.length);
         for (let i = 0; i < items.length; i++) {
           const head = heads[i];
           w.writeAscii("ms ");
           writeKey(w, head.key);
           w.writeAscii(` ${items[i].value.length}${base64Flag(head.key)}${head.rest}`);
-          w.writeAscii(entry.batch ? ` O${i}\r\n` : "\r\n");
+          w.writeAscii(` O${opaque + i}\r\n`);
           w.writeBytes(items[i].value).writeAscii("\r\n");
         }
         if (entry.batch) w.writeAscii("mn\r\n");
@@ -175,10 +211,11 @@ export class MetaConnection extends LineConnection<MetaEntry> {
         entry.kind = "delete";
         entry.batch = keys.length > 1;
         entry.statuses = new Array(keys.length).fill(undefined);
+        const opaque = this.#reserve(entry, keys.length);
         for (let i = 0; i < keys.length; i++) {
           w.writeAscii("md ");
           writeKey(w, keys[i]);
-          w.writeAscii(base64Flag(keys[i]) + (entry.batch ? ` q O${i}\r\n` : "\r\n"));
+          w.writeAscii(`${base64Flag(keys[i])}${entry.batch ? " q" : ""} O${opaque + i}\r\n`);
         }
         if (entry.batch) w.writeAscii("mn\r\n");
         break;
@@ -194,7 +231,7 @@ export class MetaConnection extends LineConnection<MetaEntry> {
         entry.kind = "counter";
         w.writeAscii("ma ");
         writeKey(w, key);
-        w.writeAscii(`${base64Flag(key)}${tail}\r\n`);
+        w.writeAscii(`${base64Flag(key)}${tail} O${this.#reserve(entry, 1)}\r\n`);
         break;
       }
       case "touch": {
@@ -203,7 +240,7 @@ export class MetaConnection extends LineConnection<MetaEntry> {
         entry.kind = "touch";
         w.writeAscii("mg ");
         writeKey(w, key);
-        w.writeAscii(`${base64Flag(key)} T${ttl}\r\n`);
+        w.writeAscii(`${base64Flag(key)} T${ttl} O${this.#reserve(entry, 1)}\r\n`);
         break;
       }
       case "flush": {
@@ -232,11 +269,15 @@ export class MetaConnection extends LineConnection<MetaEntry> {
         entry.kind = "meta";
         entry.batch = true;
         entry.responses = new Array(lines.length).fill(null);
+        entry.echoes = lines.map((line) =>
+          line.cmd !== "me" ? undefined : typeof line.key === "string" ? line.key : latin1(line.key)
+        );
+        const base = this.#reserve(entry, lines.length);
         lines.forEach((line, i) => {
           w.writeAscii(`${line.cmd} `);
           writeKey(w, line.key);
           const size = line.value ? ` ${line.value.length}` : "";
-          const opaque = line.cmd === "me" ? "" : ` O${i}`;
+          const opaque = line.cmd === "me" ? "" : ` O${base + i}`;
           w.writeAscii(`${size}${base64Flag(line.key)}${line.rest}${opaque}\r\n`);
           if (line.value) w.writeBytes(line.value).writeAscii("\r\n");
         });
@@ -267,6 +308,9 @@ export class MetaConnection extends LineConnection<MetaEntry> {
         entry.stats!.set(tokens[1], tokens.slice(2).join(" "));
         return false;
       }
+      if (!error && CARRIES_OPAQUE[entry.kind] && owed(entry, tokens) !== 0) {
+        throw foreign(entry, tokens);
+      }
       entry.result = error ?? single(entry, code, unit);
       return true;
     }
@@ -274,21 +318,16 @@ export class MetaConnection extends LineConnection<MetaEntry> {
       entry.result = finishBatch(entry);
       return true;
     }
-    let index: number;
-    if (error) {
-      index = entry.next;
-    } else {
-      const opaque = findOpaque(tokens, code === "VA" ? 2 : 1);
-      index = opaque ?? entry.next;
-    }
     const size = entry.items?.length ?? entry.statuses?.length ?? entry.responses!.length;
+    const index = error ? entry.next : owed(entry, tokens);
     if (index >= size) {
       if (error) {
         entry.error ??= error; // more errors than commands: keep the first
         return false;
       }
-      throw unexpected(entry, tokens);
+      throw foreign(entry, tokens);
     }
+    if (index < entry.next) throw foreign(entry, tokens); // answered already: a duplicate
     entry.next = index + 1;
     if (entry.kind === "get") {
       if (error) entry.error ??= error;
@@ -303,6 +342,47 @@ export class MetaConnection extends LineConnection<MetaEntry> {
     }
     return false;
   }
+}
+
+/** The largest opaque sent; the counter starts over below it. */
+const MAX_OPAQUE = 2 ** 31;
+
+/** Request kinds sent as meta commands, whose replies echo their opaque. */
+const CARRIES_OPAQUE: Record<MetaEntryKind, boolean> = {
+  get: true,
+  store: true,
+  delete: true,
+  counter: true,
+  touch: true,
+  ok: false,
+  stats: false,
+  version: false,
+  noop: false,
+  meta: true,
+};
+
+/**
+ * The position, among the entry's commands, of the command a reply answers: by its opaque,
+ * or for a raw `me` (which echoes its key instead) the next `me` whose key it echoes; -1 when
+ * the reply belongs to none of them.
+ */
+function owed(entry: MetaEntry, tokens: string[]): number {
+  const code = tokens[0];
+  const opaque = findOpaque(tokens, code === "VA" ? 2 : 1);
+  if (opaque !== undefined) return opaque >= entry.opaque ? opaque - entry.opaque : -1;
+  const echoes = entry.echoes;
+  if (!echoes || (code !== "ME" && code !== "EN")) return -1;
+  for (let i = entry.next; i < echoes.length; i++) {
+    if (echoes[i] !== undefined) return code === "EN" || echoes[i] === tokens[1] ? i : -1;
+  }
+  return -1;
+}
+
+function foreign(entry: MetaEntry, tokens: string[]): RemoteProtocolError {
+  const line = tokens.join(" ").slice(0, 100);
+  return new RemoteProtocolError(
+    `memcache reply "${line}" does not belong to ${entry.name} (expected opaque O${entry.opaque})`,
+  );
 }
 
 function single(entry: MetaEntry, code: string, unit: ResponseUnit): MemcacheReply {

@@ -27,6 +27,7 @@ export * from "./client.ts";
 export * from "./client_core.ts";
 export * from "./client_options.ts";
 export * from "./client_types.ts";
+export * from "./credentials.ts";
 export * from "./deadlines.ts";
 export * from "./errors.ts";
 export * from "./ketama.ts";

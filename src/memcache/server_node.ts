@@ -6,9 +6,10 @@ import { defaultConnect } from "../core/default_connect.ts";
 import { ManagedConnection } from "../core/managed_connection.ts";
 import type { ProtocolConnection } from "../core/connection.ts";
 import type { Connect, TlsOptions } from "../core/transport.ts";
-import { BinaryConnection } from "./binary_connection.ts";
+import { BinaryConnection, type BinaryConnectionOptions } from "./binary_connection.ts";
 import type { MemcacheProtocol, ServerSpec } from "./client_options.ts";
 import { ConnectError, ServerError } from "../core/errors.ts";
+import type { SaslCredentials } from "./credentials.ts";
 import { ServerDeadError } from "./errors.ts";
 import { MetaConnection } from "./meta_connection.ts";
 import { TextConnection } from "./text_connection.ts";
@@ -18,10 +19,8 @@ import type { MemcacheReply, MemcacheRequest } from "./types.ts";
 export interface ServerNodeOptions {
   /** The protocol to speak. */
   protocol: MemcacheProtocol;
-  /** SASL user name. */
-  username?: string;
-  /** SASL password. */
-  password?: string;
+  /** SASL PLAIN credentials (binary protocol). */
+  sasl?: SaslCredentials;
   /** TLS on, or its options. */
   tls?: boolean | TlsOptions;
   /** Connect timeout, in milliseconds. */
@@ -32,6 +31,10 @@ export interface ServerNodeOptions {
   flushOnReconnect?: boolean;
   /** Requests held while the server (re)connects. */
   offlineQueueSize?: number;
+  /** Ms a connection may stay silent with requests in flight before it is closed. */
+  silenceTimeout?: number;
+  /** Largest value accepted in a reply, in bytes (the machines' `maxValueLength`). */
+  maxValueSize?: number;
   /** The transport connector. */
   connect?: Connect;
   /** Monotonic clock in milliseconds. Default `performance.now()`. */
@@ -44,16 +47,17 @@ export interface ServerNodeOptions {
  * @example
  * ```ts
  * import { createMemcacheMachine } from "@kvwire/kvwire/memcache";
- * const machine = createMemcacheMachine("meta");
+ * const machine = createMemcacheMachine("meta", { maxValueLength: 4 * 1024 * 1024 });
  * ```
  */
 export function createMemcacheMachine(
   protocol: MemcacheProtocol,
-  sasl?: { username: string; password: string },
+  options: BinaryConnectionOptions = {},
 ): ProtocolConnection<MemcacheRequest, MemcacheReply> {
-  if (protocol === "binary") return new BinaryConnection({ sasl });
-  if (protocol === "text") return new TextConnection();
-  return new MetaConnection();
+  if (protocol === "binary") return new BinaryConnection(options);
+  const limits = { maxValueLength: options.maxValueLength };
+  if (protocol === "text") return new TextConnection(limits);
+  return new MetaConnection(limits);
 }
 
 /**
@@ -63,7 +67,10 @@ export function createMemcacheMachine(
  * Theory of operation: a failed connection attempt (refused, TLS, timeout, or the version
  * probe that follows each connect) marks the server dead for `deadRetry` ms: requests queued
  * for it fail with that error, and new ones fail at once with `ServerDeadError` (the client
- * may fail them over) without touching the network. The first request after `deadRetry`
+ * may fail them over) without touching the network. So does a connection lost while open:
+ * reset, closed by the server, failed by a bad reply, or closed by the driver because a
+ * request timed out with nothing received (liveness), as python-memcached marks a server
+ * dead on any socket error or timeout. The first request after `deadRetry`
  * tries again. With `flushOnReconnect`, a server that failed or lost its connection is
  * flushed before anything else is sent on its next connection.
  *
@@ -182,12 +189,12 @@ export class ServerNode {
     const options = this.#options;
     const connect = options.connect ?? defaultConnect;
     const timeout = options.connectTimeout ?? 3000;
-    const sasl = options.username !== undefined
-      ? { username: options.username, password: options.password ?? "" }
-      : undefined;
+    const sasl = options.sasl;
     return new ManagedConnection<MemcacheRequest, MemcacheReply>({
       label: this.label,
       connect: async () => {
+        // Marked dead by the loss that triggered this reconnect: no attempt until deadRetry.
+        if (this.isDead) throw this.#deadError();
         try {
           return await connect(this.spec.address, { timeout, tls: options.tls });
         } catch (error) {
@@ -195,11 +202,13 @@ export class ServerNode {
           throw error;
         }
       },
-      createMachine: () => createMemcacheMachine(options.protocol, sasl),
+      createMachine: () =>
+        createMemcacheMachine(options.protocol, { sasl, maxValueLength: options.maxValueSize }),
       // One attempt per demand: a server that can't be reached is marked dead instead of
       // being retried in the background; the first request after deadRetry tries again.
       reconnect: { maxAttempts: 1, failQueueAfterAttempts: 0 },
       offlineQueueSize: options.offlineQueueSize,
+      silenceTimeout: options.silenceTimeout,
       onConnect: async (driver) => {
         try {
           // The probe's reply follows the handshake (SASL), so it proves the server usable.
@@ -221,9 +230,11 @@ export class ServerNode {
         }
         this.#deadUntil = 0;
       },
+      // python-memcached's mark_dead rule: a connection lost to anything but our own close
+      // (a timeout on a server gone silent, which the driver closes, a reset, a bad reply)
+      // marks the server dead for deadRetry, so that failover moves its keys.
       onDisconnect: (error) => {
-        if (error) this.#lastError = error;
-        if (error && options.flushOnReconnect) this.#flushOnNextConnect = true;
+        if (error) this.markDead(error);
       },
     });
   }

@@ -2,6 +2,7 @@
 // zlib 8, text 16) plus JSON (32), and zlib compression with CompressionStream("deflate").
 
 import { utf8Decode, utf8Encode } from "../core/bytes.ts";
+import { RemoteProtocolError } from "../core/errors.ts";
 
 /** The client flag bits kvwire reads and writes (python-memcached's, plus `Json`). */
 export const ValueFlags = {
@@ -151,6 +152,15 @@ export function decompress(bytes: Uint8Array): Promise<Uint8Array> {
   return pipe(bytes, new DecompressionStream("deflate"));
 }
 
+/** The error for a stored value that does not decode as its client flags say. */
+function corrupt(flags: number, error: unknown): RemoteProtocolError {
+  const why = error instanceof Error ? error.message : String(error);
+  return new RemoteProtocolError(
+    `memcache value with client flags ${flags} does not decode: ${why}`,
+    { cause: error },
+  );
+}
+
 /** Options of {@link ValueCodec.encode}. */
 export interface EncodeOptions {
   /** Compress values of at least this many bytes (0 = never). */
@@ -212,14 +222,25 @@ export class ValueCodec {
     return encoded;
   }
 
-  /** The value of a stored item: synchronous unless it was compressed. */
+  /**
+   * The value of a stored item: synchronous unless it was compressed. A value that does not
+   * decode as its flags say (not zlib, not JSON, not an integer, or the serializer throws) is a
+   * `RemoteProtocolError` with the decoder's error as `cause`. The reply was framed correctly,
+   * so the connection is kept; the stored value is what is corrupt.
+   */
   decode(item: EncodedValue): unknown | Promise<unknown> {
     const serializer = this.#serializer;
-    if ((item.flags & ValueFlags.Compressed) !== 0) {
-      const flags = item.flags & ~ValueFlags.Compressed;
-      return decompress(item.value).then((bytes) => serializer.deserialize(bytes, flags));
+    const flags = item.flags;
+    try {
+      if ((flags & ValueFlags.Compressed) === 0) return serializer.deserialize(item.value, flags);
+      return decompress(item.value).then(
+        (bytes) => serializer.deserialize(bytes, flags & ~ValueFlags.Compressed),
+      ).catch((error) => {
+        throw corrupt(flags, error);
+      });
+    } catch (error) {
+      throw corrupt(flags, error);
     }
-    return serializer.deserialize(item.value, item.flags);
   }
 
   /** Decodes into callbacks, without a Promise on the common (uncompressed) path. */

@@ -2,6 +2,7 @@
 // auto-pipelining (concurrent calls share one write), pipelines, transactions, per-call options.
 
 import type { ReplyHandler, RequestOptions } from "../core/driver.ts";
+import { KvError, RemoteProtocolError } from "../core/errors.ts";
 import { ManagedConnection, type ManagedRequestOptions } from "../core/managed_connection.ts";
 import type { Out, RedisKey } from "./commands/base.ts";
 import { RedisCommands } from "./commands/mod.ts";
@@ -112,7 +113,7 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     this.#requestOptions = { timeout: resolved.commandTimeout };
   }
 
-  /** The resolved options (the password is there: don't log this object). */
+  /** The resolved options (logging or serializing them shows the password as `[redacted]`). */
   get options(): ResolvedRedisOptions {
     return this.#shared.options;
   }
@@ -272,7 +273,11 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
   get pool(): Pool<RedisClient<V>> {
     const shared = this.#shared;
     const open = async (): Promise<RedisClient<V>> => {
-      const dedicated = new RedisClient<V>({ ...shared.options, reconnect: { enabled: false } });
+      const dedicated = new RedisClient<V>({
+        ...shared.options,
+        reconnect: { enabled: false },
+        silenceTimeout: undefined, // a blocking command may rightly wait in silence
+      });
       await dedicated.#shared.conn.open();
       return dedicated;
     };
@@ -361,7 +366,15 @@ class ShapedReply<T> implements ReplyHandler<RespValue> {
     try {
       shaped = this.transform(value, this.context);
     } catch (error) {
-      this.reject(error as Error);
+      // Anything a reply causes is a KvError; the command was written and ran.
+      this.reject(
+        error instanceof KvError
+          ? error
+          : new RemoteProtocolError(`Unusable reply: ${(error as Error).message}`, {
+            cause: error,
+            sent: true,
+          }),
+      );
       return;
     }
     this.resolve(shaped);

@@ -3,7 +3,7 @@
 
 import type { ReconnectOptions } from "../core/managed_connection.ts";
 import type { Address, Connect, TlsOptions } from "../core/transport.ts";
-import { parseServerUrl } from "../core/url.ts";
+import { parseServerUrl, redactUrl } from "../core/url.ts";
 import type { RedisPush } from "./pubsub_frames.ts";
 import { checkHandshakeOptions, type HandshakeOptions } from "./handshake.ts";
 
@@ -31,8 +31,25 @@ export interface RedisClientOptions extends HandshakeOptions {
   reconnect?: ReconnectOptions;
   /** Commands held while disconnected. Default 10,000. */
   offlineQueueSize?: number;
-  /** Largest bulk reply accepted. Default 512 MiB. */
+  /**
+   * Milliseconds a connection may stay silent (no byte received) while commands wait for
+   * replies before it is presumed dead: it is closed, its commands fail with `sent: true`, and
+   * the next call reconnects. Default off (a command's own deadline applies the same rule).
+   * Not applied to the dedicated connections of blocking commands, which may wait longer.
+   */
+  silenceTimeout?: number;
+  /**
+   * Largest bulk string (also bulk error and verbatim string) accepted from the server, in
+   * bytes; a longer declared length is a `RemoteProtocolError` and the connection is
+   * replaced. Default 512 MiB, Redis's own `proto-max-bulk-len`.
+   */
   maxBulkLength?: number;
+  /**
+   * Largest element count of a reply aggregate (array, set, push; entries of a map or an
+   * attribute) accepted from the server; a larger count fails the connection at once.
+   * Default 2^24 (16,777,216).
+   */
+  maxAggregateLength?: number;
   /** Deepest reply nesting accepted. Default 64. */
   maxDepth?: number;
   /** Connections kept for blocking commands and WATCH transactions. Default 10. */
@@ -86,8 +103,12 @@ export function resolveRedisOptions(options: RedisClientOptions): ResolvedRedisO
       protocol: protocol === "2" ? 2 : protocol === "3" ? 3 : undefined,
     };
   }
+  if (fromUrl.tls && options.tls === false) {
+    throw new TypeError("A rediss:// URL asks for TLS, but the tls option is false");
+  }
   const merged: RedisClientOptions = { ...dropUndefined(fromUrl), ...dropUndefined(options) };
   checkHandshakeOptions(merged);
+  checkLimits(merged);
   const address: Address = options.path !== undefined
     ? { path: options.path }
     : options.host !== undefined || options.port !== undefined || !fromUrl.address
@@ -103,7 +124,49 @@ export function resolveRedisOptions(options: RedisClientOptions): ResolvedRedisO
     throw new RangeError(`Invalid Redis port ${address.port}`);
   }
   const where = "path" in address ? address.path : `${address.host}:${address.port}`;
-  return { ...merged, address, label: `redis ${where}` };
+  return redacted({ ...merged, address, label: `redis ${where}` });
+}
+
+/** Limits and durations must be positive numbers (integers for counts), or unset. */
+function checkLimits(options: RedisClientOptions): void {
+  const counts = ["maxBulkLength", "maxAggregateLength", "maxDepth"] as const;
+  for (const name of counts) {
+    const value = options[name];
+    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
+      throw new RangeError(`${name} must be a positive integer, got ${value}`);
+    }
+  }
+  const ms = options.silenceTimeout;
+  if (ms !== undefined && !(ms > 0 && Number.isFinite(ms))) {
+    throw new RangeError(`silenceTimeout must be a positive number of ms, got ${ms}`);
+  }
+}
+
+const REDACTED = "[redacted]";
+
+/**
+ * Gives resolved options a `toJSON` and an inspect hook (honoured by Node, Bun and Deno) that hide the
+ * password, the URL's password and a TLS private key. The hooks are not enumerable, so a
+ * spread copy is a plain object again (re-resolve it before showing it).
+ */
+function redacted(options: ResolvedRedisOptions): ResolvedRedisOptions {
+  const safe = (): Record<string, unknown> => {
+    const copy: Record<string, unknown> = { ...options };
+    if (copy.password !== undefined) copy.password = REDACTED;
+    if (typeof options.url === "string") copy.url = redactUrl(options.url);
+    if (typeof options.tls === "object" && options.tls.key !== undefined) {
+      copy.tls = { ...options.tls, key: REDACTED };
+    }
+    return copy;
+  };
+  Object.defineProperties(options, {
+    toJSON: { value: safe },
+    [Symbol.for("nodejs.util.inspect.custom")]: {
+      value: (_depth: number, opts: unknown, inspect?: (v: unknown, o: unknown) => string) =>
+        inspect ? inspect(safe(), opts) : safe(),
+    },
+  });
+  return options;
 }
 
 function hostOf(address: Address | undefined): string | undefined {

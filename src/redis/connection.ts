@@ -5,7 +5,7 @@ import type { ConnectionEvent, ProtocolConnection, SendOptions } from "../core/c
 import { FifoTable } from "../core/correlation.ts";
 import { PendingRequests } from "../core/pending_requests.ts";
 import { LocalProtocolError, RemoteProtocolError } from "../core/errors.ts";
-import { asciiDecode, concatBytes, utf8Decode } from "../core/bytes.ts";
+import { concatBytes, utf8Decode } from "../core/bytes.ts";
 import { RedisError } from "./errors.ts";
 import {
   afterHelloCommands,
@@ -20,7 +20,6 @@ import {
   frameKind,
   messageFromFrame,
   type RedisPush,
-  SUBSCRIPTION_KINDS,
   type SubscriptionFamily,
   subscriptionFromFrame,
   type SubscriptionKind,
@@ -29,14 +28,18 @@ import { NEED_MORE, RespDecoder } from "./resp_decoder.ts";
 import { CommandBuffer, encodeCommand, encodeCommandTo, type RedisArg } from "./resp_encoder.ts";
 import { Outbox } from "../core/outbox.ts";
 import { RespMap, RespPush, type RespValue } from "./resp_types.ts";
+import { replyTypeAllowed, shapeOf } from "./reply_shapes.ts";
+import { commandInfo, commandName } from "./command_info.ts";
 
 /** A command as its arguments, name first: `["SET", "k", "v"]`. */
 export type RedisCommand = readonly RedisArg[];
 
 /** Options of a {@link RedisConnection}. */
 export interface RedisConnectionOptions extends HandshakeOptions {
-  /** Largest bulk string accepted from the server. Default 512 MiB. */
+  /** Largest bulk string accepted from the server. Default 512 MiB (Redis's proto-max-bulk-len). */
   maxBulkLength?: number;
+  /** Largest element count of an aggregate accepted from the server. Default 2^24. */
+  maxAggregateLength?: number;
   /** Deepest nesting accepted from the server. Default 64. */
   maxDepth?: number;
   /**
@@ -59,50 +62,12 @@ interface Entry {
   transmitted: boolean;
   settled: boolean;
   internal: boolean;
+  /** The reply types this command may get; undefined when unchecked (e.g. inside MULTI). */
+  replyTypes?: string;
   /** For subscription commands: the kind, and confirmations still expected. */
   kind?: SubscriptionKind;
   expect: number;
   frames?: RespValue[];
-}
-
-const SUBSCRIBED_MODE_ALLOWED = new Set([
-  ...SUBSCRIPTION_KINDS.map((k) => k.toUpperCase()),
-  "PING",
-  "QUIT",
-  "RESET",
-]);
-const REFUSED = new Set(["MONITOR", "SYNC", "PSYNC"]);
-
-/** What the machine needs to know about a command name, computed once per spelling. */
-interface CommandInfo {
-  name: string;
-  refused: boolean;
-  subscription: SubscriptionKind | undefined;
-  allowedWhenSubscribed: boolean;
-}
-
-const COMMAND_INFO = new Map<RedisArg, CommandInfo>();
-const COMMAND_INFO_LIMIT = 4096; // spellings cached; others are computed each time
-
-function commandInfo(first: RedisArg, second: RedisArg | undefined): CommandInfo {
-  const cached = COMMAND_INFO.get(first);
-  if (cached) return cached;
-  const name = commandName(first);
-  const kind = name.toLowerCase();
-  const info: CommandInfo = {
-    name,
-    refused: REFUSED.has(name) ||
-      (name === "CLIENT" && second !== undefined && commandName(second) === "REPLY"),
-    subscription: (SUBSCRIPTION_KINDS as readonly string[]).includes(kind)
-      ? kind as SubscriptionKind
-      : undefined,
-    allowedWhenSubscribed: SUBSCRIBED_MODE_ALLOWED.has(name),
-  };
-  // CLIENT's meaning depends on its subcommand, so it is never cached.
-  if (typeof first === "string" && name !== "CLIENT" && COMMAND_INFO.size < COMMAND_INFO_LIMIT) {
-    COMMAND_INFO.set(first, info);
-  }
-  return info;
 }
 
 /**
@@ -158,6 +123,8 @@ export class RedisConnection
   /** Subscription counts as the server last reported them (channels+patterns, shard). */
   #serverCounts = { regular: 0, shard: 0 };
   #serverInfo: RespMap | undefined;
+  /** A MULTI was sent and its EXEC or DISCARD not yet. */
+  #inMulti = false;
 
   /** Creates a machine and queues its handshake. Throws on invalid options. */
   constructor(options: RedisConnectionOptions = {}) {
@@ -166,6 +133,7 @@ export class RedisConnection
     this.#protocol = options.protocol ?? 3;
     this.#decoder = new RespDecoder({
       maxBulkLength: options.maxBulkLength,
+      maxAggregateLength: options.maxAggregateLength,
       maxDepth: options.maxDepth,
     });
     if (this.#protocol === 3) this.#queueInternal(helloCommand(3, options));
@@ -190,6 +158,11 @@ export class RedisConnection
 
   get #serverSubscribed(): boolean {
     return this.#serverCounts.regular > 0 || this.#serverCounts.shard > 0;
+  }
+
+  /** Bytes received and not yet consumed (0 once closed: a partial reply is released). */
+  get bufferedBytes(): number {
+    return this.#decoder.bufferedBytes;
   }
 
   /** User commands sent and not yet settled (handshake steps excluded). */
@@ -225,6 +198,10 @@ export class RedisConnection
     const start = this.#outbox.writer.length;
     encodeCommandTo(this.#outbox.writer, command); // throws before anything is written
     const entry = this.#newEntry(name, false);
+    // Inside MULTI every command is answered +QUEUED, so only outside it is a reply checked.
+    if (!this.#inMulti) entry.replyTypes = info.replyTypes;
+    if (name === "MULTI") this.#inMulti = true;
+    else if (name === "EXEC" || name === "DISCARD" || name === "RESET") this.#inMulti = false;
     this.#pending.add(entry, options.deadline);
     this.#outbox.push(entry, start);
     if (info.subscription) this.#planSubscription(entry, info.subscription, command);
@@ -278,11 +255,15 @@ export class RedisConnection
     this.#pending.cancel(id);
   }
 
-  /** Closes the machine: pending commands are forgotten and nothing more is transmitted. */
+  /**
+   * Closes the machine: pending commands are forgotten, nothing more is transmitted, and the
+   * bytes of a reply still being received are released.
+   */
   close(): void {
     if (this.#phase === "closed") return;
     this.#phase = "closed";
     this.#pending.closeAll(); // entries stay known by id so that wasSent() can still answer
+    this.#decoder.discard();
   }
 
   /** Whether the command's bytes went out (false while held behind the handshake). */
@@ -323,9 +304,29 @@ export class RedisConnection
     return this.#pending.nextDeadline();
   }
 
-  /** Reports a `timeout` event for every command whose deadline has passed at `now`. */
+  /**
+   * Reports a `timeout` event for every command whose deadline has passed at `now`. When the
+   * command whose reply comes next timed out while that reply is partly received, the
+   * connection closes after the timeouts: a reply nobody waits for (possibly hundreds of
+   * megabytes still to come) is not kept.
+   */
   handleTimeout(now: number): void {
-    for (const event of this.#pending.expire(now)) this.#events.push(event);
+    const expired = this.#pending.expire(now);
+    if (expired.length === 0) return;
+    for (const event of expired) this.#events.push(event);
+    const head = this.#inFlight.peek();
+    if (head?.settled && !head.internal && this.#decoder.midReply && !this.#closedReported) {
+      this.#closedReported = true;
+      this.#events.push({
+        type: "closed",
+        error: new RemoteProtocolError(
+          `The reply to ${head.name} was still arriving when it timed out ` +
+            `(${this.#decoder.bufferedBytes} bytes buffered); the connection is dropped`,
+          { sent: true },
+        ),
+      });
+      this.close();
+    }
   }
 
   /** Parses the next reply, push or close; undefined when more bytes are needed. */
@@ -354,13 +355,14 @@ export class RedisConnection
   #endOfInput(): ConnectionEvent<RespValue, never, RedisPush> | undefined {
     if (!this.#eof) return undefined;
     this.#closedReported = true;
-    this.close();
+    let error: RemoteProtocolError | undefined;
     try {
       this.#decoder.finish();
-    } catch (error) {
-      return { type: "closed", error: error as RemoteProtocolError };
+    } catch (thrown) {
+      error = thrown as RemoteProtocolError;
     }
-    return { type: "closed" };
+    this.close();
+    return error ? { type: "closed", error } : { type: "closed" };
   }
 
   #route(value: RespValue | RespPush): ConnectionEvent<RespValue, never, RedisPush> | undefined {
@@ -416,29 +418,23 @@ export class RedisConnection
 
   #reply(value: RespValue): ConnectionEvent<RespValue, never, RedisPush> | undefined {
     const entry = this.#inFlight.shift();
-    if (!entry) {
-      const error = new RemoteProtocolError(
-        "Redis sent a reply while no command was waiting for one",
-      );
-      this.#failure = error;
-      this.close();
-      throw error;
-    }
+    if (!entry) this.#violation("Redis sent a reply while no command was waiting for one", false);
     if (entry.kind && value instanceof RedisError) {
       // Refused (ACL, arity): nothing was subscribed and no confirmation will follow.
       this.#pendingSubscriptionCommands--;
       this.#pending.finish(entry);
       return entry.settled ? undefined : { type: "serverError", id: entry.id, error: value };
     }
-    if (entry.kind) {
-      const error = new RemoteProtocolError(
-        `Redis answered ${entry.name} with a non-subscription reply`,
-      );
-      this.#failure = error;
-      this.close();
-      throw error;
-    }
+    if (entry.kind) this.#violation(`Redis answered ${entry.name} with a non-subscription reply`);
     if (entry.internal) return this.#handshakeReply(entry, value);
+    const types = entry.replyTypes;
+    if (types !== undefined && !replyTypeAllowed(types, this.#decoder.lastType)) {
+      const type = String.fromCharCode(this.#decoder.lastType);
+      this.#violation(
+        `Redis answered ${entry.name} with a "${type}" reply, which ${entry.name} never gets: ` +
+          "the reply is not its own",
+      );
+    }
     this.#pending.finish(entry);
     if (entry.settled) return undefined;
     if (value instanceof RedisError) return { type: "serverError", id: entry.id, error: value };
@@ -468,13 +464,29 @@ export class RedisConnection
         ),
       };
     }
+    // The reply's shape proves it answers this step (a stray reply sent before it does not).
     if (entry.name === "HELLO") {
-      if (value instanceof RespMap) this.#noteHello(value);
+      if (!(value instanceof RespMap)) {
+        this.#violation(`Redis answered HELLO with ${shapeOf(value)}`);
+      }
+      this.#noteHello(value);
       this.#queueSteps(afterHelloCommands(this.#options));
       return undefined;
     }
+    if (value !== "OK") this.#violation(`Redis answered ${entry.name} with ${shapeOf(value)}`);
     if (this.#handshakePending === 0) this.#phase = "ready";
     return undefined;
+  }
+
+  /**
+   * Fails the machine for good with a `RemoteProtocolError` (the connection must close); `sent`
+   * when the reply answered a command that was written (and may have run).
+   */
+  #violation(message: string, sent = true): never {
+    const error = new RemoteProtocolError(message, { sent });
+    this.#failure = error;
+    this.close();
+    throw error;
   }
 
   #noteHello(info: RespMap): void {
@@ -487,12 +499,6 @@ export class RedisConnection
     for (const set of Object.values(this.#subscriptions)) set.clear();
     this.#serverCounts = { regular: 0, shard: 0 };
   }
-}
-
-function commandName(arg: RedisArg): string {
-  if (typeof arg === "string") return arg.toUpperCase();
-  if (arg instanceof Uint8Array) return asciiDecode(arg).toUpperCase();
-  return String(arg);
 }
 
 function keyOf(arg: RedisArg | RespValue): string {

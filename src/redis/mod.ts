@@ -16,6 +16,7 @@
 
 export * from "./client.ts";
 export * from "./client_options.ts";
+export * from "./command_info.ts";
 export * from "./commands/base.ts";
 export * from "./commands/info.ts";
 export * from "./commands/hashes.ts";
@@ -33,6 +34,7 @@ export * from "./errors.ts";
 export * from "./handshake.ts";
 export * from "./pipeline.ts";
 export * from "./pubsub_frames.ts";
+export * from "./reply_shapes.ts";
 export * from "./resp_decoder.ts";
 export * from "./resp_encoder.ts";
 export * from "./resp_types.ts";

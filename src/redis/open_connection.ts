@@ -1,10 +1,14 @@
 // Opens the managed (self-healing) connection behind a Redis client, a pooled connection or a
 // subscriber: transport connector, machine with handshake, ready check, reconnect hooks.
 
+import { asciiDecode } from "../core/bytes.ts";
 import { defaultConnect } from "../core/default_connect.ts";
+import { RemoteProtocolError, TlsError } from "../core/errors.ts";
 import { ManagedConnection } from "../core/managed_connection.ts";
 import type { ResolvedRedisOptions } from "./client_options.ts";
 import { type RedisCommand, RedisConnection } from "./connection.ts";
+import type { Connect, Transport } from "../core/transport.ts";
+import { RedisError } from "./errors.ts";
 import type { RedisPush } from "./pubsub_frames.ts";
 import type { RedisArg } from "./resp_encoder.ts";
 import type { RespValue } from "./resp_types.ts";
@@ -41,17 +45,75 @@ export function openRedisConnection(
   const timeout = options.connectTimeout ?? 10_000;
   return new ManagedConnection<RedisCommand, RespValue, never, RedisPush>({
     label: options.label,
-    connect: () => connect(options.address, { timeout, tls: options.tls }),
+    connect: () => connectChecked(connect, options, timeout),
     createMachine: () => new RedisConnection({ ...options, textBulks: extra.textBulks }),
     reconnect: options.reconnect,
     offlineQueueSize: options.offlineQueueSize,
+    silenceTimeout: options.silenceTimeout,
     onPush: extra.onPush ?? options.onPush,
     onConnect: async (driver, again) => {
       const run = (command: readonly RedisArg[]): Promise<RespValue> =>
         driver.request(command, { timeout }, String(command[0]));
-      // The reply to this PING follows the handshake, so it proves AUTH/SELECT worked.
-      await run(["PING"]);
+      await readyCheck(run, options.label);
       await extra.onConnect?.(run, again);
     },
   });
+}
+
+/** Opens the transport and refuses one that is not TLS when TLS was asked for. */
+async function connectChecked(
+  connect: Connect,
+  options: ResolvedRedisOptions,
+  timeout: number,
+): Promise<Transport> {
+  const transport = await connect(options.address, { timeout, tls: options.tls });
+  if (options.tls && !transport.info.tls) {
+    transport.close();
+    throw new TlsError(
+      `${options.label}: TLS was asked for, but the connector opened a ${transport.info.kind} ` +
+        "connection without it",
+    );
+  }
+  return transport;
+}
+
+/**
+ * The echo of a fresh token follows the handshake's replies: it proves AUTH/SELECT worked and
+ * that every reply so far belonged to us (a stray reply shifts it). A server or proxy without
+ * ECHO gets a PING instead, which proves the handshake but not the absence of stray replies.
+ */
+async function readyCheck(
+  run: (command: readonly RedisArg[]) => Promise<RespValue>,
+  label: string,
+): Promise<void> {
+  const token = readyToken();
+  let reply: RespValue;
+  try {
+    reply = await run(["ECHO", token]);
+  } catch (error) {
+    const refused = error instanceof RedisError &&
+      (error.serverCode === "NOPERM" || /unknown command/i.test(error.message));
+    if (!refused) throw error;
+    if ((await run(["PING"])) === "PONG") return;
+    throw new RemoteProtocolError(`${label} answered PING with something else`, { sent: true });
+  }
+  if (!isEcho(reply, token)) {
+    throw new RemoteProtocolError(
+      `${label} answered the ready check with a reply that is not its echo`,
+      { sent: true },
+    );
+  }
+}
+
+let readyCount = 0;
+
+/** A token no server would send unasked: a counter and random digits. */
+function readyToken(): string {
+  readyCount = (readyCount + 1) % Number.MAX_SAFE_INTEGER;
+  return `kvwire-${readyCount}-${Math.random().toString(36).slice(2)}`;
+}
+
+function isEcho(reply: RespValue, token: string): boolean {
+  if (typeof reply === "string") return reply === token;
+  return reply instanceof Uint8Array && asciiDecode(reply) === token;
 }

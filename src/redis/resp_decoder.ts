@@ -42,7 +42,9 @@ export interface RespDecoderOptions {
   maxDepth?: number;
   /**
    * Largest element count of an aggregate (entry count for maps and attributes). Default
-   * `2 ** 32 - 1`, the longest JS array: a count reserves nothing, elements are appended.
+   * 2^24 (16,777,216): a count reserves nothing (elements are appended as they arrive), but a
+   * count past the limit fails at once instead of swallowing every later reply into one
+   * aggregate that never completes.
    */
   maxAggregateLength?: number;
   /** Longest `+ - , (` line in bytes (integers are bounded by 20 digits). Default 64 KiB. */
@@ -70,6 +72,8 @@ const TILDE = 0x7e; // ~ set
 const GT = 0x3e; // > push
 const PIPE = 0x7c; // | attribute
 
+/** Default {@link RespDecoderOptions.maxAggregateLength}: 2^24 elements. */
+const DEFAULT_MAX_AGGREGATE_LENGTH = 2 ** 24;
 const MAX_DIGITS = 20; // int64 has 19 digits; one more tolerates a leading zero
 const EMPTY_ITEMS: RespValue[] = [];
 
@@ -128,6 +132,7 @@ export class RespDecoder {
   #lineWait = false; // the buffer starts with a line whose CRLF has not arrived
   #crAt = -1; // while #lineWait: buffer index of the first CR after the type byte, or -1
   #attributePending = false; // a top-level attribute was read, its value not yet
+  #topType = 0; // type byte of the top-level value read last
   #error: unknown = undefined;
   readonly #chunkText = new ChunkText();
 
@@ -142,9 +147,23 @@ export class RespDecoder {
   constructor(options: RespDecoderOptions = {}) {
     this.#maxBulk = options.maxBulkLength ?? 512 * 1024 * 1024;
     this.#maxDepth = options.maxDepth ?? 64;
-    this.#maxAggregate = options.maxAggregateLength ?? 2 ** 32 - 1;
+    this.#maxAggregate = options.maxAggregateLength ?? DEFAULT_MAX_AGGREGATE_LENGTH;
     this.#maxLine = options.maxLineLength ?? 64 * 1024;
     this.#onAttribute = options.onAttribute;
+  }
+
+  /**
+   * The RESP type byte of the top-level reply {@link next} returned last (`0x24` for `$`, also
+   * for `$-1`): what a value alone cannot tell once bulk strings are decoded to text.
+   */
+  get lastType(): number {
+    return this.#topType;
+  }
+
+  /** True while a reply has started and is not complete (bytes buffered or partly built). */
+  get midReply(): boolean {
+    return this.#buf.length > 0 || this.#depth > 0 || this.#bulkLen >= 0 ||
+      this.#attributePending;
   }
 
   /** Bytes received and not yet consumed by a complete or partly built reply. */
@@ -186,20 +205,30 @@ export class RespDecoder {
    */
   finish(): void {
     if (this.#error !== undefined) throw this.#error;
-    if (this.#buf.length || this.#depth || this.#bulkLen >= 0 || this.#attributePending) {
+    if (this.midReply) {
       const err = new RemoteProtocolError("Connection closed in the middle of a reply");
       this.#fail(err);
       throw err;
     }
   }
 
-  #fail(err: unknown): void {
-    this.#error = err;
+  /**
+   * Drops everything buffered or partly built (the owner closed the connection), so a reply
+   * that never completes holds no memory. Later pushes are still accepted.
+   */
+  discard(): void {
     this.#buf.clear();
     this.#frames.length = 0;
     this.#depth = 0;
     this.#bulkLen = -1;
     this.#lineWait = false;
+    this.#attributePending = false;
+    this.#chunkText.clear();
+  }
+
+  #fail(err: unknown): void {
+    this.#error = err;
+    this.discard();
   }
 
   #decode(): Decoded {
@@ -241,6 +270,7 @@ export class RespDecoder {
       let value: RespValue | RespPush;
       scan: while (pos < end) {
         const type = head[pos];
+        if (this.#depth === 0) this.#topType = type;
         switch (type) {
           case DOLLAR:
           case BANG:

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Driver } from "../../src/core/driver.ts";
-import { ConnectionClosedError, TimeoutError } from "../../src/core/errors.ts";
+import { ConnectionClosedError, TimeoutError, UnresponsiveError } from "../../src/core/errors.ts";
 import { ManagedConnection } from "../../src/core/managed_connection.ts";
 import type { Transport } from "../../src/core/transport.ts";
 import { createMemoryPair } from "../../transports/memory.ts";
@@ -30,7 +30,9 @@ test("driver liveness: a deadline passing in silence closes the connection", asy
     return true;
   });
   assert.equal(driver.isOpen, false);
-  assert.match(String(await driver.closed), /unresponsive/);
+  const reason = await driver.closed;
+  assert.ok(reason instanceof UnresponsiveError, "pools can tell a dead peer by its class");
+  assert.match(String(reason), /unresponsive/);
 });
 
 test("driver liveness: a deadline passing while bytes still arrive keeps the connection", async () => {

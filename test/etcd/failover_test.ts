@@ -42,7 +42,7 @@ test("failover: kill the leader during writes and a watch", { timeout: 60_000 },
       await etcd.put(`fo/${String(i).padStart(3, "0")}`, String(i));
       outcomes.push("ok");
     } catch (error) {
-      const unknown = (error instanceof EtcdError && error.unknownOutcome) ||
+      const unknown = (error instanceof EtcdError && error.sent) ||
         ((error instanceof ConnectionClosedError || error instanceof TimeoutError) && error.sent);
       assert.ok(unknown, `a failed write must say its outcome is unknown: ${error}`);
       outcomes.push("unknown");

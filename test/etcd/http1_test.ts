@@ -156,7 +156,7 @@ test("http1: malformed responses throw RemoteProtocolError and fail the machine"
   }
   const stray = new Http1Connection({ host: "h" });
   stray.receive(enc("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
-  assert.throws(() => stray.nextEvent(), /Unexpected HTTP 200/);
+  assert.throws(() => stray.nextEvent(), /38 bytes arrived while no request awaited a response/);
 });
 
 test("http1: header, body and item limits are enforced", () => {
@@ -170,13 +170,13 @@ test("http1: header, body and item limits are enforced", () => {
   body.send({ method: "GET", path: "/" });
   body.pollTransmit();
   body.receive(enc("HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n01234567890"));
-  assert.throws(() => body.nextEvent(), /exceeds 10 bytes/);
+  assert.throws(() => body.nextEvent(), /Content-Length 11 exceeds the limit of 10 bytes/);
 
   const item = new Http1Connection({ host: "h", maxItemBytes: 8 });
   item.send({ method: "POST", path: "/w", stream: true });
   item.pollTransmit();
   item.receive(
-    enc("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n"),
+    enc("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n01234567\r\n8\r\n89abcdef\r\n"),
   );
   assert.throws(() => item.nextEvent(), /Stream item exceeds 8 bytes/);
 });
@@ -274,4 +274,85 @@ test("http1: ResponseReader hands out data as it arrives, never buffering a body
   assert.equal(part?.type === "data" && td.decode(part.bytes), "01234");
   assert.equal(reader.next(buf, false), undefined);
   assert.throws(() => reader.next(buf, true), /middle of a response body/);
+});
+
+/** A machine with one written GET (or stream), fed `wire`; returns it and its events. */
+function feed(
+  wire: string,
+  options: { stream?: boolean; maxBodyBytes?: number; maxItemBytes?: number } = {},
+): { conn: Http1Connection; events: string[]; error: unknown } {
+  const conn = new Http1Connection({ host: "h", ...options });
+  conn.send({ method: "GET", path: "/", stream: options.stream });
+  conn.pollTransmit();
+  conn.receive(enc(wire));
+  const events: string[] = [];
+  try {
+    for (let e = conn.nextEvent(); e; e = conn.nextEvent()) events.push(e.type);
+    return { conn, events, error: undefined };
+  } catch (error) {
+    return { conn, events, error };
+  }
+}
+
+test("http1: a declared Content-Length over the limit fails before any body byte", () => {
+  const { conn, error } = feed("HTTP/1.1 200 OK\r\nContent-Length: 999999999999999\r\n\r\n");
+  assert.ok(error instanceof RemoteProtocolError);
+  assert.match(error.message, /Content-Length 999999999999999 exceeds the limit of 67108864/);
+  assert.equal(conn.canSend, false);
+  assert.equal(conn.wantsRead, false, "a failed machine reads nothing more");
+});
+
+test("http1: a chunk size over the limit fails at once and swallows no later reply", () => {
+  const second = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+  const big = feed(
+    `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffff\r\n${second}`,
+  );
+  assert.ok(big.error instanceof RemoteProtocolError);
+  assert.match(big.error.message, /Chunk size 281474976710655 exceeds the limit/);
+  const sum = feed(
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n012345\r\n6\r\n",
+    { maxBodyBytes: 10 },
+  );
+  assert.match(String(sum.error), /Chunk size 6 exceeds the limit of 10 bytes/);
+  const stream = feed(
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{}\n\n\r\n20\r\n",
+    { stream: true, maxItemBytes: 16 },
+  );
+  assert.deepEqual(stream.events, ["streamItem"], "a stream body is unbounded as a whole");
+  assert.match(String(stream.error), /Chunk size 32 exceeds the limit of 16 bytes/);
+  const eof = feed("HTTP/1.0 200 OK\r\n\r\n0123456789abc", { maxBodyBytes: 10 });
+  assert.match(String(eof.error), /Response body exceeds 10 bytes/);
+});
+
+test("http1: bytes that arrive while no written request awaits a response fail the machine", () => {
+  const conn = new Http1Connection({ host: "h" });
+  conn.receive(enc("HTTP/1.1 200 OK\r\nContent-"));
+  conn.send({ method: "GET", path: "/" });
+  conn.pollTransmit();
+  conn.receive(enc("Length: 2\r\n\r\n{}"));
+  assert.throws(() => conn.nextEvent(), /25 bytes arrived while no request awaited a response/);
+  assert.equal(conn.nextEvent()?.type, "closed");
+  const early = new Http1Connection({ host: "h" });
+  early.send({ method: "GET", path: "/" }); // queued, not yet written
+  early.receive(enc("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
+  early.pollTransmit();
+  assert.throws(() => early.nextEvent(), RemoteProtocolError);
+});
+
+test("http1: surplus bytes after a complete response: the reply, then a failure", () => {
+  for (const extra of ["HTTP/1", "x", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"]) {
+    const { conn, events, error } = feed(`HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA${extra}`);
+    assert.deepEqual(events, ["reply"], "the response that was awaited is delivered");
+    assert.ok(error instanceof RemoteProtocolError, extra);
+    assert.match(error.message, /followed a complete response while no request awaited one/);
+    assert.equal(conn.nextEvent()?.type, "closed");
+  }
+  const pipelined = new Http1Connection({ host: "h" });
+  pipelined.send({ method: "GET", path: "/a" });
+  pipelined.send({ method: "GET", path: "/b" });
+  pipelined.pollTransmit();
+  const one = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA";
+  pipelined.receive(enc(one + one.slice(0, 10)));
+  assert.equal(pipelined.nextEvent()?.type, "reply");
+  assert.equal(pipelined.nextEvent(), undefined, "the second response is awaited: not surplus");
 });

@@ -2,13 +2,13 @@
 // here by hand: opaque matching (in any order), quiet batches, SASL PLAIN, deadlines, fuzzing.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { LocalProtocolError, RemoteProtocolError } from "../../src/core/errors.ts";
+import { LocalProtocolError, RemoteProtocolError, TimeoutError } from "../../src/core/errors.ts";
 import { BinaryConnection } from "../../src/memcache/binary_connection.ts";
 import { MemcacheError } from "../../src/memcache/errors.ts";
 import { checkFixture, dec, drain, enc, type Fixture, fuzz } from "./_machine.ts";
 
 const k = enc;
-const make = (): BinaryConnection => new BinaryConnection();
+const make = (): BinaryConnection => new BinaryConnection({ firstOpaque: 1 });
 
 interface FrameSpec {
   key?: string;
@@ -189,7 +189,10 @@ for (const fixture of FIXTURES) {
 }
 
 test("binary machine: SASL PLAIN goes first and holds requests until it succeeds", () => {
-  const conn = new BinaryConnection({ sasl: { username: "user", password: "pencil" } });
+  const conn = new BinaryConnection({
+    sasl: { username: "user", password: "pencil" },
+    firstOpaque: 1,
+  });
   const id = conn.send({ op: "version" });
   assert.equal(
     dec(conn.pollTransmit()),
@@ -208,7 +211,10 @@ test("binary machine: SASL PLAIN goes first and holds requests until it succeeds
 });
 
 test("binary machine: refused credentials close the machine with a MemcacheError", () => {
-  const conn = new BinaryConnection({ sasl: { username: "user", password: "wrong-secret" } });
+  const conn = new BinaryConnection({
+    sasl: { username: "user", password: "wrong-secret" },
+    firstOpaque: 1,
+  });
   conn.send({ op: "version" });
   conn.pollTransmit();
   conn.receive(latin1(res(0x21, { status: 0x20, value: "Auth failure.", opaque: 1 })));
@@ -230,26 +236,33 @@ test("binary machine: any key bytes go as they are; length limits still hold", (
   assert.throws(() => conn.send({ op: "meta", commands: [] }), LocalProtocolError);
 });
 
-test("binary machine: deadlines free the opaques of unsent requests and skip late replies", () => {
+test("binary machine: deadlines free the opaques of unsent requests; a sent one closes the machine", () => {
   const conn = make();
-  const a = conn.send({ op: "get", keys: [k("a")] }, { deadline: 5 });
-  conn.pollTransmit();
-  const b = conn.send({ op: "get", keys: [k("b"), k("c")] }, { deadline: 5 });
-  const c = conn.send({ op: "version" });
+  const a = conn.send({ op: "get", keys: [k("b"), k("c")] }, { deadline: 5 });
+  const b = conn.send({ op: "version" });
   conn.handleTimeout(5);
-  assert.deepEqual(drain(conn), [
-    { type: "timeout", id: a, sent: true },
-    { type: "timeout", id: b, sent: false },
-  ]);
-  assert.equal(dec(conn.pollTransmit()), req(0x0b, { opaque: 5 }), "b's frames were cut");
-  conn.receive(latin1(res(0x0b, { value: "1", opaque: 5 }) + res(0x00, { opaque: 1, status: 1 })));
+  assert.deepEqual(drain(conn), [{ type: "timeout", id: a, sent: false }]);
+  assert.equal(dec(conn.pollTransmit()), req(0x0b, { opaque: 4 }), "a's frames were cut");
+  conn.receive(latin1(res(0x0b, { value: "1", opaque: 4 })));
   assert.deepEqual(drain(conn), [{
     type: "reply",
-    id: c,
+    id: b,
     value: { type: "version", version: "1" },
   }]);
-  conn.receive(latin1(res(0x09, { opaque: 2, extras: u32(0), value: "late" })));
-  assert.throws(() => conn.nextEvent(), /unknown opaque 2/, "a cut frame's opaque is unknown");
+  conn.receive(latin1(res(0x09, { opaque: 1, extras: u32(0), value: "late" })));
+  assert.throws(() => conn.nextEvent(), /unknown opaque 1/, "a cut frame's opaque is unknown");
+
+  const sent = make();
+  const c = sent.send({ op: "get", keys: [k("a")] }, { deadline: 5 });
+  sent.pollTransmit();
+  sent.handleTimeout(5);
+  const [timeout, closed, ...rest] = drain(sent);
+  assert.deepEqual(timeout, { type: "timeout", id: c, sent: true });
+  assert.equal(closed.type, "closed");
+  const error = (closed as { error?: Error }).error;
+  assert.ok(error instanceof TimeoutError && error.sent);
+  assert.deepEqual(rest, []);
+  assert.equal(sent.canSend, false);
 });
 
 test("binary machine: bad magic and unknown opaques fail the machine", () => {
@@ -278,4 +291,14 @@ test("binary machine: random and mutated replies give events or RemoteProtocolEr
     ),
   ];
   fuzz(make, requests, valid);
+});
+
+test("binary machine: opaques start at random, so a frame sent before any request cannot guess one", () => {
+  const opaques = [0, 1, 2].map(() => {
+    const conn = new BinaryConnection();
+    conn.send({ op: "version" });
+    const bytes = conn.pollTransmit()!;
+    return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(12);
+  });
+  assert.equal(new Set(opaques).size, 3, `three connections, three first opaques: ${opaques}`);
 });

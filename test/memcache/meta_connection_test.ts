@@ -2,28 +2,28 @@
 // replies split at every point, quiet batches ended by mn, deadlines, failures, fuzzing.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { LocalProtocolError, RemoteProtocolError } from "../../src/core/errors.ts";
+import { LocalProtocolError, RemoteProtocolError, TimeoutError } from "../../src/core/errors.ts";
 import { MemcacheError } from "../../src/memcache/errors.ts";
 import { MetaConnection } from "../../src/memcache/meta_connection.ts";
 import type { MetaResponse } from "../../src/memcache/types.ts";
 import { checkFixture, dec, drain, enc, type Fixture, fuzz } from "./_machine.ts";
 
 const k = enc;
-const make = (): MetaConnection => new MetaConnection();
+const make = (): MetaConnection => new MetaConnection({ firstOpaque: 0 });
 
 const FIXTURES: Fixture[] = [
   {
     name: "get hit",
     requests: [{ op: "get", keys: [k("a")] }],
-    wire: "mg a v f\r\n",
-    reply: "VA 2 f5\r\nhi\r\n",
+    wire: "mg a v f O0\r\n",
+    reply: "VA 2 f5 O0\r\nhi\r\n",
     expect: [{ type: "items", items: [{ value: k("hi"), flags: 5 }] }],
   },
   {
     name: "get miss, gets with cas and touch",
     requests: [{ op: "get", keys: [k("a")] }, { op: "get", keys: [k("b")], cas: true, touch: 30 }],
-    wire: "mg a v f\r\nmg b v f c T30\r\n",
-    reply: "EN\r\nVA 1 f0 c77\r\nx\r\n",
+    wire: "mg a v f O0\r\nmg b v f c T30 O1\r\n",
+    reply: "EN O0\r\nVA 1 f0 c77 O1\r\nx\r\n",
     expect: [
       { type: "items", items: [null] },
       { type: "items", items: [{ value: k("x"), flags: 0, cas: 77n }] },
@@ -32,15 +32,15 @@ const FIXTURES: Fixture[] = [
   {
     name: "value with CRLF, END and multibyte UTF-8 inside (byte-exact framing)",
     requests: [{ op: "get", keys: [k("a")] }],
-    wire: "mg a v f\r\n",
-    reply: "VA 12 f16\r\n\r\nEND\r\né€\r\n",
+    wire: "mg a v f O0\r\n",
+    reply: "VA 12 f16 O0\r\n\r\nEND\r\né€\r\n",
     expect: [{ type: "items", items: [{ value: enc("\r\nEND\r\né€"), flags: 16 }] }],
   },
   {
     name: "multi get: quiet batch, hits by opaque, misses silent",
     requests: [{ op: "get", keys: [k("a"), k("b"), k("c")] }],
     wire: "mg a v f q O0\r\nmg b v f q O1\r\nmg c v f q O2\r\nmn\r\n",
-    reply: "VA 1 f0 O2\r\nC\r\nVA 1 f3 O0\r\nA\r\nMN\r\n",
+    reply: "VA 1 f3 O0\r\nA\r\nVA 1 f0 O2\r\nC\r\nMN\r\n",
     expect: [{
       type: "items",
       items: [{ value: k("A"), flags: 3 }, null, { value: k("C"), flags: 0 }],
@@ -54,8 +54,9 @@ const FIXTURES: Fixture[] = [
       { op: "store", mode: "replace", items: [{ key: k("z"), value: k("w") }] },
       { op: "store", mode: "cas", items: [{ key: k("a"), value: k("c"), cas: 9n }] },
     ],
-    wire: "ms a 1 F16 T60\r\nv\r\nms a 1 ME\r\nw\r\nms z 1 MR\r\nw\r\nms a 1 C9\r\nc\r\n",
-    reply: "HD\r\nNS\r\nNS\r\nEX\r\n",
+    wire:
+      "ms a 1 F16 T60 O0\r\nv\r\nms a 1 ME O1\r\nw\r\nms z 1 MR O2\r\nw\r\nms a 1 C9 O3\r\nc\r\n",
+    reply: "HD O0\r\nNS O1\r\nNS O2\r\nEX O3\r\n",
     expect: [
       { type: "statuses", statuses: ["stored"] },
       { type: "statuses", statuses: ["notStored"] },
@@ -73,8 +74,9 @@ const FIXTURES: Fixture[] = [
       { op: "touch", key: k("b"), ttl: 10 },
       { op: "touch", key: k("c"), ttl: 10 },
     ],
-    wire: "ms a 1 MA\r\n+\r\nms a 1 MP\r\n-\r\nmd a\r\nmd a\r\nmg b T10\r\nmg c T10\r\n",
-    reply: "HD\r\nHD\r\nHD\r\nNF\r\nHD\r\nEN\r\n",
+    wire: "ms a 1 MA O0\r\n+\r\nms a 1 MP O1\r\n-\r\nmd a O2\r\nmd a O3\r\nmg b T10 O4\r\n" +
+      "mg c T10 O5\r\n",
+    reply: "HD O0\r\nHD O1\r\nHD O2\r\nNF O3\r\nHD O4\r\nEN O5\r\n",
     expect: [
       { type: "statuses", statuses: ["stored"] },
       { type: "statuses", statuses: ["stored"] },
@@ -92,8 +94,8 @@ const FIXTURES: Fixture[] = [
       { op: "incr", key: k("m"), delta: 1n, initial: 10n, ttl: 60 },
       { op: "incr", key: k("x"), delta: 1n },
     ],
-    wire: "ma n v D5\r\nma n v D100 MD\r\nma m v D1 N60 J10\r\nma x v D1\r\n",
-    reply: "VA 2\r\n15\r\nVA 1\r\n0\r\nVA 2\r\n10\r\nNF\r\n",
+    wire: "ma n v D5 O0\r\nma n v D100 MD O1\r\nma m v D1 N60 J10 O2\r\nma x v D1 O3\r\n",
+    reply: "VA 2 O0\r\n15\r\nVA 1 O1\r\n0\r\nVA 2 O2\r\n10\r\nNF O3\r\n",
     expect: [
       { type: "counter", value: 15n },
       { type: "counter", value: 0n },
@@ -157,8 +159,8 @@ const FIXTURES: Fixture[] = [
       { op: "get", keys: [k("a")] },
       { op: "get", keys: [k("b")] },
     ],
-    wire: "ma s v D1\r\nmg a v f\r\nmg b v f\r\n",
-    reply: "CLIENT_ERROR cannot increment or decrement non-numeric value\r\nERROR\r\nEN\r\n",
+    wire: "ma s v D1 O0\r\nmg a v f O1\r\nmg b v f O2\r\n",
+    reply: "CLIENT_ERROR cannot increment or decrement non-numeric value\r\nERROR\r\nEN O2\r\n",
     expect: [{ serverError: "CLIENT_ERROR" }, { serverError: "ERROR" }, {
       type: "items",
       items: [null],
@@ -176,7 +178,7 @@ test("meta machine: binary keys go base64 with the b flag; too long ones are ref
   const conn = make();
   conn.send({ op: "get", keys: [new Uint8Array([0, 0x20, 0xff])] });
   conn.send({ op: "store", mode: "set", items: [{ key: k("a b"), value: k("v") }] });
-  assert.equal(dec(conn.pollTransmit()), "mg ACD/ b v f\r\nms YSBi 1 b\r\nv\r\n");
+  assert.equal(dec(conn.pollTransmit()), "mg ACD/ b v f O0\r\nms YSBi 1 b O1\r\nv\r\n");
   assert.throws(() => conn.send({ op: "get", keys: [new Uint8Array(187)] }), RangeError);
   conn.send({ op: "get", keys: [new Uint8Array(186)] }); // 248 base64 characters
   assert.throws(() => conn.send({ op: "get", keys: [k("x".repeat(251))] }), RangeError);
@@ -189,7 +191,7 @@ test("meta machine: a key can never inject a second command", () => {
   conn.send({ op: "delete", keys: [k("x\r\nflush_all")] });
   const wire = dec(conn.pollTransmit());
   assert.equal(wire.split("\r\n").length, 2, `one command line: ${JSON.stringify(wire)}`);
-  assert.ok(wire.endsWith(" b\r\n") && !wire.includes("flush_all"));
+  assert.ok(wire.endsWith(" b O0\r\n") && !wire.includes("flush_all"), wire);
 });
 
 test("meta machine: bad arguments throw before anything is queued", () => {
@@ -256,8 +258,8 @@ test("meta machine: a request timed out before it was sent is never transmitted"
   assert.equal(conn.pollTimeout(), 16, "rounded up to the 16 ms grid");
   conn.handleTimeout(16);
   assert.deepEqual(drain(conn), [{ type: "timeout", id: a, sent: false }]);
-  assert.equal(dec(conn.pollTransmit()), "mg b v f\r\n", "only b goes out");
-  conn.receive(enc("EN\r\n"));
+  assert.equal(dec(conn.pollTransmit()), "mg b v f O1\r\n", "only b goes out");
+  conn.receive(enc("EN O1\r\n"));
   assert.deepEqual(drain(conn), [{
     type: "reply",
     id: b,
@@ -265,21 +267,20 @@ test("meta machine: a request timed out before it was sent is never transmitted"
   }]);
 });
 
-test("meta machine: a request timed out after it was sent has its reply skipped", () => {
+test("meta machine: a request that times out after it was sent closes the connection", () => {
   const conn = make();
   const a = conn.send({ op: "get", keys: [k("a"), k("b")] }, { deadline: 5 });
-  const b = conn.send({ op: "version" });
+  conn.send({ op: "version" });
   conn.pollTransmit();
   conn.handleTimeout(6);
-  assert.deepEqual(drain(conn), [{ type: "timeout", id: a, sent: true }]);
-  assert.equal(conn.inFlight, 1);
-  conn.receive(enc("VA 1 f0 O1\r\nx\r\nMN\r\nVERSION 1.6.18\r\n"));
-  assert.deepEqual(drain(conn), [{
-    type: "reply",
-    id: b,
-    value: { type: "version", version: "1.6.18" },
-  }]);
-  assert.equal(conn.pollTimeout(), undefined);
+  const [timeout, closed, ...rest] = drain(conn);
+  assert.deepEqual(timeout, { type: "timeout", id: a, sent: true });
+  assert.equal(closed.type, "closed");
+  const error = (closed as { error?: Error }).error;
+  assert.ok(error instanceof TimeoutError && error.sent, "the reason says it may have run");
+  assert.deepEqual(rest, []);
+  assert.equal(conn.inFlight, 0);
+  assert.equal(conn.canSend, false);
 });
 
 test("meta machine: deadlines share one timer: a stable, coarse poll value", () => {
@@ -290,24 +291,18 @@ test("meta machine: deadlines share one timer: a stable, coarse poll value", () 
   conn.receive(enc("VERSION 1\r\nVERSION 1\r\n"));
   assert.equal(drain(conn).length, 2);
   assert.equal(conn.pollTimeout(), 1008, "unchanged as requests complete");
-  const late = conn.send({ op: "version" }, { deadline: 5000 });
+  conn.send({ op: "version" }, { deadline: 5000 }); // never written: cut when it closes
   assert.equal(conn.pollTimeout(), 1008, "a later deadline doesn't move the timer");
   const early = conn.send({ op: "version" }, { deadline: 500 });
   assert.equal(conn.pollTimeout(), 512, "an earlier one does");
   conn.handleTimeout(512);
   assert.deepEqual(drain(conn), [{ type: "timeout", id: early, sent: false }]);
+  assert.equal(conn.pollTimeout(), 1008, "unsent, early left without closing anything");
   conn.handleTimeout(1008);
-  assert.deepEqual(drain(conn).map((e) => e.type === "timeout" && e.id), ids.slice(2));
-  assert.equal(conn.pollTimeout(), 5008);
-  conn.receive(enc("VERSION 1\r\nVERSION 1\r\nVERSION 1\r\n"));
-  drain(conn);
-  conn.pollTransmit();
-  conn.receive(enc("VERSION 1\r\n"));
-  assert.deepEqual(drain(conn).map((e) => e.type === "reply" && e.id), [late]);
-  assert.equal(conn.pollTimeout(), 5008, "the horizon stays while nothing is pending");
-  conn.handleTimeout(5008);
-  assert.deepEqual(drain(conn), [], "a spurious wake-up does nothing");
-  assert.equal(conn.pollTimeout(), undefined, "and the horizon is gone");
+  const events = drain(conn);
+  assert.deepEqual(events.slice(0, 3).map((e) => e.type === "timeout" && e.id), ids.slice(2));
+  assert.deepEqual(events.slice(3).map((e) => e.type), ["closed"], "sent ones close it");
+  assert.equal(conn.pollTimeout(), undefined, "nothing is pending on a closed machine");
 });
 
 test("meta machine: cancel drops an unsent request and skips a sent one's reply", () => {
@@ -318,8 +313,8 @@ test("meta machine: cancel drops an unsent request and skips a sent one's reply"
   const c = conn.send({ op: "get", keys: [k("c")] });
   conn.cancel(b);
   conn.cancel(a);
-  assert.equal(dec(conn.pollTransmit()), "mg c v f\r\n");
-  conn.receive(enc("EN\r\nVA 1 f0\r\nC\r\n"));
+  assert.equal(dec(conn.pollTransmit()), "mg c v f O2\r\n");
+  conn.receive(enc("EN O0\r\nVA 1 f0 O2\r\nC\r\n"));
   assert.deepEqual(drain(conn), [{
     type: "reply",
     id: c,
@@ -338,12 +333,12 @@ test("meta machine: protocol violations fail the machine for good", () => {
   wrong.send({ op: "get", keys: [k("a")] });
   wrong.pollTransmit();
   wrong.receive(enc("STORED\r\n"));
-  assert.throws(() => wrong.nextEvent(), /Unexpected memcache reply "STORED" to GET/);
+  assert.throws(() => wrong.nextEvent(), /memcache reply "STORED" does not belong to GET/);
 
   const noCrlf = make();
   noCrlf.send({ op: "get", keys: [k("a")] });
   noCrlf.pollTransmit();
-  noCrlf.receive(enc("VA 1 f0\r\nxyz"));
+  noCrlf.receive(enc("VA 1 f0 O0\r\nxyz"));
   assert.throws(() => noCrlf.nextEvent(), /not followed by CRLF/);
 
   const endless = make();
@@ -351,6 +346,41 @@ test("meta machine: protocol violations fail the machine for good", () => {
   endless.pollTransmit();
   endless.receive(new Uint8Array(9000).fill(0x41));
   assert.throws(() => endless.nextEvent(), /longer than 8192 bytes/, "buffering is bounded");
+});
+
+test("meta machine: a reply owed to another request (a dropped reply, a duplicate) fails the connection", () => {
+  // The server drops the reply to get("a"): b's reply must not become a's value.
+  const dropped = make();
+  dropped.send({ op: "get", keys: [k("a")] });
+  dropped.send({ op: "get", keys: [k("b")] });
+  assert.equal(dec(dropped.pollTransmit()), "mg a v f O0\r\nmg b v f O1\r\n");
+  dropped.receive(enc("VA 1 f0 O1\r\nB\r\n"));
+  assert.throws(() => dropped.nextEvent(), /does not belong to GET \(expected opaque O0\)/);
+  assert.equal(dropped.inFlight, 0, "the machine is closed");
+
+  const none = make();
+  none.send({ op: "store", mode: "set", items: [{ key: k("a"), value: k("v") }] });
+  none.pollTransmit();
+  none.receive(enc("HD\r\n"));
+  assert.throws(() => none.nextEvent(), RemoteProtocolError, "a reply without an opaque");
+
+  const duplicate = make();
+  duplicate.send({ op: "get", keys: [k("a"), k("b"), k("c")] });
+  duplicate.pollTransmit();
+  duplicate.receive(enc("VA 1 f0 O1\r\nB\r\nVA 1 f0 O1\r\nB\r\nMN\r\n"));
+  assert.throws(() => duplicate.nextEvent(), /does not belong to GET/, "a batch reply twice");
+
+  const outside = make();
+  outside.send({ op: "delete", keys: [k("a"), k("b")] });
+  outside.pollTransmit();
+  outside.receive(enc("NF O2\r\nMN\r\n"));
+  assert.throws(() => outside.nextEvent(), /does not belong to DELETE/, "an opaque past the batch");
+
+  const echo = make();
+  echo.send({ op: "meta", commands: [{ cmd: "me", key: k("d") }] });
+  echo.pollTransmit();
+  echo.receive(enc("ME x exp=-1\r\nMN\r\n"));
+  assert.throws(() => echo.nextEvent(), /does not belong/, "me must echo its own key");
 });
 
 test("meta machine: EOF in the middle of a reply closes with RemoteProtocolError", () => {
@@ -382,9 +412,24 @@ test("meta machine: random and mutated replies give events or RemoteProtocolErro
   ];
   const valid = [
     enc(
-      "VA 2 f0\r\nhi\r\nVA 1 f1 O1\r\nx\r\nMN\r\nSTAT pid 1\r\nEND\r\nVA 1\r\n2\r\nHD O0\r\nNS O1\r\nMN\r\n",
+      "VA 2 f0 O0\r\nhi\r\nVA 1 f1 O2\r\nx\r\nMN\r\nSTAT pid 1\r\nEND\r\nVA 1 O3\r\n2\r\n" +
+        "HD O4\r\nNS O5\r\nMN\r\n",
     ),
-    enc("EN\r\nMN\r\nEND\r\nNF\r\nMN\r\n"),
+    enc("EN O0\r\nMN\r\nEND\r\nNF O3\r\nMN\r\n"),
   ];
   fuzz(make, requests, valid);
+});
+
+test("meta machine: opaques start at random, so a reply sent before any request cannot guess one", () => {
+  const opaques = [0, 1, 2].map(() => {
+    const conn = new MetaConnection();
+    conn.send({ op: "get", keys: [k("a")] });
+    return /O(\d+)\r\n$/.exec(dec(conn.pollTransmit()))![1];
+  });
+  assert.equal(new Set(opaques).size, 3, `three connections, three first opaques: ${opaques}`);
+  const conn = new MetaConnection();
+  conn.send({ op: "get", keys: [k("a")] });
+  conn.pollTransmit();
+  conn.receive(enc("VA 1 f0 O0\r\nx\r\n")); // a stale reply for the first opaque of the old scheme
+  assert.throws(() => drain(conn), /does not belong to GET/);
 });

@@ -2,7 +2,7 @@
 // encoding, replies split at every point, long multi-gets, deadlines, failures, fuzzing.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { LocalProtocolError, RemoteProtocolError } from "../../src/core/errors.ts";
+import { LocalProtocolError, RemoteProtocolError, TimeoutError } from "../../src/core/errors.ts";
 import { MemcacheError } from "../../src/memcache/errors.ts";
 import { TextConnection } from "../../src/memcache/text_connection.ts";
 import { checkFixture, dec, drain, enc, type Fixture, fuzz } from "./_machine.ts";
@@ -163,24 +163,56 @@ test("text machine: keys that the text protocol cannot carry are refused", () =>
   assert.equal(conn.pollTransmit(), undefined);
 });
 
-test("text machine: deadlines: unsent requests are cut, sent ones' replies skipped", () => {
+test("text machine: deadlines: an unsent request is cut; a sent one that times out closes the connection", () => {
+  const unsent = make();
+  const x = unsent.send({ op: "get", keys: [k("x")] }, { deadline: 5 });
+  const y = unsent.send({ op: "version" });
+  unsent.handleTimeout(5);
+  assert.deepEqual(drain(unsent), [{ type: "timeout", id: x, sent: false }]);
+  assert.equal(dec(unsent.pollTransmit()), "version\r\n", "only the live request goes out");
+  unsent.receive(enc("VERSION 1\r\n"));
+  assert.deepEqual(drain(unsent), [{
+    type: "reply",
+    id: y,
+    value: { type: "version", version: "1" },
+  }]);
+
   const conn = make();
   const a = conn.send({ op: "get", keys: [k("a")] }, { deadline: 5 });
   conn.pollTransmit();
   const b = conn.send({ op: "get", keys: [k("b")] }, { deadline: 5 });
-  const c = conn.send({ op: "version" });
+  conn.send({ op: "version" });
   conn.handleTimeout(5);
-  assert.deepEqual(drain(conn), [
+  const events = drain(conn);
+  assert.deepEqual(events.slice(0, 2), [
     { type: "timeout", id: a, sent: true },
     { type: "timeout", id: b, sent: false },
   ]);
-  assert.equal(dec(conn.pollTransmit()), "version\r\n");
-  conn.receive(enc("VALUE a 0 1\r\nA\r\nEND\r\nVERSION 1\r\n"));
-  assert.deepEqual(drain(conn), [{
+  // a's reply may never come: later replies could be read as a's, so the connection goes.
+  const closed = events[2] as { type: string; error?: Error };
+  assert.equal(closed.type, "closed");
+  assert.ok(closed.error instanceof TimeoutError && closed.error.sent === true);
+  assert.equal(events.length, 3);
+  assert.equal(conn.pollTransmit(), undefined, "nothing more is written");
+  assert.equal(conn.canSend, false);
+});
+
+test("text machine: bytes with no request waiting, or a surplus END, fail the connection", () => {
+  const unsolicited = make();
+  unsolicited.receive(enc("VALUE a 0 1\r\nA\r\nEND\r\n"));
+  assert.throws(() => unsolicited.nextEvent(), /while no request waited/);
+  assert.equal(unsolicited.canSend, false, "closed for good");
+
+  const surplus = make();
+  const id = surplus.send({ op: "get", keys: [k("a")] });
+  surplus.pollTransmit();
+  surplus.receive(enc("END\r\nEND\r\n"));
+  assert.deepEqual(surplus.nextEvent(), {
     type: "reply",
-    id: c,
-    value: { type: "version", version: "1" },
-  }]);
+    id,
+    value: { type: "items", items: [null] },
+  });
+  assert.throws(() => surplus.nextEvent(), RemoteProtocolError, "the second END is nobody's");
 });
 
 test("text machine: a VALUE for a key nobody asked for is a protocol violation", () => {

@@ -30,13 +30,22 @@ function parseCommands(text: string): [string[][], string] {
 }
 
 /** A RESP2-only server with a password; records every command it saw. */
-function oldServer(password: string, seen: string[][]): (server: Transport) => void {
+function oldServer(
+  password: string,
+  seen: string[][],
+  echo = true,
+): (server: Transport) => void {
   return (server) => {
-    serve(server, password, seen).catch(() => {}); // the client hanging up ends the session
+    serve(server, password, seen, echo).catch(() => {}); // the client hanging up ends the session
   };
 }
 
-async function serve(server: Transport, password: string, seen: string[][]): Promise<void> {
+async function serve(
+  server: Transport,
+  password: string,
+  seen: string[][],
+  echo: boolean,
+): Promise<void> {
   let buffered = "";
   let authed = false;
   const store = new Map<string, string>();
@@ -58,7 +67,10 @@ async function serve(server: Transport, password: string, seen: string[][]): Pro
       } else if (upper === "GET") {
         const v = store.get(args[0]);
         out += v === undefined ? "$-1\r\n" : `$${v.length}\r\n${v}\r\n`;
-      } else out += "+OK\r\n"; // PING answered as OK is fine for the ready check's purposes
+      } else if (upper === "ECHO" && echo) out += `$${args[0].length}\r\n${args[0]}\r\n`;
+      else if (upper === "ECHO") out += "-ERR unknown command 'ECHO'\r\n";
+      else if (upper === "PING") out += "+PONG\r\n";
+      else out += "+OK\r\n";
     }
     if (out) server.write(new TextEncoder().encode(out));
   }
@@ -81,7 +93,7 @@ test("redis old server: HELLO refused, the client falls back to RESP2 and authen
       "AUTH",
       "CLIENT",
       "SELECT",
-      "PING",
+      "ECHO",
     ]);
     assert.deepEqual(seen[2], ["CLIENT", "SETNAME", "app"]);
     assert.deepEqual(seen[3], ["SELECT", "4"]);
@@ -99,4 +111,20 @@ test("redis old server: a wrong password after the fallback is a RedisError from
     (e: unknown) => e instanceof RedisError && /invalid password/.test(e.message),
   );
   assert.deepEqual(seen.map((c) => c[0]), ["HELLO", "AUTH"], "nothing else ran");
+});
+
+test("redis old server: without ECHO (a proxy, a renamed command) the ready check is a PING", async () => {
+  const seen: string[][] = [];
+  const redis = await RedisClient.connect({
+    connect: memoryConnector(oldServer("pw", seen, false)),
+    password: "pw",
+    decode: true,
+  });
+  try {
+    assert.deepEqual(seen.map((c) => c[0]), ["HELLO", "AUTH", "ECHO", "PING"]);
+    assert.equal(await redis.set("k", "v"), true);
+    assert.equal(await redis.get("k"), "v");
+  } finally {
+    await redis.close();
+  }
 });

@@ -40,11 +40,20 @@ export type ResponsePart =
   | { type: "data"; bytes: Uint8Array }
   | { type: "end" };
 
-/** Limits of a {@link ResponseReader}. */
+/** Limits of a {@link ResponseReader}, checked before anything is buffered. */
 export interface ResponseReaderLimits {
   /** Largest status line plus headers. Default 64 KiB. */
   maxHeaderBytes?: number;
+  /**
+   * Largest body: a declared `Content-Length`, the sum of the chunk sizes of a chunked body,
+   * or a body read until EOF. Default 64 MiB. {@link ResponseReader.allowStreamBody} lifts it
+   * for one response.
+   */
+  maxBodyBytes?: number;
 }
+
+/** The default of {@link ResponseReaderLimits.maxBodyBytes}: 64 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
 
 const CRLF2 = [13, 10, 13, 10];
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -109,8 +118,9 @@ type State =
  * Theory of operation: states head → (length | chunkSize ⇄ chunkData → chunkEnd … →
  * trailers | untilEof) → head. `next` returns one part or `undefined` when it needs more
  * bytes; data parts are views of the received chunks, handed out as they arrive (a body is
- * never accumulated here). 1xx responses are skipped. Any violation throws
- * `RemoteProtocolError`, after which the reader must not be used again.
+ * never accumulated here). 1xx responses are skipped. Every declared length (Content-Length,
+ * chunk size) is checked against the limits when it is read, before its bytes are awaited.
+ * Any violation throws `RemoteProtocolError`, after which the reader must not be used again.
  *
  * @example
  * ```ts
@@ -129,11 +139,26 @@ export class ResponseReader {
   #remaining = 0;
   #scanFrom = 0;
   #closeAfter = false;
+  /** Body bytes the current response may still declare or carry. */
+  #bodyLeft = 0;
+  /** Largest chunk of the current response. */
+  #chunkMax = 0;
   readonly #maxHeaderBytes: number;
+  readonly #maxBodyBytes: number;
 
   /** Creates a reader expecting a status line. */
   constructor(limits: ResponseReaderLimits = {}) {
     this.#maxHeaderBytes = limits.maxHeaderBytes ?? 64 * 1024;
+    this.#maxBodyBytes = limits.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  }
+
+  /**
+   * Call right after a `head` part whose body is an endless stream (a watch): the body as a
+   * whole is then unbounded, but each chunk may carry at most `maxChunkBytes`.
+   */
+  allowStreamBody(maxChunkBytes: number): void {
+    this.#bodyLeft = Infinity;
+    this.#chunkMax = maxChunkBytes;
   }
 
   /** True after a response that said `Connection: close` (or an HTTP/1.0 one) ended. */
@@ -157,13 +182,26 @@ export class ResponseReader {
         }
         case "length": {
           if (this.#remaining === 0) return this.#end();
+          if (this.#remaining > this.#bodyLeft) {
+            throw new RemoteProtocolError(
+              `Content-Length ${this.#remaining} exceeds the limit of ${this.#maxBodyBytes} bytes`,
+            );
+          }
           if (buf.length === 0) return this.#needMore(eof);
           const n = Math.min(this.#remaining, buf.head().length);
           this.#remaining -= n;
+          this.#bodyLeft -= n;
           return { type: "data", bytes: buf.take(n) };
         }
         case "untilEof": {
-          if (buf.length > 0) return { type: "data", bytes: buf.take(buf.head().length) };
+          if (buf.length > 0) {
+            const n = buf.head().length;
+            this.#bodyLeft -= n;
+            if (this.#bodyLeft < 0) {
+              throw new RemoteProtocolError(`Response body exceeds ${this.#maxBodyBytes} bytes`);
+            }
+            return { type: "data", bytes: buf.take(n) };
+          }
           if (eof) return this.#end();
           return undefined;
         }
@@ -175,6 +213,13 @@ export class ResponseReader {
             throw new RemoteProtocolError(`Invalid chunk size ${JSON.stringify(line)}`);
           }
           this.#remaining = parseInt(digits, 16);
+          if (this.#remaining > this.#chunkMax || this.#remaining > this.#bodyLeft) {
+            const limit = Math.min(this.#chunkMax, this.#maxBodyBytes);
+            throw new RemoteProtocolError(
+              `Chunk size ${this.#remaining} exceeds the limit of ${limit} bytes`,
+            );
+          }
+          this.#bodyLeft -= this.#remaining;
           this.#state = this.#remaining === 0 ? "trailers" : "chunkData";
           continue;
         }
@@ -259,6 +304,8 @@ export class ResponseReader {
       headers[name] = Object.hasOwn(headers, name) ? `${headers[name]}, ${value}` : value;
     }
     if (status < 200) return { type: "info" };
+    this.#bodyLeft = this.#maxBodyBytes;
+    this.#chunkMax = this.#maxBodyBytes;
     const connection = (headers["connection"] ?? "").toLowerCase();
     this.#closeAfter = connection.includes("close") ||
       (m[1] === "0" && !connection.includes("keep-alive"));

@@ -15,9 +15,12 @@ export interface Http1ConnectionOptions {
   host: string;
   /** Largest status line plus headers. Default 64 KiB. */
   maxHeaderBytes?: number;
-  /** Largest buffered (non-stream) body. Default 64 MiB. */
+  /**
+   * Largest (non-stream) response body, declared or received. Default 64 MiB: etcd's own
+   * request limit is 1.5 MiB, but one range answer may carry many keys.
+   */
   maxBodyBytes?: number;
-  /** Largest line of a streamed body. Default 16 MiB. */
+  /** Largest line of a streamed body (one watch message), and largest chunk of it. Default 16 MiB. */
   maxItemBytes?: number;
   /** Turns a non-2xx answer to a stream request into the error that ends the stream. */
   streamError?: (response: HttpResponse) => ServerError;
@@ -34,6 +37,9 @@ interface Entry {
 /** Undelivered events above which the machine stops asking for bytes. */
 const EVENT_HIGH_WATER = 256;
 
+/** The default of {@link Http1ConnectionOptions.maxItemBytes}: 16 MiB. */
+const DEFAULT_MAX_ITEM_BYTES = 16 * 1024 * 1024;
+
 /**
  * An HTTP/1.1 client connection as a machine. Feed it bytes, pull events and bytes.
  *
@@ -47,7 +53,12 @@ const EVENT_HIGH_WATER = 256;
  * `LocalProtocolError`. A request that timed out or was cancelled after transmission keeps
  * its place and its response is discarded; cancelling a transmitted stream leaves the
  * connection unusable (`canSend` false) because its body never ends. After a response with
- * `Connection: close` nothing more is sent. Protocol violations fail the machine for good.
+ * `Connection: close` nothing more is sent. Proof of ownership: a response belongs to the
+ * oldest request written and not yet answered; bytes that arrive while no written request
+ * awaits its response, or that follow a response when no other request awaits one, are a
+ * `RemoteProtocolError` (events completed before them are still delivered). Declared lengths
+ * are checked against the limits before anything is buffered. Protocol violations fail the
+ * machine for good.
  *
  * @example
  * ```ts
@@ -73,6 +84,8 @@ export class Http1Connection implements ProtocolConnection<HttpRequest, HttpResp
   #closed = false;
   #failure: RemoteProtocolError | undefined;
   #failureReported = false;
+  /** Bytes that arrived while no written request awaited a response. */
+  #unsolicited = 0;
   #streamOpen = false;
   #unusable = false;
   // The response being read.
@@ -87,7 +100,10 @@ export class Http1Connection implements ProtocolConnection<HttpRequest, HttpResp
   /** Creates an idle connection machine. */
   constructor(options: Http1ConnectionOptions) {
     this.#options = options;
-    this.#reader = new ResponseReader({ maxHeaderBytes: options.maxHeaderBytes });
+    this.#reader = new ResponseReader({
+      maxHeaderBytes: options.maxHeaderBytes,
+      maxBodyBytes: options.maxBodyBytes,
+    });
   }
 
   get inFlight(): number {
@@ -160,6 +176,10 @@ export class Http1Connection implements ProtocolConnection<HttpRequest, HttpResp
   }
 
   receive(chunk: Uint8Array): void {
+    if (
+      chunk.length > 0 && this.#inFlight.size === 0 && this.#current === undefined &&
+      this.#buf.length === 0 && this.#unsolicited === 0
+    ) this.#unsolicited = chunk.length;
     this.#buf.push(chunk);
   }
 
@@ -179,26 +199,33 @@ export class Http1Connection implements ProtocolConnection<HttpRequest, HttpResp
   }
 
   nextEvent(): ConnectionEvent<HttpResponse, Uint8Array> | undefined {
-    if (this.#failure) {
-      if (this.#failureReported) return { type: "closed", error: this.#failure };
-      this.#failureReported = true;
-      throw this.#failure;
+    if (this.#failure === undefined) {
+      try {
+        while (this.#events.size === 0 && this.#step());
+      } catch (error) {
+        this.#failure = error instanceof RemoteProtocolError
+          ? error
+          : new RemoteProtocolError(`Invalid HTTP response: ${(error as Error).message}`);
+        this.#buf.clear();
+        this.#parts = [];
+      }
     }
-    try {
-      while (this.#events.size === 0 && this.#step());
-    } catch (error) {
-      this.#failure = error instanceof RemoteProtocolError
-        ? error
-        : new RemoteProtocolError(`Invalid HTTP response: ${(error as Error).message}`);
-      this.#failureReported = true;
-      throw this.#failure;
-    }
-    return this.#events.shift();
+    // Events completed before a violation are delivered first; then the failure, once.
+    const event = this.#events.shift();
+    if (event !== undefined || this.#failure === undefined) return event;
+    if (this.#failureReported) return { type: "closed", error: this.#failure };
+    this.#failureReported = true;
+    throw this.#failure;
   }
 
   /** Parses one part; false when more bytes are needed. */
   #step(): boolean {
     if (this.#closed) return false;
+    if (this.#unsolicited > 0) {
+      throw new RemoteProtocolError(
+        `${this.#unsolicited} bytes arrived while no request awaited a response`,
+      );
+    }
     if (this.#current === undefined && this.#buf.length === 0 && this.#reader.idle) return false;
     const part = this.#reader.next(this.#buf, this.#eof);
     if (part === undefined) return false;
@@ -212,6 +239,7 @@ export class Http1Connection implements ProtocolConnection<HttpRequest, HttpResp
       this.#parts = [];
       this.#size = 0;
       this.#streaming = entry.stream && part.status >= 200 && part.status < 300;
+      if (this.#streaming) this.#reader.allowStreamBody(this.#maxItem);
       return true;
     }
     const entry = this.#current!;
@@ -219,10 +247,6 @@ export class Http1Connection implements ProtocolConnection<HttpRequest, HttpResp
       this.#size += part.bytes.length;
       this.#parts.push(part.bytes);
       if (this.#streaming) this.#splitLines(entry);
-      else if (this.#size > (this.#options.maxBodyBytes ?? 64 * 1024 * 1024)) {
-        const max = this.#options.maxBodyBytes ?? 64 * 1024 * 1024;
-        throw new RemoteProtocolError(`Response body exceeds ${max} bytes`);
-      }
       return true;
     }
     // end of the response
@@ -248,6 +272,11 @@ export class Http1Connection implements ProtocolConnection<HttpRequest, HttpResp
     if (entry.stream) this.#streamOpen = false;
     this.#settle(entry);
     this.#parts = [];
+    if (this.#inFlight.size === 0 && this.#buf.length > 0) {
+      throw new RemoteProtocolError(
+        `${this.#buf.length} bytes followed a complete response while no request awaited one`,
+      );
+    }
     return true;
   }
 
@@ -255,7 +284,7 @@ export class Http1Connection implements ProtocolConnection<HttpRequest, HttpResp
     const last = this.#parts[this.#parts.length - 1];
     let nl = last.indexOf(10);
     if (nl === -1) {
-      const max = this.#options.maxItemBytes ?? 16 * 1024 * 1024;
+      const max = this.#maxItem;
       if (this.#size > max) throw new RemoteProtocolError(`Stream item exceeds ${max} bytes`);
       return;
     }
@@ -270,6 +299,10 @@ export class Http1Connection implements ProtocolConnection<HttpRequest, HttpResp
     }
     this.#parts = rest.length > 0 ? [rest] : [];
     this.#size = rest.length;
+  }
+
+  get #maxItem(): number {
+    return this.#options.maxItemBytes ?? DEFAULT_MAX_ITEM_BYTES;
   }
 
   #item(entry: Entry, line: Uint8Array): void {

@@ -8,6 +8,7 @@ import { flattenEntries } from "./strings.ts";
 import {
   asBoolean,
   asFloat,
+  asInteger,
   asMap,
   asNonNullValues,
   asNumber,
@@ -100,9 +101,16 @@ export abstract class HashCommands<V, M extends CommandMode> extends KeyCommands
     return this.call(["HVALS", key], asNonNullValues<V>);
   }
 
-  /** HINCRBY: adds an integer to a field (created as 0); the new value. */
-  hIncrBy(key: RedisKey, field: RedisKey, amount: number | bigint): Out<M, number, this> {
-    return this.call(["HINCRBY", key, field, amount], asNumber);
+  /**
+   * HINCRBY: adds an integer to a field (created as 0); the new value, a `number` while safe
+   * (within ±(2^53−1)) and an exact `bigint` beyond.
+   */
+  hIncrBy(
+    key: RedisKey,
+    field: RedisKey,
+    amount: number | bigint,
+  ): Out<M, number | bigint, this> {
+    return this.call(["HINCRBY", key, field, amount], asInteger);
   }
 
   /** HINCRBYFLOAT: adds a float to a field; the new value. */

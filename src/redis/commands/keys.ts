@@ -1,7 +1,6 @@
 // Typed commands on keys: existence, expiry, type, renaming, SCAN pages.
 // Spec: https://redis.io/docs/latest/commands/?group=generic
 
-import { RemoteProtocolError } from "../../core/errors.ts";
 import type { RedisArg } from "../resp_encoder.ts";
 import type { CommandMode, Out, RedisKey } from "./base.ts";
 import { StringCommands } from "./strings.ts";
@@ -12,6 +11,7 @@ import {
   asStatus,
   asValue,
   asValues,
+  replyShapeError,
   type Transform,
 } from "./transforms.ts";
 
@@ -65,7 +65,7 @@ export function scanArgs(options: ScanOptions): RedisArg[] {
 export function asScanPage<T>(items: Transform<T[]>): Transform<ScanPage<T>> {
   return (reply, context) => {
     if (!Array.isArray(reply) || reply.length !== 2) {
-      throw new RemoteProtocolError("Expected a [cursor, items] reply to a SCAN command");
+      throw replyShapeError("Expected a [cursor, items] reply to a SCAN command");
     }
     return { cursor: asStatus(reply[0], context), items: items(reply[1], context) };
   };

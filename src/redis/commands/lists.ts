@@ -1,7 +1,6 @@
 // Typed commands on lists, blocking pops included (sent through `callBlocking`).
 // Spec: https://redis.io/docs/latest/commands/?group=list
 
-import { RemoteProtocolError } from "../../core/errors.ts";
 import type { RedisArg } from "../resp_encoder.ts";
 import type { CommandMode, Out, RedisKey, RedisValue } from "./base.ts";
 import { HashCommands } from "./hashes.ts";
@@ -12,6 +11,7 @@ import {
   asNumberOrNull,
   asOk,
   asValue,
+  replyShapeError,
   type Transform,
 } from "./transforms.ts";
 
@@ -34,7 +34,7 @@ function asKeyValue<V>(): Transform<[key: V, value: V] | null> {
   return (reply, context) => {
     if (reply === null) return null;
     if (!Array.isArray(reply) || reply.length !== 2) {
-      throw new RemoteProtocolError("Expected a [key, value] reply to a blocking pop");
+      throw replyShapeError("Expected a [key, value] reply to a blocking pop");
     }
     return [asNonNullValue<V>(reply[0], context), asNonNullValue<V>(reply[1], context)];
   };
@@ -44,7 +44,7 @@ function asKeyValues<V>(): Transform<[key: V, values: V[]] | null> {
   return (reply, context) => {
     if (reply === null) return null;
     if (!Array.isArray(reply) || reply.length !== 2) {
-      throw new RemoteProtocolError("Expected a [key, values] reply to LMPOP/BLMPOP");
+      throw replyShapeError("Expected a [key, values] reply to LMPOP/BLMPOP");
     }
     return [asNonNullValue<V>(reply[0], context), asNonNullValues<V>(reply[1], context)];
   };
@@ -54,7 +54,7 @@ const asValuesOrNull = <V>(): Transform<V[] | null> => (reply, context) =>
   reply === null ? null : asNonNullValues<V>(reply, context);
 
 const asNumbers: Transform<number[]> = (reply, context) => {
-  if (!Array.isArray(reply)) throw new RemoteProtocolError("Expected an array of positions");
+  if (!Array.isArray(reply)) throw replyShapeError("Expected an array of positions");
   return reply.map((item) => asNumber(item, context));
 };
 

@@ -16,6 +16,7 @@ import {
   asStatus,
   asValue,
   asValues,
+  replyShapeError,
   type Transform,
 } from "./transforms.ts";
 
@@ -161,7 +162,7 @@ export abstract class ServerCommands<V, M extends CommandMode> extends StreamCom
   /** SCRIPT EXISTS: whether each SHA1 is loaded. */
   scriptExists(...sha1s: string[]): Out<M, boolean[], this> {
     return this.call(["SCRIPT", "EXISTS", ...sha1s], (r, c) => {
-      if (!Array.isArray(r)) throw new TypeError("SCRIPT EXISTS reply is not an array");
+      if (!Array.isArray(r)) throw replyShapeError("Expected an array in the SCRIPT EXISTS reply");
       return r.map((x) => asBoolean(x, c));
     });
   }

@@ -1,7 +1,6 @@
 // Typed commands on sorted sets: scores are numbers whether RESP2 sends them as bulk text or
 // RESP3 as doubles. Spec: https://redis.io/docs/latest/commands/?group=sorted-set
 
-import { RemoteProtocolError } from "../../core/errors.ts";
 import type { RedisArg } from "../resp_encoder.ts";
 import type { CommandMode, Out, RedisKey, RedisValue } from "./base.ts";
 import { asScanPage, scanArgs, type ScanOptions, type ScanPage } from "./keys.ts";
@@ -14,6 +13,7 @@ import {
   asNumber,
   asNumberOrNull,
   asScoredPairs,
+  replyShapeError,
   type Transform,
 } from "./transforms.ts";
 
@@ -113,13 +113,13 @@ const asPoppedOne = <V>(): Transform<ScoredMember<V> | null> => (reply, context)
 const asBlockingPop = <V>(): Transform<[key: V, member: V, score: number] | null> => (r, c) => {
   if (r === null) return null;
   if (!Array.isArray(r) || r.length !== 3) {
-    throw new RemoteProtocolError("Expected a [key, member, score] reply to BZPOPMIN/BZPOPMAX");
+    throw replyShapeError("Expected a [key, member, score] reply to BZPOPMIN/BZPOPMAX");
   }
   return [asNonNullValue<V>(r[0], c), asNonNullValue<V>(r[1], c), asFloat(r[2], c)];
 };
 
 const asScoresOrNull: Transform<(number | null)[]> = (reply, context) => {
-  if (!Array.isArray(reply)) throw new RemoteProtocolError("Expected an array of scores");
+  if (!Array.isArray(reply)) throw replyShapeError("Expected an array of scores");
   return reply.map((item) => asFloatOrNull(item, context));
 };
 

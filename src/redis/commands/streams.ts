@@ -1,7 +1,6 @@
 // Typed commands on streams and consumer groups (XREAD/XREADGROUP with BLOCK go through
 // `callBlocking`). Spec: https://redis.io/docs/latest/commands/?group=stream
 
-import { RemoteProtocolError } from "../../core/errors.ts";
 import type { RedisArg } from "../resp_encoder.ts";
 import type { RespValue } from "../resp_types.ts";
 import type { CommandMode, Out, RedisKey, RedisValue } from "./base.ts";
@@ -17,6 +16,7 @@ import {
   pairItems,
   pairsOf,
   type ReplyContext,
+  replyShapeError,
   type Transform,
 } from "./transforms.ts";
 
@@ -133,17 +133,17 @@ function streamArgs(streams: StreamOffsets): RedisArg[] {
 
 function entryOf<V>(reply: RespValue, context: ReplyContext): StreamGroupEntry<V> {
   if (!Array.isArray(reply) || reply.length !== 2) {
-    throw new RemoteProtocolError("Expected an [id, fields] stream entry");
+    throw replyShapeError("Expected an [id, fields] stream entry");
   }
   const fields = reply[1] === null ? null : asMap<V>(reply[1], context);
   return { id: asStatus(reply[0], context), fields };
 }
 
 function entriesOf<V>(reply: RespValue, context: ReplyContext): StreamEntry<V>[] {
-  if (!Array.isArray(reply)) throw new RemoteProtocolError("Expected an array of stream entries");
+  if (!Array.isArray(reply)) throw replyShapeError("Expected an array of stream entries");
   return reply.map((item) => {
     const entry = entryOf<V>(item, context);
-    if (entry.fields === null) throw new RemoteProtocolError("Stream entry without fields");
+    if (entry.fields === null) throw replyShapeError("Stream entry without fields");
     return entry as StreamEntry<V>;
   });
 }
@@ -162,13 +162,13 @@ function asRead<E>(entries: Transform<E[]>): Transform<Map<string, E[]> | null> 
 }
 
 const asGroupEntries = <V>(): Transform<StreamGroupEntry<V>[]> => (reply, context) => {
-  if (!Array.isArray(reply)) throw new RemoteProtocolError("Expected an array of stream entries");
+  if (!Array.isArray(reply)) throw replyShapeError("Expected an array of stream entries");
   return reply.map((item) => entryOf<V>(item, context));
 };
 
 const asPendingSummary: Transform<XPendingSummary> = (reply, context) => {
   if (!Array.isArray(reply) || reply.length !== 4) {
-    throw new RemoteProtocolError("Expected a [count, min, max, consumers] XPENDING reply");
+    throw replyShapeError("Expected a [count, min, max, consumers] XPENDING reply");
   }
   const [count, min, max, consumers] = reply;
   return {

@@ -3,7 +3,7 @@
 
 import type { RedisArg } from "../resp_encoder.ts";
 import { CommandBase, type CommandMode, type Out, type RedisKey, type RedisValue } from "./base.ts";
-import { asBoolean, asFloat, asNumber, asOk, asValue, asValues } from "./transforms.ts";
+import { asBoolean, asFloat, asInteger, asNumber, asOk, asValue, asValues } from "./transforms.ts";
 
 /** Expiry and condition options of SET. */
 export interface SetOptions {
@@ -160,14 +160,17 @@ export abstract class StringCommands<V, M extends CommandMode> extends CommandBa
     return this.call(["SETRANGE", key, offset, value], asNumber);
   }
 
-  /** INCR. */
-  incr(key: RedisKey): Out<M, number, this> {
-    return this.call(["INCR", key], asNumber);
+  /**
+   * INCR: the new value, a `number` while safe (within ±(2^53−1)) and an exact `bigint`
+   * beyond (Redis counters are signed 64-bit).
+   */
+  incr(key: RedisKey): Out<M, number | bigint, this> {
+    return this.call(["INCR", key], asInteger);
   }
 
-  /** INCRBY (redis-py's `incr(name, amount)`). */
-  incrBy(key: RedisKey, amount: number | bigint): Out<M, number, this> {
-    return this.call(["INCRBY", key, amount], asNumber);
+  /** INCRBY (redis-py's `incr(name, amount)`): the new value, `bigint` beyond 2^53 as INCR. */
+  incrBy(key: RedisKey, amount: number | bigint): Out<M, number | bigint, this> {
+    return this.call(["INCRBY", key, amount], asInteger);
   }
 
   /** INCRBYFLOAT. */
@@ -175,14 +178,14 @@ export abstract class StringCommands<V, M extends CommandMode> extends CommandBa
     return this.call(["INCRBYFLOAT", key, amount], asFloat);
   }
 
-  /** DECR. */
-  decr(key: RedisKey): Out<M, number, this> {
-    return this.call(["DECR", key], asNumber);
+  /** DECR: the new value, `bigint` beyond ±(2^53−1) as INCR. */
+  decr(key: RedisKey): Out<M, number | bigint, this> {
+    return this.call(["DECR", key], asInteger);
   }
 
-  /** DECRBY. */
-  decrBy(key: RedisKey, amount: number | bigint): Out<M, number, this> {
-    return this.call(["DECRBY", key, amount], asNumber);
+  /** DECRBY: the new value, `bigint` beyond ±(2^53−1) as INCR. */
+  decrBy(key: RedisKey, amount: number | bigint): Out<M, number | bigint, this> {
+    return this.call(["DECRBY", key, amount], asInteger);
   }
 
   /** SETBIT: the previous bit. */

@@ -15,9 +15,23 @@ export interface ReplyContext {
 /** Turns a raw reply into a typed value; throws `RemoteProtocolError` on a wrong shape. */
 export type Transform<T> = (reply: RespValue, context: ReplyContext) => T;
 
+/**
+ * The error for a reply of the wrong shape: a `RemoteProtocolError` with `sent: true`, since
+ * the command was written and the server ran it (only its answer is unusable).
+ *
+ * @example
+ * ```ts
+ * import { replyShapeError } from "@kvwire/kvwire/redis";
+ * replyShapeError("Expected an array of scores").sent; // true
+ * ```
+ */
+export function replyShapeError(message: string): RemoteProtocolError {
+  return new RemoteProtocolError(message, { sent: true });
+}
+
 function unexpected(what: string, reply: RespValue): RemoteProtocolError {
   const shape = reply === null ? "null" : Array.isArray(reply) ? "array" : typeof reply;
-  return new RemoteProtocolError(`Expected ${what} in the reply, got ${shape}`);
+  return replyShapeError(`Expected ${what} in the reply, got ${shape}`);
 }
 
 /**
@@ -98,7 +112,8 @@ export function asValues<V>(reply: RespValue, context: ReplyContext): (V | null)
 }
 
 /**
- * An integer reply as a number (bigint beyond 2^53 is refused with a clear error).
+ * An integer reply that is a count or a size, as a number. One beyond ±(2^53−1) cannot be a
+ * count: it is a `RemoteProtocolError` (`sent: true`); counters use {@link asInteger}.
  *
  * @example
  * ```ts
@@ -109,7 +124,7 @@ export function asValues<V>(reply: RespValue, context: ReplyContext): (V | null)
 export const asNumber: Transform<number> = (reply): number => {
   if (typeof reply === "number") return reply;
   if (typeof reply === "bigint") {
-    throw new RangeError(`Integer reply ${reply} exceeds Number.MAX_SAFE_INTEGER`);
+    throw replyShapeError(`Expected a count in the reply, got ${reply} (beyond 2^53)`);
   }
   if (reply instanceof Uint8Array || typeof reply === "string") {
     const text = typeof reply === "string" ? reply : asciiDecode(reply);
@@ -117,6 +132,30 @@ export const asNumber: Transform<number> = (reply): number => {
     if (!Number.isNaN(n)) return n;
   }
   throw unexpected("an integer", reply);
+};
+
+/**
+ * A 64-bit integer reply that the user controls (INCR, INCRBY, DECR, DECRBY, HINCRBY): a
+ * `number` while it is a safe integer (within ±(2^53−1)), else an exact `bigint`. Never
+ * rounded, never refused after the server applied the change.
+ *
+ * @example
+ * ```ts
+ * import { asInteger } from "@kvwire/kvwire/redis";
+ * asInteger(41, { decode: false }); // 41
+ * asInteger(9007199254740993n, { decode: false }); // 9007199254740993n
+ * ```
+ */
+export const asInteger: Transform<number | bigint> = (reply, context): number | bigint => {
+  if (typeof reply === "number" || typeof reply === "bigint") return reply;
+  if (reply instanceof Uint8Array || typeof reply === "string") {
+    const text = typeof reply === "string" ? reply : asciiDecode(reply);
+    if (/^-?\d{1,20}$/.test(text)) {
+      const n = Number(text);
+      return Number.isSafeInteger(n) ? n : BigInt(text);
+    }
+  }
+  return asNumber(reply, context);
 };
 
 /**

@@ -64,8 +64,16 @@ export interface PegasusConnectionOptions {
   firstSeqid?: number;
 }
 
-/** Default {@link PegasusConnectionOptions.maxFrameLength}: 64 MiB. */
-export const DEFAULT_MAX_FRAME_LENGTH = 64 * 1024 * 1024;
+/**
+ * Default {@link PegasusConnectionOptions.maxFrameLength}: 64 MiB.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_FRAME_LENGTH } from "@kvwire/kvwire/pegasus";
+ * DEFAULT_MAX_FRAME_LENGTH; // 67108864
+ * ```
+ */
+export const DEFAULT_MAX_FRAME_LENGTH: number = 64 * 1024 * 1024;
 
 /** Seqids of abandoned requests remembered, so that their late replies are dropped. */
 const MAX_ABANDONED = 4096;

@@ -97,8 +97,16 @@ export interface ResponseHeader {
 
 /** Longest error or RPC name accepted. */
 const MAX_NAME = 256;
-/** Longest response header: total length, error name, strict REPLY word, RPC name, seqid. */
-export const MAX_RESPONSE_HEADER = 4 + (4 + MAX_NAME) + 4 + (4 + MAX_NAME) + 4;
+/**
+ * Longest response header: total length, error name, strict REPLY word, RPC name, seqid.
+ *
+ * @example
+ * ```ts
+ * import { MAX_RESPONSE_HEADER } from "@kvwire/kvwire/pegasus";
+ * MAX_RESPONSE_HEADER; // 532
+ * ```
+ */
+export const MAX_RESPONSE_HEADER: number = 4 + (4 + MAX_NAME) + 4 + (4 + MAX_NAME) + 4;
 const STRICT_REPLY = (0x80010000 | MessageType.REPLY) >>> 0;
 
 /**

@@ -2,8 +2,7 @@
 // wire layer (the `thrift` package, never src/pegasus), one server acting as meta and replica.
 
 import { Buffer } from "node:buffer";
-import process from "node:process";
-import { heapUsedAfterGc, type HostileProtocol } from "../_helpers/hostile_server.ts";
+import type { HostileProtocol } from "../_helpers/hostile_server.ts";
 import { handleRrdb, ScanContexts } from "../fixtures/pegasus/replica.ts";
 import { partitionConfigReply } from "../fixtures/pegasus/simulator.ts";
 import { makeKey, PartitionStore } from "../fixtures/pegasus/store.ts";
@@ -75,14 +74,4 @@ export function strayReply(seqid: number, value = "stolen"): Uint8Array {
     put.i32(p, 4, 0);
     put.string(p, 6, "stray");
   });
-}
-
-/**
- * Bytes in use after a full GC with ArrayBuffer storage counted on every runtime (Deno reports
- * it under `external` and leaves `arrayBuffers` at 0).
- */
-export async function memoryAfterGc(): Promise<number> {
-  await heapUsedAfterGc(); // runs the collections
-  const m = process.memoryUsage();
-  return m.heapUsed + Math.max(m.arrayBuffers, m.external);
 }

@@ -11,7 +11,7 @@ import { PegasusError } from "../../src/pegasus/errors.ts";
 import { blobArgs, clearScannerArgs } from "../../src/pegasus/requests.ts";
 import { decodeReadResponse } from "../../src/pegasus/responses.ts";
 import { ThriftWriter, TType } from "../../src/pegasus/thrift.ts";
-import { memoryAfterGc } from "./_hostile.ts";
+import { heapUsedAfterGc } from "../_helpers/hostile_server.ts";
 
 const GET: PegasusRequest = {
   rpc: "RPC_RRDB_RRDB_GET",
@@ -286,17 +286,17 @@ test("pegasus machine: late replies to cancelled and one-way requests are droppe
 
 test("pegasus machine: a failed or closed session releases a partly received frame", async () => {
   const MiB = 1024 * 1024;
-  const before = await memoryAfterGc();
+  const before = await heapUsedAfterGc();
   const conn = sentGet();
   conn.receive((() => {
     const big = reply(1, "x".repeat(20 * MiB));
     return big.slice(0, big.length - 1); // all but the last byte: the frame waits
   })());
   assert.equal(conn.nextEvent(), undefined);
-  const buffered = await memoryAfterGc();
+  const buffered = await heapUsedAfterGc();
   assert.ok(buffered - before > 15 * MiB, "the partial frame is buffered");
   conn.close(); // the driver closes the machine when the session is replaced
-  const released = buffered - (await memoryAfterGc());
+  const released = buffered - (await heapUsedAfterGc());
   assert.ok(released > 15 * MiB, `only ${(released / MiB).toFixed(1)} MiB released`);
   assert.equal(conn.canSend, false);
 });

@@ -10,9 +10,10 @@ import { PegasusClient } from "../../src/pegasus/mod.ts";
 import {
   collectUnhandledRejections,
   type Fault,
+  heapUsedAfterGc,
   startHostileServer,
 } from "../_helpers/hostile_server.ts";
-import { hostilePegasus, memoryAfterGc, strayReply } from "./_hostile.ts";
+import { hostilePegasus, strayReply } from "./_hostile.ts";
 
 const TIMEOUT = 300;
 const MARGIN = 700;
@@ -128,7 +129,7 @@ test("pegasus hostile: a silent meta session is replaced and the query asked aga
 });
 
 test("pegasus hostile: every call settles in time with its own data or a KvError; the next call succeeds; memory is released", async () => {
-  const before = await memoryAfterGc();
+  const before = await heapUsedAfterGc();
   let worst = 0;
   await fc.assert(
     fc.asyncProperty(faults, async (fault) => {
@@ -136,7 +137,7 @@ test("pegasus hostile: every call settles in time with its own data or a KvError
         await runCase(fault);
       });
       assert.deepEqual(leaked, [], "no unhandled rejection");
-      const grown = (await memoryAfterGc()) - before;
+      const grown = (await heapUsedAfterGc()) - before;
       worst = Math.max(worst, grown);
       assert.ok(grown < 10 * MiB, `heap grew by ${(grown / MiB).toFixed(1)} MiB`);
     }),

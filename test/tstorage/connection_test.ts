@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { memoryAfterGc } from "../pegasus/_hostile.ts";
+import { heapUsedAfterGc } from "../_helpers/hostile_server.ts";
 import { ConnectionClosedError, RemoteProtocolError } from "../../src/core/errors.ts";
 import {
   type GetItem,
@@ -384,7 +384,7 @@ test("tstorage machine: bytes before any request close the connection", () => {
 
 test("tstorage machine: a closed connection releases a partly received record", async () => {
   const MiB = 1024 * 1024;
-  const before = await memoryAfterGc();
+  const before = await heapUsedAfterGc();
   const conn = new TStorageConnection();
   conn.send(get({ payloadType: bytes }));
   conn.pollTransmit();
@@ -394,9 +394,9 @@ test("tstorage machine: a closed connection releases a partly received record", 
   new DataView(size.buffer).setInt32(0, 32 + 20 * MiB, true);
   conn.receive(cat(head, size, record.subarray(4, 36), new Uint8Array(20 * MiB - 1)));
   assert.deepEqual(types(drain(conn)), [], "the record waits for its last byte");
-  const buffered = await memoryAfterGc();
+  const buffered = await heapUsedAfterGc();
   assert.ok(buffered - before > 15 * MiB, "the partial record is buffered");
   conn.close();
-  const released = buffered - (await memoryAfterGc());
+  const released = buffered - (await heapUsedAfterGc());
   assert.ok(released > 15 * MiB, `only ${(released / MiB).toFixed(1)} MiB released`);
 });

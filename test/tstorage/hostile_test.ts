@@ -11,9 +11,9 @@ import { Key } from "../../src/tstorage/record.ts";
 import {
   collectUnhandledRejections,
   type Fault,
+  heapUsedAfterGc,
   startHostileServer,
 } from "../_helpers/hostile_server.ts";
-import { memoryAfterGc } from "../pegasus/_hostile.ts";
 import { header, hostileTStorage, i32, i64s } from "./_hostile.ts";
 
 const TIMEOUT = 300;
@@ -128,14 +128,14 @@ async function runCase(fault: Fault, verifyConnection = true): Promise<{ accepte
 
 for (const verifyConnection of [true, false]) {
   test(`tstorage hostile (verifyConnection: ${verifyConnection}): every call settles in time with its own data or a KvError; the next call succeeds; memory is released`, async () => {
-    const before = await memoryAfterGc();
+    const before = await heapUsedAfterGc();
     await fc.assert(
       fc.asyncProperty(faults(verifyConnection), async (fault) => {
         const leaked = await collectUnhandledRejections(async () => {
           await runCase(fault, verifyConnection);
         });
         assert.deepEqual(leaked, [], "no unhandled rejection");
-        const grown = (await memoryAfterGc()) - before;
+        const grown = (await heapUsedAfterGc()) - before;
         assert.ok(grown < 10 * MiB, `heap grew by ${(grown / MiB).toFixed(1)} MiB`);
       }),
       { numRuns: 15 },

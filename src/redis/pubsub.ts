@@ -71,6 +71,12 @@ export interface PubSubOptions {
    * one (messages may have been lost), with the marker that is also queued. Default none.
    */
   onResubscribe?: (marker: ResubscribedMessage) => void;
+  /**
+   * Receives what a message handler threw, with the message; the connection and the other
+   * subscriptions carry on. Without it the error is rethrown from a fresh task, as an error
+   * in any callback would be (an uncaught exception), never swallowed.
+   */
+  onHandlerError?: (error: unknown, message: PubSubMessage<unknown>) => void;
 }
 
 const COMMANDS: Record<SubscriptionFamily, [string, string]> = {
@@ -103,6 +109,7 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
   readonly #ignoreSubscribeMessages: boolean;
   readonly #queue: StreamQueue<PubSubMessage<V>>;
   readonly #onResubscribe: ((marker: ResubscribedMessage) => void) | undefined;
+  readonly #onHandlerError: PubSubOptions["onHandlerError"];
   /** Deadline of (un)subscribe commands: the client's `commandTimeout`. */
   readonly #timeout: number | undefined;
   /** A `resubscribed` marker was queued and the subscriptions are not restored yet. */
@@ -122,6 +129,7 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
       onDrain: () => this.#conn.driver?.resumeReading(),
     });
     this.#onResubscribe = pubsubOptions.onResubscribe;
+    this.#onHandlerError = pubsubOptions.onHandlerError;
     this.#timeout = options.commandTimeout;
     this.#conn = openRedisConnection(options, {
       onPush: (push) => this.#deliver(push),
@@ -276,7 +284,17 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
       return;
     }
     if (handler) {
-      handler(message);
+      try {
+        handler(message);
+      } catch (error) {
+        const report = this.#onHandlerError;
+        if (report) report(error, message);
+        else {
+          queueMicrotask(() => {
+            throw error;
+          });
+        }
+      }
       return;
     }
     this.#enqueue(message);

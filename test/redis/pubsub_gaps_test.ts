@@ -131,3 +131,31 @@ for (const protocol of [2, 3] as const) {
     assert.equal((await next()).data, "two");
   });
 }
+
+for (const protocol of [2, 3] as const) {
+  test(`redis pubsub RESP${protocol}: a handler that throws loses neither the connection nor later messages`, async () => {
+    const client = await open(protocol);
+    const channel = `${prefix}throwing:${protocol}`;
+    const reported: string[] = [];
+    const handled: string[] = [];
+    await using pubsub = client.pubsub({
+      ignoreSubscribeMessages: true,
+      onHandlerError: (error, message) =>
+        reported.push(`${(error as Error).message}:${message.data}`),
+    });
+    await pubsub.subscribe({
+      [channel]: (m) => {
+        handled.push(String(m.data));
+        if (m.data === "bad") throw new Error("handler bug");
+      },
+    });
+    await subscribed(channel);
+    for (const data of ["a", "bad", "c"]) await publisher.publish(channel, data);
+    await eventually(async () =>
+      (await publisher.send("PING")) !== undefined && handled.length === 3
+    );
+    assert.deepEqual(handled, ["a", "bad", "c"], "the message after the throw still arrives");
+    assert.deepEqual(reported, ["handler bug:bad"]);
+    assert.equal(await publisher.pubsubNumSub(channel).then((m) => m.get(channel)), 1);
+  });
+}

@@ -41,6 +41,9 @@ export default defineConfig([
     platform: "neutral",
     splitting: true,
     treeshake: true,
+    // Keep `node:net` as written: tsup would strip the prefix, and neutral or edge bundlers
+    // then fail on a bare `net` (scripts/workerd_bundle.ts checks every entry).
+    removeNodeProtocol: false,
     external: [/^node:/, /^cloudflare:/],
   },
   {

@@ -1,7 +1,8 @@
 // Bundles code for Cloudflare Workers the way wrangler does (esbuild, ESM, "workerd" condition)
 // and measures it: the e2e test's Worker, the tsup Workers build, and the size report.
-// Usage: tsx scripts/workerd_bundle.ts   (bundles the built "kvwire/redis" for workerd, prints
-// its minified and gzipped size, fails if a Node built-in is reachable)
+// Usage: tsx scripts/workerd_bundle.ts   (after the build: prints the minified and gzipped size
+// of a Worker importing each protocol entry, fails if a Node built-in is reachable there, and
+// fails if any built entry, ESM or CJS, needs a bare `net`/`tls`/... in a neutral bundle)
 
 import { build, type Plugin } from "esbuild";
 import { gzipSync } from "node:zlib";
@@ -75,31 +76,84 @@ export async function bundleForWorkerd(
   };
 }
 
+/**
+ * Bundles every file the package exports (ESM, CJS and Workers builds, from package.json) the
+ * way a neutral or edge bundler does, with only `node:*` and `cloudflare:*` external, and
+ * returns one line per problem: a bare built-in such as `net` does not resolve there.
+ *
+ * @example
+ * ```ts
+ * const problems = await neutralBundleProblems(); // [] when every entry bundles
+ * ```
+ */
+export async function neutralBundleProblems(): Promise<string[]> {
+  const { readFileSync } = await import("node:fs");
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  const files = new Set<string>();
+  const collect = (value: unknown): void => {
+    if (typeof value === "string") {
+      if (/\.(c|m)?js$/.test(value)) files.add(value);
+    } else if (value !== null && typeof value === "object") {
+      for (const [key, inner] of Object.entries(value)) if (key !== "types") collect(inner);
+    }
+  };
+  collect(pkg.exports);
+  const problems: string[] = [];
+  for (const file of [...files].sort()) {
+    try {
+      await build({
+        entryPoints: [join(root, file)],
+        bundle: true,
+        write: false,
+        platform: "neutral",
+        format: "esm",
+        mainFields: ["module", "main"],
+        external: ["node:*", "cloudflare:*"],
+        logLevel: "silent",
+        absWorkingDir: root,
+      });
+    } catch (error) {
+      const errors = (error as { errors?: { text: string }[] }).errors ?? [{ text: String(error) }];
+      for (const e of errors) problems.push(`${file}: ${e.text}`);
+    }
+  }
+  return problems;
+}
+
+/** The protocol entries whose Worker bundle size the script prints. */
+const measured = ["redis", "memcache", "etcd", "pegasus", "tstorage"] as const;
+
 if (import.meta.main ?? process.argv[1]?.endsWith("workerd_bundle.ts")) {
-  // What a Worker that imports "kvwire/redis" from the built package gets.
-  const entry = join(".tmp", "workerd_entry.mjs");
   const { mkdirSync, writeFileSync } = await import("node:fs");
   mkdirSync(join(root, ".tmp"), { recursive: true });
-  writeFileSync(
-    join(root, entry),
-    'import { RedisClient } from "kvwire/redis";\n' +
-      "export default { async fetch() { const r = await RedisClient.connect(); " +
-      "return new Response(String(await r.ping())); } };\n",
-  );
-  try {
-    const bundle = await bundleForWorkerd(entry, { minify: true, swapAuto: false });
-    const kib = (n: number): string => `${(n / 1024).toFixed(1)} KiB`;
-    console.log(
-      `workerd bundle of kvwire/redis: ${kib(bundle.bytes)} minified, ` +
-        `${kib(bundle.gzipBytes)} gzipped; externals: ${bundle.externals.join(", ") || "none"}`,
+  const kib = (n: number): string => `${(n / 1024).toFixed(1)} KiB`;
+  for (const name of measured) {
+    // What a Worker that imports one protocol entry from the built package gets.
+    const client = `${name === "tstorage" ? "TStorage" : name[0].toUpperCase() + name.slice(1)}Client`;
+    const entry = join(".tmp", `workerd_entry_${name}.mjs`);
+    writeFileSync(
+      join(root, entry),
+      `import { ${client} } from "kvwire/${name}";\n` +
+        `export default { fetch() { return new Response(String(${client}.name)); } };\n`,
     );
-    const node = bundle.externals.filter((e) => !e.startsWith("cloudflare:"));
-    if (node.length > 0) {
-      console.error(`Not allowed in a Worker bundle: ${node.join(", ")}`);
+    try {
+      const bundle = await bundleForWorkerd(entry, { minify: true, swapAuto: false });
+      console.log(
+        `workerd bundle of kvwire/${name}: ${kib(bundle.bytes)} minified, ` +
+          `${kib(bundle.gzipBytes)} gzipped; externals: ${bundle.externals.join(", ") || "none"}`,
+      );
+      const node = bundle.externals.filter((e) => !e.startsWith("cloudflare:"));
+      if (node.length > 0) {
+        console.error(`Not allowed in a Worker bundle: ${node.join(", ")}`);
+        process.exitCode = 1;
+      }
+    } catch (error) {
+      console.error(`The workerd bundle of kvwire/${name} failed (a Node built-in reachable?): ${error}`);
       process.exitCode = 1;
     }
-  } catch (error) {
-    console.error(`The workerd bundle failed (a Node built-in reachable?): ${error}`);
-    process.exitCode = 1;
   }
+  const problems = await neutralBundleProblems();
+  for (const problem of problems) console.error(`neutral bundle: ${problem}`);
+  if (problems.length > 0) process.exitCode = 1;
+  else console.log("neutral bundles: every exported file bundles with only node:* and cloudflare:* external");
 }

@@ -30,6 +30,7 @@ export * from "./commands/streams.ts";
 export * from "./commands/strings.ts";
 export * from "./commands/transforms.ts";
 export * from "./connection.ts";
+export * from "../core/errors.ts";
 export * from "./errors.ts";
 export * from "./handshake.ts";
 export * from "./pipeline.ts";

@@ -25,7 +25,7 @@ export type {
   Transport,
   TransportInfo,
 } from "../core/transport.ts";
-export { ConnectError, ConnectionClosedError, ErrorCode, KvError } from "../core/errors.ts";
+export * from "../core/errors.ts";
 export * from "./allow_list.ts";
 export * from "./budget.ts";
 export * from "./dial.ts";

@@ -22,3 +22,20 @@ test("dist cjs: Redis round trip with the default transport", async () => {
     await redis.close();
   }
 });
+
+test("dist cjs: every protocol entry re-exports the shared error classes of the root", () => {
+  const root = require("kvwire");
+  const names = ["KvError", "TimeoutError", "ConnectionClosedError", "UnresponsiveError", "AbortedError", "RemoteProtocolError", "LocalProtocolError", "ConnectError", "TlsError", "QueueFullError", "ServerError"];
+  for (const entry of ["kvwire/redis", "kvwire/memcache", "kvwire/etcd", "kvwire/pegasus", "kvwire/tstorage", "kvwire/tunnel"]) {
+    const module = require(entry);
+    for (const name of names) assert.equal(module[name], root[name], `${entry} exports ${name}`);
+  }
+});
+
+test("dist cjs: the ESM and CJS builds are distinct classes; `code` is the portable test", async () => {
+  const cjs = require("kvwire");
+  const esm = await import("kvwire");
+  const error = new esm.TimeoutError("late");
+  assert.equal(error instanceof cjs.KvError, false);
+  assert.equal(error.code, cjs.ErrorCode.Timeout);
+});

@@ -77,3 +77,12 @@ test("dist esm: errors are the same classes from every entry", async () => {
   assert.equal(root.RedisError, redis.RedisError);
   assert.ok(new redis.RedisError("ERR x") instanceof root.KvError);
 });
+
+test("dist esm: every protocol entry re-exports the shared error classes of the root", async () => {
+  const root = await import("kvwire");
+  const names = ["KvError", "TimeoutError", "ConnectionClosedError", "UnresponsiveError", "AbortedError", "RemoteProtocolError", "LocalProtocolError", "ConnectError", "TlsError", "QueueFullError", "ServerError"];
+  for (const entry of ["kvwire/redis", "kvwire/memcache", "kvwire/etcd", "kvwire/pegasus", "kvwire/tstorage", "kvwire/tunnel"]) {
+    const module = await import(entry);
+    for (const name of names) assert.equal(module[name], root[name], `${entry} exports ${name}`);
+  }
+});

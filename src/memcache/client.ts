@@ -243,7 +243,7 @@ export class MemcacheClient extends MemcacheCore {
     return this.counter("decr", key, delta, options);
   }
 
-  /** Sets a new TTL; true when the key exists. */
+  /** Sets a new TTL in seconds (as the stores' `ttl`); true when the key exists. */
   async touch(key: KeyInput, ttl: number): Promise<boolean> {
     const k = this.prepare(key);
     return (await this.status(k, { op: "touch", key: k.bytes, ttl }, "TOUCH")) === "touched";
@@ -339,7 +339,7 @@ export class MemcacheClient extends MemcacheCore {
 
   // ---- servers ----
 
-  /** Flushes every reachable server (python-memcached's `flush_all`). */
+  /** Flushes every reachable server after `delay` seconds (python-memcached's `flush_all`). */
   async flushAll(delay = 0): Promise<void> {
     await this.shared.pool.eachServer({ op: "flush", delay }, this.call, "FLUSH_ALL");
   }

@@ -31,7 +31,7 @@ export interface MultiOptions {
 export interface CounterOptions {
   /** Create a missing counter with this value instead of returning null (meta, binary). */
   initial?: number | bigint;
-  /** TTL of a counter created with `initial`. */
+  /** TTL in seconds of a counter created with `initial` (read as the stores' `ttl`). */
   ttl?: number;
   /** Don't wait for the answer: resolves null at once. */
   noreply?: boolean;

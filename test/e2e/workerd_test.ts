@@ -1,6 +1,7 @@
 // End to end in real workerd (miniflare from npm): a Worker using kvwire's Redis client
 // against the real redis-server through `cloudflare:sockets` and through the WebSocket tunnel
-// (relay started here), the per-request socket lifecycle, TLS and connect errors.
+// (relay started here), the per-request socket lifecycle, TLS and connect errors; and the
+// memcache, etcd, Pegasus and TStorage clients (simulators started in this process).
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -9,13 +10,17 @@ import * as tls from "node:tls";
 import { Miniflare } from "miniflare";
 import { bundleForWorkerd } from "../../scripts/workerd_bundle.ts";
 import { serveTunnel, type TunnelServer } from "../../transports/tunnel_server.ts";
-import { redisAddress } from "../_helpers/servers.ts";
+import { etcdAddress, memcachedAddress, redisAddress } from "../_helpers/servers.ts";
+import { type PegasusSimulator, startPegasusSimulator } from "../fixtures/pegasus/simulator.ts";
+import { startTStorageSimulator, type TStorageSimulator } from "../fixtures/tstorage/simulator.ts";
 import { testCerts } from "../transports/_helpers/certs.ts";
 import { closedPort } from "../transports/_helpers/servers.ts";
 import { SECRET } from "../tunnel/_helpers.ts";
 
 let mf: Miniflare;
 let relay: TunnelServer;
+let pegasus: PegasusSimulator;
+let tstorage: TStorageSimulator;
 const servers: net.Server[] = [];
 
 function listen(server: net.Server): Promise<number> {
@@ -27,6 +32,11 @@ function listen(server: net.Server): Promise<number> {
 
 before(async () => {
   const redis = await redisAddress();
+  const [memcached, etcd] = await Promise.all([memcachedAddress(), etcdAddress()]);
+  [pegasus, tstorage] = await Promise.all([
+    startPegasusSimulator(),
+    startTStorageSimulator({ port: 0 }),
+  ]);
   const { code, externals } = await bundleForWorkerd("test/e2e/worker/worker.ts");
   assert.deepEqual(externals, ["cloudflare:sockets"], "the Worker reaches no Node built-in");
   relay = await serveTunnel({ secrets: [SECRET], allow: [`${redis.host}:${redis.port}`] });
@@ -49,6 +59,10 @@ before(async () => {
       TLS_PORT: String(await listen(tlsServer)),
       CLOSED_PORT: String(await closedPort()),
       HALF_CLOSE_PORT: String(await listen(halfClose)),
+      MEMCACHED: `${memcached.host}:${memcached.port}`,
+      ETCD: `${etcd.host}:${etcd.port}`,
+      PEGASUS_META: pegasus.metaServers.join(","),
+      TSTORAGE: `${tstorage.host}:${tstorage.port}`,
     },
   });
   await mf.ready;
@@ -57,6 +71,7 @@ before(async () => {
 after(async () => {
   await mf?.dispose();
   await relay?.close();
+  await Promise.all([pegasus?.close(), tstorage?.stop()]);
   await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
 });
 
@@ -125,4 +140,25 @@ test("workerd: TLS verification failures and refused connections are typed", asy
 
 test("workerd: end() half-closes and the reply still arrives", async () => {
   assert.deepEqual(await get("/half-close"), { reply: "got half closed", kind: "cloudflare" });
+});
+
+test("workerd: memcache through cloudflare:sockets", async () => {
+  assert.deepEqual(await get("/memcache"), { value: "héllo", counter: "41", deleted: true });
+});
+
+test("workerd: etcd (JSON gateway over HTTP/1.1) through cloudflare:sockets", async () => {
+  assert.deepEqual(await get("/etcd"), {
+    value: "héllo",
+    missing: null,
+    swapped: true,
+    after: "swapped",
+  });
+});
+
+test("workerd: Pegasus (meta query, routing, scanner) through cloudflare:sockets", async () => {
+  assert.deepEqual(await get("/pegasus"), { value: "Ada", sortKeys: ["a", "b", "name"] });
+});
+
+test("workerd: TStorage put and get through cloudflare:sockets", async () => {
+  assert.deepEqual(await get("/tstorage"), { written: 2, values: ["21.5 °C", "22 °C"] });
 });

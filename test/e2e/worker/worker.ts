@@ -1,5 +1,6 @@
 // The Worker the workerd end-to-end test runs in miniflare: kvwire's Redis client through
-// `cloudflare:sockets` and through the WebSocket tunnel, plus the per-request lifecycle.
+// `cloudflare:sockets` and through the WebSocket tunnel, plus the per-request lifecycle; the
+// other protocols' routes are in protocols.ts.
 // Bundled by test/e2e/workerd_test.ts with scripts/workerd_bundle.ts.
 
 import { RedisClient } from "../../../src/redis/mod.ts";
@@ -8,9 +9,10 @@ import { websocketConnector } from "../../../transports/websocket.ts";
 import { runtimeName } from "../../../transports/auto.ts";
 import { createTunnelToken } from "../../../src/tunnel/token.ts";
 import type { Connect } from "../../../transports/types.ts";
+import { type ProtocolEnv, protocolRoute } from "./protocols.ts";
 
 /** Bindings the test passes. */
-interface Env {
+interface Env extends ProtocolEnv {
   REDIS_HOST: string;
   REDIS_PORT: string;
   RELAY_URL: string;
@@ -152,7 +154,7 @@ async function route(request: Request, env: Env): Promise<unknown> {
       }
     }
     default:
-      return { error: `no route ${path}` };
+      return await protocolRoute(path, env) ?? { error: `no route ${path}` };
   }
 }
 

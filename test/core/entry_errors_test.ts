@@ -47,7 +47,10 @@ for (const [entry, [module, own]] of Object.entries(entries)) {
     for (const name of own) {
       const cls = module[name];
       assert.equal(typeof cls, "function", `${entry} exports ${name}`);
-      assert.ok((cls as { prototype: unknown }).prototype instanceof core.KvError, `${name} is a KvError`);
+      assert.ok(
+        (cls as { prototype: unknown }).prototype instanceof core.KvError,
+        `${name} is a KvError`,
+      );
     }
   });
 }

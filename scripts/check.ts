@@ -1,5 +1,6 @@
 // The quality gates CI runs before the tests: deno lint, deno fmt --check, deno check of every
-// module, the layer boundary check, and tsc over the npm entry points.
+// module, the layer boundary check, tsc over the npm entry points, and tsc of the Bun transport's
+// type slice against bun-types.
 // Usage: npm run check
 
 import { spawnSync } from "node:child_process";
@@ -15,6 +16,10 @@ const gates: [string, string, string[]][] = [
   ["deno check", bin("deno"), ["check", "mod.ts", "src/", "transports/", "test/", "scripts/"]],
   ["check_boundaries", bin("tsx"), ["scripts/check_boundaries.ts"]],
   ["tsc (npm build types)", bin("tsc"), ["--noEmit", "-p", "tsconfig.json"]],
+  ["tsc (Bun's types fit transports/_bun_types.ts)", bin("tsc"), [
+    "-p",
+    "scripts/bun_types/tsconfig.json",
+  ]],
 ];
 
 let failed = 0;

@@ -18,48 +18,7 @@ import {
   type TransportInfo,
 } from "./types.ts";
 import { ReadQueue, WriteWaiters } from "./_stream_state.ts";
-
-/** The slice of Bun's `Socket` used here (typed locally so tsc and deno check compile it). */
-interface BunSocket {
-  write(data: Uint8Array): number;
-  shutdown(halfClose?: boolean): void;
-  terminate(): void;
-  pause(): void;
-  resume(): void;
-  setNoDelay?(noDelay?: boolean): boolean;
-  setKeepAlive?(enable?: boolean, initialDelay?: number): boolean;
-}
-
-type BunError = Error & { code?: string };
-
-interface BunHandlers {
-  open(socket: BunSocket): void;
-  data(socket: BunSocket, data: Uint8Array): void;
-  drain(socket: BunSocket): void;
-  end(socket: BunSocket): void;
-  close(socket: BunSocket, error?: BunError): void;
-  error(socket: BunSocket, error: BunError): void;
-  connectError(socket: BunSocket, error: BunError): void;
-  handshake(socket: BunSocket, success: boolean, error: BunError | null): void;
-}
-
-/** The slice of the `Bun` global used here. */
-interface BunNamespace {
-  connect(options: {
-    hostname?: string;
-    port?: number;
-    unix?: string;
-    allowHalfOpen?: boolean;
-    tls?: {
-      ca?: string | string[];
-      cert?: string;
-      key?: string;
-      serverName?: string;
-      rejectUnauthorized: boolean;
-    };
-    socket: BunHandlers;
-  }): Promise<BunSocket>;
-}
+import type { BunError, BunHandlers, BunNamespace, BunSocket } from "./_bun_types.ts";
 
 /**
  * Opens a TCP, TLS or Unix-domain connection with `Bun.connect`.

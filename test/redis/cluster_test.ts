@@ -1,0 +1,209 @@
+// RedisClusterClient against a real 6-node Redis Cluster (3 masters, 3 replicas): routing of
+// 1,000 keys, cross-slot refusal and splits, pipelines across nodes, slot-bound transactions,
+// scripts, scanIter, blocking commands, and a live slot migration (ASK, then MOVED).
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { type RedisClusterServers, startRedisCluster } from "../../scripts/servers.ts";
+import { RedisClient } from "../../src/redis/client.ts";
+import { RedisClusterClient } from "../../src/redis/cluster/client.ts";
+import { keySlot } from "../../src/redis/cluster/slot.ts";
+import { RedisError } from "../../src/redis/errors.ts";
+import { collectUnhandledRejections } from "../_helpers/hostile_server.ts";
+
+let servers: RedisClusterServers;
+let cluster: RedisClusterClient<string>;
+const plain = new Map<string, RedisClient<string>>();
+const prefix = `cl:${crypto.randomUUID().slice(0, 8)}:`;
+
+before(async () => {
+  servers = await startRedisCluster();
+  cluster = await RedisClusterClient.connect({
+    nodes: servers.endpoints.slice(0, 2),
+    decode: true,
+  });
+  for (const endpoint of servers.endpoints) {
+    const [host, port] = endpoint.split(":");
+    plain.set(endpoint, await RedisClient.connect({ host, port: Number(port), decode: true }));
+  }
+});
+
+after(async () => {
+  await cluster?.close();
+  await Promise.all([...plain.values()].map((c) => c.close()));
+  await servers?.stop();
+});
+
+/** The master endpoints serving `slots`, from one CLUSTER SLOTS of a plain connection. */
+async function ownersOf(slots: Iterable<number>): Promise<Map<number, string>> {
+  const [any] = plain.values();
+  const ranges = (await any.send("CLUSTER", "SLOTS")) as [number, number, [string, number]][];
+  const owners = new Map<number, string>();
+  for (const slot of slots) {
+    const range = ranges.find(([first, last]) => slot >= first && slot <= last)!;
+    owners.set(slot, `${range[2][0]}:${range[2][1]}`);
+  }
+  return owners;
+}
+
+/** The master endpoint serving `slot`. */
+async function ownerOf(slot: number): Promise<string> {
+  return (await ownersOf([slot])).get(slot)!;
+}
+
+test("redis cluster: 1,000 keys over every master, each stored on the owner of its slot", async () => {
+  const keys = Array.from({ length: 1000 }, (_, i) => `${prefix}k${i}`);
+  await Promise.all(keys.map((k, i) => cluster.set(k, `v${i}`)));
+  const values = await Promise.all(keys.map((k) => cluster.get(k)));
+  assert.deepEqual(values, keys.map((_, i) => `v${i}`));
+  const slots = await Promise.all(keys.map((k) => cluster.send("CLUSTER", "KEYSLOT", k)));
+  assert.deepEqual(slots, keys.map((k) => keySlot(k)));
+  const owners = await ownersOf(new Set(slots as number[]));
+  const perNode = new Map<string, number>();
+  await Promise.all(keys.map(async (k) => {
+    const owner = owners.get(keySlot(k))!;
+    assert.equal(await plain.get(owner)!.exists(k), 1, `${k} on ${owner}`);
+    perNode.set(owner, (perNode.get(owner) ?? 0) + 1);
+  }));
+  assert.equal(perNode.size, 3, "keys landed on all three masters");
+});
+
+test("redis cluster: multi-key commands across slots are refused before sending, or split", async () => {
+  const [a, b] = [`${prefix}ma`, `${prefix}mb`];
+  assert.notEqual(keySlot(a), keySlot(b));
+  await assert.rejects(
+    cluster.sInter(a, b),
+    (e: Error) => e instanceof RangeError && /SINTER/.test(e.message),
+  );
+  await assert.rejects(cluster.rename(a, b), RangeError);
+  await cluster.mSet({ [a]: "1", [b]: "2", [`{${a}}x`]: "3" });
+  assert.deepEqual(await cluster.mGet(a, b, `{${a}}x`, `${prefix}missing`), ["1", "2", "3", null]);
+  assert.equal(await cluster.exists(a, b, `${prefix}missing`), 2);
+  assert.equal(await cluster.del(a, b, `{${a}}x`), 3);
+  // Keys sharing a hash tag stay one command on one node.
+  await cluster.sAdd(`{${prefix}t}1`, "x", "y");
+  await cluster.sAdd(`{${prefix}t}2`, "y", "z");
+  assert.deepEqual(await cluster.sInter(`{${prefix}t}1`, `{${prefix}t}2`), ["y"]);
+});
+
+test("redis cluster: a pipeline over random slots is split per node and answered in order", async () => {
+  const p = cluster.pipeline();
+  for (let i = 0; i < 300; i++) p.set(`${prefix}p${i}`, `${i}`).get(`${prefix}p${i}`);
+  p.incr(`${prefix}p0`).hGet(`${prefix}p1`, "f"); // an error reply stays a value in place
+  const results = await p.exec();
+  for (let i = 0; i < 300; i++) {
+    assert.equal(results[2 * i], true);
+    assert.equal(results[2 * i + 1], `${i}`);
+  }
+  assert.equal(results[600], 1);
+  assert.ok(results[601] instanceof RedisError && results[601].serverCode === "WRONGTYPE");
+});
+
+test("redis cluster: MULTI/EXEC and WATCH are bound to one slot", async () => {
+  const tag = `{${prefix}tx}`;
+  assert.deepEqual(await cluster.multi().incr(`${tag}a`).incr(`${tag}b`).get(`${tag}a`).exec(), [
+    1,
+    1,
+    "1",
+  ]);
+  await assert.rejects(cluster.multi().incr(`${prefix}x1`).incr(`${prefix}x2`).exec(), RangeError);
+  const done = await cluster.transaction(async (conn) => {
+    const n = Number(await conn.get(`${tag}a`));
+    return conn.multi().set(`${tag}a`, `${n + 10}`);
+  }, `${tag}a`);
+  assert.deepEqual(done, [true]);
+  assert.equal(await cluster.get(`${tag}a`), "11");
+  await assert.rejects(
+    cluster.transaction(async (c) => c.multi(), `${prefix}w1`, `${prefix}w2`),
+    RangeError,
+  );
+});
+
+test("redis cluster: scripts run on the node of their first key (EVALSHA, EVAL on NOSCRIPT)", async () => {
+  const script = cluster.registerScript(`return redis.call('incrby', KEYS[1], ARGV[1])`);
+  const keys = Array.from({ length: 30 }, (_, i) => `${prefix}s${i}`);
+  assert.deepEqual(await Promise.all(keys.map((k) => script.run([k], [5]))), keys.map(() => 5));
+  const p = cluster.pipeline();
+  for (const k of keys) script.queue(p, [k], [1]);
+  assert.deepEqual(await p.exec(), keys.map(() => 6));
+});
+
+test("redis cluster: scanIter sees the keys of every master", async () => {
+  const keys = Array.from({ length: 50 }, (_, i) => `${prefix}scan:${i}`);
+  await Promise.all(keys.map((k) => cluster.set(k, "1")));
+  const seen: string[] = [];
+  for await (const k of cluster.scanIter({ match: `${prefix}scan:*`, count: 100 })) seen.push(k);
+  assert.deepEqual(seen.sort(), keys.sort());
+});
+
+test("redis cluster: blocking commands wait on a dedicated connection of the key's master", async () => {
+  const list = `${prefix}jobs`;
+  const popped = cluster.blPop(list, 5);
+  assert.equal(await cluster.get(`${prefix}p2`), "2", "the shared connection is not held up");
+  await cluster.rPush(list, "job1");
+  assert.deepEqual(await popped, [list, "job1"]);
+});
+
+/** Moves `slot` (with its keys) from its master to `target`, calling `midway` half way. */
+async function migrateSlot(
+  slot: number,
+  target: string,
+  midway: (moved: string[], source: RedisClient<string>) => Promise<void>,
+): Promise<void> {
+  const source = await ownerOf(slot);
+  const from = plain.get(source)!;
+  const to = plain.get(target)!;
+  const fromId = (await from.send("CLUSTER", "MYID")) as string;
+  const toId = (await to.send("CLUSTER", "MYID")) as string;
+  await to.send("CLUSTER", "SETSLOT", slot, "IMPORTING", fromId);
+  await from.send("CLUSTER", "SETSLOT", slot, "MIGRATING", toId);
+  const [host, port] = target.split(":");
+  let first = true;
+  for (;;) {
+    const keys = (await from.send("CLUSTER", "GETKEYSINSLOT", slot, 50)) as string[];
+    if (keys.length === 0) break;
+    await from.send("MIGRATE", host, port, "", 0, 5000, "KEYS", ...keys);
+    if (first) await midway(keys, from);
+    first = false;
+  }
+  for (const node of [to, from, ...plain.values()]) {
+    await node.send("CLUSTER", "SETSLOT", slot, "NODE", toId).catch(() => {}); // replicas refuse
+  }
+}
+
+test("redis cluster: a slot migrated during reads: ASK then MOVED, no read fails", async () => {
+  const tag = `${prefix}mig`;
+  const slot = keySlot(tag);
+  const keys = Array.from({ length: 120 }, (_, i) => `{${tag}}${i}`);
+  await Promise.all(keys.map((k, i) => cluster.set(k, `${i}`)));
+  const masters = [...new Set(await Promise.all([0, 6000, 12000].map((s) => ownerOf(s))))];
+  const source = await ownerOf(slot);
+  const target = masters.find((m) => m !== source)!;
+  let failures = 0;
+  let reads = 0;
+  let stop = false;
+  const readAll = async (): Promise<void> => {
+    const values = await Promise.allSettled(keys.map((k) => cluster.get(k)));
+    for (const [i, v] of values.entries()) {
+      reads++;
+      if (v.status === "rejected" || v.value !== `${i}`) failures++;
+    }
+  };
+  const leaked = await collectUnhandledRejections(async () => {
+    const traffic = (async () => {
+      while (!stop) await readAll();
+    })();
+    // Half way some keys moved and the rest not: the source answers ASK for the moved ones.
+    await migrateSlot(slot, target, async (moved, from) => {
+      await assert.rejects(from.get(moved[0]), (e: Error) => /^ASK /.test(e.message));
+      await readAll();
+    });
+    await readAll(); // after: MOVED
+    stop = true;
+    await traffic;
+  });
+  assert.deepEqual(leaked, []);
+  assert.equal(failures, 0, `${failures} of ${reads} reads failed`);
+  assert.equal(await ownerOf(slot), target);
+  assert.equal(await cluster.get(keys[7]), "7");
+  assert.equal(await plain.get(target)!.exists(keys[7]), 1);
+});

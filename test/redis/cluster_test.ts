@@ -113,7 +113,7 @@ test("redis cluster: MULTI/EXEC and WATCH are bound to one slot", async () => {
   assert.deepEqual(done, [true]);
   assert.equal(await cluster.get(`${tag}a`), "11");
   await assert.rejects(
-    cluster.transaction(async (c) => c.multi(), `${prefix}w1`, `${prefix}w2`),
+    cluster.transaction((c) => Promise.resolve(c.multi()), `${prefix}w1`, `${prefix}w2`),
     RangeError,
   );
 });

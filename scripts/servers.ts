@@ -488,7 +488,7 @@ export interface RedisClusterServers {
  * Starts a Redis Cluster of `masters * (1 + replicas)` nodes (default 3 masters, 1 replica
  * each) on free loopback ports, each in its own temp dir with a small `cluster-node-timeout`,
  * joins them with `redis-cli --cluster create`, and waits until every node reports
- * `cluster_state:ok` and agrees on all 16384 slots. `nodes[i].stop()` SIGKILLs one node.
+ * `cluster_state:ok` with all 16384 slots and every replica finished its initial sync. `nodes[i].stop()` SIGKILLs one node.
  *
  * @example
  * ```ts
@@ -535,9 +535,14 @@ export async function startRedisCluster(
     for (;;) {
       const healthy = (t: string): boolean =>
         t.includes("cluster_state:ok") && t.includes("cluster_slots_ok:16384");
-      const states = await Promise.all(
-        nodes.map((n) => probe({ host: n.host, port: n.port }, "CLUSTER INFO\r\n", healthy, 300)),
-      );
+      // Replicas count once their initial sync is over (a failover needs them).
+      const synced = (t: string): boolean =>
+        t.includes("role:master") ||
+        (t.includes("master_link_status:up") && t.includes("master_sync_in_progress:0"));
+      const states = await Promise.all(nodes.flatMap((n) => [
+        probe({ host: n.host, port: n.port }, "CLUSTER INFO\r\n", healthy, 300),
+        probe({ host: n.host, port: n.port }, "INFO replication\r\n", synced, 300),
+      ]));
       if (states.every(Boolean)) return { nodes, endpoints, stop };
       if (Date.now() > giveUp) {
         throw new Error("The Redis Cluster did not reach cluster_state:ok in 30 s");

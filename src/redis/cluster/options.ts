@@ -26,7 +26,20 @@ export interface RedisClusterOptions
   retryTimeout?: number;
   /** Milliseconds between periodic slot map refreshes; 0 turns them off. Default 10,000. */
   refreshInterval?: number;
+  /**
+   * Where read-only commands go: `"master"` (default); `"replica"`: a random replica of the
+   * slot's shard (its master when the map lists none); `"preferReplica"`: like `"replica"`, but
+   * a read that lost its replica connection is retried on the master. Replica connections send
+   * `READONLY`; replica reads may lag behind the master (asynchronous replication).
+   */
+  readFrom?: ReadFrom;
 }
+
+/** Where a cluster client sends read-only commands; see {@link RedisClusterOptions.readFrom}. */
+export type ReadFrom = "master" | "replica" | "preferReplica";
+
+/** The values of {@link ReadFrom}. */
+export const READ_FROM = ["master", "replica", "preferReplica"] as const;
 
 /**
  * Parses `"host:port"` (IPv6 in brackets) or passes an object through, checking the port.

@@ -44,6 +44,8 @@ export class RoutedRequest implements ReplyHandler<RespValue> {
   #asking: NodeKey | undefined;
   #redirects = 0;
   #retries = 0;
+  /** Read from the master from now on (preferReplica after a lost replica). */
+  #masterOnly = false;
   /** When retrying stops (performance.now()); set from the deadline, or at the first retry. */
   #giveUpAt: number | undefined;
 
@@ -74,6 +76,8 @@ export class RoutedRequest implements ReplyHandler<RespValue> {
       ? topology.node(asking)
       : this.slot === NO_KEYS
       ? topology.anyMaster()
+      : this.readOnly && !this.#masterOnly && topology.readFrom !== "master"
+      ? topology.replicaOf(this.slot)
       : topology.masterOf(this.slot);
     if (node === undefined) {
       topology.refreshSoon();
@@ -113,6 +117,7 @@ export class RoutedRequest implements ReplyHandler<RespValue> {
     ) {
       // The node is gone or going: what serves the slot now is for a fresh map to say.
       this.topology.refreshSoon();
+      if (this.topology.readFrom === "preferReplica") this.#masterOnly = true;
       this.#later(error);
       return;
     }

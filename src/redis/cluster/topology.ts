@@ -11,7 +11,7 @@ import { RedisError } from "../errors.ts";
 import { openRedisConnection } from "../open_connection.ts";
 import type { RedisPush } from "../pubsub_frames.ts";
 import type { RespValue } from "../resp_types.ts";
-import { parseNodeAddress, type RedisClusterOptions } from "./options.ts";
+import { parseNodeAddress, READ_FROM, type ReadFrom, type RedisClusterOptions } from "./options.ts";
 import { type NodeKey, parseClusterShards, parseClusterSlots, SlotMap } from "./slot_map.ts";
 
 /** One cluster node: its options and the auto-pipelined connection commands share. */
@@ -62,6 +62,11 @@ export class ClusterTopology {
         throw new RangeError(`${name} must be a number >= 0, got ${value}`);
       }
     }
+    if (options.readFrom !== undefined && !READ_FROM.includes(options.readFrom)) {
+      throw new TypeError(
+        `readFrom must be one of ${READ_FROM.join(", ")}, got ${options.readFrom}`,
+      );
+    }
     this.#seeds = options.nodes.map((n) => {
       const { host, port } = parseNodeAddress(n);
       return `${host}:${port}`;
@@ -91,6 +96,11 @@ export class ClusterTopology {
     return this.#options.maxRedirections ?? 16;
   }
 
+  /** Where read-only commands go. */
+  get readFrom(): ReadFrom {
+    return this.#options.readFrom ?? "master";
+  }
+
   /** How long commands without a deadline keep retrying, in ms. */
   get retryTimeout(): number {
     return this.#options.retryTimeout ?? 5000;
@@ -107,6 +117,10 @@ export class ClusterTopology {
       conn: openRedisConnection(options, {
         textBulks: this.decode,
         onDisconnect: () => this.refreshSoon(),
+        // Replicas serve reads only after READONLY; on a master it does nothing.
+        onConnect: this.readFrom === "master" ? undefined : async (run) => {
+          await run(["READONLY"]);
+        },
       }),
     };
     this.#nodes.set(key, node);
@@ -117,6 +131,15 @@ export class ClusterTopology {
   masterOf(slot: number): ClusterNode | undefined {
     const shard = this.#map?.shardOf(slot);
     return shard ? this.node(shard.master) : undefined;
+  }
+
+  /** A random replica of the shard serving `slot`; its master when none is listed. */
+  replicaOf(slot: number): ClusterNode | undefined {
+    const shard = this.#map?.shardOf(slot);
+    if (!shard) return undefined;
+    const { replicas } = shard;
+    if (replicas.length === 0) return this.node(shard.master);
+    return this.node(replicas[Math.floor(Math.random() * replicas.length)]);
   }
 
   /** Every master of the current map. */

@@ -25,7 +25,7 @@ after(async () => {
  */
 async function fakeNode(
   script: (name: string, count: number) => string | undefined = () => undefined,
-  options: { announce?: string; faults?: (connection: number) => Fault } = {},
+  options: { announce?: string; replica?: string; faults?: (connection: number) => Fault } = {},
 ): Promise<{ server: HostileServer; seen: Map<string, number> }> {
   const base = redisHostileProtocol();
   const seen = new Map<string, number>();
@@ -37,15 +37,20 @@ async function fakeNode(
       const name = request[0].toUpperCase();
       if (name === "CLUSTER") {
         const [host, port] = (options.announce ?? self).split(":");
-        const slots =
-          `*1\r\n*3\r\n:0\r\n:16383\r\n*2\r\n$${host.length}\r\n${host}\r\n:${port}\r\n`;
+        const node = (h: string, p: string): string => `*2\r\n$${h.length}\r\n${h}\r\n:${p}\r\n`;
+        const replica = options.replica
+          ? node(...(options.replica.split(":") as [string, string]))
+          : "";
+        const slots = `*1\r\n*${options.replica ? 4 : 3}\r\n:0\r\n:16383\r\n${
+          node(host, port)
+        }${replica}`;
         return {
           bytes: encoder.encode(request[1] === "SLOTS" ? slots : "-ERR unknown subcommand\r\n"),
         };
       }
       const count = (seen.get(name) ?? 0) + 1;
       seen.set(name, count);
-      const scripted = script(name, count);
+      const scripted = name === "READONLY" ? "+OK\r\n" : script(name, count);
       return scripted === undefined
         ? base.respond(request, session)
         : { bytes: encoder.encode(scripted) };
@@ -160,5 +165,23 @@ test("redis cluster faults: a cross-slot command is refused before anything is s
   await assert.rejects(cluster.sUnion("a", "b"), RangeError);
   await assert.rejects(cluster.multi().set("a", "1").set("b", "2").exec(), RangeError);
   assert.equal(server.requests, before);
+  await cluster.close();
+});
+
+test("redis cluster faults: a replica still LOADING hands the read to the master", async () => {
+  const replica = await fakeNode((name) =>
+    name === "GET" ? "-LOADING Redis is loading the dataset in memory\r\n" : undefined
+  );
+  const replicaAddress = `${replica.server.host}:${replica.server.port}`;
+  const { server, seen } = await fakeNode(undefined, { replica: replicaAddress });
+  const cluster = await RedisClusterClient.connect({
+    nodes: [`${server.host}:${server.port}`],
+    readFrom: "replica",
+    decode: true,
+  });
+  assert.equal(await cluster.get("k"), "value-of:k");
+  assert.equal(replica.seen.get("READONLY"), 1);
+  assert.equal(replica.seen.get("GET"), 1);
+  assert.equal(seen.get("GET"), 1);
   await cluster.close();
 });

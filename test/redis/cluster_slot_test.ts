@@ -104,7 +104,7 @@ test("cluster slot map: CLUSTER SHARDS in RESP2 lists and RESP3 maps", () => {
   assert.equal(map.shardOf(0)?.master, "10.0.0.1:7000");
   assert.deepEqual(map.shardOf(5460)?.replicas, ["10.0.0.1:7003"]);
   assert.equal(map.shardOf(16383)?.master, "10.0.0.1:7001");
-  assert.deepEqual(map.shardOf(5461)?.replicas, [], "a loading replica is not used");
+  assert.deepEqual(map.shardOf(5461)?.replicas, ["10.0.0.1:7004"], "a loading replica is kept");
   assert.equal(map.shardOf(12000), undefined, "a failed master serves nothing");
   const toMap = (list: unknown[]): RespMap => {
     const entries: [never, never][] = [];

@@ -143,6 +143,43 @@ test("redis cluster: blocking commands wait on a dedicated connection of the key
   assert.deepEqual(await popped, [list, "job1"]);
 });
 
+/** `cmdstat_get` calls of every node since its stats were reset. */
+async function getCalls(): Promise<Map<string, number>> {
+  const calls = new Map<string, number>();
+  for (const [endpoint, node] of plain) {
+    const info = String(await node.send("INFO", "commandstats"));
+    calls.set(endpoint, Number(/cmdstat_get:calls=(\d+)/.exec(info)?.[1] ?? 0));
+  }
+  return calls;
+}
+
+test("redis cluster: readFrom replica sends reads to replicas (READONLY), writes to masters", async () => {
+  const readers = await RedisClusterClient.connect({
+    nodes: servers.endpoints.slice(0, 1),
+    decode: true,
+    readFrom: "replica",
+  });
+  const keys = Array.from({ length: 60 }, (_, i) => `${prefix}ro${i}`);
+  await Promise.all(keys.map((k) => readers.set(k, k)));
+  for (const master of new Set((await ownersOf(keys.map((k) => keySlot(k)))).values())) {
+    await plain.get(master)!.send("WAIT", 1, 2000); // the replicas have every write
+  }
+  await Promise.all([...plain.values()].map((n) => n.send("CONFIG", "RESETSTAT")));
+  assert.deepEqual(await Promise.all(keys.map((k) => readers.get(k))), keys);
+  const calls = await getCalls();
+  const roles = new Map<string, string>();
+  for (const [endpoint, node] of plain) {
+    roles.set(endpoint, String(((await node.send("ROLE")) as unknown[])[0]));
+  }
+  let onReplicas = 0;
+  for (const [endpoint, n] of calls) {
+    if (roles.get(endpoint) === "slave") onReplicas += n;
+    else assert.equal(n, 0, `no GET on master ${endpoint}`);
+  }
+  assert.equal(onReplicas, keys.length);
+  await readers.close();
+});
+
 /** Moves `slot` (with its keys) from its master to `target`, calling `midway` half way. */
 async function migrateSlot(
   slot: number,
@@ -209,41 +246,4 @@ test("redis cluster: a slot migrated during reads: ASK then MOVED, no read fails
   assert.equal(await ownerOf(slot), target);
   assert.equal(await cluster.get(keys[7]), "7");
   assert.equal(await plain.get(target)!.exists(keys[7]), 1);
-});
-
-/** `cmdstat_get` calls of every node since its stats were reset. */
-async function getCalls(): Promise<Map<string, number>> {
-  const calls = new Map<string, number>();
-  for (const [endpoint, node] of plain) {
-    const info = String(await node.send("INFO", "commandstats"));
-    calls.set(endpoint, Number(/cmdstat_get:calls=(\d+)/.exec(info)?.[1] ?? 0));
-  }
-  return calls;
-}
-
-test("redis cluster: readFrom replica sends reads to replicas (READONLY), writes to masters", async () => {
-  const readers = await RedisClusterClient.connect({
-    nodes: servers.endpoints.slice(0, 1),
-    decode: true,
-    readFrom: "replica",
-  });
-  const keys = Array.from({ length: 60 }, (_, i) => `${prefix}ro${i}`);
-  await Promise.all(keys.map((k) => readers.set(k, k)));
-  for (const master of new Set((await ownersOf(keys.map((k) => keySlot(k)))).values())) {
-    await plain.get(master)!.send("WAIT", 1, 2000); // the replicas have every write
-  }
-  await Promise.all([...plain.values()].map((n) => n.send("CONFIG", "RESETSTAT")));
-  assert.deepEqual(await Promise.all(keys.map((k) => readers.get(k))), keys);
-  const calls = await getCalls();
-  const roles = new Map<string, string>();
-  for (const [endpoint, node] of plain) {
-    roles.set(endpoint, String(((await node.send("ROLE")) as unknown[])[0]));
-  }
-  let onReplicas = 0;
-  for (const [endpoint, n] of calls) {
-    if (roles.get(endpoint) === "slave") onReplicas += n;
-    else assert.equal(n, 0, `no GET on master ${endpoint}`);
-  }
-  assert.equal(onReplicas, keys.length);
-  await readers.close();
 });

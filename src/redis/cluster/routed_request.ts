@@ -106,7 +106,12 @@ export class RoutedRequest implements ReplyHandler<RespValue> {
     if (error instanceof RedisError) {
       const code = error.serverCode;
       if ((code === "MOVED" || code === "ASK") && this.#redirect(code, error.message)) return;
-      if (code === "TRYAGAIN" || code === "CLUSTERDOWN") {
+      if (code === "LOADING" && this.readOnly && !this.#masterOnly) {
+        this.#masterOnly = true; // a replica still loading its data: ask the master
+        this.start();
+        return;
+      }
+      if (code === "TRYAGAIN" || code === "CLUSTERDOWN" || code === "LOADING") {
         if (code === "CLUSTERDOWN") this.topology.refreshSoon();
         this.#later(error);
         return;

@@ -14,7 +14,7 @@ export type NodeKey = string;
 export interface Shard {
   /** The master's address. */
   master: NodeKey;
-  /** Replicas that are online. */
+  /** Replicas not known to have failed (a fresh one reports "loading" until it has data). */
   replicas: NodeKey[];
 }
 
@@ -86,7 +86,7 @@ export function parseClusterShards(reply: RespValue, seedHost: string): SlotMap 
       const key = nodeKey(node.get("endpoint") ?? node.get("ip"), port, seedHost);
       if (text(node.get("role") ?? "") === "master") {
         if (health !== "failed") master = key;
-      } else if (health === "online") replicas.push(key);
+      } else if (health !== "failed") replicas.push(key); // "loading": see RoutedRequest
     }
     if (master === undefined || slots.length === 0) continue;
     if (slots.length % 2 !== 0) throw malformed("CLUSTER SHARDS slots");

@@ -2,6 +2,7 @@
 // CLUSTERDOWN retried within the deadline, MOVED loops bounded, a write on a lost connection
 // never repeated while a read is, natMap, cross-slot refusal sending nothing.
 import { after, test } from "node:test";
+import { inspect } from "node:util";
 import assert from "node:assert/strict";
 import { ConnectionClosedError } from "../../src/core/errors.ts";
 import { RedisClusterClient } from "../../src/redis/cluster/client.ts";
@@ -183,5 +184,27 @@ test("redis cluster faults: a replica still LOADING hands the read to the master
   assert.equal(replica.seen.get("READONLY"), 1);
   assert.equal(replica.seen.get("GET"), 1);
   assert.equal(seen.get("GET"), 1);
+  await cluster.close();
+});
+
+test("redis cluster faults: the password stays out of inspect, JSON and the node options", async () => {
+  const { server } = await fakeNode();
+  const secret = "hunter2-cluster-secret";
+  const cluster = await RedisClusterClient.connect({
+    nodes: [`${server.host}:${server.port}`],
+    password: secret,
+  });
+  assert.equal(await cluster.ping(), "PONG");
+  for (
+    const shown of [
+      inspect(cluster, { depth: 10 }),
+      JSON.stringify(cluster),
+      String(cluster),
+      inspect(cluster.masters, { depth: 10 }),
+      JSON.stringify(cluster.masters),
+    ]
+  ) {
+    assert.ok(!shown.includes(secret), shown);
+  }
   await cluster.close();
 });

@@ -1,6 +1,6 @@
 // One command on its way through a cluster: sent to the master of its slot, following MOVED
-// (map updated) and ASK (ASKING first, once), retrying TRYAGAIN, CLUSTERDOWN and lost nodes
-// with backoff within its deadline. A write is sent again only when it provably did not run.
+// (map updated) and ASK (ASKING first, once), retrying TRYAGAIN, CLUSTERDOWN, LOADING and lost
+// nodes with backoff within its deadline. A write is sent again only when it provably did not run.
 
 import {
   AbortedError,

@@ -4,7 +4,7 @@
 import { after, test } from "node:test";
 import { inspect } from "node:util";
 import assert from "node:assert/strict";
-import { ConnectionClosedError } from "../../src/core/errors.ts";
+import { ConnectionClosedError, KvError } from "../../src/core/errors.ts";
 import { RedisClusterClient } from "../../src/redis/cluster/client.ts";
 import { RedisError } from "../../src/redis/errors.ts";
 import {
@@ -207,4 +207,24 @@ test("redis cluster faults: the password stays out of inspect, JSON and the node
     assert.ok(!shown.includes(secret), shown);
   }
   await cluster.close();
+});
+
+test("redis cluster faults: connect skips a dead seed and asks the next one", async () => {
+  const { server } = await fakeNode();
+  const cluster = await RedisClusterClient.connect({
+    nodes: ["127.0.0.1:1", `${server.host}:${server.port}`],
+    decode: true,
+  });
+  assert.equal(await cluster.get("s"), "value-of:s");
+  await cluster.close();
+  await assert.rejects(
+    RedisClusterClient.connect({ nodes: ["127.0.0.1:1"] }),
+    (e: Error) => e instanceof KvError,
+  );
+  assert.throws(() => new RedisClusterClient({ nodes: [] }), TypeError);
+  assert.throws(() => new RedisClusterClient({ nodes: ["nope"] }), TypeError);
+  assert.throws(
+    () => new RedisClusterClient({ nodes: ["h:1"], readFrom: "any" as never }),
+    TypeError,
+  );
 });

@@ -247,3 +247,19 @@ test("redis cluster: a slot migrated during reads: ASK then MOVED, no read fails
   assert.equal(await cluster.get(keys[7]), "7");
   assert.equal(await plain.get(target)!.exists(keys[7]), 1);
 });
+
+test("redis cluster: sharded pub/sub on the channel's master; classic pub/sub on one master", async () => {
+  const channel = `${prefix}orders`;
+  await using sub = cluster.shardPubsub(channel);
+  let resolveShard!: (data: string) => void;
+  const got = new Promise<string>((resolve) => (resolveShard = resolve));
+  await sub.ssubscribe({ [channel]: (m) => resolveShard(String(m.data)) });
+  assert.equal(await cluster.sPublish(channel, "o-1"), 1, "routed to the subscriber's node");
+  assert.equal(await got, "o-1");
+  await using classic = cluster.pubsub();
+  let resolveNews!: (data: string) => void;
+  const news = new Promise<string>((resolve) => (resolveNews = resolve));
+  await classic.subscribe({ [`${prefix}news`]: (m) => resolveNews(String(m.data)) });
+  await cluster.publish(`${prefix}news`, "n-1"); // any master: the cluster forwards it
+  assert.equal(await news, "n-1");
+});

@@ -167,6 +167,14 @@ export class ClusterTopology {
     return client;
   }
 
+  /** Options for a subscriber on `node`: the user's, reconnect included. */
+  subscriberOptions(node: ClusterNode): ResolvedRedisOptions {
+    return resolveRedisOptions({
+      ...this.#nodeOptions(node.key),
+      reconnect: this.#options.reconnect,
+    });
+  }
+
   /** Notes a MOVED: the slot is served by `master` now; a full refresh follows. */
   moved(slot: number, master: NodeKey): void {
     this.#map?.moveSlot(slot, master);

@@ -2,6 +2,7 @@
 // 1,000 keys, cross-slot refusal and splits, pipelines across nodes, slot-bound transactions,
 // scripts, scanIter, blocking commands, and a live slot migration (ASK, then MOVED).
 import { after, before, test } from "node:test";
+import { spawn } from "node:child_process";
 import assert from "node:assert/strict";
 import { type RedisClusterServers, startRedisCluster } from "../../scripts/servers.ts";
 import { RedisClient } from "../../src/redis/client.ts";
@@ -262,4 +263,40 @@ test("redis cluster: sharded pub/sub on the channel's master; classic pub/sub on
   await classic.subscribe({ [`${prefix}news`]: (m) => resolveNews(String(m.data)) });
   await cluster.publish(`${prefix}news`, "n-1"); // any master: the cluster forwards it
   assert.equal(await news, "n-1");
+});
+
+test("redis cluster: redis-cli --cluster reshard of 1,000 slots during reads: none fails", async () => {
+  const keys = Array.from({ length: 3000 }, (_, i) => `${prefix}rs${i}`);
+  await Promise.all(keys.map((k) => cluster.set(k, k)));
+  const [from, to] = [...new Set((await ownersOf([0, 16383])).values())];
+  const ids = await Promise.all([from, to].map((m) => plain.get(m)!.send("CLUSTER", "MYID")));
+  const reshard = new Promise<number | null>((resolve, reject) => {
+    const child = spawn("redis-cli", [
+      ...["--cluster", "reshard", from, "--cluster-from", String(ids[0])],
+      ...["--cluster-to", String(ids[1]), "--cluster-slots", "1000", "--cluster-yes"],
+    ], { stdio: "ignore" });
+    child.once("error", reject);
+    child.once("exit", resolve);
+  });
+  let done = false;
+  void reshard.finally(() => (done = true));
+  let reads = 0;
+  const failures: string[] = [];
+  const leaked = await collectUnhandledRejections(async () => {
+    while (!done) {
+      const batch = keys.slice(reads % 2000, (reads % 2000) + 1000);
+      const values = await Promise.allSettled(batch.map((k) => cluster.get(k)));
+      values.forEach((v, i) => {
+        if (v.status === "rejected") failures.push(String(v.reason));
+        else if (v.value !== batch[i]) failures.push(`${batch[i]}: ${v.value}`);
+      });
+      reads += batch.length;
+    }
+  });
+  assert.equal(await reshard, 0, "redis-cli reshard succeeded");
+  console.log(`# reshard of 1,000 slots: ${reads} reads during it, ${failures.length} failed`);
+  assert.deepEqual(leaked, []);
+  assert.deepEqual(failures.slice(0, 5), [], `${failures.length} of ${reads} reads failed`);
+  assert.equal((await ownersOf([0])).get(0), to, "slot 0 moved");
+  assert.deepEqual(await cluster.mGet(...keys.slice(0, 50)), keys.slice(0, 50));
 });

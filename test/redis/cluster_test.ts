@@ -5,6 +5,8 @@ import { after, before, test } from "node:test";
 import { spawn } from "node:child_process";
 import assert from "node:assert/strict";
 import { type RedisClusterServers, startRedisCluster } from "../../scripts/servers.ts";
+import { defaultConnect } from "../../src/core/default_connect.ts";
+import type { Connect } from "../../src/core/transport.ts";
 import { RedisClient } from "../../src/redis/client.ts";
 import { RedisClusterClient } from "../../src/redis/cluster/client.ts";
 import { keySlot } from "../../src/redis/cluster/slot.ts";
@@ -299,4 +301,20 @@ test("redis cluster: redis-cli --cluster reshard of 1,000 slots during reads: no
   assert.deepEqual(failures.slice(0, 5), [], `${failures.length} of ${reads} reads failed`);
   assert.equal((await ownersOf([0])).get(0), to, "slot 0 moved");
   assert.deepEqual(await cluster.mGet(...keys.slice(0, 50)), keys.slice(0, 50));
+});
+
+test("redis cluster: the user's connector opens every node connection", async () => {
+  const reached = new Set<string>();
+  const counting: Connect = (address, options) => {
+    reached.add(`${address.host}:${address.port}`);
+    return defaultConnect(address, options);
+  };
+  const own = await RedisClusterClient.connect({
+    nodes: servers.endpoints.slice(0, 1),
+    connect: counting,
+  });
+  await Promise.all(Array.from({ length: 100 }, (_, i) => own.set(`${prefix}c${i}`, "1")));
+  const masters = new Set((await ownersOf([0, 6000, 12000])).values());
+  for (const master of masters) assert.ok(reached.has(master), `${master} through the connector`);
+  await own.close();
 });

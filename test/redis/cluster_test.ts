@@ -306,7 +306,7 @@ test("redis cluster: redis-cli --cluster reshard of 1,000 slots during reads: no
 test("redis cluster: the user's connector opens every node connection", async () => {
   const reached = new Set<string>();
   const counting: Connect = (address, options) => {
-    reached.add(`${address.host}:${address.port}`);
+    if ("host" in address) reached.add(`${address.host}:${address.port}`);
     return defaultConnect(address, options);
   };
   const own = await RedisClusterClient.connect({

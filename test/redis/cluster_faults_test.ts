@@ -36,6 +36,8 @@ async function fakeNode(
     ...base,
     respond(request, session) {
       const name = request[0].toUpperCase();
+      const count = (seen.get(name) ?? 0) + 1;
+      seen.set(name, count);
       if (name === "CLUSTER") {
         const [host, port] = (options.announce ?? self).split(":");
         const node = (h: string, p: string): string => `*2\r\n$${h.length}\r\n${h}\r\n:${p}\r\n`;
@@ -49,8 +51,6 @@ async function fakeNode(
           bytes: encoder.encode(request[1] === "SLOTS" ? slots : "-ERR unknown subcommand\r\n"),
         };
       }
-      const count = (seen.get(name) ?? 0) + 1;
-      seen.set(name, count);
       const scripted = name === "READONLY" ? "+OK\r\n" : script(name, count);
       return scripted === undefined
         ? base.respond(request, session)
@@ -227,4 +227,25 @@ test("redis cluster faults: connect skips a dead seed and asks the next one", as
     () => new RedisClusterClient({ nodes: ["h:1"], readFrom: "any" as never }),
     TypeError,
   );
+});
+
+test("redis cluster faults: refreshes are single-flight on MOVED storms, and periodic", async () => {
+  let self = "";
+  const { server, seen } = await fakeNode((name, n) =>
+    name === "GET" && n <= 200 ? `-MOVED 1 ${self}\r\n` : undefined
+  );
+  self = `${server.host}:${server.port}`;
+  const cluster = await RedisClusterClient.connect({ nodes: [self], refreshInterval: 0 });
+  const before = seen.get("CLUSTER")!;
+  await Promise.all(Array.from({ length: 200 }, (_, i) => cluster.get(`k${i}`)));
+  const storm = seen.get("CLUSTER")! - before;
+  assert.ok(storm >= 1 && storm <= 4, `${storm} CLUSTER requests for 200 MOVED replies`);
+  await cluster.close();
+  const periodic = await RedisClusterClient.connect({ nodes: [self], refreshInterval: 20 });
+  const start = seen.get("CLUSTER")!;
+  while (seen.get("CLUSTER")! < start + 6) await new Promise((resolve) => setTimeout(resolve, 10));
+  await periodic.close();
+  const after = seen.get("CLUSTER")!;
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  assert.equal(seen.get("CLUSTER"), after, "no refresh after close");
 });

@@ -318,3 +318,12 @@ test("redis cluster: the user's connector opens every node connection", async ()
   for (const master of masters) assert.ok(reached.has(master), `${master} through the connector`);
   await own.close();
 });
+
+test("redis cluster: perMaster views reach each master; FLUSHALL empties every master", async () => {
+  const views = cluster.perMaster();
+  assert.equal(views.length, 3);
+  const sizes = await Promise.all(views.map((m) => m.dbSize()));
+  assert.ok(sizes.every((n) => n > 0), `every master holds keys: ${sizes}`);
+  assert.equal(await cluster.flushAll(), true);
+  assert.deepEqual(await Promise.all(views.map((m) => m.dbSize())), [0, 0, 0]);
+});

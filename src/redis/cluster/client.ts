@@ -32,6 +32,9 @@ import { keySlot } from "./slot.ts";
 import { SPLIT_COMMANDS, splitBySlot, SplitReply } from "./split_request.ts";
 import { type ClusterNode, ClusterTopology } from "./topology.ts";
 
+/** Keyless commands sent to every master (the first reply answers). */
+const BROADCAST = new Set(["SCRIPT", "FLUSHALL", "FLUSHDB"]);
+
 /** What the views of one cluster client share. */
 interface Shared {
   topology: ClusterTopology;
@@ -44,7 +47,8 @@ interface Shared {
  * CLUSTERDOWN are handled, and the slot map follows the cluster. MGET, MSET, DEL, UNLINK,
  * EXISTS and TOUCH whose keys span slots are split per slot (not atomic across slots); other
  * multi-key commands must keep their keys in one slot (use a `{hash tag}`) or are refused
- * with a `RangeError` before anything is sent.
+ * with a `RangeError` before anything is sent. Other keyless commands go to one master
+ * (SCRIPT, FLUSHALL and FLUSHDB to every master); `perMaster()` reaches each one.
  *
  * @example
  * ```ts
@@ -121,6 +125,27 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
   /** The options of every master's connection, in slot map order (passwords redacted). */
   get masters(): ResolvedRedisOptions[] {
     return this.#shared.topology.masters().map((n) => n.options);
+  }
+
+  /**
+   * One view per master of the current map: its commands go to that master only, unrouted
+   * (for per-node commands such as DBSIZE, INFO, KEYS or CONFIG).
+   *
+   * @example
+   * ```ts
+   * import { RedisClusterClient } from "@kvwire/kvwire/redis";
+   * await using cluster = await RedisClusterClient.connect({ nodes: ["127.0.0.1:7000"] });
+   * const sizes = await Promise.all(cluster.perMaster().map((m) => m.dbSize()));
+   * ```
+   */
+  perMaster(): RedisClusterClient<V>[] {
+    return this.#shared.topology.masters().map((node) =>
+      new RedisClusterClient<V>({ nodes: [] }, {
+        shared: this.#shared,
+        call: this.#requestOptions,
+        pinned: node,
+      })
+    );
   }
 
   /** Loads the slot map again now (concurrent calls share one refresh). */
@@ -216,8 +241,8 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
       }
       return;
     }
-    if (slot === NO_KEYS && name === "SCRIPT" && topology.map) {
-      // Scripts must be known on every master that may run them.
+    if (slot === NO_KEYS && BROADCAST.has(name) && topology.map) {
+      // Scripts must be known on every master that may run them; a flush empties them all.
       broadcast(topology.masters(), command, options, name, handler);
       return;
     }
@@ -297,12 +322,7 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
   async *scanIter(options: ScanOptions = {}): AsyncGenerator<V, void, undefined> {
     const topology = this.#shared.topology;
     if (!topology.map) await topology.refresh();
-    for (const node of topology.masters()) {
-      const view = new RedisClusterClient<V>({ nodes: [] }, {
-        shared: this.#shared,
-        call: this.#requestOptions,
-        pinned: node,
-      });
+    for (const view of this.perMaster()) {
       yield* iterateCursor((cursor) => view.scan(cursor, options));
     }
   }

@@ -23,6 +23,7 @@ import type { ScanOptions } from "./commands/keys.ts";
 import type { ScoredMember } from "./commands/sorted_sets.ts";
 import type { RedisPush } from "./pubsub_frames.ts";
 import { openRedisConnection } from "./open_connection.ts";
+import { sentinelLocatorFor } from "./sentinel_locator.ts";
 import type { RedisArg } from "./resp_encoder.ts";
 import type { RespValue } from "./resp_types.ts";
 
@@ -105,6 +106,8 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
       return;
     }
     const resolved = resolveRedisOptions(typeof options === "string" ? { url: options } : options);
+    const locator = sentinelLocatorFor(resolved);
+    if (locator) resolved.locator = locator;
     this.#shared = {
       options: resolved,
       conn: openRedisConnection(resolved, { textBulks: resolved.decode === true }),
@@ -334,12 +337,15 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
 
   /** Closes gracefully: waits for commands in flight. */
   async close(): Promise<void> {
-    await Promise.all([this.#shared.conn.close(), this.#shared.pool?.close()]);
+    const closing = Promise.all([this.#shared.conn.close(), this.#shared.pool?.close()]);
+    this.#shared.options.locator?.detach?.(this.#shared.conn);
+    await closing;
   }
 
   /** Closes at once: pending commands fail with `ConnectionClosedError`. */
   destroy(): void {
     this.#shared.conn.destroy();
+    this.#shared.options.locator?.detach?.(this.#shared.conn);
     this.#shared.pool?.close();
   }
 

@@ -23,7 +23,8 @@ import type { ScanOptions } from "./commands/keys.ts";
 import type { ScoredMember } from "./commands/sorted_sets.ts";
 import type { RedisPush } from "./pubsub_frames.ts";
 import { openRedisConnection } from "./open_connection.ts";
-import { sentinelLocatorFor } from "./sentinel_locator.ts";
+import { NodeRoleError, sentinelLocatorFor } from "./sentinel_locator.ts";
+import { Backoff } from "../core/backoff.ts";
 import type { RedisArg } from "./resp_encoder.ts";
 import type { RespValue } from "./resp_types.ts";
 
@@ -85,13 +86,22 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
   ): Promise<RedisClient<string> | RedisClient<Uint8Array>> {
     const merged = typeof url === "string" ? { ...options, url } : { ...url };
     const client = new RedisClient<Uint8Array>(merged);
-    try {
-      await client.#shared.conn.open();
-    } catch (error) {
-      client.destroy();
-      throw error;
+    const backoff = new Backoff(client.options.reconnect);
+    const until = Date.now() + (client.options.connectTimeout ?? 10_000);
+    for (;;) {
+      try {
+        await client.#shared.conn.open();
+        return client;
+      } catch (error) {
+        // A node the sentinels named with another role: ask them again, within connectTimeout.
+        if (error instanceof NodeRoleError && Date.now() < until) {
+          await new Promise((resolve) => setTimeout(resolve, backoff.next()));
+          continue;
+        }
+        client.destroy();
+        throw error;
+      }
     }
-    return client;
   }
 
   /** Creates a client that connects on its first command. Prefer `RedisClient.connect`. */

@@ -12,6 +12,18 @@ import type { RedisArg } from "./resp_encoder.ts";
 import type { RespValue } from "./resp_types.ts";
 import { type HostPort, SentinelList } from "./sentinel_discovery.ts";
 
+/**
+ * The node the sentinels named does not have the role asked for (a failover is under way or
+ * a sentinel is stale): the connection is dropped and the sentinels are asked again.
+ *
+ * @example
+ * ```ts
+ * import { NodeRoleError } from "@kvwire/kvwire/redis";
+ * new NodeRoleError("127.0.0.1:6380 is a slave, not the master of \"mymaster\"").code; // "CONNECT_FAILED"
+ * ```
+ */
+export class NodeRoleError extends ConnectError {}
+
 /** The role a Sentinel-managed client asks for. */
 export type SentinelRole = "master" | "replica";
 
@@ -79,7 +91,7 @@ export class SentinelLocator implements RedisLocator {
     const first = Array.isArray(reply) ? reply[0] : reply;
     const actual = first instanceof Uint8Array ? utf8Decode(first) : String(first);
     if (actual !== expected) {
-      throw new ConnectError(
+      throw new NodeRoleError(
         `${key(address)} is a ${actual}, not the ${expected} of "${this.#name}" the sentinels ` +
           "named; asking them again",
       );

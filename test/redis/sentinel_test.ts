@@ -3,16 +3,22 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
-import { ConnectError, KvError } from "../../src/core/errors.ts";
+import { ConnectError, KvError, TimeoutError } from "../../src/core/errors.ts";
 import { RedisClient } from "../../src/redis/client.ts";
 import { Sentinel } from "../../src/redis/sentinel.ts";
 import { SentinelList } from "../../src/redis/sentinel_discovery.ts";
 import { SentinelLocator } from "../../src/redis/sentinel_locator.ts";
 import { freePorts, type SentinelSet, startSentinelSet } from "../../scripts/servers.ts";
-import { collectUnhandledRejections } from "../_helpers/hostile_server.ts";
+import {
+  collectUnhandledRejections,
+  type HostileServer,
+  startHostileServer,
+} from "../_helpers/hostile_server.ts";
+import { redisHostileProtocol } from "./_hostile.ts";
 
 const SECRET = "s3nt1nel-Pa55word";
 const NAME = "mymaster";
+const encoder = new TextEncoder();
 let set: SentinelSet;
 let auth: { sentinelPassword: string };
 const password = { password: SECRET }; // for a plain connection to a sentinel
@@ -124,6 +130,66 @@ test("an unknown master name is a clear ConnectError naming it", async () => {
     /masterName is required/,
   );
   assert.throws(() => new Sentinel(["nohost"]), /Invalid sentinel address "nohost"/);
+});
+
+/**
+ * A fake sentinel (hostile-server kit) that names `first` as the master `lies` times, then
+ * `then`; it counts the GET-MASTER-ADDR-BY-NAME questions.
+ */
+async function lyingSentinel(
+  first: { port: number },
+  then: { port: number },
+  lies: number,
+): Promise<{ server: HostileServer; asked: () => number }> {
+  const base = redisHostileProtocol();
+  let asked = 0;
+  const server = await startHostileServer<string[]>({
+    ...base,
+    respond: (request, session) => {
+      if (request[0] !== "SENTINEL") return base.respond(request, session);
+      if (request[1] !== "GET-MASTER-ADDR-BY-NAME") return { bytes: encoder.encode("*0\r\n") };
+      const port = String(asked++ < lies ? first.port : then.port);
+      return { bytes: encoder.encode(`*2\r\n$9\r\n127.0.0.1\r\n$${port.length}\r\n${port}\r\n`) };
+    },
+  });
+  return { server, asked: () => asked };
+}
+
+test("a node that does not have the asked role is dropped and the sentinels asked again", async () => {
+  const real = new Sentinel(set.sentinelAddresses, auth);
+  const [master, [replica]] = await Promise.all([
+    real.discoverMaster(NAME),
+    real.discoverReplicas(NAME),
+  ]);
+  const { server, asked } = await lyingSentinel(replica, master, 2);
+  try {
+    await using redis = await RedisClient.connect({
+      sentinels: [`127.0.0.1:${server.port}`],
+      masterName: NAME,
+      decode: true,
+    });
+    assert.equal(await roleOf(redis), "master");
+    assert.equal(await portOf(redis), master.port);
+    assert.equal(asked(), 3);
+  } finally {
+    await server.close();
+  }
+});
+
+test("while no sentinel answers, calls wait in the offline queue until their deadline", async () => {
+  const [deadPort] = await freePorts(1);
+  const leaked = await collectUnhandledRejections(async () => {
+    const redis = new RedisClient({ sentinels: [`127.0.0.1:${deadPort}`], masterName: NAME });
+    const started = Date.now();
+    const error = await redis.with({ timeout: 300 }).get("k").catch((e: unknown) => e);
+    const waited = Date.now() - started;
+    redis.destroy();
+    assert.ok(error instanceof TimeoutError, `a TimeoutError, got ${error}`);
+    assert.equal(error.sent, false);
+    assert.match(error.message, /No sentinel gave the address of a master named "mymaster"/);
+    assert.ok(waited >= 290 && waited < 1500, `waited ${waited} ms`);
+  });
+  assert.deepEqual(leaked, []);
 });
 
 test("the sentinel password never shows: options, client, helper, errors", async () => {

@@ -8,6 +8,7 @@ import { RedisClient } from "../../src/redis/client.ts";
 import { Sentinel } from "../../src/redis/sentinel.ts";
 import { SentinelList } from "../../src/redis/sentinel_discovery.ts";
 import { SentinelLocator } from "../../src/redis/sentinel_locator.ts";
+import type { LocatedConnection } from "../../src/redis/client_options.ts";
 import { freePorts, type SentinelSet, startSentinelSet } from "../../scripts/servers.ts";
 import {
   collectUnhandledRejections,
@@ -35,6 +36,19 @@ after(async () => {
 async function portOf(redis: RedisClient<string>): Promise<number> {
   const info = String(await redis.send("INFO", "server"));
   return Number(/tcp_port:(\d+)/.exec(info)?.[1]);
+}
+
+/** `promise`, or a failure naming `what` after `ms`. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Waited ${ms} ms for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** How many of `keys` do not exist, asked in pages. */
@@ -172,6 +186,61 @@ test("a node that does not have the asked role is dropped and the sentinels aske
     assert.equal(await portOf(redis), master.port);
     assert.equal(asked(), 3);
   } finally {
+    await server.close();
+  }
+});
+
+test("+switch-master drops the connections left on a node that lost the asked role", async () => {
+  const base = redisHostileProtocol();
+  const switched = "mymaster 127.0.0.1 1111 127.0.0.1 2222";
+  const server = await startHostileServer<string[]>({
+    ...base,
+    respond: (request, session) => {
+      if (request[0] !== "SUBSCRIBE") return base.respond(request, session);
+      const push = session.state.get("resp3") === true ? ">" : "*";
+      return {
+        bytes: encoder.encode(
+          `${push}3\r\n$9\r\nsubscribe\r\n$14\r\n+switch-master\r\n:1\r\n` +
+            `${push}3\r\n$7\r\nmessage\r\n$14\r\n+switch-master\r\n` +
+            `$${switched.length}\r\n${switched}\r\n`,
+        ),
+      };
+    },
+  });
+  const list = new SentinelList([`127.0.0.1:${server.port}`]);
+  const locators = {
+    master: new SentinelLocator(list, NAME, "master"),
+    replica: new SentinelLocator(list, NAME, "replica"),
+  };
+  const kicked: string[] = [];
+  let kick: () => void;
+  const bothKicked = new Promise<void>((resolve) => (kick = resolve));
+  const attached: [SentinelLocator, LocatedConnection][] = [];
+  const attach = (role: "master" | "replica", port: number): void => {
+    const conn = {
+      isClosed: false,
+      driver: {
+        destroy: (error: Error) => {
+          kicked.push(`${role}@${port}: ${error.message}`);
+          if (kicked.length === 2) kick();
+        },
+      },
+    } as unknown as LocatedConnection;
+    attached.push([locators[role], conn]);
+    locators[role].attach(conn, () => ({ host: "127.0.0.1", port }));
+  };
+  try {
+    attach("master", 2222); // already on the new master: stays
+    attach("replica", 3333); // on another replica: stays
+    attach("master", 1111); // on the old master: dropped
+    attach("replica", 2222); // on the promoted replica: dropped
+    await within(bothKicked, 5000, "the +switch-master message to drop two connections");
+    assert.deepEqual(kicked.sort(), [
+      'master@1111: The sentinels switched the master of "mymaster" to 127.0.0.1:2222',
+      'replica@2222: The sentinels switched the master of "mymaster" to 127.0.0.1:2222',
+    ]);
+  } finally {
+    for (const [locator, conn] of attached) locator.detach(conn);
     await server.close();
   }
 });

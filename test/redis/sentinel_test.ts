@@ -88,6 +88,12 @@ test("role master connects to the master through the sentinels and verifies ROLE
   assert.equal(await roleOf(redis), "master");
   await redis.set("sentinel:k", "v");
   assert.equal(await redis.get("sentinel:k"), "v");
+  // Dedicated connections (blocking commands, pub/sub) find the master the same way.
+  assert.equal(await redis.blPop("sentinel:none", 0.05), null);
+  await using pubsub = redis.pubsub({ ignoreSubscribeMessages: true });
+  await pubsub.subscribe("sentinel:news");
+  assert.equal(await redis.publish("sentinel:news", "hi"), 1);
+  assert.equal((await pubsub.getMessage({ timeout: 2000 }))?.data, "hi");
 });
 
 test("role replica reads from a replica; replicas are taken round-robin", async () => {

@@ -14,7 +14,9 @@ import { RespMap, type RespValue } from "./resp_types.ts";
 
 /** A TCP address of a sentinel or a data node. */
 export interface HostPort {
+  /** Host name or IP address. */
   host: string;
+  /** TCP port. */
   port: number;
 }
 

@@ -108,6 +108,40 @@ export class StreamQueue<T> implements AsyncIterableIterator<T> {
     });
   }
 
+  /**
+   * The next item, or undefined when none arrived within `ms` milliseconds: a wait that
+   * times out is withdrawn, so the next item goes to the next call (nothing is lost).
+   *
+   * @example
+   * ```ts
+   * import { StreamQueue } from "@kvwire/kvwire";
+   * const q = new StreamQueue<string>();
+   * console.log(await q.nextWithin(10)); // undefined
+   * q.push("a");
+   * console.log(await q.nextWithin(10)); // { value: "a", done: false }
+   * ```
+   */
+  nextWithin(ms: number): Promise<IteratorResult<T> | undefined> {
+    if (this.#items.size > 0 || this.ended || this.#waiter) return this.next();
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        resolve: (r: IteratorResult<T>): void => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        reject: (e: unknown): void => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      const timer = setTimeout(() => {
+        if (this.#waiter === waiter) this.#waiter = undefined;
+        resolve(undefined);
+      }, ms);
+      this.#waiter = waiter;
+    });
+  }
+
   /** Stops consuming: drops buffered items and tells the producer through `onCancel`. */
   return(): Promise<IteratorResult<T>> {
     if (!this.#cancelled) {

@@ -93,7 +93,15 @@ export class PegasusClient<V = Uint8Array> {
     if (typeof options?.table !== "string" || options.table === "") {
       throw new TypeError("Pegasus needs a table name");
     }
-    this.#router = new TableRouter(new Cluster(options), options.table, options.timeout ?? 1000);
+    if ("tls" in options) {
+      throw new TypeError("Pegasus has no TLS: its rDSN sessions are plaintext (no `tls` option)");
+    }
+    const timeout = options.timeout ?? 1000;
+    const cluster = new Cluster({
+      ...options,
+      silenceTimeout: options.silenceTimeout ?? Math.max(timeout, 5000),
+    });
+    this.#router = new TableRouter(cluster, options.table, timeout);
     this.#convert = (options.decode ? utf8Decode : (b: Uint8Array) => b) as (b: Uint8Array) => V;
   }
 

@@ -5,7 +5,13 @@
 import type { ReconnectOptions } from "../core/managed_connection.ts";
 import { ManagedConnection } from "../core/managed_connection.ts";
 import { defaultConnect } from "../core/default_connect.ts";
-import { AbortedError, ConnectError, ConnectionClosedError, TimeoutError } from "../core/errors.ts";
+import {
+  AbortedError,
+  ConnectError,
+  ConnectionClosedError,
+  RemoteProtocolError,
+  TimeoutError,
+} from "../core/errors.ts";
 import type { Connect } from "../core/transport.ts";
 import { parseHostPort } from "../core/url.ts";
 import { PegasusConnection, type PegasusReply, type PegasusRequest } from "./connection.ts";
@@ -27,6 +33,19 @@ export interface ClusterOptions {
   metaTimeout?: number;
   /** Reconnect schedule of the sessions. Default 5 ms doubling up to 1 s. */
   reconnect?: ReconnectOptions;
+  /**
+   * Largest reply frame accepted from a server, in bytes (every length inside a frame is
+   * bounded by it); a larger one fails the session. Default 64 MiB.
+   */
+  maxFrameLength?: number;
+  /**
+   * Milliseconds a session may stay silent while requests wait on it before it is presumed
+   * dead and replaced (its requests fail with `sent: true`; idempotent ones are retried).
+   * Default 5000 (PegasusClient: the larger of its `timeout` and 5000, the scanners' default
+   * round trip). A request whose deadline passes with nothing received since it was written
+   * replaces the session in any case.
+   */
+  silenceTimeout?: number;
 }
 
 /** A table's cached partition configuration. */
@@ -88,6 +107,9 @@ const sleep = (ms: number): Promise<void> =>
  * first use and reconnecting on their own. `queryConfig` asks the current meta leader, follows
  * `ERR_FORWARD_TO_OTHERS` to the leader it names (adding it to the list when new), moves round
  * robin on transport errors and timeouts, and waits briefly on `ERR_SERVICE_NOT_ACTIVE`.
+ * Each session starts at a random seqid and refuses frames over `maxFrameLength`. A session
+ * lost for a reason (closed by its server, unresponsive, a protocol error) counts in
+ * `losses`: routing read before it may name a server that is down.
  *
  * @example
  * ```ts
@@ -104,6 +126,7 @@ export class Cluster {
   #leader = 0;
   #sessions = new Map<string, ManagedConnection<PegasusRequest, PegasusReply>>();
   #closed = false;
+  #losses = 0;
 
   /** Creates the cluster state; nothing connects until the first request. */
   constructor(options: ClusterOptions) {
@@ -115,6 +138,14 @@ export class Cluster {
       return `${host}:${port}`;
     });
     this.#options = options;
+  }
+
+  /**
+   * Sessions lost so far for a reason (closed by the server, unresponsive, a protocol error):
+   * routing read before a loss may name a server that is down, so routers re-query meta.
+   */
+  get losses(): number {
+    return this.#losses;
   }
 
   /** The meta server currently taken for the leader. */
@@ -133,8 +164,17 @@ export class Cluster {
     session = new ManagedConnection<PegasusRequest, PegasusReply>({
       label: `pegasus ${address}`,
       connect: () => connect({ host, port }, { timeout }),
-      createMachine: () => new PegasusConnection(),
+      // A random first seqid per session: a reply not echoing one of our requests is refused.
+      createMachine: () =>
+        new PegasusConnection({
+          maxFrameLength: this.#options.maxFrameLength,
+          firstSeqid: 1 + Math.floor(Math.random() * 0x7ffffffe),
+        }),
+      onDisconnect: (error) => {
+        if (error) this.#losses++;
+      },
       reconnect: this.#options.reconnect ?? { initialDelay: 5, maxDelay: 1000 },
+      silenceTimeout: this.#options.silenceTimeout ?? 5000,
     });
     this.#sessions.set(address, session);
     return session;
@@ -182,7 +222,15 @@ export class Cluster {
         }
         const partitions = new Array(reply.partitionCount);
         for (const p of reply.partitions) {
-          partitions[p.partitionIndex] = { ballot: p.ballot, primary: p.primary };
+          const i = p.partitionIndex;
+          if (!(i >= 0 && i < reply.partitionCount) || partitions[i]) {
+            throw new RemoteProtocolError(
+              `Meta ${meta} returned partition index ${i} twice or outside 0-${
+                reply.partitionCount - 1
+              } for "${table}"`,
+            );
+          }
+          partitions[i] = { ballot: p.ballot, primary: p.primary };
         }
         return { appId: reply.appId, partitionCount: reply.partitionCount, partitions };
       }
@@ -219,7 +267,9 @@ export class Cluster {
  * A table's routing: caches its configuration, sends each operation to the primary of its
  * partition, re-queries meta when told the routing is stale, and retries within one deadline.
  * A write whose outcome is unknown (the connection dropped after it was sent) is retried only
- * when idempotent; otherwise it fails with `ConnectionClosedError` (`sent: true`).
+ * when idempotent; otherwise it fails with `ConnectionClosedError` (`sent: true`). After any
+ * session loss in the cluster the next operation re-queries meta first (the lost server is
+ * presumed down until meta names it again).
  *
  * @example
  * ```ts
@@ -236,6 +286,8 @@ export class TableRouter {
   /** Timeout of an operation in milliseconds when none is given. */
   readonly defaultTimeout: number;
   #config: TableConfig | undefined;
+  /** `cluster.losses` when the configuration was asked for. */
+  #configLosses = 0;
   #refreshing: Promise<TableConfig> | undefined;
 
   /** Routes operations on `table` with a default per-operation timeout in ms. */
@@ -252,6 +304,7 @@ export class TableRouter {
 
   /** Re-reads the configuration (concurrent callers share one query). */
   refresh(deadline: number, signal?: AbortSignal): Promise<TableConfig> {
+    if (!this.#refreshing) this.#configLosses = this.cluster.losses;
     this.#refreshing ??= this.cluster.queryConfig(this.table, deadline, signal).then(
       (config) => {
         this.#config = config;
@@ -274,6 +327,8 @@ export class TableRouter {
           { cause: lastError },
         );
       }
+      // A session lost since the configuration was read: its server may be down or demoted.
+      if (this.#config && this.#configLosses !== this.cluster.losses) this.#config = undefined;
       const config = this.#config ?? await this.refresh(deadline, options.signal);
       let index = op.partition ?? partitionIndex(op.hash, config.partitionCount);
       // A split child that is not ready yet (ballot < 0) is served by its parent.
@@ -307,8 +362,17 @@ export class TableRouter {
         );
         return reply.value;
       } catch (error) {
+        if (!this.#retryable(error, op)) {
+          // A retry that ran out of time: say what made the earlier attempts fail.
+          if (error instanceof TimeoutError && lastError) {
+            throw new TimeoutError(
+              `${op.name} timed out after ${timeout} ms (last error: ${lastError.message})`,
+              { cause: lastError, sent: error.sent },
+            );
+          }
+          throw error;
+        }
         lastError = error as Error;
-        if (!this.#retryable(error, op)) throw error;
         if (this.#config === config) this.#config = undefined; // re-query before the retry
         if (error instanceof PegasusError && RETRY.has(error.serverCode) || attempt > 0) {
           await sleep(Math.min(Math.min(500, 5 * 2 ** attempt), deadline - performance.now()));

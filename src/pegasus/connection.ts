@@ -9,7 +9,13 @@ import { LocalProtocolError, RemoteProtocolError } from "../core/errors.ts";
 import { concatBytes, readUint32BE } from "../core/bytes.ts";
 import { ReceiveBuffer } from "../core/receive_buffer.ts";
 import { PegasusError } from "./errors.ts";
-import { decodeResponseFrame, decodeResult, encodeRequestFrame } from "./frame.ts";
+import {
+  decodeResponseFrame,
+  decodeResponseHeader,
+  decodeResult,
+  encodeRequestFrame,
+  MAX_RESPONSE_HEADER,
+} from "./frame.ts";
 import type { ArgsWriter } from "./requests.ts";
 import { MessageType, type ThriftReader } from "./thrift.ts";
 
@@ -45,9 +51,32 @@ export interface PegasusReply {
 
 /** Options of a {@link PegasusConnection}. */
 export interface PegasusConnectionOptions {
-  /** Largest response frame accepted. Default 64 MiB. */
+  /**
+   * Largest response frame accepted, in bytes; every length inside a frame is bounded by the
+   * frame. A larger declared length fails the session before anything is buffered.
+   * Default 64 MiB ({@link DEFAULT_MAX_FRAME_LENGTH}).
+   */
   maxFrameLength?: number;
+  /**
+   * The first seqid (1 to 2^31 − 1). Default 1; clients start each session at a random one, so
+   * that a reply the server sends blindly (not echoing a request) matches no request.
+   */
+  firstSeqid?: number;
 }
+
+/**
+ * Default {@link PegasusConnectionOptions.maxFrameLength}: 64 MiB.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_FRAME_LENGTH } from "@kvwire/kvwire/pegasus";
+ * DEFAULT_MAX_FRAME_LENGTH; // 67108864
+ * ```
+ */
+export const DEFAULT_MAX_FRAME_LENGTH: number = 64 * 1024 * 1024;
+
+/** Seqids of abandoned requests remembered, so that their late replies are dropped. */
+const MAX_ABANDONED = 4096;
 
 interface Entry {
   seqid: number;
@@ -62,11 +91,17 @@ interface Entry {
  * Theory of operation. One state besides `closed`: requests are encoded in `send` (errors
  * throw before anything is queued) under a fresh seqid from a {@link KeyedTable}, appended to
  * the outbound bytes, and pulled by `pollTransmit`. Response frames (u32 total length first)
- * are cut from the receive buffer lazily in `nextEvent`, matched by seqid (a reply for an
- * unknown seqid, e.g. after a timeout, is dropped), and become `reply` (ERR_OK, decoded
+ * are cut from the receive buffer lazily in `nextEvent` and become `reply` (ERR_OK, decoded
  * struct) or `serverError` (any other error name, a {@link PegasusError}). One-way requests
  * complete through `handleTimeout` once written: `pollTimeout` returns 0 while one waits.
- * A malformed frame throws `RemoteProtocolError` and fails the machine for good.
+ *
+ * Proof of ownership: a frame's declared length is checked against `maxFrameLength` and its
+ * header (error name, strict REPLY word, RPC name, seqid) as soon as its bytes arrive, before
+ * the rest is buffered. The seqid must name a request in flight (whose RPC the reply must
+ * echo) or one abandoned after it was written (timed out, cancelled, one-way: the reply is
+ * dropped; the last 4096 are remembered); a result struct must end exactly at the frame's end.
+ * Bytes while no request was ever sent, an unknown or repeated seqid, or a malformed frame
+ * throw `RemoteProtocolError` and fail the machine for good: the session is replaced.
  *
  * @example
  * ```ts
@@ -78,7 +113,9 @@ interface Entry {
  */
 export class PegasusConnection implements ProtocolConnection<PegasusRequest, PegasusReply> {
   readonly #maxFrame: number;
-  #table = new KeyedTable<Entry>(1);
+  readonly #table: KeyedTable<Entry>;
+  /** Seqids of requests written and then abandoned, oldest first. */
+  #abandoned = new Set<number>();
   #out: Uint8Array[] = [];
   #outEntries: Entry[] = [];
   #oneWay = new FifoTable<Entry>();
@@ -92,7 +129,18 @@ export class PegasusConnection implements ProtocolConnection<PegasusRequest, Peg
 
   /** Creates an idle machine. */
   constructor(options: PegasusConnectionOptions = {}) {
-    this.#maxFrame = options.maxFrameLength ?? 64 * 1024 * 1024;
+    const max = options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH;
+    if (!Number.isSafeInteger(max) || max < MAX_RESPONSE_HEADER) {
+      throw new RangeError(
+        `maxFrameLength must be an integer ≥ ${MAX_RESPONSE_HEADER}, got ${max}`,
+      );
+    }
+    const first = options.firstSeqid ?? 1;
+    if (!Number.isInteger(first) || first < 1 || first > 0x7fffffff) {
+      throw new RangeError(`firstSeqid must be an integer from 1 to 2^31 − 1, got ${first}`);
+    }
+    this.#maxFrame = max;
+    this.#table = new KeyedTable<Entry>(first);
   }
 
   get inFlight(): number {
@@ -139,7 +187,17 @@ export class PegasusConnection implements ProtocolConnection<PegasusRequest, Peg
 
   cancel(id: number): void {
     const entry = this.#table.take(id);
-    if (entry) entry.settled = true;
+    if (!entry) return;
+    entry.settled = true;
+    if (entry.transmitted) this.#abandon(id);
+  }
+
+  /** Remembers a written request's seqid so that its late reply is dropped, not refused. */
+  #abandon(seqid: number): void {
+    if (this.#abandoned.size >= MAX_ABANDONED) {
+      this.#abandoned.delete(this.#abandoned.values().next().value!);
+    }
+    this.#abandoned.add(seqid);
   }
 
   close(): void {
@@ -149,6 +207,8 @@ export class PegasusConnection implements ProtocolConnection<PegasusRequest, Peg
     this.#deadlines.clear();
     this.#out.length = 0;
     this.#outEntries.length = 0;
+    this.#input.clear(); // a partly received frame may be large: let it go with the session
+    this.#abandoned.clear();
   }
 
   pollTransmit(maxBytes = Infinity): Uint8Array | undefined {
@@ -190,6 +250,7 @@ export class PegasusConnection implements ProtocolConnection<PegasusRequest, Peg
       if (entry.settled) continue;
       entry.settled = true;
       this.#table.take(entry.seqid);
+      this.#abandon(entry.seqid); // an rDSN error reply may still come
       this.#events.push({
         type: "reply",
         id: entry.seqid,
@@ -199,6 +260,7 @@ export class PegasusConnection implements ProtocolConnection<PegasusRequest, Peg
     for (const entry of this.#deadlines.popExpired(now)) {
       entry.settled = true;
       this.#table.take(entry.seqid);
+      if (entry.transmitted) this.#abandon(entry.seqid);
       this.#events.push({ type: "timeout", id: entry.seqid, sent: entry.transmitted });
     }
   }
@@ -239,22 +301,43 @@ export class PegasusConnection implements ProtocolConnection<PegasusRequest, Peg
 
   /** One frame's event; `undefined` when the frame was dropped, `null` when bytes are short. */
   #parse(): ConnectionEvent<PegasusReply> | undefined | null {
-    if (this.#input.length < 4) return null;
-    const total = readUint32BE(this.#input.view(4), 0);
-    if (total < 16 || total > this.#maxFrame) {
-      throw new RemoteProtocolError(`Pegasus reply frame length ${total} is out of range`);
-    }
-    if (this.#input.length < total) return null;
-    const frame = decodeResponseFrame(this.#input.take(total));
-    const entry = this.#table.get(frame.seqid);
-    if (!entry || entry.request.oneWay) {
-      if (entry) this.#table.take(frame.seqid); // an error reply to clear_scanner
-      return undefined; // timed out or cancelled: drop it
-    }
-    if (frame.rpc !== `${entry.request.rpc}_ACK`) {
+    const input = this.#input;
+    if (input.length === 0) return null;
+    if (this.#table.size === 0 && this.#abandoned.size === 0) {
       throw new RemoteProtocolError(
-        `Pegasus reply for seqid ${frame.seqid} is ${frame.rpc}, expected ${entry.request.rpc}_ACK`,
+        `Pegasus server sent ${input.length} byte(s) while no request was waiting`,
       );
+    }
+    if (input.length < 4) return null;
+    const total = readUint32BE(input.view(4), 0);
+    if (total < 16 || total > this.#maxFrame) {
+      throw new RemoteProtocolError(
+        `Pegasus reply frame length ${total} is out of range (16 to ${this.#maxFrame})`,
+      );
+    }
+    const head = decodeResponseHeader(
+      input.view(Math.min(input.length, total, MAX_RESPONSE_HEADER)),
+      total,
+    );
+    if (!head) return null;
+    const entry = this.#table.get(head.seqid);
+    if (!entry && !this.#abandoned.has(head.seqid)) {
+      throw new RemoteProtocolError(
+        `Pegasus reply ${head.rpc} with seqid ${head.seqid} matches no request`,
+      );
+    }
+    if (entry && head.rpc !== `${entry.request.rpc}_ACK`) {
+      throw new RemoteProtocolError(
+        `Pegasus reply for seqid ${head.seqid} is ${head.rpc}, expected ${entry.request.rpc}_ACK`,
+      );
+    }
+    if (input.length < total) return null;
+    const frame = decodeResponseFrame(input.take(total));
+    if (!entry || entry.request.oneWay) {
+      // A late reply to an abandoned request, or an error reply to clear_scanner: drop it.
+      this.#abandoned.delete(frame.seqid);
+      if (entry) this.#table.take(frame.seqid);
+      return undefined;
     }
     this.#table.take(frame.seqid);
     entry.settled = true;
@@ -267,8 +350,14 @@ export class PegasusConnection implements ProtocolConnection<PegasusRequest, Peg
     }
     let value: unknown;
     if (entry.request.decode) {
-      if (!frame.body) throw new RemoteProtocolError(`${frame.rpc} with ERR_OK has no body`);
-      value = decodeResult(frame.body, entry.request.decode);
+      const body = frame.body;
+      if (!body) throw new RemoteProtocolError(`${frame.rpc} with ERR_OK has no body`);
+      value = decodeResult(body, entry.request.decode);
+      if (body.remaining !== 0) {
+        throw new RemoteProtocolError(
+          `Pegasus reply ${frame.rpc} has ${body.remaining} byte(s) past its result`,
+        );
+      }
     }
     return { type: "reply", id: entry.seqid, value: { rpc: entry.request.rpc, value } };
   }

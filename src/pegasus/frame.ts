@@ -83,8 +83,95 @@ export interface ResponseFrame {
   body: ThriftReader | undefined;
 }
 
+/** The header of a response frame: everything before the result struct. */
+export interface ResponseHeader {
+  /** The rDSN error name, such as `"ERR_OK"`. */
+  errorName: string;
+  /** RPC name of the Thrift message header, such as `"RPC_RRDB_RRDB_GET_ACK"`. */
+  rpc: string;
+  /** Thrift sequence id of the request answered. */
+  seqid: number;
+  /** Bytes of the header, total length included: the result struct starts here. */
+  length: number;
+}
+
 /** Longest error or RPC name accepted. */
 const MAX_NAME = 256;
+/**
+ * Longest response header: total length, error name, strict REPLY word, RPC name, seqid.
+ *
+ * @example
+ * ```ts
+ * import { MAX_RESPONSE_HEADER } from "@kvwire/kvwire/pegasus";
+ * MAX_RESPONSE_HEADER; // 532
+ * ```
+ */
+export const MAX_RESPONSE_HEADER: number = 4 + (4 + MAX_NAME) + 4 + (4 + MAX_NAME) + 4;
+const STRICT_REPLY = (0x80010000 | MessageType.REPLY) >>> 0;
+
+/**
+ * Decodes the header of a response frame from its first bytes (`bytes` starts at the u32
+ * total length, `total`), as soon as they are there: `undefined` while more are needed,
+ * `RemoteProtocolError` as soon as what arrived cannot start a reply (names that are not rDSN
+ * names, no strict REPLY word, a header longer than the frame).
+ *
+ * @example
+ * ```ts
+ * import { decodeResponseHeader } from "@kvwire/kvwire/pegasus";
+ * decodeResponseHeader(new Uint8Array([0, 0, 0, 0x3a, 0, 0, 0, 0x11]), 0x3a); // undefined
+ * ```
+ */
+export function decodeResponseHeader(
+  bytes: Uint8Array,
+  total: number,
+): ResponseHeader | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let pos = 4;
+  /** Whether `n` more header bytes are there; throws when the frame is too short for them. */
+  const have = (n: number): boolean => {
+    if (pos + n > total) {
+      throw new RemoteProtocolError(
+        `Pegasus reply frame of ${total} bytes is shorter than its header`,
+      );
+    }
+    return pos + n <= bytes.length;
+  };
+  const name = (what: string): string | undefined => {
+    if (!have(4)) return undefined;
+    const length = view.getInt32(pos);
+    if (length < 1 || length > MAX_NAME) {
+      throw new RemoteProtocolError(`Pegasus reply has an implausible ${what} length ${length}`);
+    }
+    const complete = have(4 + length);
+    const end = complete ? pos + 4 + length : bytes.length;
+    let text = "";
+    for (let i = pos + 4; i < end; i++) {
+      const c = bytes[i];
+      if (!(c >= 0x41 && c <= 0x5a || c >= 0x30 && c <= 0x39 || c === 0x5f)) {
+        throw new RemoteProtocolError(
+          `Pegasus reply ${what} has byte 0x${c.toString(16)}: not an rDSN name`,
+        );
+      }
+      text += String.fromCharCode(c);
+    }
+    if (!complete) return undefined; // the characters so far are fine
+    pos += 4 + length;
+    return text;
+  };
+  const errorName = name("error name");
+  if (errorName === undefined || !have(4)) return undefined;
+  const version = view.getUint32(pos);
+  if (version !== STRICT_REPLY) {
+    throw new RemoteProtocolError(
+      `Pegasus reply has no strict Thrift REPLY header (0x${version.toString(16)})`,
+    );
+  }
+  pos += 4;
+  const rpc = name("RPC name");
+  if (rpc === undefined || !have(4)) return undefined;
+  const seqid = view.getInt32(pos);
+  return { errorName, rpc, seqid, length: pos + 4 };
+}
 
 /**
  * Decodes one complete response frame (`frame` starts with its u32 total length).
@@ -99,31 +186,11 @@ const MAX_NAME = 256;
  * ```
  */
 export function decodeResponseFrame(frame: Uint8Array): ResponseFrame {
-  const r = new ThriftReader(frame, 4, frame.length);
-  const errorName = name(r, "error name");
-  const version = r.i32();
-  if ((version & 0xffff0000) !== (0x80010000 | 0)) {
-    throw new RemoteProtocolError(
-      `Pegasus reply has no strict Thrift header (0x${(version >>> 0).toString(16)})`,
-    );
-  }
-  const type = version & 0xff;
-  if (type !== MessageType.REPLY) {
-    throw new RemoteProtocolError(`Pegasus reply has Thrift message type ${type}, not REPLY`);
-  }
-  const rpc = name(r, "RPC name");
-  const seqid = r.i32();
-  return { errorName, rpc, seqid, body: r.remaining > 0 ? r : undefined };
-}
-
-function name(r: ThriftReader, what: string): string {
-  const length = r.i32();
-  if (length < 0 || length > MAX_NAME || length > r.remaining) {
-    throw new RemoteProtocolError(`Pegasus reply has an implausible ${what} length ${length}`);
-  }
-  let text = "";
-  for (let i = 0; i < length; i++) text += String.fromCharCode(r.u8());
-  return text;
+  const header = decodeResponseHeader(frame, frame.length);
+  if (!header) throw new RemoteProtocolError("Pegasus reply frame ends inside its header");
+  const { errorName, rpc, seqid, length } = header;
+  const body = length < frame.length ? new ThriftReader(frame, length, frame.length) : undefined;
+  return { errorName, rpc, seqid, body };
 }
 
 /**

@@ -305,7 +305,8 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
    * Runs an optimistic transaction as redis-py's `transaction(func, *watches)`: on a
    * dedicated connection, WATCHes the keys, calls `fn` (which reads with the connection it is
    * given and returns `conn.multi()...`), executes the transaction, and starts over when a
-   * watched key changed. Resolves with EXEC's results.
+   * watched key changed. Resolves with EXEC's results. This view's deadline and signal apply
+   * to every step (WATCH, the reads `fn` makes with `conn`, the transaction).
    *
    * @example
    * ```ts
@@ -321,7 +322,9 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     fn: (conn: RedisClient<V>) => Promise<Transaction<V>>,
     ...watch: RedisKey[]
   ): Promise<unknown[]> {
-    return this.pool.use(async (conn) => {
+    const options = this.#requestOptions;
+    return this.pool.use(async (pooled) => {
+      const conn = pooled.with(options); // this view's deadline and signal apply to every step
       for (let attempt = 1;; attempt++) {
         if (watch.length > 0) await conn.send("WATCH", ...watch);
         let tx: Transaction<V>;
@@ -337,7 +340,7 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
           if (!(error instanceof WatchError) || attempt >= MAX_WATCH_RETRIES) throw error;
         }
       }
-    });
+    }, options.signal);
   }
 
   /** A new client with the same options and its own connection. */

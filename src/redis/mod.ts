@@ -33,6 +33,7 @@ export * from "./connection.ts";
 export * from "./errors.ts";
 export * from "./handshake.ts";
 export * from "./pipeline.ts";
+export * from "./pipeline_error.ts";
 export * from "./pubsub_frames.ts";
 export * from "./reply_shapes.ts";
 export * from "./resp_decoder.ts";

@@ -2,13 +2,14 @@
 // sent in one write; results come back in order with errors as values.
 // Spec: https://redis.io/docs/latest/develop/use/pipelining/ and .../interact/transactions/
 
-import { KvError } from "../core/errors.ts";
+import { KvError, RemoteProtocolError } from "../core/errors.ts";
 import type { ReplyHandler, RequestOptions } from "../core/driver.ts";
 import type { ManagedRequestOptions } from "../core/managed_connection.ts";
 import type { Out } from "./commands/base.ts";
 import { RedisCommands } from "./commands/mod.ts";
 import type { ReplyContext, Transform } from "./commands/transforms.ts";
 import { RedisError } from "./errors.ts";
+import { PipelineError } from "./pipeline_error.ts";
 import { type RedisArg, validateCommand } from "./resp_encoder.ts";
 import type { RedisCommand } from "./connection.ts";
 import type { RespValue } from "./resp_types.ts";
@@ -96,19 +97,19 @@ export class Pipeline<V = Uint8Array> extends RedisCommands<V, "chain"> {
 
   /**
    * Sends every queued command in one write and resolves with the results in order. A
-   * command the server refused yields its `RedisError` in place; connection failures reject.
+   * command the server refused yields its `RedisError` in place. When the connection is lost
+   * or a deadline passes, rejects with a {@link PipelineError} once every command has an
+   * outcome: it carries the results that arrived and, for the others, whether each may have
+   * run.
    */
   async exec(): Promise<unknown[]> {
     const queued = this.#take();
     this.loadScripts();
-    const { context, requestOptions } = this.target;
-    return await new Promise<unknown[]>((resolve, reject) => {
-      const results = new Results(queued.length, resolve, reject);
-      for (let i = 0; i < queued.length; i++) {
-        const slot = new Slot(results, i, queued[i].transform, context);
-        this.target.sendCommand(queued[i].command, requestOptions, slot);
-      }
-    });
+    const results = await collect(this.target, queued, this.target.requestOptions, true);
+    if (results.failures.length > 0) {
+      throw new PipelineError("Pipeline", results.values, results.failures);
+    }
+    return results.values;
   }
 
   #take(): QueuedCommand[] {
@@ -142,47 +143,83 @@ export class Transaction<V = Uint8Array> extends Pipeline<V> {
    */
   override async exec(): Promise<unknown[]> {
     const queued = this.takeQueued();
-    const options = { ...this.target.requestOptions, replayUnsent: false };
-    const send = (command: RedisCommand): Promise<RespValue> =>
-      new Promise((resolve, reject) =>
-        this.target.sendCommand(command, options, { reply: resolve, fail: reject })
-      );
-    // All three stages are written in one go, so no other command can slip in between.
+    // MULTI, the commands and EXEC are written in one go, so no other command slips in
+    // between; every part settles before the outcome is decided, so none is left unobserved.
+    // A part that fails before it was written withdraws the others (through `withdraw`), so
+    // no command can be written without the MULTI before it.
+    const withdraw = new AbortController();
+    const callerSignal = this.target.requestOptions.signal;
+    const signal = callerSignal
+      ? AbortSignal.any([callerSignal, withdraw.signal])
+      : withdraw.signal;
+    const options = { ...this.target.requestOptions, signal, replayUnsent: false };
     this.loadScripts();
-    const multi = send(["MULTI"]);
-    const staged = queued.map((q) => send(q.command).catch((e) => e as Error));
-    const exec = send(["EXEC"]);
-    await multi;
-    const stageErrors = await Promise.all(staged);
-    let replies: RespValue;
-    try {
-      replies = await exec;
-    } catch (error) {
-      const first = stageErrors.find((e) => e instanceof RedisError);
-      if (error instanceof RedisError && first instanceof RedisError) {
-        throw new RedisError(`${error.message} (first refused command: ${first.message})`, {
-          cause: first,
-        });
-      }
-      throw error;
-    }
-    if (replies === null) throw new WatchError();
-    if (!Array.isArray(replies) || replies.length !== queued.length) {
-      throw new KvError(
-        "REMOTE_PROTOCOL",
+    const parts = [{ command: ["MULTI"] }, ...queued, { command: ["EXEC"] }];
+    const { values } = await collect(this.target, parts, options, false, withdraw);
+    const exec = values[values.length - 1];
+    if (exec instanceof Error) throw execFailure(exec, values.slice(1, -1), queued.length);
+    if (exec === null) throw new WatchError();
+    if (!Array.isArray(exec) || exec.length !== queued.length) {
+      throw new RemoteProtocolError(
         "EXEC returned a reply that does not match the queued commands",
+        { sent: true },
       );
     }
-    return replies.map((reply, i) => shape(queued[i].transform, reply, this.target.context));
+    return exec.map((reply, i) => shape(queued[i].transform, reply, this.target.context));
   }
 }
 
+/**
+ * The error of a transaction whose EXEC failed: the server's refusal (EXECABORT, naming the
+ * first refused command), or a {@link PipelineError} in which every command shares EXEC's
+ * fate (`sent: true` when EXEC was written, so the whole transaction may have run).
+ */
+function execFailure(exec: Error, staged: unknown[], count: number): Error {
+  if (exec instanceof RedisError) {
+    const first = staged.find((e) => e instanceof RedisError) as RedisError | undefined;
+    if (!first) return exec;
+    return new RedisError(`${exec.message} (first refused command: ${first.message})`, {
+      cause: first,
+    });
+  }
+  if (count === 0) return exec; // no command to report on
+  const all = new Array(count).fill(exec);
+  return new PipelineError("Transaction", all, all.map((_, i) => i));
+}
+
+/** Every command's outcome, in order; `failures` lists those that broke (not refusals). */
+interface Collected {
+  values: unknown[];
+  failures: number[];
+}
+
+/** Sends commands in order and resolves once each has an outcome (it never rejects). */
+function collect(
+  target: PipelineTarget,
+  commands: readonly { command: RedisCommand; transform?: Transform<unknown> }[],
+  options: ManagedRequestOptions,
+  shaped: boolean,
+  withdraw?: AbortController,
+): Promise<Collected> {
+  return new Promise((resolve) => {
+    const results = new Results(commands.length, resolve, withdraw);
+    for (let i = 0; i < commands.length; i++) {
+      const transform = shaped ? commands[i].transform : undefined;
+      target.sendCommand(
+        commands[i].command,
+        options,
+        new Slot(results, i, transform, target.context),
+      );
+    }
+  });
+}
+
 function shape(
-  transform: Transform<unknown>,
+  transform: Transform<unknown> | undefined,
   reply: RespValue | Error,
   context: ReplyContext,
 ): unknown {
-  if (reply instanceof RedisError || reply instanceof Error) return reply;
+  if (reply instanceof Error || transform === undefined) return reply;
   try {
     return transform(reply, context);
   } catch (error) {
@@ -190,46 +227,50 @@ function shape(
   }
 }
 
-/** The results of one pipeline, in order; settles once every command has an outcome. */
+/** The outcomes of one pipeline, in order; settles once every command has one. */
 class Results {
   readonly values: unknown[];
+  readonly failures: number[] = [];
   #waiting: number;
-  #failure: Error | undefined;
 
   constructor(
     count: number,
-    readonly resolve: (values: unknown[]) => void,
-    readonly reject: (error: Error) => void,
+    readonly resolve: (results: Collected) => void,
+    /** Aborted when a command fails before it was written (transactions). */
+    readonly withdraw?: AbortController,
   ) {
     this.values = new Array(count);
     this.#waiting = count;
-    if (count === 0) resolve(this.values);
+    if (count === 0) resolve(this);
   }
 
-  set(i: number, value: unknown, failure?: Error): void {
+  set(i: number, value: unknown, failed: boolean): void {
     this.values[i] = value;
-    this.#failure ??= failure;
-    if (--this.#waiting > 0) return;
-    if (this.#failure) this.reject(this.#failure);
-    else this.resolve(this.values);
+    if (failed) this.failures.push(i);
+    if (--this.#waiting === 0) {
+      this.failures.sort((a, b) => a - b);
+      this.resolve(this);
+    }
   }
 }
 
-/** One command's place in a pipeline's results. */
+/** One command's place in a pipeline's results; `transform` undefined keeps the raw reply. */
 class Slot implements ReplyHandler<RespValue> {
   constructor(
     readonly results: Results,
     readonly index: number,
-    readonly transform: Transform<unknown>,
+    readonly transform: Transform<unknown> | undefined,
     readonly context: ReplyContext,
   ) {}
 
   reply(value: RespValue): void {
-    this.results.set(this.index, shape(this.transform, value, this.context));
+    this.results.set(this.index, shape(this.transform, value, this.context), false);
   }
 
   fail(error: Error): void {
-    // A refused command is a value; a lost connection fails the whole pipeline.
-    this.results.set(this.index, error, error instanceof RedisError ? undefined : error);
+    // A refused command is a value; anything else (lost, timed out, aborted) breaks the run.
+    const refused = error instanceof RedisError;
+    if (!refused && !(error as KvError).sent) this.results.withdraw?.abort(error);
+    this.results.set(this.index, error, !refused);
   }
 }

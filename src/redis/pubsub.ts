@@ -13,7 +13,10 @@ import type { RespValue } from "./resp_types.ts";
 
 /** A message or a subscription change, shaped like redis-py's message dicts. */
 export interface PubSubMessage<V> {
-  /** `message`, `pmessage`, `smessage`, or a subscription kind such as `subscribe`. */
+  /**
+   * `message`, `pmessage`, `smessage`, a subscription kind such as `subscribe`, or
+   * `resubscribed` (see {@link ResubscribedMessage}).
+   */
   type: string;
   /** The channel (for subscription changes, the channel or pattern changed). */
   channel: string;
@@ -21,6 +24,37 @@ export interface PubSubMessage<V> {
   pattern?: string;
   /** The payload; for subscription changes, the number of subscriptions now. */
   data: V | number;
+}
+
+/**
+ * The marker a subscriber receives (from `getMessage()`, `for await`, and `onResubscribe`)
+ * when its connection was lost and replaced: messages published between the last message
+ * before the marker and the new subscriptions may have been lost. It comes before the
+ * confirmations and messages of the new connection; `data` is the number of subscriptions
+ * being restored.
+ *
+ * @example
+ * ```ts
+ * import { RedisClient } from "@kvwire/kvwire/redis";
+ * await using redis = await RedisClient.connect({ decode: true });
+ * await using pubsub = redis.pubsub({ onResubscribe: (m) => console.warn("gap", m.channels) });
+ * await pubsub.subscribe("news");
+ * for await (const m of pubsub) if (m.type === "resubscribed") break; // gap in the stream
+ * ```
+ */
+export interface ResubscribedMessage extends PubSubMessage<never> {
+  /** Always `resubscribed`. */
+  type: "resubscribed";
+  /** Always empty. */
+  channel: "";
+  /** The number of channels, patterns and shard channels being restored. */
+  data: number;
+  /** Channels being subscribed again. */
+  channels: string[];
+  /** Patterns being subscribed again. */
+  patterns: string[];
+  /** Shard channels being subscribed again. */
+  shardChannels: string[];
 }
 
 /** Called with each message of a channel or pattern it was registered for. */
@@ -32,6 +66,17 @@ export interface PubSubOptions {
   ignoreSubscribeMessages?: boolean;
   /** Messages buffered for a slow consumer before reading from the server pauses. Default 10,000. */
   highWaterMark?: number;
+  /**
+   * Called when the connection was lost and the subscriptions are being restored on a new
+   * one (messages may have been lost), with the marker that is also queued. Default none.
+   */
+  onResubscribe?: (marker: ResubscribedMessage) => void;
+  /**
+   * Receives what a message handler threw, with the message; the connection and the other
+   * subscriptions carry on. Without it the error is rethrown from a fresh task, as an error
+   * in any callback would be (an uncaught exception), never swallowed.
+   */
+  onHandlerError?: (error: unknown, message: PubSubMessage<unknown>) => void;
 }
 
 const COMMANDS: Record<SubscriptionFamily, [string, string]> = {
@@ -63,6 +108,12 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
   readonly #decode: boolean;
   readonly #ignoreSubscribeMessages: boolean;
   readonly #queue: StreamQueue<PubSubMessage<V>>;
+  readonly #onResubscribe: ((marker: ResubscribedMessage) => void) | undefined;
+  readonly #onHandlerError: PubSubOptions["onHandlerError"];
+  /** Deadline of (un)subscribe commands: the client's `commandTimeout`. */
+  readonly #timeout: number | undefined;
+  /** A `resubscribed` marker was queued and the subscriptions are not restored yet. */
+  #gapAnnounced = false;
   readonly #handlers: Record<SubscriptionFamily, Map<string, MessageHandler<V> | undefined>> = {
     channel: new Map(),
     pattern: new Map(),
@@ -77,16 +128,39 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
       highWaterMark: pubsubOptions.highWaterMark ?? 10_000,
       onDrain: () => this.#conn.driver?.resumeReading(),
     });
+    this.#onResubscribe = pubsubOptions.onResubscribe;
+    this.#onHandlerError = pubsubOptions.onHandlerError;
+    this.#timeout = options.commandTimeout;
     this.#conn = openRedisConnection(options, {
       onPush: (push) => this.#deliver(push),
       onConnect: async (run, again) => {
         if (!again) return;
+        this.#announceGap();
         for (const family of Object.keys(COMMANDS) as SubscriptionFamily[]) {
           const names = [...this.#handlers[family].keys()];
           if (names.length > 0) await run([COMMANDS[family][0], ...names]);
         }
+        this.#gapAnnounced = false; // restored: the next loss is a new gap
       },
     });
+  }
+
+  /** Queues the `resubscribed` marker once per outage, before anything the new connection says. */
+  #announceGap(): void {
+    if (this.#gapAnnounced) return;
+    const marker: ResubscribedMessage = {
+      type: "resubscribed",
+      channel: "",
+      data: 0,
+      channels: this.channels,
+      patterns: this.patterns,
+      shardChannels: this.shardChannels,
+    };
+    marker.data = marker.channels.length + marker.patterns.length + marker.shardChannels.length;
+    if (marker.data === 0) return; // nothing was subscribed, nothing could be lost
+    this.#gapAnnounced = true;
+    this.#enqueue(marker);
+    this.#onResubscribe?.(marker);
   }
 
   /** Channels subscribed to (exact names). */
@@ -156,25 +230,20 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
     } else if (names.length === 0) handlers.clear();
     else for (const name of names) handlers.delete(name);
     const command = COMMANDS[family][subscribe ? 0 : 1];
-    await this.#conn.request([command, ...names], {}, command);
+    await this.#conn.request([command, ...names], { timeout: this.#timeout }, command);
   }
 
-  /** The next message, or null when none arrives within `timeout` ms (default: don't wait). */
+  /**
+   * The next message, or null when none arrives within `timeout` ms (default: don't wait).
+   * A poll that times out takes nothing: the next message goes to the next poll, so the
+   * redis-py loop `while (true) { const m = await pubsub.getMessage({ timeout: 1000 }); }`
+   * loses nothing. One poll at a time.
+   */
   async getMessage(options: { timeout?: number } = {}): Promise<PubSubMessage<V> | null> {
-    if (this.#queue.size > 0 || options.timeout === undefined || options.timeout <= 0) {
-      if (this.#queue.size === 0) return null;
-      return (await this.#queue.next()).value ?? null;
-    }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<null>((resolve) => {
-      timer = setTimeout(() => resolve(null), options.timeout);
-    });
-    const next = this.#queue.next().then((r) => (r.done ? null : r.value));
-    try {
-      return await Promise.race([next, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    const timeout = options.timeout ?? 0;
+    if (this.#queue.size === 0 && !(timeout > 0)) return null;
+    const result = await this.#queue.nextWithin(timeout);
+    return result === undefined || result.done ? null : result.value;
   }
 
   /** Iterates messages until the PubSub is closed. */
@@ -215,9 +284,23 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
       return;
     }
     if (handler) {
-      handler(message);
+      try {
+        handler(message);
+      } catch (error) {
+        const report = this.#onHandlerError;
+        if (report) report(error, message);
+        else {
+          queueMicrotask(() => {
+            throw error;
+          });
+        }
+      }
       return;
     }
+    this.#enqueue(message);
+  }
+
+  #enqueue(message: PubSubMessage<V>): void {
     if (!this.#queue.push(message)) this.#conn.driver?.pauseReading();
   }
 

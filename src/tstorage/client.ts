@@ -3,8 +3,10 @@
 
 import { defaultConnect } from "../core/default_connect.ts";
 import type { RequestOptions } from "../core/driver.ts";
-import { ConnectionClosedError } from "../core/errors.ts";
+import type { Driver } from "../core/driver.ts";
+import { ConnectionClosedError, RemoteProtocolError } from "../core/errors.ts";
 import { ManagedConnection } from "../core/managed_connection.ts";
+import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
 import type { StreamQueue } from "../core/stream_queue.ts";
 import {
   checkMemoryLimit,
@@ -20,7 +22,7 @@ import {
 } from "./connection.ts";
 import { attachPartialData } from "./partial.ts";
 import { BytesPayloadType, type PayloadType } from "./payload.ts";
-import type { Key, TStorageRecord } from "./record.ts";
+import { Key, type TStorageRecord } from "./record.ts";
 import { Turnstile } from "./turnstile.ts";
 
 /** Per-call options. */
@@ -72,6 +74,26 @@ export interface GetResult<T> {
 export type GetCallback<T> = (batch: TStorageRecord<T>[]) => void | Promise<void>;
 
 type Conn = ManagedConnection<TStorageRequest, TStorageReply, GetItem>;
+
+/** The `verifyConnection` check: a GET_ACQ answered with exactly the random acq it asks for. */
+async function verifyInStep(
+  driver: Driver<TStorageRequest, TStorageReply, GetItem>,
+  options: ResolvedTStorageOptions<unknown>,
+): Promise<void> {
+  const nonce = BigInt(1 + Math.floor(Math.random() * 0x7ffffffe));
+  const reply = await driver.request(
+    { type: "getAcq", keyMin: Key.min(), keyMax: new Key(1, 1n, 1, 1n, nonce) },
+    { timeout: options.connectTimeout ?? 10_000 },
+    "GET_ACQ (connection check)",
+  );
+  if (reply.type !== "acq" || reply.acq !== nonce) {
+    throw new RemoteProtocolError(
+      `${options.label} answered the connection check with ${
+        reply.type === "acq" ? `acq ${reply.acq}` : reply.type
+      }, not ${nonce}: it is out of step`,
+    );
+  }
+}
 
 /**
  * The records of a GET as an async iterator; `acq` is set once the iteration completed. Leave
@@ -178,12 +200,31 @@ export class TStorageClient<T = Uint8Array> {
       createMachine: () => new TStorageConnection({ label: resolved.label }),
       reconnect: resolved.reconnect,
       offlineQueueSize: resolved.offlineQueueSize,
+      onConnect: resolved.verifyConnection ? (driver) => verifyInStep(driver, resolved) : undefined,
     });
   }
 
-  /** The resolved options. */
+  /** The resolved options; a TLS client key shows as `"[redacted]"`. */
   get options(): ResolvedTStorageOptions<T> {
-    return this.#options;
+    const tls = this.#options.tls;
+    return typeof tls === "object" && tls.key !== undefined
+      ? { ...this.#options, tls: { ...tls, key: "[redacted]" } }
+      : { ...this.#options };
+  }
+
+  /** A safe summary for `JSON.stringify` and `console.log`: no TLS key or certificate. */
+  toJSON(): { server: string; tls: boolean; connected: boolean } {
+    return { server: this.#options.label, tls: !!this.#options.tls, connected: this.connected };
+  }
+
+  /** Node's and Bun's inspect: the {@link toJSON} summary. */
+  [INSPECT_NODE](): string {
+    return redactedRendering("TStorageClient", this.toJSON());
+  }
+
+  /** Deno's inspect: the {@link toJSON} summary. */
+  [INSPECT_DENO](): string {
+    return redactedRendering("TStorageClient", this.toJSON());
   }
 
   /** The payload type values are converted with. */

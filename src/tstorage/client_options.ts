@@ -36,6 +36,14 @@ export interface TStorageClientOptions<T> {
   reconnect?: ReconnectOptions;
   /** Calls held while disconnected. Default 10,000. */
   offlineQueueSize?: number;
+  /**
+   * Prove each new connection in step before any call goes out: a GET_ACQ whose answer must
+   * echo a random acq (ACQ0 is clamped to the upper key's acq). TStorage answers carry no
+   * request id, so this is what tells bytes the server sent on its own (before any request)
+   * from an answer; a connection that fails the check is dropped and another one is tried.
+   * Costs one round trip per connection. Default false.
+   */
+  verifyConnection?: boolean;
 }
 
 /** The options after URL parsing and defaults. */
@@ -86,6 +94,9 @@ export function resolveTStorageOptions<T>(
     const url = parseServerUrl(options.url, SCHEMES);
     const address = url.address as Address & { host: string; port: number };
     fromUrl = { host: address.host, port: address.port || undefined, tls: url.tls || undefined };
+  }
+  if (fromUrl.tls && options.tls === false) {
+    throw new TypeError("A tstorages:// URL asks for TLS; `tls: false` contradicts it");
   }
   const host = options.host ?? fromUrl.host ?? "127.0.0.1";
   const port = options.port ?? fromUrl.port;

@@ -66,8 +66,9 @@ const EMPTY = new Uint8Array(0);
  *
  * Theory of operation. TStorage answers one request at a time, so requests wait in an outbox
  * and the next is transmitted only when the previous response is complete. PUT/PUTA and
- * GET_ACQ end in a `reply` (or a `serverError` for a refused status; the connection stays
- * open). A GET is a stream: `streamItem` events carry `records` groups, then `done` with the
+ * GET_ACQ end in a `reply`, or a `serverError` for a refused status, after which the machine
+ * closes cleanly: the vendor mock closes after refusing, and a request written behind the
+ * refusal would meet that close with an unknown outcome. A GET is a stream: `streamItem` events carry `records` groups, then `done` with the
  * confirmation's acq, or `failed`; then `streamEnd`. A failed GET (refused first header →
  * BAD_REQUEST, refused confirmation → ERROR, a bad record → UNPARSEABLE_ENTITY, over the
  * memory limit → NO_MEMORY, peer EOF → DISCONNECTED) closes the machine, as the reference
@@ -91,6 +92,8 @@ export class TStorageConnection
   readonly #label: string;
   readonly #recordsPerItem: number;
   #nextId = 1;
+  /** Requests go out in id order, one at a time: ids up to this one were written. */
+  #lastTransmitted = 0;
   #outbox = new FifoTable<Entry>();
   #current: Entry | undefined;
   #byId = new Map<number, Entry>();
@@ -169,6 +172,11 @@ export class TStorageConnection
     return entry.id;
   }
 
+  /** Whether request `id` was handed to `pollTransmit` (requests wait in the outbox until then). */
+  wasSent(id: number): boolean {
+    return id <= this.#lastTransmitted;
+  }
+
   cancel(id: number): void {
     const entry = this.#byId.get(id);
     if (!entry) return;
@@ -197,6 +205,7 @@ export class TStorageConnection
       if (!entry) return undefined;
       this.#current = entry;
       entry.transmitted = true;
+      this.#lastTransmitted = entry.id;
       this.#decoder.expect(entry.kind);
     }
     if (entry.sentBytes >= entry.bytes.length) return undefined;
@@ -282,6 +291,18 @@ export class TStorageConnection
 
   #handle(entry: Entry, item: DecodedItem): void {
     const get = entry.get;
+    const last = item.type === "put" || item.type === "acq" || item.type === "getDone";
+    if (last && this.#decoder.buffered > 0) {
+      // The next request goes out only after this response: bytes past it were never asked for.
+      this.#violation(
+        entry,
+        new RemoteProtocolError(
+          `${this.#label} sent ${this.#decoder.buffered} byte(s) beyond the ${entry.name} ` +
+            `response; the connection is out of step`,
+        ),
+      );
+      return;
+    }
     switch (item.type) {
       case "put":
         this.#finish(entry);
@@ -306,6 +327,9 @@ export class TStorageConnection
             item.status,
           );
           if (!entry.settled) this.#events.push({ type: "serverError", id: entry.id, error });
+          // The vendor mock closes after refusing: a request written behind the refusal would
+          // meet that close with an unknown outcome, so the next call gets a new connection.
+          this.#shutDown(undefined);
           break;
         }
         this.#flushRecords(entry, get);

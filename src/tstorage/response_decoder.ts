@@ -267,8 +267,12 @@ export class ResponseDecoder {
     this.#consumed += n;
   }
 
-  /** Ends the current response early (the machine closes after GET failures). */
+  /**
+   * Ends the current response early and drops every byte buffered (the machine closes after
+   * GET failures; a partly received record may be large).
+   */
   reset(): void {
+    this.#buf = new ByteQueue();
     this.#state = State.IDLE;
     this.#kind = undefined;
     this.#pending = 0;

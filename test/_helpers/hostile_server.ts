@@ -222,7 +222,7 @@ interface GcGlobals {
 }
 
 /**
- * Heap bytes in use after a full garbage collection. The test runner starts Node with
+ * Bytes in use after a full garbage collection: the JS heap plus ArrayBuffer storage. The test runner starts Node with
  * `--expose-gc` and Deno with `--v8-flags=--expose-gc`; Bun has `Bun.gc`.
  *
  * @example
@@ -241,7 +241,9 @@ export async function heapUsedAfterGc(): Promise<number> {
     else if (g.gc) g.gc();
     else throw new Error("heapUsedAfterGc needs --expose-gc (Node) or --v8-flags=--expose-gc");
   }
-  return process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+  // Deno reports ArrayBuffer storage under `external` and leaves `arrayBuffers` at 0.
+  const memory = process.memoryUsage();
+  return memory.heapUsed + Math.max(memory.arrayBuffers, memory.external);
 }
 
 /**

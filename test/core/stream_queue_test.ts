@@ -82,3 +82,18 @@ test("stream queue: a clean end while the consumer waits is reported as done, th
   assert.deepEqual(await waiting, { value: undefined, done: true });
   assert.deepEqual(await q.next(), { value: undefined, done: true });
 });
+
+test("stream queue: a nextWithin that times out takes nothing; the next item goes to the next call", async () => {
+  const q = new StreamQueue<string>();
+  for (let i = 0; i < 5; i++) assert.equal(await q.nextWithin(1), undefined, `poll ${i} times out`);
+  const waiting = q.nextWithin(5000);
+  q.push("a");
+  q.push("b");
+  assert.deepEqual(await waiting, { value: "a", done: false });
+  assert.deepEqual(await q.nextWithin(1), { value: "b", done: false });
+  assert.equal(await q.nextWithin(1), undefined);
+  const ending = q.nextWithin(5000);
+  q.end(new Error("lost"));
+  await assert.rejects(ending, /lost/);
+  assert.deepEqual(await q.nextWithin(1), { value: undefined, done: true });
+});

@@ -3,7 +3,14 @@
 
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { CheckType, FilterType, PegasusClient, PegasusError } from "../../src/pegasus/mod.ts";
+import {
+  CheckType,
+  ConnectionClosedError,
+  FilterType,
+  PegasusClient,
+  PegasusError,
+  TimeoutError,
+} from "../../src/pegasus/mod.ts";
 import { startPegasusSimulator } from "../fixtures/pegasus/simulator.ts";
 
 const sim = await startPegasusSimulator();
@@ -272,4 +279,40 @@ test("pegasus unknown table fails with ERR_OBJECT_NOT_FOUND", async () => {
     PegasusClient.connect({ metaServers: sim.metaServers, table: "nope" }),
     (e: unknown) => e instanceof PegasusError && e.serverCode === "ERR_OBJECT_NOT_FOUND",
   );
+});
+
+test("pegasus options: a tls option is refused loudly (rDSN sessions are plaintext)", () => {
+  assert.throws(
+    () =>
+      new PegasusClient(
+        {
+          metaServers: ["127.0.0.1:34601"],
+          table: "temp",
+          tls: true,
+        } as unknown as ConstructorParameters<typeof PegasusClient>[0],
+      ),
+    /Pegasus has no TLS/,
+  );
+});
+
+test("pegasus options: maxFrameLength and silenceTimeout reach the sessions", async () => {
+  const small = await PegasusClient.connect({
+    metaServers: sim.metaServers,
+    table: "temp",
+    decode: true,
+    maxFrameLength: 1024,
+    silenceTimeout: 2000,
+  });
+  try {
+    await small.set("big", "s", "x".repeat(2000));
+    // Each session that meets the 2 KiB frame is replaced; the (idempotent) get is retried on
+    // a new one until its deadline, and the error says why.
+    const error = await small.get("big", "s", { timeout: 300 }).catch((e) => e);
+    assert.ok(error instanceof TimeoutError, String(error));
+    assert.ok(error.cause instanceof ConnectionClosedError && error.cause.sent, String(error));
+    assert.match(error.message, /frame length \d+ is out of range \(16 to 1024\)/);
+    assert.equal(await small.get("missing", "s"), undefined, "the next call works");
+  } finally {
+    small.destroy();
+  }
 });

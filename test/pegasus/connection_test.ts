@@ -11,6 +11,7 @@ import { PegasusError } from "../../src/pegasus/errors.ts";
 import { blobArgs, clearScannerArgs } from "../../src/pegasus/requests.ts";
 import { decodeReadResponse } from "../../src/pegasus/responses.ts";
 import { ThriftWriter, TType } from "../../src/pegasus/thrift.ts";
+import { heapUsedAfterGc } from "../_helpers/hostile_server.ts";
 
 const GET: PegasusRequest = {
   rpc: "RPC_RRDB_RRDB_GET",
@@ -179,4 +180,123 @@ test("pegasus machine fuzz: random bytes give events or RemoteProtocolError, nev
     }),
     { numRuns: 1000 },
   );
+});
+
+const cat = (...parts: Uint8Array[]): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) out.set(p, (at += p.length) - p.length);
+  return out;
+};
+
+/** A machine with one GET written (seqid 1). */
+function sentGet(): PegasusConnection {
+  const conn = new PegasusConnection();
+  conn.send(GET);
+  conn.pollTransmit();
+  return conn;
+}
+
+test("pegasus machine: four stray bytes before a reply fail the session instead of swallowing it", () => {
+  const conn = sentGet();
+  conn.receive(cat(new Uint8Array([0, 0, 1, 0]), reply(1, "x")));
+  assert.throws(() => conn.nextEvent(), RemoteProtocolError);
+  assert.equal(conn.canSend, false);
+  const idle = new PegasusConnection();
+  idle.receive(new Uint8Array([0, 0, 0, 64]));
+  assert.throws(() => idle.nextEvent(), /while no request was waiting/);
+});
+
+test("pegasus machine: a reply whose seqid matches no request, or a duplicate, fails the session", () => {
+  const unknown = sentGet();
+  unknown.receive(reply(7, "someone else's"));
+  assert.throws(() => unknown.nextEvent(), /seqid 7 matches no request/);
+  const duplicate = sentGet();
+  duplicate.receive(cat(reply(1, "x"), reply(1, "x")));
+  assert.deepEqual(duplicate.nextEvent()?.type, "reply");
+  assert.throws(() => duplicate.nextEvent(), /no request was waiting/);
+});
+
+test("pegasus machine: a reply header is checked before the rest of its frame arrives", () => {
+  const conn = sentGet();
+  const bogus = reply(9, "x".repeat(1000)); // 1 KiB frame for a seqid never sent
+  conn.receive(bogus.subarray(0, 60));
+  assert.throws(() => conn.nextEvent(), /seqid 9 matches no request/);
+  for (
+    const garbage of [
+      cat(new Uint8Array([0, 0, 0, 40, 0, 0, 0, 6]), new TextEncoder().encode("err ok")),
+      (() => {
+        const r = reply(1, "x");
+        r[8 + 6 + 1] = 0x02; // version word of the Thrift header: 0x80020002
+        return r.subarray(0, 24);
+      })(),
+    ]
+  ) {
+    const c = sentGet();
+    c.receive(garbage);
+    assert.throws(() => c.nextEvent(), RemoteProtocolError, String(garbage));
+  }
+});
+
+test("pegasus machine: bytes past the result struct inside a frame are refused", () => {
+  const conn = sentGet();
+  const r = reply(1, "x");
+  const padded = cat(r, new Uint8Array([0, 0, 0, 0]));
+  new DataView(padded.buffer).setUint32(0, padded.length);
+  conn.receive(padded);
+  assert.throws(() => conn.nextEvent(), /4 byte\(s\) past its result/);
+});
+
+test("pegasus machine: frame lengths over maxFrameLength fail at once, before buffering", () => {
+  const conn = new PegasusConnection({ maxFrameLength: 1024 });
+  conn.send(GET);
+  conn.pollTransmit();
+  conn.receive(new Uint8Array([0, 0, 4, 1]));
+  assert.throws(() => conn.nextEvent(), /1025 is out of range/);
+  assert.throws(() => new PegasusConnection({ maxFrameLength: 8 }), RangeError);
+});
+
+test("pegasus machine: firstSeqid starts the ids elsewhere (a blind reply for seqid 1 matches nothing)", () => {
+  const conn = new PegasusConnection({ firstSeqid: 123_456 });
+  assert.equal(conn.send(GET), 123_456);
+  conn.pollTransmit();
+  conn.receive(reply(1, "presend"));
+  assert.throws(() => conn.nextEvent(), /seqid 1 matches no request/);
+  assert.throws(() => new PegasusConnection({ firstSeqid: 0 }), RangeError);
+});
+
+test("pegasus machine: late replies to cancelled and one-way requests are dropped", () => {
+  const conn = new PegasusConnection();
+  const a = conn.send(GET);
+  const b = conn.send({
+    rpc: "RPC_RRDB_RRDB_CLEAR_SCANNER",
+    args: clearScannerArgs(5n),
+    oneWay: true,
+  });
+  const c = conn.send(GET);
+  conn.pollTransmit();
+  conn.handleTimeout(0);
+  conn.cancel(a);
+  assert.deepEqual(drain(conn), [[b, undefined]]);
+  conn.receive(reply(a, "late"));
+  conn.receive(reply(b, undefined, "ERR_OBJECT_NOT_FOUND", "RPC_RRDB_RRDB_CLEAR_SCANNER_ACK"));
+  conn.receive(reply(c, "mine"));
+  assert.deepEqual(drain(conn), [[c, "mine"]]);
+});
+
+test("pegasus machine: a failed or closed session releases a partly received frame", async () => {
+  const MiB = 1024 * 1024;
+  const before = await heapUsedAfterGc();
+  const conn = sentGet();
+  conn.receive((() => {
+    const big = reply(1, "x".repeat(20 * MiB));
+    return big.slice(0, big.length - 1); // all but the last byte: the frame waits
+  })());
+  assert.equal(conn.nextEvent(), undefined);
+  const buffered = await heapUsedAfterGc();
+  assert.ok(buffered - before > 15 * MiB, "the partial frame is buffered");
+  conn.close(); // the driver closes the machine when the session is replaced
+  const released = buffered - (await heapUsedAfterGc());
+  assert.ok(released > 15 * MiB, `only ${(released / MiB).toFixed(1)} MiB released`);
+  assert.equal(conn.canSend, false);
 });

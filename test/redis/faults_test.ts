@@ -111,6 +111,8 @@ for (const protocol of [2, 3] as const) {
       return counts.get(channel) === 1 && proxy.connections >= 1;
     });
     await direct.publish(channel, "after reset");
+    const marker = await pubsub.getMessage({ timeout: 2000 });
+    assert.equal(marker?.type, "resubscribed", "the gap is visible before the new messages");
     const message = await pubsub.getMessage({ timeout: 2000 });
     assert.equal(message?.data, "after reset");
     await pubsub.close();

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { inspect } from "node:util";
 import { createTlsFiles } from "../../scripts/servers.ts";
 import { TlsError } from "../../src/core/errors.ts";
 import { TStorageClient } from "../../src/tstorage/client.ts";
@@ -236,7 +237,7 @@ test("tstorage client: refused GETs are ERROR (mock framing) or BAD_REQUEST (hea
   }
 });
 
-test("tstorage client: refused GET_ACQ and PUT are ERROR and the client keeps the connection", async () => {
+test("tstorage client: refused GET_ACQ and PUT are ERROR; the next call runs on a new connection", async () => {
   const [client, sim] = await setup({ closeOnError: false });
   await assert.rejects(
     client.getAcq(Key.max(), Key.min()),
@@ -247,18 +248,19 @@ test("tstorage client: refused GET_ACQ and PUT are ERROR and the client keeps th
   await assert.rejects(client.put([rec(new Key(1), "a")]), TStorageError);
   assert.equal(sim.records.length, 0);
   assert.equal((await client.put([rec(new Key(1), "a")])).written, 1, "the next call works");
-  assert.equal(sim.accepted, 1, "on the same connection");
+  assert.equal(sim.accepted, 3, "each refusal ended its connection (the vendor mock closes it)");
 });
 
-test("tstorage client: after a server that closes on a refusal, the client reconnects", async () => {
+test("tstorage client: the call right after a refusal (the server then closes) reconnects and succeeds", async () => {
   const [client, sim] = await setup(); // closes after refusing, like the vendor mock
-  await assert.rejects(client.getAcq(Key.max(), Key.min()), TStorageError);
-  // The next call may meet the closing connection (then it fails as DISCONNECTED, sent or not);
-  // the one after certainly runs on a new connection.
-  const next = await client.getAcq(Key.min(), new Key(1, 1n, 1, 1n, 7n)).catch((e) => e);
-  assert.ok(next === 7n || responseStatusOf(next) === ResponseStatus.DISCONNECTED, String(next));
-  assert.equal(await client.getAcq(Key.min(), new Key(1, 1n, 1, 1n, 7n)), 7n);
-  assert.equal(sim.accepted, 2);
+  for (let i = 1; i <= 20; i++) {
+    await assert.rejects(client.getAcq(Key.max(), Key.min()), TStorageError);
+    assert.equal(await client.getAcq(Key.min(), new Key(1, 1n, 1, 1n, BigInt(i))), BigInt(i));
+  }
+  sim.inject({ type: "status", status: -1 });
+  await assert.rejects(client.put([rec(new Key(1), "a")]), TStorageError);
+  assert.equal((await client.put([rec(new Key(1), "b")])).written, 1);
+  assert.equal(sim.requests.put, 2, "nothing was sent twice");
 });
 
 test("tstorage client: concurrent calls run one at a time and all get their own answers", async () => {
@@ -305,4 +307,36 @@ test("tstorage client: URLs, a missing port, and TLS with the server's CA", asyn
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("tstorage client: a TLS client key never shows through inspect, JSON, String or options", async () => {
+  const SECRET = "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1ieXRlcw==\n-----END PRIVATE KEY-----";
+  const tls = { ca: "CA-PEM", cert: "CERT-PEM", key: SECRET };
+  const client = new TStorageClient({ port: 1, tls, reconnect: { enabled: false } });
+  clients.push(client as TStorageClient<unknown>);
+  const shown = [
+    inspect(client, { depth: 10, showHidden: true }),
+    JSON.stringify(client),
+    String(client),
+    inspect(client.options, { depth: 10 }),
+    JSON.stringify(client.options),
+  ];
+  for (const text of shown) assert.ok(!text.includes("c2VjcmV0"), text);
+  assert.match(shown[0], /TStorageClient \{"server":"tstorage 127\.0\.0\.1:1","tls":true/);
+  assert.equal(
+    client.options.tls && typeof client.options.tls === "object" && client.options.tls.key,
+    "[redacted]",
+  );
+  assert.equal(tls.key, SECRET, "the caller's object is left alone");
+  const error = await client.getAcq(Key.min(), Key.max(), { timeout: 2000 }).catch((e) => e);
+  for (let e: unknown = error; e; e = (e as Error).cause) {
+    assert.ok(!inspect(e, { depth: 10 }).includes("c2VjcmV0"), inspect(e));
+  }
+});
+
+test("tstorage client: a tstorages:// URL with tls: false is refused", () => {
+  assert.throws(
+    () => new TStorageClient({ url: "tstorages://127.0.0.1:2025", tls: false }),
+    /contradicts/,
+  );
 });

@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { heapUsedAfterGc } from "../_helpers/hostile_server.ts";
 import { ConnectionClosedError, RemoteProtocolError } from "../../src/core/errors.ts";
 import {
   type GetItem,
@@ -108,23 +109,32 @@ test("tstorage machine: one request at a time; the next goes out after the respo
   assert.deepEqual(drain(conn), [{ type: "reply", id: b, value: { type: "acq", acq: 15n } }]);
 });
 
-test("tstorage machine V7: refused PUT and GET_ACQ are ERROR and the connection stays open", () => {
+test("tstorage machine V7: a refused PUT is ERROR and ends the connection; the queued GET_ACQ was not sent", () => {
   const conn = new TStorageConnection();
   const put = conn.send({ type: "put", records: [], payloadType: bytes, withAcq: true });
   const acq = conn.send({ type: "getAcq", keyMin: K0, keyMax: K10 });
   conn.pollTransmit();
   conn.receive(V7_REFUSED);
-  const [refused] = drain(conn);
+  const events = drain(conn);
+  assert.deepEqual(types(events), ["serverError", "closed"]);
+  const [refused, closed] = events;
   assert.equal(refused?.type === "serverError" && refused.id, put);
+  assert.equal(closed?.type === "closed" && closed.error, undefined, "a clean close");
   const error = (refused as unknown as { error: TStorageError }).error;
   assert.ok(error instanceof TStorageError);
   assert.equal(error.status, ResponseStatus.ERROR);
   assert.equal(responseStatusOf(error), -1);
+  assert.ok(!conn.canSend, "closed: the next call reconnects");
+  assert.equal(conn.wasSent(put), true);
+  assert.equal(conn.wasSent(acq), false, "held back: the driver may replay it");
+});
+
+test("tstorage machine V7: a refused GET_ACQ is ERROR and ends the connection", () => {
+  const conn = new TStorageConnection();
+  conn.send({ type: "getAcq", keyMin: K0, keyMax: K10 });
   conn.pollTransmit();
   conn.receive(V7_REFUSED);
-  assert.deepEqual(types(drain(conn)), ["serverError"]);
-  assert.ok(conn.canSend, "still open");
-  assert.ok(acq > put);
+  assert.deepEqual(types(drain(conn)), ["serverError", "closed"]);
 });
 
 test("tstorage machine V6: records stream as items, then done with acq 9", () => {
@@ -336,4 +346,57 @@ test("tstorage machine fuzz: any GET response bytes give events, never an except
     ),
     { numRuns: 2000 },
   );
+});
+
+test("tstorage machine: bytes beyond a complete response are refused, never delivered", () => {
+  const stray = hex("00000000 0800000000000000 6300000000000000"); // "acq 99", unasked
+  for (const request of ["getAcq", "put", "get"] as const) {
+    const conn = new TStorageConnection();
+    const answer = request === "getAcq"
+      ? V5_ACQ_REPLY
+      : request === "put"
+      ? V1_OK_REPLY
+      : V6_GET_RESPONSE;
+    conn.send(
+      request === "getAcq"
+        ? { type: "getAcq", keyMin: K0, keyMax: K10 }
+        : request === "put"
+        ? { type: "put", records: [], payloadType: bytes, withAcq: false }
+        : get({ payloadType: bytes }),
+    );
+    conn.pollTransmit();
+    conn.receive(cat(answer, stray));
+    const events = drain(conn);
+    assert.ok(!events.some((e) => e?.type === "reply"), `${request}: ${types(events)}`);
+    const last = events.at(-1);
+    assert.ok(last?.type === "closed" && last.error instanceof RemoteProtocolError, request);
+    assert.match(String(last.error?.message), /20 byte\(s\) beyond the .* response/);
+  }
+});
+
+test("tstorage machine: bytes before any request close the connection", () => {
+  const conn = new TStorageConnection();
+  conn.receive(V5_ACQ_REPLY);
+  const [closed] = drain(conn);
+  assert.ok(closed?.type === "closed" && closed.error instanceof RemoteProtocolError);
+  assert.ok(!conn.canSend);
+});
+
+test("tstorage machine: a closed connection releases a partly received record", async () => {
+  const MiB = 1024 * 1024;
+  const before = await heapUsedAfterGc();
+  const conn = new TStorageConnection();
+  conn.send(get({ payloadType: bytes }));
+  conn.pollTransmit();
+  const record = v7Record(1, 2, 3, 4, 5, 0);
+  const head = new Uint8Array(12);
+  const size = new Uint8Array(4);
+  new DataView(size.buffer).setInt32(0, 32 + 20 * MiB, true);
+  conn.receive(cat(head, size, record.subarray(4, 36), new Uint8Array(20 * MiB - 1)));
+  assert.deepEqual(types(drain(conn)), [], "the record waits for its last byte");
+  const buffered = await heapUsedAfterGc();
+  assert.ok(buffered - before > 15 * MiB, "the partial record is buffered");
+  conn.close();
+  const released = buffered - (await heapUsedAfterGc());
+  assert.ok(released > 15 * MiB, `only ${(released / MiB).toFixed(1)} MiB released`);
 });

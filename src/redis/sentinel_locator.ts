@@ -67,6 +67,7 @@ export class SentinelLocator implements RedisLocator {
 
   /** Asks the sentinels where to connect now. */
   async locate(): Promise<Address> {
+    if (this.#attached.size > 0) this.#subscribe(); // again, if no sentinel took it before
     if (this.#role === "replica") {
       const replicas = await this.#list.discoverReplicas(this.#name);
       if (replicas.length > 0) {
@@ -123,7 +124,17 @@ export class SentinelLocator implements RedisLocator {
   #subscribe(): void {
     if (this.#subscriber) return;
     const options = { ...this.#list.connectionOptions(), locator: this.#list.rotation() };
-    const subscriber = new PubSub<string>(options, { ignoreSubscribeMessages: true });
+    const subscriber: PubSub<string> = new PubSub<string>(options, {
+      ignoreSubscribeMessages: true,
+      // A switch may have gone by while the subscription was down: ask, and follow it.
+      onResubscribe: () => {
+        void subscriber.getMessage(); // the marker itself: nobody else reads this queue
+        this.#list.discoverMaster(this.#name).then(
+          (master) => this.#follow(key(master)),
+          () => {}, // no sentinel answers: the next reconnect of a data connection asks again
+        );
+      },
+    });
     this.#subscriber = subscriber;
     subscriber.subscribe({ [SWITCH_CHANNEL]: (m) => this.#switched(String(m.data)) }).catch(
       () => {
@@ -138,17 +149,21 @@ export class SentinelLocator implements RedisLocator {
   #switched(message: string): void {
     const [name, oldHost, oldPort, newHost, newPort] = message.split(" ");
     if (name !== this.#name) return;
-    const promoted = `${newHost}:${newPort}`;
-    this.#expected.set(promoted, "master");
     this.#expected.set(`${oldHost}:${oldPort}`, "slave");
+    this.#follow(`${newHost}:${newPort}`);
+  }
+
+  /** `master` is the master now: drop the connections that lost the asked role with it. */
+  #follow(master: string): void {
+    this.#expected.set(master, "master");
     const error = new ConnectionClosedError(
-      `The sentinels switched the master of "${name}" to ${promoted}`,
+      `The sentinels switched the master of "${this.#name}" to ${master}`,
     );
     for (const { conn, address } of this.#attached) {
       const at = address();
       if (at === undefined) continue;
-      const onPromoted = key(at) === promoted;
-      if (this.#role === "master" ? !onPromoted : onPromoted) conn.driver?.destroy(error);
+      const onMaster = key(at) === master;
+      if (this.#role === "master" ? !onMaster : onMaster) conn.driver?.destroy(error);
     }
   }
 

@@ -186,57 +186,103 @@ test("a node that does not have the asked role is dropped and the sentinels aske
   }
 });
 
+/** The bytes of a subscription confirmation, then of the messages, on `+switch-master`. */
+function switchFrames(push: ">" | "*", ...messages: string[]): Uint8Array {
+  let text = `${push}3\r\n$9\r\nsubscribe\r\n$14\r\n+switch-master\r\n:1\r\n`;
+  for (const m of messages) {
+    text += `${push}3\r\n$7\r\nmessage\r\n$14\r\n+switch-master\r\n$${m.length}\r\n${m}\r\n`;
+  }
+  return encoder.encode(text);
+}
+
+/**
+ * Stand-in data connections attached to locators: `destroy` records which was dropped and
+ * why; `dropped(n)` resolves once `n` were. `detachAll()` ends the subscriptions.
+ */
+function standIns(): {
+  attach(locator: SentinelLocator, label: string, port: number): void;
+  dropped(count: number): Promise<string[]>;
+  detachAll(): void;
+} {
+  const kicked: string[] = [];
+  let waiter: { count: number; resolve: (kicked: string[]) => void } | undefined;
+  const attached: [SentinelLocator, LocatedConnection][] = [];
+  return {
+    attach(locator, label, port) {
+      const destroy = (error: Error): void => {
+        kicked.push(`${label}@${port}: ${error.message}`);
+        if (waiter && kicked.length >= waiter.count) waiter.resolve(kicked.sort());
+      };
+      const conn = { isClosed: false, driver: { destroy } } as unknown as LocatedConnection;
+      attached.push([locator, conn]);
+      locator.attach(conn, () => ({ host: "127.0.0.1", port }));
+    },
+    dropped(count) {
+      const done = new Promise<string[]>((resolve) => (waiter = { count, resolve }));
+      return within(done, 5000, `${count} connections to be dropped`);
+    },
+    detachAll() {
+      for (const [locator, conn] of attached) locator.detach(conn);
+    },
+  };
+}
+
 test("+switch-master drops the connections left on a node that lost the asked role", async () => {
   const base = redisHostileProtocol();
-  const switched = "mymaster 127.0.0.1 1111 127.0.0.1 2222";
   const server = await startHostileServer<string[]>({
     ...base,
     respond: (request, session) => {
       if (request[0] !== "SUBSCRIBE") return base.respond(request, session);
       const push = session.state.get("resp3") === true ? ">" : "*";
-      return {
-        bytes: encoder.encode(
-          `${push}3\r\n$9\r\nsubscribe\r\n$14\r\n+switch-master\r\n:1\r\n` +
-            `${push}3\r\n$7\r\nmessage\r\n$14\r\n+switch-master\r\n` +
-            `$${switched.length}\r\n${switched}\r\n`,
-        ),
-      };
+      return { bytes: switchFrames(push, "mymaster 127.0.0.1 1111 127.0.0.1 2222") };
     },
   });
   const list = new SentinelList([`127.0.0.1:${server.port}`]);
-  const locators = {
-    master: new SentinelLocator(list, NAME, "master"),
-    replica: new SentinelLocator(list, NAME, "replica"),
-  };
-  const kicked: string[] = [];
-  let kick: () => void;
-  const bothKicked = new Promise<void>((resolve) => (kick = resolve));
-  const attached: [SentinelLocator, LocatedConnection][] = [];
-  const attach = (role: "master" | "replica", port: number): void => {
-    const conn = {
-      isClosed: false,
-      driver: {
-        destroy: (error: Error) => {
-          kicked.push(`${role}@${port}: ${error.message}`);
-          if (kicked.length === 2) kick();
-        },
-      },
-    } as unknown as LocatedConnection;
-    attached.push([locators[role], conn]);
-    locators[role].attach(conn, () => ({ host: "127.0.0.1", port }));
-  };
+  const master = new SentinelLocator(list, NAME, "master");
+  const replica = new SentinelLocator(list, NAME, "replica");
+  const conns = standIns();
   try {
-    attach("master", 2222); // already on the new master: stays
-    attach("replica", 3333); // on another replica: stays
-    attach("master", 1111); // on the old master: dropped
-    attach("replica", 2222); // on the promoted replica: dropped
-    await within(bothKicked, 5000, "the +switch-master message to drop two connections");
-    assert.deepEqual(kicked.sort(), [
+    conns.attach(master, "master", 2222); // already on the new master: stays
+    conns.attach(replica, "replica", 3333); // on another replica: stays
+    conns.attach(master, "master", 1111); // on the old master: dropped
+    conns.attach(replica, "replica", 2222); // on the promoted replica: dropped
+    assert.deepEqual(await conns.dropped(2), [
       'master@1111: The sentinels switched the master of "mymaster" to 127.0.0.1:2222',
       'replica@2222: The sentinels switched the master of "mymaster" to 127.0.0.1:2222',
     ]);
   } finally {
-    for (const [locator, conn] of attached) locator.detach(conn);
+    conns.detachAll();
+    await server.close();
+  }
+});
+
+test("after the sentinel subscription was lost, the master is asked for again", async () => {
+  const base = redisHostileProtocol();
+  const server = await startHostileServer<string[]>({
+    ...base,
+    respond: (request, session) => {
+      if (request[0] === "SUBSCRIBE") return { bytes: switchFrames(">") };
+      if (request[1] === "GET-MASTER-ADDR-BY-NAME") {
+        return { bytes: encoder.encode("*2\r\n$9\r\n127.0.0.1\r\n$4\r\n2222\r\n") };
+      }
+      if (request[0] === "SENTINEL") return { bytes: encoder.encode("*0\r\n") };
+      return base.respond(request, session);
+    },
+  }, (i) =>
+    i === 0 ? { kind: "replace", at: 0, bytes: switchFrames(">"), then: "close" } : {
+      kind: "none",
+    });
+  const locator = new SentinelLocator(new SentinelList([`127.0.0.1:${server.port}`]), NAME);
+  const conns = standIns();
+  try {
+    conns.attach(locator, "master", 2222);
+    conns.attach(locator, "master", 1111); // a switch to 2222 went by while unsubscribed
+    assert.deepEqual(await conns.dropped(1), [
+      'master@1111: The sentinels switched the master of "mymaster" to 127.0.0.1:2222',
+    ]);
+    assert.ok(server.accepted >= 3, "subscribed, resubscribed, asked");
+  } finally {
+    conns.detachAll();
     await server.close();
   }
 });

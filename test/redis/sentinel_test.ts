@@ -332,6 +332,12 @@ test("the sentinel password never shows: options, client, helper, errors", async
     for (const text of shown) assert.ok(!text.includes(SECRET), `${what} shows it: ${text}`);
   }
   assert.match(JSON.stringify(redis.options), /"sentinelPassword":"\[redacted\]"/);
+  const KEY = "-----BEGIN PRIVATE KEY-----sentinel-client-key";
+  const lazy = new RedisClient({ ...options, sentinelTls: { key: KEY }, tls: { key: KEY } });
+  for (const text of [inspect(lazy.options, { depth: 8 }), JSON.stringify(lazy.options)]) {
+    assert.ok(!text.includes(KEY) && !text.includes(SECRET), `options show a secret: ${text}`);
+  }
+  lazy.destroy();
 });
 
 test("SENTINEL FAILOVER during 20 callers: calls settle, acks survive, +switch-master followed", async () => {

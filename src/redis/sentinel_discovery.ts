@@ -57,6 +57,7 @@ export class SentinelList {
   readonly #options: SentinelConnectOptions;
   #password: string | undefined;
   #rotation = 0;
+  #turn = Math.floor(Math.random() * 1024);
 
   /** `sentinels` as `"host:port"` strings (IPv6 as `"[::1]:26379"`). */
   constructor(sentinels: readonly string[], options: SentinelConnectOptions = {}) {
@@ -107,6 +108,15 @@ export class SentinelList {
         return !flags.some((flag) => UNHEALTHY.includes(flag));
       }).map((r) => ({ host: r.get("ip") ?? "", port: Number(r.get("port")) }));
     });
+  }
+
+  /**
+   * The next of `nodes` in a round-robin shared by every client of this list (starting at a
+   * random place, so that separate lists spread too).
+   */
+  nextOf<T>(nodes: readonly T[]): T {
+    this.#turn = (this.#turn + 1) % Number.MAX_SAFE_INTEGER;
+    return nodes[this.#turn % nodes.length];
   }
 
   /** A locator that hands out the sentinels in turn (for the `+switch-master` subscription). */

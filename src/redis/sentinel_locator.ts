@@ -56,7 +56,6 @@ export class SentinelLocator implements RedisLocator {
   /** The role each located address is expected to have (a replica falls back to the master). */
   readonly #expected = new Map<string, "master" | "slave">();
   #subscriber: PubSub<string> | undefined;
-  #turn = 0;
 
   /** Locates `role` (default master) of `masterName` through `list`. */
   constructor(list: SentinelList, masterName: string, role: SentinelRole = "master") {
@@ -71,7 +70,7 @@ export class SentinelLocator implements RedisLocator {
     if (this.#role === "replica") {
       const replicas = await this.#list.discoverReplicas(this.#name);
       if (replicas.length > 0) {
-        return this.#expect(replicas[this.#turn++ % replicas.length], "slave");
+        return this.#expect(this.#list.nextOf(replicas), "slave");
       }
     }
     return this.#expect(await this.#list.discoverMaster(this.#name), "master");

@@ -282,6 +282,50 @@ test("after the sentinel subscription was lost, the master is asked for again", 
   }
 });
 
+test("replicas: SENTINEL SLAVES on old servers, unhealthy ones skipped, master when none", async () => {
+  const base = redisHostileProtocol();
+  const entry = (port: number, flags: string): string =>
+    [["ip", "127.0.0.1"], ["port", String(port)], ["flags", flags]].reduce(
+      (out, [k, v]) => out + `$${k.length}\r\n${k}\r\n$${v.length}\r\n${v}\r\n`,
+      "*6\r\n",
+    );
+  let healthy = true;
+  const server = await startHostileServer<string[]>({
+    ...base,
+    respond: (request, session) => {
+      const reply = (text: string) => ({ bytes: encoder.encode(text) });
+      if (request[0] !== "SENTINEL") return base.respond(request, session);
+      switch (request[1]) {
+        case "GET-MASTER-ADDR-BY-NAME":
+          return reply("*2\r\n$9\r\n127.0.0.1\r\n$4\r\n2222\r\n");
+        case "REPLICAS":
+          return reply("-ERR Unknown sentinel subcommand 'REPLICAS'\r\n");
+        case "SLAVES":
+          return reply(
+            `*3\r\n${entry(3001, "slave,s_down")}${entry(3002, "slave,disconnected")}` +
+              entry(3003, healthy ? "slave" : "slave,o_down"),
+          );
+        default:
+          return reply("*0\r\n");
+      }
+    },
+  });
+  try {
+    const sentinel = new Sentinel([`127.0.0.1:${server.port}`]);
+    assert.deepEqual(await sentinel.discoverReplicas(NAME), [{ host: "127.0.0.1", port: 3003 }]);
+    const locator = new SentinelLocator(
+      new SentinelList([`127.0.0.1:${server.port}`]),
+      NAME,
+      "replica",
+    );
+    assert.deepEqual(await locator.locate(), { host: "127.0.0.1", port: 3003 });
+    healthy = false;
+    assert.deepEqual(await locator.locate(), { host: "127.0.0.1", port: 2222 });
+  } finally {
+    await server.close();
+  }
+});
+
 test("while no sentinel answers, calls wait in the offline queue until their deadline", async () => {
   const [deadPort] = await freePorts(1);
   const leaked = await collectUnhandledRejections(async () => {

@@ -175,6 +175,8 @@ export function resolveRedisOptions(options: RedisClientOptions): ResolvedRedisO
   }
   const where = merged.sentinels !== undefined
     ? `${merged.role ?? "master"} of "${merged.masterName}" (sentinel)`
+    : merged.locator
+    ? "(address from a locator)"
     : "path" in address
     ? address.path
     : `${address.host}:${address.port}`;
@@ -214,9 +216,10 @@ function checkSentinelOptions(options: RedisClientOptions): void {
 const REDACTED = "[redacted]";
 
 /**
- * Gives resolved options a `toJSON` and an inspect hook (honoured by Node, Bun and Deno) that hide the
- * passwords (data node and sentinels), the URL's password and TLS private keys. The hooks are not enumerable, so a
- * spread copy is a plain object again (re-resolve it before showing it).
+ * Gives resolved options a `toJSON` and an inspect hook (honoured by Node, Bun and Deno) that
+ * hide the passwords (data node and sentinels), the URL's password and TLS private keys. The
+ * hooks are not enumerable, so a spread copy is a plain object again (re-resolve it before
+ * showing it).
  */
 function redacted(options: ResolvedRedisOptions): ResolvedRedisOptions {
   const safe = (): Record<string, unknown> => {

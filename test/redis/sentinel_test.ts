@@ -4,6 +4,8 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
 import { ConnectError, KvError, TimeoutError } from "../../src/core/errors.ts";
+import { defaultConnect } from "../../src/core/default_connect.ts";
+import type { Connect } from "../../src/core/transport.ts";
 import { RedisClient } from "../../src/redis/client.ts";
 import { Sentinel } from "../../src/redis/sentinel.ts";
 import { SentinelList } from "../../src/redis/sentinel_discovery.ts";
@@ -69,13 +71,22 @@ test("discovers the master and the healthy replicas; learns the other sentinels"
 });
 
 test("role master connects to the master through the sentinels and verifies ROLE", async () => {
+  const dialed = new Set<number>();
+  const connect: Connect = (address, options) => {
+    if ("port" in address) dialed.add(address.port);
+    return defaultConnect(address, options);
+  };
   await using redis = await RedisClient.connect({
     sentinels: set.sentinelAddresses,
     masterName: NAME,
     decode: true,
+    connect,
     ...auth,
   });
   assert.equal(await roleOf(redis), "master");
+  // Sentinels and data node alike are reached through the connector given.
+  assert.ok(dialed.has(await portOf(redis)), "the master was dialed through `connect`");
+  assert.ok(set.sentinels.some((s) => dialed.has(s.port)), "a sentinel was dialed through it");
   await redis.set("sentinel:k", "v");
   assert.equal(await redis.get("sentinel:k"), "v");
   // Dedicated connections (blocking commands, pub/sub) find the master the same way.

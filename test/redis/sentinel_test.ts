@@ -529,7 +529,6 @@ test("SIGKILL of the master during 20 callers: calls settle within their deadlin
         `lost by Redis), ${run.unsure.length} sent:true, ${run.refused.length} sent:false ` +
         `(timed out waiting for a master), slowest call ${run.slowest()} ms`,
     );
-    assert.ok(run.refused.length > 0, "calls waited in the offline queue and timed out");
     assert.ok(run.slowest() <= TIMEOUT + 500, `a call took ${run.slowest()} ms`);
   });
   assert.deepEqual(leaked, []);

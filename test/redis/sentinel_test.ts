@@ -527,7 +527,7 @@ test("SIGKILL of the master during 20 callers: calls settle within their deadlin
     console.log(
       `SIGKILL: ${run.acked.length} acknowledged (${lost} of ${killedAt - safe} unreplicated ` +
         `lost by Redis), ${run.unsure.length} sent:true, ${run.refused.length} sent:false ` +
-        `(timed out waiting for a master), slowest call ${run.slowest()} ms`,
+        `(timed out in the offline queue), slowest call ${run.slowest()} ms`,
     );
     assert.ok(run.slowest() <= TIMEOUT + 500, `a call took ${run.slowest()} ms`);
   });

@@ -1,6 +1,7 @@
 // Hostile-server responders for memcache's meta, text and binary protocols: request parsers and
 // a tiny in-memory store, written from doc/protocol.txt and the binary spec, not from src/memcache.
 import type { HostileProtocol } from "../_helpers/hostile_server.ts";
+import { concatBytes } from "../../src/core/bytes.ts";
 
 /** A stored item. */
 interface Item {
@@ -14,16 +15,6 @@ export type Store = Map<string, Item>;
 
 const ascii = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0));
 const text = (bytes: Uint8Array): string => String.fromCharCode(...bytes);
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
 
 /** The offset of the first CRLF, or -1. */
 function crlf(buffer: Uint8Array): number {
@@ -84,7 +75,7 @@ export function metaProtocol(store: Store): HostileProtocol<LineRequest> {
         (has("k") ? ` k${key}` : "");
       const quiet = has("q");
       const reply = (line: string, value?: Uint8Array): { bytes: Uint8Array } => ({
-        bytes: value ? concat([ascii(line), value, ascii("\r\n")]) : ascii(line),
+        bytes: value ? concatBytes([ascii(line), value, ascii("\r\n")]) : ascii(line),
       });
       switch (cmd) {
         case "mg": {
@@ -108,8 +99,8 @@ export function metaProtocol(store: Store): HostileProtocol<LineRequest> {
             return reply(`${old ? "EX" : "NF"}${echo}\r\n`);
           }
           let value = data!;
-          if (mode === "A") value = concat([old!.value, value]);
-          if (mode === "P") value = concat([value, old!.value]);
+          if (mode === "A") value = concatBytes([old!.value, value]);
+          if (mode === "P") value = concatBytes([value, old!.value]);
           put(store, key, value, Number(arg("F") ?? old?.flags ?? 0));
           return reply(quiet ? "" : `HD${echo}\r\n`);
         }
@@ -168,7 +159,7 @@ export function textProtocol(store: Store): HostileProtocol<LineRequest> {
           parts.push(item.value, ascii("\r\n"));
         }
         parts.push(ascii("END\r\n"));
-        return { bytes: concat(parts) };
+        return { bytes: concatBytes(parts) };
       }
       const key = tokens[1];
       const old = store.get(key);
@@ -178,8 +169,8 @@ export function textProtocol(store: Store): HostileProtocol<LineRequest> {
         }
         if (cmd === "cas" && old!.cas !== Number(tokens[5])) return line("EXISTS\r\n");
         let value = data!;
-        if (cmd === "append") value = concat([old!.value, value]);
-        if (cmd === "prepend") value = concat([value, old!.value]);
+        if (cmd === "append") value = concatBytes([old!.value, value]);
+        if (cmd === "prepend") value = concatBytes([value, old!.value]);
         put(store, key, value, Number(tokens[2]));
         return line("STORED\r\n");
       }
@@ -316,8 +307,8 @@ export function binaryProtocol(store: Store): HostileProtocol<BinaryRequest> {
           if (op === 0x02 && old) return fail(2);
           if (op !== 0x01 && op !== 0x02 && !old) return fail(op === 0x03 ? 1 : 5);
           let stored = value;
-          if (op === 0x0e) stored = concat([old!.value, value]);
-          if (op === 0x0f) stored = concat([value, old!.value]);
+          if (op === 0x0e) stored = concatBytes([old!.value, value]);
+          if (op === 0x0f) stored = concatBytes([value, old!.value]);
           put(store, key, stored, extras.length >= 4 ? ext.getUint32(0) : old!.flags);
           return ok({ cas: store.get(key)!.cas });
         }

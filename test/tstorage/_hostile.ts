@@ -3,6 +3,7 @@
 
 import type { HostileProtocol } from "../_helpers/hostile_server.ts";
 import { readKey, type SimKey, type SimRecord, writeKey } from "../fixtures/tstorage/wire.ts";
+import { concatBytes } from "../../src/core/bytes.ts";
 
 /** A parsed request. */
 export type HostileRequest =
@@ -33,16 +34,6 @@ export function i64s(...values: bigint[]): Uint8Array {
 export function i32(value: number): Uint8Array {
   const out = new Uint8Array(4);
   new DataView(out.buffer).setInt32(0, value, true);
-  return out;
-}
-
-function cat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
   return out;
 }
 
@@ -118,7 +109,7 @@ export function hostileTStorage(records: SimRecord[] = []): HostileProtocol<Host
             parts.push(bytes);
           }
           parts.push(i32(0), header(0, i64s(request.max.acq)));
-          return { bytes: cat(parts) };
+          return { bytes: concatBytes(parts) };
         }
         default:
           return { bytes: header(-1) };

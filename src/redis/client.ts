@@ -368,8 +368,19 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
   }
 }
 
-/** Settles a command's Promise with its shaped reply (one object per command, no closures). */
-class ShapedReply<T> implements ReplyHandler<RespValue> {
+/**
+ * Settles a command's Promise with its shaped reply (one object per command, no closures);
+ * shared with the cluster client.
+ *
+ * @example
+ * ```ts
+ * import { asValue, ShapedReply } from "@kvwire/kvwire/redis";
+ * const call = new ShapedReply(asValue<string>, { decode: true });
+ * const value = call.promise();
+ * call.reply("v"); // value resolves with "v"
+ * ```
+ */
+export class ShapedReply<T> implements ReplyHandler<RespValue> {
   resolve: (value: T) => void = ignore;
   reject: (error: Error) => void = ignore;
   constructor(readonly transform: Transform<T>, readonly context: ReplyContext) {}

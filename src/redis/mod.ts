@@ -16,6 +16,14 @@
 
 export * from "./client.ts";
 export * from "./client_options.ts";
+export * from "./cluster/client.ts";
+export * from "./cluster/command_keys.ts";
+export * from "./cluster/options.ts";
+export * from "./cluster/routed_request.ts";
+export * from "./cluster/slot.ts";
+export * from "./cluster/slot_map.ts";
+export * from "./cluster/split_request.ts";
+export * from "./cluster/topology.ts";
 export * from "./command_info.ts";
 export * from "./commands/base.ts";
 export * from "./commands/info.ts";

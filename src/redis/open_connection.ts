@@ -25,6 +25,8 @@ export interface OpenConnectionHooks {
   ) => Promise<void>;
   /** Bulk replies come out as strings (see `RedisConnectionOptions.textBulks`). */
   textBulks?: boolean;
+  /** Observes each lost connection (a cluster refreshes its slot map then). */
+  onDisconnect?: (error: Error | undefined) => void;
 }
 
 /**
@@ -57,6 +59,7 @@ export function openRedisConnection(
     offlineQueueSize: options.offlineQueueSize,
     silenceTimeout: options.silenceTimeout,
     onPush: extra.onPush ?? options.onPush,
+    onDisconnect: extra.onDisconnect,
     onConnect: async (driver, again) => {
       const run = (command: readonly RedisArg[]): Promise<RespValue> =>
         driver.request(command, { timeout }, String(command[0]));

@@ -1,0 +1,164 @@
+// Redis Cluster throughput of kvwire against ioredis `Cluster` and node-redis `createCluster`
+// on a local 6-node cluster (3 masters), keys over random slots, 100-byte values; each client in
+// a process of its own taking short turns (scripts/bench/isolate.ts); prints ops/s and ratios.
+// Run: npm run build && node_modules/.bin/tsx scripts/bench/redis_cluster.ts [seconds] [rounds]
+// valkey-glide is not installed here (installing it would touch the shared node_modules).
+// The peers' cluster pipelines must keep to one node, so their "pipeline" turn is 1,000
+// concurrent auto-pipelined calls; kvwire runs a real pipeline split per node.
+
+import process from "node:process";
+import { Cluster } from "ioredis";
+import { createCluster } from "redis";
+import type { RedisClusterClient as ClusterType } from "../../src/redis/mod.ts";
+import { runtimeName } from "../../transports/auto.ts";
+import { startRedisCluster } from "../servers.ts";
+import {
+  flag,
+  medianTurns,
+  positional,
+  printRatios,
+  serveWorker,
+  startWorker,
+  type Worker,
+} from "./isolate.ts";
+
+interface Contender {
+  get: (key: string) => Promise<unknown>;
+  set: (key: string, value: string) => Promise<unknown>;
+  pipelineGets: (keys: string[]) => Promise<unknown>;
+  close: () => Promise<unknown> | void;
+}
+
+const onNode = !("Deno" in globalThis) && !("Bun" in globalThis);
+const KEYS = Array.from({ length: 10_000 }, (_, i) => `bench:cluster:${i}`);
+const VALUE = "v".repeat(100);
+const pick = (): string => KEYS[Math.floor(Math.random() * KEYS.length)];
+
+const scenarios: { name: string; run: (c: Contender) => () => Promise<number> }[] = [
+  {
+    name: "100 concurrent GETs over random slots",
+    run: (c) => async () => {
+      const batch = new Array(100);
+      for (let i = 0; i < 100; i++) batch[i] = c.get(pick());
+      await Promise.all(batch);
+      return 100;
+    },
+  },
+  {
+    name: "100 concurrent SETs over random slots",
+    run: (c) => async () => {
+      const batch = new Array(100);
+      for (let i = 0; i < 100; i++) batch[i] = c.set(pick(), VALUE);
+      await Promise.all(batch);
+      return 100;
+    },
+  },
+  {
+    name: "1,000 GETs over random slots in one pipeline",
+    run: (c) => async () => {
+      await c.pipelineGets(Array.from({ length: 1000 }, pick));
+      return 1000;
+    },
+  },
+];
+
+const only = flag("only")?.split(",");
+const names = ["kvwire", "ioredis", "node-redis"].filter((n) =>
+  n === "kvwire" || !only || only.includes(n)
+);
+
+const concurrently = (get: (k: string) => Promise<unknown>) => (keys: string[]) =>
+  Promise.all(keys.map(get));
+
+async function contender(
+  name: string,
+  seeds: { host: string; port: number }[],
+): Promise<Contender> {
+  if (name === "kvwire") {
+    const { RedisClusterClient } = (await import(
+      onNode ? "../../dist/redis.js" : "../../src/redis/mod.ts"
+    )) as { RedisClusterClient: typeof ClusterType };
+    const kv = await RedisClusterClient.connect({ nodes: seeds, decode: true });
+    return {
+      get: (k) => kv.get(k),
+      set: (k, v) => kv.set(k, v),
+      pipelineGets: (keys) => {
+        const p = kv.pipeline();
+        for (const k of keys) p.get(k);
+        return p.exec();
+      },
+      close: () => kv.close(),
+    };
+  }
+  if (name === "ioredis") {
+    const io = new Cluster(seeds, { enableAutoPipelining: true, lazyConnect: true });
+    await io.connect();
+    const get = (k: string): Promise<unknown> => io.get(k);
+    return {
+      get,
+      set: (k, v) => io.set(k, v),
+      pipelineGets: concurrently(get),
+      close: () => io.quit(),
+    };
+  }
+  const nr = createCluster({
+    rootNodes: seeds.map((s) => ({ url: `redis://${s.host}:${s.port}` })),
+  });
+  await nr.connect();
+  const get = (k: string): Promise<unknown> => nr.get(k);
+  return {
+    get,
+    set: (k, v) => nr.set(k, v),
+    pipelineGets: concurrently(get),
+    close: () => nr.quit(),
+  };
+}
+
+async function worker(name: string, seeds: string): Promise<void> {
+  const nodes = seeds.split(",").map((s) => {
+    const [host, port] = s.split(":");
+    return { host, port: Number(port) };
+  });
+  const c = await contender(name, nodes);
+  await serveWorker(scenarios.map((s) => s.run(c)), () => c.close());
+}
+
+async function main(): Promise<void> {
+  const [secondsArg, roundsArg] = positional();
+  const seconds = Number(secondsArg ?? 0.5);
+  const rounds = Number(roundsArg ?? 7);
+  const servers = await startRedisCluster();
+  const seeds = servers.endpoints.join(",");
+  const workers = new Map<string, Worker>();
+  try {
+    const setup = await contender(
+      "kvwire",
+      servers.nodes.map((n) => ({ host: n.host, port: n.port })),
+    );
+    await Promise.all(KEYS.map((k) => setup.set(k, VALUE)));
+    await setup.close();
+    for (const name of names) {
+      workers.set(
+        name,
+        await startWorker(process.argv[1], [`--worker=${name}`, `--seeds=${seeds}`]),
+      );
+    }
+    console.log(
+      `Redis Cluster benchmark on ${runtimeName()} (kvwire from ${onNode ? "dist/" : "src/"}), ` +
+        `3 masters + 3 replicas on loopback, 10,000 keys, 100-byte values; median of ${rounds} ` +
+        `turns of ${seconds} s, each client in its own process`,
+    );
+    for (const [index, scenario] of scenarios.entries()) {
+      const results = await medianTurns(workers, names, index, rounds, seconds * 1000);
+      printRatios(scenario.name, results, "kvwire");
+    }
+  } finally {
+    await Promise.all([...workers.values()].map((w) => w.close()));
+    await servers.stop();
+  }
+}
+
+const workerName = flag("worker");
+if (workerName) await worker(workerName, flag("seeds")!);
+else await main();
+process.exit(0);

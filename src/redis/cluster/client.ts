@@ -1,0 +1,422 @@
+// RedisClusterClient: the typed Redis commands over a Redis Cluster, routed by key slot to one
+// auto-pipelined connection per master; pipelines split per node, slot-bound transactions.
+// Spec: https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/
+
+import type { ReplyHandler, RequestOptions } from "../../core/driver.ts";
+import type { ManagedRequestOptions } from "../../core/managed_connection.ts";
+import { type CallOptions, type RedisClient, ShapedReply } from "../client.ts";
+import type { ResolvedRedisOptions } from "../client_options.ts";
+import { commandInfo } from "../command_info.ts";
+import type { Out, RedisKey } from "../commands/base.ts";
+import type { ScanOptions } from "../commands/keys.ts";
+import { RedisCommands } from "../commands/mod.ts";
+import type { ReplyContext, Transform } from "../commands/transforms.ts";
+import type { RedisCommand } from "../connection.ts";
+import { Pipeline, Transaction } from "../pipeline.ts";
+import { PubSub, type PubSubOptions } from "../pubsub.ts";
+import type { RedisArg } from "../resp_encoder.ts";
+import type { RespValue } from "../resp_types.ts";
+import { iterateCursor } from "../scan.ts";
+import { Script } from "../script.ts";
+import {
+  commandKeys,
+  commandSlot,
+  CROSS_SLOT,
+  isReadOnlyCommand,
+  NO_KEYS,
+  slotOfKeys,
+} from "./command_keys.ts";
+import type { RedisClusterOptions } from "./options.ts";
+import { RoutedRequest } from "./routed_request.ts";
+import { keySlot } from "./slot.ts";
+import { SPLIT_COMMANDS, splitBySlot, SplitReply } from "./split_request.ts";
+import { type ClusterNode, ClusterTopology } from "./topology.ts";
+
+/** Keyless commands sent to every master (the first reply answers). */
+const BROADCAST = new Set(["SCRIPT", "FLUSHALL", "FLUSHDB"]);
+
+/** What the views of one cluster client share. */
+interface Shared {
+  topology: ClusterTopology;
+  context: ReplyContext;
+}
+
+/**
+ * A Redis Cluster client with the same typed commands as {@link RedisClient}. Each command goes
+ * to the master of its key's slot (keyless commands to any master); MOVED, ASK, TRYAGAIN and
+ * CLUSTERDOWN are handled, and the slot map follows the cluster. MGET, MSET, DEL, UNLINK,
+ * EXISTS and TOUCH whose keys span slots are split per slot (not atomic across slots); other
+ * multi-key commands must keep their keys in one slot (use a `{hash tag}`) or are refused
+ * with a `RangeError` before anything is sent. Other keyless commands go to one master
+ * (SCRIPT, FLUSHALL and FLUSHDB to every master); `perMaster()` reaches each one.
+ *
+ * @example
+ * ```ts
+ * import { RedisClusterClient } from "@kvwire/kvwire/redis";
+ * await using cluster = await RedisClusterClient.connect({
+ *   nodes: ["127.0.0.1:7000", "127.0.0.1:7001"],
+ *   decode: true,
+ * });
+ * await cluster.set("{user1}:name", "Ada");
+ * const [name, visits] = await cluster.pipeline().get("{user1}:name").incr("visits").exec();
+ * ```
+ */
+export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
+  readonly #shared: Shared;
+  readonly #requestOptions: RequestOptions;
+  /** Set on per-node views (scanIter): commands go to this node, unrouted. */
+  readonly #pinned: ClusterNode | undefined;
+
+  /** Connects: loads the slot map from the first seed node that answers. */
+  static connect(
+    options: RedisClusterOptions & { decode: true },
+  ): Promise<RedisClusterClient<string>>;
+  /** Connects: loads the slot map from the first seed node that answers. */
+  static connect(options: RedisClusterOptions): Promise<RedisClusterClient<Uint8Array>>;
+  static async connect(
+    options: RedisClusterOptions,
+  ): Promise<RedisClusterClient<string> | RedisClusterClient<Uint8Array>> {
+    const client = new RedisClusterClient<Uint8Array>(options);
+    try {
+      await client.#shared.topology.refresh();
+    } catch (error) {
+      client.destroy();
+      throw error;
+    }
+    return client;
+  }
+
+  /** Creates a client that loads the slot map on its first command. Prefer `connect`. */
+  constructor(
+    options: RedisClusterOptions,
+    view?: { shared: Shared; call: CallOptions; pinned?: ClusterNode },
+  ) {
+    super();
+    if (view) {
+      this.#shared = view.shared;
+      this.#requestOptions = view.call;
+      this.#pinned = view.pinned;
+      return;
+    }
+    const topology = new ClusterTopology(options);
+    this.#shared = { topology, context: { decode: topology.decode } };
+    this.#requestOptions = { timeout: options.commandTimeout };
+    this.#pinned = undefined;
+  }
+
+  /**
+   * A view of this client whose commands use other per-call options (deadline, abort signal).
+   *
+   * @example
+   * ```ts
+   * import { RedisClusterClient } from "@kvwire/kvwire/redis";
+   * await using cluster = await RedisClusterClient.connect({ nodes: ["127.0.0.1:7000"] });
+   * await cluster.with({ timeout: 100 }).get("k");
+   * ```
+   */
+  with(options: CallOptions): RedisClusterClient<V> {
+    return new RedisClusterClient<V>({ nodes: [] }, {
+      shared: this.#shared,
+      call: { ...this.#requestOptions, ...options },
+      pinned: this.#pinned,
+    });
+  }
+
+  /** The options of every master's connection, in slot map order (passwords redacted). */
+  get masters(): ResolvedRedisOptions[] {
+    return this.#shared.topology.masters().map((n) => n.options);
+  }
+
+  /**
+   * One view per master of the current map: its commands go to that master only, unrouted
+   * (for per-node commands such as DBSIZE, INFO, KEYS or CONFIG).
+   *
+   * @example
+   * ```ts
+   * import { RedisClusterClient } from "@kvwire/kvwire/redis";
+   * await using cluster = await RedisClusterClient.connect({ nodes: ["127.0.0.1:7000"] });
+   * const sizes = await Promise.all(cluster.perMaster().map((m) => m.dbSize()));
+   * ```
+   */
+  perMaster(): RedisClusterClient<V>[] {
+    return this.#shared.topology.masters().map((node) =>
+      new RedisClusterClient<V>({ nodes: [] }, {
+        shared: this.#shared,
+        call: this.#requestOptions,
+        pinned: node,
+      })
+    );
+  }
+
+  /** Loads the slot map again now (concurrent calls share one refresh). */
+  refreshSlots(): Promise<void> {
+    return this.#shared.topology.refresh();
+  }
+
+  /** Routes one typed command. */
+  protected call<T>(args: RedisArg[], transform: Transform<T>): Out<"promise", T, this> {
+    const call = new ShapedReply<T>(transform, this.#shared.context);
+    const promise = call.promise();
+    this.#dispatch(args, this.#requestOptions, call);
+    return promise;
+  }
+
+  /** Blocking commands run on a dedicated connection of the slot's master (its pool). */
+  protected override callBlocking<T>(
+    args: RedisArg[],
+    transform: Transform<T>,
+    serverTimeoutSeconds: number,
+  ): Out<"promise", T, this> {
+    const node = this.#nodeFor(args);
+    if (node instanceof Error) return Promise.reject(node);
+    const client = this.#shared.topology.dedicated(node).with(this.#requestOptions);
+    // The plain client's blocking path (dedicated pool, server timeout plus a margin).
+    return client["callBlocking"](args, transform, serverTimeoutSeconds) as Promise<T>;
+  }
+
+  /** Sends one raw command, routed, and resolves with its raw reply. */
+  request(
+    args: readonly RedisArg[],
+    options: ManagedRequestOptions = this.#requestOptions,
+  ): Promise<RespValue> {
+    return new Promise((resolve, reject) =>
+      this.#dispatch(args as RedisCommand, options, { reply: resolve, fail: reject })
+    );
+  }
+
+  /** Callback form of {@link request}, used by pipelines. */
+  sendCommand(
+    command: RedisCommand,
+    options: ManagedRequestOptions,
+    handler: ReplyHandler<RespValue>,
+  ): void {
+    this.#dispatch(command, options, handler);
+  }
+
+  /** Reply shaping settings. */
+  get context(): ReplyContext {
+    return this.#shared.context;
+  }
+
+  /** The per-call options commands of this view use. */
+  get requestOptions(): RequestOptions {
+    return this.#requestOptions;
+  }
+
+  #dispatch(
+    command: RedisCommand,
+    options: ManagedRequestOptions,
+    handler: ReplyHandler<RespValue>,
+  ): void {
+    const topology = this.#shared.topology;
+    const name = commandInfo(command[0], command[1]).name;
+    if (this.#pinned) {
+      this.#pinned.conn.send(command, options, name, handler);
+      return;
+    }
+    const slot = commandSlot(command, name);
+    if (slot === CROSS_SLOT) {
+      if (!SPLIT_COMMANDS.has(name)) {
+        handler.fail(crossSlotError(name));
+        return;
+      }
+      const parts = splitBySlot(command);
+      const joined = new SplitReply(
+        name,
+        parts.length,
+        name === "MSET" ? 0 : command.length - 1,
+        handler,
+      );
+      for (const part of parts) {
+        const routed = new RoutedRequest(
+          topology,
+          part.command,
+          part.slot,
+          options,
+          name,
+          joined.part(part.positions),
+          isReadOnlyCommand(name),
+        );
+        routed.start();
+      }
+      return;
+    }
+    if (slot === NO_KEYS && BROADCAST.has(name) && topology.map) {
+      // Scripts must be known on every master that may run them; a flush empties them all.
+      broadcast(topology.masters(), command, options, name, handler);
+      return;
+    }
+    new RoutedRequest(topology, command, slot, options, name, handler, isReadOnlyCommand(name))
+      .start();
+  }
+
+  /** The master of the command's slot, or the error that keeps it from being sent. */
+  #nodeFor(args: readonly RedisArg[]): ClusterNode | Error {
+    const slot = slotOfKeys(commandKeys(args));
+    if (slot === CROSS_SLOT) return crossSlotError(commandInfo(args[0], args[1]).name);
+    const topology = this.#shared.topology;
+    return (slot === NO_KEYS ? topology.anyMaster() : topology.masterOf(slot)) ??
+      new RangeError(`No master serves slot ${slot} yet`);
+  }
+
+  /** An explicit pipeline: its commands go to their nodes, results come back in order. */
+  pipeline(): Pipeline<V> {
+    return new Pipeline<V>(this);
+  }
+
+  /**
+   * A MULTI/EXEC transaction: every key of its commands must map to one slot (a `{hash tag}`);
+   * it runs on that slot's master. `exec()` rejects with a `RangeError` otherwise.
+   */
+  multi(): Transaction<V> {
+    return new SlotTransaction<V>(new PinnedTarget(this.#shared, this.#requestOptions));
+  }
+
+  /**
+   * An optimistic WATCH transaction (see {@link RedisClient.transaction}) on a dedicated
+   * connection of the master serving the watched keys, which must share one slot.
+   */
+  transaction(
+    fn: (conn: RedisClient<V>) => Promise<Transaction<V>>,
+    ...watch: RedisKey[]
+  ): Promise<unknown[]> {
+    if (watch.length === 0) throw new TypeError("transaction() needs the keys to WATCH");
+    const node = this.#nodeFor(["WATCH", ...watch]);
+    if (node instanceof Error) return Promise.reject(node);
+    const client = this.#shared.topology.dedicated(node) as unknown as RedisClient<V>;
+    return client.transaction(fn, ...watch);
+  }
+
+  /** A Lua script run with EVALSHA on the node of its first key (EVAL on NOSCRIPT). */
+  registerScript(source: string): Script {
+    return new Script(this, source);
+  }
+
+  /** A classic pub/sub subscriber on one master (messages are broadcast cluster-wide). */
+  pubsub(options: PubSubOptions = {}): PubSub<V> {
+    const topology = this.#shared.topology;
+    return new PubSub<V>(topology.subscriberOptions(topology.anyMaster()), options);
+  }
+
+  /**
+   * A subscriber for sharded pub/sub (`ssubscribe`) on the master serving `channel`'s slot;
+   * subscribe it to channels of that slot only. It stays on that node: after a resharding
+   * moves the slot, make a new one. Publish with `sPublish`, which is routed by slot.
+   *
+   * @example
+   * ```ts
+   * import { RedisClusterClient } from "@kvwire/kvwire/redis";
+   * await using cluster = await RedisClusterClient.connect({ nodes: ["127.0.0.1:7000"], decode: true });
+   * await using sub = cluster.shardPubsub("orders");
+   * await sub.ssubscribe({ orders: (m) => console.log(m.data) });
+   * await cluster.sPublish("orders", "o-1");
+   * ```
+   */
+  shardPubsub(channel: RedisKey, options: PubSubOptions = {}): PubSub<V> {
+    const topology = this.#shared.topology;
+    const node = topology.masterOf(keySlot(channel)) ?? topology.anyMaster();
+    return new PubSub<V>(topology.subscriberOptions(node), options);
+  }
+
+  /** Iterates every key of every master with SCAN, one master after the other. */
+  async *scanIter(options: ScanOptions = {}): AsyncGenerator<V, void, undefined> {
+    const topology = this.#shared.topology;
+    if (!topology.map) await topology.refresh();
+    for (const view of this.perMaster()) {
+      yield* iterateCursor((cursor) => view.scan(cursor, options));
+    }
+  }
+
+  /** Closes gracefully: waits for commands in flight. */
+  async close(): Promise<void> {
+    await this.#shared.topology.close();
+  }
+
+  /** Closes at once: pending commands fail with `ConnectionClosedError`. */
+  destroy(): void {
+    this.#shared.topology.destroy();
+  }
+
+  /** `await using cluster = await RedisClusterClient.connect(...)` closes it at scope end. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** Sends a transaction's commands to the one master of its slot, unrouted and unrepeated. */
+class PinnedTarget {
+  #node: ClusterNode | undefined;
+  constructor(readonly shared: Shared, readonly requestOptions: RequestOptions) {}
+
+  get context(): ReplyContext {
+    return this.shared.context;
+  }
+
+  /** Binds the target to the master of `slot` ({@link NO_KEYS}: any master). */
+  pin(slot: number): void {
+    const topology = this.shared.topology;
+    this.#node = slot === NO_KEYS ? topology.anyMaster() : topology.masterOf(slot);
+    if (!this.#node) throw new RangeError(`No master serves slot ${slot} yet`);
+  }
+
+  request(args: readonly RedisArg[], options: ManagedRequestOptions = {}): Promise<RespValue> {
+    return this.#node!.conn.request(args as RedisCommand, options, String(args[0]));
+  }
+
+  sendCommand(
+    command: RedisCommand,
+    options: ManagedRequestOptions,
+    handler: ReplyHandler<RespValue>,
+  ): void {
+    this.#node!.conn.send(command, options, String(command[0]), handler);
+  }
+}
+
+/** A transaction whose keys must share a slot; it runs on that slot's master. */
+class SlotTransaction<V> extends Transaction<V> {
+  override exec(): Promise<unknown[]> {
+    const slot = slotOfKeys(this.queued.flatMap((q) => commandKeys(q.command)));
+    if (slot === CROSS_SLOT) return Promise.reject(crossSlotError("MULTI"));
+    try {
+      (this.target as PinnedTarget).pin(slot);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return super.exec();
+  }
+}
+
+function crossSlotError(name: string): RangeError {
+  return new RangeError(
+    `${name}: the keys map to different cluster slots; keep them in one slot with a {hash tag}`,
+  );
+}
+
+/** Sends a command to every node; the first reply is the answer, any failure fails it. */
+function broadcast(
+  nodes: readonly ClusterNode[],
+  command: RedisCommand,
+  options: ManagedRequestOptions,
+  name: string,
+  handler: ReplyHandler<RespValue>,
+): void {
+  let waiting = nodes.length;
+  let first: RespValue = null;
+  let error: Error | undefined;
+  const done = (): void => {
+    if (--waiting > 0) return;
+    if (error) handler.fail(error);
+    else handler.reply(first);
+  };
+  const part: ReplyHandler<RespValue> = {
+    reply: (value) => {
+      if (waiting === nodes.length) first = value;
+      done();
+    },
+    fail: (e) => {
+      error ??= e;
+      done();
+    },
+  };
+  for (const node of nodes) node.conn.send(command, options, name, part);
+}

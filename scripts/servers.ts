@@ -810,6 +810,176 @@ export async function startEtcdCluster(
   }
 }
 
+/** A running Sentinel set: one master, its replicas and the sentinels monitoring it. */
+export interface SentinelSet {
+  /** The name the sentinels monitor the master under. */
+  readonly masterName: string;
+  /** The master it started with (after a failover, ask the sentinels). */
+  readonly master: RedisServer;
+  readonly replicas: RedisServer[];
+  readonly sentinels: RedisServer[];
+  /** `host:port` of every sentinel. */
+  readonly sentinelAddresses: string[];
+  /** Stops every process; idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Options of {@linkcode startSentinelSet}. */
+export interface SentinelSetOptions {
+  /** Default `mymaster`. */
+  masterName?: string;
+  /** Default 2. */
+  replicas?: number;
+  /** Default 3. */
+  sentinels?: number;
+  /** Sentinels that must agree the master is down. Default 2. */
+  quorum?: number;
+  /** `down-after-milliseconds`. Default 500. */
+  downAfterMs?: number;
+  /** `failover-timeout`. Default 3000. */
+  failoverTimeoutMs?: number;
+  /** `requirepass` of the sentinels (and `sentinel sentinel-pass` between them). */
+  sentinelPassword?: string;
+  /** How long to wait for every process and for the sentinels to know each other; 30000 ms. */
+  timeoutMs?: number;
+}
+
+/**
+ * Starts a Sentinel set on free loopback ports, each process in its own temp dir: a master, its
+ * replicas (`--replicaof`), and sentinels (`redis-server <conf> --sentinel`, generated config).
+ * Ready once every sentinel reports every replica and every other sentinel.
+ *
+ * @example
+ * ```ts
+ * const set = await startSentinelSet();
+ * console.log(set.sentinelAddresses); // ["127.0.0.1:P1", "127.0.0.1:P2", "127.0.0.1:P3"]
+ * await set.stop();
+ * ```
+ */
+export async function startSentinelSet(options: SentinelSetOptions = {}): Promise<SentinelSet> {
+  const name = options.masterName ?? "mymaster";
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const replicaCount = options.replicas ?? 2;
+  const sentinelCount = options.sentinels ?? 3;
+  const started: RedisServer[] = [];
+  const stopAll = (): Promise<void> => Promise.all(started.map((s) => s.stop())).then(() => {});
+  try {
+    const master = await startRedis({ timeoutMs });
+    started.push(master);
+    const replicas = await Promise.all(
+      Array.from(
+        { length: replicaCount },
+        () => startRedis({ timeoutMs, args: ["--replicaof", "127.0.0.1", `${master.port}`] }),
+      ),
+    );
+    started.push(...replicas);
+    await waitFor(
+      timeoutMs,
+      "the replicas to sync",
+      () =>
+        Promise.all(
+          replicas.map((r) =>
+            probe(
+              r,
+              redisCommand("INFO", "replication"),
+              (t) => t.includes("master_link_status:up"),
+            )
+          ),
+        ).then((all) => all.every(Boolean)),
+    );
+    const sentinels = await Promise.all(
+      Array.from({ length: sentinelCount }, () => startSentinel(name, master.port, options)),
+    );
+    started.push(...sentinels);
+    const auth = options.sentinelPassword === undefined
+      ? ""
+      : redisCommand("AUTH", options.sentinelPassword);
+    // The reply (after AUTH's +OK) is an array of `n` entries.
+    const counted = (n: number) => (t: string): boolean =>
+      t.replace(/^\+OK\r\n/, "").startsWith(`*${n}\r\n`);
+    await waitFor(
+      timeoutMs,
+      "the sentinels to know each other and the replicas",
+      () =>
+        Promise.all(sentinels.flatMap((s) => [
+          probe(s, auth + redisCommand("SENTINEL", "REPLICAS", name), counted(replicaCount)),
+          probe(
+            s,
+            auth + redisCommand("SENTINEL", "SENTINELS", name),
+            counted(sentinelCount - 1),
+          ),
+        ])).then((all) => all.every(Boolean)),
+    );
+    let stopping: Promise<void> | undefined;
+    return {
+      masterName: name,
+      master,
+      replicas,
+      sentinels,
+      sentinelAddresses: sentinels.map((s) => `${s.host}:${s.port}`),
+      stop: () => (stopping ??= stopAll()),
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+async function startSentinel(
+  name: string,
+  masterPort: number,
+  options: SentinelSetOptions,
+): Promise<RedisServer> {
+  const bin = await findBinary("redis-server");
+  return await withRetries("redis", async (dir) => {
+    const [port] = await freePorts(1);
+    const lines = [
+      `port ${port}`,
+      "bind 127.0.0.1",
+      `dir ${dir}`,
+      `sentinel monitor ${name} 127.0.0.1 ${masterPort} ${options.quorum ?? 2}`,
+      `sentinel down-after-milliseconds ${name} ${options.downAfterMs ?? 500}`,
+      `sentinel failover-timeout ${name} ${options.failoverTimeoutMs ?? 3000}`,
+      `sentinel parallel-syncs ${name} 1`,
+    ];
+    if (options.sentinelPassword !== undefined) {
+      lines.push(`requirepass ${options.sentinelPassword}`);
+      lines.push(`sentinel sentinel-pass ${options.sentinelPassword}`);
+    }
+    // Sentinel rewrites its config file, so it lives in the sentinel's own dir.
+    const conf = path.join(dir, "sentinel.conf");
+    await fs.promises.writeFile(conf, lines.join("\n") + "\n");
+    const request = (options.sentinelPassword === undefined
+      ? ""
+      : redisCommand("AUTH", options.sentinelPassword)) + "PING\r\n";
+    const proc = await launch({
+      kind: "redis",
+      bin,
+      args: [conf, "--sentinel"],
+      dir,
+      timeoutMs: options.timeoutMs ?? 30_000,
+      ready: () =>
+        probe({ host: "127.0.0.1", port }, request, (t) => t.endsWith("+PONG\r\n")),
+    });
+    return makeHandle<RedisServer>(proc, { kind: "redis", port });
+  });
+}
+
+/** Polls `ready` every 100 ms until it resolves true; throws after `timeoutMs`. */
+async function waitFor(
+  timeoutMs: number,
+  what: string,
+  ready: () => Promise<boolean>,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ready())) {
+    if (Date.now() >= deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /**
  * Starts one server of each kind given, in parallel, with default options; if one fails the
  * others are stopped and the error is thrown.

@@ -23,6 +23,8 @@ import type { ScanOptions } from "./commands/keys.ts";
 import type { ScoredMember } from "./commands/sorted_sets.ts";
 import type { RedisPush } from "./pubsub_frames.ts";
 import { openRedisConnection } from "./open_connection.ts";
+import { NodeRoleError, sentinelLocatorFor } from "./sentinel_locator.ts";
+import { Backoff } from "../core/backoff.ts";
 import type { RedisArg } from "./resp_encoder.ts";
 import type { RespValue } from "./resp_types.ts";
 
@@ -84,13 +86,22 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
   ): Promise<RedisClient<string> | RedisClient<Uint8Array>> {
     const merged = typeof url === "string" ? { ...options, url } : { ...url };
     const client = new RedisClient<Uint8Array>(merged);
-    try {
-      await client.#shared.conn.open();
-    } catch (error) {
-      client.destroy();
-      throw error;
+    const backoff = new Backoff(client.options.reconnect);
+    const until = Date.now() + (client.options.connectTimeout ?? 10_000);
+    for (;;) {
+      try {
+        await client.#shared.conn.open();
+        return client;
+      } catch (error) {
+        // A node the sentinels named with another role: ask them again, within connectTimeout.
+        if (error instanceof NodeRoleError && Date.now() < until) {
+          await new Promise((resolve) => setTimeout(resolve, backoff.next()));
+          continue;
+        }
+        client.destroy();
+        throw error;
+      }
     }
-    return client;
   }
 
   /** Creates a client that connects on its first command. Prefer `RedisClient.connect`. */
@@ -105,6 +116,8 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
       return;
     }
     const resolved = resolveRedisOptions(typeof options === "string" ? { url: options } : options);
+    const locator = sentinelLocatorFor(resolved);
+    if (locator) resolved.locator = locator;
     this.#shared = {
       options: resolved,
       conn: openRedisConnection(resolved, { textBulks: resolved.decode === true }),
@@ -337,12 +350,15 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
 
   /** Closes gracefully: waits for commands in flight. */
   async close(): Promise<void> {
-    await Promise.all([this.#shared.conn.close(), this.#shared.pool?.close()]);
+    const closing = Promise.all([this.#shared.conn.close(), this.#shared.pool?.close()]);
+    this.#shared.options.locator?.detach?.(this.#shared.conn);
+    await closing;
   }
 
   /** Closes at once: pending commands fail with `ConnectionClosedError`. */
   destroy(): void {
     this.#shared.conn.destroy();
+    this.#shared.options.locator?.detach?.(this.#shared.conn);
     this.#shared.pool?.close();
   }
 

@@ -1,10 +1,13 @@
 // Options of the Redis client and their parsing from `redis://`, `rediss://` and
 // `redis+unix://` URLs (the redis-py / ioredis conventions).
 
-import type { ReconnectOptions } from "../core/managed_connection.ts";
+import type { ManagedConnection, ReconnectOptions } from "../core/managed_connection.ts";
 import type { Address, Connect, TlsOptions } from "../core/transport.ts";
 import { parseServerUrl, redactUrl } from "../core/url.ts";
 import type { RedisPush } from "./pubsub_frames.ts";
+import type { RedisCommand } from "./connection.ts";
+import type { RedisArg } from "./resp_encoder.ts";
+import type { RespValue } from "./resp_types.ts";
 import { checkHandshakeOptions, type HandshakeOptions } from "./handshake.ts";
 
 /** Everything a {@link RedisClient} can be told. */
@@ -56,6 +59,52 @@ export interface RedisClientOptions extends HandshakeOptions {
   poolSize?: number;
   /** Receives RESP3 pushes on the main connection (e.g. client-side caching invalidations). */
   onPush?: (push: RedisPush) => void;
+  /**
+   * Redis Sentinel: `host:port` of the sentinels, asked in order for the node to use (then
+   * `host`/`port`/`url` are ignored). Needs `masterName`. See the `Sentinel` class.
+   */
+  sentinels?: readonly string[];
+  /** The name the sentinels monitor the master under (with `sentinels`). */
+  masterName?: string;
+  /** With `sentinels`: connect to the master (default) or to a replica, round-robin. */
+  role?: "master" | "replica";
+  /** ACL user for the sentinels (the data node's `username` is not sent to them). */
+  sentinelUsername?: string;
+  /** Password of the sentinels (`requirepass`); never logged, redacted like `password`. */
+  sentinelPassword?: string;
+  /** TLS to the sentinels (`tls` applies to the data nodes only). */
+  sentinelTls?: boolean | TlsOptions;
+  /**
+   * Decides where each (re)connect goes; set by the Sentinel support (advanced: a custom
+   * service discovery). Connections made from these options share it.
+   */
+  locator?: RedisLocator;
+}
+
+/** A managed Redis connection, as a {@link RedisLocator} sees it. */
+export type LocatedConnection = ManagedConnection<RedisCommand, RespValue, never, RedisPush>;
+
+/**
+ * Where a connection goes, asked at every (re)connect instead of using a fixed address.
+ *
+ * @example
+ * ```ts
+ * import type { RedisLocator } from "@kvwire/kvwire/redis";
+ * const fixed: RedisLocator = { locate: () => Promise.resolve({ host: "127.0.0.1", port: 6379 }) };
+ * ```
+ */
+export interface RedisLocator {
+  /** The address to connect to now. */
+  locate(): Promise<Address>;
+  /** Runs after the ready check on a new connection to `address`; throws to refuse the node. */
+  verify?(
+    run: (command: readonly RedisArg[]) => Promise<RespValue>,
+    address: Address,
+  ): Promise<void>;
+  /** Learns of each connection made through it and where its current attempt went. */
+  attach?(conn: LocatedConnection, address: () => Address | undefined): void;
+  /** The client owning `conn` closed. */
+  detach?(conn: LocatedConnection): void;
 }
 
 /** The options after URL parsing and defaults. */
@@ -109,6 +158,7 @@ export function resolveRedisOptions(options: RedisClientOptions): ResolvedRedisO
   const merged: RedisClientOptions = { ...dropUndefined(fromUrl), ...dropUndefined(options) };
   checkHandshakeOptions(merged);
   checkLimits(merged);
+  checkSentinelOptions(merged);
   const address: Address = options.path !== undefined
     ? { path: options.path }
     : options.host !== undefined || options.port !== undefined || !fromUrl.address
@@ -123,7 +173,13 @@ export function resolveRedisOptions(options: RedisClientOptions): ResolvedRedisO
   ) {
     throw new RangeError(`Invalid Redis port ${address.port}`);
   }
-  const where = "path" in address ? address.path : `${address.host}:${address.port}`;
+  const where = merged.sentinels !== undefined
+    ? `${merged.role ?? "master"} of "${merged.masterName}" (sentinel)`
+    : merged.locator
+    ? "(address from a locator)"
+    : "path" in address
+    ? address.path
+    : `${address.host}:${address.port}`;
   return redacted({ ...merged, address, label: `redis ${where}` });
 }
 
@@ -142,20 +198,38 @@ function checkLimits(options: RedisClientOptions): void {
   }
 }
 
+/** `sentinels` needs `masterName`; `role` is `master` or `replica`. */
+function checkSentinelOptions(options: RedisClientOptions): void {
+  const { sentinels, masterName, role } = options;
+  if (role !== undefined && role !== "master" && role !== "replica") {
+    throw new TypeError(`role must be "master" or "replica", got "${role}"`);
+  }
+  if (sentinels === undefined) return;
+  if (!Array.isArray(sentinels) || sentinels.length === 0) {
+    throw new TypeError('sentinels must be a non-empty array of "host:port" strings');
+  }
+  if (typeof masterName !== "string" || masterName === "") {
+    throw new TypeError("masterName is required with sentinels");
+  }
+}
+
 const REDACTED = "[redacted]";
 
 /**
- * Gives resolved options a `toJSON` and an inspect hook (honoured by Node, Bun and Deno) that hide the
- * password, the URL's password and a TLS private key. The hooks are not enumerable, so a
- * spread copy is a plain object again (re-resolve it before showing it).
+ * Gives resolved options a `toJSON` and an inspect hook (honoured by Node, Bun and Deno) that
+ * hide the passwords (data node and sentinels), the URL's password and TLS private keys. The
+ * hooks are not enumerable, so a spread copy is a plain object again (re-resolve it before
+ * showing it).
  */
 function redacted(options: ResolvedRedisOptions): ResolvedRedisOptions {
   const safe = (): Record<string, unknown> => {
     const copy: Record<string, unknown> = { ...options };
     if (copy.password !== undefined) copy.password = REDACTED;
+    if (copy.sentinelPassword !== undefined) copy.sentinelPassword = REDACTED;
     if (typeof options.url === "string") copy.url = redactUrl(options.url);
-    if (typeof options.tls === "object" && options.tls.key !== undefined) {
-      copy.tls = { ...options.tls, key: REDACTED };
+    for (const name of ["tls", "sentinelTls"] as const) {
+      const tls = options[name];
+      if (typeof tls === "object" && tls.key !== undefined) copy[name] = { ...tls, key: REDACTED };
     }
     return copy;
   };

@@ -54,3 +54,6 @@ export * from "./pool.ts";
 export * from "./pubsub.ts";
 export * from "./scan.ts";
 export * from "./script.ts";
+export * from "./sentinel.ts";
+export * from "./sentinel_discovery.ts";
+export * from "./sentinel_locator.ts";

@@ -1,5 +1,6 @@
 // Opens the managed (self-healing) connection behind a Redis client, a pooled connection or a
-// subscriber: transport connector, machine with handshake, ready check, reconnect hooks.
+// subscriber: transport connector (to a fixed address or where a locator says at each connect),
+// machine with handshake, ready check, reconnect hooks.
 
 import { asciiDecode } from "../core/bytes.ts";
 import { defaultConnect } from "../core/default_connect.ts";
@@ -7,7 +8,7 @@ import { RemoteProtocolError, TlsError } from "../core/errors.ts";
 import { ManagedConnection } from "../core/managed_connection.ts";
 import type { ResolvedRedisOptions } from "./client_options.ts";
 import { type RedisCommand, RedisConnection } from "./connection.ts";
-import type { Connect, Transport } from "../core/transport.ts";
+import type { Address, Connect, Transport } from "../core/transport.ts";
 import { RedisError } from "./errors.ts";
 import type { RedisPush } from "./pubsub_frames.ts";
 import type { RedisArg } from "./resp_encoder.ts";
@@ -45,9 +46,14 @@ export function openRedisConnection(
 ): ManagedConnection<RedisCommand, RespValue, never, RedisPush> {
   const connect = options.connect ?? defaultConnect;
   const timeout = options.connectTimeout ?? 10_000;
-  return new ManagedConnection<RedisCommand, RespValue, never, RedisPush>({
+  const locator = options.locator;
+  let address = options.address; // where the current attempt goes (a locator decides it)
+  const conn = new ManagedConnection<RedisCommand, RespValue, never, RedisPush>({
     label: options.label,
-    connect: () => connectChecked(connect, options, timeout),
+    connect: async () => {
+      if (locator) address = await locator.locate();
+      return await connectChecked(connect, options, address, timeout);
+    },
     createMachine: () => new RedisConnection({ ...options, textBulks: extra.textBulks }),
     reconnect: options.reconnect,
     offlineQueueSize: options.offlineQueueSize,
@@ -58,18 +64,22 @@ export function openRedisConnection(
       const run = (command: readonly RedisArg[]): Promise<RespValue> =>
         driver.request(command, { timeout }, String(command[0]));
       await readyCheck(run, options.label);
+      await locator?.verify?.(run, address);
       await extra.onConnect?.(run, again);
     },
   });
+  locator?.attach?.(conn, () => address);
+  return conn;
 }
 
 /** Opens the transport and refuses one that is not TLS when TLS was asked for. */
 async function connectChecked(
   connect: Connect,
   options: ResolvedRedisOptions,
+  address: Address,
   timeout: number,
 ): Promise<Transport> {
-  const transport = await connect(options.address, { timeout, tls: options.tls });
+  const transport = await connect(address, { timeout, tls: options.tls });
   if (options.tls && !transport.info.tls) {
     transport.close();
     throw new TlsError(

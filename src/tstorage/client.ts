@@ -200,7 +200,9 @@ export class TStorageClient<T = Uint8Array> {
       createMachine: () => new TStorageConnection({ label: resolved.label }),
       reconnect: resolved.reconnect,
       offlineQueueSize: resolved.offlineQueueSize,
-      onConnect: resolved.verifyConnection ? (driver) => verifyInStep(driver, resolved) : undefined,
+      onConnect: resolved.verifyConnection !== false
+        ? (driver) => verifyInStep(driver, resolved)
+        : undefined,
     });
   }
 

@@ -41,7 +41,8 @@ export interface TStorageClientOptions<T> {
    * echo a random acq (ACQ0 is clamped to the upper key's acq). TStorage answers carry no
    * request id, so this is what tells bytes the server sent on its own (before any request)
    * from an answer; a connection that fails the check is dropped and another one is tried.
-   * Costs one round trip per connection. Default false.
+   * Costs one round trip per connection. Default true (the vendor's integration tests against
+   * a real server show ACQ0 clamped to the upper key's acq); false skips it.
    */
   verifyConnection?: boolean;
 }

@@ -43,6 +43,7 @@ async function setup(n = 10): Promise<[TStorageClient<number>, TStorageSimulator
     host: sim.host,
     port: sim.port,
     payloadType: int32,
+    verifyConnection: false, // faults are injected into the next request: keep them for the test's
   });
   clients.push(client as TStorageClient<unknown>);
   return [client, sim];

@@ -307,7 +307,7 @@ test("pegasus options: maxFrameLength and silenceTimeout reach the sessions", as
     await small.set("big", "s", "x".repeat(2000));
     // Each session that meets the 2 KiB frame is replaced; the (idempotent) get is retried on
     // a new one until its deadline, and the error says why.
-    const error = await small.get("big", "s", { timeout: 300 }).catch((e) => e);
+    const error = await small.get("big", "s", { timeout: 1500 }).catch((e) => e);
     assert.ok(error instanceof TimeoutError, String(error));
     assert.ok(error.cause instanceof ConnectionClosedError && error.cause.sent, String(error));
     assert.match(error.message, /frame length \d+ is out of range \(16 to 1024\)/);

@@ -87,6 +87,12 @@ export interface RedisOptions extends CommonOptions {
   tls?: TlsFiles & { authClients?: "yes" | "no" | "optional" };
   /** Also listen on `<dir>/redis.sock`. */
   unixSocket?: boolean;
+  /**
+   * Run as a cluster node (`--cluster-enabled yes`, `nodes.conf` in the temp dir) with its bus
+   * on a free port of its own, picked with the client port on every attempt (port + 10000 may
+   * not exist, and a bus port picked beforehand may be taken by another server meanwhile).
+   */
+  clusterBus?: boolean;
 }
 
 /** Options of {@linkcode startMemcached}. */
@@ -442,8 +448,15 @@ function redisCommand(...parts: string[]): string {
 export async function startRedis(options: RedisOptions = {}): Promise<RedisServer> {
   const bin = options.bin ?? await findBinary("redis-server");
   return await withRetries("redis", async (dir) => {
-    const [port, tlsPort] = await freePorts(options.tls ? 2 : 1);
+    const ports = await freePorts(1 + (options.tls ? 1 : 0) + (options.clusterBus ? 1 : 0));
+    const port = ports[0];
+    const tlsPort = options.tls ? ports[1] : undefined;
+    const busPort = ports[ports.length - 1];
     const args = ["--port", `${port}`, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+    if (options.clusterBus) {
+      args.push("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf");
+      args.push("--cluster-port", `${busPort}`);
+    }
     args.push("--dir", dir, "--daemonize", "no");
     if (options.password !== undefined) args.push("--requirepass", options.password);
     const socketPath = options.unixSocket ? path.join(dir, "redis.sock") : undefined;
@@ -503,16 +516,14 @@ export async function startRedisCluster(
   const masters = options.masters ?? 3;
   const count = masters * (1 + (options.replicas ?? 1));
   const cli = await findBinary("redis-cli");
-  const busPorts = await freePorts(count);
-  const started = await Promise.allSettled(busPorts.map((bus) =>
+  const started = await Promise.allSettled(Array.from({ length: count }, () =>
     startRedis({
+      clusterBus: true,
       args: [
-        ...["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"],
         ...["--cluster-node-timeout", `${options.nodeTimeoutMs ?? 1000}`],
-        ...["--cluster-port", `${bus}`, "--cluster-replica-validity-factor", "0"],
+        ...["--cluster-replica-validity-factor", "0"],
       ],
-    })
-  ));
+    })));
   const nodes = started.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<

@@ -1,7 +1,7 @@
 // Safe renderings for objects that hold secrets (passwords, tokens, keys): the symbols Node,
 // Bun and Deno call for a custom `inspect`/`console.log`, and one formatter for them.
 
-/** The symbol `util.inspect` (Node, Bun, and Deno's `node:util`) calls for a rendering. */
+/** The symbol Node's and Bun's inspect (and Deno's Node compatibility) calls for a rendering. */
 export const INSPECT_NODE: unique symbol = Symbol.for("nodejs.util.inspect.custom");
 
 /** The symbol Deno's `console.log` and `Deno.inspect` call for a rendering. */

@@ -170,7 +170,7 @@ export class Channel {
   }
 
   /**
-   * The safe description `JSON.stringify`, `console.log` and `util.inspect` show: endpoints,
+   * The safe description `JSON.stringify`, `console.log` and the inspect hooks show: endpoints,
    * TLS and the user name; never the password, the token or a TLS key.
    */
   toJSON(): ChannelSummary {

@@ -158,7 +158,7 @@ export class EtcdClient {
   }
 
   /**
-   * The safe description `JSON.stringify`, `console.log` and `util.inspect` show: endpoints,
+   * The safe description `JSON.stringify`, `console.log` and the inspect hooks show: endpoints,
    * TLS and the user name; never the password, the auth token or a TLS key.
    *
    * @example

@@ -143,7 +143,7 @@ export class EtcdV2Client {
   }
 
   /**
-   * The safe description `JSON.stringify`, `console.log` and `util.inspect` show: endpoints
+   * The safe description `JSON.stringify`, `console.log` and the inspect hooks show: endpoints
    * and TLS, never a TLS key.
    *
    * @example

@@ -120,12 +120,12 @@ export abstract class MemcacheCore {
     };
   }
 
-  /** What util.inspect and console.log show on Node and Bun (see {@link toJSON}). */
+  /** What the inspect hook of Node and Bun shows (see {@link toJSON}). */
   [INSPECT_NODE](): string {
     return redactedRendering(this.constructor.name, this.toJSON());
   }
 
-  /** What Deno.inspect and console.log show on Deno (see {@link toJSON}). */
+  /** What Deno's inspect hook shows (see {@link toJSON}). */
   [INSPECT_DENO](): string {
     return redactedRendering(this.constructor.name, this.toJSON());
   }

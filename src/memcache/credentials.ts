@@ -52,12 +52,12 @@ export class SaslCredentials {
     return redactedRendering("SaslCredentials", this.toJSON());
   }
 
-  /** What util.inspect and console.log show on Node and Bun. */
+  /** What the inspect hook of Node and Bun (and `console.log` there) shows. */
   [INSPECT_NODE](): string {
     return this.toString();
   }
 
-  /** What Deno.inspect and console.log show on Deno. */
+  /** What Deno's inspect hook (and `console.log` there) shows. */
   [INSPECT_DENO](): string {
     return this.toString();
   }

@@ -4,6 +4,7 @@
 import type { ManagedConnection, ReconnectOptions } from "../core/managed_connection.ts";
 import type { Address, Connect, TlsOptions } from "../core/transport.ts";
 import { parseServerUrl, redactUrl } from "../core/url.ts";
+import { INSPECT_NODE } from "../core/redact.ts";
 import type { RedisPush } from "./pubsub_frames.ts";
 import type { RedisCommand } from "./connection.ts";
 import type { RedisArg } from "./resp_encoder.ts";
@@ -235,7 +236,7 @@ function redacted(options: ResolvedRedisOptions): ResolvedRedisOptions {
   };
   Object.defineProperties(options, {
     toJSON: { value: safe },
-    [Symbol.for("nodejs.util.inspect.custom")]: {
+    [INSPECT_NODE]: {
       value: (_depth: number, opts: unknown, inspect?: (v: unknown, o: unknown) => string) =>
         inspect ? inspect(safe(), opts) : safe(),
     },

@@ -214,24 +214,10 @@ function onPath(name: string): string | undefined {
 let installing: Promise<void> | undefined;
 
 function aptInstall(): Promise<void> {
-  installing ??= new Promise<void>((resolve, reject) => {
+  if (!installing) {
     process.stderr.write(`kvwire: installing ${DEBIAN_PACKAGES} with apt-get\n`);
-    const child = spawn("sh", ["-c", INSTALL_COMMAND], {
-      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    const keep = (chunk: Uint8Array): void => {
-      output = (output + new TextDecoder().decode(chunk)).slice(-8000);
-    };
-    child.stdout?.on("data", keep);
-    child.stderr?.on("data", keep);
-    child.once("error", reject);
-    child.once("close", (code) => {
-      if (code === 0) resolve();
-      else reject(new Error(`"${INSTALL_COMMAND}" failed with exit code ${code}:\n${output}`));
-    });
-  });
+    installing = run("sh", ["-c", INSTALL_COMMAND], { DEBIAN_FRONTEND: "noninteractive" });
+  }
   return installing;
 }
 
@@ -566,10 +552,13 @@ export async function startRedisCluster(
   }
 }
 
-/** Runs a program to completion; rejects with its output when it fails. */
-function run(bin: string, args: string[]): Promise<void> {
+/** Runs a program to completion (with `env` added); rejects with its output when it fails. */
+function run(bin: string, args: string[], env: Record<string, string> = {}): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(bin, args, {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     const keep = (chunk: Uint8Array): void => {
       output = (output + new TextDecoder().decode(chunk)).slice(-8000);
@@ -1032,27 +1021,17 @@ export async function startServers(kinds: readonly ServerKind[]): Promise<Server
 export async function createTlsFiles(dir: string): Promise<TlsFiles> {
   const openssl = await findBinary("openssl");
   const file = (name: string): string => path.join(dir, name);
-  const run = (args: string[]): Promise<void> =>
-    new Promise<void>((resolve, reject) => {
-      const child = spawn(openssl, args, { stdio: ["ignore", "ignore", "pipe"] });
-      let err = "";
-      child.stderr?.on("data", (c: Uint8Array) => (err += new TextDecoder().decode(c)));
-      child.once("error", reject);
-      child.once("close", (code) => {
-        if (code === 0) resolve();
-        else reject(new Error(`openssl exited with code ${code}: ${err}`));
-      });
-    });
+  const ssl = (args: string[]): Promise<void> => run(openssl, args);
   // A CA and a leaf signed by it: rustls (Deno) refuses a self-signed end-entity certificate.
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  await run(["req", "-x509", ...ec, "-days", "2", "-subj", "/CN=kvwire test CA"].concat(
+  await ssl(["req", "-x509", ...ec, "-days", "2", "-subj", "/CN=kvwire test CA"].concat(
     ["-keyout", file("ca-key.pem"), "-out", file("ca.pem")],
   ));
-  await run(["req", ...ec, "-subj", "/CN=localhost", "-keyout", file("key.pem")].concat(
+  await ssl(["req", ...ec, "-subj", "/CN=localhost", "-keyout", file("key.pem")].concat(
     ["-out", file("csr.pem")],
   ));
   fs.writeFileSync(file("ext.cnf"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-  await run(["x509", "-req", "-in", file("csr.pem"), "-CA", file("ca.pem")].concat([
+  await ssl(["x509", "-req", "-in", file("csr.pem"), "-CA", file("ca.pem")].concat([
     "-CAkey",
     file("ca-key.pem"),
     "-CAcreateserial",

@@ -342,7 +342,7 @@ export class PegasusClient<V = Uint8Array> {
     return new PegasusScanner(this.#router, empty ? [] : [target], this.#convert, {
       timeout: options.timeout ?? 5000,
       signal: options.signal,
-    });
+    }, options.onRestart);
   }
 
   /** Splits a full-table scan into at most `maxSplitCount` scanners over disjoint partitions. */
@@ -377,7 +377,7 @@ export class PegasusClient<V = Uint8Array> {
         new PegasusScanner(this.#router, targets, this.#convert, {
           timeout: options.timeout ?? 5000,
           signal: options.signal,
-        }),
+        }, options.onRestart),
       );
     }
     return scanners;

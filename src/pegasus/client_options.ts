@@ -82,6 +82,20 @@ export interface ScanOptions {
   noValue?: boolean;
   /** Aborts the scan. */
   signal?: AbortSignal;
+  /**
+   * Called when the server dropped the scan's context and the scanner starts again after the
+   * last record it delivered (nothing is repeated or skipped, but the scan is no longer one
+   * server-side snapshot). An exception thrown here ends the scan with it.
+   */
+  onRestart?: (restart: ScanRestart) => void;
+}
+
+/** What {@link ScanOptions.onRestart} is told. */
+export interface ScanRestart {
+  /** The encoded key of the last record delivered before the restart. */
+  afterKey: Uint8Array;
+  /** Restarts of this scanner so far, this one included. */
+  attempt: number;
 }
 
 /** One mutation of checkAndMutate. */

@@ -52,6 +52,7 @@ export type {
   Mutation,
   PegasusClientOptions,
   ScanOptions,
+  ScanRestart,
   WriteOptions,
 } from "./client_options.ts";
 export * from "./cluster.ts";

@@ -3,6 +3,7 @@
 
 import { crc64 } from "./crc64.ts";
 import type { CallOptions, TableRouter } from "./cluster.ts";
+import type { ScanRestart } from "./client_options.ts";
 import { decodeKey } from "./key_schema.ts";
 import { PegasusError } from "./errors.ts";
 import { clearScannerArgs, getScannerArgs, type GetScannerRequest, scanArgs } from "./requests.ts";
@@ -58,14 +59,18 @@ export class PegasusScanner<V> implements AsyncIterable<ScanEntry<V>> {
   #started = false;
   #lastKey: Uint8Array | undefined;
   #closed = false;
+  readonly #onRestart: ((restart: ScanRestart) => void) | undefined;
+  #restarts = 0;
 
-  /** Scans `targets` in order; created by the client. */
+  /** Scans `targets` in order; created by the client (`onRestart`: see ScanOptions). */
   constructor(
     router: TableRouter,
     targets: ScanTarget[],
     convert: (bytes: Uint8Array) => V,
     options: CallOptions,
+    onRestart?: (restart: ScanRestart) => void,
   ) {
+    this.#onRestart = onRestart;
     this.#router = router;
     this.#targets = targets;
     this.#convert = convert;
@@ -100,7 +105,8 @@ export class PegasusScanner<V> implements AsyncIterable<ScanEntry<V>> {
     } else if (this.#context >= 0n) {
       reply = await this.#call(target, SCAN, scanArgs(this.#context));
       if (reply.error === 1 && this.#lastKey) {
-        // The server dropped the context: start again after the last key delivered.
+        // The server dropped the context: start again after the last key delivered, and say so.
+        this.#onRestart?.({ afterKey: this.#lastKey, attempt: ++this.#restarts });
         const request = { ...target.request, startKey: this.#lastKey, startInclusive: false };
         reply = await this.#call(target, GET_SCANNER, getScannerArgs(request));
       }

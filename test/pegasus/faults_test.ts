@@ -151,10 +151,16 @@ test("pegasus fault: transient ERR_NOT_ENOUGH_MEMBER is retried; ERR_BUSY fails 
 test("pegasus fault: a scanner whose server context vanished restarts after its last key", async () => {
   const [sim, client] = await setup();
   await client.multiSet("ctx", Array.from({ length: 10 }, (_, i) => [`k${i}`, `v${i}`] as const));
-  const scanner = client.getScanner("ctx", "", "", { batchSize: 3 });
+  const restarts: number[] = [];
+  const scanner = client.getScanner("ctx", "", "", {
+    batchSize: 3,
+    onRestart: ({ attempt }) => restarts.push(attempt),
+  });
   const seen: string[] = [];
   for (let i = 0; i < 4; i++) seen.push((await scanner.next())!.sortKey);
+  assert.deepEqual(restarts, [], "no restart while the context lives");
   sim.expireScanContexts();
   for (let e = await scanner.next(); e; e = await scanner.next()) seen.push(e.sortKey);
   assert.deepEqual(seen, Array.from({ length: 10 }, (_, i) => `k${i}`));
+  assert.deepEqual(restarts, [1], "the restart is visible to the consumer");
 });

@@ -59,7 +59,7 @@ export interface TableConfig {
 }
 
 /** One routed operation. */
-export interface Operation {
+export interface RoutedOperation {
   /** The operation's name in errors, such as `"get"`. */
   name: string;
   /** RPC name, such as `"RPC_RRDB_RRDB_GET"`. */
@@ -315,7 +315,7 @@ export class TableRouter {
   }
 
   /** Runs one operation with routing and retries; resolves with the decoded response. */
-  async call(op: Operation, options: CallOptions = {}): Promise<unknown> {
+  async call(op: RoutedOperation, options: CallOptions = {}): Promise<unknown> {
     const timeout = options.timeout ?? this.defaultTimeout;
     const deadline = performance.now() + timeout;
     let lastError: Error | undefined;
@@ -381,7 +381,7 @@ export class TableRouter {
     }
   }
 
-  #retryable(error: unknown, op: Operation): boolean {
+  #retryable(error: unknown, op: RoutedOperation): boolean {
     if (error instanceof PegasusError) {
       return error.status === undefined &&
         (REQUERY.has(error.serverCode) || RETRY.has(error.serverCode));

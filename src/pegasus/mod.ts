@@ -17,6 +17,7 @@
  */
 
 export * from "../core/errors.ts";
+export * from "../core/observability.ts";
 export type { BackoffOptions } from "../core/backoff.ts";
 export type { ByteWriter } from "../core/bytes.ts";
 export type {

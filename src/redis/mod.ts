@@ -39,6 +39,7 @@ export * from "./commands/strings.ts";
 export * from "./commands/transforms.ts";
 export * from "./connection.ts";
 export * from "../core/errors.ts";
+export * from "../core/observability.ts";
 export * from "./errors.ts";
 export * from "./handshake.ts";
 export * from "./pipeline.ts";

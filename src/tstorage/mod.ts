@@ -20,6 +20,7 @@
  */
 
 export * from "../core/errors.ts";
+export * from "../core/observability.ts";
 export type { BackoffOptions } from "../core/backoff.ts";
 export type {
   ConnectionEvent,

@@ -68,3 +68,12 @@ export function eventWaiter<E extends object>(client: Observable<E>) {
       });
     });
 }
+
+/** Resolves once `check()` holds, looking again after each turn of I/O; rejects after `ms`. */
+export async function until(check: () => boolean, ms = 5000): Promise<void> {
+  const giveUp = performance.now() + ms;
+  while (!check()) {
+    if (performance.now() > giveUp) throw new Error(`Condition not reached within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}

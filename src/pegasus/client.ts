@@ -52,6 +52,8 @@ import {
   type ReadResponse,
 } from "./responses.ts";
 import {
+  CHECK_FAILED,
+  INCOMPLETE,
   incrOperation,
   OK_ONLY,
   readOperation,
@@ -62,9 +64,6 @@ import { type CallOptions, TableRouter } from "./router.ts";
 import { PegasusScanner } from "./scanner.ts";
 
 const NONE = new Uint8Array(0);
-/** Statuses that are answers besides 0: a cut-short read, a failed check. */
-const INCOMPLETE = [RocksStatus.Incomplete];
-const CHECK_FAILED = [RocksStatus.TryAgain];
 
 /**
  * An Apache Pegasus client bound to one table. Operations are routed to the primary replica

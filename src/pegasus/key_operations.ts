@@ -1,5 +1,5 @@
 // The routed operations of the single-key RPCs (get, ttl, set, remove, incr): key encoding and
-// partition hash, args, decoder, and which RocksDB statuses are answers rather than failures.
+// partition hash, args, decoder; and, for every RPC, which RocksDB statuses are answers.
 
 import { type Bytes, bytes, expireTs, hashKeyBytes } from "./client_options.ts";
 import { RocksStatus } from "./errors.ts";
@@ -12,6 +12,10 @@ import type { RoutedOperation } from "./router.ts";
 export const OK_ONLY: readonly number[] = [];
 /** `accept` of reads: a missing record is an answer. */
 export const MISSING: readonly number[] = [RocksStatus.NotFound];
+/** `accept` of multi_get: a read cut short by its limits is an answer. */
+export const INCOMPLETE: readonly number[] = [RocksStatus.Incomplete];
+/** `accept` of check_and_set / check_and_mutate: a failed check is an answer. */
+export const CHECK_FAILED: readonly number[] = [RocksStatus.TryAgain];
 
 /** The encoded key and partition hash of (hashKey, sortKey), validated. */
 function keyOf(hashKey: Bytes, sortKey: Bytes): { key: Uint8Array; hash: bigint } {

@@ -188,3 +188,95 @@ test("redis observe: lifecycle events in order across a kill and restart; stats 
   assert.equal(stream.serverPort, server.port);
   assert.equal(redis.stats().members.length, 1); // a closed subscriber is no member
 });
+
+test("redis observe: a throwing listener or hook changes nothing for the caller", async () => {
+  const reported: RedisEvents["error"][] = [];
+  const redis = new RedisClient({
+    ...addr,
+    decode: true,
+    instrumentation: {
+      onStart: () => {
+        throw new Error("hook start");
+      },
+      onEnd: () => {
+        throw new Error("hook end");
+      },
+    },
+  });
+  cleanups.push(() => redis.close());
+  redis.on("ready", () => {
+    throw new Error("listener");
+  });
+  redis.on("error", (e) => reported.push(e));
+  await redis.set(key("t"), "v");
+  assert.equal(await redis.get(key("t")), "v");
+  assert.deepEqual(await redis.pipeline().get(key("t")).exec(), ["v"]);
+  assert.equal(reported.length, 1);
+  assert.equal(reported[0].source, "listener");
+  assert.equal(reported[0].error.message, "listener");
+});
+
+/** JSON of anything, errors spelled out with their cause chain. */
+function dump(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_key, v) =>
+      v instanceof Error
+        ? { ...v, name: v.name, message: v.message, cause: v.cause, stack: v.stack }
+        : v instanceof Uint8Array
+        ? new TextDecoder().decode(v)
+        : v,
+  );
+}
+
+test("redis observe: no password, key or value in any event, operation or log line", async () => {
+  const secret = `pw-${crypto.randomUUID()}`;
+  const value = `value-${crypto.randomUUID()}`;
+  const server = await started();
+  const admin = await RedisClient.connect({ host: server.host, port: server.port });
+  await admin.send("CONFIG", "SET", "requirepass", secret);
+  admin.destroy();
+  const lines: unknown[] = [];
+  const log = (message: string, fields?: Record<string, unknown>): void => {
+    lines.push([message, fields]);
+  };
+  const ops: Operation[] = [];
+  const options = {
+    host: server.host,
+    port: server.port,
+    password: secret,
+    decode: true as const,
+    logger: { debug: log, info: log, warn: log, error: log },
+    instrumentation: { onStart: (op: Operation) => ops.push(op), onEnd: () => {} },
+    reconnect: { initialDelay: 10, maxDelay: 50 },
+  };
+  const redis = await RedisClient.connect(options);
+  cleanups.push(() => redis.close());
+  const events = allEvents(redis);
+  const secretKey = key(`k-${value}`);
+  await redis.set(secretKey, value);
+  assert.equal(await redis.get(secretKey), value);
+  await redis.pipeline().set(secretKey, value).get(secretKey).exec();
+  await redis.multi().set(secretKey, value).exec();
+  await redis.blPop(secretKey + "list", 0.01);
+  const sub = redis.pubsub();
+  cleanups.push(() => sub.close());
+  await sub.subscribe(`chan-${value}`);
+  // A lost connection (killed by the server) and a refused one (a wrong password).
+  const lost = events.next("disconnect");
+  await redis.send("CLIENT", "KILL", "TYPE", "normal").catch(() => {});
+  await lost;
+  assert.equal(await redis.get(secretKey), value);
+  const wrong = new RedisClient({ ...options, password: `${secret}-wrong` });
+  const refused = allEvents(wrong);
+  await assert.rejects(wrong.get(secretKey));
+  wrong.destroy();
+
+  assert.ok(events.seen.length >= 4 && refused.seen.length >= 1);
+  assert.ok(lines.length >= 4 && ops.length >= 6);
+  for (const text of [dump(events.seen), dump(refused.seen), dump(ops), dump(lines)]) {
+    assert.ok(!text.includes(secret.slice(3)), text);
+    assert.ok(!text.includes(value.slice(6)), text);
+  }
+  assert.ok(!dump(redis.stats()).includes(secret.slice(3)));
+});

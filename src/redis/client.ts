@@ -31,6 +31,7 @@ import { type ClientStats, summarizeStats } from "../core/observe.ts";
 import { commandName } from "./command_info.ts";
 import {
   dbNamespace,
+  endRedisOperation,
   endWhenSettled,
   endWithSettlement,
   type RedisClusterEvents,
@@ -241,7 +242,7 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
 
   /** Ends what {@link startOperation} started, with the error it failed with. */
   endOperation(op: Operation | undefined, error?: unknown): void {
-    this.#shared.observed.instrumenter.end(op, error);
+    endRedisOperation(this.#shared.observed.instrumenter, op, this.#shared.conn, error);
   }
 
   /** Sends one command on the shared connection; `transform` shapes the reply. */
@@ -260,7 +261,7 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     const call = new ShapedReply<T>(transform, shared.context);
     const promise = call.promise();
     const op = this.startOperation(commandName(args[0]));
-    endWithSettlement(call, shared.observed.instrumenter, op);
+    endWithSettlement(call, shared.observed.instrumenter, op, shared.conn);
     shared.conn.send(args, this.#requestOptions, String(args[0]), call);
     return promise;
   }
@@ -328,7 +329,9 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
   ): Promise<RespValue> {
     const op = this.startOperation(commandName(args[0]));
     const reply = this.#shared.conn.request(args, options, String(args[0]));
-    return op ? endWhenSettled(this.#shared.observed.instrumenter, op, reply) : reply;
+    return op
+      ? endWhenSettled(this.#shared.observed.instrumenter, op, reply, this.#shared.conn)
+      : reply;
   }
 
   /** Callback form of {@link request} for pipelines: `handler` learns the outcome. */

@@ -135,13 +135,6 @@ export function startRedisOperation(
   return instrumenter.start(info);
 }
 
-/** Points an operation at the endpoint it went to (a cluster node, after a redirection). */
-export function retarget(op: Operation, address: string): void {
-  const where = serverOf(address);
-  op.serverAddress = where.serverAddress;
-  op.serverPort = where.serverPort;
-}
-
 /**
  * Makes a pending call's settlers end `op` first (the instrumented path only: the plain path
  * keeps its closure-free settlers).
@@ -160,17 +153,63 @@ export function endWithSettlement<T>(
   call: { resolve: (value: T) => void; reject: (error: Error) => void },
   instrumenter: Instrumenter,
   op: Operation | undefined,
+  at?: Endpoint,
 ): void {
   if (op === undefined) return;
   const { resolve, reject } = call;
   call.resolve = (value) => {
-    instrumenter.end(op);
+    endRedisOperation(instrumenter, op, at);
     resolve(value);
   };
   call.reject = (error) => {
-    instrumenter.end(op, error);
+    endRedisOperation(instrumenter, op, at, error);
     reject(error);
   };
+}
+
+/** Where an operation went, known once it settles (a located connection moves). */
+export interface Endpoint {
+  /** `host:port`, the socket path, or a label naming no endpoint yet. */
+  readonly address: string;
+}
+
+/**
+ * Ends `op` (when there is one), naming the endpoint `at` reached by then.
+ *
+ * @example
+ * ```ts
+ * import { Instrumenter, endRedisOperation, startRedisOperation } from "@kvwire/kvwire/redis";
+ * const inst = new Instrumenter({ onEnd: (op) => console.log(op.serverPort) });
+ * endRedisOperation(inst, startRedisOperation(inst, "PING", undefined, "0"), { address: "h:1" });
+ * ```
+ */
+export function endRedisOperation(
+  instrumenter: Instrumenter,
+  op: Operation | undefined,
+  at?: Endpoint,
+  error?: unknown,
+): void {
+  if (op === undefined) return;
+  if (at !== undefined && op.endTime === undefined) retarget(op, at);
+  instrumenter.end(op, error);
+}
+
+/**
+ * Points `op` at the endpoint `at` names now, when it names one (a stream's connection, once
+ * located).
+ *
+ * @example
+ * ```ts
+ * import { Instrumenter, retarget, startRedisOperation } from "@kvwire/kvwire/redis";
+ * const op = startRedisOperation(new Instrumenter({}), "SUBSCRIBE", undefined, undefined);
+ * if (op) retarget(op, { address: "127.0.0.1:6379" }); // op.serverPort === 6379
+ * ```
+ */
+export function retarget(op: Operation, at: Endpoint): void {
+  const where = serverOf(at.address);
+  if (where.serverAddress === undefined) return;
+  op.serverAddress = where.serverAddress;
+  op.serverPort = where.serverPort;
 }
 
 /**
@@ -187,9 +226,13 @@ export function endWhenSettled<T>(
   instrumenter: Instrumenter,
   op: Operation | undefined,
   promise: Promise<T>,
+  at?: Endpoint,
 ): Promise<T> {
   if (op !== undefined) {
-    promise.then(() => instrumenter.end(op), (error) => instrumenter.end(op, error));
+    promise.then(
+      () => endRedisOperation(instrumenter, op, at),
+      (error) => endRedisOperation(instrumenter, op, at, error),
+    );
   }
   return promise;
 }

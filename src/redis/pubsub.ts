@@ -12,7 +12,12 @@ import type { ResolvedRedisOptions } from "./client_options.ts";
 import type { RedisCommand } from "./connection.ts";
 import type { RedisPush, SubscriptionFamily } from "./pubsub_frames.ts";
 import type { RespValue } from "./resp_types.ts";
-import { type RedisObservability, startRedisOperation } from "./observe.ts";
+import {
+  endRedisOperation,
+  type RedisObservability,
+  retarget,
+  startRedisOperation,
+} from "./observe.ts";
 
 /** A message or a subscription change, shaped like redis-py's message dicts. */
 export interface PubSubMessage<V> {
@@ -179,7 +184,10 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
       this.#handlers.shard.size,
     ];
     if (channels + patterns + shardChannels === 0) return;
-    for (const op of Object.values(this.#streams)) op.retries++;
+    for (const op of Object.values(this.#streams)) {
+      op.retries++;
+      retarget(op, this.#conn);
+    }
     const events = this.#observed?.events;
     if (events?.has("resubscribe")) {
       events.emit("resubscribe", {
@@ -198,7 +206,7 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
     if (!instrumenter) return;
     if (this.#handlers[family].size === 0) {
       delete this.#streams[family];
-      instrumenter.end(op);
+      endRedisOperation(instrumenter, op, this.#conn);
     } else if (op === undefined && instrumenter.enabled) {
       const name = COMMANDS[family][0];
       const address = this.#conn.address;
@@ -293,6 +301,8 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
     this.#follow(family);
     const command = COMMANDS[family][subscribe ? 0 : 1];
     await this.#conn.request([command, ...names], { timeout: this.#timeout }, command);
+    const stream = this.#streams[family];
+    if (stream) retarget(stream, this.#conn); // known once the connection was made
   }
 
   /**
@@ -370,7 +380,7 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
   async close(): Promise<void> {
     this.#queue.end();
     for (const family of Object.keys(this.#streams) as SubscriptionFamily[]) {
-      this.#observed?.instrumenter.end(this.#streams[family]);
+      endRedisOperation(this.#observed!.instrumenter, this.#streams[family], this.#conn);
       delete this.#streams[family];
     }
     await this.#conn.close();

@@ -47,6 +47,7 @@ export * from "./payload.ts";
 export * from "./record.ts";
 export * from "./record_iterator.ts";
 export * from "./response_decoder.ts";
+export * from "./half_float.ts";
 export * from "./struct_format.ts";
 export * from "./timestamp.ts";
 export * from "./turnstile.ts";

@@ -1,11 +1,11 @@
 // PegasusClient: the user-facing Apache Pegasus client: pypegasus's whole API in TypeScript
-// idiom plus incr, check-and-set, check-and-mutate and batches (pegasus.md §2-§6), observable
-// (events, stats, one instrumented operation per call). Just over 500 lines: one short method
-// per RPC, kept together so the API reads in one place.
+// idiom plus the Java client's (incr, check-and-set/mutate, compareExchange, delRange, batches
+// with a result per item, several tables), observable (events, stats, one operation per call).
+// Long, but one short method per call kept together so that the API reads in one place.
 
 import { utf8Decode } from "../core/bytes.ts";
 import type { EventHub, Observable } from "../core/events.ts";
-import type { Operation } from "../core/instrument.ts";
+import type { Instrumenter } from "../core/instrument.ts";
 import { observability } from "../core/observability.ts";
 import type { ClientStats } from "../core/observe.ts";
 import { Cluster } from "./cluster.ts";
@@ -14,6 +14,8 @@ import {
   bytes,
   type CheckOptions,
   type CheckResult,
+  type CompareExchangeResult,
+  type DelRangeOptions,
   hashKeyScanTargets,
   type MultiGetLimits,
   type MultiGetOptions,
@@ -35,9 +37,9 @@ import {
 } from "./hash_key_operations.ts";
 import { incrOperation, readOperation, removeOperation, setOperation } from "./key_operations.ts";
 import type { PegasusEvents } from "./observe.ts";
-import type { CheckType } from "./requests.ts";
+import { CheckType } from "./requests.ts";
 import type { CheckResponse, CountResponse, KvsResponse, ReadResponse } from "./responses.ts";
-import { type CallOptions, TableRouter } from "./router.ts";
+import { type CallOptions, type RoutedOperation, TableRouter } from "./router.ts";
 import { PegasusScanner } from "./scanner.ts";
 
 const NONE = new Uint8Array(0);
@@ -64,6 +66,11 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
   readonly #router: TableRouter;
   readonly #convert: (b: Uint8Array) => V;
   readonly #events: EventHub<PegasusEvents>;
+  readonly #instrumenter: Instrumenter;
+  readonly #options: PegasusClientOptions;
+  /** The client that owns the sessions (this one unless it is a `table()` view). */
+  readonly #owner: PegasusClient<V> | undefined;
+  readonly #views = new Map<string, PegasusClient<V>>();
 
   /** Connects: queries the meta servers for the table's partitions. */
   static connect(options: PegasusClientOptions & { decode: true }): Promise<PegasusClient<string>>;
@@ -82,8 +89,11 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
     return client;
   }
 
-  /** Creates a client that queries meta on its first operation. Prefer `connect`. */
-  constructor(options: PegasusClientOptions) {
+  /**
+   * Creates a client that queries meta on its first operation. Prefer `connect`. `shared` is
+   * how {@link table} makes a view over another client's sessions; leave it unset.
+   */
+  constructor(options: PegasusClientOptions, shared?: SharedSessions) {
     if (typeof options?.table !== "string" || options.table === "") {
       throw new TypeError("Pegasus needs a table name");
     }
@@ -91,17 +101,65 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
       throw new TypeError("Pegasus has no TLS: its rDSN sessions are plaintext (no `tls` option)");
     }
     const timeout = options.timeout ?? 1000;
+    this.#options = options;
+    this.#convert = (options.decode ? utf8Decode : (b: Uint8Array) => b) as (b: Uint8Array) => V;
+    if (shared) {
+      this.#owner = shared.owner as PegasusClient<V>;
+      this.#events = shared.cluster.events;
+      this.#instrumenter = shared.instrumenter;
+      this.#router = new TableRouter(shared.cluster, options.table, timeout, shared.instrumenter);
+      return;
+    }
     const { events, instrumenter } = observability<PegasusEvents>(
       options,
       `pegasus ${options.table}`,
     );
     this.#events = events;
+    this.#instrumenter = instrumenter;
     const cluster = new Cluster({
       ...options,
       silenceTimeout: options.silenceTimeout ?? Math.max(timeout, 5000),
     }, events);
     this.#router = new TableRouter(cluster, options.table, timeout, instrumenter);
-    this.#convert = (options.decode ? utf8Decode : (b: Uint8Array) => b) as (b: Uint8Array) => V;
+  }
+
+  /** The table this client reads and writes. */
+  get tableName(): string {
+    return this.#router.table;
+  }
+
+  /**
+   * A client for another table of the same cluster (the Java client's `openTable`): it shares
+   * this client's meta and replica sessions, events, hooks and options; one view per table.
+   * Closing a view leaves the sessions open; closing the client that made it closes them all.
+   *
+   * @example
+   * ```ts
+   * import { PegasusClient } from "@kvwire/kvwire/pegasus";
+   * await using client = await PegasusClient.connect({
+   *   metaServers: ["127.0.0.1:34601"], table: "temp", decode: true,
+   * });
+   * const users = client.table("users");
+   * await users.set("u:1", "name", "Ada");
+   * ```
+   */
+  table(name: string): PegasusClient<V> {
+    if (typeof name !== "string" || name === "") {
+      throw new TypeError(`A table name must be a non-empty string, got ${JSON.stringify(name)}`);
+    }
+    const owner = this.#owner ?? this;
+    if (owner !== this) return owner.table(name);
+    if (name === this.tableName) return this;
+    let view = this.#views.get(name);
+    if (!view) {
+      view = new PegasusClient<V>({ ...this.#options, table: name }, {
+        owner: this,
+        cluster: this.#router.cluster,
+        instrumenter: this.#instrumenter,
+      });
+      this.#views.set(name, view);
+    }
+    return view;
   }
 
   /**
@@ -347,6 +405,88 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
     return this.#checkResult(await this.#router.call(op, options) as CheckResponse);
   }
 
+  /**
+   * Replaces the value with `desiredValue` when it equals `expectedValue` byte for byte (the
+   * Java client's compareExchange: one check_and_set on the server); otherwise resolves with
+   * the value found. A missing record never equals anything.
+   *
+   * @example
+   * ```ts
+   * import { PegasusClient } from "@kvwire/kvwire/pegasus";
+   * await using client = await PegasusClient.connect({
+   *   metaServers: ["127.0.0.1:34601"], table: "temp", decode: true,
+   * });
+   * await client.set("job:1", "state", "queued");
+   * const r = await client.compareExchange("job:1", "state", "queued", "running");
+   * console.log(r.succeeded); // true
+   * ```
+   */
+  async compareExchange(
+    hashKey: Bytes,
+    sortKey: Bytes,
+    expectedValue: Bytes,
+    desiredValue: Bytes,
+    options: WriteOptions = {},
+  ): Promise<CompareExchangeResult<V>> {
+    if (options.ttl !== undefined && !(options.ttl >= 0)) {
+      throw new RangeError(`compareExchange ttl must be ≥ 0 seconds, got ${options.ttl}`);
+    }
+    const r = await this.checkAndSet(
+      hashKey,
+      sortKey,
+      CheckType.BytesEqual,
+      expectedValue,
+      sortKey,
+      desiredValue,
+      { ...options, returnCheckValue: true },
+    );
+    return r.succeeded ? { succeeded: true } : { succeeded: false, actualValue: r.checkValue };
+  }
+
+  /**
+   * Removes every sort key of `hashKey` in a range (empty stop = to the end), reading the keys
+   * with a keys-only scanner and removing them `batchSize` at a time; resolves with how many
+   * were removed. It stops at the first error (the batches before it are removed), as the Java
+   * client's delRange.
+   *
+   * @example
+   * ```ts
+   * import { PegasusClient } from "@kvwire/kvwire/pegasus";
+   * await using client = await PegasusClient.connect({
+   *   metaServers: ["127.0.0.1:34601"], table: "temp",
+   * });
+   * console.log(await client.delRange("user:1", "session:", "session;")); // e.g. 42
+   * ```
+   */
+  async delRange(
+    hashKey: Bytes,
+    startSortKey: Bytes,
+    stopSortKey: Bytes,
+    options: DelRangeOptions = {},
+  ): Promise<number> {
+    const batchSize = options.batchSize ?? 100;
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new RangeError(`delRange batchSize must be a whole number ≥ 1, got ${batchSize}`);
+    }
+    const scan = { ...options, batchSize, noValue: true };
+    const targets = hashKeyScanTargets(hashKey, startSortKey, stopSortKey, scan);
+    const scanner = new PegasusScanner(this.#router, targets, (b: Uint8Array) => b, scan);
+    let removed = 0;
+    let batch: Uint8Array[] = [];
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      await this.multiDel(hashKey, batch, options);
+      removed += batch.length;
+      batch = [];
+    };
+    for await (const { sortKey } of scanner) {
+      batch.push(sortKey);
+      if (batch.length >= batchSize) await flush();
+    }
+    await flush();
+    return removed;
+  }
+
   #checkResult(r: CheckResponse): CheckResult<V> {
     const out: CheckResult<V> = { succeeded: r.error === 0 };
     if (r.checkValueReturned) {
@@ -356,69 +496,126 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
     return out;
   }
 
-  /** Reads many (hashKey, sortKey) pairs across partitions, in parallel; missing = undefined. */
-  batchGet(
+  /**
+   * Reads many (hashKey, sortKey) pairs across partitions, in parallel; missing = undefined.
+   * Every key is checked before anything is sent; rejects with the first failure once all
+   * settled (see {@link batchGetSettled} for a result per key).
+   */
+  async batchGet(
     keys: readonly (readonly [Bytes, Bytes])[],
     options?: CallOptions,
   ): Promise<(V | undefined)[]> {
-    return this.#batch(
-      "batch_get",
-      keys,
-      async ([h, s], batch) =>
-        this.#value(await this.#router.call(readOperation("get", h, s), options, batch)),
-    );
+    return valuesOrFirstError(await this.batchGetSettled(keys, options));
   }
 
-  /** Writes many records across partitions, in parallel. */
+  /**
+   * Reads many (hashKey, sortKey) pairs across partitions, in parallel: one settled result per
+   * key, in order, so one failure does not hide the others (the Java client's batchGet2).
+   *
+   * @example
+   * ```ts
+   * import { PegasusClient } from "@kvwire/kvwire/pegasus";
+   * await using client = await PegasusClient.connect({
+   *   metaServers: ["127.0.0.1:34601"], table: "temp", decode: true,
+   * });
+   * for (const r of await client.batchGetSettled([["u:1", "name"], ["u:2", "name"]])) {
+   *   console.log(r.status === "fulfilled" ? r.value : r.reason.message);
+   * }
+   * ```
+   */
+  async batchGetSettled(
+    keys: readonly (readonly [Bytes, Bytes])[],
+    options?: CallOptions,
+  ): Promise<PromiseSettledResult<V | undefined>[]> {
+    const ops = keys.map(([h, s]) => readOperation("get", h, s));
+    return await this.#batch("batch_get", ops, options, (reply) => this.#value(reply));
+  }
+
+  /** Writes many records across partitions, in parallel; rejects with the first failure. */
   async batchSet(
     items: readonly (readonly [Bytes, Bytes, Bytes])[],
     options: WriteOptions = {},
   ): Promise<void> {
-    await this.#batch(
-      "batch_set",
-      items,
-      ([h, s, v], batch) => this.#router.call(setOperation(h, s, v, options.ttl), options, batch),
-    );
+    valuesOrFirstError(await this.batchSetSettled(items, options));
   }
 
-  /** Removes many records across partitions, in parallel. */
+  /** Writes many records across partitions, in parallel: one settled result per record. */
+  async batchSetSettled(
+    items: readonly (readonly [Bytes, Bytes, Bytes])[],
+    options: WriteOptions = {},
+  ): Promise<PromiseSettledResult<void>[]> {
+    const ops = items.map(([h, s, v]) => setOperation(h, s, v, options.ttl));
+    return await this.#batch("batch_set", ops, options, () => undefined);
+  }
+
+  /** Removes many records across partitions, in parallel; rejects with the first failure. */
   async batchDel(keys: readonly (readonly [Bytes, Bytes])[], options?: CallOptions): Promise<void> {
-    await this.#batch(
-      "batch_del",
-      keys,
-      ([h, s], batch) => this.#router.call(removeOperation(h, s), options, batch),
-    );
+    valuesOrFirstError(await this.batchDelSettled(keys, options));
   }
 
-  /** Runs `each` for every item in parallel as one operation (`batchSize` = the item count). */
-  async #batch<T, R>(
+  /** Removes many records across partitions, in parallel: one settled result per key. */
+  async batchDelSettled(
+    keys: readonly (readonly [Bytes, Bytes])[],
+    options?: CallOptions,
+  ): Promise<PromiseSettledResult<void>[]> {
+    const ops = keys.map(([h, s]) => removeOperation(h, s));
+    return await this.#batch("batch_del", ops, options, () => undefined);
+  }
+
+  /**
+   * Sends `ops` (all validated already) in parallel as one operation (`batchSize` = the count)
+   * and waits for every one: the operation ends with the first failure, if any.
+   */
+  async #batch<R>(
     name: string,
-    items: readonly T[],
-    each: (item: T, batch: Operation | undefined) => Promise<R>,
-  ): Promise<R[]> {
-    const batch = this.#router.trace(name, "request", items.length);
-    try {
-      const results = await Promise.all(items.map((item) => each(item, batch)));
-      this.#router.finish(batch);
-      return results;
-    } catch (error) {
-      this.#router.finish(batch, error);
-      throw error;
-    }
+    ops: RoutedOperation[],
+    options: CallOptions | undefined,
+    result: (reply: unknown) => R,
+  ): Promise<PromiseSettledResult<R>[]> {
+    const batch = this.#router.trace(name, "request", ops.length);
+    const settled = await Promise.allSettled(
+      ops.map(async (op) => result(await this.#router.call(op, options, batch))),
+    );
+    const failure = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    this.#router.finish(batch, failure?.reason);
+    return settled;
   }
 
-  /** Closes every session after the requests in flight complete. */
+  /**
+   * Closes every session after the requests in flight complete (a `table()` view: nothing, the
+   * sessions belong to the client that made it).
+   */
   async close(): Promise<void> {
-    await this.#router.cluster.close();
+    if (!this.#owner) await this.#router.cluster.close();
   }
 
-  /** Closes at once; pending operations fail. */
+  /** Closes at once; pending operations fail (a `table()` view: nothing). */
   destroy(): void {
-    this.#router.cluster.destroy();
+    if (!this.#owner) this.#router.cluster.destroy();
   }
 
   /** Closes gracefully at the end of an `await using` scope, as {@link close}. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** The values of settled results, or the first failure thrown. */
+function valuesOrFirstError<R>(results: PromiseSettledResult<R>[]): R[] {
+  const values: R[] = [];
+  for (const r of results) {
+    if (r.status === "rejected") throw r.reason;
+    values.push(r.value);
+  }
+  return values;
+}
+
+/** What a `table()` view shares with the client that made it. */
+export interface SharedSessions {
+  /** The client that owns the sessions. */
+  owner: PegasusClient<unknown>;
+  /** Its sessions and event hub. */
+  cluster: Cluster;
+  /** Its instrumentation hooks. */
+  instrumenter: Instrumenter;
 }

@@ -112,6 +112,30 @@ export interface ScanRestart {
   attempt: number;
 }
 
+/** The options of delRange: the range's bounds and sort-key filter, timeouts per round trip. */
+export type DelRangeOptions =
+  & Pick<
+    ScanOptions,
+    | "startInclusive"
+    | "stopInclusive"
+    | "sortKeyFilterType"
+    | "sortKeyFilterPattern"
+    | "timeout"
+    | "signal"
+  >
+  & {
+    /** Sort keys read and removed per round trip. Default 100 (the Java client's). */
+    batchSize?: number;
+  };
+
+/** The outcome of compareExchange. */
+export interface CompareExchangeResult<V> {
+  /** True when the value equalled the expected one and was replaced. */
+  succeeded: boolean;
+  /** When it did not: the value found (`undefined` when the record does not exist). */
+  actualValue?: V;
+}
+
 /** One mutation of checkAndMutate. */
 export type Mutation =
   | { op: "put"; sortKey: Bytes; value: Bytes; ttl?: number }

@@ -163,6 +163,50 @@ export class PegasusScanner<V> implements AsyncIterable<ScanEntry<V>> {
     ) as KvsResponse;
   }
 
+  /**
+   * Counts the records this scanner would yield without transferring them (the server's
+   * `only_return_count`), then closes it. Call it instead of iterating. A context the server
+   * dropped midway fails the count (there is no last key to resume after).
+   *
+   * @example
+   * ```ts
+   * import { PegasusClient } from "@kvwire/kvwire/pegasus";
+   * await using client = await PegasusClient.connect({
+   *   metaServers: ["127.0.0.1:34601"], table: "temp",
+   * });
+   * console.log(await client.getScanner("user:1", "", "").count()); // e.g. 12
+   * ```
+   */
+  async count(): Promise<number> {
+    if (this.#traced || this.#closed) {
+      throw new TypeError("count() needs a scanner that was neither iterated nor closed");
+    }
+    this.#traced = true;
+    this.#trace = this.#router.trace("count");
+    let total = 0;
+    try {
+      for (const target of this.#targets) {
+        const request = { ...target.request, onlyReturnCount: true };
+        let reply = await this.#call(target, GET_SCANNER, getScannerArgs(request));
+        for (;;) {
+          if (reply.error !== 0) {
+            throw new PegasusError("ERR_OK", "Pegasus count failed", reply.error);
+          }
+          total += reply.kvCount ?? reply.kvs.length;
+          if (reply.contextId < 0n) break;
+          reply = await this.#call(target, SCAN, scanArgs(reply.contextId));
+        }
+      }
+    } catch (error) {
+      this.#closed = true;
+      this.#router.finish(this.#trace, error);
+      throw error;
+    }
+    this.#closed = true;
+    this.#router.finish(this.#trace);
+    return total;
+  }
+
   /** Stops the scan; a live server-side context is released with a one-way clear_scanner. */
   async close(): Promise<void> {
     if (this.#closed) return;

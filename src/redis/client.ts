@@ -206,13 +206,13 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
   }
 
   /** Starts the Operation of a command, `PIPELINE` or `MULTI`; undefined when uninstrumented. */
-  startOperation(operation: string, batchSize?: number): Operation | undefined {
+  startOperation(operation: RedisArg, batchSize?: number): Operation | undefined {
     const shared = this.#shared;
     const instrumenter = shared.observed.instrumenter;
     if (!instrumenter.enabled) return undefined;
     return startRedisOperation(
       instrumenter,
-      operation,
+      commandName(operation),
       shared.conn.address,
       shared.namespace,
       batchSize,
@@ -239,7 +239,7 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     const shared = this.#shared;
     const call = new ShapedReply<T>(transform, shared.context);
     const promise = call.promise();
-    const op = this.startOperation(commandName(args[0]));
+    const op = this.startOperation(args[0]);
     endWithSettlement(call, shared.observed.instrumenter, op, shared.conn);
     shared.conn.send(args, this.#requestOptions, String(args[0]), call);
     return promise;
@@ -261,7 +261,7 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
       ? serverTimeoutSeconds * 1000 + Math.max(BLOCKING_MARGIN_MS, commandTimeout ?? 0)
       : undefined;
     const context = this.#shared.context;
-    const op = this.startOperation(commandName(args[0]));
+    const op = this.startOperation(args[0]);
     return endWhenSettled(
       this.#shared.observed.instrumenter,
       op,
@@ -306,7 +306,7 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     args: readonly RedisArg[],
     options: ManagedRequestOptions = this.#requestOptions,
   ): Promise<RespValue> {
-    const op = this.startOperation(commandName(args[0]));
+    const op = this.startOperation(args[0]);
     const reply = this.#shared.conn.request(args, options, String(args[0]));
     return op
       ? endWhenSettled(this.#shared.observed.instrumenter, op, reply, this.#shared.conn)

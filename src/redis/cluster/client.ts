@@ -215,11 +215,11 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
   }
 
   /** Starts the Operation of a pipeline (`PIPELINE`) or command; undefined when uninstrumented. */
-  startOperation(operation: string, batchSize?: number): Operation | undefined {
+  startOperation(operation: RedisArg, batchSize?: number): Operation | undefined {
     const instrumenter = this.#shared.observed.instrumenter;
     if (!instrumenter.enabled) return undefined;
     const at = this.#pinned?.conn.address;
-    return startRedisOperation(instrumenter, operation, at, NAMESPACE, batchSize);
+    return startRedisOperation(instrumenter, commandName(operation), at, NAMESPACE, batchSize);
   }
 
   /** Ends what {@link startOperation} started. */
@@ -233,7 +233,7 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
     const promise = call.promise();
     let op: Operation | undefined;
     if (this.#shared.observed.instrumenter.enabled) {
-      op = this.startOperation(commandName(args[0]));
+      op = this.startOperation(args[0]);
       endWithSettlement(call, this.#shared.observed.instrumenter, op);
     }
     this.#dispatch(args, this.#requestOptions, call, op);
@@ -258,7 +258,7 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
     args: readonly RedisArg[],
     options: ManagedRequestOptions = this.#requestOptions,
   ): Promise<RespValue> {
-    const op = this.startOperation(commandName(args[0]));
+    const op = this.startOperation(args[0]);
     const reply = new Promise<RespValue>((resolve, reject) =>
       this.#dispatch(args as RedisCommand, options, { reply: resolve, fail: reject }, op)
     );
@@ -452,7 +452,7 @@ class PinnedTarget {
     if (!instrumenter.enabled) return undefined;
     return startRedisOperation(
       instrumenter,
-      operation,
+      commandName(operation),
       this.#node?.conn.address,
       NAMESPACE,
       batchSize,

@@ -38,6 +38,7 @@ import {
   type RedisEvents,
   type RedisObservability,
   startRedisOperation,
+  SubscriberSet,
 } from "./observe.ts";
 import type { RedisArg } from "./resp_encoder.ts";
 import type { RespValue } from "./resp_types.ts";
@@ -54,7 +55,7 @@ interface Shared {
   /** The database index, as operations name it. */
   namespace: string;
   /** Subscribers made by `pubsub()`, until closed. */
-  subscribers: Set<PubSub<unknown>>;
+  subscribers: SubscriberSet;
 }
 
 /** Blocking commands get this much longer than their server timeout before we give up. */
@@ -145,7 +146,7 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
       context: { decode: resolved.decode === true },
       observed: resolved.observed,
       namespace: dbNamespace(resolved.db),
-      subscribers: new Set(),
+      subscribers: new SubscriberSet(),
     };
     this.#requestOptions = { timeout: resolved.commandTimeout };
   }
@@ -180,16 +181,8 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
   }
 
   /**
-   * Listens to this client's events (every connection: main, pool, subscribers, sentinel
-   * subscription); returns the function that stops listening. See {@link RedisEvents}.
-   *
-   * @example
-   * ```ts
-   * import { RedisClient } from "@kvwire/kvwire/redis";
-   * await using redis = await RedisClient.connect();
-   * const stop = redis.on("disconnect", (e) => console.warn(e.address, e.willReconnect));
-   * stop();
-   * ```
+   * Listens to the events of every connection of this client (main, pool, subscribers,
+   * sentinel subscription); returns the remover. See {@link RedisEvents} for an example.
    */
   on<Name extends keyof RedisEvents & string>(
     name: Name,
@@ -199,15 +192,8 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
   }
 
   /**
-   * A snapshot of the client's connections: the main one, then the pool's, the subscribers'
-   * and the sentinel subscription's, each with its state and counters, and their totals.
-   *
-   * @example
-   * ```ts
-   * import { RedisClient } from "@kvwire/kvwire/redis";
-   * await using redis = await RedisClient.connect();
-   * const { state, inFlight, bytesOut, members } = redis.stats();
-   * ```
+   * A snapshot of the connections (`members`: the main one, then the pool's, the subscribers'
+   * and the sentinel subscription's), each with its state and counters, and their totals.
    */
   stats(): ClientStats {
     const shared = this.#shared;
@@ -215,25 +201,18 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     for (const pooled of (shared.pool?.members ?? []) as RedisClient<V>[]) {
       members.push(pooled.#shared.conn.stats());
     }
-    for (const subscriber of shared.subscribers) {
-      if (subscriber.closed) shared.subscribers.delete(subscriber);
-      else members.push(subscriber.stats());
-    }
-    members.push(...shared.options.locator?.members?.() ?? []);
+    members.push(...shared.subscribers.stats(), ...shared.options.locator?.members?.() ?? []);
     return summarizeStats(members, shared.conn.isClosed);
   }
 
-  /**
-   * Starts the Operation of a command, pipeline (`PIPELINE`) or transaction (`MULTI`) of this
-   * client; undefined when no instrumentation hook is registered.
-   */
-  startOperation(operation: string, batchSize?: number): Operation | undefined {
+  /** Starts the Operation of a command, `PIPELINE` or `MULTI`; undefined when uninstrumented. */
+  startOperation(operation: RedisArg, batchSize?: number): Operation | undefined {
     const shared = this.#shared;
     const instrumenter = shared.observed.instrumenter;
     if (!instrumenter.enabled) return undefined;
     return startRedisOperation(
       instrumenter,
-      operation,
+      commandName(operation),
       shared.conn.address,
       shared.namespace,
       batchSize,
@@ -260,7 +239,7 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     const shared = this.#shared;
     const call = new ShapedReply<T>(transform, shared.context);
     const promise = call.promise();
-    const op = this.startOperation(commandName(args[0]));
+    const op = this.startOperation(args[0]);
     endWithSettlement(call, shared.observed.instrumenter, op, shared.conn);
     shared.conn.send(args, this.#requestOptions, String(args[0]), call);
     return promise;
@@ -282,7 +261,7 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
       ? serverTimeoutSeconds * 1000 + Math.max(BLOCKING_MARGIN_MS, commandTimeout ?? 0)
       : undefined;
     const context = this.#shared.context;
-    const op = this.startOperation(commandName(args[0]));
+    const op = this.startOperation(args[0]);
     return endWhenSettled(
       this.#shared.observed.instrumenter,
       op,
@@ -327,7 +306,7 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     args: readonly RedisArg[],
     options: ManagedRequestOptions = this.#requestOptions,
   ): Promise<RespValue> {
-    const op = this.startOperation(commandName(args[0]));
+    const op = this.startOperation(args[0]);
     const reply = this.#shared.conn.request(args, options, String(args[0]));
     return op
       ? endWhenSettled(this.#shared.observed.instrumenter, op, reply, this.#shared.conn)
@@ -375,11 +354,7 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
    * ```
    */
   pubsub(options: PubSubOptions = {}): PubSub<V> {
-    const subscribers = this.#shared.subscribers;
-    for (const old of subscribers) if (old.closed) subscribers.delete(old);
-    const subscriber = new PubSub<V>(this.#shared.options, options);
-    subscribers.add(subscriber as PubSub<unknown>);
-    return subscriber;
+    return this.#shared.subscribers.add(new PubSub<V>(this.#shared.options, options));
   }
 
   /** A Lua script run with EVALSHA (EVAL on NOSCRIPT); see {@link Script}. */

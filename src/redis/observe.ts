@@ -5,7 +5,7 @@
 import type { Instrumenter, Operation, OperationStart } from "../core/instrument.ts";
 import type { Observability } from "../core/observability.ts";
 import type { EventHub } from "../core/events.ts";
-import type { ConnectionEvents, EndpointAddress } from "../core/observe.ts";
+import type { ConnectionEvents, ConnectionStats, EndpointAddress } from "../core/observe.ts";
 
 /**
  * The events of a {@link RedisClient} (and its pool, subscribers and sentinel subscription).
@@ -16,6 +16,7 @@ import type { ConnectionEvents, EndpointAddress } from "../core/observe.ts";
  * const redis = await RedisClient.connect({ port: 6379 });
  * redis.on("reconnecting", (e) => console.warn(e.address, "attempt", e.attempt, "in", e.delay));
  * redis.on("resubscribe", (e) => console.warn("pub/sub gap on", e.address));
+ * const { state, inFlight, bytesOut, members } = redis.stats();
  * await redis.close();
  * ```
  */
@@ -59,8 +60,8 @@ export interface RedisClusterEvents extends RedisEvents {
   /** A command was redirected (logged at debug): `from` answered MOVED/ASK naming `to`. */
   redirect: { kind: "MOVED" | "ASK"; slot: number; from: EndpointAddress; to: EndpointAddress };
   /**
-   * A master of the previous map is no master in the new one (lost, demoted or failed) and
-   * its slots moved to `to`; `slots` counts them.
+   * A master of an earlier map is no master in the new one (lost, demoted or failed) and at
+   * least half of its slots are served again: `to` serves most of them, `slots` of them.
    */
   failover: { from: EndpointAddress; to: EndpointAddress; slots: number };
 }
@@ -243,4 +244,41 @@ export function endWhenSettled<T>(
  */
 export function dbNamespace(db: number | undefined): string {
   return String(db ?? 0);
+}
+
+/** What a subscriber shows of itself to its client's `stats()`. */
+interface Member {
+  readonly closed: boolean;
+  stats(): ConnectionStats;
+}
+
+/**
+ * The subscribers a client made, listed in its `stats()` until they close.
+ *
+ * @example
+ * ```ts
+ * import { SubscriberSet } from "@kvwire/kvwire/redis";
+ * const subscribers = new SubscriberSet();
+ * console.log(subscribers.stats()); // []
+ * ```
+ */
+export class SubscriberSet {
+  readonly #members = new Set<Member>();
+
+  /** Lists `subscriber` (and forgets the closed ones); returns it. */
+  add<S extends Member>(subscriber: S): S {
+    this.#prune();
+    this.#members.add(subscriber);
+    return subscriber;
+  }
+
+  /** Each open subscriber's connection. */
+  stats(): ConnectionStats[] {
+    this.#prune();
+    return [...this.#members].map((m) => m.stats());
+  }
+
+  #prune(): void {
+    for (const m of this.#members) if (m.closed) this.#members.delete(m);
+  }
 }

@@ -4,7 +4,7 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { ServerError, TimeoutError } from "../../src/core/errors.ts";
-import type { Operation } from "../../src/core/instrument.ts";
+import { addInstrumentation, type Operation } from "../../src/core/instrument.ts";
 import { RedisClient } from "../../src/redis/client.ts";
 import type { RedisEvents } from "../../src/redis/observe.ts";
 import { redisAddress } from "../_helpers/servers.ts";
@@ -139,11 +139,16 @@ test("redis observe: on() and stats() of a client, with bytes, inFlight and pool
 test("redis observe: lifecycle events in order across a kill and restart; stats count the reconnect", async () => {
   const server = await started();
   const hook = recorder();
+  const levels: string[] = [];
+  const logAt = (level: string) => (message: string): void => {
+    levels.push(`${level} ${message.split(": ")[1]?.split(" ")[0]}`);
+  };
   const redis = await RedisClient.connect({
     host: server.host,
     port: server.port,
     instrumentation: hook,
     reconnect: { initialDelay: 10, maxDelay: 50 },
+    logger: { debug: logAt("debug"), info: logAt("info"), warn: logAt("warn") },
   });
   cleanups.push(() => redis.close());
   const pubsub = redis.pubsub();
@@ -187,6 +192,28 @@ test("redis observe: lifecycle events in order across a kill and restart; stats 
   assert.equal(stream.retries, 1); // subscribed again once
   assert.equal(stream.serverPort, server.port);
   assert.equal(redis.stats().members.length, 1); // a closed subscriber is no member
+  for (
+    const line of ["warn disconnect", "debug reconnecting", "debug resubscribe", "debug ready"]
+  ) {
+    assert.ok(levels.includes(line), `${line} in ${levels.join(", ")}`);
+  }
+});
+
+test("redis observe: a process-wide hook sees the operations of a client without hooks", async () => {
+  const redis = await RedisClient.connect({ ...addr, db: 5 });
+  cleanups.push(() => redis.close());
+  const hook = recorder();
+  const remove = addInstrumentation(hook);
+  try {
+    await redis.ping();
+    await redis.pipeline().ping().exec();
+  } finally {
+    remove();
+  }
+  await redis.ping();
+  // Other clients of this process may run meanwhile: this one's database tells its operations.
+  const mine = hook.ops.filter((op) => op.namespace === "5" && op.serverPort === addr.port);
+  assert.deepEqual(mine.map((op) => op.operation), ["PING", "PIPELINE"]);
 });
 
 test("redis observe: a throwing listener or hook changes nothing for the caller", async () => {

@@ -10,6 +10,8 @@ import {
 } from "../../core/errors.ts";
 import type { ReplyHandler } from "../../core/driver.ts";
 import type { ManagedRequestOptions } from "../../core/managed_connection.ts";
+import type { Operation } from "../../core/instrument.ts";
+import { retarget } from "../observe.ts";
 import type { RedisCommand } from "../connection.ts";
 import { RedisError } from "../errors.ts";
 import type { RespValue } from "../resp_types.ts";
@@ -58,6 +60,8 @@ export class RoutedRequest implements ReplyHandler<RespValue> {
     readonly name: string,
     readonly handler: ReplyHandler<RespValue>,
     readonly readOnly: boolean,
+    /** The instrumented command's Operation: its node, redirections and retries. */
+    readonly op?: Operation,
   ) {
     if (options.timeout !== undefined) this.#giveUpAt = performance.now() + options.timeout;
   }
@@ -80,13 +84,14 @@ export class RoutedRequest implements ReplyHandler<RespValue> {
       ? topology.replicaOf(this.slot)
       : topology.masterOf(this.slot);
     if (node === undefined) {
-      topology.refreshSoon();
+      topology.refreshSoon("retry");
       this.#later(
         new ConnectError(`No master serves slot ${this.slot} yet; ${this.name} was not sent`),
       );
       return;
     }
     this.#node = node;
+    if (this.op) retarget(this.op, node.conn);
     const options = this.#redirects + this.#retries === 0 ? this.options : this.#remaining();
     if (options === undefined) return;
     if (asking !== undefined) {
@@ -112,7 +117,7 @@ export class RoutedRequest implements ReplyHandler<RespValue> {
         return;
       }
       if (code === "TRYAGAIN" || code === "CLUSTERDOWN" || code === "LOADING") {
-        if (code === "CLUSTERDOWN") this.topology.refreshSoon();
+        if (code === "CLUSTERDOWN") this.topology.refreshSoon("retry");
         this.#later(error);
         return;
       }
@@ -121,7 +126,7 @@ export class RoutedRequest implements ReplyHandler<RespValue> {
       (!error.sent || this.readOnly)
     ) {
       // The node is gone or going: what serves the slot now is for a fresh map to say.
-      this.topology.refreshSoon();
+      this.topology.refreshSoon("disconnect");
       if (this.topology.readFrom === "preferReplica") this.#masterOnly = true;
       this.#later(error);
       return;
@@ -139,6 +144,8 @@ export class RoutedRequest implements ReplyHandler<RespValue> {
     const target = where.startsWith(":") && this.#node
       ? `${this.#node.key.slice(0, this.#node.key.lastIndexOf(":"))}${where}`
       : where;
+    if (this.op) this.op.redirections++;
+    this.topology.watch.redirected(code, slot, this.#node?.key ?? "", target);
     if (code === "MOVED") this.topology.moved(slot, target);
     else this.#asking = target;
     this.start();
@@ -156,6 +163,7 @@ export class RoutedRequest implements ReplyHandler<RespValue> {
       return;
     }
     this.#retries++;
+    if (this.op) this.op.retries++;
     setTimeout(() => {
       if (this.options.signal?.aborted) {
         this.handler.fail(

@@ -11,6 +11,7 @@ import { RedisClient } from "../../src/redis/client.ts";
 import { RedisClusterClient } from "../../src/redis/cluster/client.ts";
 import { keySlot } from "../../src/redis/cluster/slot.ts";
 import { RedisError } from "../../src/redis/errors.ts";
+import type { ResubscribedMessage } from "../../src/redis/pubsub.ts";
 import { collectUnhandledRejections } from "../_helpers/hostile_server.ts";
 
 let servers: RedisClusterServers;
@@ -253,10 +254,12 @@ test("redis cluster: a slot migrated during reads: ASK then MOVED, no read fails
 
 test("redis cluster: sharded pub/sub on the channel's master; classic pub/sub on one master", async () => {
   const channel = `${prefix}orders`;
-  await using sub = cluster.shardPubsub(channel);
+  await using sub = cluster.shardPubsub();
   let resolveShard!: (data: string) => void;
   const got = new Promise<string>((resolve) => (resolveShard = resolve));
-  await sub.ssubscribe({ [channel]: (m) => resolveShard(String(m.data)) });
+  await sub.ssubscribe({ [channel]: (m) => resolveShard(String(m.data)) }, `${prefix}other`);
+  assert.deepEqual(sub.shardChannels, [channel, `${prefix}other`]);
+  assert.notEqual(keySlot(channel), keySlot(`${prefix}other`), "two slots, two SSUBSCRIBEs");
   assert.equal(await cluster.sPublish(channel, "o-1"), 1, "routed to the subscriber's node");
   assert.equal(await got, "o-1");
   await using classic = cluster.pubsub();
@@ -265,6 +268,80 @@ test("redis cluster: sharded pub/sub on the channel's master; classic pub/sub on
   await classic.subscribe({ [`${prefix}news`]: (m) => resolveNews(String(m.data)) });
   await cluster.publish(`${prefix}news`, "n-1"); // any master: the cluster forwards it
   assert.equal(await news, "n-1");
+});
+
+test("redis cluster: an SSUBSCRIBE refused with MOVED leaves nothing to resubscribe", async () => {
+  const channel = `${prefix}elsewhere`;
+  const owner = await ownerOf(keySlot(channel));
+  const other = [...plain.keys()].find((e) => e !== owner && servers.endpoints.indexOf(e) < 3)!;
+  const [host, port] = other.split(":");
+  const client = await RedisClient.connect({ host, port: Number(port), decode: true });
+  await using sub = client.pubsub();
+  await assert.rejects(sub.ssubscribe(channel), (e: Error) => /^MOVED /.test(e.message));
+  assert.deepEqual(sub.shardChannels, [], "the refused channel is not kept");
+  await client.close();
+});
+
+test("redis cluster: shard subscribers follow their channels' slot to its new master", async () => {
+  const tag = `{${prefix}moving}`;
+  const [queued, handled] = [`${tag}queued`, `${tag}handled`];
+  const slot = keySlot(tag);
+  const markers: ResubscribedMessage[] = [];
+  await using sub = cluster.shardPubsub({ onResubscribe: (m) => markers.push(m) });
+  const handledData: string[] = [];
+  let resolveHandled!: () => void;
+  const handledAfter = new Promise<void>((resolve) => (resolveHandled = resolve));
+  await sub.ssubscribe(queued, {
+    [handled]: (m) => {
+      handledData.push(String(m.data));
+      if (m.data === "after") resolveHandled();
+    },
+  });
+  assert.equal(await cluster.sPublish(queued, "before"), 1);
+  const seen: { type: string; channel: string; data: unknown }[] = [];
+  const next = async (): Promise<{ type: string; channel: string; data: unknown }> => {
+    const m = await sub.getMessage({ timeout: 5000 });
+    assert.ok(m, "a message within 5 s");
+    seen.push(m);
+    return m;
+  };
+  while ((await next()).type !== "smessage");
+  const source = await ownerOf(slot);
+  const masters = [...new Set(await Promise.all([0, 6000, 12000].map((s) => ownerOf(s))))];
+  const target = masters.find((m) => m !== source)!;
+  await migrateSlot(slot, target, () => Promise.resolve());
+  assert.equal(await ownerOf(slot), target);
+  // The marker, then the new master's confirmations: from then on, messages arrive.
+  let marker;
+  while ((marker = await next()).type !== "resubscribed");
+  (marker as ResubscribedMessage).shardChannels.sort(); // in the order the old master dropped them
+  assert.deepEqual(marker, {
+    type: "resubscribed",
+    channel: "",
+    reason: "moved",
+    data: 2,
+    channels: [],
+    patterns: [],
+    shardChannels: [handled, queued],
+  });
+  assert.deepEqual(markers, [marker], "onResubscribe got the same marker");
+  const confirmed = new Set<string>();
+  while (confirmed.size < 2) {
+    const m = await next();
+    if (m.type === "ssubscribe") confirmed.add(m.channel);
+  }
+  assert.equal(await cluster.sPublish(queued, "after"), 1, "published on the new master");
+  assert.equal(await cluster.sPublish(handled, "after"), 1);
+  const after = await next();
+  assert.deepEqual([after.type, after.channel, after.data], ["smessage", queued, "after"]);
+  await handledAfter;
+  assert.deepEqual(handledData, ["after"]);
+  assert.deepEqual(sub.shardChannels, [queued, handled]);
+  assert.equal(
+    seen.filter((m) => m.type === "sunsubscribe").length,
+    0,
+    "the old master's drop is not passed on as an unsubscribe",
+  );
 });
 
 test("redis cluster: redis-cli --cluster reshard of 1,000 slots during reads: none fails", async () => {

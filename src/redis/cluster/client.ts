@@ -28,7 +28,7 @@ import {
 } from "./command_keys.ts";
 import type { RedisClusterOptions } from "./options.ts";
 import { RoutedRequest } from "./routed_request.ts";
-import { keySlot } from "./slot.ts";
+import { ShardPubSub } from "./shard_pubsub.ts";
 import { SPLIT_COMMANDS, splitBySlot, SplitReply } from "./split_request.ts";
 import { type ClusterNode, ClusterTopology } from "./topology.ts";
 
@@ -299,23 +299,22 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
   }
 
   /**
-   * A subscriber for sharded pub/sub (`ssubscribe`) on the master serving `channel`'s slot;
-   * subscribe it to channels of that slot only. It stays on that node: after a resharding
-   * moves the slot, make a new one. Publish with `sPublish`, which is routed by slot.
+   * A subscriber for sharded pub/sub (`ssubscribe`) over the whole cluster: each shard channel
+   * is subscribed on the master of its slot, and follows the slot when a resharding moves it
+   * (a `resubscribed` marker with `reason: "moved"` says so). Publish with `sPublish`, which is
+   * routed by slot.
    *
    * @example
    * ```ts
    * import { RedisClusterClient } from "@kvwire/kvwire/redis";
    * await using cluster = await RedisClusterClient.connect({ nodes: ["127.0.0.1:7000"], decode: true });
-   * await using sub = cluster.shardPubsub("orders");
+   * await using sub = cluster.shardPubsub();
    * await sub.ssubscribe({ orders: (m) => console.log(m.data) });
    * await cluster.sPublish("orders", "o-1");
    * ```
    */
-  shardPubsub(channel: RedisKey, options: PubSubOptions = {}): PubSub<V> {
-    const topology = this.#shared.topology;
-    const node = topology.masterOf(keySlot(channel)) ?? topology.anyMaster();
-    return new PubSub<V>(topology.subscriberOptions(node), options);
+  shardPubsub(options: PubSubOptions = {}): ShardPubSub<V> {
+    return new ShardPubSub<V>(this.#shared.topology, options);
   }
 
   /** Iterates every key of every master with SCAN, one master after the other. */

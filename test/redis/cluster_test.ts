@@ -13,6 +13,11 @@ import { keySlot } from "../../src/redis/cluster/slot.ts";
 import { RedisError } from "../../src/redis/errors.ts";
 import type { ResubscribedMessage } from "../../src/redis/pubsub.ts";
 import { collectUnhandledRejections } from "../_helpers/hostile_server.ts";
+import {
+  migrateSlot as moveSlot,
+  ownerOf as clusterOwner,
+  ownersOf as clusterOwners,
+} from "./_cluster.ts";
 
 let servers: RedisClusterServers;
 let cluster: RedisClusterClient<string>;
@@ -37,22 +42,8 @@ after(async () => {
   await servers?.stop();
 });
 
-/** The master endpoints serving `slots`, from one CLUSTER SLOTS of a plain connection. */
-async function ownersOf(slots: Iterable<number>): Promise<Map<number, string>> {
-  const [any] = plain.values();
-  const ranges = (await any.send("CLUSTER", "SLOTS")) as [number, number, [string, number]][];
-  const owners = new Map<number, string>();
-  for (const slot of slots) {
-    const range = ranges.find(([first, last]) => slot >= first && slot <= last)!;
-    owners.set(slot, `${range[2][0]}:${range[2][1]}`);
-  }
-  return owners;
-}
-
-/** The master endpoint serving `slot`. */
-async function ownerOf(slot: number): Promise<string> {
-  return (await ownersOf([slot])).get(slot)!;
-}
+const ownersOf = (slots: Iterable<number>) => clusterOwners(plain, slots);
+const ownerOf = (slot: number) => clusterOwner(plain, slot);
 
 test("redis cluster: 1,000 keys over every master, each stored on the owner of its slot", async () => {
   const keys = Array.from({ length: 1000 }, (_, i) => `${prefix}k${i}`);
@@ -184,35 +175,11 @@ test("redis cluster: readFrom replica sends reads to replicas (READONLY), writes
   await readers.close();
 });
 
-/** Moves `slot` (with its keys) from its master to `target`, calling `midway` half way. */
-async function migrateSlot(
+const migrateSlot = (
   slot: number,
   target: string,
-  midway: (moved: string[], source: RedisClient<string>) => Promise<void>,
-): Promise<void> {
-  const source = await ownerOf(slot);
-  const from = plain.get(source)!;
-  const to = plain.get(target)!;
-  const fromId = (await from.send("CLUSTER", "MYID")) as string;
-  const toId = (await to.send("CLUSTER", "MYID")) as string;
-  await to.send("CLUSTER", "SETSLOT", slot, "IMPORTING", fromId);
-  await from.send("CLUSTER", "SETSLOT", slot, "MIGRATING", toId);
-  const [host, port] = target.split(":");
-  let first = true;
-  for (;;) {
-    const keys = (await from.send("CLUSTER", "GETKEYSINSLOT", slot, 50)) as string[];
-    if (keys.length === 0) break;
-    await from.send("MIGRATE", host, port, "", 0, 5000, "KEYS", ...keys);
-    if (first) await midway(keys, from);
-    first = false;
-  }
-  // The target, the source, then the other masters learn the new owner (replicas by gossip).
-  const masters = await ownersOf([0, 6000, 12000]);
-  const others = [...new Set(masters.values())].filter((m) => m !== source && m !== target);
-  for (const node of [to, from, ...others.map((m) => plain.get(m)!)]) {
-    await node.send("CLUSTER", "SETSLOT", slot, "NODE", toId);
-  }
-}
+  midway?: (moved: string[], source: RedisClient<string>) => Promise<void>,
+) => moveSlot(plain, slot, target, midway);
 
 test("redis cluster: a slot migrated during reads: ASK then MOVED, no read fails", async () => {
   const tag = `${prefix}mig`;
@@ -309,7 +276,7 @@ test("redis cluster: shard subscribers follow their channels' slot to its new ma
   const source = await ownerOf(slot);
   const masters = [...new Set(await Promise.all([0, 6000, 12000].map((s) => ownerOf(s))))];
   const target = masters.find((m) => m !== source)!;
-  await migrateSlot(slot, target, () => Promise.resolve());
+  await migrateSlot(slot, target);
   assert.equal(await ownerOf(slot), target);
   // The marker, then the new master's confirmations: from then on, messages arrive.
   let marker;

@@ -17,7 +17,7 @@ export async function clusterTour(
   seeds: readonly string[],
   log: (line: string) => void = console.log,
 ): Promise<void> {
-  log(`\n== Redis Cluster (seed ${seeds.join(", ")})`);
+  log(`\n== Redis Cluster (seeds ${seeds.join(", ")})`);
   await using cluster = await RedisClusterClient.connect({ nodes: seeds, decode: true });
   const masters = cluster.masters.map((m) =>
     "host" in m.address ? `${m.address.host}:${m.address.port}` : ""

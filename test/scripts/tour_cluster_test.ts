@@ -20,7 +20,7 @@ test("tour: the cluster section routes over every master and prints what it did"
   const lines: string[] = [];
   await clusterTour(servers.endpoints.slice(0, 1), (line) => lines.push(line));
   const masters = [...servers.endpoints].sort();
-  assert.equal(lines[0], `\n== Redis Cluster (seed ${servers.endpoints[0]})`);
+  assert.equal(lines[0], `\n== Redis Cluster (seeds ${servers.endpoints[0]})`);
   const listed = /^slot map -> 3 masters: (.+)$/.exec(lines[1])?.[1].split(", ");
   assert.deepEqual(listed?.sort(), masters);
   const counts = /^300 SETs and GETs routed by slot -> all read back \((.+)\)$/.exec(lines[2]);

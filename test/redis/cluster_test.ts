@@ -371,3 +371,29 @@ test("redis cluster: perMaster views reach each master; FLUSHALL empties every m
   assert.equal(await cluster.flushAll(), true);
   assert.deepEqual(await Promise.all(views.map((m) => m.dbSize())), [0, 0, 0]);
 });
+
+// Last: it kills a replica.
+test("redis cluster: preferReplica reads from a replica, and from the master once it is lost", async () => {
+  const replicas: [string, string][] = []; // [replica, its master]
+  for (const endpoint of servers.endpoints) {
+    const role = (await plain.get(endpoint)!.send("ROLE")) as unknown[];
+    if (role[0] === "slave") replicas.push([endpoint, `${role[1]}:${role[2]}`]);
+  }
+  const [replica, master] = replicas[0];
+  const keys = Array.from({ length: 100 }, (_, i) => `${prefix}pr${i}`);
+  const owners = await ownersOf(keys.map((k) => keySlot(k)));
+  const onMaster = keys.find((k) => owners.get(keySlot(k)) === master)!;
+  await using readers = await RedisClusterClient.connect({
+    nodes: [master],
+    decode: true,
+    readFrom: "preferReplica",
+  });
+  await readers.set(onMaster, "v");
+  await plain.get(master)!.send("WAIT", 1, 2000);
+  await plain.get(replica)!.send("CONFIG", "RESETSTAT");
+  assert.equal(await readers.get(onMaster), "v");
+  const replicaInfo = String(await plain.get(replica)!.send("INFO", "commandstats"));
+  assert.match(replicaInfo, /cmdstat_get:calls=1,/, "the read went to the replica");
+  await servers.nodes[servers.endpoints.indexOf(replica)].stop(); // SIGKILL
+  assert.equal(await readers.get(onMaster), "v", "answered by the master");
+});

@@ -92,6 +92,8 @@ export interface PubSubSink<V> {
   push(message: PubSubMessage<V>): boolean;
   /** The server dropped a shard channel on its own (its slot moved); it is forgotten here. */
   dropped(channel: string): void;
+  /** The connection was lost (before any reconnect): the sink may take the channels elsewhere. */
+  lost(): void;
 }
 
 const COMMANDS: Record<SubscriptionFamily, [string, string]> = {
@@ -154,6 +156,7 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
     this.#timeout = options.commandTimeout;
     this.#conn = openRedisConnection(options, {
       onPush: (push) => this.#deliver(push),
+      onDisconnect: sink && (() => sink.lost()),
       onConnect: async (run, again) => {
         if (!again) return;
         this.#announceGap();

@@ -1,6 +1,6 @@
-// Sharded pub/sub over a cluster: SSUBSCRIBE routed by slot to one subscriber per master, and
-// channels that follow their slot when a resharding moves it (the old master drops them with
-// `sunsubscribe`, the new one is found through the map and MOVED), with a `resubscribed` marker.
+// Sharded pub/sub over a cluster: SSUBSCRIBE routed by slot to one subscriber per master; channels
+// follow their slot when a resharding moves it (the old master drops them with `sunsubscribe`)
+// or when their master's connection is lost (failover), with a `resubscribed` marker.
 
 import { ConnectError, ConnectionClosedError, TimeoutError } from "../../core/errors.ts";
 import { StreamQueue } from "../../core/stream_queue.ts";
@@ -26,8 +26,10 @@ const RETRIED = new Set(["ASK", "MOVED", "TRYAGAIN", "CLUSTERDOWN", "LOADING"]);
  * channel is subscribed on the master serving its slot, one connection per master. When a
  * resharding moves a slot, the old master drops its channels; they are subscribed again on the
  * new master, and a {@link ResubscribedMessage} with `reason: "moved"` (also given to
- * `onResubscribe`) comes before the new master's confirmations and messages. Messages published
- * between the drop and the new subscription are lost, as Redis does not keep them.
+ * `onResubscribe`) comes before the new master's confirmations and messages. When a master's
+ * connection is lost (the master failed over, or restarted), its channels are subscribed again
+ * wherever the slot map then says, after a marker with `reason: "reconnect"`. Messages published
+ * in between are lost, as Redis does not keep them.
  *
  * @example
  * ```ts
@@ -47,8 +49,10 @@ export class ShardPubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<
   /** Channel → the node it is subscribed (or being subscribed) on. */
   readonly #where = new Map<string, NodeKey>();
   readonly #nodes = new Map<NodeKey, PubSub<V>>();
-  /** Channels dropped by their old master, moved together at the next microtask. */
+  /** Channels to subscribe again elsewhere, moved together at the next microtask. */
   readonly #dropped = new Set<string>();
+  /** Why the channels in {@link #dropped} move. */
+  #reason: ResubscribedMessage["reason"] = "moved";
   /** Wakes the backoff waits when closing. */
   readonly #waits = new Set<() => void>();
   #closed = false;
@@ -196,33 +200,55 @@ export class ShardPubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<
     let sub = this.#nodes.get(node.key);
     if (!sub) {
       const { ignoreSubscribeMessages, onResubscribe, onHandlerError } = this.#options;
-      sub = new PubSub<V>(
-        this.#topology.subscriberOptions(node),
+      const created: PubSub<V> = new PubSub<V>(
+        this.#topology.subscriberOptions(node, false), // a lost connection: see #lost
         { ignoreSubscribeMessages, onResubscribe, onHandlerError },
-        { push: (m) => this.#queue.push(m), dropped: (channel) => this.#drop(channel) },
+        {
+          push: (m) => this.#queue.push(m),
+          dropped: (channel) => this.#drop(channel, "moved"),
+          lost: () => this.#lost(node.key, created),
+        },
       );
+      sub = created;
       this.#nodes.set(node.key, sub);
     }
     return sub;
   }
 
-  /** A node dropped `channel` (its slot moved): it moves with the others dropped now. */
-  #drop(channel: string): void {
+  /** `channel` must be subscribed again (`why`): it moves with the others dropped now. */
+  #drop(channel: string, why: ResubscribedMessage["reason"]): void {
     if (this.#closed || !this.#handlers.has(channel)) return;
     this.#where.delete(channel);
     if (this.#dropped.size === 0) queueMicrotask(() => void this.#move());
+    if (why === "reconnect") this.#reason = why; // a gap: messages may be lost
     this.#dropped.add(channel);
+  }
+
+  /**
+   * The connection of `sub` (on `key`) was lost: rather than reconnecting to an address that
+   * may no longer serve the slots, it is closed and its channels go where the map says.
+   */
+  #lost(key: NodeKey, sub: PubSub<V>): void {
+    if (this.#nodes.get(key) !== sub) return; // closed on purpose
+    this.#nodes.delete(key);
+    sub.close().catch(() => {});
+    this.#topology.refreshSoon();
+    for (const [channel, where] of this.#where) {
+      if (where === key) this.#drop(channel, "reconnect");
+    }
   }
 
   /** Announces the dropped channels, then subscribes them where their slots are now. */
   async #move(): Promise<void> {
     const channels = [...this.#dropped].filter((c) => this.#handlers.has(c));
+    const reason = this.#reason;
     this.#dropped.clear();
+    this.#reason = "moved";
     if (this.#closed || channels.length === 0) return;
     const marker: ResubscribedMessage = {
       type: "resubscribed",
       channel: "",
-      reason: "moved",
+      reason,
       data: channels.length,
       channels: [],
       patterns: [],

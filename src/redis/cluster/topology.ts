@@ -167,11 +167,14 @@ export class ClusterTopology {
     return client;
   }
 
-  /** Options for a subscriber on `node`: the user's, reconnect included. */
-  subscriberOptions(node: ClusterNode): ResolvedRedisOptions {
+  /**
+   * Options for a subscriber on `node`: the user's, with their `reconnect` unless `ownReconnect`
+   * is false (a shard subscriber moves its channels itself when a connection is lost).
+   */
+  subscriberOptions(node: ClusterNode, ownReconnect = true): ResolvedRedisOptions {
     return resolveRedisOptions({
       ...this.#nodeOptions(node.key),
-      reconnect: this.#options.reconnect,
+      ...(ownReconnect ? { reconnect: this.#options.reconnect } : {}),
     });
   }
 

@@ -229,6 +229,12 @@ test("redis cluster: sharded pub/sub on the channel's master; classic pub/sub on
   assert.notEqual(keySlot(channel), keySlot(`${prefix}other`), "two slots, two SSUBSCRIBEs");
   assert.equal(await cluster.sPublish(channel, "o-1"), 1, "routed to the subscriber's node");
   assert.equal(await got, "o-1");
+  await sub.sunsubscribe(channel);
+  assert.deepEqual(sub.shardChannels, [`${prefix}other`]);
+  assert.equal(await cluster.sPublish(channel, "o-2"), 0, "unsubscribed on its master");
+  assert.equal(await cluster.sPublish(`${prefix}other`, "x"), 1);
+  await sub.sunsubscribe();
+  assert.equal(await cluster.sPublish(`${prefix}other`, "y"), 0, "unsubscribed from all");
   await using classic = cluster.pubsub();
   let resolveNews!: (data: string) => void;
   const news = new Promise<string>((resolve) => (resolveNews = resolve));

@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import assert from "node:assert/strict";
 import { type RedisClusterServers, startRedisCluster } from "../../scripts/servers.ts";
 import { defaultConnect } from "../../src/core/default_connect.ts";
+import { ConnectError } from "../../src/core/errors.ts";
 import type { Connect } from "../../src/core/transport.ts";
 import { RedisClient } from "../../src/redis/client.ts";
 import { RedisClusterClient } from "../../src/redis/cluster/client.ts";
@@ -376,6 +377,47 @@ test("redis cluster: perMaster views reach each master; FLUSHALL empties every m
   assert.ok(sizes.every((n) => n > 0), `every master holds keys: ${sizes}`);
   assert.equal(await cluster.flushAll(), true);
   assert.deepEqual(await Promise.all(views.map((m) => m.dbSize())), [0, 0, 0]);
+});
+
+test("redis cluster: a classic subscriber whose node became unreachable resubscribes on another master", async () => {
+  const blocked = new Set<string>();
+  const connect: Connect = (address, options) =>
+    "host" in address && blocked.has(`${address.host}:${address.port}`)
+      ? Promise.reject(new ConnectError(`${address.host}:${address.port} is blocked`))
+      : defaultConnect(address, options);
+  await using own = await RedisClusterClient.connect({
+    nodes: servers.endpoints.slice(0, 1),
+    decode: true,
+    connect,
+  });
+  await using sub = own.pubsub();
+  const channel = `${prefix}classic`;
+  await sub.subscribe(channel);
+  const holders = async (): Promise<string[]> => {
+    const found: string[] = [];
+    for (const [endpoint, node] of plain) {
+      const [, n] = (await node.send("PUBSUB", "NUMSUB", channel)) as [string, number];
+      if (n > 0) found.push(endpoint); // PUBSUB NUMSUB counts this node's subscribers only
+    }
+    return found;
+  };
+  const [holder] = await holders();
+  assert.ok(holder, "subscribed on some node");
+  blocked.add(holder);
+  await plain.get(holder)!.send("CLIENT", "KILL", "TYPE", "pubsub");
+  const next = async (type: string) => {
+    for (;;) {
+      const m = await sub.getMessage({ timeout: 5000 });
+      assert.ok(m, `a ${type} message within 5 s`);
+      if (m.type === type) return m;
+    }
+  };
+  assert.deepEqual((await next("resubscribed") as ResubscribedMessage).channels, [channel]);
+  await next("subscribe"); // on the new connection
+  const [moved] = await holders();
+  assert.notEqual(moved, holder, "on another master");
+  await own.publish(channel, "after");
+  assert.equal((await next("message")).data, "after");
 });
 
 // Last: it kills a replica.

@@ -292,10 +292,17 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
     return new Script(this, source);
   }
 
-  /** A classic pub/sub subscriber on one master (messages are broadcast cluster-wide). */
+  /**
+   * A classic pub/sub subscriber on one master (messages are broadcast cluster-wide); after a
+   * lost connection it reconnects to the next master of a fresh slot map.
+   */
   pubsub(options: PubSubOptions = {}): PubSub<V> {
     const topology = this.#shared.topology;
-    return new PubSub<V>(topology.subscriberOptions(topology.anyMaster()), options);
+    const node = topology.anyMaster();
+    return new PubSub<V>(
+      { ...topology.subscriberOptions(node), locator: topology.masterRotation() },
+      options,
+    );
   }
 
   /**

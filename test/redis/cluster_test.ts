@@ -139,6 +139,21 @@ test("redis cluster: blocking commands wait on a dedicated connection of the key
   assert.deepEqual(await popped, [list, "job1"]);
 });
 
+test("redis cluster: a blocking command on a slot that moved behind the client's back follows MOVED", async () => {
+  await using stale = await RedisClusterClient.connect({
+    nodes: servers.endpoints.slice(0, 1),
+    decode: true,
+    refreshInterval: 0,
+  });
+  const list = `{${prefix}bmove}jobs`;
+  const slot = keySlot(list);
+  await cluster.rPush(list, "job1");
+  const source = await ownerOf(slot);
+  const masters = [...new Set(await Promise.all([0, 6000, 12000].map((s) => ownerOf(s))))];
+  await migrateSlot(slot, masters.find((m) => m !== source)!);
+  assert.deepEqual(await stale.blPop(list, 1), [list, "job1"]);
+});
+
 /** `cmdstat_get` calls of every node since its stats were reset. */
 async function getCalls(): Promise<Map<string, number>> {
   const calls = new Map<string, number>();

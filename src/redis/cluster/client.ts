@@ -10,6 +10,7 @@ import { commandInfo } from "../command_info.ts";
 import type { Out, RedisKey } from "../commands/base.ts";
 import type { ScanOptions } from "../commands/keys.ts";
 import { RedisCommands } from "../commands/mod.ts";
+import { RedisError } from "../errors.ts";
 import type { ReplyContext, Transform } from "../commands/transforms.ts";
 import type { RedisCommand } from "../connection.ts";
 import { Pipeline, Transaction } from "../pipeline.ts";
@@ -27,7 +28,7 @@ import {
   slotOfKeys,
 } from "./command_keys.ts";
 import type { RedisClusterOptions } from "./options.ts";
-import { RoutedRequest } from "./routed_request.ts";
+import { redirectTarget, RoutedRequest } from "./routed_request.ts";
 import { ShardPubSub } from "./shard_pubsub.ts";
 import { SPLIT_COMMANDS, splitBySlot, SplitReply } from "./split_request.ts";
 import { type ClusterNode, ClusterTopology } from "./topology.ts";
@@ -161,17 +162,38 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
     return promise;
   }
 
-  /** Blocking commands run on a dedicated connection of the slot's master (its pool). */
+  /**
+   * Blocking commands run on a dedicated connection of the slot's master (its pool); a MOVED
+   * (the command did not run) updates the map and sends it to the new owner.
+   */
   protected override callBlocking<T>(
     args: RedisArg[],
     transform: Transform<T>,
     serverTimeoutSeconds: number,
   ): Out<"promise", T, this> {
+    return this.#blocking(args, transform, serverTimeoutSeconds, 0);
+  }
+
+  async #blocking<T>(
+    args: RedisArg[],
+    transform: Transform<T>,
+    serverTimeoutSeconds: number,
+    redirects: number,
+  ): Promise<T> {
     const node = this.#nodeFor(args);
-    if (node instanceof Error) return Promise.reject(node);
-    const client = this.#shared.topology.dedicated(node).with(this.#requestOptions);
-    // The plain client's blocking path (dedicated pool, server timeout plus a margin).
-    return client["callBlocking"](args, transform, serverTimeoutSeconds) as Promise<T>;
+    if (node instanceof Error) throw node;
+    const topology = this.#shared.topology;
+    const client = topology.dedicated(node).with(this.#requestOptions);
+    try {
+      // The plain client's blocking path (dedicated pool, server timeout plus a margin).
+      return await (client["callBlocking"](args, transform, serverTimeoutSeconds) as Promise<T>);
+    } catch (error) {
+      const moved = error instanceof RedisError && error.serverCode === "MOVED" &&
+        redirects < topology.maxRedirections && redirectTarget(error.message, node.key);
+      if (!moved) throw error;
+      topology.moved(moved.slot, moved.target);
+      return await this.#blocking(args, transform, serverTimeoutSeconds, redirects + 1);
+    }
   }
 
   /** Sends one raw command, routed, and resolves with its raw reply. */

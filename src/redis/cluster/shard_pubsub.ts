@@ -91,9 +91,11 @@ export class ShardPubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<
     try {
       if (!this.#topology.map) await this.#topology.refresh();
       const names = [...new Set(entries.map(([name]) => name))];
-      await Promise.all(
+      const placed = await Promise.allSettled(
         [...bySlot(names)].map(([slot, group]) => this.#place(slot, group, giveUpAt)),
       );
+      const failed = placed.find((p) => p.status === "rejected");
+      if (failed) throw failed.reason; // once every slot settled, so the undo below is complete
     } catch (error) {
       if (added.length > 0) await this.sunsubscribe(...added).catch(() => {});
       throw error;

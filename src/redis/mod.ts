@@ -20,6 +20,7 @@ export * from "./cluster/client.ts";
 export * from "./cluster/command_keys.ts";
 export * from "./cluster/options.ts";
 export * from "./cluster/routed_request.ts";
+export * from "./cluster/shard_pubsub.ts";
 export * from "./cluster/slot.ts";
 export * from "./cluster/slot_map.ts";
 export * from "./cluster/split_request.ts";

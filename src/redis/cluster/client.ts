@@ -22,6 +22,7 @@ import { commandInfo, commandName } from "../command_info.ts";
 import type { Out, RedisKey } from "../commands/base.ts";
 import type { ScanOptions } from "../commands/keys.ts";
 import { RedisCommands } from "../commands/mod.ts";
+import { RedisError } from "../errors.ts";
 import type { ReplyContext, Transform } from "../commands/transforms.ts";
 import type { RedisCommand } from "../connection.ts";
 import { Pipeline, Transaction } from "../pipeline.ts";
@@ -39,8 +40,8 @@ import {
   slotOfKeys,
 } from "./command_keys.ts";
 import type { RedisClusterOptions } from "./options.ts";
-import { RoutedRequest } from "./routed_request.ts";
-import { keySlot } from "./slot.ts";
+import { redirectTarget, RoutedRequest } from "./routed_request.ts";
+import { ShardPubSub } from "./shard_pubsub.ts";
 import { SPLIT_COMMANDS, splitBySlot, SplitReply } from "./split_request.ts";
 import { type ClusterNode, ClusterTopology } from "./topology.ts";
 
@@ -240,17 +241,38 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
     return promise;
   }
 
-  /** Blocking commands run on a dedicated connection of the slot's master (its pool). */
+  /**
+   * Blocking commands run on a dedicated connection of the slot's master (its pool); a MOVED
+   * (the command did not run) updates the map and sends it to the new owner.
+   */
   protected override callBlocking<T>(
     args: RedisArg[],
     transform: Transform<T>,
     serverTimeoutSeconds: number,
   ): Out<"promise", T, this> {
+    return this.#blocking(args, transform, serverTimeoutSeconds, 0);
+  }
+
+  async #blocking<T>(
+    args: RedisArg[],
+    transform: Transform<T>,
+    serverTimeoutSeconds: number,
+    redirects: number,
+  ): Promise<T> {
     const node = this.#nodeFor(args);
-    if (node instanceof Error) return Promise.reject(node);
-    const client = this.#shared.topology.dedicated(node).with(this.#requestOptions);
-    // The plain client's blocking path (dedicated pool, server timeout plus a margin).
-    return client["callBlocking"](args, transform, serverTimeoutSeconds) as Promise<T>;
+    if (node instanceof Error) throw node;
+    const topology = this.#shared.topology;
+    const client = topology.dedicated(node).with(this.#requestOptions);
+    try {
+      // The plain client's blocking path (dedicated pool, server timeout plus a margin).
+      return await (client["callBlocking"](args, transform, serverTimeoutSeconds) as Promise<T>);
+    } catch (error) {
+      const moved = error instanceof RedisError && error.serverCode === "MOVED" &&
+        redirects < topology.maxRedirections && redirectTarget(error.message, node.key);
+      if (!moved) throw error;
+      topology.moved(moved.slot, moved.target);
+      return await this.#blocking(args, transform, serverTimeoutSeconds, redirects + 1);
+    }
   }
 
   /** Sends one raw command, routed, and resolves with its raw reply. */
@@ -375,31 +397,39 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
     return new Script(this, source);
   }
 
-  /** A classic pub/sub subscriber on one master (messages are broadcast cluster-wide). */
+  /**
+   * A classic pub/sub subscriber on one master (messages are broadcast cluster-wide); after a
+   * lost connection it reconnects to the next master of a fresh slot map.
+   */
   pubsub(options: PubSubOptions = {}): PubSub<V> {
     const topology = this.#shared.topology;
-    const options_ = topology.subscriberOptions(topology.anyMaster());
-    return this.#shared.subscribers.add(new PubSub<V>(options_, options));
+    const node = topology.anyMaster();
+    return this.#shared.subscribers.add(
+      new PubSub<V>(
+        { ...topology.subscriberOptions(node), locator: topology.masterRotation() },
+        options,
+      ),
+    );
   }
 
   /**
-   * A subscriber for sharded pub/sub (`ssubscribe`) on the master serving `channel`'s slot;
-   * subscribe it to channels of that slot only. It stays on that node: after a resharding
-   * moves the slot, make a new one. Publish with `sPublish`, which is routed by slot.
+   * A subscriber for sharded pub/sub (`ssubscribe`) over the whole cluster: each shard channel
+   * is subscribed on the master of its slot, and follows the slot when a resharding moves it
+   * (a `resubscribed` marker with `reason: "moved"` says so). Publish with `sPublish`, which is
+   * routed by slot.
    *
    * @example
    * ```ts
    * import { RedisClusterClient } from "@kvwire/kvwire/redis";
    * await using cluster = await RedisClusterClient.connect({ nodes: ["127.0.0.1:7000"], decode: true });
-   * await using sub = cluster.shardPubsub("orders");
+   * await using sub = cluster.shardPubsub();
    * await sub.ssubscribe({ orders: (m) => console.log(m.data) });
    * await cluster.sPublish("orders", "o-1");
    * ```
    */
-  shardPubsub(channel: RedisKey, options: PubSubOptions = {}): PubSub<V> {
-    const topology = this.#shared.topology;
-    const node = topology.masterOf(keySlot(channel)) ?? topology.anyMaster();
-    return this.#shared.subscribers.add(new PubSub<V>(topology.subscriberOptions(node), options));
+  shardPubsub(options: PubSubOptions = {}): ShardPubSub<V> {
+    const subscribers = this.#shared.subscribers;
+    return new ShardPubSub<V>(this.#shared.topology, options, (sub) => subscribers.add(sub));
   }
 
   /** Iterates every key of every master with SCAN, one master after the other. */

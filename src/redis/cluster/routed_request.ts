@@ -26,6 +26,43 @@ const FIRST_DELAY_MS = 10;
 const MAX_DELAY_MS = 250;
 
 /**
+ * The backoff before retry number `retries` (from 0), in ms: doubling from 10 up to 250,
+ * with jitter.
+ *
+ * @example
+ * ```ts
+ * import { retryDelay } from "@kvwire/kvwire/redis";
+ * retryDelay(0); // between 5 and 10
+ * ```
+ */
+export function retryDelay(retries: number): number {
+  return Math.min(FIRST_DELAY_MS * 2 ** retries, MAX_DELAY_MS) * (0.5 + Math.random() / 2);
+}
+
+/**
+ * Reads `MOVED <slot> <host:port>` or `ASK ...`; `from` is the node that answered (a target
+ * of `:port` means its host). Undefined for a malformed message.
+ *
+ * @example
+ * ```ts
+ * import { redirectTarget } from "@kvwire/kvwire/redis";
+ * redirectTarget("MOVED 42 :7001", "10.0.0.1:7000"); // { slot: 42, target: "10.0.0.1:7001" }
+ * ```
+ */
+export function redirectTarget(
+  message: string,
+  from: NodeKey | undefined,
+): { slot: number; target: NodeKey } | undefined {
+  const [, slotText, where] = message.split(" ");
+  const slot = Number(slotText);
+  if (where === undefined || !Number.isInteger(slot)) return undefined;
+  const target = where.startsWith(":") && from
+    ? `${from.slice(0, from.lastIndexOf(":"))}${where}`
+    : where;
+  return { slot, target };
+}
+
+/**
  * Routes one command and tells `handler` its outcome, once. `slot` is the command's slot, or
  * {@link NO_KEYS} (any master). `readOnly` commands may also be retried after a connection
  * was lost with the command written (reading twice is harmless); writes never are.
@@ -137,17 +174,12 @@ export class RoutedRequest implements ReplyHandler<RespValue> {
   /** `MOVED <slot> <host:port>` / `ASK <slot> <host:port>`: false when not followed. */
   #redirect(code: "MOVED" | "ASK", message: string): boolean {
     if (++this.#redirects > this.topology.maxRedirections) return false;
-    const [, slotText, where] = message.split(" ");
-    const slot = Number(slotText);
-    if (where === undefined || !Number.isInteger(slot)) return false;
-    // ":port" means: the host of the node that answered.
-    const target = where.startsWith(":") && this.#node
-      ? `${this.#node.key.slice(0, this.#node.key.lastIndexOf(":"))}${where}`
-      : where;
+    const redirect = redirectTarget(message, this.#node?.key);
+    if (redirect === undefined) return false;
     if (this.op) this.op.redirections++;
-    this.topology.watch.redirected(code, slot, this.#node?.key ?? "", target);
-    if (code === "MOVED") this.topology.moved(slot, target);
-    else this.#asking = target;
+    this.topology.watch.redirected(code, redirect.slot, this.#node?.key ?? "", redirect.target);
+    if (code === "MOVED") this.topology.moved(redirect.slot, redirect.target);
+    else this.#asking = redirect.target;
     this.start();
     return true;
   }
@@ -156,8 +188,7 @@ export class RoutedRequest implements ReplyHandler<RespValue> {
   #later(error: Error): void {
     const now = performance.now();
     this.#giveUpAt ??= now + this.topology.retryTimeout;
-    const delay = Math.min(FIRST_DELAY_MS * 2 ** this.#retries, MAX_DELAY_MS) *
-      (0.5 + Math.random() / 2);
+    const delay = retryDelay(this.#retries);
     if (now + delay >= this.#giveUpAt || this.options.signal?.aborted) {
       this.handler.fail(error);
       return;

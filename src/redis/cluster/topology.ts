@@ -5,13 +5,18 @@
 import { ConnectError } from "../../core/errors.ts";
 import type { ManagedConnection } from "../../core/managed_connection.ts";
 import { RedisClient } from "../client.ts";
-import { type ResolvedRedisOptions, resolveRedisOptions } from "../client_options.ts";
+import {
+  type RedisLocator,
+  type ResolvedRedisOptions,
+  resolveRedisOptions,
+} from "../client_options.ts";
 import type { RedisCommand } from "../connection.ts";
 import { RedisError } from "../errors.ts";
 import { openRedisConnection } from "../open_connection.ts";
 import type { RedisPush } from "../pubsub_frames.ts";
 import type { RespValue } from "../resp_types.ts";
 import { parseNodeAddress, READ_FROM, type ReadFrom, type RedisClusterOptions } from "./options.ts";
+import { SLOT_COUNT } from "./slot.ts";
 import { type NodeKey, parseClusterShards, parseClusterSlots, SlotMap } from "./slot_map.ts";
 import type { ConnectionStats } from "../../core/observe.ts";
 import type { RefreshReason } from "../observe.ts";
@@ -173,12 +178,34 @@ export class ClusterTopology {
     return client;
   }
 
-  /** Options for a subscriber on `node`: the user's, reconnect included. */
-  subscriberOptions(node: ClusterNode): ResolvedRedisOptions {
+  /**
+   * Options for a subscriber on `node`: the user's, with their `reconnect` unless `ownReconnect`
+   * is false (a shard subscriber moves its channels itself when a connection is lost).
+   */
+  subscriberOptions(node: ClusterNode, ownReconnect = true): ResolvedRedisOptions {
     return resolveRedisOptions({
       ...this.#nodeOptions(node.key),
-      reconnect: this.#options.reconnect,
+      ...(ownReconnect ? { reconnect: this.#options.reconnect } : {}),
     });
+  }
+
+  /**
+   * A locator for a subscriber that may sit on any master (classic pub/sub: the cluster forwards
+   * messages everywhere): each reconnect reloads the map and goes to the next master, so a lost
+   * node is not the first one tried again.
+   */
+  masterRotation(): RedisLocator {
+    let turn = Math.floor(Math.random() * SLOT_COUNT);
+    let again = false;
+    return {
+      locate: async () => {
+        if (again) await this.refresh().catch(() => {});
+        again = true;
+        const shards = this.#map?.shards ?? [];
+        const key = shards.length > 0 ? shards[turn++ % shards.length].master : this.#seeds[0];
+        return parseNodeAddress(this.#options.natMap?.[key] ?? key);
+      },
+    };
   }
 
   /** Notes a MOVED: the slot is served by `master` now; a full refresh follows. */

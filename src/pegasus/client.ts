@@ -268,7 +268,10 @@ export class PegasusClient<V = Uint8Array> {
     };
   }
 
-  /** Removes several sort keys of one hash key; resolves with how many existed. */
+  /**
+   * Removes several sort keys of one hash key; resolves with how many sort keys were named (the
+   * server's count: it does not tell which of them existed).
+   */
   async multiDel(
     hashKey: Bytes,
     sortKeys: readonly Bytes[],

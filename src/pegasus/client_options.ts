@@ -48,7 +48,10 @@ export interface MultiGetOptions extends MultiGetLimits {
   sortKeyFilterType?: FilterType;
   /** The pattern sort keys must match. */
   sortKeyFilterPattern?: Bytes;
-  /** Return the pairs in descending sort-key order. Default false. */
+  /**
+   * Walk the range from its stop key down, so that the limits keep the last pairs; the pairs
+   * still come back in ascending sort-key order (as the server returns them). Default false.
+   */
   reverse?: boolean;
 }
 

@@ -46,6 +46,7 @@ export * from "./errors.ts";
 export * from "./payload.ts";
 export * from "./record.ts";
 export * from "./response_decoder.ts";
+export * from "./half_float.ts";
 export * from "./struct_format.ts";
 export * from "./timestamp.ts";
 export * from "./turnstile.ts";

@@ -43,4 +43,10 @@ test("workerd (nodejs_compat): operations are published on the kvwire tracing ch
     "etcd Put asyncStart SERVER",
     "etcd Put asyncEnd SERVER",
   ]);
+  assert.deepEqual(body.seen!.filter((line) => line.startsWith("redis")), [
+    "redis PING start",
+    "redis PING end",
+    "redis PING asyncStart",
+    "redis PING asyncEnd",
+  ], "the real Redis client's command, through cloudflare:sockets");
 });

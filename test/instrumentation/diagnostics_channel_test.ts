@@ -1,5 +1,6 @@
 // The diagnostics_channel publisher: TracingChannel events for requests and streams, the
-// Operation as context, nothing built or published without subscribers, start/stop counting.
+// Operation as context, nothing built or published without subscribers, start/stop counting,
+// and the commands of a real RedisClient against the real server.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -7,6 +8,8 @@ import { tracingChannel } from "node:diagnostics_channel";
 import { CHANNELS, publishDiagnostics } from "../../instrumentation/diagnostics_channel.ts";
 import { Instrumenter, type Operation } from "../../src/core/instrument.ts";
 import { ServerError, TimeoutError } from "../../src/core/errors.ts";
+import { RedisClient } from "../../src/redis/client.ts";
+import { redisAddress } from "../_helpers/servers.ts";
 
 /** One event as a subscriber saw it, with the fields that change over the operation's life. */
 interface Seen {
@@ -175,5 +178,40 @@ test("diagnostics_channel: an operation started before a subscriber came gets no
   } finally {
     early.stop();
     stop();
+  }
+});
+
+test("diagnostics_channel: a real RedisClient's commands are published, a server error too", async () => {
+  const { host, port } = await redisAddress();
+  const redis = await RedisClient.connect({ host, port, decode: true });
+  const requests = record(CHANNELS.request);
+  const stop = publishDiagnostics();
+  const key = `dc:${crypto.randomUUID()}`;
+  try {
+    await redis.set(key, "text", { ex: 10 });
+    await assert.rejects(redis.incr(key), /not an integer/);
+    const lines = requests.seen.map((s) => `${s.op.operation} ${s.event} ${s.errorCode ?? ""}`);
+    assert.deepEqual(lines, [
+      "SET start ",
+      "SET end ",
+      "SET asyncStart ",
+      "SET asyncEnd ",
+      "INCR start ",
+      "INCR end ",
+      "INCR error SERVER",
+      "INCR asyncStart SERVER",
+      "INCR asyncEnd SERVER",
+    ]);
+    const set = requests.seen[0].op;
+    assert.equal(set.protocol, "redis");
+    assert.equal(set.serverAddress, host);
+    assert.equal(set.serverPort, port);
+    assert.equal(set.namespace, "0");
+    assert.equal(JSON.stringify(requests.seen.map((s) => s.op)).includes(key), false, "no key");
+  } finally {
+    stop();
+    requests.stop();
+    await redis.del(key);
+    await redis.close();
   }
 });

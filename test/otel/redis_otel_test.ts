@@ -114,3 +114,17 @@ test("otel + RedisClient: no password, key or value in any span, event, status o
     assert.equal(text.includes(secretText), false, `${secretText} leaked`);
   }
 });
+
+test("otel + RedisClient: a subscription is a span that ends when the subscriber closes", async () => {
+  const pubsub = redis.pubsub();
+  try {
+    await pubsub.subscribe("otel-news");
+    assert.equal(otel.spans().some((s) => s.name.startsWith("SUBSCRIBE")), false, "still open");
+  } finally {
+    await pubsub.close();
+  }
+  const span = otel.spans().find((s) => s.attributes["db.operation.name"] === "SUBSCRIBE");
+  assert.ok(span, "the stream's span ended with it");
+  assert.equal(span.attributes["server.port"], server.port);
+  assert.equal(span.status.code, SpanStatusCode.UNSET);
+});

@@ -66,11 +66,12 @@ const SCOPE = "kvwire";
  * `server.address:server.port`; for Redis never the database index), started in the active
  * context, with `db.system.name` (`redis`, `memcached`, `etcd`, `pegasus`, `tstorage`),
  * `db.operation.name`, `db.namespace`, `server.address`, `server.port` and, for batches,
- * `db.operation.batch.size`; `kvwire.retries` and `kvwire.redirections` when not zero. A failure
- * sets `error.type` (the server's code when it sent one, also as `db.response.status_code`;
- * else kvwire's code such as `TIMEOUT`), status ERROR and an exception event with the error's
- * name and message (no stack, no cause). Streams (watches, subscriptions, scanners) are spans
- * that end with the stream.
+ * `db.operation.batch.size`; `kvwire.retries` and `kvwire.redirections` when not zero. A server
+ * known only when the operation settles (routed, failed over or redirected) is set then, and
+ * the name follows. A failure sets `error.type` (the server's code when it sent one, also as
+ * `db.response.status_code`; else kvwire's code such as `TIMEOUT`), status ERROR and an
+ * exception event with the error's name and message (no stack, no cause). Streams (watches,
+ * subscriptions, scanners) are spans that end with the stream.
  *
  * Metrics: the `db.client.operation.duration` histogram (seconds, the conventions' buckets) for
  * every request (not streams), with the span's attributes except the batch size.
@@ -100,32 +101,42 @@ export function instrumentKvwire(options: KvwireOtelOptions = {}): () => void {
   });
   const requireParent = options.requireParentSpan === true;
   const messages = options.errorMessages !== false;
-  const spans = new WeakMap<Operation, Span>();
+  const spans = new WeakMap<Operation, { span: Span; name: string }>();
   return addInstrumentation({
     onStart(op) {
       const parent = context.active();
       if (requireParent && trace.getSpan(parent) === undefined) return;
+      const name = spanName(op);
       const span = tracer.startSpan(
-        spanName(op),
+        name,
         { kind: SpanKind.CLIENT, attributes: startAttributes(op) },
         parent,
       );
-      spans.set(op, span);
+      spans.set(op, { span, name });
     },
     onEnd(op) {
       if (op.kind === "request" && op.duration !== undefined) {
         duration.record(op.duration / 1000, metricAttributes(op));
       }
-      const span = spans.get(op);
-      if (span === undefined) return;
+      const started = spans.get(op);
+      if (started === undefined) return;
       spans.delete(op);
-      endSpan(span, op, messages);
+      endSpan(started.span, started.name, op, messages);
     },
   });
 }
 
-function endSpan(span: Span, op: Operation, messages: boolean): void {
+/**
+ * Ends a span with what the operation learnt meanwhile: the server it settled on (clients that
+ * route, fail over or follow redirections name it only then; the name follows), retries,
+ * redirections and the error.
+ */
+function endSpan(span: Span, startName: string, op: Operation, messages: boolean): void {
   const attributes: AttributeMap = {};
+  if (op.serverAddress !== undefined) attributes[ATTR.serverAddress] = op.serverAddress;
+  if (op.serverPort !== undefined) attributes[ATTR.serverPort] = op.serverPort;
+  const name = spanName(op);
+  if (name !== startName) span.updateName(name);
   if (op.retries > 0) attributes[ATTR.retries] = op.retries;
   if (op.redirections > 0) attributes[ATTR.redirections] = op.redirections;
   if (op.error !== undefined) {

@@ -239,3 +239,20 @@ test("otel: options are checked", () => {
     /options\.meterProvider must be a MeterProvider/,
   );
 });
+
+test("otel: a server known only when the operation settles reaches the span and its name", async () => {
+  const otel = setUpTelemetry();
+  try {
+    const inst = new Instrumenter();
+    const op = inst.start({ protocol: "etcd", operation: "Put" })!;
+    op.serverAddress = "10.0.0.2";
+    op.serverPort = 2379;
+    inst.end(op);
+    const [span] = otel.spans();
+    assert.equal(span.name, "Put 10.0.0.2:2379");
+    assert.equal(span.attributes["server.address"], "10.0.0.2");
+    assert.equal(span.attributes["server.port"], 2379);
+  } finally {
+    await otel.close();
+  }
+});

@@ -14,52 +14,29 @@ import {
   bytes,
   type CheckOptions,
   type CheckResult,
-  compare,
-  expireTs,
-  hashKeyBytes,
   hashKeyScanTargets,
   type MultiGetLimits,
   type MultiGetOptions,
-  multiGetRequest,
   type MultiGetResult,
-  mutateSpec,
   type Mutation,
-  pairs,
   type PegasusClientOptions,
   type ScanOptions,
   unorderedScanTargets,
   type WriteOptions,
 } from "./client_options.ts";
-import { crc64 } from "./crc64.ts";
 import { RocksStatus } from "./errors.ts";
+import {
+  checkAndMutateOperation,
+  checkAndSetOperation,
+  multiDelOperation,
+  multiGetOperation,
+  multiSetOperation,
+  sortKeyCountOperation,
+} from "./hash_key_operations.ts";
+import { incrOperation, readOperation, removeOperation, setOperation } from "./key_operations.ts";
 import type { PegasusEvents } from "./observe.ts";
-import {
-  blobArgs,
-  checkAndMutateArgs,
-  checkAndSetArgs,
-  type CheckType,
-  multiGetArgs,
-  multiPutArgs,
-  multiRemoveArgs,
-} from "./requests.ts";
-import {
-  type CheckResponse,
-  type CountResponse,
-  decodeCheckResponse,
-  decodeCountResponse,
-  decodeKvsResponse,
-  type KvsResponse,
-  type ReadResponse,
-} from "./responses.ts";
-import {
-  CHECK_FAILED,
-  INCOMPLETE,
-  incrOperation,
-  OK_ONLY,
-  readOperation,
-  removeOperation,
-  setOperation,
-} from "./key_operations.ts";
+import type { CheckType } from "./requests.ts";
+import type { CheckResponse, CountResponse, KvsResponse, ReadResponse } from "./responses.ts";
 import { type CallOptions, TableRouter } from "./router.ts";
 import { PegasusScanner } from "./scanner.ts";
 
@@ -214,21 +191,7 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
     entries: Iterable<readonly [Bytes, Bytes]> | Record<string, Bytes>,
     options: WriteOptions = {},
   ): Promise<void> {
-    const h = hashKeyBytes(hashKey, true);
-    const kvs = pairs(entries).map(([k, v]) => ({
-      key: bytes(k, "Sort key"),
-      value: bytes(v, "Value"),
-    }));
-    if (kvs.length === 0) throw new RangeError("multiSet needs at least one sort key");
-    await this.#router.call({
-      name: "multiSet",
-      rpc: "RPC_RRDB_RRDB_MULTI_PUT",
-      args: multiPutArgs(h, kvs, expireTs(options.ttl)),
-      decode: (rd) => decodeCountResponse("update", rd),
-      hash: crc64(h),
-      idempotent: true,
-      accept: OK_ONLY,
-    }, options);
+    await this.#router.call(multiSetOperation(hashKey, entries, options.ttl), options);
   }
 
   /**
@@ -266,16 +229,8 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
     stop: Uint8Array,
     o: MultiGetOptions,
   ): Promise<MultiGetResult<V>> {
-    const h = hashKeyBytes(hashKey, true);
-    const r = await this.#router.call({
-      name: "multiGet",
-      rpc: "RPC_RRDB_RRDB_MULTI_GET",
-      args: multiGetArgs(multiGetRequest(h, sortKeys, start, stop, o)),
-      decode: (rd) => decodeKvsResponse(false, rd),
-      hash: crc64(h),
-      idempotent: true,
-      accept: INCOMPLETE,
-    }, o) as KvsResponse;
+    const op = multiGetOperation(hashKey, sortKeys, start, stop, o);
+    const r = await this.#router.call(op, o) as KvsResponse;
     return {
       entries: r.kvs.map((kv) => [this.#convert(kv.key), this.#convert(kv.value)]),
       complete: r.error === 0,
@@ -291,33 +246,14 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
     sortKeys: readonly Bytes[],
     options?: CallOptions,
   ): Promise<bigint> {
-    const h = hashKeyBytes(hashKey, true);
-    if (sortKeys.length === 0) throw new RangeError("multiDel needs at least one sort key");
-    const r = await this.#router.call({
-      name: "multiDel",
-      rpc: "RPC_RRDB_RRDB_MULTI_REMOVE",
-      args: multiRemoveArgs(h, sortKeys.map((k) => bytes(k, "Sort key"))),
-      decode: (rd) => decodeCountResponse("multiRemove", rd),
-      hash: crc64(h),
-      idempotent: true,
-      accept: OK_ONLY,
-    }, options) as CountResponse;
-    return r.count;
+    const r = await this.#router.call(multiDelOperation(hashKey, sortKeys), options);
+    return (r as CountResponse).count;
   }
 
   /** How many sort keys a hash key has. */
   async sortKeyCount(hashKey: Bytes, options?: CallOptions): Promise<bigint> {
-    const h = hashKeyBytes(hashKey, true);
-    const r = await this.#router.call({
-      name: "sortKeyCount",
-      rpc: "RPC_RRDB_RRDB_SORTKEY_COUNT",
-      args: blobArgs(h),
-      decode: (rd) => decodeCountResponse("count", rd),
-      hash: crc64(h),
-      idempotent: true,
-      accept: OK_ONLY,
-    }, options) as CountResponse;
-    return r.count;
+    const r = await this.#router.call(sortKeyCountOperation(hashKey), options);
+    return (r as CountResponse).count;
   }
 
   /** The sort keys of a hash key (up to the limits). */
@@ -379,29 +315,16 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
     setValue: Bytes,
     options: CheckOptions = {},
   ): Promise<CheckResult<V>> {
-    const h = hashKeyBytes(hashKey, true);
-    const checkSk = bytes(checkSortKey, "Check sort key");
-    const setSk = bytes(setSortKey, "Set sort key");
-    const r = await this.#router.call({
-      name: "checkAndSet",
-      rpc: "RPC_RRDB_RRDB_CHECK_AND_SET",
-      args: checkAndSetArgs({
-        hashKey: h,
-        checkSortKey: checkSk,
-        checkType,
-        checkOperand: bytes(checkOperand, "Check operand"),
-        setDiffSortKey: compare(checkSk, setSk) !== 0,
-        setSortKey: setSk,
-        setValue: bytes(setValue, "Value"),
-        setExpireTs: expireTs(options.ttl),
-        returnCheckValue: options.returnCheckValue ?? false,
-      }),
-      decode: decodeCheckResponse,
-      hash: crc64(h),
-      idempotent: false,
-      accept: CHECK_FAILED,
-    }, options) as CheckResponse;
-    return this.#checkResult(r);
+    const op = checkAndSetOperation(hashKey, {
+      checkSortKey,
+      checkType,
+      checkOperand,
+      setSortKey,
+      setValue,
+      ttl: options.ttl,
+      returnCheckValue: options.returnCheckValue,
+    });
+    return this.#checkResult(await this.#router.call(op, options) as CheckResponse);
   }
 
   /** Applies mutations to a hash key if a check passes; atomic on the server. */
@@ -413,25 +336,15 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
     mutations: readonly Mutation[],
     options: CheckOptions = {},
   ): Promise<CheckResult<V>> {
-    const h = hashKeyBytes(hashKey, true);
-    if (mutations.length === 0) throw new RangeError("checkAndMutate needs at least one mutation");
-    const r = await this.#router.call({
-      name: "checkAndMutate",
-      rpc: "RPC_RRDB_RRDB_CHECK_AND_MUTATE",
-      args: checkAndMutateArgs({
-        hashKey: h,
-        checkSortKey: bytes(checkSortKey, "Check sort key"),
-        checkType,
-        checkOperand: bytes(checkOperand, "Check operand"),
-        mutations: mutations.map(mutateSpec),
-        returnCheckValue: options.returnCheckValue ?? false,
-      }),
-      decode: decodeCheckResponse,
-      hash: crc64(h),
-      idempotent: false,
-      accept: CHECK_FAILED,
-    }, options) as CheckResponse;
-    return this.#checkResult(r);
+    const op = checkAndMutateOperation(
+      hashKey,
+      checkSortKey,
+      checkType,
+      checkOperand,
+      mutations,
+      options.returnCheckValue ?? false,
+    );
+    return this.#checkResult(await this.#router.call(op, options) as CheckResponse);
   }
 
   #checkResult(r: CheckResponse): CheckResult<V> {

@@ -63,6 +63,7 @@ export * from "./errors.ts";
 export * from "./frame.ts";
 export * from "./key_schema.ts";
 export { incrOperation, readOperation, removeOperation, setOperation } from "./key_operations.ts";
+export * from "./hash_key_operations.ts";
 export * from "./observe.ts";
 export * from "./requests.ts";
 export * from "./responses.ts";

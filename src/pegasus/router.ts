@@ -206,29 +206,27 @@ export class TableRouter {
     let lastError: Error | undefined;
     for (let attempt = 0;; attempt++) {
       if (deadline - performance.now() <= 0) {
-        throw new TimeoutError(
-          `${op.name} timed out after ${timeout} ms` +
-            (lastError ? ` (last error: ${lastError.message})` : ""),
-          { cause: lastError },
-        );
+        throw timedOut(op.name, timeout, lastError);
       }
       // A session lost since the configuration was read: its server may be down or demoted.
       if (this.#config && this.#configLosses !== this.cluster.losses) {
         this.#config = undefined;
         this.#stale ??= { reason: "sessionLost" };
       }
-      const config = this.#config ?? await this.refresh(deadline, options.signal);
+      // A re-query cut short by this call's deadline reports why the call was retrying.
+      const config = this.#config ??
+        await this.refresh(deadline, options.signal).catch((error) => {
+          throw lastError && error instanceof TimeoutError
+            ? timedOut(op.name, timeout, lastError)
+            : error;
+        });
       let index = op.partition ?? partitionIndex(op.hash, config.partitionCount);
       // A split child that is not ready yet (ballot < 0) is served by its parent.
       if (config.partitions[index]?.ballot < 0n) index -= config.partitionCount / 2;
       const primary = config.partitions[index]?.primary;
       const remaining = deadline - performance.now();
       if (remaining <= 0) {
-        throw new TimeoutError(
-          `${op.name} timed out after ${timeout} ms` +
-            (lastError ? ` (last error: ${lastError.message})` : ""),
-          { cause: lastError },
-        );
+        throw timedOut(op.name, timeout, lastError);
       }
       try {
         if (!primary) {
@@ -317,4 +315,13 @@ function changedPartitions(before: TableConfig, after: TableConfig): number[] {
     if (!same || p.ballot !== q.ballot || p.primary !== q.primary) changed.push(i);
   });
   return changed;
+}
+
+/** The TimeoutError of a call whose deadline passed, with the error it was retrying after. */
+function timedOut(name: string, timeout: number, lastError: Error | undefined): TimeoutError {
+  return new TimeoutError(
+    `${name} timed out after ${timeout} ms` +
+      (lastError ? ` (last error: ${lastError.message})` : ""),
+    { cause: lastError },
+  );
 }

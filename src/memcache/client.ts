@@ -117,11 +117,15 @@ export class MemcacheClient extends MemcacheCore {
   async gets<T = unknown>(key: KeyInput): Promise<CasItem<T> | null> {
     const k = this.prepare(key);
     const op = this.begin("gets", k);
-    return await this.track(op, (async () => {
-      const item = (await this.items(k, { op: "get", keys: [k.bytes], cas: true }, "GETS", op))[0];
-      if (!item) return null;
-      return { value: await this.shared.codec.decode(item) as T, cas: item.cas ?? 0n };
-    })());
+    return await this.track(
+      op,
+      (async () => {
+        const item =
+          (await this.items(k, { op: "get", keys: [k.bytes], cas: true }, "GETS", op))[0];
+        if (!item) return null;
+        return { value: await this.shared.codec.decode(item) as T, cas: item.cas ?? 0n };
+      })(),
+    );
   }
 
   /** The stored bytes, client flags and CAS token, undecoded; null when missing. */
@@ -383,10 +387,15 @@ export class MemcacheClient extends MemcacheCore {
     value: Uint8Array | undefined,
     op: Operation | undefined,
   ): Promise<MetaResponse | null> {
-    const reply = await this.send(k, {
-      op: "meta",
-      commands: [{ cmd, key: k.bytes, flags, value }],
-    }, cmd.toUpperCase(), op);
+    const reply = await this.send(
+      k,
+      {
+        op: "meta",
+        commands: [{ cmd, key: k.bytes, flags, value }],
+      },
+      cmd.toUpperCase(),
+      op,
+    );
     const response = (reply as { responses: (MetaResponse | MemcacheError | null)[] }).responses[0];
     if (response instanceof MemcacheError) throw response;
     return response;

@@ -7,7 +7,7 @@ import { utf8Decode } from "../core/bytes.ts";
 import type { EventHub } from "../core/events.ts";
 import type { Instrumenter, Operation } from "../core/instrument.ts";
 import { observability } from "../core/observability.ts";
-import { type ClientStats, summarizeStats } from "../core/observe.ts";
+import { summarizeStats } from "../core/observe.ts";
 import { toU64 } from "./args.ts";
 import {
   checkClientOptions,
@@ -23,8 +23,8 @@ import { MemcacheError } from "./errors.ts";
 import { encodeKey, type MemcacheKey } from "./keys.ts";
 import {
   beginMemcacheOperation,
+  type MemcacheClientStats,
   type MemcacheEvents,
-  type MemcacheMemberStats,
   redirectOperation,
   trackMemcacheOperation,
 } from "./observe.ts";
@@ -187,11 +187,9 @@ export abstract class MemcacheCore {
    * console.log(state, bytesOut, members.map((m) => `${m.address} dead=${m.dead}`));
    * ```
    */
-  stats(): ClientStats & { members: MemcacheMemberStats[] } {
+  stats(): MemcacheClientStats {
     const members = this.shared.pool.nodes.map((n) => n.stats());
-    return summarizeStats(members, this.shared.closed) as ClientStats & {
-      members: MemcacheMemberStats[];
-    };
+    return summarizeStats(members, this.shared.closed) as MemcacheClientStats;
   }
 
   /** Validates and prefixes a key into its bytes and routing bytes. */

@@ -1,7 +1,12 @@
 // What an operator sees of a memcache client: its events (each server's connection events plus
 // serverDown/serverUp), each server's stats with its dead flag, and the start of an operation.
 
-import type { ConnectionEvents, ConnectionStats, EndpointAddress } from "../core/observe.ts";
+import type {
+  ClientStats,
+  ConnectionEvents,
+  ConnectionStats,
+  EndpointAddress,
+} from "../core/observe.ts";
 import type { Instrumenter, Operation } from "../core/instrument.ts";
 import type { ServerSpec } from "./client_options.ts";
 
@@ -31,6 +36,12 @@ export interface MemcacheEvents extends ConnectionEvents {
 export interface MemcacheMemberStats extends ConnectionStats {
   /** True while the pool leaves the server alone after a failure (`deadRetry`). */
   dead: boolean;
+}
+
+/** A memcache client's `stats()`: one member per server. */
+export interface MemcacheClientStats extends ClientStats {
+  /** Each server, in the order given. */
+  members: MemcacheMemberStats[];
 }
 
 /**

@@ -108,6 +108,16 @@ export class ConnectionPool {
     }
   }
 
+  /** Calls on a connection now (answered ones until the next macrotask). */
+  get busy(): number {
+    return this.#busy.size;
+  }
+
+  /** Calls waiting for a free connection. */
+  get waiting(): number {
+    return this.#waiters.length;
+  }
+
   /** Forgets a closed connection and lets a waiter open another. */
   removed(driver: Http1Driver): void {
     const i = this.#drivers.indexOf(driver);

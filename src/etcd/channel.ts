@@ -158,10 +158,10 @@ export class Channel {
   }
 
   /** `work` as the operation `op`: ended when it settles. */
-  async #tracked<T>(op: Operation | undefined, work: () => Promise<T>): Promise<T> {
-    if (op === undefined) return await work();
+  async #tracked<T>(op: Operation | undefined, work: Promise<T>): Promise<T> {
+    if (op === undefined) return await work;
     try {
-      const result = await work();
+      const result = await work;
       this.#instrumenter.end(op);
       return result;
     } catch (error) {
@@ -249,7 +249,7 @@ export class Channel {
       "request",
       about?.batchSize,
     );
-    return await this.#tracked(op, () => this.#call(path, body, options, decode, op));
+    return await this.#tracked(op, this.#call(path, body, options, decode, op));
   }
 
   async #call<T>(
@@ -297,7 +297,8 @@ export class Channel {
     operation: string = request.method,
   ): Promise<T> {
     const op = this.startOperation(operation);
-    return await this.#tracked(op, () =>
+    return await this.#tracked(
+      op,
       this.#failover.run(
         options,
         request.path,
@@ -310,7 +311,8 @@ export class Channel {
             options.idempotent === true ? "unless-same" : "never",
             decode,
           ),
-      ));
+      ),
+    );
   }
 
   /** {@link raw} on a connection of its own (long polls). */
@@ -321,7 +323,7 @@ export class Channel {
     operation: string = request.method,
   ): Promise<T> {
     const op = this.startOperation(operation);
-    return await this.#tracked(op, () => this.#rawDedicated(request, options, decode, op));
+    return await this.#tracked(op, this.#rawDedicated(request, options, decode, op));
   }
 
   async #rawDedicated<T>(
@@ -400,7 +402,7 @@ export class Channel {
     decode: Decode<T>,
   ): Promise<T> {
     const op = this.startOperation(operationOf(path));
-    return await this.#tracked(op, () => this.#callDedicated(path, body, options, decode, op));
+    return await this.#tracked(op, this.#callDedicated(path, body, options, decode, op));
   }
 
   async #callDedicated<T>(
@@ -426,30 +428,33 @@ export class Channel {
   }
 
   async #authenticate(options: CallOptions): Promise<void> {
-    this.#authing ??= this.#tracked(this.startOperation("Authenticate"), async () => {
-      const auth = this.#options.auth!;
-      const path = "/v3/auth/authenticate";
-      const request: HttpRequest = {
-        method: "POST",
-        path,
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ name: auth.username, password: auth.password }),
-      };
-      const token = await this.#failover.run(
-        options,
-        path,
-        undefined,
-        (ep, _reauthed, remaining) =>
-          ep.pool.exchange(request, remaining, options.signal, "always", (response) => {
-            const json = parseJson(response.body, true) as { token?: unknown };
-            if (response.status !== 200) throw etcdErrorFromJson(json, response.status);
-            if (typeof json.token !== "string") throw new TypeError("the answer has no token");
-            return json.token;
-          }),
-      );
-      this.#token = token;
-      this.#authentications++;
-    }).finally(() => (this.#authing = undefined));
+    this.#authing ??= this.#tracked(
+      this.startOperation("Authenticate"),
+      (async () => {
+        const auth = this.#options.auth!;
+        const path = "/v3/auth/authenticate";
+        const request: HttpRequest = {
+          method: "POST",
+          path,
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ name: auth.username, password: auth.password }),
+        };
+        const token = await this.#failover.run(
+          options,
+          path,
+          undefined,
+          (ep, _reauthed, remaining) =>
+            ep.pool.exchange(request, remaining, options.signal, "always", (response) => {
+              const json = parseJson(response.body, true) as { token?: unknown };
+              if (response.status !== 200) throw etcdErrorFromJson(json, response.status);
+              if (typeof json.token !== "string") throw new TypeError("the answer has no token");
+              return json.token;
+            }),
+        );
+        this.#token = token;
+        this.#authentications++;
+      })(),
+    ).finally(() => (this.#authing = undefined));
     await this.#authing;
   }
 

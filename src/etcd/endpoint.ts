@@ -132,7 +132,7 @@ export class Endpoint {
     const stats: ConnectionStats = {
       address: this.name,
       state: this.#state,
-      inFlight: this.pool.busy + this.#streams.size,
+      inFlight: this.pool.inFlight + this.#streams.size,
       queued: this.pool.waiting,
       reconnects: this.#reconnects,
       bytesIn,

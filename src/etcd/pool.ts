@@ -57,6 +57,8 @@ export class ConnectionPool {
   readonly #last = new WeakMap<Http1Driver, { request: string; answer: string }>();
   readonly #cooling = new Set<ReturnType<typeof setTimeout>>();
   #closed = false;
+  /** Calls waiting for their answer. */
+  #inFlight = 0;
 
   /** `open` connects a new driver; the pool calls {@link removed} for it from its onClose. */
   constructor(label: string, open: () => Promise<Http1Driver>, max: number) {
@@ -78,6 +80,7 @@ export class ConnectionPool {
   ): Promise<T> {
     const deadline = Date.now() + timeout;
     const driver = await this.#acquire(deadline, request.path, signal);
+    this.#inFlight++;
     try {
       const response = await driver.request(request, {
         timeout: Math.max(1, deadline - Date.now()),
@@ -97,6 +100,7 @@ export class ConnectionPool {
       }
       throw error;
     } finally {
+      this.#inFlight--;
       const timer = setTimeout(() => {
         this.#cooling.delete(timer);
         this.#busy.delete(driver);
@@ -108,9 +112,9 @@ export class ConnectionPool {
     }
   }
 
-  /** Calls on a connection now (answered ones until the next macrotask). */
-  get busy(): number {
-    return this.#busy.size;
+  /** Calls sent (or being sent) and not yet answered. */
+  get inFlight(): number {
+    return this.#inFlight;
   }
 
   /** Calls waiting for a free connection. */

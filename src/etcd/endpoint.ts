@@ -116,9 +116,13 @@ export class Endpoint {
     }
   }
 
-  /** The channel closed. */
+  /** The channel closed: a ready endpoint is disconnected for good. */
   close(): void {
+    const was = this.#state;
     this.#state = "closed";
+    if (was === "ready" && this.#events.has("disconnect")) {
+      this.#events.emit("disconnect", { address: this.name, willReconnect: false });
+    }
   }
 
   /** The endpoint's counters: calls and streams in flight, calls waiting for a connection. */

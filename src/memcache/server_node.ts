@@ -3,7 +3,7 @@
 
 import type { ReplyHandler, RequestOptions } from "../core/driver.ts";
 import { defaultConnect } from "../core/default_connect.ts";
-import type { EventHub } from "../core/events.ts";
+import { EventHub } from "../core/events.ts";
 import { ManagedConnection } from "../core/managed_connection.ts";
 import { type ConnectionEvents, describeError } from "../core/observe.ts";
 import type { ProtocolConnection } from "../core/connection.ts";
@@ -99,6 +99,11 @@ export class ServerNode {
   #lastError: Error | undefined;
   /** Marked dead and not yet back (serverDown was emitted, serverUp is owed). */
   #down = false;
+  /** The serverDown of a connection loss, told right after its disconnect. */
+  #owedDown: MemcacheEvents["serverDown"] | undefined;
+  #losing = false;
+  /** The error of the last attempt skipped because the server is dead (not an event). */
+  #skipped: Error | undefined;
   /** Counters of the connections `reset()` replaced. */
   #retired = { reconnects: 0, bytesIn: 0, bytesOut: 0 };
 
@@ -141,8 +146,31 @@ export class ServerNode {
     const events = this.#options.events;
     if (events?.has("serverDown")) {
       const why = this.#lastError ?? new ServerDeadError(`${this.label} was marked dead`);
-      events.emit("serverDown", { address: this.spec.label, error: why, retryIn });
+      const down = { address: this.spec.label, error: why, retryIn };
+      if (this.#losing) this.#owedDown = down;
+      else events.emit("serverDown", down);
     }
+  }
+
+  /**
+   * The hub the connection reports to: its events go on to the client's, except the attempt
+   * skipped right after a loss because the server is dead (no connection was tried), and with
+   * the loss's `serverDown` right after its `disconnect`.
+   */
+  #connectionEvents(): EventHub<ConnectionEvents> | undefined {
+    const events = this.#options.events;
+    if (events === undefined) return undefined;
+    const hub = new EventHub<ConnectionEvents>();
+    hub.onAny((name, event) => {
+      if (name === "error" && (event as ConnectionEvents["error"]).error === this.#skipped) return;
+      events.emit(name, event as MemcacheEvents[typeof name]);
+      if (name !== "disconnect") return;
+      this.#losing = false;
+      const down = this.#owedDown;
+      this.#owedDown = undefined;
+      if (down) events.emit("serverDown", down);
+    });
+    return hub;
   }
 
   /** Forgets that the server failed (python-memcached's `forget_dead_hosts`). */
@@ -237,10 +265,10 @@ export class ServerNode {
     return new ManagedConnection<MemcacheRequest, MemcacheReply>({
       label: this.label,
       address: this.spec.label,
-      events: options.events as EventHub<ConnectionEvents> | undefined,
+      events: this.#connectionEvents(),
       connect: async () => {
         // Marked dead by the loss that triggered this reconnect: no attempt until deadRetry.
-        if (this.isDead) throw this.#deadError();
+        if (this.isDead) throw (this.#skipped = this.#deadError());
         try {
           return await connect(this.spec.address, { timeout, tls: options.tls });
         } catch (error) {
@@ -284,6 +312,7 @@ export class ServerNode {
       // (a timeout on a server gone silent, which the driver closes, a reset, a bad reply)
       // marks the server dead for deadRetry, so that failover moves its keys.
       onDisconnect: (error) => {
+        this.#losing = true;
         if (error) this.markDead(error);
       },
     });

@@ -114,6 +114,9 @@ test(
     assert.equal(stats.state, "ready");
     assert.equal(stats.reconnects, 1);
     assert.match(stats.members[0].lastError ?? "", /Error/);
+    await etcd.close();
+    assert.deepEqual(seen.at(-1), ["disconnect", { address, willReconnect: false }]);
+    assert.equal(etcd.stats().state, "closed");
   },
 );
 

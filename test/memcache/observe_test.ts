@@ -120,6 +120,11 @@ test("memcache events: a killed and restarted server goes disconnect, serverDown
   assert.ok(names.lastIndexOf("connect") > down && names.lastIndexOf("connect") < ready);
   assert.ok(names.indexOf("serverUp") > down, `serverUp: ${names}`);
   assert.equal(names.filter((n) => n === "serverDown").length, 1, "one serverDown per outage");
+  assert.ok(names.indexOf("serverDown") > down, `serverDown follows its disconnect: ${names}`);
+  assert.ok(
+    !seen.some(([name, e]) => name === "error" && (e.error as Error).name === "ServerDeadError"),
+    "an attempt skipped because the server is dead is no error",
+  );
   const stats = mc.stats();
   assert.equal(stats.reconnects, 1);
   assert.equal(stats.members[0].dead, false);

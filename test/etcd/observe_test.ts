@@ -6,7 +6,7 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import process from "node:process";
 import { type EtcdServer, startEtcd, startEtcdCluster } from "../../scripts/servers.ts";
 import type { Operation } from "../../src/core/instrument.ts";
@@ -53,6 +53,13 @@ function client(options: ConstructorParameters<typeof EtcdClient>[0]): EtcdClien
   const etcd = new EtcdClient(options);
   cleanups.push(() => etcd.close());
   return etcd;
+}
+
+/** True once every thread of process `pid` is stopped (SIGSTOP took effect). */
+function stopped(pid: number): boolean {
+  return readdirSync(`/proc/${pid}/task`).every((tid) =>
+    /^\S+ \(.*\) T /.test(readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8"))
+  );
 }
 
 async function until(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
@@ -269,6 +276,7 @@ test("etcd stats and timeouts: a frozen server shows the call in flight; it ends
   assert.equal(etcd.stats().inFlight, 1, "a watch is a stream in flight");
   const pid = pidOf(server);
   process.kill(pid, "SIGSTOP");
+  await until("the server to be stopped", () => stopped(pid));
   try {
     const waiting = etcd.put("frozen", "2", { timeout: 400 });
     await until("the put to be in flight", () => etcd.stats().inFlight >= 2);

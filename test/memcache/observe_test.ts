@@ -4,7 +4,7 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import * as net from "node:net";
 import { join } from "node:path";
 import process from "node:process";
@@ -62,6 +62,13 @@ function keyOn(addresses: string[], index: number, prefix: string): string {
     const key = `${prefix}:${i}`;
     if (ring.lookup(new TextEncoder().encode(key)) === index) return key;
   }
+}
+
+/** True once every thread of process `pid` is stopped (SIGSTOP took effect). */
+function stopped(pid: number): boolean {
+  return readdirSync(`/proc/${pid}/task`).every((tid) =>
+    /^\S+ \(.*\) T /.test(readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8"))
+  );
 }
 
 async function until(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
@@ -228,6 +235,7 @@ test("memcache operations: a server error and a timeout carry their error code; 
   assert.equal(before.inFlight, 0, JSON.stringify(before));
   const pid = Number.parseInt(readFileSync(join(frozen.dir, "memcached.pid"), "utf8"), 10);
   process.kill(pid, "SIGSTOP");
+  await until("the server to be stopped", () => stopped(pid));
   try {
     const waiting = mc.get("obs:text");
     await until("the get to be written", () => mc.stats().inFlight > 0);

@@ -44,7 +44,7 @@ export interface Operation extends OperationStart {
   bytesIn?: number;
   /** The error it failed with. */
   error?: Error;
-  /** `error.code` for a KvError (`ERR_TIMEOUT`, `ERR_SERVER`, …), else the error's name. */
+  /** `error.code` for a KvError (`TIMEOUT`, `SERVER`, `CONNECTION_CLOSED`, …), else the error's name. */
   errorCode?: string;
   /** Times it was sent again (never sent, or refused before it ran). */
   retries: number;

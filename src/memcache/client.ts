@@ -117,15 +117,13 @@ export class MemcacheClient extends MemcacheCore {
   async gets<T = unknown>(key: KeyInput): Promise<CasItem<T> | null> {
     const k = this.prepare(key);
     const op = this.begin("gets", k);
-    return await this.track(
-      op,
-      (async () => {
-        const item =
-          (await this.items(k, { op: "get", keys: [k.bytes], cas: true }, "GETS", op))[0];
-        if (!item) return null;
-        return { value: await this.shared.codec.decode(item) as T, cas: item.cas ?? 0n };
-      })(),
-    );
+    return await this.track(op, this.#gets<T>(k, op));
+  }
+
+  async #gets<T>(k: RoutedKey, op: Operation | undefined): Promise<CasItem<T> | null> {
+    const item = (await this.items(k, { op: "get", keys: [k.bytes], cas: true }, "GETS", op))[0];
+    if (!item) return null;
+    return { value: await this.shared.codec.decode(item) as T, cas: item.cas ?? 0n };
   }
 
   /** The stored bytes, client flags and CAS token, undecoded; null when missing. */

@@ -6,14 +6,16 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import process from "node:process";
 import { type EtcdServer, startEtcd, startEtcdCluster } from "../../scripts/servers.ts";
-import type { Operation } from "../../src/core/instrument.ts";
+import type { Observable } from "../../src/core/events.ts";
 import { EtcdClient } from "../../src/etcd/client.ts";
 import type { EtcdEvents } from "../../src/etcd/events.ts";
 import { EtcdV2Client } from "../../src/etcd/v2.ts";
 import { etcdAddress } from "../_helpers/servers.ts";
+import { recordEvents, recordLog, recordOperations } from "../_helpers/observe_recorder.ts";
+import { eventually, stopped } from "../_helpers/process_state.ts";
 
 const shared = await etcdAddress();
 const sharedEndpoint = `${shared.host}:${shared.port}`;
@@ -36,38 +38,13 @@ const EVENTS: (keyof EtcdEvents)[] = [
 
 type Seen = [string, Record<string, unknown>][];
 
-function record(client: { on: EtcdClient["on"] }): Seen {
-  const seen: Seen = [];
-  for (const name of EVENTS) {
-    client.on(name, (event) => seen.push([name, event as unknown as Record<string, unknown>]));
-  }
-  return seen;
-}
-
-function hook(): { ops: Operation[]; onEnd: (op: Operation) => void } {
-  const ops: Operation[] = [];
-  return { ops, onEnd: (op) => ops.push(op) };
-}
+/** Every event of `client` as [name, payload], in order. */
+const record = (client: Observable<EtcdEvents>): Seen => recordEvents(client, EVENTS) as Seen;
 
 function client(options: ConstructorParameters<typeof EtcdClient>[0]): EtcdClient {
   const etcd = new EtcdClient(options);
   cleanups.push(() => etcd.close());
   return etcd;
-}
-
-/** True once every thread of process `pid` is stopped (SIGSTOP took effect). */
-function stopped(pid: number): boolean {
-  return readdirSync(`/proc/${pid}/task`).every((tid) =>
-    /^\S+ \(.*\) T /.test(readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8"))
-  );
-}
-
-async function until(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 function pidOf(server: EtcdServer): number {
@@ -91,14 +68,14 @@ test(
     const pid = pidOf(server);
     const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((a) => a);
     process.kill(pid, "SIGKILL");
-    await until("the endpoint to be skipped", async () => {
+    await eventually("the endpoint to be skipped", async () => {
       await etcd.put("life", "2").catch(() => {});
       return seen.some(([name]) => name === "disconnect");
     });
     assert.equal(etcd.stats().members[0].state, "reconnecting");
     const restarted = spawn(argv[0], argv.slice(1), { cwd: server.dir, stdio: "ignore" });
     cleanups.push(() => restarted.kill("SIGKILL"));
-    await until(
+    await eventually(
       "a put to succeed again",
       () => etcd.put("life", "3", { timeout: 1000 }).then(() => true, () => false),
     );
@@ -142,11 +119,11 @@ test(
     const leaderUrl = members.find((m) => m.id === before.leader)!.clientUrls[0];
     const leaderIndex = cluster.endpoints.findIndex((e) => leaderUrl === `http://${e}`);
     const order = [leaderIndex, ...[0, 1, 2].filter((i) => i !== leaderIndex)];
-    const { ops, onEnd } = hook();
+    const { hook, ended: ops } = recordOperations();
     const etcd = client({
       endpoints: order.map((i) => cluster.endpoints[i]),
       requestTimeout: 20_000,
-      instrumentation: { onEnd },
+      instrumentation: hook,
     });
     const seen = record(etcd);
     await etcd.status();
@@ -162,7 +139,7 @@ test(
     assert.notEqual(read.serverPort, cluster.members[leaderIndex].port);
     assert.equal(read.errorCode, undefined);
     // A write's outcome may be unknown while a leader is elected: write until one is acknowledged.
-    await until(
+    await eventually(
       "a put to be acknowledged",
       () => etcd.put("obs/fo/1", "after").then(() => true, () => false),
     );
@@ -193,8 +170,8 @@ test(
 );
 
 test("etcd operations: one per call, named by its gRPC method, with the endpoint it went to", async () => {
-  const { ops, onEnd } = hook();
-  const etcd = client({ endpoints: [sharedEndpoint], instrumentation: { onEnd } });
+  const { hook, ended: ops } = recordOperations();
+  const etcd = client({ endpoints: [sharedEndpoint], instrumentation: hook });
   const p = `obs/${crypto.randomUUID()}/`;
   const put = await etcd.put(`${p}a`, "1");
   await Promise.all([etcd.get(`${p}a`), etcd.get(`${p}b`)]); // coalesced: one Range of 2
@@ -263,10 +240,10 @@ test("etcd stats and timeouts: a frozen server shows the call in flight; it ends
 }, async () => {
   const server = await startEtcd({ enableV2: false });
   cleanups.push(() => server.stop());
-  const { ops, onEnd } = hook();
+  const { hook, ended: ops } = recordOperations();
   const etcd = client({
     endpoints: [`127.0.0.1:${server.port}`],
-    instrumentation: { onEnd },
+    instrumentation: hook,
   });
   await etcd.put("frozen", "1");
   const before = etcd.stats();
@@ -276,10 +253,10 @@ test("etcd stats and timeouts: a frozen server shows the call in flight; it ends
   assert.equal(etcd.stats().inFlight, 1, "a watch is a stream in flight");
   const pid = pidOf(server);
   process.kill(pid, "SIGSTOP");
-  await until("the server to be stopped", () => stopped(pid));
+  await eventually("the server to be stopped", () => stopped(pid));
   try {
     const waiting = etcd.put("frozen", "2", { timeout: 400 });
-    await until("the put to be in flight", () => etcd.stats().inFlight >= 2);
+    await eventually("the put to be in flight", () => etcd.stats().inFlight >= 2);
     await assert.rejects(waiting, (e: Error & { code?: string }) => e.code === "TIMEOUT");
   } finally {
     process.kill(pid, "SIGCONT");
@@ -304,8 +281,8 @@ test("etcd leaseLost: a lease revoked behind the client's back is lost at its ne
 });
 
 test("etcd v2: on() and stats() of its endpoints; operations named by the keys API method", async () => {
-  const { ops, onEnd } = hook();
-  const v2 = new EtcdV2Client({ endpoints: [sharedEndpoint], instrumentation: { onEnd } });
+  const { hook, ended: ops } = recordOperations();
+  const v2 = new EtcdV2Client({ endpoints: [sharedEndpoint], instrumentation: hook });
   cleanups.push(() => v2.close());
   const seen = record(v2);
   const d = `/kvwire-obs/${crypto.randomUUID()}`;
@@ -376,21 +353,15 @@ test(
       );
     await etcdctl("user", "add", `root:${PASSWORD}`);
     await etcdctl("auth", "enable");
-    const lines: string[] = [];
-    const logger = Object.fromEntries(
-      (["debug", "info", "warn", "error"] as const).map((level) => [
-        level,
-        (message: string, fields?: unknown) => lines.push(JSON.stringify([level, message, fields])),
-      ]),
-    );
-    const { ops, onEnd } = hook();
+    const { logger, lines } = recordLog();
+    const { hook, ended: ops } = recordOperations();
     const payloads: string[] = [];
     const make = (password: string): EtcdClient => {
       const etcd = client({
         endpoints: [endpoint],
         auth: { username: "root", password },
         logger,
-        instrumentation: { onEnd },
+        instrumentation: hook,
       });
       for (const name of EVENTS) etcd.on(name, (e) => payloads.push(JSON.stringify(e)));
       return etcd;

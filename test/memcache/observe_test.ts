@@ -4,11 +4,10 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import * as net from "node:net";
 import { join } from "node:path";
 import process from "node:process";
-import type { Operation } from "../../src/core/instrument.ts";
 import { MemcacheClient } from "../../src/memcache/client.ts";
 import { KetamaRing } from "../../src/memcache/ketama.ts";
 import type { MemcacheEvents } from "../../src/memcache/observe.ts";
@@ -18,6 +17,8 @@ import {
   type MemcachedServer,
   startMemcached,
 } from "../../scripts/servers.ts";
+import { recordEvents, recordLog, recordOperations } from "../_helpers/observe_recorder.ts";
+import { eventually, stopped } from "../_helpers/process_state.ts";
 
 const servers: MemcachedServer[] = await Promise.all([0, 1].map(() => startMemcached()));
 const cleanups: (() => unknown)[] = [];
@@ -38,19 +39,8 @@ const EVENTS: (keyof MemcacheEvents)[] = [
 ];
 
 /** Every event of `mc` as [name, payload], in order. */
-function record(mc: MemcacheClient): [string, Record<string, unknown>][] {
-  const seen: [string, Record<string, unknown>][] = [];
-  for (const name of EVENTS) {
-    mc.on(name, (event) => seen.push([name, event as unknown as Record<string, unknown>]));
-  }
-  return seen;
-}
-
-/** A hook collecting every ended operation. */
-function hook(): { ops: Operation[]; onEnd: (op: Operation) => void } {
-  const ops: Operation[] = [];
-  return { ops, onEnd: (op) => ops.push(op) };
-}
+const record = (mc: MemcacheClient): [string, Record<string, unknown>][] =>
+  recordEvents<MemcacheEvents>(mc, EVENTS) as [string, Record<string, unknown>][];
 
 /** A key the ring of `addresses` places on `addresses[index]`. */
 function keyOn(addresses: string[], index: number, prefix: string): string {
@@ -64,28 +54,13 @@ function keyOn(addresses: string[], index: number, prefix: string): string {
   }
 }
 
-/** True once every thread of process `pid` is stopped (SIGSTOP took effect). */
-function stopped(pid: number): boolean {
-  return readdirSync(`/proc/${pid}/task`).every((tid) =>
-    /^\S+ \(.*\) T /.test(readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8"))
-  );
-}
-
-async function until(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 /** Starts memcached on a given port (after a kill), stopped at the end of the file. */
 async function restartOn(port: number): Promise<ChildProcess> {
   const args = ["-l", "127.0.0.1", "-p", String(port), "-U", "0"];
   if (process.getuid?.() === 0) args.push("-u", "root");
   const child = spawn(await findBinary("memcached"), args, { stdio: "ignore" });
   cleanups.push(() => child.kill("SIGKILL"));
-  await until("memcached to come back", () =>
+  await eventually("memcached to come back", () =>
     new Promise<boolean>((resolve) => {
       const socket = net.connect(port, "127.0.0.1", () => {
         socket.destroy();
@@ -105,9 +80,9 @@ test("memcache events: a killed and restarted server goes disconnect, serverDown
   await mc.set("obs:life", "1");
   const pid = Number.parseInt(readFileSync(join(victim.dir, "memcached.pid"), "utf8"), 10);
   process.kill(pid, "SIGKILL");
-  await until("the loss", () => seen.some(([name]) => name === "serverDown"));
+  await eventually("the loss", () => seen.some(([name]) => name === "serverDown"));
   await restartOn(victim.port);
-  await until(
+  await eventually(
     "a request to succeed again",
     () => mc.set("obs:life", "2").then(() => true, () => false),
   );
@@ -140,9 +115,9 @@ test("memcache events: a killed and restarted server goes disconnect, serverDown
 });
 
 test("memcache operations: one per method, named, with the server they went to", async () => {
-  const { ops, onEnd } = hook();
+  const { hook, ended: ops } = recordOperations();
   const addresses = servers.map(addr);
-  const mc = await MemcacheClient.connect(addresses, { instrumentation: { onEnd } });
+  const mc = await MemcacheClient.connect(addresses, { instrumentation: hook });
   cleanups.push(() => mc.destroy());
   const k = keyOn(addresses, 1, "obs:op");
   const n = keyOn(addresses, 1, "obs:opn");
@@ -219,9 +194,9 @@ test("memcache operations: one per method, named, with the server they went to",
 test("memcache operations: a server error and a timeout carry their error code; stats show the wait", async () => {
   const frozen = await startMemcached();
   cleanups.push(() => frozen.stop());
-  const { ops, onEnd } = hook();
+  const { hook, ended: ops } = recordOperations();
   const mc = await MemcacheClient.connect([addr(frozen)], {
-    instrumentation: { onEnd },
+    instrumentation: hook,
     commandTimeout: 300,
     deadRetry: 60_000,
   });
@@ -235,10 +210,10 @@ test("memcache operations: a server error and a timeout carry their error code; 
   assert.equal(before.inFlight, 0, JSON.stringify(before));
   const pid = Number.parseInt(readFileSync(join(frozen.dir, "memcached.pid"), "utf8"), 10);
   process.kill(pid, "SIGSTOP");
-  await until("the server to be stopped", () => stopped(pid));
+  await eventually("the server to be stopped", () => stopped(pid));
   try {
     const waiting = mc.get("obs:text");
-    await until("the get to be written", () => mc.stats().inFlight > 0);
+    await eventually("the get to be written", () => mc.stats().inFlight > 0);
     assert.equal(mc.stats().members[0].inFlight, 1);
     await assert.rejects(waiting, (e: Error & { code?: string }) => e.code === "TIMEOUT");
   } finally {
@@ -256,12 +231,12 @@ test("memcache operations: a server error and a timeout carry their error code; 
 test("memcache failover: a request sent to a dead server and moved counts one redirection", async () => {
   const [closed] = await freePorts(1);
   const addresses = [addr(servers[0]), `127.0.0.1:${closed}`];
-  const { ops, onEnd } = hook();
+  const { hook, ended: ops } = recordOperations();
   const seen: MemcacheEvents["serverDown"][] = [];
   const mc = new MemcacheClient({
     servers: addresses,
     failover: true,
-    instrumentation: { onEnd },
+    instrumentation: hook,
   });
   cleanups.push(() => mc.destroy());
   mc.on("serverDown", (e) => seen.push(e));
@@ -314,14 +289,8 @@ test("memcache secrets: no event, operation or log line shows the password, a ke
   const PASSWORD = "pw-obs-41c2-never-shown";
   const sasl = await startMemcached({ sasl: { username: "kvwire", password: PASSWORD } });
   cleanups.push(() => sasl.stop());
-  const lines: string[] = [];
-  const logger = Object.fromEntries(
-    (["debug", "info", "warn", "error"] as const).map((level) => [
-      level,
-      (message: string, fields?: unknown) => lines.push(JSON.stringify([level, message, fields])),
-    ]),
-  );
-  const { ops, onEnd } = hook();
+  const { logger, lines } = recordLog();
+  const { hook, ended: ops } = recordOperations();
   const payloads: string[] = [];
   const make = (password: string): MemcacheClient => {
     const mc = new MemcacheClient({
@@ -329,7 +298,7 @@ test("memcache secrets: no event, operation or log line shows the password, a ke
       username: "kvwire",
       password,
       logger,
-      instrumentation: { onEnd },
+      instrumentation: hook,
     });
     for (const name of EVENTS) mc.on(name, (e) => payloads.push(JSON.stringify(e)));
     cleanups.push(() => mc.destroy());

@@ -2,7 +2,8 @@
 // or binary protocol, with a weighted ketama pool, dead-server handling and failover.
 
 import type { RequestOptions } from "../core/driver.ts";
-import { type ClientState, MemcacheCore } from "./client_core.ts";
+import type { Operation } from "../core/instrument.ts";
+import { type ClientState, MemcacheCore, type RoutedKey } from "./client_core.ts";
 import {
   type MemcacheClientOptions,
   type MemcacheProtocol,
@@ -21,7 +22,9 @@ import type {
 } from "./client_types.ts";
 import { MemcacheError } from "./errors.ts";
 import { isUnavailable } from "./pool.ts";
-import type { MemcacheItem, MemcacheRequest, MetaResponse } from "./types.ts";
+import type { ServerNode } from "./server_node.ts";
+import type { MemcacheItem, MemcacheReply, MemcacheRequest, MetaResponse } from "./types.ts";
+import type { EncodedValue } from "./values.ts";
 
 /**
  * A memcache client over one server or a pool. Calls made in the same tick share one write
@@ -94,8 +97,10 @@ export class MemcacheClient extends MemcacheCore {
 
   /** The value of a key, or null when missing. */
   get<T = unknown>(key: KeyInput): Promise<T | null> {
-    return new Promise<T | null>((resolve, reject) => {
+    let op: Operation | undefined;
+    const value = new Promise<T | null>((resolve, reject) => {
       const k = this.prepare(key);
+      op = this.begin("get", k);
       this.dispatch(k, { op: "get", keys: [k.bytes] }, "GET", {
         reply: (reply) => {
           const item = (reply as { items: (MemcacheItem | null)[] }).items[0];
@@ -103,14 +108,20 @@ export class MemcacheClient extends MemcacheCore {
           else this.shared.codec.settle(item, resolve as (v: unknown) => void, reject);
         },
         fail: reject,
-      });
+      }, op);
     });
+    return op === undefined ? value : this.track(op, value);
   }
 
   /** The value and its CAS token (for {@link cas}), or null when missing. */
   async gets<T = unknown>(key: KeyInput): Promise<CasItem<T> | null> {
     const k = this.prepare(key);
-    const item = (await this.items(k, { op: "get", keys: [k.bytes], cas: true }, "GETS"))[0];
+    const op = this.begin("gets", k);
+    return await this.track(op, this.#gets<T>(k, op));
+  }
+
+  async #gets<T>(k: RoutedKey, op: Operation | undefined): Promise<CasItem<T> | null> {
+    const item = (await this.items(k, { op: "get", keys: [k.bytes], cas: true }, "GETS", op))[0];
     if (!item) return null;
     return { value: await this.shared.codec.decode(item) as T, cas: item.cas ?? 0n };
   }
@@ -118,7 +129,9 @@ export class MemcacheClient extends MemcacheCore {
   /** The stored bytes, client flags and CAS token, undecoded; null when missing. */
   async getRaw(key: KeyInput): Promise<MemcacheItem | null> {
     const k = this.prepare(key);
-    return (await this.items(k, { op: "get", keys: [k.bytes], cas: true }, "GETS"))[0];
+    const op = this.begin("get_raw", k);
+    const request: MemcacheRequest = { op: "get", keys: [k.bytes], cas: true };
+    return (await this.track(op, this.items(k, request, "GETS", op)))[0];
   }
 
   /**
@@ -132,6 +145,11 @@ export class MemcacheClient extends MemcacheCore {
   ): Promise<Map<K, T>> {
     const list = [...keys];
     const prepared = list.map((key) => this.prepare(key, options.keyPrefix));
+    const op = this.begin("get_multi", prepared, list.length);
+    return await this.track(op, this.#getMulti<K, T>(list, prepared));
+  }
+
+  async #getMulti<K extends KeyInput, T>(list: K[], prepared: RoutedKey[]): Promise<Map<K, T>> {
     const found: (MemcacheItem | null)[] = new Array(list.length).fill(null);
     await this.shared.pool.perServer(
       prepared,
@@ -203,13 +221,23 @@ export class MemcacheClient extends MemcacheCore {
     const values = await Promise.all(
       entries.map(([, v], i) => this.encode(prepared[i], v, options)),
     );
+    const op = this.begin("set_multi", prepared, entries.length);
+    return await this.track(op, this.#setMulti(entries, prepared, values, options.ttl));
+  }
+
+  async #setMulti<K extends KeyInput>(
+    entries: (readonly [K, unknown])[],
+    prepared: RoutedKey[],
+    values: EncodedValue[],
+    ttl: number | undefined,
+  ): Promise<K[]> {
     const failed = new Set<number>();
     await this.shared.pool.perServer(prepared, (p) => p.hash, (node, indexes) => {
       const items = indexes.map((i) => ({
         key: prepared[i].bytes,
         value: values[i].value,
         flags: values[i].flags,
-        ttl: options.ttl,
+        ttl,
       }));
       return this.request(node, { op: "store", mode: "set", items }, "SET").then((reply) => {
         (reply as { statuses: unknown[] }).statuses.forEach((s, j) => {
@@ -246,15 +274,18 @@ export class MemcacheClient extends MemcacheCore {
   /** Sets a new TTL in seconds (as the stores' `ttl`); true when the key exists. */
   async touch(key: KeyInput, ttl: number): Promise<boolean> {
     const k = this.prepare(key);
-    return (await this.status(k, { op: "touch", key: k.bytes, ttl }, "TOUCH")) === "touched";
+    const op = this.begin("touch", k);
+    const status = this.status(k, { op: "touch", key: k.bytes, ttl }, "TOUCH", op);
+    return (await this.track(op, status)) === "touched";
   }
 
   /** Deletes a key; true when it existed. */
   async delete(key: KeyInput, options: { noreply?: boolean } = {}): Promise<boolean> {
     const k = this.prepare(key);
     const request: MemcacheRequest = { op: "delete", keys: [k.bytes] };
-    if (options.noreply) return this.fireAndForget(k, request, "DELETE", true);
-    return (await this.status(k, request, "DELETE")) === "deleted";
+    const op = this.begin("delete", k);
+    if (options.noreply) return this.fireAndForget(k, request, "DELETE", true, op);
+    return (await this.track(op, this.status(k, request, "DELETE", op))) === "deleted";
   }
 
   /**
@@ -263,6 +294,11 @@ export class MemcacheClient extends MemcacheCore {
    */
   async deleteMulti(keys: Iterable<KeyInput>, options: MultiOptions = {}): Promise<boolean> {
     const prepared = [...keys].map((key) => this.prepare(key, options.keyPrefix));
+    const op = this.begin("delete_multi", prepared, prepared.length);
+    return await this.track(op, this.#deleteMulti(prepared));
+  }
+
+  async #deleteMulti(prepared: RoutedKey[]): Promise<boolean> {
     let ok = true;
     await this.shared.pool.perServer(
       prepared,
@@ -297,7 +333,17 @@ export class MemcacheClient extends MemcacheCore {
     if (options.recache !== undefined) flags.push(`R${options.recache}`);
     if (options.touch !== undefined) flags.push(`T${options.touch}`);
     if (options.noBump) flags.push("u");
-    const response = await this.meta("mg", key, flags);
+    const k = this.prepare(key);
+    const op = this.begin("meta_get", k);
+    return await this.track(op, this.#metaGet<T>(k, flags, op));
+  }
+
+  async #metaGet<T>(
+    k: RoutedKey,
+    flags: string[],
+    op: Operation | undefined,
+  ): Promise<MetaGetResult<T> | null> {
+    const response = await this.#meta("mg", k, flags, undefined, op);
     if (!response || response.code === "EN") return null;
     const item = { value: response.value ?? new Uint8Array(0), flags: response.clientFlags ?? 0 };
     return {
@@ -328,10 +374,26 @@ export class MemcacheClient extends MemcacheCore {
     value?: Uint8Array,
   ): Promise<MetaResponse | null> {
     const k = this.prepare(key);
-    const reply = await this.send(k, {
-      op: "meta",
-      commands: [{ cmd, key: k.bytes, flags, value }],
-    }, cmd.toUpperCase());
+    const op = this.begin(cmd, k);
+    return await this.track(op, this.#meta(cmd, k, flags, value, op));
+  }
+
+  async #meta(
+    cmd: "mg" | "ms" | "md" | "ma" | "me",
+    k: RoutedKey,
+    flags: readonly string[],
+    value: Uint8Array | undefined,
+    op: Operation | undefined,
+  ): Promise<MetaResponse | null> {
+    const reply = await this.send(
+      k,
+      {
+        op: "meta",
+        commands: [{ cmd, key: k.bytes, flags, value }],
+      },
+      cmd.toUpperCase(),
+      op,
+    );
     const response = (reply as { responses: (MetaResponse | MemcacheError | null)[] }).responses[0];
     if (response instanceof MemcacheError) throw response;
     return response;
@@ -341,12 +403,15 @@ export class MemcacheClient extends MemcacheCore {
 
   /** Flushes every reachable server after `delay` seconds (python-memcached's `flush_all`). */
   async flushAll(delay = 0): Promise<void> {
-    await this.shared.pool.eachServer({ op: "flush", delay }, this.call, "FLUSH_ALL");
+    await this.#eachServer("flush_all", { op: "flush", delay }, "FLUSH_ALL");
   }
 
-  /** Stats of every reachable server, by `host:port` (`group`: "settings", "items", "slabs"...). */
-  async stats(group?: string): Promise<Map<string, Record<string, string>>> {
-    const replies = await this.shared.pool.eachServer({ op: "stats", group }, this.call, "STATS");
+  /**
+   * The statistics every reachable server reports (`stats`), by `host:port` (`group`:
+   * "settings", "items", "slabs"...). The client's own counters are {@link stats}.
+   */
+  async serverStats(group?: string): Promise<Map<string, Record<string, string>>> {
+    const replies = await this.#eachServer("stats", { op: "stats", group }, "STATS");
     const out = new Map<string, Record<string, string>>();
     for (const [node, reply] of replies) {
       if (reply.type === "stats") out.set(node.spec.label, Object.fromEntries(reply.stats));
@@ -356,12 +421,23 @@ export class MemcacheClient extends MemcacheCore {
 
   /** The version of every reachable server, by `host:port`. */
   async version(): Promise<Map<string, string>> {
-    const replies = await this.shared.pool.eachServer({ op: "version" }, this.call, "VERSION");
+    const replies = await this.#eachServer("version", { op: "version" }, "VERSION");
     const out = new Map<string, string>();
     for (const [node, reply] of replies) {
       if (reply.type === "version") out.set(node.spec.label, reply.version);
     }
     return out;
+  }
+
+  /** One request to every server, as one operation (`batchSize`: the servers). */
+  #eachServer(
+    operation: string,
+    request: MemcacheRequest,
+    name: string,
+  ): Promise<[ServerNode, MemcacheReply][]> {
+    const pool = this.shared.pool;
+    const op = this.begin(operation, undefined, pool.nodes.length);
+    return this.track(op, pool.eachServer(request, this.call, name));
   }
 
   /**
@@ -394,11 +470,13 @@ export class MemcacheClient extends MemcacheCore {
 
   /** Closes gracefully: waits for requests in flight. */
   async close(): Promise<void> {
+    this.shared.closed = true;
     await this.shared.pool.close();
   }
 
   /** Closes at once: pending requests fail with `ConnectionClosedError`. */
   destroy(): void {
+    this.shared.closed = true;
     this.shared.pool.destroy();
   }
 

@@ -37,6 +37,7 @@ export * from "./line_connection.ts";
 export * from "./md5.ts";
 export * from "./meta_codec.ts";
 export * from "./meta_connection.ts";
+export * from "./observe.ts";
 export * from "../core/outbox.ts";
 export * from "./pool.ts";
 export * from "./server_node.ts";

@@ -86,3 +86,37 @@ test("README: the Using it Redis example runs as written against a real server",
     await db.close();
   }
 });
+
+test("README: the Observing a client example runs as written and logs what it says", async () => {
+  const section = readme.slice(
+    readme.indexOf("### Observing a client"),
+    readme.indexOf("## Performance"),
+  );
+  const block = section.match(/```ts\n([\s\S]*?)```/)?.[1];
+  assert.ok(block, "README's Observing a client has an example");
+  const lines: string[] = [];
+  const record = (level: string) => (...args: unknown[]): void => {
+    lines.push(`${level} ${String(args[0])}`);
+  };
+  const fakeConsole = {
+    debug: record("debug"),
+    info: record("info"),
+    warn: record("warn"),
+    error: record("error"),
+    log: (value: unknown): void => void lines.push(`log ${JSON.stringify(value)}`),
+  };
+  const body = block.replace(/^import .*$/m, "").replace("port: 6379", `port: ${addr.port}`) +
+    "\nawait redis.close();\n";
+  const AsyncFunction = (async () => {}).constructor as new (
+    ...args: string[]
+  ) => (client: typeof RedisClient, console: typeof fakeConsole) => Promise<void>;
+  await new AsyncFunction("RedisClient", "console", body)(RedisClient, fakeConsole);
+  assert.ok(lines.some((l) => /^debug redis .*: connect /.test(l)), lines.join("\n"));
+  const stats = JSON.parse(lines.find((l) => l.startsWith("log "))!.slice(4));
+  for (const field of ["state", "inFlight", "queued", "reconnects", "bytesIn", "bytesOut"]) {
+    assert.ok(field in stats, `stats() has ${field}`);
+  }
+  assert.equal(stats.state, "ready");
+  assert.ok(stats.members.length >= 1 && stats.bytesOut > 0);
+  assert.ok(lines.some((l) => /^info redis .*: disconnect /.test(l)), "close() is logged at info");
+});

@@ -3,7 +3,7 @@
 
 import type { ConnectionEvent, ProtocolConnection, SendOptions } from "../core/connection.ts";
 import { FifoTable } from "../core/correlation.ts";
-import { RemoteProtocolError } from "../core/errors.ts";
+import { LocalProtocolError, RemoteProtocolError } from "../core/errors.ts";
 import { Http2Connection, type Http2ConnectionOptions } from "../http2/connection.ts";
 import type { HeaderField } from "../http2/hpack.ts";
 import type { Http2Item, Http2Reply, Http2Written } from "../http2/types.ts";
@@ -27,12 +27,17 @@ export interface GrpcCall {
   metadata?: readonly HeaderField[];
   /** Milliseconds the server may take, sent as `grpc-timeout`. */
   timeout?: number;
+  /**
+   * A handle for later {@link GrpcWrite}s (`to`), for callers that do not see the request id
+   * (a `Driver.stream` caller). Compared by identity; forgotten when the call ends.
+   */
+  tag?: object;
 }
 
 /** Another request message on an open stream call (`end` half-closes it). */
 export interface GrpcWrite {
-  /** The id `send` returned for the stream call. */
-  write: number;
+  /** The id `send` returned for the stream call, or the call's `tag`. */
+  write: number | object;
   message?: Uint8Array;
   end?: boolean;
 }
@@ -51,6 +56,7 @@ export interface GrpcConnectionOptions extends Http2ConnectionOptions {
 
 interface CallState {
   stream: boolean;
+  tag: object | undefined;
   reader: GrpcMessageReader | undefined;
   status: GrpcError | undefined;
   ok: boolean;
@@ -84,6 +90,7 @@ export class GrpcConnection implements ProtocolConnection<GrpcSend, GrpcReply, U
   readonly http2: Http2Connection;
   readonly #maxMessage: number;
   readonly #calls = new Map<number, CallState>();
+  readonly #tags = new WeakMap<object, number>();
   readonly #events = new FifoTable<Event>();
 
   /** Creates an idle connection machine. */
@@ -109,8 +116,12 @@ export class GrpcConnection implements ProtocolConnection<GrpcSend, GrpcReply, U
 
   send(request: GrpcSend, options?: SendOptions): number {
     if ("write" in request) {
+      const target = typeof request.write === "number"
+        ? request.write
+        : this.#tags.get(request.write);
+      if (target === undefined) throw new LocalProtocolError("No open gRPC call has this tag");
       const data = request.message ? encodeGrpcMessage(request.message) : new Uint8Array(0);
-      return this.http2.send({ write: request.write, data, end: request.end }, options);
+      return this.http2.send({ write: target, data, end: request.end }, options);
     }
     if (!request.stream && request.message === undefined) {
       throw new TypeError(`Unary call ${request.path} needs a message`);
@@ -124,8 +135,10 @@ export class GrpcConnection implements ProtocolConnection<GrpcSend, GrpcReply, U
       body: request.message ? encodeGrpcMessage(request.message) : undefined,
       stream: request.stream,
     }, options);
+    if (request.tag) this.#tags.set(request.tag, id);
     this.#calls.set(id, {
       stream: request.stream === true,
+      tag: request.tag,
       reader: request.stream ? new GrpcMessageReader(this.#maxMessage) : undefined,
       status: undefined,
       ok: false,
@@ -134,13 +147,13 @@ export class GrpcConnection implements ProtocolConnection<GrpcSend, GrpcReply, U
   }
 
   cancel(id: number): void {
-    this.#calls.delete(id);
+    this.#forget(id);
     this.http2.cancel(id);
   }
 
   close(): void {
     this.http2.close();
-    this.#calls.clear();
+    for (const id of [...this.#calls.keys()]) this.#forget(id);
   }
 
   pollTransmit(maxBytes?: number): Uint8Array | undefined {
@@ -183,7 +196,7 @@ export class GrpcConnection implements ProtocolConnection<GrpcSend, GrpcReply, U
           this.#events.push({ type: "reply", id: e.id, value: e.value });
           return;
         }
-        this.#calls.delete(e.id);
+        this.#forget(e.id);
         const r = e.value;
         const error = responseError(r.status, r.headers) ??
           trailerStatus(r.trailers.length > 0 ? r.trailers : r.headers);
@@ -238,13 +251,13 @@ export class GrpcConnection implements ProtocolConnection<GrpcSend, GrpcReply, U
       case "streamEnd": {
         const call = this.#calls.get(e.id);
         if (!call) return;
-        this.#calls.delete(e.id);
+        this.#forget(e.id);
         this.#events.push({ type: "streamEnd", id: e.id, error: e.error ?? call.status });
         return;
       }
       case "serverError":
       case "timeout":
-        this.#calls.delete(e.id);
+        this.#forget(e.id);
         this.#events.push(e);
         return;
       default:
@@ -252,8 +265,14 @@ export class GrpcConnection implements ProtocolConnection<GrpcSend, GrpcReply, U
     }
   }
 
-  #fail(id: number, error: GrpcError): void {
+  #forget(id: number): void {
+    const call = this.#calls.get(id);
+    if (call?.tag) this.#tags.delete(call.tag);
     this.#calls.delete(id);
+  }
+
+  #fail(id: number, error: GrpcError): void {
+    this.#forget(id);
     this.http2.cancel(id);
     this.#events.push({ type: "streamEnd", id, error });
   }

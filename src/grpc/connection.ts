@@ -79,7 +79,7 @@ type Event = ConnectionEvent<GrpcReply, Uint8Array>;
  *
  * @example
  * ```ts
- * import { GrpcConnection } from "@kvwire/kvwire/grpc";
+ * import { GrpcConnection } from "./connection.ts";
  * const conn = new GrpcConnection({ authority: "127.0.0.1:2379" });
  * conn.send({ path: "/etcdserverpb.Maintenance/Status", message: new Uint8Array(0) });
  * conn.pollTransmit(); // preface, SETTINGS, WINDOW_UPDATE, HEADERS, DATA

@@ -13,7 +13,7 @@ export const DEFAULT_MAX_RECEIVE_MESSAGE_BYTES = 4 * 1024 * 1024;
  *
  * @example
  * ```ts
- * import { encodeGrpcMessage } from "@kvwire/kvwire/grpc";
+ * import { encodeGrpcMessage } from "./framing.ts";
  * encodeGrpcMessage(new Uint8Array([8, 1])); // Uint8Array [0, 0, 0, 0, 2, 8, 1]
  * ```
  */
@@ -31,7 +31,7 @@ export function encodeGrpcMessage(message: Uint8Array): Uint8Array {
  *
  * @example
  * ```ts
- * import { GrpcMessageReader } from "@kvwire/kvwire/grpc";
+ * import { GrpcMessageReader } from "./framing.ts";
  * const r = new GrpcMessageReader(1024);
  * r.push(new Uint8Array([0, 0, 0, 0, 1, 42, 0, 0]));
  * r.next(); // Uint8Array [42]
@@ -86,7 +86,7 @@ export class GrpcMessageReader {
  *
  * @example
  * ```ts
- * import { grpcTimeout } from "@kvwire/kvwire/grpc";
+ * import { grpcTimeout } from "./framing.ts";
  * grpcTimeout(1500); // "1500m"
  * grpcTimeout(0.25); // "250u"
  * ```

@@ -35,7 +35,7 @@ const NAMES = Object.keys(GrpcStatus) as GrpcStatusName[];
  *
  * @example
  * ```ts
- * import { grpcStatusName } from "@kvwire/kvwire/grpc";
+ * import { grpcStatusName } from "./status.ts";
  * grpcStatusName(11); // "OUT_OF_RANGE"
  * ```
  */
@@ -61,7 +61,7 @@ const OUTCOME_UNKNOWN: ReadonlySet<GrpcStatusName> = new Set([
  *
  * @example
  * ```ts
- * import { GrpcError } from "@kvwire/kvwire/grpc";
+ * import { GrpcError } from "./status.ts";
  * const err = new GrpcError(11, "etcdserver: mvcc: required revision has been compacted");
  * console.log(err.status, err.grpcCode, err.sent); // "OUT_OF_RANGE" 11 false
  * ```
@@ -97,7 +97,7 @@ export class GrpcError extends ServerError {
  *
  * @example
  * ```ts
- * import { percentDecode } from "@kvwire/kvwire/grpc";
+ * import { percentDecode } from "./status.ts";
  * percentDecode("caf%C3%A9 %25"); // "café %"
  * ```
  */
@@ -119,7 +119,7 @@ export function percentDecode(text: string): string {
  *
  * @example
  * ```ts
- * import { statusFromHttp } from "@kvwire/kvwire/grpc";
+ * import { statusFromHttp } from "./status.ts";
  * statusFromHttp(503); // 14 (UNAVAILABLE)
  * ```
  */

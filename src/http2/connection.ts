@@ -95,7 +95,7 @@ const isWrite = (req: Http2Send): req is { write: number; data: Uint8Array; end?
  *
  * @example
  * ```ts
- * import { Http2Connection } from "@kvwire/kvwire/http2";
+ * import { Http2Connection } from "./connection.ts";
  * const conn = new Http2Connection({ authority: "127.0.0.1:2379" });
  * const id = conn.send({ path: "/etcdserverpb.KV/Range", body: new Uint8Array(5) });
  * conn.pollTransmit(); // preface, SETTINGS, WINDOW_UPDATE, HEADERS, DATA

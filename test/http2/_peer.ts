@@ -17,7 +17,7 @@ export interface SeenFrame {
 
 /** Parses client bytes (preface first) and builds server frames. */
 export class FakePeer {
-  #pending = new Uint8Array(0);
+  #pending: Uint8Array = new Uint8Array(0);
   #sawPreface = false;
   #block: Uint8Array[] = [];
   readonly decoder = new HpackDecoder();

@@ -59,7 +59,8 @@ interface CallState {
   tag: object | undefined;
   reader: GrpcMessageReader | undefined;
   status: GrpcError | undefined;
-  ok: boolean;
+  /** A grpc-status arrived (trailers, or a trailers-only answer). */
+  final: boolean;
 }
 
 type Event = ConnectionEvent<GrpcReply, Uint8Array>;
@@ -141,7 +142,7 @@ export class GrpcConnection implements ProtocolConnection<GrpcSend, GrpcReply, U
       tag: request.tag,
       reader: request.stream ? new GrpcMessageReader(this.#maxMessage) : undefined,
       status: undefined,
-      ok: false,
+      final: false,
     });
     return id;
   }
@@ -231,9 +232,11 @@ export class GrpcConnection implements ProtocolConnection<GrpcSend, GrpcReply, U
         if (item.type === "headers") {
           const error = responseError(item.status, item.headers);
           if (error) this.#fail(e.id, error);
-          else call.ok = true;
-          // A trailers-only answer carries grpc-status in these headers.
-          call.status = trailerStatus(item.headers, true);
+          else if (item.headers.some(([n]) => n === "grpc-status")) {
+            // A trailers-only answer carries grpc-status in these headers.
+            call.final = true;
+            call.status = trailerStatus(item.headers);
+          }
         } else if (item.type === "data") {
           call.reader!.push(item.data);
           try {
@@ -244,7 +247,8 @@ export class GrpcConnection implements ProtocolConnection<GrpcSend, GrpcReply, U
             this.#fail(e.id, framingError(cause));
           }
         } else {
-          call.status = trailerStatus(item.trailers) ?? undefined;
+          call.final = true;
+          call.status = trailerStatus(item.trailers);
         }
         return;
       }
@@ -252,7 +256,11 @@ export class GrpcConnection implements ProtocolConnection<GrpcSend, GrpcReply, U
         const call = this.#calls.get(e.id);
         if (!call) return;
         this.#forget(e.id);
-        this.#events.push({ type: "streamEnd", id: e.id, error: e.error ?? call.status });
+        const error = e.error ?? call.status ??
+          (call.final
+            ? undefined
+            : new GrpcError(GrpcStatus.UNKNOWN, "stream ended without grpc-status"));
+        this.#events.push({ type: "streamEnd", id: e.id, error });
         return;
       }
       case "serverError":
@@ -290,15 +298,10 @@ function responseError(status: number, headers: readonly HeaderField[]): GrpcErr
   return undefined;
 }
 
-/**
- * The status in trailers: undefined when OK; a GrpcError otherwise (a missing status is
- * UNKNOWN unless `optional`, for headers that may or may not be trailers-only).
- */
-function trailerStatus(fields: readonly HeaderField[], optional = false): GrpcError | undefined {
+/** The status in trailers: undefined when OK; a GrpcError otherwise (missing: UNKNOWN). */
+function trailerStatus(fields: readonly HeaderField[]): GrpcError | undefined {
   const raw = fields.find(([n]) => n === "grpc-status")?.[1];
-  if (raw === undefined) {
-    return optional ? undefined : new GrpcError(GrpcStatus.UNKNOWN, "no grpc-status in trailers");
-  }
+  if (raw === undefined) return new GrpcError(GrpcStatus.UNKNOWN, "no grpc-status in trailers");
   const code = /^\d+$/.test(raw) ? Number(raw) : GrpcStatus.UNKNOWN;
   if (code === GrpcStatus.OK) return undefined;
   const message = fields.find(([n]) => n === "grpc-message")?.[1] ?? "";

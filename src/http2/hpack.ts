@@ -80,12 +80,15 @@ export function latin1Decode(bytes: Uint8Array): string {
   return text;
 }
 
-/** A string of octets (chars 0..255) to bytes; throws `TypeError` on wider chars. */
+/**
+ * A string of octets (chars 0..255) to bytes; throws `TypeError` on wider chars, naming
+ * `what` and the position but never quoting the text (header values may be secrets).
+ */
 export function latin1Encode(text: string, what = "Header"): Uint8Array {
   const out = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c > 255) throw new TypeError(`${what} ${JSON.stringify(text)} has a non-octet character`);
+    if (c > 255) throw new TypeError(`${what} has a non-octet character at position ${i}`);
     out[i] = c;
   }
   return out;

@@ -2,7 +2,7 @@
 // knowledge): one stream per request, HPACK, flow control, SETTINGS, PING, GOAWAY, RST_STREAM.
 
 import type { ConnectionEvent, ProtocolConnection, SendOptions } from "../core/connection.ts";
-import { ByteWriter, concatBytes } from "../core/bytes.ts";
+import { concatBytes } from "../core/bytes.ts";
 import { FifoTable } from "../core/correlation.ts";
 import { DeadlineHeap } from "../core/deadline_heap.ts";
 import {
@@ -16,45 +16,25 @@ import { ReceiveBuffer } from "../core/receive_buffer.ts";
 import {
   DEFAULT_MAX_FRAME_SIZE,
   DEFAULT_WINDOW,
-  encodeSettings,
-  FRAME_HEADER_BYTES,
+  Flag,
+  FrameType,
   Http2ErrorCode,
   MAX_WINDOW,
-  PREFACE,
-  Setting,
   uint32Payload,
-  writeFrame,
 } from "./frames.ts";
-import { type HeaderField, HpackDecoder, HpackEncoder, latin1Encode } from "./hpack.ts";
+import { HpackDecoder } from "./hpack.ts";
 import { Http2Inbound } from "./inbound.ts";
-import { StreamState } from "./stream.ts";
+import { Http2Outbound, type OutboundHooks } from "./outbound.ts";
+import { requestHeaderList, StreamState } from "./stream.ts";
 import {
+  type Http2ConnectionOptions,
   type Http2Item,
   type Http2Reply,
-  type Http2Request,
   type Http2Send,
   Http2StreamError,
 } from "./types.ts";
 
-/** Options of an {@link Http2Connection}. */
-export interface Http2ConnectionOptions {
-  /** The `:authority` of every request, such as `"127.0.0.1:2379"`. */
-  authority: string;
-  /** The `:scheme`. Default `"http"`. */
-  scheme?: "http" | "https";
-  /** The window we grant each stream (SETTINGS_INITIAL_WINDOW_SIZE). Default 1 MiB. */
-  streamWindow?: number;
-  /** The window we grant the whole connection. Default 16 MiB. */
-  connectionWindow?: number;
-  /** Largest frame we accept (SETTINGS_MAX_FRAME_SIZE). Default 16384. */
-  maxFrameSize?: number;
-  /** Largest decoded header list we accept (SETTINGS_MAX_HEADER_LIST_SIZE). Default 64 KiB. */
-  maxHeaderListSize?: number;
-  /** Largest response body of a non-stream request. Default 64 MiB. */
-  maxBodyBytes?: number;
-  /** Header names sent "never indexed" by HPACK (secrets). Default `authorization`, `token`. */
-  sensitiveHeaders?: readonly string[];
-}
+export type { Http2ConnectionOptions } from "./types.ts";
 
 /** A request settled on its own: a write into an open stream. */
 interface WriteEntry {
@@ -105,35 +85,17 @@ export class Http2Connection implements ProtocolConnection<Http2Send, Http2Reply
   readonly #authority: string;
   readonly #scheme: string;
   readonly #streamWindow: number;
-  readonly #connWindow: number;
-  readonly #sensitive: ReadonlySet<string>;
   readonly #buf = new ReceiveBuffer();
-  readonly #encoder = new HpackEncoder();
   readonly #inbound: Http2Inbound;
+  readonly #out: Http2Outbound;
   #nextRequestId = 1;
-  #nextStreamId = 1;
   readonly #byRequest = new Map<number, Entry>();
   readonly #byStream = new Map<number, StreamState>();
   readonly #queued = new FifoTable<StreamState>();
-  /** Open streams with request bytes waiting. */
-  readonly #sending = new Set<StreamState>();
-  readonly #control: Uint8Array[] = [];
   readonly #deadlines = new DeadlineHeap<Entry>((e) => !e.settled);
   readonly #events = new FifoTable<Event>();
   #live = 0;
   #open = 0;
-  #prefaceSent = false;
-  // The peer's settings and our credit.
-  #peerMaxStreams = Infinity;
-  #peerInitialWindow = DEFAULT_WINDOW;
-  #peerMaxFrame = DEFAULT_MAX_FRAME_SIZE;
-  #peerMaxHeaderList = Infinity;
-  #connSendWindow = DEFAULT_WINDOW;
-  #connUnacked = 0;
-  #connRecvLeft: number;
-  /** Streams that received DATA not yet credited back. */
-  readonly #crediting = new Set<StreamState>();
-  // Lifecycle.
   #goAway: { lastStreamId: number; code: string } | undefined;
   #closedReported = false;
   #closed = false;
@@ -149,21 +111,26 @@ export class Http2Connection implements ProtocolConnection<Http2Send, Http2Reply
     this.#authority = options.authority;
     this.#scheme = options.scheme ?? "http";
     this.#streamWindow = options.streamWindow ?? 1024 * 1024;
-    this.#connWindow = options.connectionWindow ?? 16 * 1024 * 1024;
+    const connectionWindow = options.connectionWindow ?? 16 * 1024 * 1024;
     for (
-      const [name, v] of [["streamWindow", this.#streamWindow], [
-        "connectionWindow",
-        this.#connWindow,
-      ]] as const
+      const [name, v] of [
+        ["streamWindow", this.#streamWindow],
+        ["connectionWindow", connectionWindow],
+      ] as const
     ) {
       if (!Number.isInteger(v) || v < DEFAULT_WINDOW || v > MAX_WINDOW) {
         throw new RangeError(`${name} must be an integer from 65535 to 2^31-1, got ${v}`);
       }
     }
-    this.#connRecvLeft = this.#connWindow;
-    this.#sensitive = new Set(options.sensitiveHeaders ?? ["authorization", "token"]);
     const maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
     const maxHeaderListSize = options.maxHeaderListSize ?? 64 * 1024;
+    this.#out = new Http2Outbound({
+      streamWindow: this.#streamWindow,
+      connectionWindow,
+      maxFrameSize,
+      maxHeaderListSize,
+      sensitive: new Set(options.sensitiveHeaders ?? ["authorization", "token"]),
+    });
     this.#inbound = new Http2Inbound({
       maxFrameSize,
       maxHeaderListSize,
@@ -171,15 +138,7 @@ export class Http2Connection implements ProtocolConnection<Http2Send, Http2Reply
       decoder: new HpackDecoder({ maxHeaderListSize }),
       host: this,
     });
-    this.#settingsPayload = encodeSettings([
-      [Setting.EnablePush, 0],
-      [Setting.InitialWindowSize, this.#streamWindow],
-      [Setting.MaxFrameSize, maxFrameSize],
-      [Setting.MaxHeaderListSize, maxHeaderListSize],
-    ]);
   }
-
-  readonly #settingsPayload: Uint8Array;
 
   get inFlight(): number {
     return this.#live;
@@ -225,14 +184,18 @@ export class Http2Connection implements ProtocolConnection<Http2Send, Http2Reply
       }
       entry = { id, stream, settled: false, transmitted: false };
       stream.enqueue(request.data, request.end === true, id);
-      if (stream.phase === "open") this.#sending.add(stream);
+      this.#out.wake(stream);
     } else {
-      const headers = this.#requestHeaders(request);
+      const headers = requestHeaderList(
+        request,
+        this.#scheme,
+        this.#authority,
+        this.#out.peerMaxHeaderList,
+      );
       const stream = new StreamState(
         id,
         request.stream === true,
         headers,
-        this.#peerInitialWindow,
         this.#streamWindow,
       );
       const body = request.body;
@@ -245,33 +208,6 @@ export class Http2Connection implements ProtocolConnection<Http2Send, Http2Reply
     this.#live++;
     if (options.deadline !== undefined) this.#deadlines.push(options.deadline, entry);
     return id;
-  }
-
-  #requestHeaders(request: Http2Request): HeaderField[] {
-    const fields: HeaderField[] = [
-      [":method", request.method ?? "POST"],
-      [":scheme", this.#scheme],
-      [":authority", this.#authority],
-      [":path", request.path],
-    ];
-    let size = 0;
-    for (const [name, value] of fields) size += name.length + value.length + 32;
-    for (const [name, value] of request.headers ?? []) {
-      if (name === "" || name !== name.toLowerCase() || name.startsWith(":")) {
-        throw new TypeError(
-          `Header name ${JSON.stringify(name)} must be lower-case and not a pseudo-header`,
-        );
-      }
-      latin1Encode(value, `Header ${name}`);
-      size += name.length + value.length + 32;
-    }
-    latin1Encode(request.path, "Path");
-    if (size > this.#peerMaxHeaderList) {
-      throw new RangeError(
-        `Request headers of ${size} bytes exceed the peer's limit of ${this.#peerMaxHeaderList}`,
-      );
-    }
-    return request.headers ? [...fields, ...request.headers] : fields;
   }
 
   cancel(id: number): void {
@@ -301,110 +237,32 @@ export class Http2Connection implements ProtocolConnection<Http2Send, Http2Reply
     const payload = new Uint8Array(8);
     new DataView(payload.buffer).setUint32(4, seq);
     this.#pings.set(seq, deadline);
-    this.#queueFrame(0x6, 0, 0, payload);
+    this.#out.queueFrame(FrameType.Ping, 0, 0, payload);
   }
 
   pollTransmit(maxBytes = Infinity): Uint8Array | undefined {
     if (this.#closed || this.#failure) return undefined;
-    const w = new ByteWriter(1024);
-    if (!this.#prefaceSent) {
-      this.#prefaceSent = true;
-      w.writeBytes(PREFACE);
-      writeFrame(w, 0x4, 0, 0, this.#settingsPayload);
-      writeFrame(w, 0x8, 0, 0, uint32Payload(this.#connWindow - DEFAULT_WINDOW));
-    }
-    for (const frame of this.#control) w.writeBytes(frame);
-    this.#control.length = 0;
-    this.#writeCredit(w);
-    while (this.#queued.size > 0 && this.#open < this.#peerMaxStreams && !this.#goAway) {
-      const stream = this.#queued.shift()!;
-      if (stream.settled) continue;
-      this.#openStream(w, stream);
-    }
-    this.#writeData(w, maxBytes);
-    return w.length === 0 ? undefined : w.finish();
+    return this.#out.transmit(maxBytes, this.#queued, () => this.#open, this.#hooks);
   }
 
-  #openStream(w: ByteWriter, stream: StreamState): void {
-    stream.streamId = this.#nextStreamId;
-    this.#nextStreamId += 2;
-    stream.phase = "open";
-    this.#open++;
-    this.#byStream.set(stream.streamId, stream);
-    const block = this.#encoder.encode(stream.headers, { sensitive: this.#sensitive });
-    stream.headers = [];
-    // END_STREAM on HEADERS when the request has no body.
-    const head = stream.out.peek();
-    let flags = 0;
-    if (head && head.end && head.data.length === 0 && head.writeId === undefined) {
-      stream.out.shift();
-      stream.localEnded = true;
-      flags |= 0x1;
-    }
-    const max = this.#peerMaxFrame;
-    for (let start = 0, first = true; first || start < block.length; first = false) {
-      const end = Math.min(block.length, start + max);
-      const type = first ? 0x1 : 0x9;
-      writeFrame(
-        w,
-        type,
-        (first ? flags : 0) | (end === block.length ? 0x4 : 0),
-        stream.streamId,
-        block,
-        start,
-        end,
-      );
-      start = end;
-    }
-    if (stream.hasOutput) this.#sending.add(stream);
-  }
-
-  #writeData(w: ByteWriter, maxBytes: number): void {
-    let progress = true;
-    while (progress && this.#sending.size > 0 && w.length < maxBytes) {
-      progress = false;
-      for (const stream of this.#sending) {
-        const chunk = stream.out.peek();
-        if (!chunk) {
-          this.#sending.delete(stream);
-          continue;
-        }
-        const left = chunk.data.length - chunk.offset;
-        const n = Math.min(left, stream.sendWindow, this.#connSendWindow, this.#peerMaxFrame);
-        if (n === 0 && left > 0) continue; // no credit: wait for WINDOW_UPDATE
-        const last = n === left;
-        const endFlag = last && chunk.end ? 0x1 : 0;
-        if (n > 0 || endFlag) {
-          writeFrame(w, 0x0, endFlag, stream.streamId, chunk.data, chunk.offset, chunk.offset + n);
-        }
-        chunk.offset += n;
-        stream.sendWindow -= n;
-        this.#connSendWindow -= n;
-        progress = true;
-        if (last) {
-          stream.out.shift();
-          if (chunk.end) stream.localEnded = true;
-          if (chunk.writeId !== undefined) this.#written(chunk.writeId, stream);
-          if (stream.localEnded && stream.remoteEnded) this.#finish(stream);
-        }
-        if (!stream.hasOutput) this.#sending.delete(stream);
-        if (w.length >= maxBytes) break;
-      }
-    }
-  }
-
-  #written(writeId: number, stream: StreamState): void {
-    const entry = this.#byRequest.get(writeId) as WriteEntry | undefined;
-    if (!entry) return;
-    entry.transmitted = true;
-    if (entry.settled) return;
-    this.#settle(entry);
-    this.#events.push({
-      type: "reply",
-      id: writeId,
-      value: { type: "written", stream: stream.requestId },
-    });
-  }
+  readonly #hooks: OutboundHooks = {
+    opened: (stream) => {
+      this.#open++;
+      this.#byStream.set(stream.streamId, stream);
+    },
+    written: (writeId, stream) => {
+      const entry = this.#byRequest.get(writeId) as WriteEntry | undefined;
+      if (!entry) return;
+      entry.transmitted = true;
+      this.#settle(entry);
+      this.#events.push({
+        type: "reply",
+        id: writeId,
+        value: { type: "written", stream: stream.requestId },
+      });
+    },
+    ended: (stream) => this.#finish(stream),
+  };
 
   receive(chunk: Uint8Array): void {
     if (this.#closed || this.#eof) return;
@@ -479,42 +337,19 @@ export class Http2Connection implements ProtocolConnection<Http2Send, Http2Reply
   streamFor(streamId: number): StreamState | undefined {
     const stream = this.#byStream.get(streamId);
     if (stream) return stream;
-    if (streamId % 2 === 1 && streamId < this.#nextStreamId) return undefined;
+    if (this.#out.opened(streamId)) return undefined;
     throw new RemoteProtocolError(`HTTP/2 frame for stream ${streamId}, which was never opened`);
   }
 
   /** @internal Applies the peer's SETTINGS and acknowledges them. */
   applySettings(settings: [number, number][]): void {
-    for (const [id, value] of settings) {
-      if (id === Setting.HeaderTableSize) this.#encoder.setMaxTableSize(value);
-      else if (id === Setting.MaxConcurrentStreams) this.#peerMaxStreams = value;
-      else if (id === Setting.MaxFrameSize) this.#peerMaxFrame = value;
-      else if (id === Setting.MaxHeaderListSize) this.#peerMaxHeaderList = value;
-      else if (id === Setting.InitialWindowSize) {
-        const delta = value - this.#peerInitialWindow;
-        this.#peerInitialWindow = value;
-        for (const stream of [...this.#byStream.values(), ...this.#queuedStreams()]) {
-          stream.sendWindow += delta;
-          if (stream.sendWindow > MAX_WINDOW) {
-            throw new RemoteProtocolError("HTTP/2 SETTINGS_INITIAL_WINDOW_SIZE overflows a window");
-          }
-        }
-        if (delta > 0) {
-          for (const s of this.#byStream.values()) if (s.hasOutput) this.#sending.add(s);
-        }
-      }
-    }
-    this.#queueFrame(0x4, 0x1, 0, new Uint8Array(0));
-  }
-
-  *#queuedStreams(): Iterable<StreamState> {
-    for (let i = 0; i < this.#queued.size; i++) yield this.#queued.at(i)!;
+    this.#out.applySettings(settings, this.#byStream.values());
   }
 
   /** @internal A PING from the peer (answered) or the ACK of ours. */
   pinged(payload: Uint8Array, ack: boolean): void {
     if (!ack) {
-      this.#queueFrame(0x6, 0x1, 0, payload.slice());
+      this.#out.queueFrame(FrameType.Ping, Flag.Ack, 0, payload.slice());
       return;
     }
     const seq = new DataView(payload.buffer, payload.byteOffset, 8).getUint32(4);
@@ -523,51 +358,15 @@ export class Http2Connection implements ProtocolConnection<Http2Send, Http2Reply
 
   /** @internal WINDOW_UPDATE for the connection (stream undefined) or a stream. */
   windowUpdate(stream: StreamState | undefined, increment: number): void {
-    if (stream === undefined) {
-      this.#connSendWindow += increment;
-      if (this.#connSendWindow > MAX_WINDOW) {
-        throw new RemoteProtocolError("HTTP/2 connection window overflowed 2^31-1");
-      }
-      return;
+    if (!this.#out.windowUpdate(stream, increment)) {
+      this.resetByUs(stream!, Http2ErrorCode.FLOW_CONTROL_ERROR, "window overflow");
     }
-    stream.sendWindow += increment;
-    if (stream.sendWindow > MAX_WINDOW) {
-      this.resetByUs(stream, Http2ErrorCode.FLOW_CONTROL_ERROR, "window overflow");
-    } else if (stream.hasOutput) this.#sending.add(stream);
   }
 
-  /** @internal Counts received DATA against our windows (credit goes out in pollTransmit). */
+  /** @internal Counts received DATA against our windows. */
   consumed(stream: StreamState | undefined, bytes: number): void {
-    this.#connRecvLeft -= bytes;
-    if (this.#connRecvLeft < 0) {
-      throw new RemoteProtocolError("HTTP/2 peer sent more DATA than the connection window");
-    }
-    this.#connUnacked += bytes;
-    if (!stream || stream.remoteEnded) return;
-    stream.recvLeft -= bytes;
-    if (stream.recvLeft < 0) {
-      this.resetByUs(stream, Http2ErrorCode.FLOW_CONTROL_ERROR, "the peer overran its window");
-      return;
-    }
-    stream.unacked += bytes;
-    this.#crediting.add(stream);
-  }
-
-  /** WINDOW_UPDATEs for windows more than half consumed. */
-  #writeCredit(w: ByteWriter): void {
-    if (this.#connUnacked >= this.#connWindow / 2) {
-      writeFrame(w, 0x8, 0, 0, uint32Payload(this.#connUnacked));
-      this.#connRecvLeft += this.#connUnacked;
-      this.#connUnacked = 0;
-    }
-    for (const stream of this.#crediting) {
-      if (stream.phase === "closed" || stream.remoteEnded) this.#crediting.delete(stream);
-      else if (stream.unacked >= stream.recvWindow / 2) {
-        writeFrame(w, 0x8, 0, stream.streamId, uint32Payload(stream.unacked));
-        stream.recvLeft += stream.unacked;
-        stream.unacked = 0;
-        this.#crediting.delete(stream);
-      }
+    if (!this.#out.consumed(stream, bytes)) {
+      this.resetByUs(stream!, Http2ErrorCode.FLOW_CONTROL_ERROR, "the peer overran its window");
     }
   }
 
@@ -627,7 +426,7 @@ export class Http2Connection implements ProtocolConnection<Http2Send, Http2Reply
         }),
       );
     }
-    this.#queueFrame(0x3, 0, stream.streamId, uint32Payload(code));
+    this.#out.queueFrame(FrameType.RstStream, 0, stream.streamId, uint32Payload(code));
     this.#finish(stream);
   }
 
@@ -672,7 +471,7 @@ export class Http2Connection implements ProtocolConnection<Http2Send, Http2Reply
     if (stream.phase === "open") this.#open--;
     stream.phase = "closed";
     this.#byStream.delete(stream.streamId);
-    this.#sending.delete(stream);
+    this.#out.forget(stream);
     for (let c = stream.out.shift(); c; c = stream.out.shift()) {
       if (c.writeId !== undefined) this.#settleWrite(c.writeId);
     }
@@ -696,11 +495,5 @@ export class Http2Connection implements ProtocolConnection<Http2Send, Http2Reply
     entry.settled = true;
     this.#live--;
     this.#byRequest.delete(entry instanceof StreamState ? entry.requestId : entry.id);
-  }
-
-  #queueFrame(type: number, flags: number, streamId: number, payload: Uint8Array): void {
-    const w = new ByteWriter(FRAME_HEADER_BYTES + payload.length);
-    writeFrame(w, type, flags, streamId, payload);
-    this.#control.push(w.finish());
   }
 }

@@ -4,7 +4,18 @@
 import { concatBytes } from "../core/bytes.ts";
 import { RemoteProtocolError } from "../core/errors.ts";
 import type { ReceiveBuffer } from "../core/receive_buffer.ts";
-import { errorCodeName, Flag, FRAME_HEADER_BYTES, FrameType, readFrameHeader } from "./frames.ts";
+import {
+  DEFAULT_MAX_FRAME_SIZE,
+  errorCodeName,
+  Flag,
+  FRAME_HEADER_BYTES,
+  FrameType,
+  Http2ErrorCode,
+  MAX_MAX_FRAME_SIZE,
+  MAX_WINDOW,
+  readFrameHeader,
+  Setting,
+} from "./frames.ts";
 import type { HeaderField, HpackDecoder } from "./hpack.ts";
 import type { StreamState } from "./stream.ts";
 import type { Http2Item } from "./types.ts";
@@ -102,7 +113,11 @@ export class Http2Inbound {
           else {
             stream.bodySize += data.length;
             if (stream.bodySize > this.#o.maxBodyBytes) {
-              host.resetByUs(stream, 0xb, `response body exceeds ${this.#o.maxBodyBytes} bytes`);
+              host.resetByUs(
+                stream,
+                Http2ErrorCode.ENHANCE_YOUR_CALM,
+                `response body exceeds ${this.#o.maxBodyBytes} bytes`,
+              );
               return;
             }
             stream.body.push(data);
@@ -147,9 +162,14 @@ export class Http2Inbound {
         for (let i = 0; i < p.length; i += 6) {
           const id = (p[i] << 8) | p[i + 1];
           const value = u32(p, i + 2);
-          if (id === 0x2 && value > 1) fail("SETTINGS_ENABLE_PUSH must be 0 or 1");
-          if (id === 0x4 && value > 2 ** 31 - 1) fail("SETTINGS_INITIAL_WINDOW_SIZE above 2^31-1");
-          if (id === 0x5 && (value < 16384 || value > 16777215)) {
+          if (id === Setting.EnablePush && value > 1) fail("SETTINGS_ENABLE_PUSH must be 0 or 1");
+          if (id === Setting.InitialWindowSize && value > MAX_WINDOW) {
+            fail("SETTINGS_INITIAL_WINDOW_SIZE above 2^31-1");
+          }
+          if (
+            id === Setting.MaxFrameSize &&
+            (value < DEFAULT_MAX_FRAME_SIZE || value > MAX_MAX_FRAME_SIZE)
+          ) {
             fail(`SETTINGS_MAX_FRAME_SIZE ${value} out of range`);
           }
           settings.push([id, value]);
@@ -177,8 +197,9 @@ export class Http2Inbound {
         }
         const stream = host.streamFor(streamId);
         if (!stream || stream.phase === "closed") return;
-        if (increment === 0) host.resetByUs(stream, 0x1, "WINDOW_UPDATE of 0");
-        else host.windowUpdate(stream, increment);
+        if (increment === 0) {
+          host.resetByUs(stream, Http2ErrorCode.PROTOCOL_ERROR, "WINDOW_UPDATE of 0");
+        } else host.windowUpdate(stream, increment);
         return;
       }
       default:

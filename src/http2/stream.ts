@@ -1,8 +1,9 @@
 // One HTTP/2 stream of the client machine: its request bytes waiting for flow-control credit,
-// its windows and the response being assembled (RFC 9113 §5.1 states, §5.2 flow control).
+// its windows, the response being assembled (RFC 9113 §5.1, §5.2) and its request headers.
 
 import { FifoTable } from "../core/correlation.ts";
-import type { HeaderField } from "./hpack.ts";
+import { type HeaderField, latin1Encode } from "./hpack.ts";
+import type { Http2Request } from "./types.ts";
 
 /** A piece of request body waiting to go out; `writeId` is replied once it has. */
 export interface OutChunk {
@@ -21,7 +22,7 @@ export type StreamPhase = "queued" | "open" | "closed";
  * @example
  * ```ts
  * import { StreamState } from "./stream.ts";
- * const s = new StreamState(1, false, [[":method", "POST"]], 65535, 65535);
+ * const s = new StreamState(1, false, [[":method", "POST"]], 65535);
  * s.phase; // "queued"
  * ```
  */
@@ -43,8 +44,8 @@ export class StreamState {
   localEnded = false;
   /** END_STREAM received. */
   remoteEnded = false;
-  /** Credit the peer gave us for DATA on this stream. */
-  sendWindow: number;
+  /** Credit the peer gave us for DATA on this stream (set when the stream opens). */
+  sendWindow = 0;
   /** DATA bytes received and not yet credited back by WINDOW_UPDATE. */
   unacked = 0;
   /** The window we granted (our SETTINGS_INITIAL_WINDOW_SIZE). */
@@ -63,13 +64,11 @@ export class StreamState {
     requestId: number,
     streaming: boolean,
     headers: readonly HeaderField[],
-    sendWindow: number,
     recvWindow: number,
   ) {
     this.requestId = requestId;
     this.streaming = streaming;
     this.headers = headers;
-    this.sendWindow = sendWindow;
     this.recvWindow = recvWindow;
     this.recvLeft = recvWindow;
   }
@@ -90,4 +89,47 @@ export class StreamState {
     for (let i = 0; i < this.out.size; i++) if (this.out.at(i)!.end) return true;
     return false;
   }
+}
+
+/**
+ * The header list of a request: pseudo-headers then `request.headers`, validated (lower-case
+ * names, no pseudo-headers, octet values, within the peer's SETTINGS_MAX_HEADER_LIST_SIZE)
+ * before anything is queued: `TypeError` or `RangeError` naming the header, never its value.
+ *
+ * @example
+ * ```ts
+ * import { requestHeaderList } from "./stream.ts";
+ * requestHeaderList({ path: "/" }, "http", "h:1", Infinity).length; // 4
+ * ```
+ */
+export function requestHeaderList(
+  request: Http2Request,
+  scheme: string,
+  authority: string,
+  peerMaxHeaderList: number,
+): HeaderField[] {
+  const fields: HeaderField[] = [
+    [":method", request.method ?? "POST"],
+    [":scheme", scheme],
+    [":authority", authority],
+    [":path", request.path],
+  ];
+  let size = 0;
+  for (const [name, value] of fields) size += name.length + value.length + 32;
+  for (const [name, value] of request.headers ?? []) {
+    if (name === "" || name !== name.toLowerCase() || name.startsWith(":")) {
+      throw new TypeError(
+        `Header name ${JSON.stringify(name)} must be lower-case and not a pseudo-header`,
+      );
+    }
+    latin1Encode(value, `Header ${name}`);
+    size += name.length + value.length + 32;
+  }
+  latin1Encode(request.path, "Path");
+  if (size > peerMaxHeaderList) {
+    throw new RangeError(
+      `Request headers of ${size} bytes exceed the peer's limit of ${peerMaxHeaderList}`,
+    );
+  }
+  return request.headers ? [...fields, ...request.headers] : fields;
 }

@@ -83,3 +83,23 @@ export class Http2StreamError extends ServerError {
     this.http2Code = http2Code;
   }
 }
+
+/** Options of an {@link Http2Connection}. */
+export interface Http2ConnectionOptions {
+  /** The `:authority` of every request, such as `"127.0.0.1:2379"`. */
+  authority: string;
+  /** The `:scheme`. Default `"http"`. */
+  scheme?: "http" | "https";
+  /** The window we grant each stream (SETTINGS_INITIAL_WINDOW_SIZE). Default 1 MiB. */
+  streamWindow?: number;
+  /** The window we grant the whole connection. Default 16 MiB. */
+  connectionWindow?: number;
+  /** Largest frame we accept (SETTINGS_MAX_FRAME_SIZE). Default 16384. */
+  maxFrameSize?: number;
+  /** Largest decoded header list we accept (SETTINGS_MAX_HEADER_LIST_SIZE). Default 64 KiB. */
+  maxHeaderListSize?: number;
+  /** Largest response body of a non-stream request. Default 64 MiB. */
+  maxBodyBytes?: number;
+  /** Header names sent "never indexed" by HPACK (secrets). Default `authorization`, `token`. */
+  sensitiveHeaders?: readonly string[];
+}

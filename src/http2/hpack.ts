@@ -71,7 +71,15 @@ export function encodeInteger(w: ByteWriter, value: number, n: number, flags: nu
   w.writeUint8(rest);
 }
 
-/** Bytes to a string, one char per octet (header values are octets, not UTF-8). */
+/**
+ * Bytes to a string, one char per octet (header values are octets, not UTF-8).
+ *
+ * @example
+ * ```ts
+ * import { latin1Decode } from "./hpack.ts";
+ * latin1Decode(new Uint8Array([104, 233])); // "hé"
+ * ```
+ */
 export function latin1Decode(bytes: Uint8Array): string {
   let text = "";
   for (let i = 0; i < bytes.length; i += 4096) {
@@ -83,6 +91,12 @@ export function latin1Decode(bytes: Uint8Array): string {
 /**
  * A string of octets (chars 0..255) to bytes; throws `TypeError` on wider chars, naming
  * `what` and the position but never quoting the text (header values may be secrets).
+ *
+ * @example
+ * ```ts
+ * import { latin1Encode } from "./hpack.ts";
+ * latin1Encode("hé"); // Uint8Array [104, 233]
+ * ```
  */
 export function latin1Encode(text: string, what = "Header"): Uint8Array {
   const out = new Uint8Array(text.length);

@@ -69,7 +69,16 @@ export const STATIC_TABLE: readonly HeaderField[] = [
   ["www-authenticate", ""],
 ];
 
-/** The size of an entry as HPACK counts it (RFC 7541 §4.1), with UTF-16 lengths as octets. */
+/**
+ * The size of an entry as HPACK counts it (RFC 7541 §4.1); names and values are octet
+ * strings (one char per octet).
+ *
+ * @example
+ * ```ts
+ * import { entrySize } from "./hpack_table.ts";
+ * entrySize("custom-key", "custom-header"); // 55
+ * ```
+ */
 export function entrySize(name: string, value: string): number {
   return name.length + value.length + 32;
 }

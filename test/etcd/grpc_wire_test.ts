@@ -206,6 +206,19 @@ test("etcd over gRPC: server errors are GrpcError with the status name", async (
     driver.request({ path: "/etcdserverpb.KV/Nope", message: new Uint8Array(0) }),
     (error: unknown) => error instanceof GrpcError && error.status === "UNIMPLEMENTED",
   );
+  // Authenticate on a server without auth: FAILED_PRECONDITION, and the password never shows.
+  await assert.rejects(
+    call(M.Method.Authenticate, M.AuthenticateRequest, M.AuthenticateResponse, {
+      name: "root",
+      password: "pw-never-shown",
+    }),
+    (error: unknown) => {
+      assert.ok(error instanceof GrpcError);
+      assert.equal(error.status, "FAILED_PRECONDITION");
+      assert.ok(!JSON.stringify(error).includes("pw-never") && !String(error).includes("pw-never"));
+      return true;
+    },
+  );
   // The connection stays usable after errors.
   await call(M.Method.Range, M.RangeRequest, M.RangeResponse, { key: key("a") });
 });

@@ -249,3 +249,23 @@ test("gRPC bad arguments are TypeError before anything is queued", () => {
   assert.equal(conn.pollTransmit(), undefined);
   assert.equal(conn.inFlight, 0);
 });
+
+test("gRPC secrets: a token in metadata is not reachable through inspect, JSON or String", async () => {
+  const { inspect } = await import("node:util");
+  const { conn, out } = ready();
+  conn.send({ path: "/x", message: new Uint8Array(0), metadata: [["token", "s3cret-token"]] });
+  const before = [
+    inspect(conn, { depth: 10, showHidden: true }),
+    JSON.stringify(conn),
+    String(conn),
+  ];
+  const frames = out();
+  // On the wire it is a never-indexed literal: the peer's table does not keep it either.
+  assert.ok(frames[0].headers?.some(([n, v]) => n === "token" && v === "s3cret-token"));
+  const after = [
+    inspect(conn, { depth: 10, showHidden: true }),
+    JSON.stringify(conn),
+    String(conn),
+  ];
+  for (const text of [...before, ...after]) assert.ok(!text.includes("s3cret"), text);
+});

@@ -123,12 +123,28 @@ export class ProtoReader {
   }
 }
 
-/** Zigzag-encodes a signed 64-bit value. */
+/**
+ * Zigzag-encodes a signed 64-bit value (sint32/sint64 fields).
+ *
+ * @example
+ * ```ts
+ * import { zigzagEncode } from "./wire.ts";
+ * zigzagEncode(-1n); // 1n
+ * ```
+ */
 export function zigzagEncode(v: bigint): bigint {
   return BigInt.asUintN(64, (v << 1n) ^ (v >> 63n));
 }
 
-/** Zigzag-decodes to a signed 64-bit value. */
+/**
+ * Zigzag-decodes to a signed 64-bit value.
+ *
+ * @example
+ * ```ts
+ * import { zigzagDecode } from "./wire.ts";
+ * zigzagDecode(3n); // -2n
+ * ```
+ */
 export function zigzagDecode(v: bigint): bigint {
   return BigInt.asIntN(64, (v >> 1n) ^ -(v & 1n));
 }

@@ -175,7 +175,9 @@ export class Http2Outbound {
           continue;
         }
         const left = chunk.data.length - chunk.offset;
-        const n = Math.min(left, stream.sendWindow, this.#connSendWindow, this.peerMaxFrame);
+        // A lowered SETTINGS_INITIAL_WINDOW_SIZE can make a window negative (RFC 9113 §6.9.2).
+        const credit = Math.min(stream.sendWindow, this.#connSendWindow);
+        const n = Math.max(0, Math.min(left, credit, this.peerMaxFrame));
         if (n === 0 && left > 0) continue; // no credit: wait for WINDOW_UPDATE
         const last = n === left;
         const endFlag = last && chunk.end ? Flag.EndStream : 0;

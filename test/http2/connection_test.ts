@@ -194,6 +194,34 @@ test("HTTP/2 send flow control: stream and connection windows, WINDOW_UPDATE, SE
   assert.equal(frames.at(-1)?.flags, 0x1);
 });
 
+test("HTTP/2 a lowered initial window can go negative: nothing is sent until credit returns", () => {
+  const { conn, out, peer } = ready();
+  conn.send({ path: "/", body: new Uint8Array(30_000) });
+  const first = out().filter((f) => f.type === FrameType.Data);
+  assert.equal(first.reduce((n, f) => n + f.payload.length, 0), 30_000);
+  const id2 = conn.send({ path: "/2", body: new Uint8Array(40_000) });
+  assert.ok(id2 > 0);
+  // Stream 3 got 35535 bytes (the connection's remaining credit); shrinking every stream
+  // window by 60000 leaves stream 3 at -60000 + (65535 - 35535).
+  assert.equal(
+    out().filter((f) => f.type === FrameType.Data).reduce((n, f) => n + f.payload.length, 0),
+    35_535,
+  );
+  conn.receive(
+    concatBytes([
+      peer.settings([[Setting.InitialWindowSize, 5535]]),
+      peer.u32(FrameType.WindowUpdate, 0, 100_000),
+    ]),
+  );
+  conn.nextEvent();
+  assert.deepEqual(out().map((f) => f.type), [FrameType.Settings]); // only the ACK
+  conn.receive(peer.u32(FrameType.WindowUpdate, 3, 30_000 + 4_465));
+  conn.nextEvent();
+  const rest = out().filter((f) => f.type === FrameType.Data);
+  assert.equal(rest.reduce((n, f) => n + f.payload.length, 0), 4_465);
+  assert.equal(rest.at(-1)?.flags, 1);
+});
+
 test("HTTP/2 receive flow control: WINDOW_UPDATE once half a window was consumed; overrun refused", () => {
   const { conn, out, peer, events } = ready([], { streamWindow: 65535, connectionWindow: 65535 });
   conn.send({ path: "/s", stream: true });

@@ -269,3 +269,41 @@ test("gRPC secrets: a token in metadata is not reachable through inspect, JSON o
   ];
   for (const text of [...before, ...after]) assert.ok(!text.includes("s3cret"), text);
 });
+
+test("gRPC fuzz: mutated answers give replies, GrpcErrors or RemoteProtocolError, nothing else", () => {
+  const p = new FakePeer();
+  const valid = concatBytes([
+    p.settings(),
+    p.headers(1, GRPC_HEADERS),
+    p.data(1, encodeGrpcMessage(te.encode("one"))),
+    p.headers(1, [["grpc-status", "0"]], true),
+    p.headers(3, GRPC_HEADERS),
+    p.data(3, concatBytes([encodeGrpcMessage(te.encode("a")), encodeGrpcMessage(te.encode("b"))])),
+    p.headers(3, [["grpc-status", "5"], ["grpc-message", "x%41"]], true),
+  ]);
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), {
+        minLength: 1,
+        maxLength: 3,
+      }),
+      (mutations) => {
+        const bytes = valid.slice();
+        for (const [i, v] of mutations) bytes[i] = v;
+        const conn = new GrpcConnection({ authority: "h", maxReceiveMessageBytes: 64 });
+        conn.send({ path: "/u", message: new Uint8Array(0) });
+        conn.send({ path: "/s", stream: true });
+        conn.pollTransmit();
+        conn.receive(bytes);
+        try {
+          for (let e = conn.nextEvent(); e && e.type !== "closed"; e = conn.nextEvent()) {
+            if (e.type === "serverError") assert.ok(e.error instanceof Error);
+          }
+        } catch (error) {
+          assert.ok(error instanceof RemoteProtocolError, String(error));
+        }
+      },
+    ),
+    { numRuns: 1000 },
+  );
+});

@@ -85,6 +85,21 @@ export class MemcacheClient extends MemcacheCore {
     }));
   }
 
+  /**
+   * The `host:port` (or socket path) of the server a key goes to now, dead servers and
+   * failover considered (python-memcached's `_get_server`).
+   *
+   * @example
+   * ```ts
+   * import { MemcacheClient } from "@kvwire/kvwire/memcache";
+   * const mc = new MemcacheClient({ servers: ["10.0.0.1", "10.0.0.2"], distribution: "python" });
+   * mc.serverFor("user:42"); // "10.0.0.1:11211" or "10.0.0.2:11211"
+   * ```
+   */
+  serverFor(key: KeyInput): string {
+    return this.shared.pool.route(this.prepare(key).hash).spec.label;
+  }
+
   /** A view sharing the connections whose calls use other per-call options. */
   with(options: CallOptions): MemcacheClient {
     return new MemcacheClient({}, { shared: this.shared, call: { ...this.call, ...options } });

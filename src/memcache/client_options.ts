@@ -3,6 +3,7 @@
 
 import type { Address, Connect, TlsOptions } from "../core/transport.ts";
 import { parseHostPort } from "../core/url.ts";
+import { type Distribution, DISTRIBUTIONS } from "./distribution.ts";
 import type { KetamaCompat } from "./ketama.ts";
 import type { Serializer } from "./values.ts";
 
@@ -69,6 +70,14 @@ export interface MemcacheClientOptions {
   offlineQueueSize?: number;
   /** Point naming of the ketama ring. Default `"libmemcached"`. */
   ketama?: KetamaCompat;
+  /**
+   * How keys are spread over the servers, to share a cluster with other clients (see
+   * {@link Distribution}): `"ketama-weighted"` (default; libmemcached/pylibmc
+   * `ketama_weighted`, npm `memcached`), `"ketama"` (pylibmc `{"ketama": True}`), `"python"`
+   * (python-memcached) or `"modula"` (pylibmc's default). With `failover`, a dead server's
+   * keys go where that client sends them.
+   */
+  distribution?: Distribution;
   /** The transport connector. Default: the one for the running runtime. */
   connect?: Connect;
 }
@@ -245,6 +254,9 @@ export function checkClientOptions(options: MemcacheClientOptions): MemcacheProt
     }
   }
   checkTls(options.tls);
+  if (options.distribution !== undefined && !DISTRIBUTIONS.includes(options.distribution)) {
+    throw new TypeError(`Unknown memcache distribution ${JSON.stringify(options.distribution)}`);
+  }
   for (const name of ["maxValueSize", "maxKeyLength"] as const) {
     const value = options[name];
     if (value !== undefined && (!Number.isInteger(value) || value < 1)) {

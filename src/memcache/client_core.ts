@@ -25,7 +25,8 @@ import type {
   MemcacheStatus,
   StoreMode,
 } from "./types.ts";
-import { defaultSerializer, type EncodedValue, ValueCodec } from "./values.ts";
+import { resolveSerializer } from "./python_values.ts";
+import { type EncodedValue, ValueCodec } from "./values.ts";
 
 /** State a client and its views share. */
 export interface ClientState {
@@ -103,9 +104,10 @@ export abstract class MemcacheCore {
       newPool,
       protocol,
       codec: new ValueCodec(
-        options.serializer ?? defaultSerializer,
+        resolveSerializer(options.serializer, options.pickleProtocol),
         options.minCompressLen ?? 0,
         options.maxValueSize ?? 1024 * 1024,
+        options.compressor,
       ),
       maxKeyLength: options.maxKeyLength ?? 250,
     };

@@ -13,12 +13,16 @@ import type {
   CallOptions,
   CasItem,
   CounterOptions,
+  GetOptions,
+  GetOrSetOptions,
   KeyInput,
   MetaGetOptions,
   MetaGetResult,
   MultiOptions,
+  NoreplyOptions,
   StoreOptions,
 } from "./client_types.ts";
+import { getOrSet } from "./get_or_set.ts";
 import { MemcacheError } from "./errors.ts";
 import { isUnavailable } from "./pool.ts";
 import type { MemcacheItem, MemcacheRequest, MetaResponse } from "./types.ts";
@@ -107,11 +111,12 @@ export class MemcacheClient extends MemcacheCore {
 
   // ---- retrieval ----
 
-  /** The value of a key, or null when missing. */
-  get<T = unknown>(key: KeyInput): Promise<T | null> {
+  /** The value of a key, or null when missing; `touch` sets its TTL too (get-and-touch). */
+  get<T = unknown>(key: KeyInput, options: GetOptions = {}): Promise<T | null> {
     return new Promise<T | null>((resolve, reject) => {
       const k = this.prepare(key);
-      this.dispatch(k, { op: "get", keys: [k.bytes] }, "GET", {
+      const request: MemcacheRequest = { op: "get", keys: [k.bytes], touch: options.touch };
+      this.dispatch(k, request, options.touch === undefined ? "GET" : "GAT", {
         reply: (reply) => {
           const item = (reply as { items: (MemcacheItem | null)[] }).items[0];
           if (item === null) resolve(null);
@@ -152,7 +157,11 @@ export class MemcacheClient extends MemcacheCore {
       prepared,
       (p) => p.hash,
       (node, indexes) =>
-        this.request(node, { op: "get", keys: indexes.map((i) => prepared[i].bytes) }, "GET")
+        this.request(node, {
+          op: "get",
+          keys: indexes.map((i) => prepared[i].bytes),
+          touch: options.touch,
+        }, options.touch === undefined ? "GET" : "GAT")
           .then((reply) => {
             const items = (reply as { items: (MemcacheItem | null)[] }).items;
             for (let j = 0; j < items.length; j++) found[indexes[j]] = items[j];
@@ -259,9 +268,11 @@ export class MemcacheClient extends MemcacheCore {
   }
 
   /** Sets a new TTL in seconds (as the stores' `ttl`); true when the key exists. */
-  async touch(key: KeyInput, ttl: number): Promise<boolean> {
+  async touch(key: KeyInput, ttl: number, options: NoreplyOptions = {}): Promise<boolean> {
     const k = this.prepare(key);
-    return (await this.status(k, { op: "touch", key: k.bytes, ttl }, "TOUCH")) === "touched";
+    const request: MemcacheRequest = { op: "touch", key: k.bytes, ttl };
+    if (options.noreply) return this.fireAndForget(k, request, "TOUCH", true);
+    return (await this.status(k, request, "TOUCH")) === "touched";
   }
 
   /** Deletes a key; true when it existed. */
@@ -352,7 +363,55 @@ export class MemcacheClient extends MemcacheCore {
     return response;
   }
 
+  /**
+   * Marks a key stale instead of deleting it (meta `md <key> I T<staleTtl>`): readers keep
+   * getting the old value, flagged stale, for `staleTtl` seconds, and the first
+   * {@link getOrSet} wins its refresh. True when the key existed. Meta protocol only.
+   *
+   * @example
+   * ```ts
+   * import { MemcacheClient } from "@kvwire/kvwire/memcache";
+   * await using mc = await MemcacheClient.connect();
+   * await mc.invalidate("page:1", { staleTtl: 30 });
+   * ```
+   */
+  async invalidate(key: KeyInput, options: { staleTtl?: number } = {}): Promise<boolean> {
+    const flags = options.staleTtl === undefined ? ["I"] : ["I", `T${options.staleTtl}`];
+    const response = await this.meta("md", key, flags);
+    return response?.code === "HD";
+  }
+
+  /**
+   * The cached value, or the loader's, computed by one caller at a time across every client
+   * (memcached's anti-dogpile: vivify-on-miss and the win token; see {@link getOrSet}).
+   * Meta protocol only.
+   *
+   * @example
+   * ```ts
+   * import { MemcacheClient } from "@kvwire/kvwire/memcache";
+   * await using mc = await MemcacheClient.connect();
+   * const page = await mc.getOrSet("page:1", async () => "<html>", { ttl: 300, staleTtl: 30 });
+   * ```
+   */
+  getOrSet<T>(
+    key: KeyInput,
+    loader: () => T | Promise<T>,
+    options: GetOrSetOptions = {},
+  ): Promise<T> {
+    const ops = {
+      meta: (cmd: "mg" | "md", k: KeyInput, flags: readonly string[]) => this.meta(cmd, k, flags),
+      set: (k: KeyInput, value: unknown, o: StoreOptions) => this.set(k, value, o),
+      decode: (item: MemcacheItem) => this.shared.codec.decode(item),
+    };
+    return getOrSet(ops, key, loader, options);
+  }
+
   // ---- servers ----
+
+  /** Sends a no-op to every server and waits for the answers (meta `mn`, binary NOOP). */
+  async noop(): Promise<void> {
+    await this.shared.pool.eachServer({ op: "noop" }, this.call, "NOOP");
+  }
 
   /** Flushes every reachable server after `delay` seconds (python-memcached's `flush_all`). */
   async flushAll(delay = 0): Promise<void> {

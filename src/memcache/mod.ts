@@ -32,6 +32,7 @@ export * from "./credentials.ts";
 export * from "./deadlines.ts";
 export * from "./distribution.ts";
 export * from "./errors.ts";
+export * from "./get_or_set.ts";
 export * from "./hashes.ts";
 export * from "./ketama.ts";
 export * from "./keys.ts";

@@ -25,6 +25,12 @@ import type {
 import { getOrSet } from "./get_or_set.ts";
 import { MemcacheError } from "./errors.ts";
 import { isUnavailable } from "./pool.ts";
+
+/** Lets a request run unawaited (noreply): its outcome is ignored. */
+function detach(sent: Promise<unknown>): Promise<void> {
+  sent.catch(() => {});
+  return Promise.resolve();
+}
 import type { MemcacheItem, MemcacheRequest, MetaResponse } from "./types.ts";
 
 /**
@@ -235,7 +241,9 @@ export class MemcacheClient extends MemcacheCore {
         flags: values[i].flags,
         ttl: options.ttl,
       }));
-      return this.request(node, { op: "store", mode: "set", items }, "SET").then((reply) => {
+      const sent = this.request(node, { op: "store", mode: "set", items }, "SET");
+      if (options.noreply) return detach(sent);
+      return sent.then((reply) => {
         (reply as { statuses: unknown[] }).statuses.forEach((s, j) => {
           if (s !== "stored") failed.add(indexes[j]);
         });
@@ -287,22 +295,30 @@ export class MemcacheClient extends MemcacheCore {
    * Deletes many keys, per server in parallel. True when every server answered (missing
    * keys are fine), as python-memcached's `delete_multi`.
    */
-  async deleteMulti(keys: Iterable<KeyInput>, options: MultiOptions = {}): Promise<boolean> {
+  async deleteMulti(
+    keys: Iterable<KeyInput>,
+    options: MultiOptions & NoreplyOptions = {},
+  ): Promise<boolean> {
     const prepared = [...keys].map((key) => this.prepare(key, options.keyPrefix));
     let ok = true;
     await this.shared.pool.perServer(
       prepared,
       (p) => p.hash,
-      (node, indexes) =>
-        this.request(node, { op: "delete", keys: indexes.map((i) => prepared[i].bytes) }, "DELETE")
-          .then((reply) => {
-            for (const s of (reply as { statuses: unknown[] }).statuses) {
-              if (s instanceof MemcacheError) ok = false;
-            }
-          }, (error) => {
-            if (!isUnavailable(error)) throw error;
-            ok = false;
-          }),
+      (node, indexes) => {
+        const sent = this.request(node, {
+          op: "delete",
+          keys: indexes.map((i) => prepared[i].bytes),
+        }, "DELETE");
+        if (options.noreply) return detach(sent);
+        return sent.then((reply) => {
+          for (const s of (reply as { statuses: unknown[] }).statuses) {
+            if (s instanceof MemcacheError) ok = false;
+          }
+        }, (error) => {
+          if (!isUnavailable(error)) throw error;
+          ok = false;
+        });
+      },
     );
     return ok;
   }

@@ -27,7 +27,7 @@ async function ttlOf(key: string): Promise<number | undefined> {
 for (const protocol of ["meta", "text", "binary"] as const) {
   const p = `extras:${run}:${protocol}:`;
 
-  test(`memcache ${protocol}: noop answers after noreply writes; noreply touch`, async () => {
+  test(`memcache ${protocol}: noop answers after noreply writes; noreply touch, setMulti, deleteMulti`, async () => {
     const mc = await client(protocol);
     assert.equal(await mc.set(`${p}nr`, "v", { noreply: true }), true);
     assert.equal(await mc.touch(`${p}nr`, 777, { noreply: true }), true);
@@ -35,6 +35,15 @@ for (const protocol of ["meta", "text", "binary"] as const) {
     assert.equal(await mc.get(`${p}nr`), "v");
     const ttl = await ttlOf(`${p}nr`);
     assert.ok(ttl !== undefined && ttl > 700 && ttl <= 777, `ttl ${ttl}`);
+    assert.deepEqual(await mc.setMulti({ a: 1, b: 2 }, { keyPrefix: p, noreply: true }), []);
+    await mc.noop();
+    assert.deepEqual(
+      await mc.getMulti(["a", "b"], { keyPrefix: p }),
+      new Map([["a", 1], ["b", 2]]),
+    );
+    assert.equal(await mc.deleteMulti(["a", "b"], { keyPrefix: p, noreply: true }), true);
+    await mc.noop();
+    assert.deepEqual(await mc.getMulti(["a", "b"], { keyPrefix: p }), new Map());
   });
 
   test(`memcache ${protocol}: get-and-touch on get and getMulti`, async () => {

@@ -46,8 +46,10 @@ const PYTHON_RETRIES = 10;
  * The placement of a {@link Distribution} over servers (in order: indexes are positions).
  *
  * Theory of operation, when servers are dead (failover):
- * - the ketama kinds look the key up on a ring built over the live servers only, as
- *   libmemcached's auto-eject rebuilds its continuum (cached per set of dead servers);
+ * - the ketama kinds look every key up on a ring built over the live servers only, as
+ *   libmemcached's auto-eject rebuilds its continuum (cached per set of dead servers): when
+ *   the weights of the live servers average differently, their point counts change and some
+ *   of their own keys move too, exactly as in libmemcached;
  * - `"python"` rehashes `str(hash) + str(try)` up to 10 times until a live bucket comes up
  *   (python-memcached's `_get_server`); if none does, the first choice is returned, so the
  *   request fails as it does in Python;
@@ -112,10 +114,9 @@ function ketamaPlacement(
   return {
     place(key, isDead) {
       const hash = ring.hash(key);
-      const primary = ring.lookupHash(hash);
-      if (!isDead || !isDead(primary)) return primary;
+      if (!isDead || !servers.some((_, i) => isDead(i))) return ring.lookupHash(hash);
       const entry = liveRing(isDead);
-      return entry ? entry.indexes[entry.ring.lookupHash(hash)] : primary;
+      return entry ? entry.indexes[entry.ring.lookupHash(hash)] : ring.lookupHash(hash);
     },
   };
 }

@@ -63,8 +63,9 @@ export interface ServerPoolOptions extends ServerNodeOptions {
  *
  * Theory of operation: the placement (see {@link createPlacement}) is built once over every
  * server. A key goes to its owner; with failover on and that owner dead, it goes where the
- * reference client of the distribution sends it (libmemcached's auto-eject ring of live
- * servers, python-memcached's rehash; nowhere for modula). Without failover the dead owner
+ * reference client of the distribution sends it (python-memcached's rehash; nowhere for
+ * modula; for ketama, libmemcached's auto-eject ring of live servers, used for every key while
+ * a server is dead). Without failover the dead owner
  * is returned and its request fails fast.
  *
  * @example

@@ -48,22 +48,30 @@ test("placement: python rehashes a dead server's keys; all dead gives the first 
   }
 });
 
-test("placement: modula never moves a key; ketama moves only a dead server's keys", () => {
+test("placement: modula never moves a key; ketama uses the ring of live servers", () => {
   const modula = createPlacement("modula", THREE);
   const keys = Array.from({ length: 2000 }, (_, i) => enc(`k${i}`));
   for (const key of keys) assert.equal(modula.place(key, () => true), modula.place(key));
+  // Equal weights: the live ring keeps the live servers' points, so only the dead one's keys move.
+  const equal = createPlacement("ketama", THREE.map((s) => ({ ...s, weight: 1 })));
+  let moved = 0;
+  for (const key of keys) {
+    const before = equal.place(key);
+    const after = equal.place(key, (i) => i === 1);
+    assert.notEqual(after, 1);
+    if (before === 1) moved++;
+    else assert.equal(after, before);
+  }
+  assert.ok(moved > 0);
+  // Weights 2, 1, 4 without the second: libmemcached's rebuilt ring gives the others new
+  // point counts, and some of their keys move between them too.
   for (const kind of ["ketama", "ketama-weighted"] as const) {
-    const ring = createPlacement(kind, THREE);
-    let moved = 0;
-    for (const key of keys) {
-      const before = ring.place(key);
-      const after = ring.place(key, (i) => i === 1);
-      if (before === 1) {
-        assert.notEqual(after, 1);
-        moved++;
-      } else assert.equal(after, before, kind);
-    }
-    assert.ok(moved > 0, kind);
+    const ring = createPlacement(kind, THREE.map((s, i) => ({ ...s, weight: [2, 1, 4][i] })));
+    const shifted = keys.filter((k) =>
+      ring.place(k) !== 1 && ring.place(k, (i) => i === 1) !== ring.place(k)
+    );
+    assert.ok(shifted.length > 0, kind);
+    for (const key of keys) assert.notEqual(ring.place(key, (i) => i === 1), 1, kind);
   }
   assert.equal(createPlacement("ketama", THREE.slice(0, 1)).place(enc("k")), 0);
 });

@@ -1,6 +1,7 @@
 /**
  * memcache for every runtime: a python-memcached-style client over the meta (default), text or
- * binary protocol, with a weighted ketama pool (libmemcached-compatible), dead-server
+ * binary protocol, with key placement compatible with libmemcached (ketama, weighted or not,
+ * and modula) and python-memcached, python-memcached's value format (safe pickles), dead-server
  * handling, failover, SASL and TLS; and the sans-I/O `MetaConnection`, `TextConnection` and
  * `BinaryConnection` machines underneath.
  *

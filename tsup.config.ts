@@ -2,6 +2,7 @@
 // the kvwire-tunnel bin (ESM); and dist/workerd/, the Workers build that the package's
 // "workerd" export condition selects: there transports/auto.ts is swapped for
 // transports/auto_workerd.ts and Node built-ins are not external, so reaching one fails the build.
+// `@opentelemetry/api` (an optional peer of the otel entry) stays external everywhere.
 import { defineConfig } from "tsup";
 import { workerdAutoPlugin } from "./scripts/workerd_bundle.ts";
 
@@ -21,6 +22,8 @@ export const entries: Record<string, string> = {
   "transports/websocket": "transports/websocket.ts",
   tunnel: "src/tunnel/mod.ts",
   "tunnel/server": "transports/tunnel_server.ts",
+  otel: "otel/mod.ts",
+  "diagnostics-channel": "instrumentation/diagnostics_channel.ts",
 };
 
 /** Entries of the Workers build: everything that can run in workerd. */
@@ -69,7 +72,10 @@ export default defineConfig([
     platform: "neutral",
     splitting: true,
     treeshake: true,
-    external: [/^cloudflare:/],
+    // `node:diagnostics_channel` (Workers with `nodejs_compat`) is the one built-in allowed here:
+    // only the diagnostics-channel entry reaches it.
+    removeNodeProtocol: false,
+    external: [/^cloudflare:/, "node:diagnostics_channel"],
     esbuildPlugins: [workerdAutoPlugin],
   },
 ]);

@@ -1,5 +1,5 @@
-// Real-server harness: starts redis-server, memcached and etcd (v3.4 flags) on free loopback ports
-// in temp dirs for integration tests. CLI: `tsx scripts/servers.ts redis memcached etcd`.
+// Real-server harness: starts redis-server, memcached, etcd (v3.4 flags) and a Redis Cluster on
+// free loopback ports in temp dirs. CLI: `tsx scripts/servers.ts [redis|memcached|etcd|redis-cluster]...`
 
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -1058,16 +1058,22 @@ function isMain(): boolean {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const kinds = argv.length > 0 ? argv : ["redis", "memcached", "etcd"];
-  const bad = kinds.filter((k) => !["redis", "memcached", "etcd"].includes(k));
+  const all = argv.length > 0 ? argv : ["redis", "memcached", "etcd"];
+  const bad = all.filter((k) => !["redis", "memcached", "etcd", "redis-cluster"].includes(k));
   if (bad.length > 0) {
-    console.error(`Unknown server kind "${bad[0]}"\nUsage: servers.ts [redis|memcached|etcd]...`);
+    console.error(
+      `Unknown server kind "${bad[0]}"\nUsage: servers.ts [redis|memcached|etcd|redis-cluster]...`,
+    );
     return 2;
   }
+  const kinds = all.filter((k) => k !== "redis-cluster");
   let servers: ServerHandle[];
+  let cluster: RedisClusterServers | undefined;
   try {
+    if (all.includes("redis-cluster")) cluster = await startRedisCluster();
     servers = await startServers(kinds as ServerKind[]);
   } catch (error) {
+    await cluster?.stop();
     console.error(error instanceof Error ? error.message : error);
     return 1;
   }
@@ -1079,11 +1085,12 @@ async function main(argv: string[]): Promise<number> {
   const keepAlive = setInterval(() => {}, 1 << 30);
   for (const s of servers) console.log(`${s.kind} ${s.host}:${s.port}`);
   for (const s of servers) console.log(`export KVWIRE_${s.kind.toUpperCase()}=${s.host}:${s.port}`);
+  if (cluster) console.log(`export KVWIRE_REDIS_CLUSTER=${cluster.endpoints.join(",")}`);
   console.error("# servers are up; stop with Ctrl-C (SIGINT) or SIGTERM");
   const received = await signal;
   clearInterval(keepAlive);
   console.error(`# ${received}: stopping`);
-  await Promise.all(servers.map((s) => s.stop()));
+  await Promise.all([...servers.map((s) => s.stop()), cluster?.stop()]);
   console.error("# stopped");
   return 0;
 }

@@ -1,6 +1,6 @@
 // The main job: a guided tour of kvwire on the current runtime against real local servers it
-// starts itself (or the ones named by KVWIRE_REDIS=host:port). Run: npm run tour
-// Also: node_modules/.bin/deno run -A scripts/tour.ts, node_modules/.bin/bun scripts/tour.ts
+// starts itself (or those KVWIRE_REDIS=host:port... name), and Redis Cluster when
+// KVWIRE_REDIS_CLUSTER=host:port,... is set. Run: npm run tour (or deno run -A / bun it).
 
 import process from "node:process";
 import { runtimeName } from "../transports/auto.ts";
@@ -12,6 +12,7 @@ import { startTStorageSimulator } from "../test/fixtures/tstorage/simulator.ts";
 import { type ServerHandle, startEtcd, startMemcached, startRedis } from "./servers.ts";
 import { MemcacheClient } from "../src/memcache/mod.ts";
 import { EtcdClient, text } from "../src/etcd/mod.ts";
+import { clusterTour } from "./tour_cluster.ts";
 
 const started: ServerHandle[] = [];
 
@@ -164,6 +165,8 @@ async function etcdTour(): Promise<void> {
 console.log(`kvwire tour on ${runtimeName()}`);
 try {
   await redisTour();
+  const clusterSeeds = process.env.KVWIRE_REDIS_CLUSTER;
+  if (clusterSeeds) await clusterTour(clusterSeeds.split(",").map((s) => s.trim()));
   await memcacheTour();
   await etcdTour();
   await tstorageTour();

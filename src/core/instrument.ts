@@ -69,13 +69,26 @@ export interface Operation extends OperationStart {
  * ```
  */
 export interface Instrumentation {
+  /**
+   * Whether the hook wants the operations starting now (default: always). While no hook is
+   * active no operation is built (a publisher without listeners of its own costs nothing); a
+   * hook still sees the operations another hook wanted, and may ignore them.
+   */
+  active?(): boolean;
   /** The operation starts (before its first byte is written). */
   onStart?(operation: Operation): void;
   /** The operation settled (a stream: it ended). `error` is set when it failed. */
   onEnd?(operation: Operation): void;
 }
 
-const globalHooks: Instrumentation[] = [];
+/**
+ * The process-wide hooks live on the global object under a registered symbol, so every copy of
+ * kvwire loaded in one process (the ESM and CJS builds, the Workers build) shares them: an
+ * adapter loaded through one copy sees the clients of another.
+ */
+const globalHooks: Instrumentation[] = ((globalThis as { [key: symbol]: unknown })[
+  Symbol.for("kvwire.instrumentation")
+] ??= []) as Instrumentation[];
 
 /**
  * Adds a hook that sees the operations of every client in this process (the diagnostics
@@ -101,17 +114,20 @@ function checkHook(hook: Instrumentation, name: string): void {
   if (
     typeof hook !== "object" || hook === null ||
     (hook.onStart !== undefined && typeof hook.onStart !== "function") ||
-    (hook.onEnd !== undefined && typeof hook.onEnd !== "function")
+    (hook.onEnd !== undefined && typeof hook.onEnd !== "function") ||
+    (hook.active !== undefined && typeof hook.active !== "function")
   ) {
-    throw new TypeError(`${name} must be an object with onStart and/or onEnd functions`);
+    throw new TypeError(
+      `${name} must be an object with onStart and/or onEnd (and optionally active) functions`,
+    );
   }
 }
 
 /**
  * A client's view of its hooks: its own (the `instrumentation` option) plus the process-wide ones.
  *
- * Theory of operation: `start` returns undefined when no hook is registered, so an
- * uninstrumented request costs two length checks; call sites then skip `end`. Hooks run inside
+ * Theory of operation: `start` returns undefined when no hook is registered (or none is
+ * `active`), so an uninstrumented request costs two length checks; call sites then skip `end`. Hooks run inside
  * try/catch: instrumentation can never fail a request.
  *
  * @example
@@ -134,7 +150,8 @@ export class Instrumenter {
 
   /** True when some hook would see an operation started now. */
   get enabled(): boolean {
-    return this.#own.length > 0 || globalHooks.length > 0;
+    if (this.#own.length === 0 && globalHooks.length === 0) return false;
+    return this.#own.some(isActive) || globalHooks.some(isActive);
   }
 
   /**
@@ -142,7 +159,7 @@ export class Instrumenter {
    * literal at every call site) becomes the operation.
    */
   start(info: OperationStart): Operation | undefined {
-    if (this.#own.length === 0 && globalHooks.length === 0) return undefined;
+    if (!this.enabled) return undefined;
     const op = info as Operation;
     op.kind = info.kind ?? "request";
     op.startTime = Date.now();
@@ -194,6 +211,15 @@ export class Instrumenter {
   #each(call: (hook: Instrumentation) => void): void {
     for (const hook of this.#own) safely(call, hook);
     for (const hook of globalHooks) safely(call, hook);
+  }
+}
+
+function isActive(hook: Instrumentation): boolean {
+  if (hook.active === undefined) return true;
+  try {
+    return hook.active();
+  } catch {
+    return false;
   }
 }
 

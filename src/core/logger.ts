@@ -35,6 +35,7 @@ const LEVELS: Record<string, LogLevel> = {
   error: "error",
   disconnect: "warn",
   serverDown: "warn",
+  leaseLost: "warn",
   failover: "info",
   topology: "info",
   switchMaster: "info",

@@ -1,109 +1,40 @@
 // The etcd transport layer: HTTP/1.1 connections per endpoint (a small pool for unary calls,
-// a dedicated connection per stream), endpoint failover with health tracking, and auth tokens.
+// a dedicated connection per stream), endpoint failover with health tracking, auth tokens, and
+// what an operator sees: events, stats and one Operation per call.
 
-import { Backoff } from "../core/backoff.ts";
 import { Driver } from "../core/driver.ts";
-import {
-  AbortedError,
-  ConnectionClosedError,
-  KvError,
-  RemoteProtocolError,
-  TimeoutError,
-  UnresponsiveError,
-} from "../core/errors.ts";
+import { EventHub } from "../core/events.ts";
+import { Instrumenter, type Operation } from "../core/instrument.ts";
+import { type ClientStats, summarizeStats } from "../core/observe.ts";
+import { ConnectionClosedError, RemoteProtocolError, UnresponsiveError } from "../core/errors.ts";
 import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
 import type { StreamQueue } from "../core/stream_queue.ts";
-import { type Connect, type ConnectOptions, formatAddress } from "../core/transport.ts";
+import { formatAddress } from "../core/transport.ts";
 import { checked, collect, type Decode, parseJson, Reauth, safeJson } from "./answer.ts";
-import { ConnectionPool, type Http1Driver } from "./pool.ts";
-import { sleep } from "./wait.ts";
-
-export type { Decode } from "./answer.ts";
-
-/** A TCP endpoint. */
-export interface Address {
-  /** Host name or IP address. */
-  host: string;
-  /** TCP port. */
-  port: number;
-}
+import type {
+  Address,
+  CallInfo,
+  CallOptions,
+  ChannelOptions,
+  ChannelSummary,
+} from "./channel_options.ts";
+import { Endpoint } from "./endpoint.ts";
 import { EtcdError, etcdErrorFromJson } from "./errors.ts";
 import type { HttpRequest, HttpResponse } from "./http1/codec.ts";
 import { Http1Connection } from "./http1/connection.ts";
+import { Failover } from "./failover.ts";
+import { type EtcdEvents, operationOf } from "./events.ts";
+import { ConnectionPool, type Http1Driver } from "./pool.ts";
 
-/**
- * Bounds on what an etcd server may send, checked before anything is buffered; an answer over
- * a limit is a `RemoteProtocolError` and its connection is dropped.
- */
-export interface EtcdLimits {
-  /**
-   * Largest answer body: a declared Content-Length, or the sum of a chunked body's chunk
-   * sizes. Default 64 MiB (etcd's own request limit is 1.5 MiB, but one range or a v2
-   * recursive listing may carry many keys).
-   */
-  maxResponseBytes?: number;
-  /** Largest watch message (one line of a streamed answer), and chunk of it. Default 16 MiB. */
-  maxWatchMessageBytes?: number;
-  /** Largest status line plus headers of an answer. Default 64 KiB. */
-  maxHeaderBytes?: number;
-}
-
-/** Settings of a {@link Channel}. */
-export interface ChannelOptions extends EtcdLimits {
-  /** The etcd members to talk to, tried in turn on failure. */
-  endpoints: Address[];
-  /** The transport connector. */
-  connect: Connect;
-  /** TLS: `true` for defaults (certificate verified), or settings. */
-  tls?: ConnectOptions["tls"];
-  /** Milliseconds to open a connection. Default 5,000. */
-  connectTimeout?: number;
-  /** Default deadline of a call in milliseconds, retries included. Default 30,000. */
-  requestTimeout?: number;
-  /** Unary connections per endpoint. Default 8. */
-  maxConnections?: number;
-  /** User name and password: a token is fetched and sent with every request. */
-  auth?: { username: string; password: string };
-  /**
-   * Milliseconds a pooled connection may stay silent with a call in flight before it is
-   * presumed dead, closed and its endpoint marked down. Default off: a call whose deadline
-   * passes with no byte received closes its connection in any case.
-   */
-  silenceTimeout?: number;
-}
-
-/** What a {@link Channel} (and the clients on it) show of themselves: never a secret. */
-export interface ChannelSummary {
-  /** The endpoints as `host:port`. */
-  endpoints: string[];
-  /** Whether connections use TLS. */
-  tls: boolean;
-  /** Whether a client certificate is presented (mutual TLS). */
-  clientCertificate: boolean;
-  /** The user name of `auth`, when set (the password and token are never shown). */
-  username?: string;
-}
-
-/** Options of one call. */
-export interface CallOptions {
-  /** Deadline of the call in milliseconds, retries included. */
-  timeout?: number;
-  /** Aborts the call. */
-  signal?: AbortSignal;
-  /** The call may run again after its fate became unknown (reads). Default false. */
-  idempotent?: boolean;
-}
-
-class Endpoint {
-  /** Connections for unary calls. */
-  pool!: ConnectionPool;
-  downUntil = 0;
-  readonly backoff = new Backoff({ initialDelay: 100, maxDelay: 2000 });
-  constructor(readonly address: Address, readonly label: string) {}
-}
-
-const TRANSIENT =
-  /etcdserver: (no leader|too many requests|not capable|leader changed|request timed out|server stopped)/;
+export type { Decode } from "./answer.ts";
+export type {
+  Address,
+  CallInfo,
+  CallOptions,
+  ChannelOptions,
+  ChannelSummary,
+  EtcdLimits,
+} from "./channel_options.ts";
 
 /** Errors that say the auth token was not accepted (invalid, expired, or older than the store). */
 const TOKEN_REJECTED = /invalid auth token|auth store is old|token/;
@@ -133,7 +64,9 @@ const TOKEN_REJECTED = /invalid auth token|auth store is old|token/;
 export class Channel {
   readonly #options: ChannelOptions;
   readonly #endpoints: Endpoint[];
-  #preferred = 0;
+  readonly #events: EventHub<EtcdEvents>;
+  readonly #instrumenter: Instrumenter;
+  readonly #failover: Failover;
   #token: string | undefined;
   #authing: Promise<void> | undefined;
   #authentications = 0;
@@ -153,8 +86,10 @@ export class Channel {
       }
     }
     this.#options = options;
+    this.#events = options.events ?? new EventHub<EtcdEvents>();
+    this.#instrumenter = options.instrumenter ?? new Instrumenter();
     this.#endpoints = options.endpoints.map((a) => {
-      const ep = new Endpoint(a, `etcd ${a.host}:${a.port}`);
+      const ep = new Endpoint(a, this.#events);
       ep.pool = new ConnectionPool(
         ep.label,
         () => this.#open(ep, false),
@@ -162,11 +97,77 @@ export class Channel {
       );
       return ep;
     });
+    this.#failover = new Failover(
+      this.#endpoints,
+      this.#events,
+      () => this.#closed,
+      options.requestTimeout,
+    );
   }
 
   /** True once `close()` was called. */
   get isClosed(): boolean {
     return this.#closed;
+  }
+
+  /** The hub of the channel's events (behind the clients' `on()`). */
+  get events(): EventHub<EtcdEvents> {
+    return this.#events;
+  }
+
+  /**
+   * Each endpoint's state and counters (one member per endpoint) and their totals.
+   *
+   * @example
+   * ```ts
+   * import { Channel } from "@kvwire/kvwire/etcd";
+   * import { connect } from "@kvwire/kvwire/transports/auto";
+   * const channel = new Channel({ endpoints: [{ host: "127.0.0.1", port: 2379 }], connect });
+   * console.log(channel.stats().members[0].state); // "idle"
+   * ```
+   */
+  stats(): ClientStats {
+    return summarizeStats(this.#endpoints.map((ep) => ep.stats()), this.#closed);
+  }
+
+  /**
+   * Starts an operation when a hook listens (else returns undefined, having built nothing),
+   * naming the endpoint calls go to first. End it with {@link endOperation}.
+   */
+  startOperation(
+    operation: string,
+    kind: "request" | "stream" = "request",
+    batchSize?: number,
+  ): Operation | undefined {
+    const instrumenter = this.#instrumenter;
+    if (!instrumenter.enabled) return undefined;
+    const { host, port } = this.#failover.pick(0).address;
+    return instrumenter.start({
+      protocol: "etcd",
+      operation,
+      kind,
+      serverAddress: host,
+      serverPort: port,
+      batchSize,
+    });
+  }
+
+  /** Ends an operation of {@link startOperation} (a no-op for undefined). */
+  endOperation(op: Operation | undefined, error?: unknown): void {
+    this.#instrumenter.end(op, error);
+  }
+
+  /** `work` as the operation `op`: ended when it settles. */
+  async #tracked<T>(op: Operation | undefined, work: Promise<T>): Promise<T> {
+    if (op === undefined) return await work;
+    try {
+      const result = await work;
+      this.#instrumenter.end(op);
+      return result;
+    } catch (error) {
+      this.#instrumenter.end(op, error);
+      throw error;
+    }
   }
 
   /**
@@ -228,7 +229,7 @@ export class Channel {
 
   /** The endpoint the next call goes to first. */
   get currentEndpoint(): Address {
-    return this.#endpoints[this.#preferred].address;
+    return this.#failover.preferred.address;
   }
 
   /**
@@ -241,9 +242,25 @@ export class Channel {
     body: unknown,
     options: CallOptions = {},
     decode?: Decode<T>,
+    about?: CallInfo,
+  ): Promise<T> {
+    const op = this.startOperation(
+      about?.operation ?? operationOf(path),
+      "request",
+      about?.batchSize,
+    );
+    return await this.#tracked(op, this.#call(path, body, options, decode, op));
+  }
+
+  async #call<T>(
+    path: string,
+    body: unknown,
+    options: CallOptions,
+    decode: Decode<T> | undefined,
+    op: Operation | undefined,
   ): Promise<T> {
     const text = JSON.stringify(body);
-    return await this.#withRetries(options, path, async (ep, reauthed, remaining) => {
+    return await this.#failover.run(options, path, op, async (ep, reauthed, remaining) => {
       if (this.#options.auth && this.#token === undefined) await this.#authenticate(options);
       const headers: Record<string, string> = { "Content-Type": "application/json" };
       if (this.#token !== undefined) headers["Authorization"] = this.#token;
@@ -255,7 +272,10 @@ export class Channel {
         : "never";
       return await ep.pool.exchange(request, remaining, options.signal, fresh, (response) => {
         const json = parseJson(response.body);
-        if (response.status === 200) return decode ? decode(json) : json as T;
+        if (response.status === 200) {
+          if (this.#events.has("leaderChange")) this.#failover.observeLeader(ep, path, json);
+          return decode ? decode(json) : json as T;
+        }
         const error = etcdErrorFromJson(json, response.status);
         if (!reauthed && this.isTokenRejection(error)) {
           this.#token = undefined;
@@ -274,18 +294,24 @@ export class Channel {
     request: HttpRequest,
     options: CallOptions,
     decode: (response: HttpResponse) => T,
+    operation: string = request.method,
   ): Promise<T> {
-    return await this.#withRetries(
-      options,
-      request.path,
-      (ep, _reauthed, remaining) =>
-        ep.pool.exchange(
-          request,
-          remaining,
-          options.signal,
-          options.idempotent === true ? "unless-same" : "never",
-          decode,
-        ),
+    const op = this.startOperation(operation);
+    return await this.#tracked(
+      op,
+      this.#failover.run(
+        options,
+        request.path,
+        op,
+        (ep, _reauthed, remaining) =>
+          ep.pool.exchange(
+            request,
+            remaining,
+            options.signal,
+            options.idempotent === true ? "unless-same" : "never",
+            decode,
+          ),
+      ),
     );
   }
 
@@ -294,8 +320,19 @@ export class Channel {
     request: HttpRequest,
     options: CallOptions,
     decode: (response: HttpResponse) => T,
+    operation: string = request.method,
   ): Promise<T> {
-    return await this.#withRetries(options, request.path, async (ep, _reauthed, remaining) => {
+    const op = this.startOperation(operation);
+    return await this.#tracked(op, this.#rawDedicated(request, options, decode, op));
+  }
+
+  async #rawDedicated<T>(
+    request: HttpRequest,
+    options: CallOptions,
+    decode: (response: HttpResponse) => T,
+    op: Operation | undefined,
+  ): Promise<T> {
+    return await this.#failover.run(options, request.path, op, async (ep, _reauthed, remaining) => {
       const driver = await this.#open(ep, true);
       try {
         const response = await driver.request(request, {
@@ -313,11 +350,19 @@ export class Channel {
    * Opens a dedicated connection carrying one streamed request (watch). `close()` ends it.
    * The stream's items are the lines of the body; it ends with an error when the connection
    * drops. `tokenGeneration` tells which token went with it (see {@link renewToken}).
+   * `operation` is the Operation its attempts count toward (`resumed`: the first attempt is
+   * itself a re-send, of a watch restarting).
    */
   async openStream(
     path: string,
     body: unknown,
-    options: { signal?: AbortSignal; method?: HttpRequest["method"]; raw?: boolean } = {},
+    options: {
+      signal?: AbortSignal;
+      method?: HttpRequest["method"];
+      raw?: boolean;
+      operation?: Operation;
+      resumed?: boolean;
+    } = {},
   ): Promise<
     {
       items: StreamQueue<Uint8Array>;
@@ -327,9 +372,8 @@ export class Channel {
     }
   > {
     if (this.#options.auth && this.#token === undefined) await this.#authenticate({});
-    return await this.#withRetries({ signal: options.signal, idempotent: true }, path, async (
-      ep,
-    ) => {
+    const retry = { signal: options.signal, idempotent: true };
+    return await this.#failover.run(retry, path, options.operation, async (ep) => {
       const driver = await this.#open(ep, true);
       const headers: Record<string, string> = {};
       if (!options.raw) headers["Content-Type"] = "application/json";
@@ -343,7 +387,7 @@ export class Channel {
         stream: true,
       }, { highWaterMark: 64 });
       return { items, endpoint: ep.address, close: () => driver.destroy(), tokenGeneration };
-    });
+    }, options.resumed);
   }
 
   /**
@@ -357,8 +401,23 @@ export class Channel {
     options: CallOptions,
     decode: Decode<T>,
   ): Promise<T> {
+    const op = this.startOperation(operationOf(path));
+    return await this.#tracked(op, this.#callDedicated(path, body, options, decode, op));
+  }
+
+  async #callDedicated<T>(
+    path: string,
+    body: unknown,
+    options: CallOptions,
+    decode: Decode<T>,
+    operation: Operation | undefined,
+  ): Promise<T> {
     for (let reauthed = false;; reauthed = true) {
-      const stream = await this.openStream(path, body, options);
+      const stream = await this.openStream(path, body, {
+        signal: options.signal,
+        operation,
+        resumed: reauthed,
+      });
       try {
         return await collect(path, stream, options.signal, decode);
       } catch (error) {
@@ -369,123 +428,49 @@ export class Channel {
   }
 
   async #authenticate(options: CallOptions): Promise<void> {
-    this.#authing ??= (async () => {
-      const auth = this.#options.auth!;
-      const path = "/v3/auth/authenticate";
-      const request: HttpRequest = {
-        method: "POST",
-        path,
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ name: auth.username, password: auth.password }),
-      };
-      const token = await this.#withRetries(
-        options,
-        path,
-        (ep, _reauthed, remaining) =>
-          ep.pool.exchange(request, remaining, options.signal, "always", (response) => {
-            const json = parseJson(response.body, true) as { token?: unknown };
-            if (response.status !== 200) throw etcdErrorFromJson(json, response.status);
-            if (typeof json.token !== "string") throw new TypeError("the answer has no token");
-            return json.token;
-          }),
-      );
-      this.#token = token;
-      this.#authentications++;
-    })().finally(() => (this.#authing = undefined));
+    this.#authing ??= this.#tracked(
+      this.startOperation("Authenticate"),
+      (async () => {
+        const auth = this.#options.auth!;
+        const path = "/v3/auth/authenticate";
+        const request: HttpRequest = {
+          method: "POST",
+          path,
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ name: auth.username, password: auth.password }),
+        };
+        const token = await this.#failover.run(
+          options,
+          path,
+          undefined,
+          (ep, _reauthed, remaining) =>
+            ep.pool.exchange(request, remaining, options.signal, "always", (response) => {
+              const json = parseJson(response.body, true) as { token?: unknown };
+              if (response.status !== 200) throw etcdErrorFromJson(json, response.status);
+              if (typeof json.token !== "string") throw new TypeError("the answer has no token");
+              return json.token;
+            }),
+        );
+        this.#token = token;
+        this.#authentications++;
+      })(),
+    ).finally(() => (this.#authing = undefined));
     await this.#authing;
-  }
-
-  async #withRetries<T>(
-    options: CallOptions,
-    what: string,
-    attempt: (ep: Endpoint, reauthed: boolean, remaining: number) => Promise<T>,
-  ): Promise<T> {
-    const timeout = options.timeout ?? this.#options.requestTimeout ?? 30_000;
-    const deadline = Date.now() + timeout;
-    const backoff = new Backoff({ initialDelay: 50, maxDelay: 1000 });
-    let reauthed = false;
-    let lastError: Error | undefined;
-    let sent = false; // an attempt may have run
-    for (let tries = 0;; tries++) {
-      if (this.#closed) throw new ConnectionClosedError(`etcd client is closed; ${what} not sent`);
-      if (options.signal?.aborted) {
-        throw new AbortedError(`${what} was aborted`, { cause: options.signal.reason });
-      }
-      const ep = this.#pick(tries);
-      try {
-        const result = await attempt(ep, reauthed, Math.max(1, deadline - Date.now()));
-        this.#preferred = this.#endpoints.indexOf(ep);
-        ep.backoff.reset();
-        return result;
-      } catch (error) {
-        if (error instanceof Reauth) {
-          reauthed = true;
-          lastError = error.error;
-          continue;
-        }
-        lastError = error as Error;
-        sent ||= error instanceof KvError && error.sent;
-        if (error instanceof TimeoutError && Date.now() >= deadline) {
-          if (!sent || error.sent) throw error;
-          break; // an earlier attempt may have run: say so
-        }
-        const retry = this.#retryable(ep, error as Error, options.idempotent === true);
-        if (!retry) throw error;
-        const delay = this.#endpoints.length > 1 && tries % this.#endpoints.length !== 0
-          ? 0
-          : backoff.next();
-        if (Date.now() + delay >= deadline) break;
-        if (delay > 0) await sleep(delay, options.signal);
-      }
-    }
-    throw new TimeoutError(`${what} did not succeed within ${timeout} ms: ${lastError?.message}`, {
-      cause: lastError,
-      sent,
-    });
-  }
-
-  #retryable(ep: Endpoint, error: Error, idempotent: boolean): boolean {
-    if (error instanceof EtcdError) {
-      if (error.grpcCode !== 14 && !TRANSIENT.test(error.message)) return false;
-      this.#markDown(ep);
-      return idempotent || !error.sent;
-    }
-    if (error instanceof ConnectionClosedError) {
-      this.#markDown(ep);
-      return idempotent || !error.sent;
-    }
-    const code = error instanceof KvError ? error.code : "";
-    if (code === "CONNECT_FAILED" || (error instanceof TimeoutError && !error.sent)) {
-      this.#markDown(ep);
-      return true;
-    }
-    return false;
-  }
-
-  #markDown(ep: Endpoint): void {
-    ep.downUntil = Date.now() + ep.backoff.next();
-    if (this.#endpoints[this.#preferred] === ep) {
-      this.#preferred = (this.#preferred + 1) % this.#endpoints.length;
-    }
-  }
-
-  /** The endpoint for attempt `tries`: the preferred one, skipping those marked down. */
-  #pick(tries: number): Endpoint {
-    const n = this.#endpoints.length;
-    const now = Date.now();
-    for (let i = 0; i < n; i++) {
-      const ep = this.#endpoints[(this.#preferred + tries + i) % n];
-      if (ep.downUntil <= now) return ep;
-    }
-    return this.#endpoints[(this.#preferred + tries) % n];
   }
 
   async #open(ep: Endpoint, dedicated: boolean): Promise<Http1Driver> {
     const { host, port } = ep.address;
-    const transport = await this.#options.connect(ep.address, {
-      timeout: this.#options.connectTimeout ?? 5000,
-      tls: this.#options.tls,
-    });
+    ep.connecting();
+    let transport;
+    try {
+      transport = await this.#options.connect(ep.address, {
+        timeout: this.#options.connectTimeout ?? 5000,
+        tls: this.#options.tls,
+      });
+    } catch (error) {
+      if (!this.#closed) ep.connectFailed(error as Error);
+      throw error;
+    }
     if (this.#closed) {
       transport.close();
       throw new ConnectionClosedError("etcd client was closed while connecting");
@@ -502,12 +487,16 @@ export class Channel {
       silenceTimeout: dedicated ? undefined : this.#options.silenceTimeout,
       onClose: (error) => {
         // A connection that broke the protocol or went unresponsive: try the others first.
-        if (error instanceof RemoteProtocolError || isUnresponsive(error)) this.#markDown(ep);
+        if (error instanceof RemoteProtocolError || isUnresponsive(error)) {
+          this.#failover.markDown(ep, error!);
+        }
+        ep.closed(driver);
         ep.pool.removed(driver);
         this.#streams.delete(driver);
       },
     });
     if (dedicated) this.#streams.add(driver);
+    ep.opened(driver, dedicated);
     return driver;
   }
 
@@ -517,7 +506,10 @@ export class Channel {
     this.#closed = true;
     for (const hook of [...this.#closeHooks]) hook();
     this.#closeHooks.clear();
-    for (const ep of this.#endpoints) ep.pool.close();
+    for (const ep of this.#endpoints) {
+      ep.close();
+      ep.pool.close();
+    }
     for (const d of [...this.#streams]) d.destroy();
   }
 }

@@ -2,18 +2,15 @@
 // compaction, leases, watch, lock, election, cluster and maintenance, auth, failover.
 
 import { defaultConnect } from "../core/default_connect.ts";
-import type { Connect, ConnectOptions } from "../core/transport.ts";
+import { observability } from "../core/observability.ts";
+import type { ClientStats } from "../core/observe.ts";
 import { base64Encode } from "./base64.ts";
 import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
-import {
-  type Address,
-  type CallOptions,
-  Channel,
-  type ChannelSummary,
-  type EtcdLimits,
-} from "./channel.ts";
+import { type CallOptions, Channel, type ChannelSummary } from "./channel.ts";
 import { ReadCoalescer } from "./coalesce.ts";
+import type { EtcdClientOptions, Member, MemberStatus } from "./client_options.ts";
 import { parseEndpoints } from "./endpoints.ts";
+import type { EtcdEvents } from "./events.ts";
 import {
   b64,
   type Bytes,
@@ -42,90 +39,7 @@ import { Election, Lock, type LockOptions } from "./lock.ts";
 import { type TxnRequest, txnRequest, type TxnResult, txnResult } from "./txn.ts";
 import { Watcher, type WatchOptions } from "./watch.ts";
 
-/** Options of an {@link EtcdClient}. */
-export interface EtcdClientOptions extends EtcdLimits {
-  /**
-   * `https://host:port`, `http://host:port` or bare `host:port` strings (port default 2379).
-   * `https://` turns TLS on for the client; then every endpoint speaks TLS and an `http://`
-   * one is refused with a `TypeError`. Default `["127.0.0.1:2379"]`.
-   */
-  endpoints?: (string | Address)[];
-  /** The transport connector. Default: the one for the running runtime. */
-  connect?: Connect;
-  /**
-   * TLS for every endpoint: `true` for the defaults, or `{ ca, cert, key, serverName }` (a
-   * client certificate and key for mutual TLS). The server's certificate is always verified
-   * unless `rejectUnauthorized: false` is spelled out. Implied by `https://` endpoints; set
-   * with an `http://` endpoint it is a `TypeError`.
-   */
-  tls?: ConnectOptions["tls"];
-  /** User name and password; the token is renewed once when the server rejects it. */
-  auth?: { username: string; password: string };
-  /** A prefix added to every key and removed from every key returned. */
-  namespace?: Bytes;
-  /** Deadline of each call in milliseconds, failover retries included. Default 30,000. */
-  requestTimeout?: number;
-  /** Milliseconds to open one connection. Default 5,000. */
-  connectTimeout?: number;
-  /** Pooled connections per endpoint for unary calls. Default 8. */
-  maxConnections?: number;
-  /**
-   * Milliseconds a pooled connection may stay silent with a call in flight before it is
-   * presumed dead, closed and its endpoint marked down. Default off: a call whose deadline
-   * passes with no byte received closes its connection in any case.
-   */
-  silenceTimeout?: number;
-  /**
-   * Send the range reads (`get`, `getString`, `getPrefix`, `range`, `iterate` pages) made in
-   * the same microtask turn as one read-only transaction: one HTTP request and one read on
-   * the server for up to 128 of them, each caller still getting its own answer or error.
-   * Linearizable and serializable reads are batched apart; a read with its own `signal` or
-   * `timeout` is sent alone. Default true; `false` sends each read as its own request.
-   *
-   * @example
-   * ```ts
-   * import { EtcdClient } from "@kvwire/kvwire/etcd";
-   * await using etcd = new EtcdClient({ coalesceReads: true });
-   * // One request to etcd for the three reads:
-   * const [a, b, c] = await Promise.all(["a", "b", "c"].map((k) => etcd.getString(k)));
-   * ```
-   */
-  coalesceReads?: boolean;
-}
-
-/** A cluster member. */
-export interface Member {
-  /** The member's id. */
-  id: bigint;
-  /** The member's name (empty until it has started). */
-  name: string;
-  /** URLs the other members reach it at. */
-  peerUrls: string[];
-  /** URLs clients reach it at. */
-  clientUrls: string[];
-  /** True for a non-voting learner. */
-  isLearner: boolean;
-}
-
-/** A member's status (maintenance/status). */
-export interface MemberStatus {
-  /** The etcd version of the member. */
-  version: string;
-  /** Size of the backend database in bytes. */
-  dbSize: bigint;
-  /** The id of the member it sees as leader. */
-  leader: bigint;
-  /** The id of the member that answered. */
-  memberId: bigint;
-  /** The member's current Raft index. */
-  raftIndex: bigint;
-  /** The member's current Raft term. */
-  raftTerm: bigint;
-  /** The store revision when it answered. */
-  revision: bigint;
-  /** Errors the member reports (alarms, for instance). */
-  errors: string[];
-}
+export type { EtcdClientOptions, Member, MemberStatus } from "./client_options.ts";
 
 /**
  * An etcd v3 client speaking the JSON gateway over HTTP/1.1 (every runtime, Workers too).
@@ -180,6 +94,43 @@ export class EtcdClient {
   /** Deno's inspect: the {@link toJSON} summary. */
   [INSPECT_DENO](): string {
     return redactedRendering("EtcdClient", this.toJSON());
+  }
+
+  /**
+   * Calls `listener` for each `name` event (each endpoint's connection events,
+   * `endpointSwitch`, `leaderChange`, `watchRestart`, `leaseLost`) until the returned function
+   * is called. Namespaced views share the events of the client they came from.
+   *
+   * @example
+   * ```ts
+   * import { EtcdClient } from "@kvwire/kvwire/etcd";
+   * await using etcd = new EtcdClient({ endpoints: ["etcd-1:2379", "etcd-2:2379"] });
+   * const stop = etcd.on("endpointSwitch", (e) => console.warn(e.from, "→", e.to, e.reason));
+   * stop();
+   * ```
+   */
+  on<Name extends keyof EtcdEvents & string>(
+    name: Name,
+    listener: (event: EtcdEvents[Name]) => void,
+  ): () => void {
+    return this.#channel.events.on(name, listener);
+  }
+
+  /**
+   * One member per endpoint (state, calls and streams in flight, calls waiting for a
+   * connection, reconnects, bytes) and their totals.
+   *
+   * @example
+   * ```ts
+   * import { EtcdClient } from "@kvwire/kvwire/etcd";
+   * await using etcd = new EtcdClient();
+   * await etcd.put("k", "v");
+   * const { state, bytesOut, members } = etcd.stats();
+   * console.log(state, bytesOut, members.map((m) => `${m.address} ${m.state}`));
+   * ```
+   */
+  stats(): ClientStats {
+    return this.#channel.stats();
   }
 
   /** The channel (connections, failover, auth) shared with namespaced views. */
@@ -472,7 +423,13 @@ export class EtcdClient {
 /** The channel of a client that owns one: endpoints parsed, TLS decided. */
 function openChannel(options: EtcdClientOptions): Channel {
   const { addresses, tls } = parseEndpoints(options.endpoints ?? ["127.0.0.1:2379"], options.tls);
+  const { events, instrumenter } = observability<EtcdEvents>(
+    options,
+    `etcd ${addresses.map((a) => `${a.host}:${a.port}`).join(",")}`,
+  );
   return new Channel({
+    events,
+    instrumenter,
     endpoints: addresses,
     connect: options.connect ?? defaultConnect,
     tls,

@@ -107,6 +107,7 @@ export class ReadCoalescer {
         { success: reads.map((read) => ({ request_range: read.request })) },
         { idempotent: true, timeout: this.#timeout },
         (json) => rangeResponses(json, reads.length).map((r, i) => reads[i].decode(r)),
+        { operation: "Range", batchSize: reads.length },
       );
     } catch (error) {
       const left = deadline - Date.now();

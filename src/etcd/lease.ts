@@ -146,6 +146,8 @@ export class Lease {
     if (this.#stopped) return;
     const error = new EtcdLeaseLostError(this.id, why, { cause });
     this.#stop(error);
+    const events = this.#channel.events;
+    if (events.has("leaseLost")) events.emit("leaseLost", { lease: String(this.id), error });
     this.#resolveLost(error);
   }
 

@@ -36,6 +36,7 @@ export { parseHostPort } from "../core/url.ts";
 export { base64Decode, base64Encode } from "./base64.ts";
 export {
   type Address as EtcdAddress,
+  type CallInfo,
   type CallOptions,
   Channel,
   type ChannelOptions,
@@ -45,7 +46,10 @@ export {
 } from "./channel.ts";
 export { ConnectionPool, type Freshness, type Http1Driver } from "./pool.ts";
 export { EtcdClient, type EtcdClientOptions, type Member, type MemberStatus } from "./client.ts";
+export { Endpoint } from "./endpoint.ts";
 export { type EtcdEndpoints, parseEndpoints } from "./endpoints.ts";
+export { type EtcdEvents, operationOf } from "./events.ts";
+export { Failover } from "./failover.ts";
 export * from "./errors.ts";
 export {
   encodeRequest,

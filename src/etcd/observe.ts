@@ -1,6 +1,7 @@
 // Election observation (etcd's Election.Observe) over a prefix watch of the election's keys
 // `<name>/…`: the candidate key with the lowest create revision is the leader.
 
+import type { Operation } from "../core/instrument.ts";
 import { StreamQueue } from "../core/stream_queue.ts";
 import { base64Encode } from "./base64.ts";
 import type { Channel } from "./channel.ts";
@@ -63,9 +64,12 @@ export class ElectionObserver implements AsyncIterableIterator<Leader> {
   #drained: (() => void) | undefined;
   #reconnects = 0;
   #unhook: () => void = () => {};
+  /** The `Observe` stream operation, ended with the observation. */
+  readonly #op: Operation | undefined;
 
   /** Starts observing at once. Prefer `Election.observe`. */
   constructor(channel: Channel, name: Uint8Array, options: ObserveOptions = {}) {
+    this.#op = channel.startOperation("Observe", "stream");
     this.#channel = channel;
     this.#name = name;
     this.#options = options;
@@ -88,6 +92,7 @@ export class ElectionObserver implements AsyncIterableIterator<Leader> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#channel.endOperation(this.#op);
     this.#unhook();
     this.#watcher?.close();
     this.#queue.end();
@@ -119,6 +124,7 @@ export class ElectionObserver implements AsyncIterableIterator<Leader> {
     if (this.#closed) return;
     if (this.#channel.isClosed) return this.close();
     this.#closed = true;
+    this.#channel.endOperation(this.#op, error);
     this.#unhook();
     this.#watcher?.close();
     this.#queue.end(error);
@@ -133,6 +139,10 @@ export class ElectionObserver implements AsyncIterableIterator<Leader> {
     while (!this.#closed) {
       if (compacted !== undefined) {
         this.#reconnects++;
+        const events = this.#channel.events;
+        if (events.has("watchRestart")) {
+          events.emit("watchRestart", { reason: compacted, attempt: this.reconnects });
+        }
         this.#options.onRestart?.({
           reason: compacted,
           revision: undefined,
@@ -154,7 +164,7 @@ export class ElectionObserver implements AsyncIterableIterator<Leader> {
         onRestart: this.#options.onRestart === undefined
           ? undefined
           : (restart) => this.#options.onRestart?.({ ...restart, attempt: this.reconnects }),
-      });
+      }, this.#op ?? null);
       this.#watcher = watcher;
       if (this.#closed) return watcher.close();
       try {

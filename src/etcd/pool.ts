@@ -57,6 +57,8 @@ export class ConnectionPool {
   readonly #last = new WeakMap<Http1Driver, { request: string; answer: string }>();
   readonly #cooling = new Set<ReturnType<typeof setTimeout>>();
   #closed = false;
+  /** Calls waiting for their answer. */
+  #inFlight = 0;
 
   /** `open` connects a new driver; the pool calls {@link removed} for it from its onClose. */
   constructor(label: string, open: () => Promise<Http1Driver>, max: number) {
@@ -78,6 +80,7 @@ export class ConnectionPool {
   ): Promise<T> {
     const deadline = Date.now() + timeout;
     const driver = await this.#acquire(deadline, request.path, signal);
+    this.#inFlight++;
     try {
       const response = await driver.request(request, {
         timeout: Math.max(1, deadline - Date.now()),
@@ -97,6 +100,7 @@ export class ConnectionPool {
       }
       throw error;
     } finally {
+      this.#inFlight--;
       const timer = setTimeout(() => {
         this.#cooling.delete(timer);
         this.#busy.delete(driver);
@@ -106,6 +110,16 @@ export class ConnectionPool {
       }, 0);
       this.#cooling.add(timer);
     }
+  }
+
+  /** Calls sent (or being sent) and not yet answered. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Calls waiting for a free connection. */
+  get waiting(): number {
+    return this.#waiters.length;
   }
 
   /** Forgets a closed connection and lets a waiter open another. */

@@ -3,6 +3,8 @@
 
 import { utf8Decode } from "../core/bytes.ts";
 import { defaultConnect } from "../core/default_connect.ts";
+import { observability, type ObservabilityOptions } from "../core/observability.ts";
+import type { ClientStats } from "../core/observe.ts";
 import type { Connect, ConnectOptions } from "../core/transport.ts";
 import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
 import { parseJson } from "./answer.ts";
@@ -15,11 +17,12 @@ import {
 } from "./channel.ts";
 import { parseEndpoints } from "./endpoints.ts";
 import { EtcdV2Error } from "./errors.ts";
+import type { EtcdEvents } from "./events.ts";
 import type { HttpRequest, HttpResponse } from "./http1/codec.ts";
 import { list, num } from "./kv.ts";
 
 /** Options of an {@link EtcdV2Client}. */
-export interface EtcdV2ClientOptions extends EtcdLimits {
+export interface EtcdV2ClientOptions extends EtcdLimits, ObservabilityOptions {
   /**
    * `https://host:port`, `http://host:port` or bare `host:port` strings (port default 2379);
    * TLS and mixed schemes work as for `EtcdClient`. Default `["127.0.0.1:2379"]`.
@@ -129,7 +132,13 @@ export class EtcdV2Client {
   /** Creates the client; connections open on first use. */
   constructor(options: EtcdV2ClientOptions = {}) {
     const { addresses, tls } = parseEndpoints(options.endpoints ?? ["127.0.0.1:2379"], options.tls);
+    const { events, instrumenter } = observability<EtcdEvents>(
+      options,
+      `etcd v2 ${addresses.map((a) => `${a.host}:${a.port}`).join(",")}`,
+    );
     this.#channel = new Channel({
+      events,
+      instrumenter,
       endpoints: addresses,
       connect: options.connect ?? defaultConnect,
       tls,
@@ -164,6 +173,40 @@ export class EtcdV2Client {
   /** Deno's inspect: the {@link toJSON} summary. */
   [INSPECT_DENO](): string {
     return redactedRendering("EtcdV2Client", this.toJSON());
+  }
+
+  /**
+   * Calls `listener` for each `name` event (each endpoint's connection events and
+   * `endpointSwitch`) until the returned function is called.
+   *
+   * @example
+   * ```ts
+   * import { EtcdV2Client } from "@kvwire/kvwire/etcd";
+   * await using client = new EtcdV2Client({ endpoints: ["etcd-1:2379", "etcd-2:2379"] });
+   * const stop = client.on("endpointSwitch", (e) => console.warn(e.from, "→", e.to));
+   * stop();
+   * ```
+   */
+  on<Name extends keyof EtcdEvents & string>(
+    name: Name,
+    listener: (event: EtcdEvents[Name]) => void,
+  ): () => void {
+    return this.#channel.events.on(name, listener);
+  }
+
+  /**
+   * One member per endpoint (state, requests in flight and waiting, reconnects, bytes) and
+   * their totals.
+   *
+   * @example
+   * ```ts
+   * import { EtcdV2Client } from "@kvwire/kvwire/etcd";
+   * await using client = new EtcdV2Client();
+   * console.log(client.stats().members.map((m) => m.state)); // ["idle"]
+   * ```
+   */
+  stats(): ClientStats {
+    return this.#channel.stats();
   }
 
   /** Sets a key (or creates a directory, or appends an in-order key). */
@@ -278,14 +321,15 @@ export class EtcdV2Client {
       { idempotent: true },
       (response) =>
         utf8Decode(response.body).split(",").map((s) => s.trim()).filter((s) => s !== ""),
+      "machines",
     );
   }
 
   /** The leader member: `{ id, name, peerURLs, clientURLs }`. */
   async leader(): Promise<{ id: string; name: string; peerURLs: string[]; clientURLs: string[] }> {
-    const self = await this.#json(`${this.#prefix}/stats/self`);
+    const self = await this.#json(`${this.#prefix}/stats/self`, "stats_self");
     const leaderId = (self.leaderInfo as { leader?: string } | undefined)?.leader;
-    const { members } = await this.#json(`${this.#prefix}/members`);
+    const { members } = await this.#json(`${this.#prefix}/members`, "members");
     const found = list<{ id: string; name: string; peerURLs: string[]; clientURLs: string[] }>(
       members,
     ).find((m) => m.id === leaderId);
@@ -304,11 +348,12 @@ export class EtcdV2Client {
     await this.close();
   }
 
-  async #json(path: string): Promise<Record<string, unknown>> {
+  async #json(path: string, operation: string): Promise<Record<string, unknown>> {
     return await this.#channel.raw(
       { method: "GET", path },
       { idempotent: true },
       (response) => parseJson(response.body),
+      operation,
     );
   }
 
@@ -317,13 +362,23 @@ export class EtcdV2Client {
     return `${this.#prefix}/keys${k.split("/").map(encodeURIComponent).join("/")}`;
   }
 
+  /** One keys API request; its operation is named by what it does (`get`, `set`, `watch`…). */
   async #call(request: HttpRequest, options: CallOptions, dedicated = false): Promise<V2Result> {
     const idempotent = request.method === "GET";
+    const operation = dedicated ? "watch" : V2_OPERATIONS[request.method];
     return dedicated
-      ? await this.#channel.rawDedicated(request, { ...options, idempotent }, toResult)
-      : await this.#channel.raw(request, { ...options, idempotent }, toResult);
+      ? await this.#channel.rawDedicated(request, { ...options, idempotent }, toResult, operation)
+      : await this.#channel.raw(request, { ...options, idempotent }, toResult, operation);
   }
 }
+
+/** The operation names of the keys API's methods (a wait is a `watch`). */
+const V2_OPERATIONS: Record<HttpRequest["method"], string> = {
+  GET: "get",
+  PUT: "set",
+  POST: "create",
+  DELETE: "delete",
+};
 
 /** Decodes a v2 answer; an error answer throws its `EtcdV2Error`. */
 function toResult(response: HttpResponse): V2Result {

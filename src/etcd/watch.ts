@@ -4,6 +4,7 @@
 
 import { Backoff } from "../core/backoff.ts";
 import { ConnectionClosedError } from "../core/errors.ts";
+import type { Operation } from "../core/instrument.ts";
 import { StreamQueue } from "../core/stream_queue.ts";
 import type { Channel } from "./channel.ts";
 import { invalidAnswer, parseJson } from "./answer.ts";
@@ -134,9 +135,28 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
   #reauthed = false; // a token was renewed for this watch since it was last created
   #unhook: () => void = () => {};
   #within: Within | undefined;
+  /** The `Watch` stream operation (ended with the watch), when this watcher owns it. */
+  readonly #op: Operation | undefined;
+  readonly #ownsOp: boolean;
+  /** `host:port` of the endpoint of the latest stream. */
+  #endpoint: string | undefined;
 
-  /** Starts watching at once. Prefer `EtcdClient.watch`. */
-  constructor(channel: Channel, keys: Keys, range: KeyRange, options: WatchOptions = {}) {
+  /**
+   * Starts watching at once. Prefer `EtcdClient.watch`. `operation`: the stream operation the
+   * watch belongs to (an election observation's), `null` for none; by default it is one
+   * `Watch` operation of its own.
+   */
+  constructor(
+    channel: Channel,
+    keys: Keys,
+    range: KeyRange,
+    options: WatchOptions = {},
+    operation?: Operation | null,
+  ) {
+    this.#ownsOp = operation === undefined;
+    this.#op = operation === undefined
+      ? channel.startOperation("Watch", "stream")
+      : operation ?? undefined;
     this.#channel = channel;
     this.#keys = keys;
     this.#range = range;
@@ -171,6 +191,7 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#ownsOp) this.#channel.endOperation(this.#op);
     this.#unhook();
     this.#closeStream?.();
     this.#queue.end();
@@ -202,6 +223,7 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
   #fail(error: unknown): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#ownsOp) this.#channel.endOperation(this.#op, error);
     this.#unhook();
     this.#closeStream?.();
     this.#rejectCreated(error);
@@ -236,6 +258,8 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
       try {
         stream = await this.#channel.openStream("/v3/watch", this.#request(), {
           signal: this.#options.signal,
+          operation: this.#op,
+          resumed: !first,
         });
       } catch (error) {
         if (this.#channel.isClosed) return this.close();
@@ -245,6 +269,7 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
       }
       if (this.#closed) return stream.close();
       this.#closeStream = stream.close;
+      this.#endpoint = `${stream.endpoint.host}:${stream.endpoint.port}`;
       reason = new ConnectionClosedError("The watch stream ended");
       try {
         for await (const line of stream.items) {
@@ -276,8 +301,20 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
     }
   }
 
-  /** Tells `onRestart`; an exception there ends the watch (it propagates out of `#run`). */
+  /**
+   * Tells `onRestart` and the `watchRestart` event; an exception in `onRestart` ends the watch
+   * (it propagates out of `#run`).
+   */
   #restarted(reason: Error): void {
+    const events = this.#channel.events;
+    if (events.has("watchRestart")) {
+      events.emit("watchRestart", {
+        address: this.#endpoint,
+        revision: this.#next === undefined ? undefined : String(this.#next),
+        reason,
+        attempt: this.#reconnects,
+      });
+    }
     this.#options.onRestart?.({ reason, revision: this.#next, attempt: this.#reconnects });
   }
 

@@ -1,8 +1,9 @@
 // MemcacheClient: python-memcached's Client in TypeScript idiom, over the meta (default), text
-// or binary protocol, with a weighted ketama pool, dead-server handling and failover.
+// or binary protocol, over a pool placing keys as libmemcached or python-memcached do.
 
 import type { RequestOptions } from "../core/driver.ts";
-import { type ClientState, MemcacheCore } from "./client_core.ts";
+import type { Operation } from "../core/instrument.ts";
+import { type ClientState, MemcacheCore, type RoutedKey } from "./client_core.ts";
 import {
   type MemcacheClientOptions,
   type MemcacheProtocol,
@@ -22,16 +23,12 @@ import type {
   NoreplyOptions,
   StoreOptions,
 } from "./client_types.ts";
-import { getOrSet } from "./get_or_set.ts";
 import { MemcacheError } from "./errors.ts";
+import { getOrSet } from "./get_or_set.ts";
 import { isUnavailable } from "./pool.ts";
-
-/** Lets a request run unawaited (noreply): its outcome is ignored. */
-function detach(sent: Promise<unknown>): Promise<void> {
-  sent.catch(() => {});
-  return Promise.resolve();
-}
-import type { MemcacheItem, MemcacheRequest, MetaResponse } from "./types.ts";
+import type { ServerNode } from "./server_node.ts";
+import type { MemcacheItem, MemcacheReply, MemcacheRequest, MetaResponse } from "./types.ts";
+import type { EncodedValue } from "./values.ts";
 
 /**
  * A memcache client over one server or a pool. Calls made in the same tick share one write
@@ -95,21 +92,6 @@ export class MemcacheClient extends MemcacheCore {
     }));
   }
 
-  /**
-   * The `host:port` (or socket path) of the server a key goes to now, dead servers and
-   * failover considered (python-memcached's `_get_server`).
-   *
-   * @example
-   * ```ts
-   * import { MemcacheClient } from "@kvwire/kvwire/memcache";
-   * const mc = new MemcacheClient({ servers: ["10.0.0.1", "10.0.0.2"], distribution: "python" });
-   * mc.serverFor("user:42"); // "10.0.0.1:11211" or "10.0.0.2:11211"
-   * ```
-   */
-  serverFor(key: KeyInput): string {
-    return this.shared.pool.route(this.prepare(key).hash).spec.label;
-  }
-
   /** A view sharing the connections whose calls use other per-call options. */
   with(options: CallOptions): MemcacheClient {
     return new MemcacheClient({}, { shared: this.shared, call: { ...this.call, ...options } });
@@ -119,8 +101,10 @@ export class MemcacheClient extends MemcacheCore {
 
   /** The value of a key, or null when missing; `touch` sets its TTL too (get-and-touch). */
   get<T = unknown>(key: KeyInput, options: GetOptions = {}): Promise<T | null> {
-    return new Promise<T | null>((resolve, reject) => {
+    let op: Operation | undefined;
+    const value = new Promise<T | null>((resolve, reject) => {
       const k = this.prepare(key);
+      op = this.begin("get", k);
       const request: MemcacheRequest = { op: "get", keys: [k.bytes], touch: options.touch };
       this.dispatch(k, request, options.touch === undefined ? "GET" : "GAT", {
         reply: (reply) => {
@@ -129,14 +113,20 @@ export class MemcacheClient extends MemcacheCore {
           else this.shared.codec.settle(item, resolve as (v: unknown) => void, reject);
         },
         fail: reject,
-      });
+      }, op);
     });
+    return op === undefined ? value : this.track(op, value);
   }
 
   /** The value and its CAS token (for {@link cas}), or null when missing. */
   async gets<T = unknown>(key: KeyInput): Promise<CasItem<T> | null> {
     const k = this.prepare(key);
-    const item = (await this.items(k, { op: "get", keys: [k.bytes], cas: true }, "GETS"))[0];
+    const op = this.begin("gets", k);
+    return await this.track(op, this.#gets<T>(k, op));
+  }
+
+  async #gets<T>(k: RoutedKey, op: Operation | undefined): Promise<CasItem<T> | null> {
+    const item = (await this.items(k, { op: "get", keys: [k.bytes], cas: true }, "GETS", op))[0];
     if (!item) return null;
     return { value: await this.shared.codec.decode(item) as T, cas: item.cas ?? 0n };
   }
@@ -144,7 +134,9 @@ export class MemcacheClient extends MemcacheCore {
   /** The stored bytes, client flags and CAS token, undecoded; null when missing. */
   async getRaw(key: KeyInput): Promise<MemcacheItem | null> {
     const k = this.prepare(key);
-    return (await this.items(k, { op: "get", keys: [k.bytes], cas: true }, "GETS"))[0];
+    const op = this.begin("get_raw", k);
+    const request: MemcacheRequest = { op: "get", keys: [k.bytes], cas: true };
+    return (await this.track(op, this.items(k, request, "GETS", op)))[0];
   }
 
   /**
@@ -158,6 +150,15 @@ export class MemcacheClient extends MemcacheCore {
   ): Promise<Map<K, T>> {
     const list = [...keys];
     const prepared = list.map((key) => this.prepare(key, options.keyPrefix));
+    const op = this.begin("get_multi", prepared, list.length);
+    return await this.track(op, this.#getMulti<K, T>(list, prepared, options.touch));
+  }
+
+  async #getMulti<K extends KeyInput, T>(
+    list: K[],
+    prepared: RoutedKey[],
+    touch: number | undefined,
+  ): Promise<Map<K, T>> {
     const found: (MemcacheItem | null)[] = new Array(list.length).fill(null);
     await this.shared.pool.perServer(
       prepared,
@@ -166,8 +167,8 @@ export class MemcacheClient extends MemcacheCore {
         this.request(node, {
           op: "get",
           keys: indexes.map((i) => prepared[i].bytes),
-          touch: options.touch,
-        }, options.touch === undefined ? "GET" : "GAT")
+          touch,
+        }, touch === undefined ? "GET" : "GAT")
           .then((reply) => {
             const items = (reply as { items: (MemcacheItem | null)[] }).items;
             for (let j = 0; j < items.length; j++) found[indexes[j]] = items[j];
@@ -233,16 +234,26 @@ export class MemcacheClient extends MemcacheCore {
     const values = await Promise.all(
       entries.map(([, v], i) => this.encode(prepared[i], v, options)),
     );
+    const op = this.begin("set_multi", prepared, entries.length);
+    return await this.track(op, this.#setMulti(entries, prepared, values, options));
+  }
+
+  async #setMulti<K extends KeyInput>(
+    entries: (readonly [K, unknown])[],
+    prepared: RoutedKey[],
+    values: EncodedValue[],
+    { ttl, noreply }: StoreOptions,
+  ): Promise<K[]> {
     const failed = new Set<number>();
     await this.shared.pool.perServer(prepared, (p) => p.hash, (node, indexes) => {
       const items = indexes.map((i) => ({
         key: prepared[i].bytes,
         value: values[i].value,
         flags: values[i].flags,
-        ttl: options.ttl,
+        ttl,
       }));
       const sent = this.request(node, { op: "store", mode: "set", items }, "SET");
-      if (options.noreply) return detach(sent);
+      if (noreply) return this.detach(sent);
       return sent.then((reply) => {
         (reply as { statuses: unknown[] }).statuses.forEach((s, j) => {
           if (s !== "stored") failed.add(indexes[j]);
@@ -278,17 +289,19 @@ export class MemcacheClient extends MemcacheCore {
   /** Sets a new TTL in seconds (as the stores' `ttl`); true when the key exists. */
   async touch(key: KeyInput, ttl: number, options: NoreplyOptions = {}): Promise<boolean> {
     const k = this.prepare(key);
+    const op = this.begin("touch", k);
     const request: MemcacheRequest = { op: "touch", key: k.bytes, ttl };
-    if (options.noreply) return this.fireAndForget(k, request, "TOUCH", true);
-    return (await this.status(k, request, "TOUCH")) === "touched";
+    if (options.noreply) return this.fireAndForget(k, request, "TOUCH", true, op);
+    return (await this.track(op, this.status(k, request, "TOUCH", op))) === "touched";
   }
 
   /** Deletes a key; true when it existed. */
   async delete(key: KeyInput, options: { noreply?: boolean } = {}): Promise<boolean> {
     const k = this.prepare(key);
     const request: MemcacheRequest = { op: "delete", keys: [k.bytes] };
-    if (options.noreply) return this.fireAndForget(k, request, "DELETE", true);
-    return (await this.status(k, request, "DELETE")) === "deleted";
+    const op = this.begin("delete", k);
+    if (options.noreply) return this.fireAndForget(k, request, "DELETE", true, op);
+    return (await this.track(op, this.status(k, request, "DELETE", op))) === "deleted";
   }
 
   /**
@@ -300,16 +313,19 @@ export class MemcacheClient extends MemcacheCore {
     options: MultiOptions & NoreplyOptions = {},
   ): Promise<boolean> {
     const prepared = [...keys].map((key) => this.prepare(key, options.keyPrefix));
+    const op = this.begin("delete_multi", prepared, prepared.length);
+    return await this.track(op, this.#deleteMulti(prepared, options.noreply === true));
+  }
+
+  async #deleteMulti(prepared: RoutedKey[], noreply: boolean): Promise<boolean> {
     let ok = true;
     await this.shared.pool.perServer(
       prepared,
       (p) => p.hash,
       (node, indexes) => {
-        const sent = this.request(node, {
-          op: "delete",
-          keys: indexes.map((i) => prepared[i].bytes),
-        }, "DELETE");
-        if (options.noreply) return detach(sent);
+        const keys = indexes.map((i) => prepared[i].bytes);
+        const sent = this.request(node, { op: "delete", keys }, "DELETE");
+        if (noreply) return this.detach(sent);
         return sent.then((reply) => {
           for (const s of (reply as { statuses: unknown[] }).statuses) {
             if (s instanceof MemcacheError) ok = false;
@@ -339,7 +355,17 @@ export class MemcacheClient extends MemcacheCore {
     if (options.recache !== undefined) flags.push(`R${options.recache}`);
     if (options.touch !== undefined) flags.push(`T${options.touch}`);
     if (options.noBump) flags.push("u");
-    const response = await this.meta("mg", key, flags);
+    const k = this.prepare(key);
+    const op = this.begin("meta_get", k);
+    return await this.track(op, this.#metaGet<T>(k, flags, op));
+  }
+
+  async #metaGet<T>(
+    k: RoutedKey,
+    flags: string[],
+    op: Operation | undefined,
+  ): Promise<MetaGetResult<T> | null> {
+    const response = await this.#meta("mg", k, flags, undefined, op);
     if (!response || response.code === "EN") return null;
     const item = { value: response.value ?? new Uint8Array(0), flags: response.clientFlags ?? 0 };
     return {
@@ -370,73 +396,68 @@ export class MemcacheClient extends MemcacheCore {
     value?: Uint8Array,
   ): Promise<MetaResponse | null> {
     const k = this.prepare(key);
-    const reply = await this.send(k, {
-      op: "meta",
-      commands: [{ cmd, key: k.bytes, flags, value }],
-    }, cmd.toUpperCase());
+    const op = this.begin(cmd, k);
+    return await this.track(op, this.#meta(cmd, k, flags, value, op));
+  }
+
+  async #meta(
+    cmd: "mg" | "ms" | "md" | "ma" | "me",
+    k: RoutedKey,
+    flags: readonly string[],
+    value: Uint8Array | undefined,
+    op: Operation | undefined,
+  ): Promise<MetaResponse | null> {
+    const reply = await this.send(
+      k,
+      {
+        op: "meta",
+        commands: [{ cmd, key: k.bytes, flags, value }],
+      },
+      cmd.toUpperCase(),
+      op,
+    );
     const response = (reply as { responses: (MetaResponse | MemcacheError | null)[] }).responses[0];
     if (response instanceof MemcacheError) throw response;
     return response;
   }
 
-  /**
-   * Marks a key stale instead of deleting it (meta `md <key> I T<staleTtl>`): readers keep
-   * getting the old value, flagged stale, for `staleTtl` seconds, and the first
-   * {@link getOrSet} wins its refresh. True when the key existed. Meta protocol only.
-   *
-   * @example
-   * ```ts
-   * import { MemcacheClient } from "@kvwire/kvwire/memcache";
-   * await using mc = await MemcacheClient.connect();
-   * await mc.invalidate("page:1", { staleTtl: 30 });
-   * ```
-   */
+  /** Marks a key stale instead of deleting it (`md I T<staleTtl>`); see {@link getOrSet}. */
   async invalidate(key: KeyInput, options: { staleTtl?: number } = {}): Promise<boolean> {
     const flags = options.staleTtl === undefined ? ["I"] : ["I", `T${options.staleTtl}`];
-    const response = await this.meta("md", key, flags);
-    return response?.code === "HD";
+    return (await this.meta("md", key, flags))?.code === "HD";
   }
 
-  /**
-   * The cached value, or the loader's, computed by one caller at a time across every client
-   * (memcached's anti-dogpile: vivify-on-miss and the win token; see {@link getOrSet}).
-   * Meta protocol only.
-   *
-   * @example
-   * ```ts
-   * import { MemcacheClient } from "@kvwire/kvwire/memcache";
-   * await using mc = await MemcacheClient.connect();
-   * const page = await mc.getOrSet("page:1", async () => "<html>", { ttl: 300, staleTtl: 30 });
-   * ```
-   */
+  /** Read-through with one loader at a time across clients (anti-dogpile; see {@link getOrSet}). */
   getOrSet<T>(
     key: KeyInput,
     loader: () => T | Promise<T>,
     options: GetOrSetOptions = {},
   ): Promise<T> {
-    const ops = {
-      meta: (cmd: "mg" | "md", k: KeyInput, flags: readonly string[]) => this.meta(cmd, k, flags),
-      set: (k: KeyInput, value: unknown, o: StoreOptions) => this.set(k, value, o),
-      decode: (item: MemcacheItem) => this.shared.codec.decode(item),
-    };
-    return getOrSet(ops, key, loader, options);
+    return getOrSet(
+      {
+        meta: (cmd, k, flags) => this.meta(cmd, k, flags),
+        set: (k, value, o) => this.set(k, value, o),
+        decode: (item) => this.shared.codec.decode(item),
+      },
+      key,
+      loader,
+      options,
+    );
   }
 
   // ---- servers ----
 
-  /** Sends a no-op to every server and waits for the answers (meta `mn`, binary NOOP). */
-  async noop(): Promise<void> {
-    await this.shared.pool.eachServer({ op: "noop" }, this.call, "NOOP");
-  }
-
   /** Flushes every reachable server after `delay` seconds (python-memcached's `flush_all`). */
   async flushAll(delay = 0): Promise<void> {
-    await this.shared.pool.eachServer({ op: "flush", delay }, this.call, "FLUSH_ALL");
+    await this.#eachServer("flush_all", { op: "flush", delay }, "FLUSH_ALL");
   }
 
-  /** Stats of every reachable server, by `host:port` (`group`: "settings", "items", "slabs"...). */
-  async stats(group?: string): Promise<Map<string, Record<string, string>>> {
-    const replies = await this.shared.pool.eachServer({ op: "stats", group }, this.call, "STATS");
+  /**
+   * The statistics every reachable server reports (`stats`), by `host:port` (`group`:
+   * "settings", "items", "slabs"...). The client's own counters are {@link stats}.
+   */
+  async serverStats(group?: string): Promise<Map<string, Record<string, string>>> {
+    const replies = await this.#eachServer("stats", { op: "stats", group }, "STATS");
     const out = new Map<string, Record<string, string>>();
     for (const [node, reply] of replies) {
       if (reply.type === "stats") out.set(node.spec.label, Object.fromEntries(reply.stats));
@@ -446,12 +467,23 @@ export class MemcacheClient extends MemcacheCore {
 
   /** The version of every reachable server, by `host:port`. */
   async version(): Promise<Map<string, string>> {
-    const replies = await this.shared.pool.eachServer({ op: "version" }, this.call, "VERSION");
+    const replies = await this.#eachServer("version", { op: "version" }, "VERSION");
     const out = new Map<string, string>();
     for (const [node, reply] of replies) {
       if (reply.type === "version") out.set(node.spec.label, reply.version);
     }
     return out;
+  }
+
+  /** One request to every server, as one operation (`batchSize`: the servers). */
+  #eachServer(
+    operation: string,
+    request: MemcacheRequest,
+    name: string,
+  ): Promise<[ServerNode, MemcacheReply][]> {
+    const pool = this.shared.pool;
+    const op = this.begin(operation, undefined, pool.nodes.length);
+    return this.track(op, pool.eachServer(request, this.call, name));
   }
 
   /**
@@ -484,11 +516,13 @@ export class MemcacheClient extends MemcacheCore {
 
   /** Closes gracefully: waits for requests in flight. */
   async close(): Promise<void> {
+    this.shared.closed = true;
     await this.shared.pool.close();
   }
 
   /** Closes at once: pending requests fail with `ConnectionClosedError`. */
   destroy(): void {
+    this.shared.closed = true;
     this.shared.pool.destroy();
   }
 

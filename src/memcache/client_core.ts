@@ -1,8 +1,13 @@
 // The internals MemcacheClient is built on: the shared pool and value codec, key preparation,
-// routing with failover, and the request helpers every method uses.
+// routing with failover, the request helpers every method uses, and what an operator sees
+// (events, stats, the operation of each method).
 
 import type { ReplyHandler, RequestOptions } from "../core/driver.ts";
 import { utf8Decode } from "../core/bytes.ts";
+import type { EventHub } from "../core/events.ts";
+import type { Instrumenter, Operation } from "../core/instrument.ts";
+import { observability } from "../core/observability.ts";
+import { summarizeStats } from "../core/observe.ts";
 import { toU64 } from "./args.ts";
 import {
   checkClientOptions,
@@ -16,6 +21,13 @@ import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts
 import type { CounterOptions, KeyInput, StoreOptions } from "./client_types.ts";
 import { MemcacheError } from "./errors.ts";
 import { encodeKey, type MemcacheKey } from "./keys.ts";
+import {
+  beginMemcacheOperation,
+  type MemcacheClientStats,
+  type MemcacheEvents,
+  redirectOperation,
+  trackMemcacheOperation,
+} from "./observe.ts";
 import { ServerPool, type ServerPoolOptions, wasNotSent } from "./pool.ts";
 import type { ServerNode } from "./server_node.ts";
 import type {
@@ -43,6 +55,12 @@ export interface ClientState {
   codec: ValueCodec;
   /** Longest key, in bytes. */
   maxKeyLength: number;
+  /** The hub behind `on()`: every server's events. */
+  events: EventHub<MemcacheEvents>;
+  /** The hooks that see each operation. */
+  instrumenter: Instrumenter;
+  /** True once the client was closed or destroyed. */
+  closed: boolean;
 }
 
 /** A validated key: its bytes, and the bytes it is routed by. */
@@ -94,13 +112,21 @@ export abstract class MemcacheCore {
       return;
     }
     const protocol = checkClientOptions(options);
-    const { username, password, ...rest } = options;
+    const { username, password, instrumentation, logger, ...rest } = options;
     const sasl = username === undefined ? undefined : new SaslCredentials(username, password!);
-    const poolOptions: ServerPoolOptions = { ...rest, protocol, sasl };
+    const specs = parseServers(options.servers);
+    const { events, instrumenter } = observability<MemcacheEvents>(
+      { instrumentation, logger },
+      `memcache ${specs.map((s) => s.label).join(",")}`,
+    );
+    const poolOptions: ServerPoolOptions = { ...rest, protocol, sasl, events };
     const newPool = (specs: readonly ServerSpec[]): ServerPool =>
       new ServerPool(specs, poolOptions);
     this.shared = {
-      pool: newPool(parseServers(options.servers)),
+      pool: newPool(specs),
+      events,
+      instrumenter,
+      closed: false,
       newPool,
       protocol,
       codec: new ValueCodec(
@@ -132,6 +158,42 @@ export abstract class MemcacheCore {
     return redactedRendering(this.constructor.name, this.toJSON());
   }
 
+  /**
+   * Calls `listener` for each `name` event of the client (every server's connection events,
+   * `serverDown`, `serverUp`) until the returned function is called. Views share the events.
+   *
+   * @example
+   * ```ts
+   * import { MemcacheClient } from "@kvwire/kvwire/memcache";
+   * const mc = new MemcacheClient({ servers: ["10.0.0.1:11211", "10.0.0.2:11211"] });
+   * const stop = mc.on("serverDown", (e) => console.warn(e.address, e.error.message, e.retryIn));
+   * stop();
+   * ```
+   */
+  on<Name extends keyof MemcacheEvents & string>(
+    name: Name,
+    listener: (event: MemcacheEvents[Name]) => void,
+  ): () => void {
+    return this.shared.events.on(name, listener);
+  }
+
+  /**
+   * The client's state: one member per server (its connection's counters and `dead` flag) and
+   * their totals. Server-side statistics are {@link serverStats}.
+   *
+   * @example
+   * ```ts
+   * import { MemcacheClient } from "@kvwire/kvwire/memcache";
+   * await using mc = await MemcacheClient.connect(["127.0.0.1:11211"]);
+   * const { state, bytesOut, members } = mc.stats();
+   * console.log(state, bytesOut, members.map((m) => `${m.address} dead=${m.dead}`));
+   * ```
+   */
+  stats(): MemcacheClientStats {
+    const members = this.shared.pool.nodes.map((n) => n.stats());
+    return summarizeStats(members, this.shared.closed) as MemcacheClientStats;
+  }
+
   /** Validates and prefixes a key into its bytes and routing bytes. */
   protected prepare(key: KeyInput, prefix = ""): RoutedKey {
     const max = this.shared.maxKeyLength;
@@ -149,6 +211,7 @@ export abstract class MemcacheCore {
     request: MemcacheRequest,
     name: string,
     handler: ReplyHandler<MemcacheReply>,
+    op?: Operation,
   ): void {
     const pool = this.shared.pool;
     const node = pool.route(k.hash);
@@ -163,6 +226,7 @@ export abstract class MemcacheCore {
           if (!node.isDead) node.markDead(error);
           const next = pool.route(k.hash);
           if (next !== node) {
+            if (op) redirectOperation(op, next.spec);
             next.send(request, this.call, name, handler);
             return;
           }
@@ -172,10 +236,39 @@ export abstract class MemcacheCore {
     });
   }
 
+  /**
+   * Starts the operation of a client method when a hook listens (else builds nothing and
+   * returns undefined). `keys`: the keys it goes by, which name its server when they share one.
+   */
+  protected begin(
+    operation: string,
+    keys?: RoutedKey | readonly RoutedKey[],
+    batchSize?: number,
+  ): Operation | undefined {
+    if (!this.shared.instrumenter.enabled) return undefined;
+    const pool = this.shared.pool;
+    let servers: ServerSpec[] | undefined;
+    if (keys !== undefined) {
+      const nodes = new Set((Array.isArray(keys) ? keys : [keys]).map((k) => pool.route(k.hash)));
+      servers = [...nodes].map((n) => n.spec);
+    }
+    return beginMemcacheOperation(this.shared.instrumenter, operation, servers, batchSize);
+  }
+
+  /** Ends `op` (from {@link begin}) when `work` settles; `work` as is without one. */
+  protected track<T>(op: Operation | undefined, work: Promise<T>): Promise<T> {
+    return trackMemcacheOperation(this.shared.instrumenter, op, work);
+  }
+
   /** Sends a request by key and resolves with its reply. */
-  protected send(k: RoutedKey, request: MemcacheRequest, name: string): Promise<MemcacheReply> {
+  protected send(
+    k: RoutedKey,
+    request: MemcacheRequest,
+    name: string,
+    op?: Operation,
+  ): Promise<MemcacheReply> {
     return new Promise((resolve, reject) =>
-      this.dispatch(k, request, name, { reply: resolve, fail: reject })
+      this.dispatch(k, request, name, { reply: resolve, fail: reject }, op)
     );
   }
 
@@ -193,8 +286,9 @@ export abstract class MemcacheCore {
     k: RoutedKey,
     request: MemcacheRequest,
     name: string,
+    op?: Operation,
   ): Promise<(MemcacheItem | null)[]> {
-    return ((await this.send(k, request, name)) as { items: (MemcacheItem | null)[] }).items;
+    return ((await this.send(k, request, name, op)) as { items: (MemcacheItem | null)[] }).items;
   }
 
   /** Sends a request by key and resolves with its status, throwing a server error. */
@@ -202,11 +296,38 @@ export abstract class MemcacheCore {
     k: RoutedKey,
     request: MemcacheRequest,
     name: string,
+    op?: Operation,
   ): Promise<MemcacheStatus> {
-    const reply = await this.send(k, request, name);
+    const reply = await this.send(k, request, name, op);
     const status = (reply as { statuses: (MemcacheStatus | MemcacheError)[] }).statuses[0];
     if (status instanceof MemcacheError) throw status;
     return status;
+  }
+
+  /** Lets a request sent to one server run unawaited (noreply): its outcome is ignored. */
+  protected detach(sent: Promise<unknown>): Promise<void> {
+    sent.catch(() => {});
+    return Promise.resolve();
+  }
+
+  /**
+   * The `host:port` (or socket path) of the server a key goes to now, dead servers and
+   * failover considered (python-memcached's `_get_server`).
+   *
+   * @example
+   * ```ts
+   * import { MemcacheClient } from "@kvwire/kvwire/memcache";
+   * const mc = new MemcacheClient({ servers: ["10.0.0.1", "10.0.0.2"], distribution: "python" });
+   * mc.serverFor("user:42"); // "10.0.0.1:11211" or "10.0.0.2:11211"
+   * ```
+   */
+  serverFor(key: KeyInput): string {
+    return this.shared.pool.route(this.prepare(key).hash).spec.label;
+  }
+
+  /** Sends a no-op to every server and waits for the answers (meta `mn`, binary NOOP). */
+  async noop(): Promise<void> {
+    await this.shared.pool.eachServer({ op: "noop" }, this.call, "NOOP");
   }
 
   /** Sends a request without waiting for its answer and resolves with the given result. */
@@ -215,9 +336,10 @@ export abstract class MemcacheCore {
     request: MemcacheRequest,
     name: string,
     result: T,
+    op?: Operation,
   ): Promise<T> {
-    this.dispatch(k, request, name, { reply: () => {}, fail: () => {} });
-    return Promise.resolve(result);
+    this.dispatch(k, request, name, { reply: () => {}, fail: () => {} }, op);
+    return this.track(op, Promise.resolve(result));
   }
 
   /** Stores a value in the given mode and resolves true when it was stored. */
@@ -235,8 +357,9 @@ export abstract class MemcacheCore {
       mode,
       items: [{ key: k.bytes, value: encoded.value, flags: encoded.flags, ttl: options.ttl, cas }],
     };
-    if (options.noreply) return this.fireAndForget(k, request, NAMES[mode], true);
-    return (await this.status(k, request, NAMES[mode])) === "stored";
+    const op = this.begin(mode, k);
+    if (options.noreply) return this.fireAndForget(k, request, NAMES[mode], true, op);
+    return await this.track(op, this.status(k, request, NAMES[mode], op)) === "stored";
   }
 
   /** Encodes a value for a key into its wire form. */
@@ -259,8 +382,9 @@ export abstract class MemcacheCore {
       initial: options.initial === undefined ? undefined : toU64(options.initial, "initial value"),
       ttl: options.ttl,
     };
-    if (options.noreply) return this.fireAndForget(k, request, op.toUpperCase(), null);
-    const reply = await this.send(k, request, op.toUpperCase());
+    const operation = this.begin(op, k);
+    if (options.noreply) return this.fireAndForget(k, request, op.toUpperCase(), null, operation);
+    const reply = await this.track(operation, this.send(k, request, op.toUpperCase(), operation));
     return (reply as { value: bigint | null }).value;
   }
 }

@@ -1,6 +1,7 @@
 // Options of the memcache client and the parsing of its server list ("host:port", "[v6]:port",
 // "unix:/path", with python-memcached's ("host:port", weight) tuples).
 
+import type { ObservabilityOptions } from "../core/observability.ts";
 import type { Address, Connect, TlsOptions } from "../core/transport.ts";
 import { parseHostPort } from "../core/url.ts";
 import { type Distribution, DISTRIBUTIONS } from "./distribution.ts";
@@ -22,7 +23,7 @@ export type ServerInput =
   | { host?: string; port?: number; path?: string; weight?: number };
 
 /** Everything a {@link MemcacheClient} can be told. */
-export interface MemcacheClientOptions {
+export interface MemcacheClientOptions extends ObservabilityOptions {
   /** The servers of the pool. Default `"127.0.0.1:11211"`. */
   servers?: ServerInput | readonly ServerInput[];
   /** Wire protocol. Default `"meta"`; `"binary"` when a username is given. */

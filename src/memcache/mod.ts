@@ -41,6 +41,7 @@ export * from "./line_connection.ts";
 export * from "./md5.ts";
 export * from "./meta_codec.ts";
 export * from "./meta_connection.ts";
+export * from "./observe.ts";
 export * from "../core/outbox.ts";
 export * from "./pickle.ts";
 export * from "./pickle_writer.ts";

@@ -3,7 +3,9 @@
 
 import type { ReplyHandler, RequestOptions } from "../core/driver.ts";
 import { defaultConnect } from "../core/default_connect.ts";
+import { EventHub } from "../core/events.ts";
 import { ManagedConnection } from "../core/managed_connection.ts";
+import { type ConnectionEvents, describeError } from "../core/observe.ts";
 import type { ProtocolConnection } from "../core/connection.ts";
 import type { Connect, TlsOptions } from "../core/transport.ts";
 import { BinaryConnection, type BinaryConnectionOptions } from "./binary_connection.ts";
@@ -12,6 +14,7 @@ import { ConnectError, ServerError } from "../core/errors.ts";
 import type { SaslCredentials } from "./credentials.ts";
 import { ServerDeadError } from "./errors.ts";
 import { MetaConnection } from "./meta_connection.ts";
+import type { MemcacheEvents, MemcacheMemberStats } from "./observe.ts";
 import { TextConnection } from "./text_connection.ts";
 import type { MemcacheReply, MemcacheRequest } from "./types.ts";
 
@@ -39,6 +42,8 @@ export interface ServerNodeOptions {
   connect?: Connect;
   /** Monotonic clock in milliseconds. Default `performance.now()`. */
   now?: () => number;
+  /** Receives the server's connection events and `serverDown`/`serverUp`. */
+  events?: EventHub<MemcacheEvents>;
 }
 
 /**
@@ -92,6 +97,15 @@ export class ServerNode {
   #flushOnNextConnect = false;
   #version: string | undefined;
   #lastError: Error | undefined;
+  /** Marked dead and not yet back (serverDown was emitted, serverUp is owed). */
+  #down = false;
+  /** The serverDown of a connection loss, told right after its disconnect. */
+  #owedDown: MemcacheEvents["serverDown"] | undefined;
+  #losing = false;
+  /** The error of the last attempt skipped because the server is dead (not an event). */
+  #skipped: Error | undefined;
+  /** Counters of the connections `reset()` replaced. */
+  #retired = { reconnects: 0, bytesIn: 0, bytesOut: 0 };
 
   /** Creates the node; nothing connects until `open()` or the first request. */
   constructor(spec: ServerSpec, options: ServerNodeOptions) {
@@ -124,13 +138,67 @@ export class ServerNode {
   /** Marks the server dead for `deadRetry` ms (python-memcached's `mark_dead`). */
   markDead(error?: Error): void {
     if (error) this.#lastError = error;
-    this.#deadUntil = this.#now() + (this.#options.deadRetry ?? 30_000);
+    const retryIn = this.#options.deadRetry ?? 30_000;
+    this.#deadUntil = this.#now() + retryIn;
     if (this.#options.flushOnReconnect) this.#flushOnNextConnect = true;
+    if (this.#down) return;
+    this.#down = true;
+    const events = this.#options.events;
+    if (events?.has("serverDown")) {
+      const why = this.#lastError ?? new ServerDeadError(`${this.label} was marked dead`);
+      const down = { address: this.spec.label, error: why, retryIn };
+      if (this.#losing) this.#owedDown = down;
+      else events.emit("serverDown", down);
+    }
+  }
+
+  /**
+   * The hub the connection reports to: its events go on to the client's, except the attempt
+   * skipped right after a loss because the server is dead (no connection was tried), and with
+   * the loss's `serverDown` right after its `disconnect`.
+   */
+  #connectionEvents(): EventHub<ConnectionEvents> | undefined {
+    const events = this.#options.events;
+    if (events === undefined) return undefined;
+    const hub = new EventHub<ConnectionEvents>();
+    hub.onAny((name, event) => {
+      if (name === "error" && (event as ConnectionEvents["error"]).error === this.#skipped) return;
+      events.emit(name, event as MemcacheEvents[typeof name]);
+      if (name !== "disconnect") return;
+      this.#losing = false;
+      const down = this.#owedDown;
+      this.#owedDown = undefined;
+      if (down) events.emit("serverDown", down);
+    });
+    return hub;
   }
 
   /** Forgets that the server failed (python-memcached's `forget_dead_hosts`). */
   revive(): void {
     this.#deadUntil = 0;
+  }
+
+  /**
+   * The server's connection counters (cumulative over reconnects and `reset()`) and whether it
+   * is marked dead.
+   *
+   * @example
+   * ```ts
+   * import { parseServer, ServerNode } from "@kvwire/kvwire/memcache";
+   * const node = new ServerNode(parseServer("127.0.0.1:11211"), { protocol: "meta" });
+   * console.log(node.stats()); // { address: "127.0.0.1:11211", state: "idle", ..., dead: false }
+   * ```
+   */
+  stats(): MemcacheMemberStats {
+    const stats = this.#conn.stats();
+    const retired = this.#retired;
+    stats.reconnects += retired.reconnects;
+    stats.bytesIn += retired.bytesIn;
+    stats.bytesOut += retired.bytesOut;
+    if (stats.lastError === undefined && this.#lastError) {
+      stats.lastError = describeError(this.#lastError);
+    }
+    return { ...stats, dead: this.isDead };
   }
 
   /** Sends a request; `handler` learns the outcome, once. */
@@ -165,6 +233,10 @@ export class ServerNode {
     const old = this.#conn;
     this.#conn = this.#newConnection();
     await old.close();
+    const last = old.stats();
+    this.#retired.reconnects += last.reconnects + (last.bytesOut > 0 ? 1 : 0);
+    this.#retired.bytesIn += last.bytesIn;
+    this.#retired.bytesOut += last.bytesOut;
   }
 
   /** Closes gracefully: waits for requests in flight. */
@@ -192,9 +264,11 @@ export class ServerNode {
     const sasl = options.sasl;
     return new ManagedConnection<MemcacheRequest, MemcacheReply>({
       label: this.label,
+      address: this.spec.label,
+      events: this.#connectionEvents(),
       connect: async () => {
         // Marked dead by the loss that triggered this reconnect: no attempt until deadRetry.
-        if (this.isDead) throw this.#deadError();
+        if (this.isDead) throw (this.#skipped = this.#deadError());
         try {
           return await connect(this.spec.address, { timeout, tls: options.tls });
         } catch (error) {
@@ -229,11 +303,16 @@ export class ServerNode {
           );
         }
         this.#deadUntil = 0;
+        if (this.#down) {
+          this.#down = false;
+          options.events?.emit("serverUp", { address: this.spec.label });
+        }
       },
       // python-memcached's mark_dead rule: a connection lost to anything but our own close
       // (a timeout on a server gone silent, which the driver closes, a reset, a bad reply)
       // marks the server dead for deadRetry, so that failover moves its keys.
       onDisconnect: (error) => {
+        this.#losing = true;
         if (error) this.markDead(error);
       },
     });

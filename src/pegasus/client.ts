@@ -1,61 +1,56 @@
 // PegasusClient: the user-facing Apache Pegasus client: pypegasus's whole API in TypeScript
-// idiom plus incr, check-and-set, check-and-mutate and batches (pegasus.md §2-§6). Just over
-// 500 lines: one short method per RPC, kept together so the API reads in one place.
+// idiom plus the Java client's (incr, check-and-set/mutate, compareExchange, delRange, batches
+// with a result per item, several tables), observable (events, stats, one operation per call).
+// Long, but one short method per call kept together so that the API reads in one place.
 
 import { utf8Decode } from "../core/bytes.ts";
-import { type CallOptions, Cluster, TableRouter } from "./cluster.ts";
+import type { EventHub, Observable } from "../core/events.ts";
+import type { Instrumenter } from "../core/instrument.ts";
+import { observability } from "../core/observability.ts";
+import type { ClientStats } from "../core/observe.ts";
+import { Cluster } from "./cluster.ts";
 import {
   type Bytes,
   bytes,
-  check,
   type CheckOptions,
   type CheckResult,
-  compare,
-  expireTs,
-  hashKeyBytes,
+  type CompareExchangeResult,
+  type DelRangeOptions,
+  hashKeyScanTargets,
   type MultiGetLimits,
   type MultiGetOptions,
   type MultiGetResult,
   type Mutation,
-  pairs,
   type PegasusClientOptions,
   type ScanOptions,
-  scanRequest,
+  unorderedScanTargets,
   type WriteOptions,
 } from "./client_options.ts";
-import { crc64 } from "./crc64.ts";
-import { encodeKey, keyHash, nextKeyAfterPrefix } from "./key_schema.ts";
+import { RocksStatus } from "./errors.ts";
 import {
-  blobArgs,
-  checkAndMutateArgs,
-  checkAndSetArgs,
-  type CheckType,
-  FilterType,
-  incrArgs,
-  multiGetArgs,
-  multiPutArgs,
-  multiRemoveArgs,
-  MutateOperation,
-  updateArgs,
-} from "./requests.ts";
-import {
-  type CheckResponse,
-  type CountResponse,
-  decodeCheckResponse,
-  decodeCountResponse,
-  decodeKvsResponse,
-  decodeReadResponse,
-  type KvsResponse,
-  type ReadResponse,
-} from "./responses.ts";
-import { PegasusScanner, type ScanTarget } from "./scanner.ts";
+  checkAndMutateOperation,
+  checkAndSetOperation,
+  multiDelOperation,
+  multiGetOperation,
+  multiSetOperation,
+  sortKeyCountOperation,
+} from "./hash_key_operations.ts";
+import { incrOperation, readOperation, removeOperation, setOperation } from "./key_operations.ts";
+import type { PegasusEvents } from "./observe.ts";
+import { CheckType } from "./requests.ts";
+import type { CheckResponse, CountResponse, KvsResponse, ReadResponse } from "./responses.ts";
+import { type CallOptions, type RoutedOperation, TableRouter } from "./router.ts";
+import { PegasusScanner } from "./scanner.ts";
 
 const NONE = new Uint8Array(0);
 
 /**
  * An Apache Pegasus client bound to one table. Operations are routed to the primary replica
  * of the key's partition, pipelined per replica, retried after routing changes within their
- * timeout. Values are `Uint8Array` unless `decode: true`.
+ * timeout. Values are `Uint8Array` unless `decode: true`. Observable: `on()` (see
+ * {@link PegasusEvents}), `stats()`, and one instrumented operation per call (`get`, `set`,
+ * `del`, `multi_get`, `check_and_set`, `batch_get`, a `scan` stream per scanner, …; `namespace`
+ * is the table).
  *
  * @example
  * ```ts
@@ -67,9 +62,15 @@ const NONE = new Uint8Array(0);
  * console.log(await client.get("hkey1", "skey1")); // "value"
  * ```
  */
-export class PegasusClient<V = Uint8Array> {
+export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> {
   readonly #router: TableRouter;
   readonly #convert: (b: Uint8Array) => V;
+  readonly #events: EventHub<PegasusEvents>;
+  readonly #instrumenter: Instrumenter;
+  readonly #options: PegasusClientOptions;
+  /** The client that owns the sessions (this one unless it is a `table()` view). */
+  readonly #owner: PegasusClient<V> | undefined;
+  readonly #views = new Map<string, PegasusClient<V>>();
 
   /** Connects: queries the meta servers for the table's partitions. */
   static connect(options: PegasusClientOptions & { decode: true }): Promise<PegasusClient<string>>;
@@ -88,8 +89,11 @@ export class PegasusClient<V = Uint8Array> {
     return client;
   }
 
-  /** Creates a client that queries meta on its first operation. Prefer `connect`. */
-  constructor(options: PegasusClientOptions) {
+  /**
+   * Creates a client that queries meta on its first operation. Prefer `connect`. `shared` is
+   * how {@link table} makes a view over another client's sessions; leave it unset.
+   */
+  constructor(options: PegasusClientOptions, shared?: SharedSessions) {
     if (typeof options?.table !== "string" || options.table === "") {
       throw new TypeError("Pegasus needs a table name");
     }
@@ -97,12 +101,102 @@ export class PegasusClient<V = Uint8Array> {
       throw new TypeError("Pegasus has no TLS: its rDSN sessions are plaintext (no `tls` option)");
     }
     const timeout = options.timeout ?? 1000;
+    this.#options = options;
+    this.#convert = (options.decode ? utf8Decode : (b: Uint8Array) => b) as (b: Uint8Array) => V;
+    if (shared) {
+      this.#owner = shared.owner as PegasusClient<V>;
+      this.#events = shared.cluster.events;
+      this.#instrumenter = shared.instrumenter;
+      this.#router = new TableRouter(shared.cluster, options.table, timeout, shared.instrumenter);
+      return;
+    }
+    const { events, instrumenter } = observability<PegasusEvents>(
+      options,
+      `pegasus ${options.table}`,
+    );
+    this.#events = events;
+    this.#instrumenter = instrumenter;
     const cluster = new Cluster({
       ...options,
       silenceTimeout: options.silenceTimeout ?? Math.max(timeout, 5000),
-    });
-    this.#router = new TableRouter(cluster, options.table, timeout);
-    this.#convert = (options.decode ? utf8Decode : (b: Uint8Array) => b) as (b: Uint8Array) => V;
+    }, events);
+    this.#router = new TableRouter(cluster, options.table, timeout, instrumenter);
+  }
+
+  /** The table this client reads and writes. */
+  get tableName(): string {
+    return this.#router.table;
+  }
+
+  /**
+   * A client for another table of the same cluster (the Java client's `openTable`): it shares
+   * this client's meta and replica sessions, events, hooks and options; one view per table.
+   * Closing a view leaves the sessions open; closing the client that made it closes them all.
+   *
+   * @example
+   * ```ts
+   * import { PegasusClient } from "@kvwire/kvwire/pegasus";
+   * await using client = await PegasusClient.connect({
+   *   metaServers: ["127.0.0.1:34601"], table: "temp", decode: true,
+   * });
+   * const users = client.table("users");
+   * await users.set("u:1", "name", "Ada");
+   * ```
+   */
+  table(name: string): PegasusClient<V> {
+    if (typeof name !== "string" || name === "") {
+      throw new TypeError(`A table name must be a non-empty string, got ${JSON.stringify(name)}`);
+    }
+    const owner = this.#owner ?? this;
+    if (owner !== this) return owner.table(name);
+    if (name === this.tableName) return this;
+    let view = this.#views.get(name);
+    if (!view) {
+      view = new PegasusClient<V>({ ...this.#options, table: name }, {
+        owner: this,
+        cluster: this.#router.cluster,
+        instrumenter: this.#instrumenter,
+      });
+      this.#views.set(name, view);
+    }
+    return view;
+  }
+
+  /**
+   * Listens to the client's events ({@link PegasusEvents}): each session's connection events
+   * and the table's partition reconfigurations. Returns the function that stops listening.
+   *
+   * @example
+   * ```ts
+   * import { PegasusClient } from "@kvwire/kvwire/pegasus";
+   * const client = new PegasusClient({ metaServers: ["127.0.0.1:34601"], table: "temp" });
+   * const stop = client.on("partitionUpdate", (e) => console.info(e.reason, e.partitions));
+   * stop();
+   * await client.close();
+   * ```
+   */
+  on<Name extends keyof PegasusEvents & string>(
+    name: Name,
+    listener: (event: PegasusEvents[Name]) => void,
+  ): () => void {
+    return this.#events.on(name, listener);
+  }
+
+  /**
+   * Counters of every session (meta servers and replicas, by `host:port`) and their sums.
+   *
+   * @example
+   * ```ts
+   * import { PegasusClient } from "@kvwire/kvwire/pegasus";
+   * await using client = await PegasusClient.connect({
+   *   metaServers: ["127.0.0.1:34601"], table: "temp",
+   * });
+   * const { state, members } = client.stats();
+   * console.log(state, members.map((m) => `${m.address} ${m.state} ${m.bytesIn}`));
+   * ```
+   */
+  stats(): ClientStats {
+    return this.#router.cluster.stats();
   }
 
   /** The table's cached partition count, once known. */
@@ -110,24 +204,14 @@ export class PegasusClient<V = Uint8Array> {
     return this.#router.config?.partitionCount;
   }
 
-  #single(name: string, rpc: string, hk: Bytes, sk: Bytes) {
-    const h = hashKeyBytes(hk, false);
-    const s = bytes(sk, "Sort key");
-    return { name, rpc, key: encodeKey(h, s), hash: keyHash(h, s) };
-  }
-
   /** The value of (hashKey, sortKey), or `undefined` when missing or expired. */
   async get(hashKey: Bytes, sortKey: Bytes, options?: CallOptions): Promise<V | undefined> {
-    const op = this.#single("get", "RPC_RRDB_RRDB_GET", hashKey, sortKey);
-    const r = await this.#router.call({
-      ...op,
-      args: blobArgs(op.key),
-      decode: decodeReadResponse,
-      idempotent: true,
-    }, options) as ReadResponse;
-    if (r.error === 1) return undefined;
-    check(r.error, "get");
-    return this.#convert(r.value);
+    return this.#value(await this.#router.call(readOperation("get", hashKey, sortKey), options));
+  }
+
+  #value(reply: unknown): V | undefined {
+    const r = reply as ReadResponse;
+    return r.error === RocksStatus.NotFound ? undefined : this.#convert(r.value);
   }
 
   /** Stores a value, optionally with a TTL in seconds. */
@@ -137,46 +221,26 @@ export class PegasusClient<V = Uint8Array> {
     value: Bytes,
     options: WriteOptions = {},
   ): Promise<void> {
-    const op = this.#single("set", "RPC_RRDB_RRDB_PUT", hashKey, sortKey);
-    const args = updateArgs(op.key, bytes(value, "Value"), expireTs(options.ttl));
-    const r = await this.#router.call({
-      ...op,
-      args,
-      decode: (rd) => decodeCountResponse("update", rd),
-      idempotent: true,
-    }, options) as CountResponse;
-    check(r.error, "set");
+    await this.#router.call(setOperation(hashKey, sortKey, value, options.ttl), options);
   }
 
   /** Whether (hashKey, sortKey) exists. */
   async exist(hashKey: Bytes, sortKey: Bytes, options?: CallOptions): Promise<boolean> {
-    return (await this.ttl(hashKey, sortKey, options)) !== undefined;
+    const op = readOperation("ttl", hashKey, sortKey, "exist");
+    return ((await this.#router.call(op, options)) as ReadResponse).error === RocksStatus.Ok;
   }
 
   /** Remaining seconds to live: -1 = no TTL, `undefined` = missing. */
   async ttl(hashKey: Bytes, sortKey: Bytes, options?: CallOptions): Promise<number | undefined> {
-    const op = this.#single("ttl", "RPC_RRDB_RRDB_TTL", hashKey, sortKey);
-    const r = await this.#router.call({
-      ...op,
-      args: blobArgs(op.key),
-      decode: decodeReadResponse,
-      idempotent: true,
-    }, options) as ReadResponse;
-    if (r.error === 1) return undefined;
-    check(r.error, "ttl");
-    return r.ttlSeconds;
+    const r = await this.#router.call(readOperation("ttl", hashKey, sortKey), options);
+    return (r as ReadResponse).error === RocksStatus.Ok
+      ? (r as ReadResponse).ttlSeconds
+      : undefined;
   }
 
   /** Removes (hashKey, sortKey); removing a missing record is not an error. */
   async remove(hashKey: Bytes, sortKey: Bytes, options?: CallOptions): Promise<void> {
-    const op = this.#single("remove", "RPC_RRDB_RRDB_REMOVE", hashKey, sortKey);
-    const r = await this.#router.call({
-      ...op,
-      args: blobArgs(op.key),
-      decode: (rd) => decodeCountResponse("update", rd),
-      idempotent: true,
-    }, options) as CountResponse;
-    check(r.error, "remove");
+    await this.#router.call(removeOperation(hashKey, sortKey), options);
   }
 
   /** Stores several sort keys of one hash key at once (one TTL for all). */
@@ -185,21 +249,7 @@ export class PegasusClient<V = Uint8Array> {
     entries: Iterable<readonly [Bytes, Bytes]> | Record<string, Bytes>,
     options: WriteOptions = {},
   ): Promise<void> {
-    const h = hashKeyBytes(hashKey, true);
-    const kvs = pairs(entries).map(([k, v]) => ({
-      key: bytes(k, "Sort key"),
-      value: bytes(v, "Value"),
-    }));
-    if (kvs.length === 0) throw new RangeError("multiSet needs at least one sort key");
-    const r = await this.#router.call({
-      name: "multiSet",
-      rpc: "RPC_RRDB_RRDB_MULTI_PUT",
-      args: multiPutArgs(h, kvs, expireTs(options.ttl)),
-      decode: (rd) => decodeCountResponse("update", rd),
-      hash: crc64(h),
-      idempotent: true,
-    }, options) as CountResponse;
-    check(r.error, "multiSet");
+    await this.#router.call(multiSetOperation(hashKey, entries, options.ttl), options);
   }
 
   /**
@@ -237,31 +287,8 @@ export class PegasusClient<V = Uint8Array> {
     stop: Uint8Array,
     o: MultiGetOptions,
   ): Promise<MultiGetResult<V>> {
-    const h = hashKeyBytes(hashKey, true);
-    const r = await this.#router.call({
-      name: "multiGet",
-      rpc: "RPC_RRDB_RRDB_MULTI_GET",
-      args: multiGetArgs({
-        hashKey: h,
-        sortKeys,
-        maxKvCount: o.maxKvCount ?? 100,
-        maxKvSize: o.maxKvSize ?? 1_000_000,
-        noValue: o.noValue ?? false,
-        startSortKey: start,
-        stopSortKey: stop,
-        startInclusive: o.startInclusive ?? true,
-        stopInclusive: o.stopInclusive ?? false,
-        filterType: o.sortKeyFilterType ?? FilterType.NoFilter,
-        filterPattern: o.sortKeyFilterPattern === undefined
-          ? NONE
-          : bytes(o.sortKeyFilterPattern, "Filter pattern"),
-        reverse: o.reverse ?? false,
-      }),
-      decode: (rd) => decodeKvsResponse(false, rd),
-      hash: crc64(h),
-      idempotent: true,
-    }, o) as KvsResponse;
-    if (r.error !== 0 && r.error !== 7) check(r.error, "multiGet");
+    const op = multiGetOperation(hashKey, sortKeys, start, stop, o);
+    const r = await this.#router.call(op, o) as KvsResponse;
     return {
       entries: r.kvs.map((kv) => [this.#convert(kv.key), this.#convert(kv.value)]),
       complete: r.error === 0,
@@ -277,33 +304,14 @@ export class PegasusClient<V = Uint8Array> {
     sortKeys: readonly Bytes[],
     options?: CallOptions,
   ): Promise<bigint> {
-    const h = hashKeyBytes(hashKey, true);
-    if (sortKeys.length === 0) throw new RangeError("multiDel needs at least one sort key");
-    const r = await this.#router.call({
-      name: "multiDel",
-      rpc: "RPC_RRDB_RRDB_MULTI_REMOVE",
-      args: multiRemoveArgs(h, sortKeys.map((k) => bytes(k, "Sort key"))),
-      decode: (rd) => decodeCountResponse("multiRemove", rd),
-      hash: crc64(h),
-      idempotent: true,
-    }, options) as CountResponse;
-    check(r.error, "multiDel");
-    return r.count;
+    const r = await this.#router.call(multiDelOperation(hashKey, sortKeys), options);
+    return (r as CountResponse).count;
   }
 
   /** How many sort keys a hash key has. */
   async sortKeyCount(hashKey: Bytes, options?: CallOptions): Promise<bigint> {
-    const h = hashKeyBytes(hashKey, true);
-    const r = await this.#router.call({
-      name: "sortKeyCount",
-      rpc: "RPC_RRDB_RRDB_SORTKEY_COUNT",
-      args: blobArgs(h),
-      decode: (rd) => decodeCountResponse("count", rd),
-      hash: crc64(h),
-      idempotent: true,
-    }, options) as CountResponse;
-    check(r.error, "sortKeyCount");
-    return r.count;
+    const r = await this.#router.call(sortKeyCountOperation(hashKey), options);
+    return (r as CountResponse).count;
   }
 
   /** The sort keys of a hash key (up to the limits). */
@@ -322,30 +330,8 @@ export class PegasusClient<V = Uint8Array> {
     stopSortKey: Bytes,
     options: ScanOptions = {},
   ): PegasusScanner<V> {
-    const h = hashKeyBytes(hashKey, true);
-    const startSk = bytes(startSortKey, "Start sort key");
-    const stopSk = bytes(stopSortKey, "Stop sort key");
-    let start = encodeKey(h, startSk);
-    let stop = stopSk.length > 0 ? encodeKey(h, stopSk) : nextKeyAfterPrefix(encodeKey(h, NONE))!;
-    let stopInclusive = stopSk.length > 0 && (options.stopInclusive ?? false);
-    let startInclusive = options.startInclusive ?? true;
-    if (options.sortKeyFilterType === FilterType.MatchPrefix && options.sortKeyFilterPattern) {
-      // Narrow the range to the prefix (pegasus.md §5.6).
-      const prefixKey = encodeKey(h, bytes(options.sortKeyFilterPattern, "Filter pattern"));
-      const prefixStop = nextKeyAfterPrefix(prefixKey) ?? stop;
-      if (compare(prefixKey, start) > 0) [start, startInclusive] = [prefixKey, true];
-      if (compare(prefixStop, stop) < 0) [stop, stopInclusive] = [prefixStop, false];
-    }
-    const c = compare(start, stop);
-    const empty = c > 0 || (c === 0 && !(startInclusive && stopInclusive));
-    const target: ScanTarget = {
-      hash: crc64(h),
-      request: scanRequest(options, start, stop, startInclusive, stopInclusive, false),
-    };
-    return new PegasusScanner(this.#router, empty ? [] : [target], this.#convert, {
-      timeout: options.timeout ?? 5000,
-      signal: options.signal,
-    }, options.onRestart);
+    const targets = hashKeyScanTargets(hashKey, startSortKey, stopSortKey, options);
+    return new PegasusScanner(this.#router, targets, this.#convert, options);
   }
 
   /** Splits a full-table scan into at most `maxSplitCount` scanners over disjoint partitions. */
@@ -358,32 +344,9 @@ export class PegasusClient<V = Uint8Array> {
     }
     const config = this.#router.config ??
       await this.#router.refresh(performance.now() + (options.timeout ?? 5000));
-    const count = config.partitionCount;
-    const n = Math.min(count, maxSplitCount);
-    const scanners: PegasusScanner<V>[] = [];
-    let next = 0;
-    for (let i = 0; i < n; i++) {
-      const size = Math.floor(count / n) + (i < count % n ? 1 : 0);
-      const targets: ScanTarget[] = [];
-      for (let j = 0; j < size; j++) {
-        const request = scanRequest(
-          options,
-          new Uint8Array([0, 0]),
-          new Uint8Array([0xff, 0xff]),
-          true,
-          false,
-          true,
-        );
-        targets.push({ partition: next++, request });
-      }
-      scanners.push(
-        new PegasusScanner(this.#router, targets, this.#convert, {
-          timeout: options.timeout ?? 5000,
-          signal: options.signal,
-        }, options.onRestart),
-      );
-    }
-    return scanners;
+    return unorderedScanTargets(config.partitionCount, maxSplitCount, options).map((targets) =>
+      new PegasusScanner(this.#router, targets, this.#convert, options)
+    );
   }
 
   /** Adds `increment` to an integer value (missing = 0); resolves with the new value. */
@@ -393,20 +356,11 @@ export class PegasusClient<V = Uint8Array> {
     increment: bigint | number = 1n,
     options: WriteOptions & { ttl?: number } = {},
   ): Promise<bigint> {
-    const op = this.#single("incr", "RPC_RRDB_RRDB_INCR", hashKey, sortKey);
-    if (typeof increment === "number" && !Number.isSafeInteger(increment)) {
-      throw new RangeError(`Increment must be a safe integer or a bigint, got ${increment}`);
-    }
-    const ttl = options.ttl;
-    if (ttl !== undefined && ttl < -1) throw new RangeError(`incr TTL must be ≥ -1, got ${ttl}`);
-    const r = await this.#router.call({
-      ...op,
-      args: incrArgs(op.key, BigInt(increment), ttl === -1 ? -1 : expireTs(ttl)),
-      decode: (rd) => decodeCountResponse("incr", rd),
-      idempotent: false,
-    }, options) as CountResponse;
-    check(r.error, "incr");
-    return r.count;
+    const r = await this.#router.call(
+      incrOperation(hashKey, sortKey, increment, options.ttl),
+      options,
+    );
+    return (r as CountResponse).count;
   }
 
   /** Sets a value if a check on (hashKey, checkSortKey) passes; atomic on the server. */
@@ -419,28 +373,16 @@ export class PegasusClient<V = Uint8Array> {
     setValue: Bytes,
     options: CheckOptions = {},
   ): Promise<CheckResult<V>> {
-    const h = hashKeyBytes(hashKey, true);
-    const checkSk = bytes(checkSortKey, "Check sort key");
-    const setSk = bytes(setSortKey, "Set sort key");
-    const r = await this.#router.call({
-      name: "checkAndSet",
-      rpc: "RPC_RRDB_RRDB_CHECK_AND_SET",
-      args: checkAndSetArgs({
-        hashKey: h,
-        checkSortKey: checkSk,
-        checkType,
-        checkOperand: bytes(checkOperand, "Check operand"),
-        setDiffSortKey: compare(checkSk, setSk) !== 0,
-        setSortKey: setSk,
-        setValue: bytes(setValue, "Value"),
-        setExpireTs: expireTs(options.ttl),
-        returnCheckValue: options.returnCheckValue ?? false,
-      }),
-      decode: decodeCheckResponse,
-      hash: crc64(h),
-      idempotent: false,
-    }, options) as CheckResponse;
-    return this.#checkResult(r, "checkAndSet");
+    const op = checkAndSetOperation(hashKey, {
+      checkSortKey,
+      checkType,
+      checkOperand,
+      setSortKey,
+      setValue,
+      ttl: options.ttl,
+      returnCheckValue: options.returnCheckValue,
+    });
+    return this.#checkResult(await this.#router.call(op, options) as CheckResponse);
   }
 
   /** Applies mutations to a hash key if a check passes; atomic on the server. */
@@ -452,33 +394,100 @@ export class PegasusClient<V = Uint8Array> {
     mutations: readonly Mutation[],
     options: CheckOptions = {},
   ): Promise<CheckResult<V>> {
-    const h = hashKeyBytes(hashKey, true);
-    if (mutations.length === 0) throw new RangeError("checkAndMutate needs at least one mutation");
-    const r = await this.#router.call({
-      name: "checkAndMutate",
-      rpc: "RPC_RRDB_RRDB_CHECK_AND_MUTATE",
-      args: checkAndMutateArgs({
-        hashKey: h,
-        checkSortKey: bytes(checkSortKey, "Check sort key"),
-        checkType,
-        checkOperand: bytes(checkOperand, "Check operand"),
-        mutations: mutations.map((m) => ({
-          operation: m.op === "put" ? MutateOperation.Put : MutateOperation.Delete,
-          sortKey: bytes(m.sortKey, "Sort key"),
-          value: m.op === "put" ? bytes(m.value, "Value") : NONE,
-          expireTs: m.op === "put" ? expireTs(m.ttl) : 0,
-        })),
-        returnCheckValue: options.returnCheckValue ?? false,
-      }),
-      decode: decodeCheckResponse,
-      hash: crc64(h),
-      idempotent: false,
-    }, options) as CheckResponse;
-    return this.#checkResult(r, "checkAndMutate");
+    const op = checkAndMutateOperation(
+      hashKey,
+      checkSortKey,
+      checkType,
+      checkOperand,
+      mutations,
+      options.returnCheckValue ?? false,
+    );
+    return this.#checkResult(await this.#router.call(op, options) as CheckResponse);
   }
 
-  #checkResult(r: CheckResponse, what: string): CheckResult<V> {
-    if (r.error !== 0 && r.error !== 13) check(r.error, what);
+  /**
+   * Replaces the value with `desiredValue` when it equals `expectedValue` byte for byte (the
+   * Java client's compareExchange: one check_and_set on the server); otherwise resolves with
+   * the value found. A missing record never equals anything.
+   *
+   * @example
+   * ```ts
+   * import { PegasusClient } from "@kvwire/kvwire/pegasus";
+   * await using client = await PegasusClient.connect({
+   *   metaServers: ["127.0.0.1:34601"], table: "temp", decode: true,
+   * });
+   * await client.set("job:1", "state", "queued");
+   * const r = await client.compareExchange("job:1", "state", "queued", "running");
+   * console.log(r.succeeded); // true
+   * ```
+   */
+  async compareExchange(
+    hashKey: Bytes,
+    sortKey: Bytes,
+    expectedValue: Bytes,
+    desiredValue: Bytes,
+    options: WriteOptions = {},
+  ): Promise<CompareExchangeResult<V>> {
+    if (options.ttl !== undefined && !(options.ttl >= 0)) {
+      throw new RangeError(`compareExchange ttl must be ≥ 0 seconds, got ${options.ttl}`);
+    }
+    const r = await this.checkAndSet(
+      hashKey,
+      sortKey,
+      CheckType.BytesEqual,
+      expectedValue,
+      sortKey,
+      desiredValue,
+      { ...options, returnCheckValue: true },
+    );
+    return r.succeeded ? { succeeded: true } : { succeeded: false, actualValue: r.checkValue };
+  }
+
+  /**
+   * Removes every sort key of `hashKey` in a range (empty stop = to the end), reading the keys
+   * with a keys-only scanner and removing them `batchSize` at a time; resolves with how many
+   * were removed. It stops at the first error (the batches before it are removed), as the Java
+   * client's delRange.
+   *
+   * @example
+   * ```ts
+   * import { PegasusClient } from "@kvwire/kvwire/pegasus";
+   * await using client = await PegasusClient.connect({
+   *   metaServers: ["127.0.0.1:34601"], table: "temp",
+   * });
+   * console.log(await client.delRange("user:1", "session:", "session;")); // e.g. 42
+   * ```
+   */
+  async delRange(
+    hashKey: Bytes,
+    startSortKey: Bytes,
+    stopSortKey: Bytes,
+    options: DelRangeOptions = {},
+  ): Promise<number> {
+    const batchSize = options.batchSize ?? 100;
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new RangeError(`delRange batchSize must be a whole number ≥ 1, got ${batchSize}`);
+    }
+    const scan = { ...options, batchSize, noValue: true };
+    const targets = hashKeyScanTargets(hashKey, startSortKey, stopSortKey, scan);
+    const scanner = new PegasusScanner(this.#router, targets, (b: Uint8Array) => b, scan);
+    let removed = 0;
+    let batch: Uint8Array[] = [];
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      await this.multiDel(hashKey, batch, options);
+      removed += batch.length;
+      batch = [];
+    };
+    for await (const { sortKey } of scanner) {
+      batch.push(sortKey);
+      if (batch.length >= batchSize) await flush();
+    }
+    await flush();
+    return removed;
+  }
+
+  #checkResult(r: CheckResponse): CheckResult<V> {
     const out: CheckResult<V> = { succeeded: r.error === 0 };
     if (r.checkValueReturned) {
       out.checkValueExist = r.checkValueExist;
@@ -487,39 +496,126 @@ export class PegasusClient<V = Uint8Array> {
     return out;
   }
 
-  /** Reads many (hashKey, sortKey) pairs across partitions, in parallel; missing = undefined. */
-  batchGet(
+  /**
+   * Reads many (hashKey, sortKey) pairs across partitions, in parallel; missing = undefined.
+   * Every key is checked before anything is sent; rejects with the first failure once all
+   * settled (see {@link batchGetSettled} for a result per key).
+   */
+  async batchGet(
     keys: readonly (readonly [Bytes, Bytes])[],
     options?: CallOptions,
   ): Promise<(V | undefined)[]> {
-    return Promise.all(keys.map(([h, s]) => this.get(h, s, options)));
+    return valuesOrFirstError(await this.batchGetSettled(keys, options));
   }
 
-  /** Writes many records across partitions, in parallel. */
+  /**
+   * Reads many (hashKey, sortKey) pairs across partitions, in parallel: one settled result per
+   * key, in order, so one failure does not hide the others (the Java client's batchGet2).
+   *
+   * @example
+   * ```ts
+   * import { PegasusClient } from "@kvwire/kvwire/pegasus";
+   * await using client = await PegasusClient.connect({
+   *   metaServers: ["127.0.0.1:34601"], table: "temp", decode: true,
+   * });
+   * for (const r of await client.batchGetSettled([["u:1", "name"], ["u:2", "name"]])) {
+   *   console.log(r.status === "fulfilled" ? r.value : r.reason.message);
+   * }
+   * ```
+   */
+  async batchGetSettled(
+    keys: readonly (readonly [Bytes, Bytes])[],
+    options?: CallOptions,
+  ): Promise<PromiseSettledResult<V | undefined>[]> {
+    const ops = keys.map(([h, s]) => readOperation("get", h, s));
+    return await this.#batch("batch_get", ops, options, (reply) => this.#value(reply));
+  }
+
+  /** Writes many records across partitions, in parallel; rejects with the first failure. */
   async batchSet(
     items: readonly (readonly [Bytes, Bytes, Bytes])[],
-    options?: WriteOptions,
+    options: WriteOptions = {},
   ): Promise<void> {
-    await Promise.all(items.map(([h, s, v]) => this.set(h, s, v, options)));
+    valuesOrFirstError(await this.batchSetSettled(items, options));
   }
 
-  /** Removes many records across partitions, in parallel. */
+  /** Writes many records across partitions, in parallel: one settled result per record. */
+  async batchSetSettled(
+    items: readonly (readonly [Bytes, Bytes, Bytes])[],
+    options: WriteOptions = {},
+  ): Promise<PromiseSettledResult<void>[]> {
+    const ops = items.map(([h, s, v]) => setOperation(h, s, v, options.ttl));
+    return await this.#batch("batch_set", ops, options, () => undefined);
+  }
+
+  /** Removes many records across partitions, in parallel; rejects with the first failure. */
   async batchDel(keys: readonly (readonly [Bytes, Bytes])[], options?: CallOptions): Promise<void> {
-    await Promise.all(keys.map(([h, s]) => this.remove(h, s, options)));
+    valuesOrFirstError(await this.batchDelSettled(keys, options));
   }
 
-  /** Closes every session after the requests in flight complete. */
+  /** Removes many records across partitions, in parallel: one settled result per key. */
+  async batchDelSettled(
+    keys: readonly (readonly [Bytes, Bytes])[],
+    options?: CallOptions,
+  ): Promise<PromiseSettledResult<void>[]> {
+    const ops = keys.map(([h, s]) => removeOperation(h, s));
+    return await this.#batch("batch_del", ops, options, () => undefined);
+  }
+
+  /**
+   * Sends `ops` (all validated already) in parallel as one operation (`batchSize` = the count)
+   * and waits for every one: the operation ends with the first failure, if any.
+   */
+  async #batch<R>(
+    name: string,
+    ops: RoutedOperation[],
+    options: CallOptions | undefined,
+    result: (reply: unknown) => R,
+  ): Promise<PromiseSettledResult<R>[]> {
+    const batch = this.#router.trace(name, "request", ops.length);
+    const settled = await Promise.allSettled(
+      ops.map(async (op) => result(await this.#router.call(op, options, batch))),
+    );
+    const failure = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    this.#router.finish(batch, failure?.reason);
+    return settled;
+  }
+
+  /**
+   * Closes every session after the requests in flight complete (a `table()` view: nothing, the
+   * sessions belong to the client that made it).
+   */
   async close(): Promise<void> {
-    await this.#router.cluster.close();
+    if (!this.#owner) await this.#router.cluster.close();
   }
 
-  /** Closes at once; pending operations fail. */
+  /** Closes at once; pending operations fail (a `table()` view: nothing). */
   destroy(): void {
-    this.#router.cluster.destroy();
+    if (!this.#owner) this.#router.cluster.destroy();
   }
 
   /** Closes gracefully at the end of an `await using` scope, as {@link close}. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** The values of settled results, or the first failure thrown. */
+function valuesOrFirstError<R>(results: PromiseSettledResult<R>[]): R[] {
+  const values: R[] = [];
+  for (const r of results) {
+    if (r.status === "rejected") throw r.reason;
+    values.push(r.value);
+  }
+  return values;
+}
+
+/** What a `table()` view shares with the client that made it. */
+export interface SharedSessions {
+  /** The client that owns the sessions. */
+  owner: PegasusClient<unknown>;
+  /** Its sessions and event hub. */
+  cluster: Cluster;
+  /** Its instrumentation hooks. */
+  instrumenter: Instrumenter;
 }

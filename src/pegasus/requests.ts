@@ -152,6 +152,8 @@ export interface GetScannerRequest {
   validatePartitionHash: boolean;
   /** Mark the scan as a full-table scan. */
   fullScan: boolean;
+  /** Count the records instead of returning them (`only_return_count`). Default false. */
+  onlyReturnCount?: boolean;
 }
 
 function wrap(body: (w: ThriftWriter) => void): ArgsWriter {
@@ -352,7 +354,9 @@ export function getScannerArgs(req: GetScannerRequest): ArgsWriter {
     w.field(TType.I32, 7).i32(req.hashKeyFilterType).blobField(8, req.hashKeyFilterPattern);
     w.field(TType.I32, 9).i32(req.sortKeyFilterType).blobField(10, req.sortKeyFilterPattern);
     w.field(TType.BOOL, 11).bool(req.validatePartitionHash);
-    w.field(TType.BOOL, 13).bool(req.fullScan).stop();
+    w.field(TType.BOOL, 13).bool(req.fullScan);
+    if (req.onlyReturnCount) w.field(TType.BOOL, 14).bool(true);
+    w.stop();
   });
 }
 

@@ -48,6 +48,8 @@ export interface KvsResponse extends RrdbResponse {
   kvs: KeyValue[];
   /** scan only: the next context id (-1 = done). */
   contextId: bigint;
+  /** scan only, with `only_return_count`: how many records this batch counted. */
+  kvCount?: number;
 }
 
 /** `check_and_set_response` and `check_and_mutate_response`. */
@@ -219,6 +221,7 @@ export function decodeKvsResponse(scan: boolean, r: ThriftReader): KvsResponse {
     else if (id === (scan ? 4 : 3) && t === TType.I32) out.appId = r.i32();
     else if (id === (scan ? 5 : 4) && t === TType.I32) out.partitionIndex = r.i32();
     else if (id === 6 && t === TType.STRING) out.server = r.string();
+    else if (scan && id === 7 && t === TType.I32) out.kvCount = r.i32();
     else return false;
     return true;
   });

@@ -405,7 +405,7 @@ export class RedisConnection
       const family = familyOf(subscription.kind);
       if (subscription.channel) this.#subscriptions[family].delete(keyOf(subscription.channel));
       this.#trackCount(subscription.kind, subscription.count);
-      return { type: "push", value: subscription };
+      return { type: "push", value: { ...subscription, dropped: true } };
     }
     if (isPush) return { type: "push", value: { type: "push", kind, items } };
     return this.#reply(items); // e.g. ["pong", ""] to PING in subscribed mode

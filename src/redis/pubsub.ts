@@ -3,13 +3,22 @@
 // Spec: https://redis.io/docs/latest/develop/interact/pubsub/ (redis-py's PubSub as the model)
 
 import { utf8Decode } from "../core/bytes.ts";
+import type { Operation } from "../core/instrument.ts";
+import type { ConnectionStats } from "../core/observe.ts";
 import type { ManagedConnection } from "../core/managed_connection.ts";
 import { StreamQueue } from "../core/stream_queue.ts";
 import { openRedisConnection } from "./open_connection.ts";
 import type { ResolvedRedisOptions } from "./client_options.ts";
 import type { RedisCommand } from "./connection.ts";
-import type { RedisPush, SubscriptionFamily } from "./pubsub_frames.ts";
+import { RedisError } from "./errors.ts";
+import { familyOf, type RedisPush, type SubscriptionFamily } from "./pubsub_frames.ts";
 import type { RespValue } from "./resp_types.ts";
+import {
+  endRedisOperation,
+  type RedisObservability,
+  retarget,
+  startRedisOperation,
+} from "./observe.ts";
 
 /** A message or a subscription change, shaped like redis-py's message dicts. */
 export interface PubSubMessage<V> {
@@ -28,10 +37,11 @@ export interface PubSubMessage<V> {
 
 /**
  * The marker a subscriber receives (from `getMessage()`, `for await`, and `onResubscribe`)
- * when its connection was lost and replaced: messages published between the last message
- * before the marker and the new subscriptions may have been lost. It comes before the
- * confirmations and messages of the new connection; `data` is the number of subscriptions
- * being restored.
+ * when its connection was lost and replaced (`reason: "reconnect"`), or when a cluster's shard
+ * subscriber moves shard channels to the master that serves their slot after a resharding
+ * (`reason: "moved"`): messages published between the last message before the marker and the
+ * new subscriptions may have been lost. It comes before the confirmations and messages of the
+ * new subscriptions; `data` is the number of subscriptions being restored.
  *
  * @example
  * ```ts
@@ -47,6 +57,8 @@ export interface ResubscribedMessage extends PubSubMessage<never> {
   type: "resubscribed";
   /** Always empty. */
   channel: "";
+  /** `reconnect`: a new connection; `moved`: shard channels followed their slot's new master. */
+  reason: "reconnect" | "moved";
   /** The number of channels, patterns and shard channels being restored. */
   data: number;
   /** Channels being subscribed again. */
@@ -79,6 +91,19 @@ export interface PubSubOptions {
   onHandlerError?: (error: unknown, message: PubSubMessage<unknown>) => void;
 }
 
+/**
+ * Where a subscriber's queued messages go instead of its own queue; the cluster's shard
+ * subscriber gathers its per-node subscribers this way.
+ */
+export interface PubSubSink<V> {
+  /** Takes a message; false = over the high-water mark: reading pauses until `resumeReading()`. */
+  push(message: PubSubMessage<V>): boolean;
+  /** The server dropped a shard channel on its own (its slot moved); it is forgotten here. */
+  dropped(channel: string): void;
+  /** The connection was lost (before any reconnect): the sink may take the channels elsewhere. */
+  lost(): void;
+}
+
 const COMMANDS: Record<SubscriptionFamily, [string, string]> = {
   channel: ["SUBSCRIBE", "UNSUBSCRIBE"],
   pattern: ["PSUBSCRIBE", "PUNSUBSCRIBE"],
@@ -108,6 +133,7 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
   readonly #decode: boolean;
   readonly #ignoreSubscribeMessages: boolean;
   readonly #queue: StreamQueue<PubSubMessage<V>>;
+  readonly #sink: PubSubSink<V> | undefined;
   readonly #onResubscribe: ((marker: ResubscribedMessage) => void) | undefined;
   readonly #onHandlerError: PubSubOptions["onHandlerError"];
   /** Deadline of (un)subscribe commands: the client's `commandTimeout`. */
@@ -119,9 +145,17 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
     pattern: new Map(),
     shard: new Map(),
   };
+  readonly #observed: RedisObservability | undefined;
+  /** The `kind: "stream"` operation of each family with subscriptions (when instrumented). */
+  readonly #streams: Partial<Record<SubscriptionFamily, Operation>> = {};
 
-  /** Use `client.pubsub()`. */
-  constructor(options: ResolvedRedisOptions, pubsubOptions: PubSubOptions = {}) {
+  /** Use `client.pubsub()`. `sink` takes the messages instead of this subscriber's queue. */
+  constructor(
+    options: ResolvedRedisOptions,
+    pubsubOptions: PubSubOptions = {},
+    sink?: PubSubSink<V>,
+  ) {
+    this.#sink = sink;
     this.#decode = options.decode === true;
     this.#ignoreSubscribeMessages = pubsubOptions.ignoreSubscribeMessages ?? false;
     this.#queue = new StreamQueue<PubSubMessage<V>>({
@@ -131,11 +165,14 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
     this.#onResubscribe = pubsubOptions.onResubscribe;
     this.#onHandlerError = pubsubOptions.onHandlerError;
     this.#timeout = options.commandTimeout;
+    this.#observed = options.observed;
     this.#conn = openRedisConnection(options, {
       onPush: (push) => this.#deliver(push),
+      onDisconnect: sink && (() => sink.lost()),
       onConnect: async (run, again) => {
         if (!again) return;
         this.#announceGap();
+        this.#resubscribing();
         for (const family of Object.keys(COMMANDS) as SubscriptionFamily[]) {
           const names = [...this.#handlers[family].keys()];
           if (names.length > 0) await run([COMMANDS[family][0], ...names]);
@@ -151,6 +188,7 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
     const marker: ResubscribedMessage = {
       type: "resubscribed",
       channel: "",
+      reason: "reconnect",
       data: 0,
       channels: this.channels,
       patterns: this.patterns,
@@ -161,6 +199,62 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
     this.#gapAnnounced = true;
     this.#enqueue(marker);
     this.#onResubscribe?.(marker);
+  }
+
+  /** Reports a resubscription: the `resubscribe` event, one more retry of each stream. */
+  #resubscribing(): void {
+    const [channels, patterns, shardChannels] = [
+      this.#handlers.channel.size,
+      this.#handlers.pattern.size,
+      this.#handlers.shard.size,
+    ];
+    if (channels + patterns + shardChannels === 0) return;
+    for (const op of Object.values(this.#streams)) {
+      op.retries++;
+      retarget(op, this.#conn);
+    }
+    const events = this.#observed?.events;
+    if (events?.has("resubscribe")) {
+      events.emit("resubscribe", {
+        address: this.#conn.address,
+        channels,
+        patterns,
+        shardChannels,
+      });
+    }
+  }
+
+  /** Starts or ends the stream operation of `family` as its subscriptions begin or end. */
+  #follow(family: SubscriptionFamily): void {
+    const op = this.#streams[family];
+    const instrumenter = this.#observed?.instrumenter;
+    if (!instrumenter) return;
+    if (this.#handlers[family].size === 0) {
+      delete this.#streams[family];
+      endRedisOperation(instrumenter, op, this.#conn);
+    } else if (op === undefined && instrumenter.enabled) {
+      const name = COMMANDS[family][0];
+      const address = this.#conn.address;
+      const started = startRedisOperation(
+        instrumenter,
+        name,
+        address,
+        undefined,
+        undefined,
+        "stream",
+      );
+      if (started) this.#streams[family] = started;
+    }
+  }
+
+  /** This subscriber's connection, as `stats()` of its client lists it. */
+  stats(): ConnectionStats {
+    return this.#conn.stats();
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return this.#conn.isClosed;
   }
 
   /** Channels subscribed to (exact names). */
@@ -222,6 +316,7 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
     if (subscribe && names.length === 0) {
       throw new TypeError(`${COMMANDS[family][0]} needs at least one channel`);
     }
+    const added = subscribe ? names.filter((name) => !handlers.has(name)) : [];
     if (subscribe) {
       for (const target of targets) {
         if (typeof target === "string") handlers.set(target, handlers.get(target));
@@ -229,8 +324,21 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
       }
     } else if (names.length === 0) handlers.clear();
     else for (const name of names) handlers.delete(name);
+    this.#follow(family);
     const command = COMMANDS[family][subscribe ? 0 : 1];
-    await this.#conn.request([command, ...names], { timeout: this.#timeout }, command);
+    try {
+      await this.#conn.request([command, ...names], { timeout: this.#timeout }, command);
+    } catch (error) {
+      // Refused by the server (ACL, MOVED, CROSSSLOT): nothing new is subscribed, and a
+      // reconnect must not subscribe it either.
+      if (error instanceof RedisError) {
+        for (const name of added) handlers.delete(name);
+        this.#follow(family);
+      }
+      throw error;
+    }
+    const stream = this.#streams[family];
+    if (stream) retarget(stream, this.#conn); // known once the connection was made
   }
 
   /**
@@ -239,11 +347,8 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
    * redis-py loop `while (true) { const m = await pubsub.getMessage({ timeout: 1000 }); }`
    * loses nothing. One poll at a time.
    */
-  async getMessage(options: { timeout?: number } = {}): Promise<PubSubMessage<V> | null> {
-    const timeout = options.timeout ?? 0;
-    if (this.#queue.size === 0 && !(timeout > 0)) return null;
-    const result = await this.#queue.nextWithin(timeout);
-    return result === undefined || result.done ? null : result.value;
+  getMessage(options: { timeout?: number } = {}): Promise<PubSubMessage<V> | null> {
+    return pollMessage(this.#queue, options.timeout);
   }
 
   /** Iterates messages until the PubSub is closed. */
@@ -274,6 +379,16 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
         : "channel";
       handler = this.#handlers[family].get(pattern ?? channel);
     } else if (push.type === "subscription") {
+      if (push.dropped && push.channel) {
+        const family = familyOf(push.kind);
+        const channel = utf8Decode(push.channel);
+        this.#handlers[family].delete(channel); // gone on the server: not restored on reconnect
+        this.#follow(family);
+        if (this.#sink && family === "shard") {
+          this.#sink.dropped(channel);
+          return;
+        }
+      }
       if (this.#ignoreSubscribeMessages) return;
       message = {
         type: push.kind,
@@ -301,12 +416,21 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
   }
 
   #enqueue(message: PubSubMessage<V>): void {
-    if (!this.#queue.push(message)) this.#conn.driver?.pauseReading();
+    if (!(this.#sink ?? this.#queue).push(message)) this.#conn.driver?.pauseReading();
+  }
+
+  /** Reads from the server again after the sink given to the constructor drained. */
+  resumeReading(): void {
+    this.#conn.driver?.resumeReading();
   }
 
   /** Unsubscribes from everything and closes the connection; iteration ends. */
   async close(): Promise<void> {
     this.#queue.end();
+    for (const family of Object.keys(this.#streams) as SubscriptionFamily[]) {
+      endRedisOperation(this.#observed!.instrumenter, this.#streams[family], this.#conn);
+      delete this.#streams[family];
+    }
     await this.#conn.close();
   }
 
@@ -314,4 +438,21 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/**
+ * The next item of a subscriber's queue, or null when none arrives within `timeout` ms
+ * (default: don't wait); a poll that times out takes nothing.
+ *
+ * @example
+ * ```ts
+ * import { pollMessage } from "@kvwire/kvwire/redis";
+ * import { StreamQueue } from "@kvwire/kvwire";
+ * await pollMessage(new StreamQueue<string>(), 10); // null
+ * ```
+ */
+export async function pollMessage<T>(queue: StreamQueue<T>, timeout = 0): Promise<T | null> {
+  if (queue.size === 0 && !(timeout > 0)) return null;
+  const result = await queue.nextWithin(timeout);
+  return result === undefined || result.done ? null : result.value;
 }

@@ -23,6 +23,8 @@ export type RedisPush =
     channel: Uint8Array | null;
     /** Subscriptions of this connection after the change, as the server counts them. */
     count: number;
+    /** True when no command asked for it: the server dropped it (e.g. a shard's slot moved). */
+    dropped?: boolean;
   }
   | {
     /** Any other RESP3 push, such as `invalidate` from client-side caching. */

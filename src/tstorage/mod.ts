@@ -45,6 +45,7 @@ export * from "./connection.ts";
 export * from "./errors.ts";
 export * from "./payload.ts";
 export * from "./record.ts";
+export * from "./record_iterator.ts";
 export * from "./response_decoder.ts";
 export * from "./half_float.ts";
 export * from "./struct_format.ts";

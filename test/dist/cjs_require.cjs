@@ -4,7 +4,7 @@ const { test } = require("node:test");
 const assert = require("node:assert/strict");
 
 test("dist cjs: every package entry can be required", () => {
-  for (const entry of ["kvwire", "kvwire/redis", "kvwire/memcache", "kvwire/etcd", "kvwire/pegasus", "kvwire/tstorage", "kvwire/transports/node", "kvwire/transports/memory", "kvwire/transports/auto"]) {
+  for (const entry of ["kvwire", "kvwire/redis", "kvwire/memcache", "kvwire/etcd", "kvwire/pegasus", "kvwire/tstorage", "kvwire/transports/node", "kvwire/transports/memory", "kvwire/transports/auto", "kvwire/otel", "kvwire/diagnostics-channel"]) {
     const module = require(entry);
     assert.ok(Object.keys(module).length > 0, `${entry} exports something`);
   }
@@ -38,4 +38,39 @@ test("dist cjs: the ESM and CJS builds are distinct classes; `code` is the porta
   const error = new esm.TimeoutError("late");
   assert.equal(error instanceof cjs.KvError, false);
   assert.equal(error.code, cjs.ErrorCode.Timeout);
+});
+
+test("dist cjs: kvwire/otel required from CJS sees the operations of the ESM build", async () => {
+  const { instrumentKvwire } = require("kvwire/otel");
+  const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = require("@opentelemetry/sdk-trace-base");
+  const exporter = new InMemorySpanExporter();
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const uninstall = instrumentKvwire({ tracerProvider });
+  try {
+    const esm = await import("kvwire");
+    const inst = new esm.Instrumenter();
+    inst.end(inst.start({ protocol: "redis", operation: "GET" }));
+    assert.deepEqual(exporter.getFinishedSpans().map((s) => s.name), ["GET"]);
+  } finally {
+    uninstall();
+    await tracerProvider.shutdown();
+  }
+});
+
+test("dist cjs: publishing from the ESM and the CJS build publishes each operation once", async () => {
+  const { tracingChannel } = require("node:diagnostics_channel");
+  const cjs = require("kvwire/diagnostics-channel");
+  const esm = await import("kvwire/diagnostics-channel");
+  const starts = [];
+  const handlers = { start: (op) => starts.push(op.operation), end() {}, asyncStart() {}, asyncEnd() {}, error() {} };
+  tracingChannel(cjs.CHANNELS.request).subscribe(handlers);
+  const stops = [cjs.publishDiagnostics(), esm.publishDiagnostics()];
+  try {
+    const inst = new (require("kvwire").Instrumenter)();
+    inst.end(inst.start({ protocol: "memcache", operation: "get" }));
+    assert.deepEqual(starts, ["get"]);
+  } finally {
+    for (const stop of stops) stop();
+    tracingChannel(cjs.CHANNELS.request).unsubscribe(handlers);
+  }
 });

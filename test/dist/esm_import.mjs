@@ -14,6 +14,8 @@ const entries = [
   "kvwire/transports/node",
   "kvwire/transports/memory",
   "kvwire/transports/auto",
+  "kvwire/otel",
+  "kvwire/diagnostics-channel",
 ];
 
 test("dist esm: every package entry imports", async () => {

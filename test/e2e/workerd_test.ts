@@ -1,13 +1,15 @@
 // End to end in real workerd (miniflare from npm): a Worker using kvwire's Redis client
 // against the real redis-server through `cloudflare:sockets` and through the WebSocket tunnel
-// (relay started here), the per-request socket lifecycle, TLS and connect errors; and the
-// memcache, etcd, Pegasus and TStorage clients (simulators started in this process).
+// (relay started here), the per-request socket lifecycle, TLS and connect errors; Redis
+// Cluster (a real 6-node cluster, both ways); and the memcache, etcd, Pegasus and TStorage
+// clients (simulators started in this process).
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { Miniflare } from "miniflare";
+import { type RedisClusterServers, startRedisCluster } from "../../scripts/servers.ts";
 import { bundleForWorkerd } from "../../scripts/workerd_bundle.ts";
 import { serveTunnel, type TunnelServer } from "../../transports/tunnel_server.ts";
 import { etcdAddress, memcachedAddress, redisAddress } from "../_helpers/servers.ts";
@@ -19,6 +21,8 @@ import { SECRET } from "../tunnel/_helpers.ts";
 
 let mf: Miniflare;
 let relay: TunnelServer;
+let clusterRelay: TunnelServer;
+let cluster: RedisClusterServers;
 let pegasus: PegasusSimulator;
 let tstorage: TStorageSimulator;
 const servers: net.Server[] = [];
@@ -33,13 +37,15 @@ function listen(server: net.Server): Promise<number> {
 before(async () => {
   const redis = await redisAddress();
   const [memcached, etcd] = await Promise.all([memcachedAddress(), etcdAddress()]);
-  [pegasus, tstorage] = await Promise.all([
+  [pegasus, tstorage, cluster] = await Promise.all([
     startPegasusSimulator(),
     startTStorageSimulator({ port: 0 }),
+    startRedisCluster(),
   ]);
   const { code, externals } = await bundleForWorkerd("test/e2e/worker/worker.ts");
   assert.deepEqual(externals, ["cloudflare:sockets"], "the Worker reaches no Node built-in");
   relay = await serveTunnel({ secrets: [SECRET], allow: [`${redis.host}:${redis.port}`] });
+  clusterRelay = await serveTunnel({ secrets: [SECRET], allow: cluster.endpoints });
   const { cert, key } = testCerts();
   const tlsServer = tls.createServer({ cert, key }, (s) => s.end());
   tlsServer.on("tlsClientError", () => {});
@@ -63,6 +69,8 @@ before(async () => {
       ETCD: `${etcd.host}:${etcd.port}`,
       PEGASUS_META: pegasus.metaServers.join(","),
       TSTORAGE: `${tstorage.host}:${tstorage.port}`,
+      CLUSTER_MASTERS: cluster.endpoints.slice(0, 3).join(","),
+      CLUSTER_RELAY_URL: clusterRelay.url,
     },
   });
   await mf.ready;
@@ -71,6 +79,8 @@ before(async () => {
 after(async () => {
   await mf?.dispose();
   await relay?.close();
+  await clusterRelay?.close();
+  await cluster?.stop();
   await Promise.all([pegasus?.close(), tstorage?.stop()]);
   await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
 });
@@ -161,4 +171,23 @@ test("workerd: Pegasus (meta query, routing, scanner) through cloudflare:sockets
 
 test("workerd: TStorage put and get through cloudflare:sockets", async () => {
   assert.deepEqual(await get("/tstorage"), { written: 2, values: ["21.5 °C", "22 °C"] });
+});
+
+const CLUSTER = {
+  values: true,
+  masters: 3,
+  stored: true,
+  afterMove: true,
+  movedTo: true,
+  movedReplies: 1,
+};
+
+test("workerd: Redis Cluster through cloudflare:sockets: every master, a MOVED followed", async () => {
+  assert.deepEqual(await get("/cluster"), CLUSTER);
+});
+
+test("workerd: Redis Cluster through the tunnel with one token for every node", async () => {
+  const opened = clusterRelay.stats.opened;
+  assert.deepEqual(await get("/cluster-tunnel"), CLUSTER);
+  assert.ok(clusterRelay.stats.opened - opened >= 6, "3 cluster and 3 plain connections");
 });

@@ -204,10 +204,10 @@ for (const protocol of ["meta", "text", "binary"] as const) {
     const mc = await client(protocol);
     const version = await mc.version();
     assert.match(version.get(`${host}:${port}`) ?? "", /^\d+\.\d+\.\d+/);
-    const stats = (await mc.stats()).get(`${host}:${port}`)!;
+    const stats = (await mc.serverStats()).get(`${host}:${port}`)!;
     assert.ok(Number(stats.curr_connections) >= 1);
     assert.equal(stats.version, version.get(`${host}:${port}`));
-    const settings = (await mc.stats("settings")).get(`${host}:${port}`)!;
+    const settings = (await mc.serverStats("settings")).get(`${host}:${port}`)!;
     assert.equal(settings.item_size_max, "1048576");
     assert.equal(await mc.set(`${p}nr`, "quick", { noreply: true }), true);
     assert.equal(await mc.get(`${p}nr`), "quick", "the noreply set ran before the get");

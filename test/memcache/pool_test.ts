@@ -73,7 +73,7 @@ test("memcache pool: keys land on their ketama server; multi-key calls split per
   assert.equal((await direct.getMulti(pairs.map(([, key]) => key))).size, 20);
   assert.equal(await mc.deleteMulti(keys), true);
   assert.equal((await mc.getMulti(keys)).size, 0);
-  const stats = await mc.stats();
+  const stats = await mc.serverStats();
   assert.deepEqual([...stats.keys()].sort(), [...addresses].sort());
 });
 

@@ -1,6 +1,6 @@
-// RedisClusterClient while a master is SIGKILLed under 100 concurrent writers: every call settles
-// within its deadline, a write that failed with `sent: false` never ran, and after the failover
-// every acknowledged write is readable except what asynchronous replication lost (counted).
+// RedisClusterClient while masters are SIGKILLed: under 100 writers every call settles within its
+// deadline, `sent: false` writes never ran, acknowledged writes survive except what async
+// replication lost (counted); a shard subscriber follows its slot to the promoted replica.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { type RedisClusterServers, startRedisCluster } from "../../scripts/servers.ts";
@@ -8,6 +8,7 @@ import { KvError } from "../../src/core/errors.ts";
 import { RedisClient } from "../../src/redis/client.ts";
 import { RedisClusterClient } from "../../src/redis/cluster/client.ts";
 import { keySlot } from "../../src/redis/cluster/slot.ts";
+import type { ResubscribedMessage } from "../../src/redis/pubsub.ts";
 import { collectUnhandledRejections } from "../_helpers/hostile_server.ts";
 
 let servers: RedisClusterServers;
@@ -95,4 +96,50 @@ test("redis cluster failover: SIGKILL of a master during 100-caller writes", asy
   assert.ok(unknown.every(onVictim), "only writes in flight to the dead master are in doubt");
   assert.ok(lost.length <= acknowledged.length * 0.05, `lost ${lost.length} acknowledged writes`);
   await cluster.close();
+});
+
+test("redis cluster failover: a shard subscriber on a SIGKILLed master follows its slot to the new master", async () => {
+  const victim = servers.nodes[1];
+  const victimAddress = `${victim.host}:${victim.port}`;
+  const probe = await RedisClient.connect({ host: victim.host, port: victim.port, decode: true });
+  assert.equal(((await probe.send("ROLE")) as unknown[])[0], "master", "nodes[1] is a master");
+  const ranges = (await probe.send("CLUSTER", "SLOTS")) as [number, number, [string, number]][];
+  await probe.close();
+  const channel = Array.from({ length: 1000 }, (_, i) => `fo:ch${i}`).find((c) =>
+    ranges.some(([lo, hi, [h, p]]) =>
+      `${h}:${p}` === victimAddress && keySlot(c) >= lo && keySlot(c) <= hi
+    )
+  )!;
+  assert.ok(channel !== undefined, "a channel in the victim's slots");
+  await using cluster = await RedisClusterClient.connect({
+    nodes: servers.endpoints.slice(1),
+    decode: true,
+  });
+  const markers: ResubscribedMessage[] = [];
+  await using sub = cluster.shardPubsub({ onResubscribe: (m) => markers.push(m) });
+  await sub.ssubscribe(channel);
+  const next = async (type: string, timeout = 20_000) => {
+    for (;;) {
+      const m = await sub.getMessage({ timeout });
+      assert.ok(m, `a ${type} message within ${timeout} ms`);
+      if (m.type === type) return m;
+    }
+  };
+  assert.equal(await cluster.sPublish(channel, "before"), 1);
+  assert.equal((await next("smessage")).data, "before");
+  await victim.stop(); // SIGKILL
+  const marker = await next("resubscribed");
+  assert.deepEqual(marker, {
+    type: "resubscribed",
+    channel: "",
+    reason: "reconnect",
+    data: 1,
+    channels: [],
+    patterns: [],
+    shardChannels: [channel],
+  });
+  assert.deepEqual(markers, [marker]);
+  await next("ssubscribe"); // on the promoted replica, once the cluster failed over
+  assert.equal(await cluster.sPublish(channel, "after"), 1, "the new master has the subscriber");
+  assert.equal((await next("smessage")).data, "after");
 });

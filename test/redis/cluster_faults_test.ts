@@ -1,6 +1,6 @@
 // RedisClusterClient against a fake one-node cluster (the hostile-server kit): TRYAGAIN and
 // CLUSTERDOWN retried within the deadline, MOVED loops bounded, a write on a lost connection
-// never repeated while a read is, natMap, cross-slot refusal sending nothing.
+// never repeated while a read is, natMap, cross-slot refusal sending nothing, refused SSUBSCRIBE.
 import { after, test } from "node:test";
 import { inspect } from "node:util";
 import assert from "node:assert/strict";
@@ -167,6 +167,24 @@ test("redis cluster faults: a cross-slot command is refused before anything is s
   await assert.rejects(cluster.multi().set("a", "1").set("b", "2").exec(), RangeError);
   assert.equal(server.requests, before);
   await cluster.close();
+});
+
+test("redis cluster faults: an SSUBSCRIBE the server refuses leaves no shard channel behind", async () => {
+  const { server, seen } = await fakeNode((name) =>
+    name === "SSUBSCRIBE"
+      ? "-NOPERM this user has no permissions to access one of the channels\r\n"
+      : undefined
+  );
+  await using cluster = await RedisClusterClient.connect({
+    nodes: [`${server.host}:${server.port}`],
+  });
+  await using sub = cluster.shardPubsub();
+  await assert.rejects(
+    sub.ssubscribe("a", "b", "c"), // three slots: three SSUBSCRIBEs, all refused
+    (e: Error) => e instanceof RedisError && e.serverCode === "NOPERM",
+  );
+  assert.equal(seen.get("SSUBSCRIBE"), 3, "refused at once, not retried");
+  assert.deepEqual(sub.shardChannels, []);
 });
 
 test("redis cluster faults: a replica still LOADING hands the read to the master", async () => {

@@ -6,12 +6,19 @@ import { spawn } from "node:child_process";
 import assert from "node:assert/strict";
 import { type RedisClusterServers, startRedisCluster } from "../../scripts/servers.ts";
 import { defaultConnect } from "../../src/core/default_connect.ts";
+import { ConnectError } from "../../src/core/errors.ts";
 import type { Connect } from "../../src/core/transport.ts";
 import { RedisClient } from "../../src/redis/client.ts";
 import { RedisClusterClient } from "../../src/redis/cluster/client.ts";
 import { keySlot } from "../../src/redis/cluster/slot.ts";
 import { RedisError } from "../../src/redis/errors.ts";
+import type { ResubscribedMessage } from "../../src/redis/pubsub.ts";
 import { collectUnhandledRejections } from "../_helpers/hostile_server.ts";
+import {
+  migrateSlot as moveSlot,
+  ownerOf as clusterOwner,
+  ownersOf as clusterOwners,
+} from "./_cluster.ts";
 
 let servers: RedisClusterServers;
 let cluster: RedisClusterClient<string>;
@@ -36,22 +43,8 @@ after(async () => {
   await servers?.stop();
 });
 
-/** The master endpoints serving `slots`, from one CLUSTER SLOTS of a plain connection. */
-async function ownersOf(slots: Iterable<number>): Promise<Map<number, string>> {
-  const [any] = plain.values();
-  const ranges = (await any.send("CLUSTER", "SLOTS")) as [number, number, [string, number]][];
-  const owners = new Map<number, string>();
-  for (const slot of slots) {
-    const range = ranges.find(([first, last]) => slot >= first && slot <= last)!;
-    owners.set(slot, `${range[2][0]}:${range[2][1]}`);
-  }
-  return owners;
-}
-
-/** The master endpoint serving `slot`. */
-async function ownerOf(slot: number): Promise<string> {
-  return (await ownersOf([slot])).get(slot)!;
-}
+const ownersOf = (slots: Iterable<number>) => clusterOwners(plain, slots);
+const ownerOf = (slot: number) => clusterOwner(plain, slot);
 
 test("redis cluster: 1,000 keys over every master, each stored on the owner of its slot", async () => {
   const keys = Array.from({ length: 1000 }, (_, i) => `${prefix}k${i}`);
@@ -146,6 +139,21 @@ test("redis cluster: blocking commands wait on a dedicated connection of the key
   assert.deepEqual(await popped, [list, "job1"]);
 });
 
+test("redis cluster: a blocking command on a slot that moved behind the client's back follows MOVED", async () => {
+  await using stale = await RedisClusterClient.connect({
+    nodes: servers.endpoints.slice(0, 1),
+    decode: true,
+    refreshInterval: 0,
+  });
+  const list = `{${prefix}bmove}jobs`;
+  const slot = keySlot(list);
+  await cluster.rPush(list, "job1");
+  const source = await ownerOf(slot);
+  const masters = [...new Set(await Promise.all([0, 6000, 12000].map((s) => ownerOf(s))))];
+  await migrateSlot(slot, masters.find((m) => m !== source)!);
+  assert.deepEqual(await stale.blPop(list, 1), [list, "job1"]);
+});
+
 /** `cmdstat_get` calls of every node since its stats were reset. */
 async function getCalls(): Promise<Map<string, number>> {
   const calls = new Map<string, number>();
@@ -183,35 +191,11 @@ test("redis cluster: readFrom replica sends reads to replicas (READONLY), writes
   await readers.close();
 });
 
-/** Moves `slot` (with its keys) from its master to `target`, calling `midway` half way. */
-async function migrateSlot(
+const migrateSlot = (
   slot: number,
   target: string,
-  midway: (moved: string[], source: RedisClient<string>) => Promise<void>,
-): Promise<void> {
-  const source = await ownerOf(slot);
-  const from = plain.get(source)!;
-  const to = plain.get(target)!;
-  const fromId = (await from.send("CLUSTER", "MYID")) as string;
-  const toId = (await to.send("CLUSTER", "MYID")) as string;
-  await to.send("CLUSTER", "SETSLOT", slot, "IMPORTING", fromId);
-  await from.send("CLUSTER", "SETSLOT", slot, "MIGRATING", toId);
-  const [host, port] = target.split(":");
-  let first = true;
-  for (;;) {
-    const keys = (await from.send("CLUSTER", "GETKEYSINSLOT", slot, 50)) as string[];
-    if (keys.length === 0) break;
-    await from.send("MIGRATE", host, port, "", 0, 5000, "KEYS", ...keys);
-    if (first) await midway(keys, from);
-    first = false;
-  }
-  // The target, the source, then the other masters learn the new owner (replicas by gossip).
-  const masters = await ownersOf([0, 6000, 12000]);
-  const others = [...new Set(masters.values())].filter((m) => m !== source && m !== target);
-  for (const node of [to, from, ...others.map((m) => plain.get(m)!)]) {
-    await node.send("CLUSTER", "SETSLOT", slot, "NODE", toId);
-  }
-}
+  midway?: (moved: string[], source: RedisClient<string>) => Promise<void>,
+) => moveSlot(plain, slot, target, midway);
 
 test("redis cluster: a slot migrated during reads: ASK then MOVED, no read fails", async () => {
   const tag = `${prefix}mig`;
@@ -253,18 +237,100 @@ test("redis cluster: a slot migrated during reads: ASK then MOVED, no read fails
 
 test("redis cluster: sharded pub/sub on the channel's master; classic pub/sub on one master", async () => {
   const channel = `${prefix}orders`;
-  await using sub = cluster.shardPubsub(channel);
+  await using sub = cluster.shardPubsub();
   let resolveShard!: (data: string) => void;
   const got = new Promise<string>((resolve) => (resolveShard = resolve));
-  await sub.ssubscribe({ [channel]: (m) => resolveShard(String(m.data)) });
+  await sub.ssubscribe({ [channel]: (m) => resolveShard(String(m.data)) }, `${prefix}other`);
+  assert.deepEqual(sub.shardChannels, [channel, `${prefix}other`]);
+  assert.notEqual(keySlot(channel), keySlot(`${prefix}other`), "two slots, two SSUBSCRIBEs");
   assert.equal(await cluster.sPublish(channel, "o-1"), 1, "routed to the subscriber's node");
   assert.equal(await got, "o-1");
+  await sub.sunsubscribe(channel);
+  assert.deepEqual(sub.shardChannels, [`${prefix}other`]);
+  assert.equal(await cluster.sPublish(channel, "o-2"), 0, "unsubscribed on its master");
+  assert.equal(await cluster.sPublish(`${prefix}other`, "x"), 1);
+  await sub.sunsubscribe();
+  assert.equal(await cluster.sPublish(`${prefix}other`, "y"), 0, "unsubscribed from all");
   await using classic = cluster.pubsub();
   let resolveNews!: (data: string) => void;
   const news = new Promise<string>((resolve) => (resolveNews = resolve));
   await classic.subscribe({ [`${prefix}news`]: (m) => resolveNews(String(m.data)) });
   await cluster.publish(`${prefix}news`, "n-1"); // any master: the cluster forwards it
   assert.equal(await news, "n-1");
+});
+
+test("redis cluster: an SSUBSCRIBE refused with MOVED leaves nothing to resubscribe", async () => {
+  const channel = `${prefix}elsewhere`;
+  const owner = await ownerOf(keySlot(channel));
+  const other = [...plain.keys()].find((e) => e !== owner && servers.endpoints.indexOf(e) < 3)!;
+  const [host, port] = other.split(":");
+  const client = await RedisClient.connect({ host, port: Number(port), decode: true });
+  await using sub = client.pubsub();
+  await assert.rejects(sub.ssubscribe(channel), (e: Error) => /^MOVED /.test(e.message));
+  assert.deepEqual(sub.shardChannels, [], "the refused channel is not kept");
+  await client.close();
+});
+
+test("redis cluster: shard subscribers follow their channels' slot to its new master", async () => {
+  const tag = `{${prefix}moving}`;
+  const [queued, handled] = [`${tag}queued`, `${tag}handled`];
+  const slot = keySlot(tag);
+  const markers: ResubscribedMessage[] = [];
+  await using sub = cluster.shardPubsub({ onResubscribe: (m) => markers.push(m) });
+  const handledData: string[] = [];
+  let resolveHandled!: () => void;
+  const handledAfter = new Promise<void>((resolve) => (resolveHandled = resolve));
+  await sub.ssubscribe(queued, {
+    [handled]: (m) => {
+      handledData.push(String(m.data));
+      if (m.data === "after") resolveHandled();
+    },
+  });
+  assert.equal(await cluster.sPublish(queued, "before"), 1);
+  const seen: { type: string; channel: string; data: unknown }[] = [];
+  const next = async (): Promise<{ type: string; channel: string; data: unknown }> => {
+    const m = await sub.getMessage({ timeout: 5000 });
+    assert.ok(m, "a message within 5 s");
+    seen.push(m);
+    return m;
+  };
+  while ((await next()).type !== "smessage");
+  const source = await ownerOf(slot);
+  const masters = [...new Set(await Promise.all([0, 6000, 12000].map((s) => ownerOf(s))))];
+  const target = masters.find((m) => m !== source)!;
+  await migrateSlot(slot, target);
+  assert.equal(await ownerOf(slot), target);
+  // The marker, then the new master's confirmations: from then on, messages arrive.
+  let marker;
+  while ((marker = await next()).type !== "resubscribed");
+  (marker as ResubscribedMessage).shardChannels.sort(); // in the order the old master dropped them
+  assert.deepEqual(marker, {
+    type: "resubscribed",
+    channel: "",
+    reason: "moved",
+    data: 2,
+    channels: [],
+    patterns: [],
+    shardChannels: [handled, queued],
+  });
+  assert.deepEqual(markers, [marker], "onResubscribe got the same marker");
+  const confirmed = new Set<string>();
+  while (confirmed.size < 2) {
+    const m = await next();
+    if (m.type === "ssubscribe") confirmed.add(m.channel);
+  }
+  assert.equal(await cluster.sPublish(queued, "after"), 1, "published on the new master");
+  assert.equal(await cluster.sPublish(handled, "after"), 1);
+  const after = await next();
+  assert.deepEqual([after.type, after.channel, after.data], ["smessage", queued, "after"]);
+  await handledAfter;
+  assert.deepEqual(handledData, ["after"]);
+  assert.deepEqual(sub.shardChannels, [queued, handled]);
+  assert.equal(
+    seen.filter((m) => m.type === "sunsubscribe").length,
+    0,
+    "the old master's drop is not passed on as an unsubscribe",
+  );
 });
 
 test("redis cluster: redis-cli --cluster reshard of 1,000 slots during reads: none fails", async () => {
@@ -326,4 +392,71 @@ test("redis cluster: perMaster views reach each master; FLUSHALL empties every m
   assert.ok(sizes.every((n) => n > 0), `every master holds keys: ${sizes}`);
   assert.equal(await cluster.flushAll(), true);
   assert.deepEqual(await Promise.all(views.map((m) => m.dbSize())), [0, 0, 0]);
+});
+
+test("redis cluster: a classic subscriber whose node became unreachable resubscribes on another master", async () => {
+  const blocked = new Set<string>();
+  const connect: Connect = (address, options) =>
+    "host" in address && blocked.has(`${address.host}:${address.port}`)
+      ? Promise.reject(new ConnectError(`${address.host}:${address.port} is blocked`))
+      : defaultConnect(address, options);
+  await using own = await RedisClusterClient.connect({
+    nodes: servers.endpoints.slice(0, 1),
+    decode: true,
+    connect,
+  });
+  await using sub = own.pubsub();
+  const channel = `${prefix}classic`;
+  await sub.subscribe(channel);
+  const holders = async (): Promise<string[]> => {
+    const found: string[] = [];
+    for (const [endpoint, node] of plain) {
+      const [, n] = (await node.send("PUBSUB", "NUMSUB", channel)) as [string, number];
+      if (n > 0) found.push(endpoint); // PUBSUB NUMSUB counts this node's subscribers only
+    }
+    return found;
+  };
+  const [holder] = await holders();
+  assert.ok(holder, "subscribed on some node");
+  blocked.add(holder);
+  await plain.get(holder)!.send("CLIENT", "KILL", "TYPE", "pubsub");
+  const next = async (type: string) => {
+    for (;;) {
+      const m = await sub.getMessage({ timeout: 5000 });
+      assert.ok(m, `a ${type} message within 5 s`);
+      if (m.type === type) return m;
+    }
+  };
+  assert.deepEqual((await next("resubscribed") as ResubscribedMessage).channels, [channel]);
+  await next("subscribe"); // on the new connection
+  const [moved] = await holders();
+  assert.notEqual(moved, holder, "on another master");
+  await own.publish(channel, "after");
+  assert.equal((await next("message")).data, "after");
+});
+
+// Last: it kills a replica.
+test("redis cluster: preferReplica reads from a replica, and from the master once it is lost", async () => {
+  const replicas: [string, string][] = []; // [replica, its master]
+  for (const endpoint of servers.endpoints) {
+    const role = (await plain.get(endpoint)!.send("ROLE")) as unknown[];
+    if (role[0] === "slave") replicas.push([endpoint, `${role[1]}:${role[2]}`]);
+  }
+  const [replica, master] = replicas[0];
+  const keys = Array.from({ length: 100 }, (_, i) => `${prefix}pr${i}`);
+  const owners = await ownersOf(keys.map((k) => keySlot(k)));
+  const onMaster = keys.find((k) => owners.get(keySlot(k)) === master)!;
+  await using readers = await RedisClusterClient.connect({
+    nodes: [master],
+    decode: true,
+    readFrom: "preferReplica",
+  });
+  await readers.set(onMaster, "v");
+  await plain.get(master)!.send("WAIT", 1, 2000);
+  await plain.get(replica)!.send("CONFIG", "RESETSTAT");
+  assert.equal(await readers.get(onMaster), "v");
+  const replicaInfo = String(await plain.get(replica)!.send("INFO", "commandstats"));
+  assert.match(replicaInfo, /cmdstat_get:calls=1,/, "the read went to the replica");
+  await servers.nodes[servers.endpoints.indexOf(replica)].stop(); // SIGKILL
+  assert.equal(await readers.get(onMaster), "v", "answered by the master");
 });

@@ -89,6 +89,7 @@ for (const protocol of [2, 3] as const) {
       assert.deepEqual(marker, {
         type: "resubscribed",
         channel: "",
+        reason: "reconnect",
         data: 2,
         channels: [channel],
         patterns: [pattern],

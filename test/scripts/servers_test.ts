@@ -252,15 +252,15 @@ test("servers: freePorts returns distinct bindable ports", async () => {
   for (const port of ports) assert.ok(port > 0 && port < 65536);
 });
 
-test("servers: the CLI prints addresses, serves until SIGTERM, then stops", async () => {
+test("servers: the CLI prints addresses (a Redis Cluster too), serves until SIGTERM, then stops", async () => {
   const script = fileURLToPath(new URL("../../scripts/servers.ts", import.meta.url));
   const root = fileURLToPath(new URL("../..", import.meta.url));
   const g = globalThis as { Deno?: unknown; Bun?: unknown };
   const [cmd, args] = g.Deno
-    ? [process.execPath, ["run", "-A", script, "redis"]]
+    ? [process.execPath, ["run", "-A", script, "redis", "redis-cluster"]]
     : g.Bun
-    ? [process.execPath, [script, "redis"]]
-    : [path.join(root, "node_modules/.bin/tsx"), [script, "redis"]];
+    ? [process.execPath, [script, "redis", "redis-cluster"]]
+    : [path.join(root, "node_modules/.bin/tsx"), [script, "redis", "redis-cluster"]];
   const child = spawn(cmd, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
   const exit = new Promise<number | null>((resolve) =>
     child.once("close", (code) => resolve(code))
@@ -286,12 +286,19 @@ test("servers: the CLI prints addresses, serves until SIGTERM, then stops", asyn
     const [host, port] = line.split(":");
     const target = { host, port: Number(port) };
     assert.equal(await exchange(target, "PING\r\n", (t) => t.endsWith("\n")), "+PONG\r\n");
+    const nodes = /^export KVWIRE_REDIS_CLUSTER=(\S+)$/m.exec(out)?.[1].split(",") ?? [];
+    assert.equal(nodes.length, 6, out);
+    const [clusterHost, clusterPort] = nodes[5].split(":");
+    const node = { host: clusterHost, port: Number(clusterPort) };
+    const info = await exchange(node, "CLUSTER INFO\r\n", (t) => t.includes("cluster_known_nodes"));
+    assert.match(info, /cluster_state:ok/);
     child.kill("SIGTERM");
     const code = await exit;
     assert.match(err, /# SIGTERM: stopping\n# stopped\n/);
     // Deno's node:child_process reports the signal we sent, not the child's own exit(0).
     if (!g.Deno) assert.equal(code, 0, err);
     assert.equal(await tryConnect(target), "ECONNREFUSED");
+    assert.equal(await tryConnect(node), "ECONNREFUSED");
   } finally {
     child.kill("SIGKILL");
   }

@@ -4,12 +4,25 @@
 
 import type { ReplyHandler, RequestOptions } from "../../core/driver.ts";
 import type { ManagedRequestOptions } from "../../core/managed_connection.ts";
+import type { Operation } from "../../core/instrument.ts";
+import { observability } from "../../core/observability.ts";
+import { type ClientStats, summarizeStats } from "../../core/observe.ts";
+import {
+  endRedisOperation,
+  endWhenSettled,
+  endWithSettlement,
+  type RedisClusterEvents,
+  type RedisObservability,
+  startRedisOperation,
+  SubscriberSet,
+} from "../observe.ts";
 import { type CallOptions, type RedisClient, ShapedReply } from "../client.ts";
 import type { ResolvedRedisOptions } from "../client_options.ts";
-import { commandInfo } from "../command_info.ts";
+import { commandInfo, commandName } from "../command_info.ts";
 import type { Out, RedisKey } from "../commands/base.ts";
 import type { ScanOptions } from "../commands/keys.ts";
 import { RedisCommands } from "../commands/mod.ts";
+import { RedisError } from "../errors.ts";
 import type { ReplyContext, Transform } from "../commands/transforms.ts";
 import type { RedisCommand } from "../connection.ts";
 import { Pipeline, Transaction } from "../pipeline.ts";
@@ -27,8 +40,8 @@ import {
   slotOfKeys,
 } from "./command_keys.ts";
 import type { RedisClusterOptions } from "./options.ts";
-import { RoutedRequest } from "./routed_request.ts";
-import { keySlot } from "./slot.ts";
+import { redirectTarget, RoutedRequest } from "./routed_request.ts";
+import { ShardPubSub } from "./shard_pubsub.ts";
 import { SPLIT_COMMANDS, splitBySlot, SplitReply } from "./split_request.ts";
 import { type ClusterNode, ClusterTopology } from "./topology.ts";
 
@@ -39,7 +52,14 @@ const BROADCAST = new Set(["SCRIPT", "FLUSHALL", "FLUSHDB"]);
 interface Shared {
   topology: ClusterTopology;
   context: ReplyContext;
+  /** The hub and hooks of the client and every node connection. */
+  observed: RedisObservability;
+  /** Subscribers made by `pubsub()` and `shardPubsub()`, until closed. */
+  subscribers: SubscriberSet;
 }
+
+/** Cluster mode has database 0 only. */
+const NAMESPACE = "0";
 
 /**
  * A Redis Cluster client with the same typed commands as {@link RedisClient}. Each command goes
@@ -78,7 +98,7 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
   ): Promise<RedisClusterClient<string> | RedisClusterClient<Uint8Array>> {
     const client = new RedisClusterClient<Uint8Array>(options);
     try {
-      await client.#shared.topology.refresh();
+      await client.#shared.topology.refresh("connect");
     } catch (error) {
       client.destroy();
       throw error;
@@ -98,8 +118,14 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
       this.#pinned = view.pinned;
       return;
     }
-    const topology = new ClusterTopology(options);
-    this.#shared = { topology, context: { decode: topology.decode } };
+    const observed = observability<RedisClusterEvents>(options, "redis cluster");
+    const topology = new ClusterTopology({ ...options, observed });
+    this.#shared = {
+      topology,
+      context: { decode: topology.decode },
+      observed,
+      subscribers: new SubscriberSet(),
+    };
     this.#requestOptions = { timeout: options.commandTimeout };
     this.#pinned = undefined;
   }
@@ -153,25 +179,100 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
     return this.#shared.topology.refresh();
   }
 
+  /**
+   * Listens to the cluster client's events: each node connection's (and subscribers' and
+   * dedicated connections'), slot map changes, redirections and failovers (see
+   * {@link RedisClusterEvents}); returns the function that stops listening.
+   *
+   * @example
+   * ```ts
+   * import { RedisClusterClient } from "@kvwire/kvwire/redis";
+   * await using cluster = await RedisClusterClient.connect({ nodes: ["127.0.0.1:7000"] });
+   * const stop = cluster.on("failover", (e) => console.warn(e.from, "->", e.to, e.slots));
+   * stop();
+   * ```
+   */
+  on<Name extends keyof RedisClusterEvents & string>(
+    name: Name,
+    listener: (event: RedisClusterEvents[Name]) => void,
+  ): () => void {
+    return this.#shared.observed.events.on(name, listener);
+  }
+
+  /**
+   * A snapshot of every connection: one per node, the dedicated ones (blocking commands,
+   * WATCH) and the subscribers', with their totals.
+   *
+   * @example
+   * ```ts
+   * import { RedisClusterClient } from "@kvwire/kvwire/redis";
+   * await using cluster = await RedisClusterClient.connect({ nodes: ["127.0.0.1:7000"] });
+   * console.log(cluster.stats().members.map((m) => `${m.address} ${m.state}`));
+   * ```
+   */
+  stats(): ClientStats {
+    const { topology, subscribers } = this.#shared;
+    return summarizeStats([...topology.members(), ...subscribers.stats()], topology.closed);
+  }
+
+  /** Starts the Operation of a pipeline (`PIPELINE`) or command; undefined when uninstrumented. */
+  startOperation(operation: RedisArg, batchSize?: number): Operation | undefined {
+    const instrumenter = this.#shared.observed.instrumenter;
+    if (!instrumenter.enabled) return undefined;
+    const at = this.#pinned?.conn.address;
+    return startRedisOperation(instrumenter, commandName(operation), at, NAMESPACE, batchSize);
+  }
+
+  /** Ends what {@link startOperation} started. */
+  endOperation(op: Operation | undefined, error?: unknown): void {
+    endRedisOperation(this.#shared.observed.instrumenter, op, undefined, error);
+  }
+
   /** Routes one typed command. */
   protected call<T>(args: RedisArg[], transform: Transform<T>): Out<"promise", T, this> {
     const call = new ShapedReply<T>(transform, this.#shared.context);
     const promise = call.promise();
-    this.#dispatch(args, this.#requestOptions, call);
+    let op: Operation | undefined;
+    if (this.#shared.observed.instrumenter.enabled) {
+      op = this.startOperation(args[0]);
+      endWithSettlement(call, this.#shared.observed.instrumenter, op);
+    }
+    this.#dispatch(args, this.#requestOptions, call, op);
     return promise;
   }
 
-  /** Blocking commands run on a dedicated connection of the slot's master (its pool). */
+  /**
+   * Blocking commands run on a dedicated connection of the slot's master (its pool); a MOVED
+   * (the command did not run) updates the map and sends it to the new owner.
+   */
   protected override callBlocking<T>(
     args: RedisArg[],
     transform: Transform<T>,
     serverTimeoutSeconds: number,
   ): Out<"promise", T, this> {
+    return this.#blocking(args, transform, serverTimeoutSeconds, 0);
+  }
+
+  async #blocking<T>(
+    args: RedisArg[],
+    transform: Transform<T>,
+    serverTimeoutSeconds: number,
+    redirects: number,
+  ): Promise<T> {
     const node = this.#nodeFor(args);
-    if (node instanceof Error) return Promise.reject(node);
-    const client = this.#shared.topology.dedicated(node).with(this.#requestOptions);
-    // The plain client's blocking path (dedicated pool, server timeout plus a margin).
-    return client["callBlocking"](args, transform, serverTimeoutSeconds) as Promise<T>;
+    if (node instanceof Error) throw node;
+    const topology = this.#shared.topology;
+    const client = topology.dedicated(node).with(this.#requestOptions);
+    try {
+      // The plain client's blocking path (dedicated pool, server timeout plus a margin).
+      return await (client["callBlocking"](args, transform, serverTimeoutSeconds) as Promise<T>);
+    } catch (error) {
+      const moved = error instanceof RedisError && error.serverCode === "MOVED" &&
+        redirects < topology.maxRedirections && redirectTarget(error.message, node.key);
+      if (!moved) throw error;
+      topology.moved(moved.slot, moved.target);
+      return await this.#blocking(args, transform, serverTimeoutSeconds, redirects + 1);
+    }
   }
 
   /** Sends one raw command, routed, and resolves with its raw reply. */
@@ -179,9 +280,11 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
     args: readonly RedisArg[],
     options: ManagedRequestOptions = this.#requestOptions,
   ): Promise<RespValue> {
-    return new Promise((resolve, reject) =>
-      this.#dispatch(args as RedisCommand, options, { reply: resolve, fail: reject })
+    const op = this.startOperation(args[0]);
+    const reply = new Promise<RespValue>((resolve, reject) =>
+      this.#dispatch(args as RedisCommand, options, { reply: resolve, fail: reject }, op)
     );
+    return endWhenSettled(this.#shared.observed.instrumenter, op, reply);
   }
 
   /** Callback form of {@link request}, used by pipelines. */
@@ -207,6 +310,7 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
     command: RedisCommand,
     options: ManagedRequestOptions,
     handler: ReplyHandler<RespValue>,
+    op?: Operation,
   ): void {
     const topology = this.#shared.topology;
     const name = commandInfo(command[0], command[1]).name;
@@ -236,6 +340,7 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
           name,
           joined.part(part.positions),
           isReadOnlyCommand(name),
+          op,
         );
         routed.start();
       }
@@ -246,7 +351,7 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
       broadcast(topology.masters(), command, options, name, handler);
       return;
     }
-    new RoutedRequest(topology, command, slot, options, name, handler, isReadOnlyCommand(name))
+    new RoutedRequest(topology, command, slot, options, name, handler, isReadOnlyCommand(name), op)
       .start();
   }
 
@@ -292,30 +397,39 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
     return new Script(this, source);
   }
 
-  /** A classic pub/sub subscriber on one master (messages are broadcast cluster-wide). */
+  /**
+   * A classic pub/sub subscriber on one master (messages are broadcast cluster-wide); after a
+   * lost connection it reconnects to the next master of a fresh slot map.
+   */
   pubsub(options: PubSubOptions = {}): PubSub<V> {
     const topology = this.#shared.topology;
-    return new PubSub<V>(topology.subscriberOptions(topology.anyMaster()), options);
+    const node = topology.anyMaster();
+    return this.#shared.subscribers.add(
+      new PubSub<V>(
+        { ...topology.subscriberOptions(node), locator: topology.masterRotation() },
+        options,
+      ),
+    );
   }
 
   /**
-   * A subscriber for sharded pub/sub (`ssubscribe`) on the master serving `channel`'s slot;
-   * subscribe it to channels of that slot only. It stays on that node: after a resharding
-   * moves the slot, make a new one. Publish with `sPublish`, which is routed by slot.
+   * A subscriber for sharded pub/sub (`ssubscribe`) over the whole cluster: each shard channel
+   * is subscribed on the master of its slot, and follows the slot when a resharding moves it
+   * (a `resubscribed` marker with `reason: "moved"` says so). Publish with `sPublish`, which is
+   * routed by slot.
    *
    * @example
    * ```ts
    * import { RedisClusterClient } from "@kvwire/kvwire/redis";
    * await using cluster = await RedisClusterClient.connect({ nodes: ["127.0.0.1:7000"], decode: true });
-   * await using sub = cluster.shardPubsub("orders");
+   * await using sub = cluster.shardPubsub();
    * await sub.ssubscribe({ orders: (m) => console.log(m.data) });
    * await cluster.sPublish("orders", "o-1");
    * ```
    */
-  shardPubsub(channel: RedisKey, options: PubSubOptions = {}): PubSub<V> {
-    const topology = this.#shared.topology;
-    const node = topology.masterOf(keySlot(channel)) ?? topology.anyMaster();
-    return new PubSub<V>(topology.subscriberOptions(node), options);
+  shardPubsub(options: PubSubOptions = {}): ShardPubSub<V> {
+    const subscribers = this.#shared.subscribers;
+    return new ShardPubSub<V>(this.#shared.topology, options, (sub) => subscribers.add(sub));
   }
 
   /** Iterates every key of every master with SCAN, one master after the other. */
@@ -361,6 +475,22 @@ class PinnedTarget {
 
   request(args: readonly RedisArg[], options: ManagedRequestOptions = {}): Promise<RespValue> {
     return this.#node!.conn.request(args as RedisCommand, options, String(args[0]));
+  }
+
+  startOperation(operation: string, batchSize: number): Operation | undefined {
+    const instrumenter = this.shared.observed.instrumenter;
+    if (!instrumenter.enabled) return undefined;
+    return startRedisOperation(
+      instrumenter,
+      commandName(operation),
+      this.#node?.conn.address,
+      NAMESPACE,
+      batchSize,
+    );
+  }
+
+  endOperation(op: Operation | undefined, error?: unknown): void {
+    endRedisOperation(this.shared.observed.instrumenter, op, undefined, error);
   }
 
   sendCommand(

@@ -10,6 +10,8 @@ import {
 } from "../../core/errors.ts";
 import type { ReplyHandler } from "../../core/driver.ts";
 import type { ManagedRequestOptions } from "../../core/managed_connection.ts";
+import type { Operation } from "../../core/instrument.ts";
+import { retarget } from "../observe.ts";
 import type { RedisCommand } from "../connection.ts";
 import { RedisError } from "../errors.ts";
 import type { RespValue } from "../resp_types.ts";
@@ -22,6 +24,43 @@ const IGNORE: ReplyHandler<RespValue> = { reply() {}, fail() {} };
 /** First retry delay in ms; it doubles per retry up to {@link MAX_DELAY_MS}. */
 const FIRST_DELAY_MS = 10;
 const MAX_DELAY_MS = 250;
+
+/**
+ * The backoff before retry number `retries` (from 0), in ms: doubling from 10 up to 250,
+ * with jitter.
+ *
+ * @example
+ * ```ts
+ * import { retryDelay } from "@kvwire/kvwire/redis";
+ * retryDelay(0); // between 5 and 10
+ * ```
+ */
+export function retryDelay(retries: number): number {
+  return Math.min(FIRST_DELAY_MS * 2 ** retries, MAX_DELAY_MS) * (0.5 + Math.random() / 2);
+}
+
+/**
+ * Reads `MOVED <slot> <host:port>` or `ASK ...`; `from` is the node that answered (a target
+ * of `:port` means its host). Undefined for a malformed message.
+ *
+ * @example
+ * ```ts
+ * import { redirectTarget } from "@kvwire/kvwire/redis";
+ * redirectTarget("MOVED 42 :7001", "10.0.0.1:7000"); // { slot: 42, target: "10.0.0.1:7001" }
+ * ```
+ */
+export function redirectTarget(
+  message: string,
+  from: NodeKey | undefined,
+): { slot: number; target: NodeKey } | undefined {
+  const [, slotText, where] = message.split(" ");
+  const slot = Number(slotText);
+  if (where === undefined || !Number.isInteger(slot)) return undefined;
+  const target = where.startsWith(":") && from
+    ? `${from.slice(0, from.lastIndexOf(":"))}${where}`
+    : where;
+  return { slot, target };
+}
 
 /**
  * Routes one command and tells `handler` its outcome, once. `slot` is the command's slot, or
@@ -58,6 +97,8 @@ export class RoutedRequest implements ReplyHandler<RespValue> {
     readonly name: string,
     readonly handler: ReplyHandler<RespValue>,
     readonly readOnly: boolean,
+    /** The instrumented command's Operation: its node, redirections and retries. */
+    readonly op?: Operation,
   ) {
     if (options.timeout !== undefined) this.#giveUpAt = performance.now() + options.timeout;
   }
@@ -80,13 +121,14 @@ export class RoutedRequest implements ReplyHandler<RespValue> {
       ? topology.replicaOf(this.slot)
       : topology.masterOf(this.slot);
     if (node === undefined) {
-      topology.refreshSoon();
+      topology.refreshSoon("retry");
       this.#later(
         new ConnectError(`No master serves slot ${this.slot} yet; ${this.name} was not sent`),
       );
       return;
     }
     this.#node = node;
+    if (this.op) retarget(this.op, node.conn);
     const options = this.#redirects + this.#retries === 0 ? this.options : this.#remaining();
     if (options === undefined) return;
     if (asking !== undefined) {
@@ -112,7 +154,7 @@ export class RoutedRequest implements ReplyHandler<RespValue> {
         return;
       }
       if (code === "TRYAGAIN" || code === "CLUSTERDOWN" || code === "LOADING") {
-        if (code === "CLUSTERDOWN") this.topology.refreshSoon();
+        if (code === "CLUSTERDOWN") this.topology.refreshSoon("retry");
         this.#later(error);
         return;
       }
@@ -121,7 +163,7 @@ export class RoutedRequest implements ReplyHandler<RespValue> {
       (!error.sent || this.readOnly)
     ) {
       // The node is gone or going: what serves the slot now is for a fresh map to say.
-      this.topology.refreshSoon();
+      this.topology.refreshSoon("disconnect");
       if (this.topology.readFrom === "preferReplica") this.#masterOnly = true;
       this.#later(error);
       return;
@@ -132,15 +174,12 @@ export class RoutedRequest implements ReplyHandler<RespValue> {
   /** `MOVED <slot> <host:port>` / `ASK <slot> <host:port>`: false when not followed. */
   #redirect(code: "MOVED" | "ASK", message: string): boolean {
     if (++this.#redirects > this.topology.maxRedirections) return false;
-    const [, slotText, where] = message.split(" ");
-    const slot = Number(slotText);
-    if (where === undefined || !Number.isInteger(slot)) return false;
-    // ":port" means: the host of the node that answered.
-    const target = where.startsWith(":") && this.#node
-      ? `${this.#node.key.slice(0, this.#node.key.lastIndexOf(":"))}${where}`
-      : where;
-    if (code === "MOVED") this.topology.moved(slot, target);
-    else this.#asking = target;
+    const redirect = redirectTarget(message, this.#node?.key);
+    if (redirect === undefined) return false;
+    if (this.op) this.op.redirections++;
+    this.topology.watch.redirected(code, redirect.slot, this.#node?.key ?? "", redirect.target);
+    if (code === "MOVED") this.topology.moved(redirect.slot, redirect.target);
+    else this.#asking = redirect.target;
     this.start();
     return true;
   }
@@ -149,13 +188,13 @@ export class RoutedRequest implements ReplyHandler<RespValue> {
   #later(error: Error): void {
     const now = performance.now();
     this.#giveUpAt ??= now + this.topology.retryTimeout;
-    const delay = Math.min(FIRST_DELAY_MS * 2 ** this.#retries, MAX_DELAY_MS) *
-      (0.5 + Math.random() / 2);
+    const delay = retryDelay(this.#retries);
     if (now + delay >= this.#giveUpAt || this.options.signal?.aborted) {
       this.handler.fail(error);
       return;
     }
     this.#retries++;
+    if (this.op) this.op.retries++;
     setTimeout(() => {
       if (this.options.signal?.aborted) {
         this.handler.fail(

@@ -5,14 +5,22 @@
 import { ConnectError } from "../../core/errors.ts";
 import type { ManagedConnection } from "../../core/managed_connection.ts";
 import { RedisClient } from "../client.ts";
-import { type ResolvedRedisOptions, resolveRedisOptions } from "../client_options.ts";
+import {
+  type RedisLocator,
+  type ResolvedRedisOptions,
+  resolveRedisOptions,
+} from "../client_options.ts";
 import type { RedisCommand } from "../connection.ts";
 import { RedisError } from "../errors.ts";
 import { openRedisConnection } from "../open_connection.ts";
 import type { RedisPush } from "../pubsub_frames.ts";
 import type { RespValue } from "../resp_types.ts";
 import { parseNodeAddress, READ_FROM, type ReadFrom, type RedisClusterOptions } from "./options.ts";
+import { SLOT_COUNT } from "./slot.ts";
 import { type NodeKey, parseClusterShards, parseClusterSlots, SlotMap } from "./slot_map.ts";
+import type { ConnectionStats } from "../../core/observe.ts";
+import type { RefreshReason } from "../observe.ts";
+import { TopologyWatch } from "./topology_watch.ts";
 
 /** One cluster node: its options and the auto-pipelined connection commands share. */
 export interface ClusterNode {
@@ -43,6 +51,8 @@ export class ClusterTopology {
   readonly #dedicated = new Map<NodeKey, RedisClient<unknown>>();
   #map: SlotMap | undefined;
   #refreshing: Promise<void> | undefined;
+  /** Reports map changes on the client's events. */
+  readonly watch: TopologyWatch;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
@@ -73,6 +83,7 @@ export class ClusterTopology {
     });
     for (const target of Object.values(options.natMap ?? {})) parseNodeAddress(target);
     this.#options = options;
+    this.watch = new TopologyWatch(options.observed?.events);
     resolveRedisOptions(this.#nodeOptions(this.#seeds[0])); // bad options throw now
   }
 
@@ -116,7 +127,7 @@ export class ClusterTopology {
       options,
       conn: openRedisConnection(options, {
         textBulks: this.decode,
-        onDisconnect: () => this.refreshSoon(),
+        onDisconnect: () => this.refreshSoon("disconnect"),
         // Replicas serve reads only after READONLY; on a master it does nothing.
         onConnect: this.readFrom === "master" ? undefined : async (run) => {
           await run(["READONLY"]);
@@ -167,35 +178,57 @@ export class ClusterTopology {
     return client;
   }
 
-  /** Options for a subscriber on `node`: the user's, reconnect included. */
-  subscriberOptions(node: ClusterNode): ResolvedRedisOptions {
+  /**
+   * Options for a subscriber on `node`: the user's, with their `reconnect` unless `ownReconnect`
+   * is false (a shard subscriber moves its channels itself when a connection is lost).
+   */
+  subscriberOptions(node: ClusterNode, ownReconnect = true): ResolvedRedisOptions {
     return resolveRedisOptions({
       ...this.#nodeOptions(node.key),
-      reconnect: this.#options.reconnect,
+      ...(ownReconnect ? { reconnect: this.#options.reconnect } : {}),
     });
+  }
+
+  /**
+   * A locator for a subscriber that may sit on any master (classic pub/sub: the cluster forwards
+   * messages everywhere): each reconnect reloads the map and goes to the next master, so a lost
+   * node is not the first one tried again.
+   */
+  masterRotation(): RedisLocator {
+    let turn = Math.floor(Math.random() * SLOT_COUNT);
+    let again = false;
+    return {
+      locate: async () => {
+        if (again) await this.refresh().catch(() => {});
+        again = true;
+        const shards = this.#map?.shards ?? [];
+        const key = shards.length > 0 ? shards[turn++ % shards.length].master : this.#seeds[0];
+        return parseNodeAddress(this.#options.natMap?.[key] ?? key);
+      },
+    };
   }
 
   /** Notes a MOVED: the slot is served by `master` now; a full refresh follows. */
   moved(slot: number, master: NodeKey): void {
     this.#map?.moveSlot(slot, master);
-    this.refreshSoon();
+    this.refreshSoon("moved");
   }
 
   /** Starts a refresh unless one runs; never rejects. */
-  refreshSoon(): void {
-    if (!this.#closed) this.refresh().catch(() => {});
+  refreshSoon(reason: RefreshReason): void {
+    if (!this.#closed) this.refresh(reason).catch(() => {});
   }
 
   /** Reloads the slot map (single-flight: concurrent callers share one refresh). */
-  refresh(): Promise<void> {
-    this.#refreshing ??= this.#load().finally(() => {
+  refresh(reason: RefreshReason = "manual"): Promise<void> {
+    this.#refreshing ??= this.#load(this.#map ? reason : "connect").finally(() => {
       this.#refreshing = undefined;
       this.#schedule();
     });
     return this.#refreshing;
   }
 
-  async #load(): Promise<void> {
+  async #load(reason: RefreshReason): Promise<void> {
     const candidates = new Set([...(this.#map?.shards ?? []).map((s) => s.master), ...this.#seeds]);
     let lastError: Error | undefined;
     for (const key of candidates) {
@@ -205,6 +238,7 @@ export class ClusterTopology {
         if (map.shards.length === 0) continue;
         this.#map = map;
         this.#dropUnused(map);
+        this.watch.loaded(map, reason);
         return;
       } catch (error) {
         lastError = error as Error;
@@ -244,8 +278,15 @@ export class ClusterTopology {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.refreshSoon();
+      this.refreshSoon("periodic");
     }, every);
+  }
+
+  /** Each node connection and each dedicated connection, for the client's `stats()`. */
+  members(): ConnectionStats[] {
+    const members = [...this.#nodes.values()].map((node) => node.conn.stats());
+    for (const client of this.#dedicated.values()) members.push(...client.stats().members);
+    return members;
   }
 
   /** Per-node options: the user's, at the node's (translated) address, reconnect left to us. */

@@ -1,6 +1,6 @@
 // The Worker the workerd end-to-end test runs in miniflare: kvwire's Redis client through
 // `cloudflare:sockets` and through the WebSocket tunnel, plus the per-request lifecycle; the
-// other protocols' routes are in protocols.ts.
+// other protocols' routes are in protocols.ts, Redis Cluster's in cluster.ts.
 // Bundled by test/e2e/workerd_test.ts with scripts/workerd_bundle.ts.
 
 import { RedisClient } from "../../../src/redis/mod.ts";
@@ -9,10 +9,11 @@ import { websocketConnector } from "../../../transports/websocket.ts";
 import { runtimeName } from "../../../transports/auto.ts";
 import { createTunnelToken } from "../../../src/tunnel/token.ts";
 import type { Connect } from "../../../transports/types.ts";
+import { type ClusterEnv, clusterRoute } from "./cluster.ts";
 import { type ProtocolEnv, protocolRoute } from "./protocols.ts";
 
 /** Bindings the test passes. */
-interface Env extends ProtocolEnv {
+interface Env extends ProtocolEnv, ClusterEnv {
   REDIS_HOST: string;
   REDIS_PORT: string;
   RELAY_URL: string;
@@ -154,7 +155,8 @@ async function route(request: Request, env: Env): Promise<unknown> {
       }
     }
     default:
-      return await protocolRoute(path, env) ?? { error: `no route ${path}` };
+      return await protocolRoute(path, env) ?? await clusterRoute(path, env) ??
+        { error: `no route ${path}` };
   }
 }
 

@@ -1,0 +1,91 @@
+// The options of EtcdClient and the cluster types its methods answer with.
+
+import type { ObservabilityOptions } from "../core/observability.ts";
+import type { Connect, ConnectOptions } from "../core/transport.ts";
+import type { Address, EtcdLimits } from "./channel_options.ts";
+import type { Bytes } from "./kv.ts";
+
+/** Options of an {@link EtcdClient}. */
+export interface EtcdClientOptions extends EtcdLimits, ObservabilityOptions {
+  /**
+   * `https://host:port`, `http://host:port` or bare `host:port` strings (port default 2379).
+   * `https://` turns TLS on for the client; then every endpoint speaks TLS and an `http://`
+   * one is refused with a `TypeError`. Default `["127.0.0.1:2379"]`.
+   */
+  endpoints?: (string | Address)[];
+  /** The transport connector. Default: the one for the running runtime. */
+  connect?: Connect;
+  /**
+   * TLS for every endpoint: `true` for the defaults, or `{ ca, cert, key, serverName }` (a
+   * client certificate and key for mutual TLS). The server's certificate is always verified
+   * unless `rejectUnauthorized: false` is spelled out. Implied by `https://` endpoints; set
+   * with an `http://` endpoint it is a `TypeError`.
+   */
+  tls?: ConnectOptions["tls"];
+  /** User name and password; the token is renewed once when the server rejects it. */
+  auth?: { username: string; password: string };
+  /** A prefix added to every key and removed from every key returned. */
+  namespace?: Bytes;
+  /** Deadline of each call in milliseconds, failover retries included. Default 30,000. */
+  requestTimeout?: number;
+  /** Milliseconds to open one connection. Default 5,000. */
+  connectTimeout?: number;
+  /** Pooled connections per endpoint for unary calls. Default 8. */
+  maxConnections?: number;
+  /**
+   * Milliseconds a pooled connection may stay silent with a call in flight before it is
+   * presumed dead, closed and its endpoint marked down. Default off: a call whose deadline
+   * passes with no byte received closes its connection in any case.
+   */
+  silenceTimeout?: number;
+  /**
+   * Send the range reads (`get`, `getString`, `getPrefix`, `range`, `iterate` pages) made in
+   * the same microtask turn as one read-only transaction: one HTTP request and one read on
+   * the server for up to 128 of them, each caller still getting its own answer or error.
+   * Linearizable and serializable reads are batched apart; a read with its own `signal` or
+   * `timeout` is sent alone. Default true; `false` sends each read as its own request.
+   *
+   * @example
+   * ```ts
+   * import { EtcdClient } from "@kvwire/kvwire/etcd";
+   * await using etcd = new EtcdClient({ coalesceReads: true });
+   * // One request to etcd for the three reads:
+   * const [a, b, c] = await Promise.all(["a", "b", "c"].map((k) => etcd.getString(k)));
+   * ```
+   */
+  coalesceReads?: boolean;
+}
+
+/** A cluster member. */
+export interface Member {
+  /** The member's id. */
+  id: bigint;
+  /** The member's name (empty until it has started). */
+  name: string;
+  /** URLs the other members reach it at. */
+  peerUrls: string[];
+  /** URLs clients reach it at. */
+  clientUrls: string[];
+  /** True for a non-voting learner. */
+  isLearner: boolean;
+}
+
+/** A member's status (maintenance/status). */
+export interface MemberStatus {
+  /** The etcd version of the member. */
+  version: string;
+  /** Size of the backend database in bytes. */
+  dbSize: bigint;
+  /** The id of the member it sees as leader. */
+  leader: bigint;
+  /** The id of the member that answered. */
+  memberId: bigint;
+  /** The member's current Raft index. */
+  raftIndex: bigint;
+  /** The member's current Raft term. */
+  raftTerm: bigint;
+  /** The store revision when it answered. */
+  revision: bigint;
+  /** Errors the member reports (alarms, for instance). */
+  errors: string[];
+}

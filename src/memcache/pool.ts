@@ -62,11 +62,11 @@ export interface ServerPoolOptions extends ServerNodeOptions {
  * Servers and the ring that maps keys to them.
  *
  * Theory of operation: the placement (see {@link createPlacement}) is built once over every
- * server. A key goes to its owner; with failover on and that owner dead, it goes where the
- * reference client of the distribution sends it (python-memcached's rehash; nowhere for
- * modula; for ketama, libmemcached's auto-eject ring of live servers, used for every key while
- * a server is dead). Without failover the dead owner
- * is returned and its request fails fast.
+ * server. A key goes to its owner; with failover on and servers dead, keys go where the
+ * reference client of the distribution sends them (python-memcached's rehash of a dead
+ * owner's keys; for ketama, libmemcached's auto-eject ring of the live servers, for every
+ * key; modula moves nothing). Without failover the dead owner is returned and its request
+ * fails fast.
  *
  * @example
  * ```ts

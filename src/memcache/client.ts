@@ -1,5 +1,5 @@
 // MemcacheClient: python-memcached's Client in TypeScript idiom, over the meta (default), text
-// or binary protocol, with a weighted ketama pool, dead-server handling and failover.
+// or binary protocol, over a pool placing keys as libmemcached or python-memcached do.
 
 import type { RequestOptions } from "../core/driver.ts";
 import type { Operation } from "../core/instrument.ts";
@@ -14,13 +14,17 @@ import type {
   CallOptions,
   CasItem,
   CounterOptions,
+  GetOptions,
+  GetOrSetOptions,
   KeyInput,
   MetaGetOptions,
   MetaGetResult,
   MultiOptions,
+  NoreplyOptions,
   StoreOptions,
 } from "./client_types.ts";
 import { MemcacheError } from "./errors.ts";
+import { getOrSet } from "./get_or_set.ts";
 import { isUnavailable } from "./pool.ts";
 import type { ServerNode } from "./server_node.ts";
 import type { MemcacheItem, MemcacheReply, MemcacheRequest, MetaResponse } from "./types.ts";
@@ -95,13 +99,14 @@ export class MemcacheClient extends MemcacheCore {
 
   // ---- retrieval ----
 
-  /** The value of a key, or null when missing. */
-  get<T = unknown>(key: KeyInput): Promise<T | null> {
+  /** The value of a key, or null when missing; `touch` sets its TTL too (get-and-touch). */
+  get<T = unknown>(key: KeyInput, options: GetOptions = {}): Promise<T | null> {
     let op: Operation | undefined;
     const value = new Promise<T | null>((resolve, reject) => {
       const k = this.prepare(key);
       op = this.begin("get", k);
-      this.dispatch(k, { op: "get", keys: [k.bytes] }, "GET", {
+      const request: MemcacheRequest = { op: "get", keys: [k.bytes], touch: options.touch };
+      this.dispatch(k, request, options.touch === undefined ? "GET" : "GAT", {
         reply: (reply) => {
           const item = (reply as { items: (MemcacheItem | null)[] }).items[0];
           if (item === null) resolve(null);
@@ -146,16 +151,24 @@ export class MemcacheClient extends MemcacheCore {
     const list = [...keys];
     const prepared = list.map((key) => this.prepare(key, options.keyPrefix));
     const op = this.begin("get_multi", prepared, list.length);
-    return await this.track(op, this.#getMulti<K, T>(list, prepared));
+    return await this.track(op, this.#getMulti<K, T>(list, prepared, options.touch));
   }
 
-  async #getMulti<K extends KeyInput, T>(list: K[], prepared: RoutedKey[]): Promise<Map<K, T>> {
+  async #getMulti<K extends KeyInput, T>(
+    list: K[],
+    prepared: RoutedKey[],
+    touch: number | undefined,
+  ): Promise<Map<K, T>> {
     const found: (MemcacheItem | null)[] = new Array(list.length).fill(null);
     await this.shared.pool.perServer(
       prepared,
       (p) => p.hash,
       (node, indexes) =>
-        this.request(node, { op: "get", keys: indexes.map((i) => prepared[i].bytes) }, "GET")
+        this.request(node, {
+          op: "get",
+          keys: indexes.map((i) => prepared[i].bytes),
+          touch,
+        }, touch === undefined ? "GET" : "GAT")
           .then((reply) => {
             const items = (reply as { items: (MemcacheItem | null)[] }).items;
             for (let j = 0; j < items.length; j++) found[indexes[j]] = items[j];
@@ -222,14 +235,14 @@ export class MemcacheClient extends MemcacheCore {
       entries.map(([, v], i) => this.encode(prepared[i], v, options)),
     );
     const op = this.begin("set_multi", prepared, entries.length);
-    return await this.track(op, this.#setMulti(entries, prepared, values, options.ttl));
+    return await this.track(op, this.#setMulti(entries, prepared, values, options));
   }
 
   async #setMulti<K extends KeyInput>(
     entries: (readonly [K, unknown])[],
     prepared: RoutedKey[],
     values: EncodedValue[],
-    ttl: number | undefined,
+    { ttl, noreply }: StoreOptions,
   ): Promise<K[]> {
     const failed = new Set<number>();
     await this.shared.pool.perServer(prepared, (p) => p.hash, (node, indexes) => {
@@ -239,7 +252,9 @@ export class MemcacheClient extends MemcacheCore {
         flags: values[i].flags,
         ttl,
       }));
-      return this.request(node, { op: "store", mode: "set", items }, "SET").then((reply) => {
+      const sent = this.request(node, { op: "store", mode: "set", items }, "SET");
+      if (noreply) return this.detach(sent);
+      return sent.then((reply) => {
         (reply as { statuses: unknown[] }).statuses.forEach((s, j) => {
           if (s !== "stored") failed.add(indexes[j]);
         });
@@ -272,11 +287,12 @@ export class MemcacheClient extends MemcacheCore {
   }
 
   /** Sets a new TTL in seconds (as the stores' `ttl`); true when the key exists. */
-  async touch(key: KeyInput, ttl: number): Promise<boolean> {
+  async touch(key: KeyInput, ttl: number, options: NoreplyOptions = {}): Promise<boolean> {
     const k = this.prepare(key);
     const op = this.begin("touch", k);
-    const status = this.status(k, { op: "touch", key: k.bytes, ttl }, "TOUCH", op);
-    return (await this.track(op, status)) === "touched";
+    const request: MemcacheRequest = { op: "touch", key: k.bytes, ttl };
+    if (options.noreply) return this.fireAndForget(k, request, "TOUCH", true, op);
+    return (await this.track(op, this.status(k, request, "TOUCH", op))) === "touched";
   }
 
   /** Deletes a key; true when it existed. */
@@ -292,27 +308,33 @@ export class MemcacheClient extends MemcacheCore {
    * Deletes many keys, per server in parallel. True when every server answered (missing
    * keys are fine), as python-memcached's `delete_multi`.
    */
-  async deleteMulti(keys: Iterable<KeyInput>, options: MultiOptions = {}): Promise<boolean> {
+  async deleteMulti(
+    keys: Iterable<KeyInput>,
+    options: MultiOptions & NoreplyOptions = {},
+  ): Promise<boolean> {
     const prepared = [...keys].map((key) => this.prepare(key, options.keyPrefix));
     const op = this.begin("delete_multi", prepared, prepared.length);
-    return await this.track(op, this.#deleteMulti(prepared));
+    return await this.track(op, this.#deleteMulti(prepared, options.noreply === true));
   }
 
-  async #deleteMulti(prepared: RoutedKey[]): Promise<boolean> {
+  async #deleteMulti(prepared: RoutedKey[], noreply: boolean): Promise<boolean> {
     let ok = true;
     await this.shared.pool.perServer(
       prepared,
       (p) => p.hash,
-      (node, indexes) =>
-        this.request(node, { op: "delete", keys: indexes.map((i) => prepared[i].bytes) }, "DELETE")
-          .then((reply) => {
-            for (const s of (reply as { statuses: unknown[] }).statuses) {
-              if (s instanceof MemcacheError) ok = false;
-            }
-          }, (error) => {
-            if (!isUnavailable(error)) throw error;
-            ok = false;
-          }),
+      (node, indexes) => {
+        const keys = indexes.map((i) => prepared[i].bytes);
+        const sent = this.request(node, { op: "delete", keys }, "DELETE");
+        if (noreply) return this.detach(sent);
+        return sent.then((reply) => {
+          for (const s of (reply as { statuses: unknown[] }).statuses) {
+            if (s instanceof MemcacheError) ok = false;
+          }
+        }, (error) => {
+          if (!isUnavailable(error)) throw error;
+          ok = false;
+        });
+      },
     );
     return ok;
   }
@@ -397,6 +419,30 @@ export class MemcacheClient extends MemcacheCore {
     const response = (reply as { responses: (MetaResponse | MemcacheError | null)[] }).responses[0];
     if (response instanceof MemcacheError) throw response;
     return response;
+  }
+
+  /** Marks a key stale instead of deleting it (`md I T<staleTtl>`); see {@link getOrSet}. */
+  async invalidate(key: KeyInput, options: { staleTtl?: number } = {}): Promise<boolean> {
+    const flags = options.staleTtl === undefined ? ["I"] : ["I", `T${options.staleTtl}`];
+    return (await this.meta("md", key, flags))?.code === "HD";
+  }
+
+  /** Read-through with one loader at a time across clients (anti-dogpile; see {@link getOrSet}). */
+  getOrSet<T>(
+    key: KeyInput,
+    loader: () => T | Promise<T>,
+    options: GetOrSetOptions = {},
+  ): Promise<T> {
+    return getOrSet(
+      {
+        meta: (cmd, k, flags) => this.meta(cmd, k, flags),
+        set: (k, value, o) => this.set(k, value, o),
+        decode: (item) => this.shared.codec.decode(item),
+      },
+      key,
+      loader,
+      options,
+    );
   }
 
   // ---- servers ----

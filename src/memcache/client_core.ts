@@ -37,7 +37,8 @@ import type {
   MemcacheStatus,
   StoreMode,
 } from "./types.ts";
-import { defaultSerializer, type EncodedValue, ValueCodec } from "./values.ts";
+import { resolveSerializer } from "./python_values.ts";
+import { type EncodedValue, ValueCodec } from "./values.ts";
 
 /** State a client and its views share. */
 export interface ClientState {
@@ -129,9 +130,10 @@ export abstract class MemcacheCore {
       newPool,
       protocol,
       codec: new ValueCodec(
-        options.serializer ?? defaultSerializer,
+        resolveSerializer(options.serializer, options.pickleProtocol),
         options.minCompressLen ?? 0,
         options.maxValueSize ?? 1024 * 1024,
+        options.compressor,
       ),
       maxKeyLength: options.maxKeyLength ?? 250,
     };
@@ -300,6 +302,32 @@ export abstract class MemcacheCore {
     const status = (reply as { statuses: (MemcacheStatus | MemcacheError)[] }).statuses[0];
     if (status instanceof MemcacheError) throw status;
     return status;
+  }
+
+  /** Lets a request sent to one server run unawaited (noreply): its outcome is ignored. */
+  protected detach(sent: Promise<unknown>): Promise<void> {
+    sent.catch(() => {});
+    return Promise.resolve();
+  }
+
+  /**
+   * The `host:port` (or socket path) of the server a key goes to now, dead servers and
+   * failover considered (python-memcached's `_get_server`).
+   *
+   * @example
+   * ```ts
+   * import { MemcacheClient } from "@kvwire/kvwire/memcache";
+   * const mc = new MemcacheClient({ servers: ["10.0.0.1", "10.0.0.2"], distribution: "python" });
+   * mc.serverFor("user:42"); // "10.0.0.1:11211" or "10.0.0.2:11211"
+   * ```
+   */
+  serverFor(key: KeyInput): string {
+    return this.shared.pool.route(this.prepare(key).hash).spec.label;
+  }
+
+  /** Sends a no-op to every server and waits for the answers (meta `mn`, binary NOOP). */
+  async noop(): Promise<void> {
+    await this.shared.pool.eachServer({ op: "noop" }, this.call, "NOOP");
   }
 
   /** Sends a request without waiting for its answer and resolves with the given result. */

@@ -4,8 +4,11 @@
 import type { ObservabilityOptions } from "../core/observability.ts";
 import type { Address, Connect, TlsOptions } from "../core/transport.ts";
 import { parseHostPort } from "../core/url.ts";
+import { type Distribution, DISTRIBUTIONS } from "./distribution.ts";
 import type { KetamaCompat } from "./ketama.ts";
-import type { Serializer } from "./values.ts";
+import type { PickleProtocol } from "./pickle_writer.ts";
+import type { SerializerChoice } from "./python_values.ts";
+import type { Compressor } from "./values.ts";
 
 /** The wire protocol: meta (default, memcached ≥ 1.6), text (older servers, proxies), binary. */
 export type MemcacheProtocol = "meta" | "text" | "binary";
@@ -49,8 +52,16 @@ export interface MemcacheClientOptions extends ObservabilityOptions {
   flushOnReconnect?: boolean;
   /** Compress values of at least this many bytes (zlib); 0 = never. Default 0. */
   minCompressLen?: number;
-  /** Value (de)serialization. Default {@link defaultSerializer}. */
-  serializer?: Serializer;
+  /**
+   * Value format: `"kvwire"` (default: {@link defaultSerializer}, JSON under flag 32 for
+   * objects), `"python"` (python-memcached's flags, plain-data pickles: see
+   * {@link pythonSerializer}), or your own `{ serialize, deserialize }`.
+   */
+  serializer?: SerializerChoice;
+  /** Pickle protocol written by `serializer: "python"`: 0 to 5. Default 0 (python-memcached's). */
+  pickleProtocol?: PickleProtocol;
+  /** How values of `minCompressLen` bytes and more are compressed. Default zlib (flag 8). */
+  compressor?: Compressor;
   /**
    * Largest value, in bytes: larger ones throw `RangeError` before sending, and a reply
    * announcing a larger one is a `RemoteProtocolError` (the connection is replaced) before
@@ -70,6 +81,14 @@ export interface MemcacheClientOptions extends ObservabilityOptions {
   offlineQueueSize?: number;
   /** Point naming of the ketama ring. Default `"libmemcached"`. */
   ketama?: KetamaCompat;
+  /**
+   * How keys are spread over the servers, to share a cluster with other clients (see
+   * {@link Distribution}): `"ketama-weighted"` (default; libmemcached/pylibmc
+   * `ketama_weighted`, npm `memcached`), `"ketama"` (pylibmc `{"ketama": True}`), `"python"`
+   * (python-memcached) or `"modula"` (pylibmc's default). With `failover`, a dead server's
+   * keys go where that client sends them.
+   */
+  distribution?: Distribution;
   /** The transport connector. Default: the one for the running runtime. */
   connect?: Connect;
 }
@@ -246,6 +265,16 @@ export function checkClientOptions(options: MemcacheClientOptions): MemcacheProt
     }
   }
   checkTls(options.tls);
+  const compressor = options.compressor;
+  if (
+    compressor !== undefined &&
+    (typeof compressor?.compress !== "function" || typeof compressor?.decompress !== "function")
+  ) {
+    throw new TypeError("The memcache compressor option must be { compress, decompress }");
+  }
+  if (options.distribution !== undefined && !DISTRIBUTIONS.includes(options.distribution)) {
+    throw new TypeError(`Unknown memcache distribution ${JSON.stringify(options.distribution)}`);
+  }
   for (const name of ["maxValueSize", "maxKeyLength"] as const) {
     const value = options[name];
     if (value !== undefined && (!Number.isInteger(value) || value < 1)) {

@@ -21,10 +21,38 @@ export interface StoreOptions {
   noreply?: boolean;
 }
 
+/** Options of `get`. */
+export interface GetOptions {
+  /** Get-and-touch (`gat`, meta `T`, binary GAT): the key, if found, gets this TTL in seconds. */
+  touch?: number;
+}
+
+/** Options of `touch` and `flushAll`. */
+export interface NoreplyOptions {
+  /** Don't wait for the answer: resolves at once and ignores failures. */
+  noreply?: boolean;
+}
+
+/** Options of {@link MemcacheClient.getOrSet}. */
+export interface GetOrSetOptions {
+  /** Seconds the loaded value lives. Default 0 (no expiry). */
+  ttl?: number;
+  /**
+   * Stale-while-revalidate: once fewer than this many seconds of TTL are left (or the key was
+   * invalidated), one caller wins the refresh while the others keep getting the current value.
+   * Default 0 (off).
+   */
+  staleTtl?: number;
+  /** Seconds the winner of a miss holds the placeholder before another caller may load. Default 30. */
+  lockTtl?: number;
+}
+
 /** Options of multi-key calls. */
 export interface MultiOptions {
   /** Prepended to every key on the wire; results use the keys as given. */
   keyPrefix?: string;
+  /** Get-and-touch (`gat`, meta `T`): the keys found get this TTL in seconds. Reads only. */
+  touch?: number;
 }
 
 /** Options of {@link MemcacheClient.incr} and {@link MemcacheClient.decr}. */

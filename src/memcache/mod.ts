@@ -1,6 +1,7 @@
 /**
  * memcache for every runtime: a python-memcached-style client over the meta (default), text or
- * binary protocol, with a weighted ketama pool (libmemcached-compatible), dead-server
+ * binary protocol, with key placement compatible with libmemcached (ketama, weighted or not,
+ * and modula) and python-memcached, python-memcached's value format (safe pickles), dead-server
  * handling, failover, SASL and TLS; and the sans-I/O `MetaConnection`, `TextConnection` and
  * `BinaryConnection` machines underneath.
  *
@@ -30,7 +31,10 @@ export * from "./client_options.ts";
 export * from "./client_types.ts";
 export * from "./credentials.ts";
 export * from "./deadlines.ts";
+export * from "./distribution.ts";
 export * from "./errors.ts";
+export * from "./get_or_set.ts";
+export * from "./hashes.ts";
 export * from "./ketama.ts";
 export * from "./keys.ts";
 export * from "./line_connection.ts";
@@ -39,7 +43,10 @@ export * from "./meta_codec.ts";
 export * from "./meta_connection.ts";
 export * from "./observe.ts";
 export * from "../core/outbox.ts";
+export * from "./pickle.ts";
+export * from "./pickle_writer.ts";
 export * from "./pool.ts";
+export * from "./python_values.ts";
 export * from "./server_node.ts";
 export * from "./text_connection.ts";
 export * from "./types.ts";

@@ -1,5 +1,5 @@
-// The server pool behind a memcache client: ketama routing over weighted servers, failover to
-// the next live server, and grouping of multi-key requests per server.
+// The server pool behind a memcache client: key placement over weighted servers, failover to
+// a live server, and grouping of multi-key requests per server.
 
 import {
   ConnectError,
@@ -12,7 +12,8 @@ import {
 import type { RequestOptions } from "../core/driver.ts";
 import type { ServerSpec } from "./client_options.ts";
 import type { MemcacheReply, MemcacheRequest } from "./types.ts";
-import { type KetamaCompat, ketamaHash, KetamaRing } from "./ketama.ts";
+import { createPlacement, type Distribution, type Placement } from "./distribution.ts";
+import type { KetamaCompat } from "./ketama.ts";
 import { ServerNode, type ServerNodeOptions } from "./server_node.ts";
 
 /**
@@ -53,15 +54,18 @@ export interface ServerPoolOptions extends ServerNodeOptions {
   failover?: boolean;
   /** Point naming of the ketama ring. */
   ketama?: KetamaCompat;
+  /** How keys are placed. Default `"ketama-weighted"`. */
+  distribution?: Distribution;
 }
 
 /**
  * Servers and the ring that maps keys to them.
  *
- * Theory of operation: the ring is built once over every server. A key goes to its ring
- * owner; with failover on and that owner dead, it goes to the owner on a ring built over the
- * live servers only (cached per set of dead servers), which is where libmemcached's
- * auto-eject would send it. Without failover the dead owner is returned and its request
+ * Theory of operation: the placement (see {@link createPlacement}) is built once over every
+ * server. A key goes to its owner; with failover on and servers dead, keys go where the
+ * reference client of the distribution sends them (python-memcached's rehash of a dead
+ * owner's keys; for ketama, libmemcached's auto-eject ring of the live servers, for every
+ * key; modula moves nothing). Without failover the dead owner is returned and its request
  * fails fast.
  *
  * @example
@@ -74,48 +78,30 @@ export interface ServerPoolOptions extends ServerNodeOptions {
 export class ServerPool {
   /** One node per server, in order. */
   readonly nodes: readonly ServerNode[];
-  readonly #ring: KetamaRing | undefined;
+  readonly #placement: Placement;
   readonly #failover: boolean;
-  readonly #compat: KetamaCompat;
-  readonly #liveRings = new Map<string, { ring: KetamaRing; nodes: ServerNode[] } | null>();
+  readonly #isDead = (index: number): boolean => this.nodes[index].isDead;
 
   /** Creates a node per server; nothing connects yet. */
   constructor(specs: readonly ServerSpec[], options: ServerPoolOptions) {
     if (specs.length === 0) throw new RangeError("A memcache pool needs at least one server");
     this.nodes = specs.map((spec) => new ServerNode(spec, options));
     this.#failover = options.failover === true;
-    this.#compat = options.ketama ?? "libmemcached";
-    this.#ring = specs.length > 1 ? new KetamaRing(specs, this.#compat) : undefined;
+    this.#placement = createPlacement(
+      options.distribution ?? "ketama-weighted",
+      specs,
+      options.ketama ?? "libmemcached",
+    );
   }
 
   /** The server for a key, given the bytes it is hashed by. */
   route(hashKey: Uint8Array): ServerNode {
-    const ring = this.#ring;
-    if (!ring) return this.nodes[0];
-    const hash = ketamaHash(hashKey);
-    const primary = this.nodes[ring.lookupHash(hash)];
-    if (!this.#failover || !primary.isDead) return primary;
-    const live = this.#liveRing();
-    return live ? live.nodes[live.ring.lookupHash(hash)] : primary;
+    return this.nodes[this.#placement.place(hashKey, this.#failover ? this.#isDead : undefined)];
   }
 
   /** True when failover is on. */
   get failover(): boolean {
     return this.#failover;
-  }
-
-  #liveRing(): { ring: KetamaRing; nodes: ServerNode[] } | null {
-    const signature = this.nodes.map((n) => (n.isDead ? "1" : "0")).join("");
-    let live = this.#liveRings.get(signature);
-    if (live === undefined) {
-      const nodes = this.nodes.filter((n) => !n.isDead);
-      live = nodes.length === 0
-        ? null
-        : { ring: new KetamaRing(nodes.map((n) => n.spec), this.#compat), nodes };
-      if (this.#liveRings.size > 64) this.#liveRings.clear();
-      this.#liveRings.set(signature, live);
-    }
-    return live;
   }
 
   /**

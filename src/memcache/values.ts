@@ -2,7 +2,7 @@
 // zlib 8, text 16) plus JSON (32), and zlib compression with CompressionStream("deflate").
 
 import { utf8Decode, utf8Encode } from "../core/bytes.ts";
-import { RemoteProtocolError } from "../core/errors.ts";
+import { KvError, RemoteProtocolError } from "../core/errors.ts";
 
 /** The client flag bits kvwire reads and writes (python-memcached's, plus `Json`). */
 export const ValueFlags = {
@@ -152,8 +152,41 @@ export function decompress(bytes: Uint8Array): Promise<Uint8Array> {
   return pipe(bytes, new DecompressionStream("deflate"));
 }
 
-/** The error for a stored value that does not decode as its client flags say. */
-function corrupt(flags: number, error: unknown): RemoteProtocolError {
+/**
+ * Compresses and inflates values (the `compressor` option); the default is zlib, as
+ * python-memcached's `zlib.compress`/`zlib.decompress`.
+ *
+ * @example
+ * ```ts
+ * import type { Compressor } from "@kvwire/kvwire/memcache";
+ * const identity: Compressor = { compress: (b) => b, decompress: (b) => b };
+ * ```
+ */
+export interface Compressor {
+  /** Compresses bytes. */
+  compress(bytes: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  /** Inflates bytes; throws or rejects on corrupt input. */
+  decompress(bytes: Uint8Array): Uint8Array | Promise<Uint8Array>;
+}
+
+/**
+ * zlib (RFC 1950) through the runtime's `CompressionStream("deflate")`, which Deno, Bun,
+ * Node ≥ 18 and Workers all have.
+ *
+ * @example
+ * ```ts
+ * import { zlibCompressor } from "@kvwire/kvwire/memcache";
+ * await zlibCompressor.compress(new TextEncoder().encode("aaaa"));
+ * ```
+ */
+export const zlibCompressor: Compressor = { compress, decompress };
+
+/**
+ * The error for a stored value that does not decode as its client flags say; a decoder's own
+ * `KvError` (such as an `UnsafePickleError`) is kept as it is.
+ */
+function corrupt(flags: number, error: unknown): KvError {
+  if (error instanceof KvError) return error;
   const why = error instanceof Error ? error.message : String(error);
   return new RemoteProtocolError(
     `memcache value with client flags ${flags} does not decode: ${why}`,
@@ -185,12 +218,19 @@ export class ValueCodec {
   readonly #serializer: Serializer;
   readonly #minCompressLen: number;
   readonly #maxValueSize: number;
+  readonly #compressor: Compressor;
 
   /** Creates a codec. */
-  constructor(serializer: Serializer, minCompressLen: number, maxValueSize: number) {
+  constructor(
+    serializer: Serializer,
+    minCompressLen: number,
+    maxValueSize: number,
+    compressor: Compressor = zlibCompressor,
+  ) {
     this.#serializer = serializer;
     this.#minCompressLen = minCompressLen;
     this.#maxValueSize = maxValueSize;
+    this.#compressor = compressor;
   }
 
   /**
@@ -207,7 +247,7 @@ export class ValueCodec {
       encoded = this.#serializer.serialize(value);
       const threshold = options.minCompressLen ?? this.#minCompressLen;
       if (threshold > 0 && encoded.value.length >= threshold) {
-        const packed = await compress(encoded.value);
+        const packed = await this.#compressor.compress(encoded.value);
         if (packed.length < encoded.value.length) {
           encoded = { value: packed, flags: encoded.flags | ValueFlags.Compressed };
         }
@@ -233,7 +273,7 @@ export class ValueCodec {
     const flags = item.flags;
     try {
       if ((flags & ValueFlags.Compressed) === 0) return serializer.deserialize(item.value, flags);
-      return decompress(item.value).then(
+      return Promise.resolve(this.#compressor.decompress(item.value)).then(
         (bytes) => serializer.deserialize(bytes, flags & ~ValueFlags.Compressed),
       ).catch((error) => {
         throw corrupt(flags, error);

@@ -28,7 +28,12 @@ const shared = [
 /** Each entry and the error classes of its own protocol. */
 const entries: Record<string, [Record<string, unknown>, string[]]> = {
   "kvwire/redis": [redis, ["RedisError", "PipelineError", "WatchError", "LockError"]],
-  "kvwire/memcache": [memcache, ["MemcacheError", "ServerDeadError"]],
+  "kvwire/memcache": [memcache, [
+    "MemcacheError",
+    "ServerDeadError",
+    "PickleError",
+    "UnsafePickleError",
+  ]],
   "kvwire/etcd": [etcd, ["EtcdError", "EtcdCompactedError", "EtcdLeaseLostError", "EtcdV2Error"]],
   "kvwire/pegasus": [pegasus, ["PegasusError"]],
   "kvwire/tstorage": [tstorage, ["TStorageError", "UnparseableEntityError", "MemoryLimitError"]],

@@ -460,3 +460,17 @@ test("redis cluster: preferReplica reads from a replica, and from the master onc
   await servers.nodes[servers.endpoints.indexOf(replica)].stop(); // SIGKILL
   assert.equal(await readers.get(onMaster), "v", "answered by the master");
 });
+
+test("redis cluster: a transaction on a slot that moved behind the client's back follows MOVED and runs once", async () => {
+  const key = `${prefix}{multi-moved}`;
+  await cluster.set(key, "0");
+  const slot = keySlot(key);
+  const source = await ownerOf(slot);
+  const masters = new Set((await ownersOf([0, 6000, 12000])).values());
+  const target = [...masters].find((m) => m !== source)!;
+  await moveSlot(plain, slot, target); // the client still maps the slot to `source`
+  const results = await cluster.multi().incr(key).incr(key).exec();
+  assert.deepEqual(results, [1, 2]);
+  assert.equal(await plain.get(target)!.get(key), "2", "it ran once, on the new owner");
+  assert.equal(await ownerOf(slot), target);
+});

@@ -462,6 +462,11 @@ class PinnedTarget {
   #node: ClusterNode | undefined;
   constructor(readonly shared: Shared, readonly requestOptions: RequestOptions) {}
 
+  /** The master the transaction is bound to, once pinned. */
+  get node(): ClusterNode | undefined {
+    return this.#node;
+  }
+
   get context(): ReplyContext {
     return this.shared.context;
   }
@@ -502,18 +507,41 @@ class PinnedTarget {
   }
 }
 
-/** A transaction whose keys must share a slot; it runs on that slot's master. */
+/**
+ * A transaction whose keys must share a slot; it runs on that slot's master. When the slot
+ * moved, the server refuses the queued commands with MOVED and EXEC with EXECABORT, so nothing
+ * ran: the map is updated and the transaction sent again to the new owner.
+ */
 class SlotTransaction<V> extends Transaction<V> {
-  override exec(): Promise<unknown[]> {
+  override async exec(): Promise<unknown[]> {
     const slot = slotOfKeys(this.queued.flatMap((q) => commandKeys(q.command)));
-    if (slot === CROSS_SLOT) return Promise.reject(crossSlotError("MULTI"));
-    try {
-      (this.target as PinnedTarget).pin(slot);
-    } catch (error) {
-      return Promise.reject(error);
+    if (slot === CROSS_SLOT) throw crossSlotError("MULTI");
+    const target = this.target as PinnedTarget;
+    const topology = target.shared.topology;
+    const commands = [...this.queued];
+    for (let redirects = 0;; redirects++) {
+      target.pin(slot);
+      try {
+        return await super.exec();
+      } catch (error) {
+        const moved = movedBy(error, target.node);
+        if (!moved || redirects >= topology.maxRedirections) throw error;
+        topology.moved(moved.slot, moved.target);
+        this.queued = [...commands];
+      }
     }
-    return super.exec();
   }
+}
+
+/** Where an EXECABORT caused by a MOVED refusal of a queued command sends the slot. */
+function movedBy(
+  error: unknown,
+  node: ClusterNode | undefined,
+): { slot: number; target: string } | undefined {
+  if (!(error instanceof RedisError) || error.serverCode !== "EXECABORT") return undefined;
+  const first = error.cause;
+  if (!(first instanceof RedisError) || first.serverCode !== "MOVED") return undefined;
+  return redirectTarget(first.message, node?.key);
 }
 
 function crossSlotError(name: string): RangeError {

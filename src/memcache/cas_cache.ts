@@ -55,6 +55,27 @@ export class CasCache {
   }
 }
 
+/**
+ * The token to use for a `cas` without one: taken from `cache`; `TypeError` when the client has
+ * no `cacheCas` or no token is remembered for the key.
+ *
+ * @example
+ * ```ts
+ * import { CasCache, takeCas } from "@kvwire/kvwire/memcache";
+ * takeCas(new CasCache(), new TextEncoder().encode("k")); // throws TypeError: call gets first
+ * ```
+ */
+export function takeCas(cache: CasCache | undefined, key: Uint8Array): bigint {
+  if (!cache) {
+    throw new TypeError("cas needs a CAS token (from gets) unless the client has cacheCas");
+  }
+  const token = cache.take(key);
+  if (token === undefined) {
+    throw new TypeError("cas: no CAS token remembered for this key; call gets first");
+  }
+  return token;
+}
+
 /** A key's bytes as a string, one character per byte (exact for any bytes). */
 function keyName(key: Uint8Array): string {
   let name = "";

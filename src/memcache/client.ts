@@ -21,6 +21,7 @@ import type {
   StoreOptions,
 } from "./client_types.ts";
 import { checkDeleteTime } from "./args.ts";
+import { takeCas } from "./cas_cache.ts";
 import { MemcacheError } from "./errors.ts";
 import { getOrSet } from "./get_or_set.ts";
 import { isUnavailable } from "./pool.ts";
@@ -217,26 +218,15 @@ export class MemcacheClient extends MemcacheServers {
    */
   cas(key: KeyInput, value: unknown, cas: bigint, options?: StoreOptions): Promise<boolean>;
   cas(key: KeyInput, value: unknown, options?: StoreOptions): Promise<boolean>;
-  cas(
+  async cas(
     key: KeyInput,
     value: unknown,
     cas?: bigint | StoreOptions,
     options: StoreOptions = {},
   ): Promise<boolean> {
-    if (typeof cas === "bigint") return this.store("cas", key, value, options, cas);
-    return this.#cachedCas(key, value, cas ?? {});
-  }
-
-  async #cachedCas(key: KeyInput, value: unknown, options: StoreOptions): Promise<boolean> {
-    const cache = this.shared.casCache;
-    if (!cache) {
-      throw new TypeError("cas needs a CAS token (from gets) unless the client has cacheCas");
-    }
-    const token = cache.take(this.prepare(key).bytes);
-    if (token === undefined) {
-      throw new TypeError("cas: no CAS token remembered for this key; call gets first");
-    }
-    return await this.store("cas", key, value, options, token);
+    if (typeof cas === "bigint") return await this.store("cas", key, value, options, cas);
+    const token = takeCas(this.shared.casCache, this.prepare(key).bytes);
+    return await this.store("cas", key, value, cas ?? {}, token);
   }
 
   /** Forgets the CAS tokens `cacheCas` remembered (python-memcached's `reset_cas`). */

@@ -113,6 +113,29 @@ export function checkStatsGroup(group: string | undefined): string {
 }
 
 /**
+ * Checks the hold time of a delete (`delete <key> <time>`): 0 or absent everywhere, other
+ * values only on the text protocol (memcached before 1.4 honoured it; 1.4 and later answer
+ * `CLIENT_ERROR`). Returns the time, 0 when absent; `RangeError` naming `time` otherwise.
+ *
+ * @example
+ * ```ts
+ * import { checkDeleteTime } from "@kvwire/kvwire/memcache";
+ * checkDeleteTime(10, "text"); // 10
+ * checkDeleteTime(10, "meta"); // throws RangeError
+ * ```
+ */
+export function checkDeleteTime(time: number | undefined, protocol: string): number {
+  const seconds = checkTtl(time, "delete time");
+  if (seconds !== 0 && protocol !== "text") {
+    throw new RangeError(
+      `A delete with a time (time: ${seconds}) needs the text protocol; the ${protocol} ` +
+        "protocol has none (memcached 1.4 and later refuse it on text too)",
+    );
+  }
+  return seconds;
+}
+
+/**
  * Reads an unsigned decimal 64-bit counter, or undefined.
  *
  * @example

@@ -3,7 +3,7 @@
 
 import { type ByteWriter, utf8Encode } from "../core/bytes.ts";
 import { LocalProtocolError } from "../core/errors.ts";
-import { checkFlags, checkStatsGroup, checkTtl, checkU64 } from "./args.ts";
+import { checkDeleteTime, checkFlags, checkStatsGroup, checkTtl, checkU64 } from "./args.ts";
 import { Opcode, writeRequestHeader } from "./binary_codec.ts";
 import { checkKeyLength } from "./keys.ts";
 import type { MemcacheRequest, StoreMode } from "./types.ts";
@@ -153,6 +153,7 @@ export function planBinaryRequest(request: MemcacheRequest): BinaryPlan {
       };
     }
     case "delete": {
+      checkDeleteTime(request.time, "binary");
       const keys = checkKeys(request.keys);
       const batch = keys.length > 1;
       return {

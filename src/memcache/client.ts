@@ -3,17 +3,14 @@
 
 import type { RequestOptions } from "../core/driver.ts";
 import type { Operation } from "../core/instrument.ts";
-import { type ClientState, MemcacheCore, type RoutedKey } from "./client_core.ts";
-import {
-  type MemcacheClientOptions,
-  type MemcacheProtocol,
-  parseServers,
-  type ServerInput,
-} from "./client_options.ts";
+import type { ClientState, RoutedKey } from "./client_core.ts";
+import type { MemcacheClientOptions, MemcacheProtocol, ServerInput } from "./client_options.ts";
+import { MemcacheServers } from "./client_servers.ts";
 import type {
   CallOptions,
   CasItem,
   CounterOptions,
+  DeleteOptions,
   GetOptions,
   GetOrSetOptions,
   KeyInput,
@@ -23,11 +20,12 @@ import type {
   NoreplyOptions,
   StoreOptions,
 } from "./client_types.ts";
+import { checkDeleteTime } from "./args.ts";
+import { takeCas } from "./cas_cache.ts";
 import { MemcacheError } from "./errors.ts";
 import { getOrSet } from "./get_or_set.ts";
 import { isUnavailable } from "./pool.ts";
-import type { ServerNode } from "./server_node.ts";
-import type { MemcacheItem, MemcacheReply, MemcacheRequest, MetaResponse } from "./types.ts";
+import type { MemcacheItem, MemcacheRequest, MetaResponse } from "./types.ts";
 import type { EncodedValue } from "./values.ts";
 
 /**
@@ -44,7 +42,7 @@ import type { EncodedValue } from "./values.ts";
  * await mc.getMulti(["k1", "k2", "nonexist"], { keyPrefix: "pfx_" }); // Map { "k1" => 1, "k2" => 2 }
  * ```
  */
-export class MemcacheClient extends MemcacheCore {
+export class MemcacheClient extends MemcacheServers {
   /** Creates a client and connects every server; rejects only if none can be reached. */
   static async connect(
     options: MemcacheClientOptions | string | readonly ServerInput[] = {},
@@ -75,23 +73,6 @@ export class MemcacheClient extends MemcacheCore {
     return this.shared.protocol;
   }
 
-  /** The servers: whether each is connected or marked dead, and the version it reported. */
-  get servers(): {
-    label: string;
-    weight: number;
-    connected: boolean;
-    dead: boolean;
-    version?: string;
-  }[] {
-    return this.shared.pool.nodes.map((n) => ({
-      label: n.spec.label,
-      weight: n.spec.weight,
-      connected: n.isConnected,
-      dead: n.isDead,
-      version: n.version,
-    }));
-  }
-
   /** A view sharing the connections whose calls use other per-call options. */
   with(options: CallOptions): MemcacheClient {
     return new MemcacheClient({}, { shared: this.shared, call: { ...this.call, ...options } });
@@ -118,7 +99,10 @@ export class MemcacheClient extends MemcacheCore {
     return op === undefined ? value : this.track(op, value);
   }
 
-  /** The value and its CAS token (for {@link cas}), or null when missing. */
+  /**
+   * The value and its CAS token (for {@link cas}), or null when missing. With `cacheCas`
+   * the token is also remembered for a `cas` without one.
+   */
   async gets<T = unknown>(key: KeyInput): Promise<CasItem<T> | null> {
     const k = this.prepare(key);
     const op = this.begin("gets", k);
@@ -128,7 +112,9 @@ export class MemcacheClient extends MemcacheCore {
   async #gets<T>(k: RoutedKey, op: Operation | undefined): Promise<CasItem<T> | null> {
     const item = (await this.items(k, { op: "get", keys: [k.bytes], cas: true }, "GETS", op))[0];
     if (!item) return null;
-    return { value: await this.shared.codec.decode(item) as T, cas: item.cas ?? 0n };
+    const cas = item.cas ?? 0n;
+    this.shared.casCache?.remember(k.bytes, cas);
+    return { value: await this.shared.codec.decode(item) as T, cas };
   }
 
   /** The stored bytes, client flags and CAS token, undecoded; null when missing. */
@@ -214,9 +200,38 @@ export class MemcacheClient extends MemcacheCore {
     return this.store("prepend", key, value, options);
   }
 
-  /** Stores only if the item is unchanged since {@link gets} returned `cas`. */
-  cas(key: KeyInput, value: unknown, cas: bigint, options: StoreOptions = {}): Promise<boolean> {
-    return this.store("cas", key, value, options, cas);
+  /**
+   * Stores only if the item is unchanged since {@link gets} returned `cas`. With `cacheCas`,
+   * `cas(key, value, options?)` uses (and forgets) the token the last `gets` of the key
+   * remembered; with none remembered it throws `TypeError` (python-memcached would do a plain
+   * set instead).
+   *
+   * @example
+   * ```ts
+   * import { MemcacheClient } from "@kvwire/kvwire/memcache";
+   * await using mc = await MemcacheClient.connect({ cacheCas: true });
+   * await mc.set("n", 1);
+   * await mc.gets("n"); // { value: 1, cas: 41n }, token remembered
+   * await mc.cas("n", 2); // true: nobody changed it since
+   * mc.resetCas();
+   * ```
+   */
+  cas(key: KeyInput, value: unknown, cas: bigint, options?: StoreOptions): Promise<boolean>;
+  cas(key: KeyInput, value: unknown, options?: StoreOptions): Promise<boolean>;
+  async cas(
+    key: KeyInput,
+    value: unknown,
+    cas?: bigint | StoreOptions,
+    options: StoreOptions = {},
+  ): Promise<boolean> {
+    if (typeof cas === "bigint") return await this.store("cas", key, value, options, cas);
+    const token = takeCas(this.shared.casCache, this.prepare(key).bytes);
+    return await this.store("cas", key, value, cas ?? {}, token);
+  }
+
+  /** Forgets the CAS tokens `cacheCas` remembered (python-memcached's `reset_cas`). */
+  resetCas(): void {
+    this.shared.casCache?.clear();
   }
 
   /**
@@ -295,13 +310,21 @@ export class MemcacheClient extends MemcacheCore {
     return (await this.track(op, this.status(k, request, "TOUCH", op))) === "touched";
   }
 
-  /** Deletes a key; true when it existed. */
-  async delete(key: KeyInput, options: { noreply?: boolean } = {}): Promise<boolean> {
+  /**
+   * Deletes a key; true when it existed. `time` (python-memcached's `delete(key, time)`,
+   * text protocol only): `delete <key> <time>`, which memcached 1.4 and later refuse with a
+   * `MemcacheError` saying so (with `noreply` they stay silent and delete nothing).
+   */
+  async delete(key: KeyInput, options: DeleteOptions = {}): Promise<boolean> {
     const k = this.prepare(key);
-    const request: MemcacheRequest = { op: "delete", keys: [k.bytes] };
+    const time = checkDeleteTime(options.time, this.shared.protocol);
+    const request: MemcacheRequest = { op: "delete", keys: [k.bytes], time };
     const op = this.begin("delete", k);
     if (options.noreply) return this.fireAndForget(k, request, "DELETE", true, op);
-    return (await this.track(op, this.status(k, request, "DELETE", op))) === "deleted";
+    const status = this.status(k, request, "DELETE", op).catch((error) => {
+      throw time !== 0 && error instanceof MemcacheError ? refusedTime(error) : error;
+    });
+    return (await this.track(op, status)) === "deleted";
   }
 
   /**
@@ -445,75 +468,6 @@ export class MemcacheClient extends MemcacheCore {
     );
   }
 
-  // ---- servers ----
-
-  /** Flushes every reachable server after `delay` seconds (python-memcached's `flush_all`). */
-  async flushAll(delay = 0): Promise<void> {
-    await this.#eachServer("flush_all", { op: "flush", delay }, "FLUSH_ALL");
-  }
-
-  /**
-   * The statistics every reachable server reports (`stats`), by `host:port` (`group`:
-   * "settings", "items", "slabs"...). The client's own counters are {@link stats}.
-   */
-  async serverStats(group?: string): Promise<Map<string, Record<string, string>>> {
-    const replies = await this.#eachServer("stats", { op: "stats", group }, "STATS");
-    const out = new Map<string, Record<string, string>>();
-    for (const [node, reply] of replies) {
-      if (reply.type === "stats") out.set(node.spec.label, Object.fromEntries(reply.stats));
-    }
-    return out;
-  }
-
-  /** The version of every reachable server, by `host:port`. */
-  async version(): Promise<Map<string, string>> {
-    const replies = await this.#eachServer("version", { op: "version" }, "VERSION");
-    const out = new Map<string, string>();
-    for (const [node, reply] of replies) {
-      if (reply.type === "version") out.set(node.spec.label, reply.version);
-    }
-    return out;
-  }
-
-  /** One request to every server, as one operation (`batchSize`: the servers). */
-  #eachServer(
-    operation: string,
-    request: MemcacheRequest,
-    name: string,
-  ): Promise<[ServerNode, MemcacheReply][]> {
-    const pool = this.shared.pool;
-    const op = this.begin(operation, undefined, pool.nodes.length);
-    return this.track(op, pool.eachServer(request, this.call, name));
-  }
-
-  /**
-   * Replaces the servers (python-memcached's `set_servers`): requests from now on use the new
-   * pool; the old connections close once their requests in flight are answered.
-   *
-   * @example
-   * ```ts
-   * import { MemcacheClient } from "@kvwire/kvwire/memcache";
-   * const mc = new MemcacheClient({ servers: ["10.0.0.1:11211"] });
-   * await mc.setServers(["10.0.0.1:11211", ["10.0.0.2:11211", 2]]);
-   * ```
-   */
-  async setServers(servers: ServerInput | readonly ServerInput[]): Promise<void> {
-    const shared = this.shared;
-    const old = shared.pool;
-    shared.pool = shared.newPool(parseServers(servers));
-    await old.close();
-  }
-
-  /** Forgets which servers failed, so they are tried again at once. */
-  forgetDeadHosts(): void {
-    this.shared.pool.reviveAll();
-  }
-
-  /** Closes every connection; the next call reconnects. */
-  async disconnectAll(): Promise<void> {
-    await Promise.all(this.shared.pool.nodes.map((n) => n.reset()));
-  }
-
   /** Closes gracefully: waits for requests in flight. */
   async close(): Promise<void> {
     this.shared.closed = true;
@@ -530,4 +484,13 @@ export class MemcacheClient extends MemcacheCore {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** The error of a server that refused `delete <key> <time>`, saying why. */
+function refusedTime(error: MemcacheError): MemcacheError {
+  return new MemcacheError(
+    "This memcached refuses a delete with a time (removed in memcached 1.4): " + error.message,
+    error.serverCode,
+    { cause: error },
+  );
 }

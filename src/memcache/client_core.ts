@@ -16,6 +16,7 @@ import {
   parseServers,
   type ServerSpec,
 } from "./client_options.ts";
+import { CasCache } from "./cas_cache.ts";
 import { SaslCredentials } from "./credentials.ts";
 import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
 import type { CounterOptions, KeyInput, StoreOptions } from "./client_types.ts";
@@ -55,6 +56,10 @@ export interface ClientState {
   codec: ValueCodec;
   /** Longest key, in bytes. */
   maxKeyLength: number;
+  /** False when string keys go unchecked for whitespace and control characters. */
+  checkKeys: boolean;
+  /** The CAS tokens remembered from `gets` (`cacheCas`), or undefined when off. */
+  casCache: CasCache | undefined;
   /** The hub behind `on()`: every server's events. */
   events: EventHub<MemcacheEvents>;
   /** The hooks that see each operation. */
@@ -136,6 +141,10 @@ export abstract class MemcacheCore {
         options.compressor,
       ),
       maxKeyLength: options.maxKeyLength ?? 250,
+      checkKeys: options.checkKeys ?? true,
+      casCache: options.cacheCas
+        ? new CasCache(options.cacheCas === true ? undefined : options.cacheCas)
+        : undefined,
     };
     this.call = { timeout: options.commandTimeout ?? 3000 };
   }
@@ -196,12 +205,15 @@ export abstract class MemcacheCore {
 
   /** Validates and prefixes a key into its bytes and routing bytes. */
   protected prepare(key: KeyInput, prefix = ""): RoutedKey {
-    const max = this.shared.maxKeyLength;
+    const { maxKeyLength: max, checkKeys: check } = this.shared;
     if (Array.isArray(key)) {
       const [hashKey, realKey] = key as readonly [MemcacheKey, MemcacheKey];
-      return { bytes: encodeKey(realKey, prefix, max), hash: encodeKey(hashKey, "", Infinity) };
+      return {
+        bytes: encodeKey(realKey, prefix, max, check),
+        hash: encodeKey(hashKey, "", Infinity, check),
+      };
     }
-    const bytes = encodeKey(key as MemcacheKey, prefix, max);
+    const bytes = encodeKey(key as MemcacheKey, prefix, max, check);
     return { bytes, hash: bytes };
   }
 

@@ -72,6 +72,22 @@ export interface MemcacheClientOptions extends ObservabilityOptions {
   /** Longest key, in bytes. Default 250. */
   maxKeyLength?: number;
   /**
+   * Check string keys for whitespace and control characters before sending (python-memcached's
+   * `check_keys`). Default true. With `false` such keys are sent as given: raw on binary,
+   * base64 (`b` flag) on meta. Risk: keys from untrusted input are no longer refused, and on a
+   * command line a space or newline would inject commands, so the text protocol still refuses
+   * them (`TypeError`, nothing sent) whatever this option says. The length limit
+   * (`maxKeyLength`) always applies.
+   */
+  checkKeys?: boolean;
+  /**
+   * Remember the CAS token of each `gets` so that `cas(key, value)` without a token uses it
+   * (python-memcached's `cache_cas`); `resetCas()` forgets them. `true` keeps the last 10,000
+   * tokens, a number that many; older ones are forgotten first, so the cache stays bounded.
+   * Default false.
+   */
+  cacheCas?: boolean | number;
+  /**
    * Milliseconds a connection may receive nothing while requests wait before it is closed and
    * its server marked dead. Default off: a request that times out with nothing received
    * since it was written closes its connection anyway.
@@ -274,6 +290,16 @@ export function checkClientOptions(options: MemcacheClientOptions): MemcacheProt
   }
   if (options.distribution !== undefined && !DISTRIBUTIONS.includes(options.distribution)) {
     throw new TypeError(`Unknown memcache distribution ${JSON.stringify(options.distribution)}`);
+  }
+  const cacheCas = options.cacheCas;
+  if (
+    cacheCas !== undefined && typeof cacheCas !== "boolean" &&
+    !(Number.isInteger(cacheCas) && cacheCas >= 1)
+  ) {
+    throw new RangeError(`Invalid memcache option cacheCas: ${cacheCas}`);
+  }
+  if (options.checkKeys !== undefined && typeof options.checkKeys !== "boolean") {
+    throw new TypeError(`Invalid memcache option checkKeys: ${options.checkKeys}`);
   }
   for (const name of ["maxValueSize", "maxKeyLength"] as const) {
     const value = options[name];

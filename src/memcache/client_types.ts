@@ -27,6 +27,17 @@ export interface GetOptions {
   touch?: number;
 }
 
+/** Options of `delete`. */
+export interface DeleteOptions {
+  /**
+   * Seconds during which later adds and replaces of the key fail (`delete <key> <time>`, text
+   * protocol only; memcached 1.4 and later refuse it). Default 0: none.
+   */
+  time?: number;
+  /** Don't wait for the answer: resolves `true` at once and ignores failures. */
+  noreply?: boolean;
+}
+
 /** Options of `touch` and `flushAll`. */
 export interface NoreplyOptions {
   /** Don't wait for the answer: resolves at once and ignores failures. */

@@ -58,8 +58,9 @@ export function isTextSafe(bytes: Uint8Array): boolean {
 
 /**
  * Turns a user key (with an optional prefix) into bytes and validates it: `TypeError` for a
- * key of the wrong type or, for string keys, one with whitespace or a control character;
- * `RangeError` for an empty key or one over `maxLength` bytes. Byte keys may hold any bytes.
+ * key of the wrong type or, for string keys, one with whitespace or a control character
+ * (unless `checkChars` is false: the client's `checkKeys: false`); `RangeError` for an empty
+ * key or one over `maxLength` bytes. Byte keys may hold any bytes.
  *
  * @example
  * ```ts
@@ -72,6 +73,7 @@ export function encodeKey(
   key: MemcacheKey,
   prefix = "",
   maxLength: number = MAX_KEY_LENGTH,
+  checkChars = true,
 ): Uint8Array {
   let bytes: Uint8Array | undefined;
   if (typeof key === "string" || typeof key === "number" || typeof key === "bigint") {
@@ -82,7 +84,7 @@ export function encodeKey(
     // The common case, printable ASCII, is checked and converted in one pass.
     bytes = asciiKey(text);
     if (bytes === undefined) {
-      const bad = BAD_CHAR.exec(text);
+      const bad = checkChars ? BAD_CHAR.exec(text) : null;
       if (bad) {
         const code = bad[0].codePointAt(0)!.toString(16).padStart(4, "0");
         throw new TypeError(

@@ -2,7 +2,7 @@
 // memcached 1.6 doc/protocol.txt "Meta Commands"), plus the text commands it mixes with.
 
 import { RemoteProtocolError } from "../core/errors.ts";
-import { checkStatsGroup, checkTtl, checkU64, parseU64 } from "./args.ts";
+import { checkDeleteTime, checkStatsGroup, checkTtl, checkU64, parseU64 } from "./args.ts";
 import { MemcacheError } from "./errors.ts";
 import {
   base64Flag,
@@ -207,6 +207,7 @@ export class MetaConnection extends LineConnection<MetaEntry> {
         break;
       }
       case "delete": {
+        checkDeleteTime(request.time, "meta");
         const keys = prepareKeys(request.keys);
         entry.kind = "delete";
         entry.batch = keys.length > 1;

@@ -2,7 +2,14 @@
 // set/add/replace/append/prepend/cas, incr/decr, touch, delete, flush_all, stats, version).
 
 import { LocalProtocolError, RemoteProtocolError } from "../core/errors.ts";
-import { checkFlags, checkStatsGroup, checkTtl, checkU64, parseU64 } from "./args.ts";
+import {
+  checkDeleteTime,
+  checkFlags,
+  checkStatsGroup,
+  checkTtl,
+  checkU64,
+  parseU64,
+} from "./args.ts";
 import type { MemcacheError } from "./errors.ts";
 import { checkTextKey } from "./keys.ts";
 import {
@@ -159,10 +166,12 @@ export class TextConnection extends LineConnection<TextEntry> {
       case "delete": {
         if (request.keys.length === 0) throw new RangeError("A delete needs at least one key");
         for (const key of request.keys) checkTextKey(key);
+        const time = checkDeleteTime(request.time, "text");
+        const tail = time === 0 ? "\r\n" : ` ${time}\r\n`;
         entry.kind = "delete";
         entry.expect = request.keys.length;
         entry.statuses = [];
-        for (const key of request.keys) w.writeAscii("delete ").writeBytes(key).writeAscii("\r\n");
+        for (const key of request.keys) w.writeAscii("delete ").writeBytes(key).writeAscii(tail);
         break;
       }
       case "incr":

@@ -93,7 +93,7 @@ export interface MetaResponse {
 export type MemcacheRequest =
   | { op: "get"; keys: readonly Uint8Array[]; cas?: boolean; touch?: number }
   | { op: "store"; mode: StoreMode; items: readonly StoreItem[] }
-  | { op: "delete"; keys: readonly Uint8Array[] }
+  | { op: "delete"; keys: readonly Uint8Array[]; time?: number }
   | {
     op: "incr" | "decr";
     key: Uint8Array;

@@ -68,7 +68,9 @@ const RETRY = new Set(["ERR_NOT_ENOUGH_MEMBER", "ERR_CAPACITY_EXCEEDED", "ERR_SP
 
 /**
  * A table's routing: caches its configuration, sends each operation to the primary of its
- * partition, re-queries meta when told the routing is stale, and retries within one deadline.
+ * partition (with a backup request delay, a read it has not answered in time also to a random
+ * secondary: backup.ts), re-queries meta when told the routing is stale, and retries within one
+ * deadline.
  * A write whose outcome is unknown (the connection dropped after it was sent) is retried only
  * when idempotent; otherwise it fails with `ConnectionClosedError` (`sent: true`). After any
  * session loss in the cluster the next operation re-queries meta first (the lost server is

@@ -200,3 +200,18 @@ test("pegasus firstAnswer: the winner aborts the loser", async () => {
   assert.equal(value, "backup");
   assert.equal(loserSignal?.aborted, true);
 });
+
+test("pegasus backup: backupRequestDelay must be a number of ms ≥ 0", () => {
+  for (const bad of [-1, Number.NaN, Infinity, "20"]) {
+    assert.throws(
+      () =>
+        new PegasusClient({
+          metaServers: sim.metaServers,
+          table: "temp",
+          backupRequestDelay: bad as number,
+        }),
+      (e: unknown) => e instanceof RangeError && /backupRequestDelay/.test(e.message),
+      String(bad),
+    );
+  }
+});

@@ -10,6 +10,7 @@ import { observability } from "../core/observability.ts";
 import type { ClientStats } from "../core/observe.ts";
 import { Cluster } from "./cluster.ts";
 import {
+  backupDelayOf,
   type Bytes,
   bytes,
   type CheckOptions,
@@ -101,13 +102,20 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
       throw new TypeError("Pegasus has no TLS: its rDSN sessions are plaintext (no `tls` option)");
     }
     const timeout = options.timeout ?? 1000;
+    const backupDelay = backupDelayOf(options);
     this.#options = options;
     this.#convert = (options.decode ? utf8Decode : (b: Uint8Array) => b) as (b: Uint8Array) => V;
     if (shared) {
       this.#owner = shared.owner as PegasusClient<V>;
       this.#events = shared.cluster.events;
       this.#instrumenter = shared.instrumenter;
-      this.#router = new TableRouter(shared.cluster, options.table, timeout, shared.instrumenter);
+      this.#router = new TableRouter(
+        shared.cluster,
+        options.table,
+        timeout,
+        shared.instrumenter,
+        backupDelay,
+      );
       return;
     }
     const { events, instrumenter } = observability<PegasusEvents>(
@@ -120,7 +128,7 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
       ...options,
       silenceTimeout: options.silenceTimeout ?? Math.max(timeout, 5000),
     }, events);
-    this.#router = new TableRouter(cluster, options.table, timeout, instrumenter);
+    this.#router = new TableRouter(cluster, options.table, timeout, instrumenter, backupDelay);
   }
 
   /** The table this client reads and writes. */

@@ -31,6 +31,31 @@ export interface PegasusClientOptions
   timeout?: number;
   /** Return keys and values as UTF-8 strings instead of `Uint8Array`. */
   decode?: boolean;
+  /**
+   * Backup requests (the Java client's `backupRequestDelayMs`): a read (get, ttl, exist,
+   * multiGet, sortKeyCount and their batch forms; not scans) the primary has not answered
+   * after this many ms is also sent to a random secondary, which may answer with stale data;
+   * the first answer wins. Each backup request counts as one of the operation's `retries`.
+   * Writes never go to a secondary. Default 0: off.
+   */
+  backupRequestDelay?: number;
+}
+
+/**
+ * The validated `backupRequestDelay` of client options (0: off); RangeError when invalid.
+ *
+ * @example
+ * ```ts
+ * import { backupDelayOf } from "./client_options.ts";
+ * backupDelayOf({ metaServers: ["127.0.0.1:34601"], table: "temp", backupRequestDelay: 20 }); // 20
+ * ```
+ */
+export function backupDelayOf(options: PegasusClientOptions): number {
+  const delay = options.backupRequestDelay ?? 0;
+  if (typeof delay !== "number" || !Number.isFinite(delay) || delay < 0) {
+    throw new RangeError(`backupRequestDelay must be a number of ms ≥ 0, got ${String(delay)}`);
+  }
+  return delay;
 }
 
 /** Options of writes that can carry a TTL. */

@@ -53,8 +53,11 @@ export interface TableConfig {
   appId: number;
   /** How many partitions the table has. */
   partitionCount: number;
-  /** Each partition's ballot and primary (`host:port`), by partition index. */
-  partitions: { ballot: bigint; primary: string | undefined }[];
+  /**
+   * Each partition's ballot, primary and secondaries (`host:port`; secondaries serve backup
+   * requests), by partition index.
+   */
+  partitions: { ballot: bigint; primary: string | undefined; secondaries: string[] }[];
 }
 
 const QUERY_CFG = "RPC_CM_QUERY_PARTITION_CONFIG_BY_INDEX";
@@ -213,7 +216,7 @@ export class Cluster {
               } for "${table}"`,
             );
           }
-          partitions[i] = { ballot: p.ballot, primary: p.primary };
+          partitions[i] = { ballot: p.ballot, primary: p.primary, secondaries: p.secondaries };
         }
         return { appId: reply.appId, partitionCount: reply.partitionCount, partitions };
       }

@@ -67,6 +67,7 @@ export * from "./hash_key_operations.ts";
 export * from "./observe.ts";
 export * from "./requests.ts";
 export * from "./responses.ts";
+export * from "./backup.ts";
 export * from "./router.ts";
 export * from "./scanner.ts";
 export * from "./thrift.ts";

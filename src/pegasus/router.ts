@@ -12,7 +12,9 @@ import {
 import type { Instrumenter, Operation, OperationStart } from "../core/instrument.ts";
 import { parseHostPort } from "../core/url.ts";
 import { check } from "./client_options.ts";
+import { BACKUP_READS, firstAnswer } from "./backup.ts";
 import { type Cluster, sleep, type TableConfig } from "./cluster.ts";
+import type { PegasusReply } from "./connection.ts";
 import { PegasusError } from "./errors.ts";
 import { partitionIndex } from "./key_schema.ts";
 import { operationName, type PegasusEvents } from "./observe.ts";
@@ -66,7 +68,9 @@ const RETRY = new Set(["ERR_NOT_ENOUGH_MEMBER", "ERR_CAPACITY_EXCEEDED", "ERR_SP
 
 /**
  * A table's routing: caches its configuration, sends each operation to the primary of its
- * partition, re-queries meta when told the routing is stale, and retries within one deadline.
+ * partition (with a backup request delay, a read it has not answered in time also to a random
+ * secondary: backup.ts), re-queries meta when told the routing is stale, and retries within one
+ * deadline.
  * A write whose outcome is unknown (the connection dropped after it was sent) is retried only
  * when idempotent; otherwise it fails with `ConnectionClosedError` (`sent: true`). After any
  * session loss in the cluster the next operation re-queries meta first (the lost server is
@@ -97,18 +101,26 @@ export class TableRouter {
   /** `cluster.losses` when the configuration was asked for. */
   #configLosses = 0;
   #refreshing: Promise<TableConfig> | undefined;
+  /** Ms before a read unanswered by the primary also goes to a secondary; 0 = never. */
+  readonly #backupDelay: number;
 
-  /** Routes operations on `table` with a default per-operation timeout in ms. */
+  /**
+   * Routes operations on `table` with a default per-operation timeout in ms; with
+   * `backupRequestDelay` > 0, reads the primary has not answered after that many ms are also
+   * sent to a random secondary as backup requests.
+   */
   constructor(
     cluster: Cluster,
     table: string,
     defaultTimeout: number,
     instrumenter?: Instrumenter,
+    backupRequestDelay = 0,
   ) {
     this.cluster = cluster;
     this.table = table;
     this.defaultTimeout = defaultTimeout;
     this.#instrumenter = instrumenter;
+    this.#backupDelay = backupRequestDelay;
   }
 
   /** The cached configuration, if any. */
@@ -236,20 +248,41 @@ export class TableRouter {
         if (trace !== undefined && !(shared && trace.serverAddress !== undefined)) {
           where(trace, primary);
         }
-        const reply = await this.cluster.session(primary).request(
-          {
-            rpc: op.rpc,
-            args: op.args,
-            decode: op.decode,
-            appId: config.appId,
-            partitionIndex: index,
-            partitionHash: op.partition === undefined ? op.hash : BigInt(op.partition),
-            timeoutMs: Math.ceil(remaining),
-            oneWay: op.oneWay,
-          },
-          { timeout: remaining, signal: options.signal },
-          op.name,
-        );
+        const request = {
+          rpc: op.rpc,
+          args: op.args,
+          decode: op.decode,
+          appId: config.appId,
+          partitionIndex: index,
+          partitionHash: op.partition === undefined ? op.hash : BigInt(op.partition),
+          timeoutMs: Math.ceil(remaining),
+          oneWay: op.oneWay,
+        };
+        const send = (to: string, signal: AbortSignal | undefined, backup?: boolean) =>
+          this.cluster.session(to).request(
+            backup ? { ...request, backupRequest: true } : request,
+            { timeout: remaining, signal },
+            op.name,
+          );
+        const secondaries = config.partitions[index].secondaries;
+        const reply: PegasusReply = this.#backupDelay > 0 && BACKUP_READS.has(op.rpc) &&
+            secondaries.length > 0
+          ? await firstAnswer(
+            (signal) => send(primary, signal),
+            (signal) => {
+              const secondary = secondaries[Math.floor(Math.random() * secondaries.length)];
+              return send(secondary, signal, true).then((answer) => {
+                if (trace !== undefined && !shared) where(trace, secondary);
+                return answer;
+              });
+            },
+            this.#backupDelay,
+            options.signal,
+            () => {
+              if (trace !== undefined) trace.retries++; // a backup request counts as a retry
+            },
+          )
+          : await send(primary, options.signal);
         if (op.accept !== undefined) {
           const status = (reply.value as { error: number }).error;
           if (status !== 0 && !op.accept.includes(status)) check(status, op.name);

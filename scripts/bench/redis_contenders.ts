@@ -40,6 +40,8 @@ export const CONTENDERS: readonly string[] = [
 ];
 
 const onNode = !("Deno" in globalThis) && !("Bun" in globalThis);
+/** glide's default request timeout (250 ms) fails big batches on a loaded machine. */
+const GLIDE_TIMEOUT_MS = 10_000;
 
 /** Connects contender `name` to `host:port`. */
 export async function connectContender(
@@ -125,7 +127,10 @@ async function nodeRedis(host: string, port: number): Promise<RedisContender> {
 
 async function glide(host: string, port: number): Promise<RedisContender> {
   const { Batch, GlideClient } = await import("@valkey/valkey-glide");
-  const gl = await GlideClient.createClient({ addresses: [{ host, port }] });
+  const gl = await GlideClient.createClient({
+    addresses: [{ host, port }],
+    requestTimeout: GLIDE_TIMEOUT_MS,
+  });
   return {
     get: (k) => gl.get(k),
     set: (k, v) => gl.set(k, v),

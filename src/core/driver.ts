@@ -144,6 +144,8 @@ export class Driver<Req, Reply, Item = never, Push = never> {
   #closing = false;
   #closedError: Error | undefined;
   #isClosed = false;
+  #bytesIn = 0;
+  #bytesOut = 0;
   #drained: (() => void) | undefined;
   /** Resolves once the connection closed: with the reason, or undefined after a clean close. */
   readonly closed: Promise<Error | undefined>;
@@ -167,6 +169,21 @@ export class Driver<Req, Reply, Item = never, Push = never> {
   /** Requests sent or queued and not yet settled. */
   get pendingCount(): number {
     return this.#pending.size;
+  }
+
+  /** Requests accepted but not yet handed to the transport. */
+  get unsentCount(): number {
+    return this.#unsent.length;
+  }
+
+  /** Bytes received on this connection. */
+  get bytesIn(): number {
+    return this.#bytesIn;
+  }
+
+  /** Bytes handed to the transport on this connection. */
+  get bytesOut(): number {
+    return this.#bytesOut;
   }
 
   /** False once the connection is closing or closed: new requests are refused. */
@@ -367,6 +384,7 @@ export class Driver<Req, Reply, Item = never, Push = never> {
         }
         const chunk = this.#machine.pollTransmit();
         if (chunk === undefined) break;
+        this.#bytesOut += chunk.length;
         if (!this.#transport.write(chunk)) return this.#flushWhenReady();
       }
     } catch (error) {
@@ -427,7 +445,10 @@ export class Driver<Req, Reply, Item = never, Push = never> {
     try {
       this.#lastByteAt = this.#now();
       if (chunk === null) this.#machine.receiveEof();
-      else this.#machine.receive(chunk);
+      else {
+        this.#bytesIn += chunk.length;
+        this.#machine.receive(chunk);
+      }
       this.#dispatch();
       if (chunk !== null) return true;
       this.#shutdown(

@@ -6,6 +6,13 @@ import { Backoff, type BackoffOptions } from "./backoff.ts";
 import type { ProtocolConnection } from "./connection.ts";
 import { FifoTable } from "./correlation.ts";
 import { Driver, type ReplyHandler, type RequestOptions } from "./driver.ts";
+import type { EventHub } from "./events.ts";
+import {
+  type ConnectionEvents,
+  type ConnectionState,
+  type ConnectionStats,
+  describeError,
+} from "./observe.ts";
 import {
   AbortedError,
   ConnectionClosedError,
@@ -52,6 +59,10 @@ export interface ManagedConnectionOptions<Req, Reply, Item, Push> {
   onDisconnect?: (error: Error | undefined) => void;
   /** The driver's `silenceTimeout`: ms a connection may stay silent with requests in flight. */
   silenceTimeout?: number;
+  /** Receives this connection's `connect`, `ready`, `disconnect`, `reconnecting`, `error`. */
+  events?: EventHub<ConnectionEvents>;
+  /** The address named in events and stats. Default: `label`. */
+  address?: string;
 }
 
 /** Per-request options of a managed connection. */
@@ -102,6 +113,11 @@ export class ManagedConnection<Req, Reply, Item = never, Push = never> {
   #failures = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #lastError: Error | undefined;
+  #state: ConnectionState = "idle";
+  #reconnects = 0;
+  /** Bytes of the connections before the current one. */
+  #retiredIn = 0;
+  #retiredOut = 0;
 
   /** Creates the connection; nothing happens until `open()` or the first request. */
   constructor(options: ManagedConnectionOptions<Req, Reply, Item, Push>) {
@@ -117,6 +133,55 @@ export class ManagedConnection<Req, Reply, Item = never, Push = never> {
   /** True once `close()` or `destroy()` was called. */
   get isClosed(): boolean {
     return this.#closed;
+  }
+
+  /** The address named in events and stats. */
+  get address(): string {
+    return this.#options.address ?? this.#options.label;
+  }
+
+  /**
+   * This connection's counters, cumulative over reconnects.
+   *
+   * @example
+   * ```ts
+   * import { ManagedConnection } from "@kvwire/kvwire";
+   * import { RedisConnection } from "@kvwire/kvwire/redis";
+   * import { connect } from "@kvwire/kvwire/transports/auto";
+   * const conn = new ManagedConnection({
+   *   label: "redis 127.0.0.1:6379",
+   *   connect: () => connect({ host: "127.0.0.1", port: 6379 }),
+   *   createMachine: () => new RedisConnection(),
+   * });
+   * console.log(conn.stats().state); // "idle"
+   * ```
+   */
+  stats(): ConnectionStats {
+    const driver = this.#driver;
+    const stats: ConnectionStats = {
+      address: this.address,
+      state: this.#closed ? "closed" : this.#state,
+      inFlight: driver ? driver.pendingCount : 0,
+      queued: this.#queue.size,
+      reconnects: this.#reconnects,
+      bytesIn: this.#retiredIn + (driver ? driver.bytesIn : 0),
+      bytesOut: this.#retiredOut + (driver ? driver.bytesOut : 0),
+    };
+    if (this.#lastError) stats.lastError = describeError(this.#lastError);
+    return stats;
+  }
+
+  #retire(driver: Driver<Req, Reply, Item, Push>): void {
+    this.#retiredIn += driver.bytesIn;
+    this.#retiredOut += driver.bytesOut;
+  }
+
+  #emit<Name extends keyof ConnectionEvents & string>(
+    name: Name,
+    event: ConnectionEvents[Name],
+  ): void {
+    const events = this.#options.events;
+    if (events?.has(name)) events.emit(name, event);
   }
 
   /** Connects now; rejects with the first attempt's error (no retry for the first connect). */
@@ -227,6 +292,7 @@ export class ManagedConnection<Req, Reply, Item = never, Push = never> {
   }
 
   #connect(): Promise<void> {
+    if (this.#state === "idle") this.#state = "connecting";
     this.#connecting ??= this.#attempt().finally(() => (this.#connecting = undefined));
     return this.#connecting;
   }
@@ -239,6 +305,7 @@ export class ManagedConnection<Req, Reply, Item = never, Push = never> {
         transport.close();
         throw new ConnectionClosedError(`${this.#options.label} was closed while connecting`);
       }
+      this.#emit("connect", { address: this.address, attempt: this.#failures + 1 });
       const created: Driver<Req, Reply, Item, Push> = new Driver(
         this.#options.createMachine(),
         transport,
@@ -258,19 +325,29 @@ export class ManagedConnection<Req, Reply, Item = never, Push = never> {
           new ConnectionClosedError(`${this.#options.label} closed during setup`);
       }
     } catch (error) {
-      driver?.destroy(error as Error);
+      if (driver) {
+        driver.destroy(error as Error);
+        this.#retire(driver);
+      }
       this.#lastError = error as Error;
       this.#failures++;
+      if (!this.#closed) {
+        this.#emit("error", { address: this.address, error: error as Error, source: "connect" });
+      }
       if (error instanceof ServerError || this.#failures > this.#failQueueAfter) {
         this.#failAll(error as Error);
       }
       this.#scheduleRetry();
       throw error;
     }
+    const reconnect = this.#everConnected;
+    if (reconnect) this.#reconnects++;
     this.#everConnected = true;
     this.#failures = 0;
     this.#backoff.reset();
     this.#driver = driver;
+    this.#state = "ready";
+    this.#emit("ready", { address: this.address, reconnect });
     this.#flushQueue(driver);
   }
 
@@ -287,14 +364,19 @@ export class ManagedConnection<Req, Reply, Item = never, Push = never> {
   #lost(driver: Driver<Req, Reply, Item, Push>, error: Error | undefined): void {
     if (this.#driver !== driver) return; // not yet established: #attempt reports it
     this.#driver = undefined;
+    this.#retire(driver);
+    const willReconnect = !this.#closed && this.#options.reconnect?.enabled !== false;
+    this.#state = willReconnect ? "reconnecting" : "closed";
     this.#options.onDisconnect?.(error);
+    this.#emit("disconnect", { address: this.address, error, willReconnect });
     if (this.#closed) return;
     if (error) this.#lastError = error;
-    if (this.#options.reconnect?.enabled === false) {
+    if (!willReconnect) {
       this.#closed = true;
       this.#failAll(error ?? new ConnectionClosedError(`${this.#options.label} closed`));
       return;
     }
+    this.#emit("reconnecting", { address: this.address, attempt: 1, delay: 0 });
     this.#connect().catch(() => {});
   }
 
@@ -309,10 +391,13 @@ export class ManagedConnection<Req, Reply, Item = never, Push = never> {
       return;
     }
     if (!this.#everConnected && this.#queue.size === 0) return; // open() reports the error
+    const delay = this.#backoff.next();
+    if (this.#everConnected) this.#state = "reconnecting";
+    this.#emit("reconnecting", { address: this.address, attempt: this.#failures + 1, delay });
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       if (!this.#closed) this.#connect().catch(() => {});
-    }, this.#backoff.next());
+    }, delay);
   }
 
   #failAll(error: Error): void {

@@ -15,6 +15,7 @@
  */
 
 export * from "../core/errors.ts";
+export * from "../core/observability.ts";
 export type {
   ConnectionEvent,
   ProtocolConnection,

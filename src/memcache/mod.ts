@@ -17,6 +17,7 @@
  */
 
 export * from "../core/errors.ts";
+export * from "../core/observability.ts";
 export type { Address, Connect, ConnectOptions, TlsOptions, Transport } from "../core/transport.ts";
 export { parseHostPort } from "../core/url.ts";
 export * from "./args.ts";

@@ -1,61 +1,54 @@
 // PegasusClient: the user-facing Apache Pegasus client: pypegasus's whole API in TypeScript
-// idiom plus incr, check-and-set, check-and-mutate and batches (pegasus.md §2-§6). Just over
-// 500 lines: one short method per RPC, kept together so the API reads in one place.
+// idiom plus incr, check-and-set, check-and-mutate and batches (pegasus.md §2-§6), observable
+// (events, stats, one instrumented operation per call). Just over 500 lines: one short method
+// per RPC, kept together so the API reads in one place.
 
 import { utf8Decode } from "../core/bytes.ts";
-import { type CallOptions, Cluster, TableRouter } from "./cluster.ts";
+import type { EventHub, Observable } from "../core/events.ts";
+import type { Operation } from "../core/instrument.ts";
+import { observability } from "../core/observability.ts";
+import type { ClientStats } from "../core/observe.ts";
+import { Cluster } from "./cluster.ts";
 import {
   type Bytes,
   bytes,
-  check,
   type CheckOptions,
   type CheckResult,
-  compare,
-  expireTs,
-  hashKeyBytes,
+  hashKeyScanTargets,
   type MultiGetLimits,
   type MultiGetOptions,
   type MultiGetResult,
   type Mutation,
-  pairs,
   type PegasusClientOptions,
   type ScanOptions,
-  scanRequest,
+  unorderedScanTargets,
   type WriteOptions,
 } from "./client_options.ts";
-import { crc64 } from "./crc64.ts";
-import { encodeKey, keyHash, nextKeyAfterPrefix } from "./key_schema.ts";
+import { RocksStatus } from "./errors.ts";
 import {
-  blobArgs,
-  checkAndMutateArgs,
-  checkAndSetArgs,
-  type CheckType,
-  FilterType,
-  incrArgs,
-  multiGetArgs,
-  multiPutArgs,
-  multiRemoveArgs,
-  MutateOperation,
-  updateArgs,
-} from "./requests.ts";
-import {
-  type CheckResponse,
-  type CountResponse,
-  decodeCheckResponse,
-  decodeCountResponse,
-  decodeKvsResponse,
-  decodeReadResponse,
-  type KvsResponse,
-  type ReadResponse,
-} from "./responses.ts";
-import { PegasusScanner, type ScanTarget } from "./scanner.ts";
+  checkAndMutateOperation,
+  checkAndSetOperation,
+  multiDelOperation,
+  multiGetOperation,
+  multiSetOperation,
+  sortKeyCountOperation,
+} from "./hash_key_operations.ts";
+import { incrOperation, readOperation, removeOperation, setOperation } from "./key_operations.ts";
+import type { PegasusEvents } from "./observe.ts";
+import type { CheckType } from "./requests.ts";
+import type { CheckResponse, CountResponse, KvsResponse, ReadResponse } from "./responses.ts";
+import { type CallOptions, TableRouter } from "./router.ts";
+import { PegasusScanner } from "./scanner.ts";
 
 const NONE = new Uint8Array(0);
 
 /**
  * An Apache Pegasus client bound to one table. Operations are routed to the primary replica
  * of the key's partition, pipelined per replica, retried after routing changes within their
- * timeout. Values are `Uint8Array` unless `decode: true`.
+ * timeout. Values are `Uint8Array` unless `decode: true`. Observable: `on()` (see
+ * {@link PegasusEvents}), `stats()`, and one instrumented operation per call (`get`, `set`,
+ * `del`, `multi_get`, `check_and_set`, `batch_get`, a `scan` stream per scanner, …; `namespace`
+ * is the table).
  *
  * @example
  * ```ts
@@ -67,9 +60,10 @@ const NONE = new Uint8Array(0);
  * console.log(await client.get("hkey1", "skey1")); // "value"
  * ```
  */
-export class PegasusClient<V = Uint8Array> {
+export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> {
   readonly #router: TableRouter;
   readonly #convert: (b: Uint8Array) => V;
+  readonly #events: EventHub<PegasusEvents>;
 
   /** Connects: queries the meta servers for the table's partitions. */
   static connect(options: PegasusClientOptions & { decode: true }): Promise<PegasusClient<string>>;
@@ -97,12 +91,54 @@ export class PegasusClient<V = Uint8Array> {
       throw new TypeError("Pegasus has no TLS: its rDSN sessions are plaintext (no `tls` option)");
     }
     const timeout = options.timeout ?? 1000;
+    const { events, instrumenter } = observability<PegasusEvents>(
+      options,
+      `pegasus ${options.table}`,
+    );
+    this.#events = events;
     const cluster = new Cluster({
       ...options,
       silenceTimeout: options.silenceTimeout ?? Math.max(timeout, 5000),
-    });
-    this.#router = new TableRouter(cluster, options.table, timeout);
+    }, events);
+    this.#router = new TableRouter(cluster, options.table, timeout, instrumenter);
     this.#convert = (options.decode ? utf8Decode : (b: Uint8Array) => b) as (b: Uint8Array) => V;
+  }
+
+  /**
+   * Listens to the client's events ({@link PegasusEvents}): each session's connection events
+   * and the table's partition reconfigurations. Returns the function that stops listening.
+   *
+   * @example
+   * ```ts
+   * import { PegasusClient } from "@kvwire/kvwire/pegasus";
+   * const client = new PegasusClient({ metaServers: ["127.0.0.1:34601"], table: "temp" });
+   * const stop = client.on("partitionUpdate", (e) => console.info(e.reason, e.partitions));
+   * stop();
+   * await client.close();
+   * ```
+   */
+  on<Name extends keyof PegasusEvents & string>(
+    name: Name,
+    listener: (event: PegasusEvents[Name]) => void,
+  ): () => void {
+    return this.#events.on(name, listener);
+  }
+
+  /**
+   * Counters of every session (meta servers and replicas, by `host:port`) and their sums.
+   *
+   * @example
+   * ```ts
+   * import { PegasusClient } from "@kvwire/kvwire/pegasus";
+   * await using client = await PegasusClient.connect({
+   *   metaServers: ["127.0.0.1:34601"], table: "temp",
+   * });
+   * const { state, members } = client.stats();
+   * console.log(state, members.map((m) => `${m.address} ${m.state} ${m.bytesIn}`));
+   * ```
+   */
+  stats(): ClientStats {
+    return this.#router.cluster.stats();
   }
 
   /** The table's cached partition count, once known. */
@@ -110,24 +146,14 @@ export class PegasusClient<V = Uint8Array> {
     return this.#router.config?.partitionCount;
   }
 
-  #single(name: string, rpc: string, hk: Bytes, sk: Bytes) {
-    const h = hashKeyBytes(hk, false);
-    const s = bytes(sk, "Sort key");
-    return { name, rpc, key: encodeKey(h, s), hash: keyHash(h, s) };
-  }
-
   /** The value of (hashKey, sortKey), or `undefined` when missing or expired. */
   async get(hashKey: Bytes, sortKey: Bytes, options?: CallOptions): Promise<V | undefined> {
-    const op = this.#single("get", "RPC_RRDB_RRDB_GET", hashKey, sortKey);
-    const r = await this.#router.call({
-      ...op,
-      args: blobArgs(op.key),
-      decode: decodeReadResponse,
-      idempotent: true,
-    }, options) as ReadResponse;
-    if (r.error === 1) return undefined;
-    check(r.error, "get");
-    return this.#convert(r.value);
+    return this.#value(await this.#router.call(readOperation("get", hashKey, sortKey), options));
+  }
+
+  #value(reply: unknown): V | undefined {
+    const r = reply as ReadResponse;
+    return r.error === RocksStatus.NotFound ? undefined : this.#convert(r.value);
   }
 
   /** Stores a value, optionally with a TTL in seconds. */
@@ -137,46 +163,26 @@ export class PegasusClient<V = Uint8Array> {
     value: Bytes,
     options: WriteOptions = {},
   ): Promise<void> {
-    const op = this.#single("set", "RPC_RRDB_RRDB_PUT", hashKey, sortKey);
-    const args = updateArgs(op.key, bytes(value, "Value"), expireTs(options.ttl));
-    const r = await this.#router.call({
-      ...op,
-      args,
-      decode: (rd) => decodeCountResponse("update", rd),
-      idempotent: true,
-    }, options) as CountResponse;
-    check(r.error, "set");
+    await this.#router.call(setOperation(hashKey, sortKey, value, options.ttl), options);
   }
 
   /** Whether (hashKey, sortKey) exists. */
   async exist(hashKey: Bytes, sortKey: Bytes, options?: CallOptions): Promise<boolean> {
-    return (await this.ttl(hashKey, sortKey, options)) !== undefined;
+    const op = readOperation("ttl", hashKey, sortKey, "exist");
+    return ((await this.#router.call(op, options)) as ReadResponse).error === RocksStatus.Ok;
   }
 
   /** Remaining seconds to live: -1 = no TTL, `undefined` = missing. */
   async ttl(hashKey: Bytes, sortKey: Bytes, options?: CallOptions): Promise<number | undefined> {
-    const op = this.#single("ttl", "RPC_RRDB_RRDB_TTL", hashKey, sortKey);
-    const r = await this.#router.call({
-      ...op,
-      args: blobArgs(op.key),
-      decode: decodeReadResponse,
-      idempotent: true,
-    }, options) as ReadResponse;
-    if (r.error === 1) return undefined;
-    check(r.error, "ttl");
-    return r.ttlSeconds;
+    const r = await this.#router.call(readOperation("ttl", hashKey, sortKey), options);
+    return (r as ReadResponse).error === RocksStatus.Ok
+      ? (r as ReadResponse).ttlSeconds
+      : undefined;
   }
 
   /** Removes (hashKey, sortKey); removing a missing record is not an error. */
   async remove(hashKey: Bytes, sortKey: Bytes, options?: CallOptions): Promise<void> {
-    const op = this.#single("remove", "RPC_RRDB_RRDB_REMOVE", hashKey, sortKey);
-    const r = await this.#router.call({
-      ...op,
-      args: blobArgs(op.key),
-      decode: (rd) => decodeCountResponse("update", rd),
-      idempotent: true,
-    }, options) as CountResponse;
-    check(r.error, "remove");
+    await this.#router.call(removeOperation(hashKey, sortKey), options);
   }
 
   /** Stores several sort keys of one hash key at once (one TTL for all). */
@@ -185,21 +191,7 @@ export class PegasusClient<V = Uint8Array> {
     entries: Iterable<readonly [Bytes, Bytes]> | Record<string, Bytes>,
     options: WriteOptions = {},
   ): Promise<void> {
-    const h = hashKeyBytes(hashKey, true);
-    const kvs = pairs(entries).map(([k, v]) => ({
-      key: bytes(k, "Sort key"),
-      value: bytes(v, "Value"),
-    }));
-    if (kvs.length === 0) throw new RangeError("multiSet needs at least one sort key");
-    const r = await this.#router.call({
-      name: "multiSet",
-      rpc: "RPC_RRDB_RRDB_MULTI_PUT",
-      args: multiPutArgs(h, kvs, expireTs(options.ttl)),
-      decode: (rd) => decodeCountResponse("update", rd),
-      hash: crc64(h),
-      idempotent: true,
-    }, options) as CountResponse;
-    check(r.error, "multiSet");
+    await this.#router.call(multiSetOperation(hashKey, entries, options.ttl), options);
   }
 
   /**
@@ -237,70 +229,31 @@ export class PegasusClient<V = Uint8Array> {
     stop: Uint8Array,
     o: MultiGetOptions,
   ): Promise<MultiGetResult<V>> {
-    const h = hashKeyBytes(hashKey, true);
-    const r = await this.#router.call({
-      name: "multiGet",
-      rpc: "RPC_RRDB_RRDB_MULTI_GET",
-      args: multiGetArgs({
-        hashKey: h,
-        sortKeys,
-        maxKvCount: o.maxKvCount ?? 100,
-        maxKvSize: o.maxKvSize ?? 1_000_000,
-        noValue: o.noValue ?? false,
-        startSortKey: start,
-        stopSortKey: stop,
-        startInclusive: o.startInclusive ?? true,
-        stopInclusive: o.stopInclusive ?? false,
-        filterType: o.sortKeyFilterType ?? FilterType.NoFilter,
-        filterPattern: o.sortKeyFilterPattern === undefined
-          ? NONE
-          : bytes(o.sortKeyFilterPattern, "Filter pattern"),
-        reverse: o.reverse ?? false,
-      }),
-      decode: (rd) => decodeKvsResponse(false, rd),
-      hash: crc64(h),
-      idempotent: true,
-    }, o) as KvsResponse;
-    if (r.error !== 0 && r.error !== 7) check(r.error, "multiGet");
+    const op = multiGetOperation(hashKey, sortKeys, start, stop, o);
+    const r = await this.#router.call(op, o) as KvsResponse;
     return {
       entries: r.kvs.map((kv) => [this.#convert(kv.key), this.#convert(kv.value)]),
       complete: r.error === 0,
     };
   }
 
-  /** Removes several sort keys of one hash key; resolves with how many existed. */
+  /**
+   * Removes several sort keys of one hash key; resolves with how many sort keys were named (the
+   * server's count: it does not tell which of them existed).
+   */
   async multiDel(
     hashKey: Bytes,
     sortKeys: readonly Bytes[],
     options?: CallOptions,
   ): Promise<bigint> {
-    const h = hashKeyBytes(hashKey, true);
-    if (sortKeys.length === 0) throw new RangeError("multiDel needs at least one sort key");
-    const r = await this.#router.call({
-      name: "multiDel",
-      rpc: "RPC_RRDB_RRDB_MULTI_REMOVE",
-      args: multiRemoveArgs(h, sortKeys.map((k) => bytes(k, "Sort key"))),
-      decode: (rd) => decodeCountResponse("multiRemove", rd),
-      hash: crc64(h),
-      idempotent: true,
-    }, options) as CountResponse;
-    check(r.error, "multiDel");
-    return r.count;
+    const r = await this.#router.call(multiDelOperation(hashKey, sortKeys), options);
+    return (r as CountResponse).count;
   }
 
   /** How many sort keys a hash key has. */
   async sortKeyCount(hashKey: Bytes, options?: CallOptions): Promise<bigint> {
-    const h = hashKeyBytes(hashKey, true);
-    const r = await this.#router.call({
-      name: "sortKeyCount",
-      rpc: "RPC_RRDB_RRDB_SORTKEY_COUNT",
-      args: blobArgs(h),
-      decode: (rd) => decodeCountResponse("count", rd),
-      hash: crc64(h),
-      idempotent: true,
-    }, options) as CountResponse;
-    check(r.error, "sortKeyCount");
-    return r.count;
+    const r = await this.#router.call(sortKeyCountOperation(hashKey), options);
+    return (r as CountResponse).count;
   }
 
   /** The sort keys of a hash key (up to the limits). */
@@ -319,30 +272,8 @@ export class PegasusClient<V = Uint8Array> {
     stopSortKey: Bytes,
     options: ScanOptions = {},
   ): PegasusScanner<V> {
-    const h = hashKeyBytes(hashKey, true);
-    const startSk = bytes(startSortKey, "Start sort key");
-    const stopSk = bytes(stopSortKey, "Stop sort key");
-    let start = encodeKey(h, startSk);
-    let stop = stopSk.length > 0 ? encodeKey(h, stopSk) : nextKeyAfterPrefix(encodeKey(h, NONE))!;
-    let stopInclusive = stopSk.length > 0 && (options.stopInclusive ?? false);
-    let startInclusive = options.startInclusive ?? true;
-    if (options.sortKeyFilterType === FilterType.MatchPrefix && options.sortKeyFilterPattern) {
-      // Narrow the range to the prefix (pegasus.md §5.6).
-      const prefixKey = encodeKey(h, bytes(options.sortKeyFilterPattern, "Filter pattern"));
-      const prefixStop = nextKeyAfterPrefix(prefixKey) ?? stop;
-      if (compare(prefixKey, start) > 0) [start, startInclusive] = [prefixKey, true];
-      if (compare(prefixStop, stop) < 0) [stop, stopInclusive] = [prefixStop, false];
-    }
-    const c = compare(start, stop);
-    const empty = c > 0 || (c === 0 && !(startInclusive && stopInclusive));
-    const target: ScanTarget = {
-      hash: crc64(h),
-      request: scanRequest(options, start, stop, startInclusive, stopInclusive, false),
-    };
-    return new PegasusScanner(this.#router, empty ? [] : [target], this.#convert, {
-      timeout: options.timeout ?? 5000,
-      signal: options.signal,
-    }, options.onRestart);
+    const targets = hashKeyScanTargets(hashKey, startSortKey, stopSortKey, options);
+    return new PegasusScanner(this.#router, targets, this.#convert, options);
   }
 
   /** Splits a full-table scan into at most `maxSplitCount` scanners over disjoint partitions. */
@@ -355,32 +286,9 @@ export class PegasusClient<V = Uint8Array> {
     }
     const config = this.#router.config ??
       await this.#router.refresh(performance.now() + (options.timeout ?? 5000));
-    const count = config.partitionCount;
-    const n = Math.min(count, maxSplitCount);
-    const scanners: PegasusScanner<V>[] = [];
-    let next = 0;
-    for (let i = 0; i < n; i++) {
-      const size = Math.floor(count / n) + (i < count % n ? 1 : 0);
-      const targets: ScanTarget[] = [];
-      for (let j = 0; j < size; j++) {
-        const request = scanRequest(
-          options,
-          new Uint8Array([0, 0]),
-          new Uint8Array([0xff, 0xff]),
-          true,
-          false,
-          true,
-        );
-        targets.push({ partition: next++, request });
-      }
-      scanners.push(
-        new PegasusScanner(this.#router, targets, this.#convert, {
-          timeout: options.timeout ?? 5000,
-          signal: options.signal,
-        }, options.onRestart),
-      );
-    }
-    return scanners;
+    return unorderedScanTargets(config.partitionCount, maxSplitCount, options).map((targets) =>
+      new PegasusScanner(this.#router, targets, this.#convert, options)
+    );
   }
 
   /** Adds `increment` to an integer value (missing = 0); resolves with the new value. */
@@ -390,20 +298,11 @@ export class PegasusClient<V = Uint8Array> {
     increment: bigint | number = 1n,
     options: WriteOptions & { ttl?: number } = {},
   ): Promise<bigint> {
-    const op = this.#single("incr", "RPC_RRDB_RRDB_INCR", hashKey, sortKey);
-    if (typeof increment === "number" && !Number.isSafeInteger(increment)) {
-      throw new RangeError(`Increment must be a safe integer or a bigint, got ${increment}`);
-    }
-    const ttl = options.ttl;
-    if (ttl !== undefined && ttl < -1) throw new RangeError(`incr TTL must be ≥ -1, got ${ttl}`);
-    const r = await this.#router.call({
-      ...op,
-      args: incrArgs(op.key, BigInt(increment), ttl === -1 ? -1 : expireTs(ttl)),
-      decode: (rd) => decodeCountResponse("incr", rd),
-      idempotent: false,
-    }, options) as CountResponse;
-    check(r.error, "incr");
-    return r.count;
+    const r = await this.#router.call(
+      incrOperation(hashKey, sortKey, increment, options.ttl),
+      options,
+    );
+    return (r as CountResponse).count;
   }
 
   /** Sets a value if a check on (hashKey, checkSortKey) passes; atomic on the server. */
@@ -416,28 +315,16 @@ export class PegasusClient<V = Uint8Array> {
     setValue: Bytes,
     options: CheckOptions = {},
   ): Promise<CheckResult<V>> {
-    const h = hashKeyBytes(hashKey, true);
-    const checkSk = bytes(checkSortKey, "Check sort key");
-    const setSk = bytes(setSortKey, "Set sort key");
-    const r = await this.#router.call({
-      name: "checkAndSet",
-      rpc: "RPC_RRDB_RRDB_CHECK_AND_SET",
-      args: checkAndSetArgs({
-        hashKey: h,
-        checkSortKey: checkSk,
-        checkType,
-        checkOperand: bytes(checkOperand, "Check operand"),
-        setDiffSortKey: compare(checkSk, setSk) !== 0,
-        setSortKey: setSk,
-        setValue: bytes(setValue, "Value"),
-        setExpireTs: expireTs(options.ttl),
-        returnCheckValue: options.returnCheckValue ?? false,
-      }),
-      decode: decodeCheckResponse,
-      hash: crc64(h),
-      idempotent: false,
-    }, options) as CheckResponse;
-    return this.#checkResult(r, "checkAndSet");
+    const op = checkAndSetOperation(hashKey, {
+      checkSortKey,
+      checkType,
+      checkOperand,
+      setSortKey,
+      setValue,
+      ttl: options.ttl,
+      returnCheckValue: options.returnCheckValue,
+    });
+    return this.#checkResult(await this.#router.call(op, options) as CheckResponse);
   }
 
   /** Applies mutations to a hash key if a check passes; atomic on the server. */
@@ -449,33 +336,18 @@ export class PegasusClient<V = Uint8Array> {
     mutations: readonly Mutation[],
     options: CheckOptions = {},
   ): Promise<CheckResult<V>> {
-    const h = hashKeyBytes(hashKey, true);
-    if (mutations.length === 0) throw new RangeError("checkAndMutate needs at least one mutation");
-    const r = await this.#router.call({
-      name: "checkAndMutate",
-      rpc: "RPC_RRDB_RRDB_CHECK_AND_MUTATE",
-      args: checkAndMutateArgs({
-        hashKey: h,
-        checkSortKey: bytes(checkSortKey, "Check sort key"),
-        checkType,
-        checkOperand: bytes(checkOperand, "Check operand"),
-        mutations: mutations.map((m) => ({
-          operation: m.op === "put" ? MutateOperation.Put : MutateOperation.Delete,
-          sortKey: bytes(m.sortKey, "Sort key"),
-          value: m.op === "put" ? bytes(m.value, "Value") : NONE,
-          expireTs: m.op === "put" ? expireTs(m.ttl) : 0,
-        })),
-        returnCheckValue: options.returnCheckValue ?? false,
-      }),
-      decode: decodeCheckResponse,
-      hash: crc64(h),
-      idempotent: false,
-    }, options) as CheckResponse;
-    return this.#checkResult(r, "checkAndMutate");
+    const op = checkAndMutateOperation(
+      hashKey,
+      checkSortKey,
+      checkType,
+      checkOperand,
+      mutations,
+      options.returnCheckValue ?? false,
+    );
+    return this.#checkResult(await this.#router.call(op, options) as CheckResponse);
   }
 
-  #checkResult(r: CheckResponse, what: string): CheckResult<V> {
-    if (r.error !== 0 && r.error !== 13) check(r.error, what);
+  #checkResult(r: CheckResponse): CheckResult<V> {
     const out: CheckResult<V> = { succeeded: r.error === 0 };
     if (r.checkValueReturned) {
       out.checkValueExist = r.checkValueExist;
@@ -489,20 +361,50 @@ export class PegasusClient<V = Uint8Array> {
     keys: readonly (readonly [Bytes, Bytes])[],
     options?: CallOptions,
   ): Promise<(V | undefined)[]> {
-    return Promise.all(keys.map(([h, s]) => this.get(h, s, options)));
+    return this.#batch(
+      "batch_get",
+      keys,
+      async ([h, s], batch) =>
+        this.#value(await this.#router.call(readOperation("get", h, s), options, batch)),
+    );
   }
 
   /** Writes many records across partitions, in parallel. */
   async batchSet(
     items: readonly (readonly [Bytes, Bytes, Bytes])[],
-    options?: WriteOptions,
+    options: WriteOptions = {},
   ): Promise<void> {
-    await Promise.all(items.map(([h, s, v]) => this.set(h, s, v, options)));
+    await this.#batch(
+      "batch_set",
+      items,
+      ([h, s, v], batch) => this.#router.call(setOperation(h, s, v, options.ttl), options, batch),
+    );
   }
 
   /** Removes many records across partitions, in parallel. */
   async batchDel(keys: readonly (readonly [Bytes, Bytes])[], options?: CallOptions): Promise<void> {
-    await Promise.all(keys.map(([h, s]) => this.remove(h, s, options)));
+    await this.#batch(
+      "batch_del",
+      keys,
+      ([h, s], batch) => this.#router.call(removeOperation(h, s), options, batch),
+    );
+  }
+
+  /** Runs `each` for every item in parallel as one operation (`batchSize` = the item count). */
+  async #batch<T, R>(
+    name: string,
+    items: readonly T[],
+    each: (item: T, batch: Operation | undefined) => Promise<R>,
+  ): Promise<R[]> {
+    const batch = this.#router.trace(name, "request", items.length);
+    try {
+      const results = await Promise.all(items.map((item) => each(item, batch)));
+      this.#router.finish(batch);
+      return results;
+    } catch (error) {
+      this.#router.finish(batch, error);
+      throw error;
+    }
   }
 
   /** Closes every session after the requests in flight complete. */

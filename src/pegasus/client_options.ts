@@ -2,16 +2,27 @@
 // keys, values and TTLs happens here, before anything is sent (pegasus.md §5.5, §5.7).
 
 import { utf8Encode } from "../core/bytes.ts";
-import type { CallOptions, ClusterOptions } from "./cluster.ts";
+import type { ObservabilityOptions } from "../core/observability.ts";
+import type { ClusterOptions } from "./cluster.ts";
+import type { CallOptions } from "./router.ts";
 import { PegasusError } from "./errors.ts";
-import { MAX_HASH_KEY_LENGTH } from "./key_schema.ts";
-import { FilterType, type GetScannerRequest } from "./requests.ts";
+import { crc64 } from "./crc64.ts";
+import { encodeKey, MAX_HASH_KEY_LENGTH, nextKeyAfterPrefix } from "./key_schema.ts";
+import {
+  FilterType,
+  type GetScannerRequest,
+  type MultiGetRequest,
+  MutateOperation,
+  type MutateSpec,
+} from "./requests.ts";
+import type { ScanTarget } from "./scanner.ts";
 
 /** A key or value: bytes, or a string sent as UTF-8. */
 export type Bytes = string | Uint8Array;
 
 /** Options of {@link PegasusClient.connect}. */
-export interface PegasusClientOptions extends Omit<ClusterOptions, "metaServers"> {
+export interface PegasusClientOptions
+  extends Omit<ClusterOptions, "metaServers">, ObservabilityOptions {
   /** Meta servers as `"host:port"`, e.g. `["127.0.0.1:34601", "127.0.0.1:34602"]`. */
   metaServers: readonly string[];
   /** The table (app) name. */
@@ -48,7 +59,10 @@ export interface MultiGetOptions extends MultiGetLimits {
   sortKeyFilterType?: FilterType;
   /** The pattern sort keys must match. */
   sortKeyFilterPattern?: Bytes;
-  /** Return the pairs in descending sort-key order. Default false. */
+  /**
+   * Walk the range from its stop key down, so that the limits keep the last pairs; the pairs
+   * still come back in ascending sort-key order (as the server returns them). Default false.
+   */
   reverse?: boolean;
 }
 
@@ -202,5 +216,89 @@ export function scanRequest(
       : bytes(o.sortKeyFilterPattern, "Filter pattern"),
     validatePartitionHash: full,
     fullScan: full,
+  };
+}
+
+/** What a scan of a sort-key range of one hash key reads: one target, or none when empty. */
+export function hashKeyScanTargets(
+  hashKey: Bytes,
+  startSortKey: Bytes,
+  stopSortKey: Bytes,
+  options: ScanOptions,
+): ScanTarget[] {
+  const h = hashKeyBytes(hashKey, true);
+  const startSk = bytes(startSortKey, "Start sort key");
+  const stopSk = bytes(stopSortKey, "Stop sort key");
+  let start = encodeKey(h, startSk);
+  let stop = stopSk.length > 0 ? encodeKey(h, stopSk) : nextKeyAfterPrefix(encodeKey(h, NONE))!;
+  let stopInclusive = stopSk.length > 0 && (options.stopInclusive ?? false);
+  let startInclusive = options.startInclusive ?? true;
+  if (options.sortKeyFilterType === FilterType.MatchPrefix && options.sortKeyFilterPattern) {
+    // Narrow the range to the prefix (pegasus.md §5.6).
+    const prefixKey = encodeKey(h, bytes(options.sortKeyFilterPattern, "Filter pattern"));
+    const prefixStop = nextKeyAfterPrefix(prefixKey) ?? stop;
+    if (compare(prefixKey, start) > 0) [start, startInclusive] = [prefixKey, true];
+    if (compare(prefixStop, stop) < 0) [stop, stopInclusive] = [prefixStop, false];
+  }
+  const c = compare(start, stop);
+  if (c > 0 || (c === 0 && !(startInclusive && stopInclusive))) return [];
+  const request = scanRequest(options, start, stop, startInclusive, stopInclusive, false);
+  return [{ hash: crc64(h), request }];
+}
+
+/** The targets of at most `maxSplitCount` full-table scanners over disjoint partitions. */
+export function unorderedScanTargets(
+  partitionCount: number,
+  maxSplitCount: number,
+  options: ScanOptions,
+): ScanTarget[][] {
+  const n = Math.min(partitionCount, maxSplitCount);
+  const scanners: ScanTarget[][] = [];
+  let next = 0;
+  for (let i = 0; i < n; i++) {
+    const size = Math.floor(partitionCount / n) + (i < partitionCount % n ? 1 : 0);
+    const targets: ScanTarget[] = [];
+    for (let j = 0; j < size; j++) {
+      const all = [new Uint8Array([0, 0]), new Uint8Array([0xff, 0xff])] as const;
+      targets.push({ partition: next++, request: scanRequest(options, ...all, true, false, true) });
+    }
+    scanners.push(targets);
+  }
+  return scanners;
+}
+
+/** The multi_get request of a hash key's sort keys or range, with pypegasus's defaults. */
+export function multiGetRequest(
+  hashKey: Uint8Array,
+  sortKeys: Uint8Array[],
+  start: Uint8Array,
+  stop: Uint8Array,
+  o: MultiGetOptions,
+): MultiGetRequest {
+  return {
+    hashKey,
+    sortKeys,
+    maxKvCount: o.maxKvCount ?? 100,
+    maxKvSize: o.maxKvSize ?? 1_000_000,
+    noValue: o.noValue ?? false,
+    startSortKey: start,
+    stopSortKey: stop,
+    startInclusive: o.startInclusive ?? true,
+    stopInclusive: o.stopInclusive ?? false,
+    filterType: o.sortKeyFilterType ?? FilterType.NoFilter,
+    filterPattern: o.sortKeyFilterPattern === undefined
+      ? NONE
+      : bytes(o.sortKeyFilterPattern, "Filter pattern"),
+    reverse: o.reverse ?? false,
+  };
+}
+
+/** One mutation of checkAndMutate as the request carries it. */
+export function mutateSpec(m: Mutation): MutateSpec {
+  return {
+    operation: m.op === "put" ? MutateOperation.Put : MutateOperation.Delete,
+    sortKey: bytes(m.sortKey, "Sort key"),
+    value: m.op === "put" ? bytes(m.value, "Value") : NONE,
+    expireTs: m.op === "put" ? expireTs(m.ttl) : 0,
   };
 }

@@ -1,25 +1,24 @@
-// The routing core of the Pegasus client (pegasus.md §5.1-§5.4): one pipelined session per
-// server address, meta bootstrap and leader following, a partition config cache per table,
-// routing by partition hash, and the retry / re-query policy with one deadline per operation.
+// The sessions of the Pegasus client (pegasus.md §5.1-§5.3): one pipelined session per server
+// address, meta bootstrap and leader following; routing by table is in router.ts.
 
 import type { ReconnectOptions } from "../core/managed_connection.ts";
 import { ManagedConnection } from "../core/managed_connection.ts";
 import { defaultConnect } from "../core/default_connect.ts";
 import {
   AbortedError,
-  ConnectError,
   ConnectionClosedError,
   RemoteProtocolError,
   TimeoutError,
 } from "../core/errors.ts";
+import { EventHub } from "../core/events.ts";
+import { type ClientStats, type ConnectionEvents, summarizeStats } from "../core/observe.ts";
 import type { Connect } from "../core/transport.ts";
 import { parseHostPort } from "../core/url.ts";
 import { PegasusConnection, type PegasusReply, type PegasusRequest } from "./connection.ts";
 import { PegasusError } from "./errors.ts";
-import { partitionIndex } from "./key_schema.ts";
-import { type ArgsWriter, queryConfigArgs } from "./requests.ts";
+import type { PegasusEvents } from "./observe.ts";
+import { queryConfigArgs } from "./requests.ts";
 import { decodeQueryConfigResponse, type QueryConfigResponse } from "./responses.ts";
-import type { ThriftReader } from "./thrift.ts";
 
 /** Settings shared by the sessions of a client. */
 export interface ClusterOptions {
@@ -58,46 +57,9 @@ export interface TableConfig {
   partitions: { ballot: bigint; primary: string | undefined }[];
 }
 
-/** One routed operation. */
-export interface Operation {
-  /** The operation's name in errors, such as `"get"`. */
-  name: string;
-  /** RPC name, such as `"RPC_RRDB_RRDB_GET"`. */
-  rpc: string;
-  /** Writes the request's args. */
-  args: ArgsWriter;
-  /** Reads the response struct of an ERR_OK reply. */
-  decode?: (r: ThriftReader) => unknown;
-  /** The partition hash (crc64 of the hash key, or of the sort key for an empty hash key). */
-  hash: bigint;
-  /** A fixed partition (unordered scans); the header's hash is then the index. */
-  partition?: number;
-  /** Safe to send again after an unknown outcome (reads, put, remove). */
-  idempotent: boolean;
-  /** One-way: no reply; the operation completes once written. */
-  oneWay?: boolean;
-}
-
-/** Deadline and cancellation of one operation. */
-export interface CallOptions {
-  /** Deadline in milliseconds, retries included. Default: the router's `defaultTimeout`. */
-  timeout?: number;
-  /** Aborts the operation. */
-  signal?: AbortSignal;
-}
-
 const QUERY_CFG = "RPC_CM_QUERY_PARTITION_CONFIG_BY_INDEX";
-/** Frame errors after which the routing is stale: re-query meta, then retry. */
-const REQUERY = new Set([
-  "ERR_OBJECT_NOT_FOUND",
-  "ERR_INVALID_STATE",
-  "ERR_PARENT_PARTITION_MISUSED",
-  "ERR_SESSION_RESET",
-]);
-/** Transient frame errors: retry with backoff until the deadline. */
-const RETRY = new Set(["ERR_NOT_ENOUGH_MEMBER", "ERR_CAPACITY_EXCEEDED", "ERR_SPLITTING"]);
-
-const sleep = (ms: number): Promise<void> =>
+/** Resolves after `ms` (0 when negative). @internal */
+export const sleep = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /**
@@ -109,7 +71,8 @@ const sleep = (ms: number): Promise<void> =>
  * robin on transport errors and timeouts, and waits briefly on `ERR_SERVICE_NOT_ACTIVE`.
  * Each session starts at a random seqid and refuses frames over `maxFrameLength`. A session
  * lost for a reason (closed by its server, unresponsive, a protocol error) counts in
- * `losses`: routing read before it may name a server that is down.
+ * `losses`: routing read before it may name a server that is down. Every session reports its
+ * connection events to `events` (with its `host:port` as `address`).
  *
  * @example
  * ```ts
@@ -127,9 +90,12 @@ export class Cluster {
   #sessions = new Map<string, ManagedConnection<PegasusRequest, PegasusReply>>();
   #closed = false;
   #losses = 0;
+  /** The hub the sessions report to; routers emit the topology events on it. */
+  readonly events: EventHub<PegasusEvents>;
 
   /** Creates the cluster state; nothing connects until the first request. */
-  constructor(options: ClusterOptions) {
+  constructor(options: ClusterOptions, events: EventHub<PegasusEvents> = new EventHub()) {
+    this.events = events;
     if (!Array.isArray(options.metaServers) || options.metaServers.length === 0) {
       throw new TypeError('Pegasus needs at least one meta server ("host:port")');
     }
@@ -151,6 +117,20 @@ export class Cluster {
   /** The meta server currently taken for the leader. */
   get metaLeader(): string {
     return this.#metas[this.#leader];
+  }
+
+  /**
+   * Every session's counters (meta servers and replicas).
+   *
+   * @example
+   * ```ts
+   * import { Cluster } from "@kvwire/kvwire/pegasus";
+   * const cluster = new Cluster({ metaServers: ["127.0.0.1:34601"] });
+   * console.log(cluster.stats().members.length); // 0: nothing connected yet
+   * ```
+   */
+  stats(): ClientStats {
+    return summarizeStats([...this.#sessions.values()].map((s) => s.stats()), this.#closed);
   }
 
   /** The session to `address` (`host:port`), made on first use. */
@@ -175,6 +155,9 @@ export class Cluster {
       },
       reconnect: this.#options.reconnect ?? { initialDelay: 5, maxDelay: 1000 },
       silenceTimeout: this.#options.silenceTimeout ?? 5000,
+      // The hub carries more events than a session emits (the connection events are a subset).
+      events: this.events as unknown as EventHub<ConnectionEvents>,
+      address,
     });
     this.#sessions.set(address, session);
     return session;
@@ -240,6 +223,9 @@ export class Cluster {
         const index = to ? this.#metas.indexOf(to) : -1;
         if (to && index === -1) this.#metas.push(to);
         this.#leader = to ? this.#metas.indexOf(to) : (this.#leader + 1) % this.#metas.length;
+        if (to && to !== meta && this.events.has("leaderChange")) {
+          this.events.emit("leaderChange", { address: to, previous: meta });
+        }
         continue;
       }
       if (reply.err === "ERR_SERVICE_NOT_ACTIVE" || reply.err === "ERR_UNDER_RECOVERY") {
@@ -260,133 +246,5 @@ export class Cluster {
   destroy(): void {
     this.#closed = true;
     for (const s of this.#sessions.values()) s.destroy();
-  }
-}
-
-/**
- * A table's routing: caches its configuration, sends each operation to the primary of its
- * partition, re-queries meta when told the routing is stale, and retries within one deadline.
- * A write whose outcome is unknown (the connection dropped after it was sent) is retried only
- * when idempotent; otherwise it fails with `ConnectionClosedError` (`sent: true`). After any
- * session loss in the cluster the next operation re-queries meta first (the lost server is
- * presumed down until meta names it again).
- *
- * @example
- * ```ts
- * import { Cluster, TableRouter } from "@kvwire/kvwire/pegasus";
- * const router = new TableRouter(new Cluster({ metaServers: ["127.0.0.1:34601"] }), "temp", 1000);
- * await router.refresh(performance.now() + 5000);
- * ```
- */
-export class TableRouter {
-  /** The sessions and meta state it routes through. */
-  readonly cluster: Cluster;
-  /** The table's name. */
-  readonly table: string;
-  /** Timeout of an operation in milliseconds when none is given. */
-  readonly defaultTimeout: number;
-  #config: TableConfig | undefined;
-  /** `cluster.losses` when the configuration was asked for. */
-  #configLosses = 0;
-  #refreshing: Promise<TableConfig> | undefined;
-
-  /** Routes operations on `table` with a default per-operation timeout in ms. */
-  constructor(cluster: Cluster, table: string, defaultTimeout: number) {
-    this.cluster = cluster;
-    this.table = table;
-    this.defaultTimeout = defaultTimeout;
-  }
-
-  /** The cached configuration, if any. */
-  get config(): TableConfig | undefined {
-    return this.#config;
-  }
-
-  /** Re-reads the configuration (concurrent callers share one query). */
-  refresh(deadline: number, signal?: AbortSignal): Promise<TableConfig> {
-    if (!this.#refreshing) this.#configLosses = this.cluster.losses;
-    this.#refreshing ??= this.cluster.queryConfig(this.table, deadline, signal).then(
-      (config) => {
-        this.#config = config;
-        return config;
-      },
-    ).finally(() => (this.#refreshing = undefined));
-    return this.#refreshing;
-  }
-
-  /** Runs one operation with routing and retries; resolves with the decoded response. */
-  async call(op: Operation, options: CallOptions = {}): Promise<unknown> {
-    const timeout = options.timeout ?? this.defaultTimeout;
-    const deadline = performance.now() + timeout;
-    let lastError: Error | undefined;
-    for (let attempt = 0;; attempt++) {
-      if (deadline - performance.now() <= 0) {
-        throw new TimeoutError(
-          `${op.name} timed out after ${timeout} ms` +
-            (lastError ? ` (last error: ${lastError.message})` : ""),
-          { cause: lastError },
-        );
-      }
-      // A session lost since the configuration was read: its server may be down or demoted.
-      if (this.#config && this.#configLosses !== this.cluster.losses) this.#config = undefined;
-      const config = this.#config ?? await this.refresh(deadline, options.signal);
-      let index = op.partition ?? partitionIndex(op.hash, config.partitionCount);
-      // A split child that is not ready yet (ballot < 0) is served by its parent.
-      if (config.partitions[index]?.ballot < 0n) index -= config.partitionCount / 2;
-      const primary = config.partitions[index]?.primary;
-      const remaining = deadline - performance.now();
-      if (remaining <= 0) {
-        throw new TimeoutError(
-          `${op.name} timed out after ${timeout} ms` +
-            (lastError ? ` (last error: ${lastError.message})` : ""),
-          { cause: lastError },
-        );
-      }
-      try {
-        if (!primary) {
-          throw new PegasusError("ERR_OBJECT_NOT_FOUND", `Partition ${index} has no primary`);
-        }
-        const reply = await this.cluster.session(primary).request(
-          {
-            rpc: op.rpc,
-            args: op.args,
-            decode: op.decode,
-            appId: config.appId,
-            partitionIndex: index,
-            partitionHash: op.partition === undefined ? op.hash : BigInt(op.partition),
-            timeoutMs: Math.ceil(remaining),
-            oneWay: op.oneWay,
-          },
-          { timeout: remaining, signal: options.signal },
-          op.name,
-        );
-        return reply.value;
-      } catch (error) {
-        if (!this.#retryable(error, op)) {
-          // A retry that ran out of time: say what made the earlier attempts fail.
-          if (error instanceof TimeoutError && lastError) {
-            throw new TimeoutError(
-              `${op.name} timed out after ${timeout} ms (last error: ${lastError.message})`,
-              { cause: lastError, sent: error.sent },
-            );
-          }
-          throw error;
-        }
-        lastError = error as Error;
-        if (this.#config === config) this.#config = undefined; // re-query before the retry
-        if (error instanceof PegasusError && RETRY.has(error.serverCode) || attempt > 0) {
-          await sleep(Math.min(Math.min(500, 5 * 2 ** attempt), deadline - performance.now()));
-        }
-      }
-    }
-  }
-
-  #retryable(error: unknown, op: Operation): boolean {
-    if (error instanceof PegasusError) {
-      return error.status === undefined &&
-        (REQUERY.has(error.serverCode) || RETRY.has(error.serverCode));
-    }
-    if (error instanceof ConnectionClosedError) return !error.sent || op.idempotent;
-    return error instanceof ConnectError;
   }
 }

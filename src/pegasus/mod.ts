@@ -17,6 +17,7 @@
  */
 
 export * from "../core/errors.ts";
+export * from "../core/observability.ts";
 export type { BackoffOptions } from "../core/backoff.ts";
 export type { ByteWriter } from "../core/bytes.ts";
 export type {
@@ -55,13 +56,17 @@ export type {
   ScanRestart,
   WriteOptions,
 } from "./client_options.ts";
-export * from "./cluster.ts";
+export { Cluster, type ClusterOptions, type TableConfig } from "./cluster.ts";
 export * from "./connection.ts";
 export * from "./crc64.ts";
 export * from "./errors.ts";
 export * from "./frame.ts";
 export * from "./key_schema.ts";
+export { incrOperation, readOperation, removeOperation, setOperation } from "./key_operations.ts";
+export * from "./hash_key_operations.ts";
+export * from "./observe.ts";
 export * from "./requests.ts";
 export * from "./responses.ts";
+export * from "./router.ts";
 export * from "./scanner.ts";
 export * from "./thrift.ts";

@@ -1,13 +1,15 @@
 // Pegasus scanners (pegasus.md §5.6): get_scanner then scan(context) batches, restart from the
-// last key when the server dropped the context, one-way clear_scanner on early close.
+// last key when the server dropped the context, one-way clear_scanner on early close. Each
+// scanner is one `scan` stream operation, from its first `next()` to its end or close.
 
+import type { Operation } from "../core/instrument.ts";
 import { crc64 } from "./crc64.ts";
-import type { CallOptions, TableRouter } from "./cluster.ts";
-import type { ScanRestart } from "./client_options.ts";
+import type { ScanOptions, ScanRestart } from "./client_options.ts";
 import { decodeKey } from "./key_schema.ts";
 import { PegasusError } from "./errors.ts";
 import { clearScannerArgs, getScannerArgs, type GetScannerRequest, scanArgs } from "./requests.ts";
 import { decodeKvsResponse, type KeyValue, type KvsResponse } from "./responses.ts";
+import type { CallOptions, TableRouter } from "./router.ts";
 
 /** One record a scanner yields. */
 export interface ScanEntry<V> {
@@ -61,24 +63,41 @@ export class PegasusScanner<V> implements AsyncIterable<ScanEntry<V>> {
   #closed = false;
   readonly #onRestart: ((restart: ScanRestart) => void) | undefined;
   #restarts = 0;
+  /** The scan's stream operation, once started (undefined while no hook listens). */
+  #trace: Operation | undefined;
+  #traced = false;
 
-  /** Scans `targets` in order; created by the client (`onRestart`: see ScanOptions). */
+  /** Scans `targets` in order; created by the client (`timeout` per round trip, default 5000). */
   constructor(
     router: TableRouter,
     targets: ScanTarget[],
     convert: (bytes: Uint8Array) => V,
-    options: CallOptions,
-    onRestart?: (restart: ScanRestart) => void,
+    options: ScanOptions,
   ) {
-    this.#onRestart = onRestart;
+    this.#onRestart = options.onRestart;
     this.#router = router;
     this.#targets = targets;
     this.#convert = convert;
-    this.#options = options;
+    this.#options = { timeout: options.timeout ?? 5000, signal: options.signal };
   }
 
   /** The next record, or `undefined` at the end. */
   async next(): Promise<ScanEntry<V> | undefined> {
+    if (!this.#traced) {
+      this.#traced = true;
+      if (!this.#closed) this.#trace = this.#router.trace("scan", "stream");
+    }
+    try {
+      const entry = await this.#next();
+      if (entry === undefined) this.#router.finish(this.#trace);
+      return entry;
+    } catch (error) {
+      this.#router.finish(this.#trace, error);
+      throw error;
+    }
+  }
+
+  async #next(): Promise<ScanEntry<V> | undefined> {
     for (;;) {
       const kv = this.#buffer.shift();
       if (kv) {
@@ -129,15 +148,19 @@ export class PegasusScanner<V> implements AsyncIterable<ScanEntry<V>> {
     rpc: string,
     args: ReturnType<typeof scanArgs>,
   ): Promise<KvsResponse> {
-    return await this.#router.call({
-      name: rpc === SCAN ? "scan" : "getScanner",
-      rpc,
-      args,
-      decode: (r) => decodeKvsResponse(true, r),
-      hash: target.hash ?? 0n,
-      partition: target.partition,
-      idempotent: true,
-    }, this.#options) as KvsResponse;
+    return await this.#router.call(
+      {
+        name: rpc === SCAN ? "scan" : "getScanner",
+        rpc,
+        args,
+        decode: (r) => decodeKvsResponse(true, r),
+        hash: target.hash ?? 0n,
+        partition: target.partition,
+        idempotent: true,
+      },
+      this.#options,
+      this.#trace,
+    ) as KvsResponse;
   }
 
   /** Stops the scan; a live server-side context is released with a one-way clear_scanner. */
@@ -149,16 +172,21 @@ export class PegasusScanner<V> implements AsyncIterable<ScanEntry<V>> {
     if (target && this.#context >= 0n) {
       const context = this.#context;
       this.#context = COMPLETED;
-      await this.#router.call({
-        name: "clearScanner",
-        rpc: CLEAR_SCANNER,
-        args: clearScannerArgs(context),
-        hash: target.hash ?? 0n,
-        partition: target.partition,
-        idempotent: true,
-        oneWay: true,
-      }, this.#options).catch(() => {});
+      await this.#router.call(
+        {
+          name: "clearScanner",
+          rpc: CLEAR_SCANNER,
+          args: clearScannerArgs(context),
+          hash: target.hash ?? 0n,
+          partition: target.partition,
+          idempotent: true,
+          oneWay: true,
+        },
+        this.#options,
+        this.#trace,
+      ).catch(() => {});
     }
+    this.#router.finish(this.#trace);
   }
 
   /** Yields every record, then closes the scanner (also when the loop ends early). */

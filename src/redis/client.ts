@@ -25,6 +25,20 @@ import type { RedisPush } from "./pubsub_frames.ts";
 import { openRedisConnection } from "./open_connection.ts";
 import { NodeRoleError, sentinelLocatorFor } from "./sentinel_locator.ts";
 import { Backoff } from "../core/backoff.ts";
+import type { Operation } from "../core/instrument.ts";
+import { observability } from "../core/observability.ts";
+import { type ClientStats, summarizeStats } from "../core/observe.ts";
+import { commandName } from "./command_info.ts";
+import {
+  dbNamespace,
+  endRedisOperation,
+  endWhenSettled,
+  endWithSettlement,
+  type RedisClusterEvents,
+  type RedisEvents,
+  type RedisObservability,
+  startRedisOperation,
+} from "./observe.ts";
 import type { RedisArg } from "./resp_encoder.ts";
 import type { RespValue } from "./resp_types.ts";
 
@@ -35,6 +49,12 @@ interface Shared {
   context: ReplyContext;
   /** Dedicated connections for blocking commands and WATCH transactions, made on demand. */
   pool?: Pool<PooledConnection>;
+  /** The hub and hooks of this client and every connection made from its options. */
+  observed: RedisObservability;
+  /** The database index, as operations name it. */
+  namespace: string;
+  /** Subscribers made by `pubsub()`, until closed. */
+  subscribers: Set<PubSub<unknown>>;
 }
 
 /** Blocking commands get this much longer than their server timeout before we give up. */
@@ -116,12 +136,16 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
       return;
     }
     const resolved = resolveRedisOptions(typeof options === "string" ? { url: options } : options);
+    resolved.observed ??= observability<RedisClusterEvents>(resolved, resolved.label);
     const locator = sentinelLocatorFor(resolved);
     if (locator) resolved.locator = locator;
     this.#shared = {
       options: resolved,
       conn: openRedisConnection(resolved, { textBulks: resolved.decode === true }),
       context: { decode: resolved.decode === true },
+      observed: resolved.observed,
+      namespace: dbNamespace(resolved.db),
+      subscribers: new Set(),
     };
     this.#requestOptions = { timeout: resolved.commandTimeout };
   }
@@ -155,11 +179,89 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     });
   }
 
+  /**
+   * Listens to this client's events (every connection: main, pool, subscribers, sentinel
+   * subscription); returns the function that stops listening. See {@link RedisEvents}.
+   *
+   * @example
+   * ```ts
+   * import { RedisClient } from "@kvwire/kvwire/redis";
+   * await using redis = await RedisClient.connect();
+   * const stop = redis.on("disconnect", (e) => console.warn(e.address, e.willReconnect));
+   * stop();
+   * ```
+   */
+  on<Name extends keyof RedisEvents & string>(
+    name: Name,
+    listener: (event: RedisEvents[Name]) => void,
+  ): () => void {
+    return this.#shared.observed.events.on(name, listener);
+  }
+
+  /**
+   * A snapshot of the client's connections: the main one, then the pool's, the subscribers'
+   * and the sentinel subscription's, each with its state and counters, and their totals.
+   *
+   * @example
+   * ```ts
+   * import { RedisClient } from "@kvwire/kvwire/redis";
+   * await using redis = await RedisClient.connect();
+   * const { state, inFlight, bytesOut, members } = redis.stats();
+   * ```
+   */
+  stats(): ClientStats {
+    const shared = this.#shared;
+    const members = [shared.conn.stats()];
+    for (const pooled of (shared.pool?.members ?? []) as RedisClient<V>[]) {
+      members.push(pooled.#shared.conn.stats());
+    }
+    for (const subscriber of shared.subscribers) {
+      if (subscriber.closed) shared.subscribers.delete(subscriber);
+      else members.push(subscriber.stats());
+    }
+    members.push(...shared.options.locator?.members?.() ?? []);
+    return summarizeStats(members, shared.conn.isClosed);
+  }
+
+  /**
+   * Starts the Operation of a command, pipeline (`PIPELINE`) or transaction (`MULTI`) of this
+   * client; undefined when no instrumentation hook is registered.
+   */
+  startOperation(operation: string, batchSize?: number): Operation | undefined {
+    const shared = this.#shared;
+    const instrumenter = shared.observed.instrumenter;
+    if (!instrumenter.enabled) return undefined;
+    return startRedisOperation(
+      instrumenter,
+      operation,
+      shared.conn.address,
+      shared.namespace,
+      batchSize,
+    );
+  }
+
+  /** Ends what {@link startOperation} started, with the error it failed with. */
+  endOperation(op: Operation | undefined, error?: unknown): void {
+    endRedisOperation(this.#shared.observed.instrumenter, op, this.#shared.conn, error);
+  }
+
   /** Sends one command on the shared connection; `transform` shapes the reply. */
   protected call<T>(args: RedisArg[], transform: Transform<T>): Out<"promise", T, this> {
     const shared = this.#shared;
+    if (shared.observed.instrumenter.enabled) return this.#tracedCall(args, transform);
     const call = new ShapedReply<T>(transform, shared.context);
     const promise = call.promise();
+    shared.conn.send(args, this.#requestOptions, String(args[0]), call);
+    return promise;
+  }
+
+  /** {@link call} as one Operation (only when a hook is registered). */
+  #tracedCall<T>(args: RedisArg[], transform: Transform<T>): Promise<T> {
+    const shared = this.#shared;
+    const call = new ShapedReply<T>(transform, shared.context);
+    const promise = call.promise();
+    const op = this.startOperation(commandName(args[0]));
+    endWithSettlement(call, shared.observed.instrumenter, op, shared.conn);
     shared.conn.send(args, this.#requestOptions, String(args[0]), call);
     return promise;
   }
@@ -180,14 +282,19 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
       ? serverTimeoutSeconds * 1000 + Math.max(BLOCKING_MARGIN_MS, commandTimeout ?? 0)
       : undefined;
     const context = this.#shared.context;
-    return this.pool.use(
-      (conn) => {
-        const call = new ShapedReply(transform, context);
-        const promise = call.promise();
-        conn.#shared.conn.send(args, { timeout, signal }, String(args[0]), call);
-        return promise;
-      },
-      signal,
+    const op = this.startOperation(commandName(args[0]));
+    return endWhenSettled(
+      this.#shared.observed.instrumenter,
+      op,
+      this.pool.use(
+        (conn) => {
+          const call = new ShapedReply(transform, context);
+          const promise = call.promise();
+          conn.#shared.conn.send(args, { timeout, signal }, String(args[0]), call);
+          return promise;
+        },
+        signal,
+      ),
     );
   }
 
@@ -220,7 +327,11 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     args: readonly RedisArg[],
     options: ManagedRequestOptions = this.#requestOptions,
   ): Promise<RespValue> {
-    return this.#shared.conn.request(args, options, String(args[0]));
+    const op = this.startOperation(commandName(args[0]));
+    const reply = this.#shared.conn.request(args, options, String(args[0]));
+    return op
+      ? endWhenSettled(this.#shared.observed.instrumenter, op, reply, this.#shared.conn)
+      : reply;
   }
 
   /** Callback form of {@link request} for pipelines: `handler` learns the outcome. */
@@ -264,7 +375,11 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
    * ```
    */
   pubsub(options: PubSubOptions = {}): PubSub<V> {
-    return new PubSub<V>(this.#shared.options, options);
+    const subscribers = this.#shared.subscribers;
+    for (const old of subscribers) if (old.closed) subscribers.delete(old);
+    const subscriber = new PubSub<V>(this.#shared.options, options);
+    subscribers.add(subscriber as PubSub<unknown>);
+    return subscriber;
   }
 
   /** A Lua script run with EVALSHA (EVAL on NOSCRIPT); see {@link Script}. */
@@ -345,7 +460,8 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
 
   /** A new client with the same options and its own connection. */
   duplicate(): RedisClient<V> {
-    return new RedisClient<V>(this.#shared.options);
+    // Its own events and stats: a fresh hub (with the same logger and hooks).
+    return new RedisClient<V>({ ...this.#shared.options, observed: undefined });
   }
 
   /** Closes gracefully: waits for commands in flight. */

@@ -10,9 +10,12 @@ import type { RedisCommand } from "./connection.ts";
 import type { RedisArg } from "./resp_encoder.ts";
 import type { RespValue } from "./resp_types.ts";
 import { checkHandshakeOptions, type HandshakeOptions } from "./handshake.ts";
+import type { ObservabilityOptions } from "../core/observability.ts";
+import type { ConnectionStats } from "../core/observe.ts";
+import type { RedisObservability } from "./observe.ts";
 
 /** Everything a {@link RedisClient} can be told. */
-export interface RedisClientOptions extends HandshakeOptions {
+export interface RedisClientOptions extends HandshakeOptions, ObservabilityOptions {
   /** `redis://user:pass@host:port/db`, `rediss://...` (TLS) or `redis+unix:///path?db=1`. */
   url?: string;
   /** Host name or address. Default `127.0.0.1`. */
@@ -80,6 +83,11 @@ export interface RedisClientOptions extends HandshakeOptions {
    * service discovery). Connections made from these options share it.
    */
   locator?: RedisLocator;
+  /**
+   * Set by the client that owns these options (leave it unset): the event hub and
+   * instrumenter shared by every connection made from them (pool, subscribers, cluster nodes).
+   */
+  observed?: RedisObservability;
 }
 
 /** A managed Redis connection, as a {@link RedisLocator} sees it. */
@@ -102,8 +110,17 @@ export interface RedisLocator {
     run: (command: readonly RedisArg[]) => Promise<RespValue>,
     address: Address,
   ): Promise<void>;
-  /** Learns of each connection made through it and where its current attempt went. */
-  attach?(conn: LocatedConnection, address: () => Address | undefined): void;
+  /**
+   * Learns of each connection made through it and where its current attempt went, with the
+   * owning client's events (for its own connections and events such as `switchMaster`).
+   */
+  attach?(
+    conn: LocatedConnection,
+    address: () => Address | undefined,
+    observed?: RedisObservability,
+  ): void;
+  /** The locator's own connections (a sentinel subscription), for the client's `stats()`. */
+  members?(): ConnectionStats[];
   /** The client owning `conn` closed. */
   detach?(conn: LocatedConnection): void;
 }
@@ -225,6 +242,7 @@ const REDACTED = "[redacted]";
 function redacted(options: ResolvedRedisOptions): ResolvedRedisOptions {
   const safe = (): Record<string, unknown> => {
     const copy: Record<string, unknown> = { ...options };
+    delete copy.observed;
     if (copy.password !== undefined) copy.password = REDACTED;
     if (copy.sentinelPassword !== undefined) copy.sentinelPassword = REDACTED;
     if (typeof options.url === "string") copy.url = redactUrl(options.url);

@@ -86,7 +86,9 @@ export class Lock {
     const blocking = options.blocking ?? this.#options.blocking ?? true;
     const blockingTimeout = options.blockingTimeout ?? this.#options.blockingTimeout;
     const sleepMs = (this.#options.sleep ?? 0.1) * 1000;
-    const giveUpAt = blockingTimeout === undefined ? Infinity : Date.now() + blockingTimeout * 1000;
+    const giveUpAt = blockingTimeout === undefined
+      ? Infinity
+      : performance.now() + blockingTimeout * 1000;
     const token = randomToken();
     const px = this.#options.timeout === undefined
       ? undefined
@@ -96,8 +98,10 @@ export class Lock {
         this.#token = token;
         return true;
       }
-      if (!blocking || Date.now() + sleepMs > giveUpAt) return false;
-      await new Promise((resolve) => setTimeout(resolve, sleepMs));
+      const left = giveUpAt - performance.now();
+      if (!blocking || left <= 0) return false;
+      // The last try happens at the deadline, not one sleep before it.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(sleepMs, left)));
     }
   }
 

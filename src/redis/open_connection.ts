@@ -8,11 +8,12 @@ import { RemoteProtocolError, TlsError } from "../core/errors.ts";
 import { ManagedConnection } from "../core/managed_connection.ts";
 import type { ResolvedRedisOptions } from "./client_options.ts";
 import { type RedisCommand, RedisConnection } from "./connection.ts";
-import type { Address, Connect, Transport } from "../core/transport.ts";
+import { type Address, type Connect, formatAddress, type Transport } from "../core/transport.ts";
 import { RedisError } from "./errors.ts";
 import type { RedisPush } from "./pubsub_frames.ts";
 import type { RedisArg } from "./resp_encoder.ts";
 import type { RespValue } from "./resp_types.ts";
+import { connectionEvents } from "./observe.ts";
 
 /** Hooks for the connection's owner. */
 export interface OpenConnectionHooks {
@@ -47,12 +48,17 @@ export function openRedisConnection(
   const connect = options.connect ?? defaultConnect;
   const timeout = options.connectTimeout ?? 10_000;
   const locator = options.locator;
-  let address = options.address; // where the current attempt goes (a locator decides it)
+  // Where the current attempt goes (a locator decides it; none asked yet: unknown).
+  let address: Address | undefined = locator ? undefined : options.address;
   const conn = new ManagedConnection<RedisCommand, RespValue, never, RedisPush>({
     label: options.label,
+    events: connectionEvents(options.observed),
+    get address() {
+      return address && formatAddress(address);
+    },
     connect: async () => {
       if (locator) address = await locator.locate();
-      return await connectChecked(connect, options, address, timeout);
+      return await connectChecked(connect, options, address!, timeout);
     },
     createMachine: () => new RedisConnection({ ...options, textBulks: extra.textBulks }),
     reconnect: options.reconnect,
@@ -64,11 +70,11 @@ export function openRedisConnection(
       const run = (command: readonly RedisArg[]): Promise<RespValue> =>
         driver.request(command, { timeout }, String(command[0]));
       await readyCheck(run, options.label);
-      await locator?.verify?.(run, address);
+      await locator?.verify?.(run, address!);
       await extra.onConnect?.(run, again);
     },
   });
-  locator?.attach?.(conn, () => address);
+  locator?.attach?.(conn, () => address, options.observed);
   return conn;
 }
 

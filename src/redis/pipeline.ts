@@ -5,6 +5,7 @@
 import { KvError, RemoteProtocolError } from "../core/errors.ts";
 import type { ReplyHandler, RequestOptions } from "../core/driver.ts";
 import type { ManagedRequestOptions } from "../core/managed_connection.ts";
+import type { Operation } from "../core/instrument.ts";
 import type { Out } from "./commands/base.ts";
 import { RedisCommands } from "./commands/mod.ts";
 import type { ReplyContext, Transform } from "./commands/transforms.ts";
@@ -28,6 +29,10 @@ export interface PipelineTarget {
   readonly context: ReplyContext;
   /** The client's per-call options, applied to every queued command. */
   readonly requestOptions: RequestOptions;
+  /** Starts the Operation of a whole pipeline or transaction; undefined when not instrumented. */
+  startOperation?(operation: "PIPELINE" | "MULTI", batchSize: number): Operation | undefined;
+  /** Ends what `startOperation` started. */
+  endOperation?(op: Operation | undefined, error?: unknown): void;
 }
 
 /** A command queued in a {@link Pipeline}, with the transform that shapes its reply. */
@@ -104,11 +109,15 @@ export class Pipeline<V = Uint8Array> extends RedisCommands<V, "chain"> {
    */
   async exec(): Promise<unknown[]> {
     const queued = this.#take();
+    const op = this.target.startOperation?.("PIPELINE", queued.length);
     this.loadScripts();
     const results = await collect(this.target, queued, this.target.requestOptions, true);
     if (results.failures.length > 0) {
-      throw new PipelineError("Pipeline", results.values, results.failures);
+      const error = new PipelineError("Pipeline", results.values, results.failures);
+      if (op) this.target.endOperation!(op, error);
+      throw error;
     }
+    if (op) this.target.endOperation!(op);
     return results.values;
   }
 
@@ -143,6 +152,19 @@ export class Transaction<V = Uint8Array> extends Pipeline<V> {
    */
   override async exec(): Promise<unknown[]> {
     const queued = this.takeQueued();
+    const op = this.target.startOperation?.("MULTI", queued.length);
+    if (op === undefined) return await this.#run(queued);
+    try {
+      const results = await this.#run(queued);
+      this.target.endOperation!(op);
+      return results;
+    } catch (error) {
+      this.target.endOperation!(op, error);
+      throw error;
+    }
+  }
+
+  async #run(queued: QueuedCommand[]): Promise<unknown[]> {
     // MULTI, the commands and EXEC are written in one go, so no other command slips in
     // between; every part settles before the outcome is decided, so none is left unobserved.
     // A part that fails before it was written withdraws the others (through `withdraw`), so

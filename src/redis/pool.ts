@@ -46,6 +46,8 @@ export class Pool<C extends PooledConnection> {
   #waiters = new FifoTable<{ resolve: (c: C) => void; reject: (e: Error) => void }>();
   #size = 0;
   #closed = false;
+  /** Every connection open now, idle or in use. */
+  readonly #members = new Set<C>();
 
   /** Creates an empty pool; `create` opens one ready connection. */
   constructor(create: () => Promise<C>, options: PoolOptions = {}) {
@@ -60,6 +62,11 @@ export class Pool<C extends PooledConnection> {
   /** Connections open (idle or in use). */
   get size(): number {
     return this.#size;
+  }
+
+  /** Every connection open now, idle or in use (for stats). */
+  get members(): C[] {
+    return [...this.#members];
   }
 
   /** Connections waiting to be used. */
@@ -78,7 +85,7 @@ export class Pool<C extends PooledConnection> {
     if (this.#size < this.#maxSize) {
       this.#size++;
       try {
-        return await this.#create();
+        return this.#join(await this.#create());
       } catch (error) {
         this.#size--;
         throw error;
@@ -98,6 +105,7 @@ export class Pool<C extends PooledConnection> {
   release(conn: C, healthy = true): void {
     if (!healthy || this.#closed) {
       this.#size--;
+      this.#members.delete(conn);
       conn.destroy();
       this.#createForWaiter();
       return;
@@ -110,6 +118,7 @@ export class Pool<C extends PooledConnection> {
     const timer = setTimeout(() => {
       this.#idle = this.#idle.filter((i) => i.conn !== conn);
       this.#size--;
+      this.#members.delete(conn);
       conn.close().catch(() => conn.destroy());
     }, this.#idleTimeout);
     this.#idle.push({ conn, timer });
@@ -119,10 +128,15 @@ export class Pool<C extends PooledConnection> {
     const waiter = this.#waiters.shift();
     if (!waiter) return;
     this.#size++;
-    this.#create().then(waiter.resolve, (error) => {
+    this.#create().then((conn) => waiter.resolve(this.#join(conn)), (error) => {
       this.#size--;
       waiter.reject(error);
     });
+  }
+
+  #join(conn: C): C {
+    this.#members.add(conn);
+    return conn;
   }
 
   /**
@@ -153,6 +167,7 @@ export class Pool<C extends PooledConnection> {
     const idle = this.#idle;
     this.#idle = [];
     this.#size -= idle.length;
+    for (const i of idle) this.#members.delete(i.conn);
     await Promise.all(idle.map((i) => {
       clearTimeout(i.timer);
       return i.conn.close().catch(() => i.conn.destroy());

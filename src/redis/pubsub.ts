@@ -3,6 +3,8 @@
 // Spec: https://redis.io/docs/latest/develop/interact/pubsub/ (redis-py's PubSub as the model)
 
 import { utf8Decode } from "../core/bytes.ts";
+import type { Operation } from "../core/instrument.ts";
+import type { ConnectionStats } from "../core/observe.ts";
 import type { ManagedConnection } from "../core/managed_connection.ts";
 import { StreamQueue } from "../core/stream_queue.ts";
 import { openRedisConnection } from "./open_connection.ts";
@@ -10,6 +12,12 @@ import type { ResolvedRedisOptions } from "./client_options.ts";
 import type { RedisCommand } from "./connection.ts";
 import type { RedisPush, SubscriptionFamily } from "./pubsub_frames.ts";
 import type { RespValue } from "./resp_types.ts";
+import {
+  endRedisOperation,
+  type RedisObservability,
+  retarget,
+  startRedisOperation,
+} from "./observe.ts";
 
 /** A message or a subscription change, shaped like redis-py's message dicts. */
 export interface PubSubMessage<V> {
@@ -119,6 +127,9 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
     pattern: new Map(),
     shard: new Map(),
   };
+  readonly #observed: RedisObservability | undefined;
+  /** The `kind: "stream"` operation of each family with subscriptions (when instrumented). */
+  readonly #streams: Partial<Record<SubscriptionFamily, Operation>> = {};
 
   /** Use `client.pubsub()`. */
   constructor(options: ResolvedRedisOptions, pubsubOptions: PubSubOptions = {}) {
@@ -131,11 +142,13 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
     this.#onResubscribe = pubsubOptions.onResubscribe;
     this.#onHandlerError = pubsubOptions.onHandlerError;
     this.#timeout = options.commandTimeout;
+    this.#observed = options.observed;
     this.#conn = openRedisConnection(options, {
       onPush: (push) => this.#deliver(push),
       onConnect: async (run, again) => {
         if (!again) return;
         this.#announceGap();
+        this.#resubscribing();
         for (const family of Object.keys(COMMANDS) as SubscriptionFamily[]) {
           const names = [...this.#handlers[family].keys()];
           if (names.length > 0) await run([COMMANDS[family][0], ...names]);
@@ -161,6 +174,62 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
     this.#gapAnnounced = true;
     this.#enqueue(marker);
     this.#onResubscribe?.(marker);
+  }
+
+  /** Reports a resubscription: the `resubscribe` event, one more retry of each stream. */
+  #resubscribing(): void {
+    const [channels, patterns, shardChannels] = [
+      this.#handlers.channel.size,
+      this.#handlers.pattern.size,
+      this.#handlers.shard.size,
+    ];
+    if (channels + patterns + shardChannels === 0) return;
+    for (const op of Object.values(this.#streams)) {
+      op.retries++;
+      retarget(op, this.#conn);
+    }
+    const events = this.#observed?.events;
+    if (events?.has("resubscribe")) {
+      events.emit("resubscribe", {
+        address: this.#conn.address,
+        channels,
+        patterns,
+        shardChannels,
+      });
+    }
+  }
+
+  /** Starts or ends the stream operation of `family` as its subscriptions begin or end. */
+  #follow(family: SubscriptionFamily): void {
+    const op = this.#streams[family];
+    const instrumenter = this.#observed?.instrumenter;
+    if (!instrumenter) return;
+    if (this.#handlers[family].size === 0) {
+      delete this.#streams[family];
+      endRedisOperation(instrumenter, op, this.#conn);
+    } else if (op === undefined && instrumenter.enabled) {
+      const name = COMMANDS[family][0];
+      const address = this.#conn.address;
+      const started = startRedisOperation(
+        instrumenter,
+        name,
+        address,
+        undefined,
+        undefined,
+        "stream",
+      );
+      if (started) this.#streams[family] = started;
+    }
+  }
+
+  /** This subscriber's connection, as `stats()` of its client lists it. */
+  stats(): ConnectionStats {
+    return this.#conn.stats();
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return this.#conn.isClosed;
   }
 
   /** Channels subscribed to (exact names). */
@@ -229,8 +298,11 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
       }
     } else if (names.length === 0) handlers.clear();
     else for (const name of names) handlers.delete(name);
+    this.#follow(family);
     const command = COMMANDS[family][subscribe ? 0 : 1];
     await this.#conn.request([command, ...names], { timeout: this.#timeout }, command);
+    const stream = this.#streams[family];
+    if (stream) retarget(stream, this.#conn); // known once the connection was made
   }
 
   /**
@@ -307,6 +379,10 @@ export class PubSub<V = Uint8Array> implements AsyncIterable<PubSubMessage<V>> {
   /** Unsubscribes from everything and closes the connection; iteration ends. */
   async close(): Promise<void> {
     this.#queue.end();
+    for (const family of Object.keys(this.#streams) as SubscriptionFamily[]) {
+      endRedisOperation(this.#observed!.instrumenter, this.#streams[family], this.#conn);
+      delete this.#streams[family];
+    }
     await this.#conn.close();
   }
 

@@ -5,12 +5,14 @@
 import { utf8Decode } from "../core/bytes.ts";
 import { ConnectError, ConnectionClosedError } from "../core/errors.ts";
 import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
-import type { Address } from "../core/transport.ts";
+import type { ConnectionStats } from "../core/observe.ts";
+import { type Address, formatAddress } from "../core/transport.ts";
 import type { LocatedConnection, RedisClientOptions, RedisLocator } from "./client_options.ts";
 import { PubSub } from "./pubsub.ts";
 import type { RedisArg } from "./resp_encoder.ts";
 import type { RespValue } from "./resp_types.ts";
 import { type HostPort, SentinelList } from "./sentinel_discovery.ts";
+import type { RedisObservability } from "./observe.ts";
 
 /**
  * The node the sentinels named does not have the role asked for (a failover is under way or
@@ -56,6 +58,10 @@ export class SentinelLocator implements RedisLocator {
   /** The role each located address is expected to have (a replica falls back to the master). */
   readonly #expected = new Map<string, "master" | "slave">();
   #subscriber: PubSub<string> | undefined;
+  /** The events of the client(s) using this locator: the first attached one's. */
+  #observed: RedisObservability | undefined;
+  /** The master as last seen (discovered or announced), `host:port`. */
+  #master: string | undefined;
 
   /** Locates `role` (default master) of `masterName` through `list`. */
   constructor(list: SentinelList, masterName: string, role: SentinelRole = "master") {
@@ -73,11 +79,24 @@ export class SentinelLocator implements RedisLocator {
         return this.#expect(this.#list.nextOf(replicas), "slave");
       }
     }
-    return this.#expect(await this.#list.discoverMaster(this.#name), "master");
+    const master = await this.#list.discoverMaster(this.#name);
+    this.#noteMaster(formatAddress(master));
+    return this.#expect(master, "master");
+  }
+
+  /** Records the master; a change is the `switchMaster` event (`announced`: the old master). */
+  #noteMaster(master: string, announced?: string): void {
+    const from = this.#master ?? announced;
+    this.#master = master;
+    if (from === undefined || from === master) return;
+    const events = this.#observed?.events;
+    if (events?.has("switchMaster")) {
+      events.emit("switchMaster", { masterName: this.#name, from, to: master });
+    }
   }
 
   #expect(address: HostPort, role: "master" | "slave"): HostPort {
-    this.#expected.set(key(address), role);
+    this.#expected.set(formatAddress(address), role);
     return address;
   }
 
@@ -86,20 +105,27 @@ export class SentinelLocator implements RedisLocator {
     run: (command: readonly RedisArg[]) => Promise<RespValue>,
     address: Address,
   ): Promise<void> {
-    const expected = this.#expected.get(key(address)) ?? "master";
+    const expected = this.#expected.get(formatAddress(address)) ?? "master";
     const reply = await run(["ROLE"]);
     const first = Array.isArray(reply) ? reply[0] : reply;
     const actual = first instanceof Uint8Array ? utf8Decode(first) : String(first);
     if (actual !== expected) {
       throw new NodeRoleError(
-        `${key(address)} is a ${actual}, not the ${expected} of "${this.#name}" the sentinels ` +
+        `${
+          formatAddress(address)
+        } is a ${actual}, not the ${expected} of "${this.#name}" the sentinels ` +
           "named; asking them again",
       );
     }
   }
 
   /** Follows `conn` on failovers; starts the `+switch-master` subscription. */
-  attach(conn: LocatedConnection, address: () => Address | undefined): void {
+  attach(
+    conn: LocatedConnection,
+    address: () => Address | undefined,
+    observed?: RedisObservability,
+  ): void {
+    this.#observed ??= observed;
     this.#prune();
     this.#attached.add({ conn, address });
     this.#subscribe();
@@ -122,14 +148,18 @@ export class SentinelLocator implements RedisLocator {
 
   #subscribe(): void {
     if (this.#subscriber) return;
-    const options = { ...this.#list.connectionOptions(), locator: this.#list.rotation() };
+    const options = {
+      ...this.#list.connectionOptions(),
+      locator: this.#list.rotation(),
+      observed: this.#observed,
+    };
     const subscriber: PubSub<string> = new PubSub<string>(options, {
       ignoreSubscribeMessages: true,
       // A switch may have gone by while the subscription was down: ask, and follow it.
       onResubscribe: () => {
         void subscriber.getMessage(); // the marker itself: nobody else reads this queue
         this.#list.discoverMaster(this.#name).then(
-          (master) => this.#follow(key(master)),
+          (master) => this.#follow(formatAddress(master)),
           () => {}, // no sentinel answers: the next reconnect of a data connection asks again
         );
       },
@@ -148,12 +178,14 @@ export class SentinelLocator implements RedisLocator {
   #switched(message: string): void {
     const [name, oldHost, oldPort, newHost, newPort] = message.split(" ");
     if (name !== this.#name) return;
-    this.#expected.set(`${oldHost}:${oldPort}`, "slave");
-    this.#follow(`${newHost}:${newPort}`);
+    const from = formatAddress({ host: oldHost, port: Number(oldPort) });
+    this.#expected.set(from, "slave");
+    this.#follow(formatAddress({ host: newHost, port: Number(newPort) }), from);
   }
 
   /** `master` is the master now: drop the connections that lost the asked role with it. */
-  #follow(master: string): void {
+  #follow(master: string, announced?: string): void {
+    this.#noteMaster(master, announced);
     this.#expected.set(master, "master");
     const error = new ConnectionClosedError(
       `The sentinels switched the master of "${this.#name}" to ${master}`,
@@ -161,9 +193,14 @@ export class SentinelLocator implements RedisLocator {
     for (const { conn, address } of this.#attached) {
       const at = address();
       if (at === undefined) continue;
-      const onMaster = key(at) === master;
+      const onMaster = formatAddress(at) === master;
       if (this.#role === "master" ? !onMaster : onMaster) conn.driver?.destroy(error);
     }
+  }
+
+  /** The `+switch-master` subscription's connection, while there is one. */
+  members(): ConnectionStats[] {
+    return this.#subscriber ? [this.#subscriber.stats()] : [];
   }
 
   /** The master name, role and sentinels (never a password). */
@@ -195,8 +232,4 @@ export function sentinelLocatorFor(options: RedisClientOptions): RedisLocator | 
   if (options.locator || options.sentinels === undefined) return options.locator;
   const list = new SentinelList(options.sentinels, options);
   return new SentinelLocator(list, options.masterName!, options.role);
-}
-
-function key(address: Address): string {
-  return "path" in address ? address.path : `${address.host}:${address.port}`;
 }

@@ -1,13 +1,23 @@
 // TStorageClient: the user-facing TStorage client (the reference tstorage_client's Channel and
-// AsyncChannel): put, puta, getAcq, get, getIter, getStream over a self-healing connection.
+// AsyncChannel): put, puta, getAcq, get, getIter, getStream over a self-healing connection;
+// observable (connection events, stats, one instrumented operation per call).
 
 import { defaultConnect } from "../core/default_connect.ts";
 import type { RequestOptions } from "../core/driver.ts";
-import type { Driver } from "../core/driver.ts";
-import { ConnectionClosedError, RemoteProtocolError } from "../core/errors.ts";
+import { ConnectionClosedError } from "../core/errors.ts";
+import type { EventHub, Observable } from "../core/events.ts";
+import type { Instrumenter, Operation } from "../core/instrument.ts";
 import { ManagedConnection } from "../core/managed_connection.ts";
+import { observability } from "../core/observability.ts";
+import {
+  type ClientStats,
+  type ConnectionEvents,
+  type ConnectionStats,
+  summarizeStats,
+} from "../core/observe.ts";
 import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
 import type { StreamQueue } from "../core/stream_queue.ts";
+import { formatAddress } from "../core/transport.ts";
 import {
   checkMemoryLimit,
   type ResolvedTStorageOptions,
@@ -23,7 +33,9 @@ import {
 import { attachPartialData } from "./partial.ts";
 import { BytesPayloadType, type PayloadType } from "./payload.ts";
 import { Key, type TStorageRecord } from "./record.ts";
+import { RecordIterator } from "./record_iterator.ts";
 import { Turnstile } from "./turnstile.ts";
+import { verifyInStep } from "./verify.ts";
 
 /** Per-call options. */
 export interface CallOptions {
@@ -75,78 +87,30 @@ export type GetCallback<T> = (batch: TStorageRecord<T>[]) => void | Promise<void
 
 type Conn = ManagedConnection<TStorageRequest, TStorageReply, GetItem>;
 
-/** The `verifyConnection` check: a GET_ACQ answered with exactly the random acq it asks for. */
-async function verifyInStep(
-  driver: Driver<TStorageRequest, TStorageReply, GetItem>,
-  options: ResolvedTStorageOptions<unknown>,
-): Promise<void> {
-  const nonce = BigInt(1 + Math.floor(Math.random() * 0x7ffffffe));
-  const reply = await driver.request(
-    { type: "getAcq", keyMin: Key.min(), keyMax: new Key(1, 1n, 1, 1n, nonce) },
-    { timeout: options.connectTimeout ?? 10_000 },
-    "GET_ACQ (connection check)",
-  );
-  if (reply.type !== "acq" || reply.acq !== nonce) {
-    throw new RemoteProtocolError(
-      `${options.label} answered the connection check with ${
-        reply.type === "acq" ? `acq ${reply.acq}` : reply.type
-      }, not ${nonce}: it is out of step`,
-    );
-  }
-}
-
 /**
- * The records of a GET as an async iterator; `acq` is set once the iteration completed. Leave
- * the loop early (or call `return()`) to give the connection back: a GET still in flight then
- * closes the connection (it reconnects for the next call).
+ * The events of a {@link TStorageClient}: its connection's (`address` = `host:port`).
  *
  * @example
  * ```ts
- * import { Key, TStorageClient } from "@kvwire/kvwire/tstorage";
- * await using client = await TStorageClient.connect({ port: 62025 });
- * const records = client.getIter(Key.min(), Key.max());
- * for await (const record of records) console.log(String(record.key));
- * console.log(records.acq);
+ * import { TStorageClient } from "@kvwire/kvwire/tstorage";
+ * const client = new TStorageClient({ port: 62025 });
+ * client.on("disconnect", (e) => console.warn(e.address, e.error?.message, e.willReconnect));
+ * await client.close();
  * ```
  */
-export class RecordIterator<T> implements AsyncIterableIterator<TStorageRecord<T>> {
-  readonly #inner: AsyncGenerator<TStorageRecord<T>, void, undefined>;
-  #acq: bigint | undefined;
+export type TStorageEvents = ConnectionEvents;
 
-  /** Wraps a generator that reports the acq through `done`. @internal */
-  constructor(
-    make: (done: (acq: bigint) => void) => AsyncGenerator<TStorageRecord<T>, void, undefined>,
-  ) {
-    this.#inner = make((acq) => (this.#acq = acq));
-  }
-
-  /** ACQ0 of the range, once the last record was read; undefined before or after a failure. */
-  get acq(): bigint | undefined {
-    return this.#acq;
-  }
-
-  /** The next record. */
-  next(): Promise<IteratorResult<TStorageRecord<T>>> {
-    return this.#inner.next();
-  }
-
-  /** Stops early and gives the connection back. */
-  async return(): Promise<IteratorResult<TStorageRecord<T>>> {
-    await this.#inner.return(undefined);
-    return { value: undefined, done: true };
-  }
-
-  /** Returns itself: an iterator is consumed once. */
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-}
+/** Where an operation's bytes are counted from: the connection's counters when it began. */
+type Baseline = ConnectionStats | undefined;
 
 /**
  * A TStorage client. Calls run one at a time on one connection (the protocol has no
  * pipelining); concurrent calls wait their turn. Failures reject with kvwire errors whose
  * reference-client status `responseStatusOf(error)` gives; a GET that fails closes the
- * connection as the reference client does, and the next call reconnects.
+ * connection as the reference client does, and the next call reconnects. Observable: `on()`
+ * ({@link TStorageEvents}), `stats()`, and one instrumented operation per call, named by the
+ * protocol's request (`PUT`, `PUTA`, `GET_ACQ`, `GET`; a `stream` for getIter and getStream),
+ * with the bytes it moved.
  *
  * @example
  * ```ts
@@ -160,10 +124,12 @@ export class RecordIterator<T> implements AsyncIterableIterator<TStorageRecord<T
  * console.log(data.map((r) => r.value), acq);
  * ```
  */
-export class TStorageClient<T = Uint8Array> {
+export class TStorageClient<T = Uint8Array> implements Observable<TStorageEvents> {
   readonly #options: ResolvedTStorageOptions<T>;
   readonly #payloadType: PayloadType<T>;
   readonly #conn: Conn;
+  readonly #events: EventHub<TStorageEvents>;
+  readonly #instrumenter: Instrumenter;
   readonly #turnstile = new Turnstile();
   #memoryLimit: number | undefined;
   #timeout: number | undefined;
@@ -194,6 +160,9 @@ export class TStorageClient<T = Uint8Array> {
     this.#timeout = resolved.timeout;
     const connect = resolved.connect ?? defaultConnect;
     const connectOptions = { timeout: resolved.connectTimeout ?? 10_000, tls: resolved.tls };
+    const { events, instrumenter } = observability<TStorageEvents>(resolved, resolved.label);
+    this.#events = events;
+    this.#instrumenter = instrumenter;
     this.#conn = new ManagedConnection<TStorageRequest, TStorageReply, GetItem>({
       label: resolved.label,
       connect: () => connect(resolved.address, connectOptions),
@@ -203,7 +172,41 @@ export class TStorageClient<T = Uint8Array> {
       onConnect: resolved.verifyConnection !== false
         ? (driver) => verifyInStep(driver, resolved)
         : undefined,
+      events,
+      address: formatAddress(resolved.address),
     });
+  }
+
+  /**
+   * Listens to the connection's events ({@link TStorageEvents}); returns the remover.
+   *
+   * @example
+   * ```ts
+   * import { TStorageClient } from "@kvwire/kvwire/tstorage";
+   * await using client = await TStorageClient.connect({ port: 62025 });
+   * const stop = client.on("reconnecting", (e) => console.info(e.attempt, e.delay));
+   * stop();
+   * ```
+   */
+  on<Name extends keyof TStorageEvents & string>(
+    name: Name,
+    listener: (event: TStorageEvents[Name]) => void,
+  ): () => void {
+    return this.#events.on(name, listener);
+  }
+
+  /**
+   * The connection's counters (state, in flight, queued, reconnects, bytes).
+   *
+   * @example
+   * ```ts
+   * import { TStorageClient } from "@kvwire/kvwire/tstorage";
+   * await using client = await TStorageClient.connect({ port: 62025 });
+   * console.log(client.stats().state); // "ready"
+   * ```
+   */
+  stats(): ClientStats {
+    return summarizeStats([this.#conn.stats()], this.#conn.isClosed);
   }
 
   /** The resolved options; a TLS client key shows as `"[redacted]"`. */
@@ -352,19 +355,31 @@ export class TStorageClient<T = Uint8Array> {
     options: GetOptions,
     done: (acq: bigint) => void,
   ): AsyncGenerator<TStorageRecord<T>, void, undefined> {
-    const timeout = options.timeout ?? this.#timeout;
-    const turn = await this.#turnstile.acquire("GET", timeout, options.signal);
+    const trace = this.#instrumenter.enabled ? this.#trace("GET", "stream") : undefined;
+    let base: Baseline;
     try {
-      const call = { timeout: turn.remaining, signal: options.signal };
-      const queue = await this.#openGet(keyMin, keyMax, "total", options, call, 2);
-      for await (const item of queue) {
-        if (item.type === "records") yield* item.records as TStorageRecord<T>[];
-        else if (item.type === "done") return done(item.acq);
-        else throw item.error;
+      const timeout = options.timeout ?? this.#timeout;
+      const turn = await this.#turnstile.acquire("GET", timeout, options.signal);
+      try {
+        if (trace !== undefined) base = this.#conn.stats();
+        const call = { timeout: turn.remaining, signal: options.signal };
+        const queue = await this.#openGet(keyMin, keyMax, "total", options, call, 2);
+        for await (const item of queue) {
+          if (item.type === "records") yield* item.records as TStorageRecord<T>[];
+          else if (item.type === "done") return done(item.acq);
+          else throw item.error;
+        }
+        throw new ConnectionClosedError(
+          `${this.#options.label}: GET ended without its confirmation`,
+        );
+      } finally {
+        turn.release();
       }
-      throw new ConnectionClosedError(`${this.#options.label}: GET ended without its confirmation`);
+    } catch (error) {
+      this.#end(trace, base, error);
+      throw error;
     } finally {
-      turn.release();
+      this.#end(trace, base); // also when the consumer stops early
     }
   }
 
@@ -390,7 +405,7 @@ export class TStorageClient<T = Uint8Array> {
         else throw item.error;
       }
       throw new ConnectionClosedError(`${this.#options.label}: GET ended without its confirmation`);
-    });
+    }, "stream");
   }
 
   #openGet(
@@ -415,22 +430,58 @@ export class TStorageClient<T = Uint8Array> {
     return this.#conn.stream(request, { ...call, highWaterMark }, "GET");
   }
 
-  /** Runs `fn` holding the connection's turn, with the time left of the call's timeout. */
+  /**
+   * Runs `fn` holding the connection's turn, with the time left of the call's timeout, as one
+   * instrumented operation `name`.
+   */
   async #exclusive<R>(
     name: string,
     options: CallOptions,
     fn: (call: RequestOptions) => Promise<R>,
+    kind: "request" | "stream" = "request",
   ): Promise<R> {
-    const turn = await this.#turnstile.acquire(
-      name,
-      options.timeout ?? this.#timeout,
-      options.signal,
-    );
+    const trace = this.#instrumenter.enabled ? this.#trace(name, kind) : undefined;
+    let base: Baseline;
     try {
-      return await fn({ timeout: turn.remaining, signal: options.signal });
+      const turn = await this.#turnstile.acquire(
+        name,
+        options.timeout ?? this.#timeout,
+        options.signal,
+      );
+      try {
+        if (trace !== undefined) base = this.#conn.stats();
+        return await fn({ timeout: turn.remaining, signal: options.signal });
+      } finally {
+        turn.release();
+      }
+    } catch (error) {
+      this.#end(trace, base, error);
+      throw error;
     } finally {
-      turn.release();
+      this.#end(trace, base);
     }
+  }
+
+  #trace(operation: string, kind: "request" | "stream"): Operation | undefined {
+    const { host, port } = this.#options.address;
+    return this.#instrumenter.start({
+      protocol: "tstorage",
+      operation,
+      kind,
+      serverAddress: host,
+      serverPort: port,
+    });
+  }
+
+  /** Ends an operation (once), with the bytes the connection moved since `base`. */
+  #end(trace: Operation | undefined, base: Baseline, error?: unknown): void {
+    if (trace === undefined || trace.endTime !== undefined) return;
+    if (base !== undefined) {
+      const now = this.#conn.stats();
+      trace.bytesOut = now.bytesOut - base.bytesOut;
+      trace.bytesIn = now.bytesIn - base.bytesIn;
+    }
+    this.#instrumenter.end(trace, error);
   }
 
   /** Closes gracefully: waits for the call in flight, then closes the connection. */

@@ -2,13 +2,14 @@
 // `tstorages://host:port` (TLS) URLs. TStorage has no default port: one must be given.
 
 import type { ReconnectOptions } from "../core/managed_connection.ts";
+import type { ObservabilityOptions } from "../core/observability.ts";
 import type { Address, Connect, TlsOptions } from "../core/transport.ts";
 import { formatAddress } from "../core/transport.ts";
 import { parseServerUrl } from "../core/url.ts";
 import type { PayloadType } from "./payload.ts";
 
 /** Everything a {@link TStorageClient} can be told. */
-export interface TStorageClientOptions<T> {
+export interface TStorageClientOptions<T> extends ObservabilityOptions {
   /** `tstorage://host:port`, or `tstorages://host:port` for TLS. */
   url?: string;
   /** Host name or address. Default `127.0.0.1`. */

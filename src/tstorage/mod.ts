@@ -20,6 +20,7 @@
  */
 
 export * from "../core/errors.ts";
+export * from "../core/observability.ts";
 export type { BackoffOptions } from "../core/backoff.ts";
 export type {
   ConnectionEvent,
@@ -44,7 +45,9 @@ export * from "./connection.ts";
 export * from "./errors.ts";
 export * from "./payload.ts";
 export * from "./record.ts";
+export * from "./record_iterator.ts";
 export * from "./response_decoder.ts";
+export * from "./half_float.ts";
 export * from "./struct_format.ts";
 export * from "./timestamp.ts";
 export * from "./turnstile.ts";

@@ -1,8 +1,11 @@
-// Fixed-size binary layouts in Python `struct` notation ("<i", ">qd?", "<4sH"), for the payload
-// types that mirror tstorage_client's StructPayloadType and TuplePayloadType. Standard sizes only.
+// Fixed-size binary layouts in Python `struct` notation ("<i", ">qd?", "<4sH", "ie"), for the
+// payload types that mirror tstorage_client's StructPayloadType and TuplePayloadType: standard
+// sizes with "<", ">", "!", "="; native order, sizes and alignment with "@" or no prefix.
+
+import { readFloat16, writeFloat16 } from "./half_float.ts";
 
 /** A value of one struct field: integers up to 32 bits and floats as numbers, 64-bit integers
- * as bigint, `?` as boolean, `c`/`s` as bytes. */
+ * (and native `l`, `L`, `n`, `N`, `P`) as bigint, `?` as boolean, `c`/`s` as bytes. */
 export type StructValue = number | bigint | boolean | Uint8Array;
 
 interface Field {
@@ -26,10 +29,21 @@ const SIZES: Record<string, number> = {
   L: 4,
   q: 8,
   Q: 8,
+  e: 2,
   f: 4,
   d: 8,
   s: 1,
 };
+
+/**
+ * Native mode (`@` or no prefix) as CPython builds it on the 64-bit platforms where the vendor's
+ * client runs (LP64: Linux, macOS): `long`, `size_t` and pointers are 8 bytes, read as the
+ * 64-bit codes; every field is aligned to its own size; no padding is added at the end.
+ */
+const NATIVE_AS: Record<string, string> = { l: "q", L: "Q", n: "q", N: "Q", P: "Q" };
+
+/** The byte order of this machine (what Python's native and "=" modes use). */
+const NATIVE_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 const INT_RANGES: Record<string, [number, number]> = {
   b: [-0x80, 0x7f],
@@ -44,7 +58,7 @@ const INT_RANGES: Record<string, [number, number]> = {
 
 /**
  * A parsed struct format: byte order, fields and total size. Throws `TypeError` for formats it
- * does not support (no byte-order prefix, native-only codes such as `n` or `P`, unknown codes).
+ * does not support (unknown codes, native-only codes such as `n` or `P` in a standard mode).
  *
  * @example
  * ```ts
@@ -67,26 +81,28 @@ export class StructFormat {
 
   /** Parses `format`. */
   constructor(format: string) {
-    this.format = format;
-    const order = format[0];
-    if (!"<>!=".includes(order) || format.length === 0) {
-      throw new TypeError(
-        `Struct format ${JSON.stringify(format)} needs a byte-order prefix: "<" (little-endian), ` +
-          `">" or "!" (big-endian) or "=" (native order, standard sizes)`,
-      );
+    if (typeof format !== "string") {
+      throw new TypeError(`A struct format must be a string, got ${describe(format)}`);
     }
-    this.#littleEndian = order === "<" || order === "=";
+    this.format = format;
+    const order = format[0] ?? "@";
+    const native = !"<>!=".includes(order);
+    this.#littleEndian = order === "<" || (native || order === "=") && NATIVE_LITTLE_ENDIAN;
     let offset = 0;
-    const body = format.slice(1).replace(/\s+/g, "");
+    const body = format.slice("<>!=@".includes(order) ? 1 : 0).replace(/\s+/g, "");
     const token = /(\d*)(.)/g;
     for (let m = token.exec(body); m; m = token.exec(body)) {
       const repeat = m[1] === "" ? 1 : Number(m[1]);
-      const code = m[2];
+      const given = m[2];
+      const code = native ? NATIVE_AS[given] ?? given : given;
       if (!(code in SIZES)) {
+        const why = given in NATIVE_AS ? ' outside native mode ("@" or no prefix)' : "";
         throw new TypeError(
-          `Struct format ${JSON.stringify(format)}: code ${JSON.stringify(code)} is not supported`,
+          `Struct format ${JSON.stringify(format)}: code ${JSON.stringify(given)} is not ` +
+            `supported${why}`,
         );
       }
+      if (native && code !== "s") offset = Math.ceil(offset / SIZES[code]) * SIZES[code];
       if (code === "s") {
         this.#fields.push({ code, offset, size: repeat });
         offset += repeat;
@@ -160,10 +176,12 @@ export class StructFormat {
         view.setBigUint64(offset, BigInt.asUintN(64, v), le);
         return;
       }
+      case "e":
       case "f":
       case "d":
         if (typeof value !== "number") return bad("a number");
-        if (code === "f") view.setFloat32(offset, value as number, le);
+        if (code === "e") writeFloat16(view, offset, value as number, le);
+        else if (code === "f") view.setFloat32(offset, value as number, le);
         else view.setFloat64(offset, value as number, le);
         return;
       default: {
@@ -207,6 +225,8 @@ export class StructFormat {
         return view.getBigInt64(offset, le);
       case "Q":
         return view.getBigUint64(offset, le);
+      case "e":
+        return readFloat16(view, offset, le);
       case "f":
         return view.getFloat32(offset, le);
       default:

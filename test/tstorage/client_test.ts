@@ -75,6 +75,26 @@ test("tstorage client: puta keeps the given acq; getAcq clamps to key_max.acq", 
   assert.equal(acq, 15n);
 });
 
+test("tstorage client: getAcq answers the vendor's integration cases (an empty box is OK)", async () => {
+  // python/tests/integration/test_channels.py get_acq, written against a real server.
+  const [client] = await setup();
+  assert.ok(await client.getAcq(Key.min(), Key.max()) >= 0n);
+  assert.ok(await client.getAcq(new Key(0, 0n, 0, 0n, 0n), Key.max().with({ cid: 0 })) >= 0n);
+  assert.ok(
+    await client.getAcq(new Key(0, 0n, 0, 0n, 0n), new Key(2, 13n, 4, 11n, Key.max().acq)) >= 0n,
+  );
+  assert.equal(await client.getAcq(new Key(0, 0n, 0, 0n, 0n), new Key(2, 13n, 4, 11n, 15n)), 15n);
+  assert.equal(
+    await client.getAcq(new Key(0, 12n, 2, 10n, 10n), new Key(1, 13n, 3, 11n, 100n)),
+    100n,
+  );
+  await assert.rejects(
+    client.getAcq(new Key(-1, 12n, 2, 10n, 10n), new Key(1, 13n, 3, 11n, 100n)),
+    TStorageError,
+    "a negative cid is refused by the server",
+  );
+});
+
 test("tstorage client: the range is per field, not lexicographic", async () => {
   const [client] = await setup();
   await client.puta([

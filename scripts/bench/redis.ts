@@ -5,6 +5,7 @@
 // markdown summary table.
 // Run: npm run build && node_modules/.bin/tsx scripts/bench/redis.ts [seconds per turn] [rounds]
 //      [--only=ioredis,node-redis,glide,Bun.RedisClient,redis-benchmark] (kvwire always runs)
+//      [--baseline=<dir>] (adds kvwire from another checkout: A/B of two versions in one run)
 //      node_modules/.bin/bun scripts/bench/redis.ts (adds Bun's built-in RedisClient)
 //      node_modules/.bin/deno run -A --unsafe-proto scripts/bench/redis.ts
 // On Node, kvwire is loaded from dist/ (what npm users run: tsx's per-closure naming helper
@@ -25,6 +26,7 @@ import {
 } from "./isolate.ts";
 import { type CommandShape, redisBenchmarkWorker } from "./redis_benchmark_c.ts";
 import {
+  BASELINE_DIR,
   connectContender,
   CONTENDERS,
   KVWIRE_FROM,
@@ -160,7 +162,11 @@ async function main(): Promise<void> {
           name,
           name === C_REFERENCE
             ? redisBenchmarkWorker(host, Number(port), scenarios)
-            : await startWorker(process.argv[1], [`--worker=${name}`, `--redis=${address}`]),
+            : await startWorker(process.argv[1], [
+              `--worker=${name}`,
+              `--redis=${address}`,
+              ...(BASELINE_DIR ? [`--baseline=${BASELINE_DIR}`] : []),
+            ]),
         );
       } catch (error) {
         console.log(`${name} did not start: ${error instanceof Error ? error.message : error}`);

@@ -1,7 +1,9 @@
 // The single-server Redis clients scripts/bench/redis.ts compares, behind one small interface:
 // kvwire, ioredis 6, node-redis 6, valkey-glide 2.5 `GlideClient` and Bun's built-in client.
 // Every client returns strings (kvwire with `decode: true`), so all decode the same replies.
+// `--baseline=<dir>` adds kvwire from another checkout (its dist/ on Node, src/ elsewhere).
 
+import process from "node:process";
 import type { RedisClient as RedisClientType } from "../../src/redis/mod.ts";
 
 /** What a benchmark scenario may ask of a client. */
@@ -30,6 +32,10 @@ interface BunClient {
 export const BunRedis = (globalThis as { Bun?: { RedisClient?: new (url: string) => BunClient } })
   .Bun?.RedisClient;
 
+/** Where the `baseline` contender's kvwire lives (`--baseline=<dir>`, a checkout). */
+export const BASELINE_DIR: string | undefined = process.argv
+  .find((a) => a.startsWith("--baseline="))?.slice("--baseline=".length);
+
 /** The contenders this runtime can run, kvwire first. */
 export const CONTENDERS: readonly string[] = [
   "kvwire",
@@ -37,6 +43,7 @@ export const CONTENDERS: readonly string[] = [
   "node-redis",
   "glide",
   ...(BunRedis ? ["Bun.RedisClient"] : []),
+  ...(BASELINE_DIR ? ["baseline"] : []),
 ];
 
 const onNode = !("Deno" in globalThis) && !("Bun" in globalThis);
@@ -52,6 +59,8 @@ export async function connectContender(
   switch (name) {
     case "kvwire":
       return await kvwire(host, port);
+    case "baseline":
+      return await kvwire(host, port, BASELINE_DIR);
     case "ioredis":
       return await ioredis(host, port);
     case "node-redis":
@@ -67,9 +76,9 @@ export async function connectContender(
 /** Where kvwire is loaded from: dist/ on Node (what npm users run), src/ elsewhere. */
 export const KVWIRE_FROM: string = onNode ? "dist/" : "src/";
 
-async function kvwire(host: string, port: number): Promise<RedisContender> {
+async function kvwire(host: string, port: number, root = "../.."): Promise<RedisContender> {
   const { RedisClient } = (await import(
-    onNode ? "../../dist/redis.js" : "../../src/redis/mod.ts"
+    onNode ? `${root}/dist/redis.js` : `${root}/src/redis/mod.ts`
   )) as { RedisClient: typeof RedisClientType };
   const kv = await RedisClient.connect({ host, port, decode: true });
   return {

@@ -18,6 +18,7 @@ export type BunError = Error & { code?: string };
 
 /** The socket handlers transports/bun.ts passes to `Bun.connect`. */
 export interface BunHandlers {
+  binaryType: "uint8array";
   open(socket: BunSocket): void;
   data(socket: BunSocket, data: Uint8Array): void;
   drain(socket: BunSocket): void;

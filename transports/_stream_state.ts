@@ -101,21 +101,29 @@ export class ReadQueue {
 
   /** The next chunk, or `null` at the end of the stream. One read at a time. */
   read(): Promise<Uint8Array | null> {
-    if (this.#reader) return Promise.reject(new TypeError("read() is already pending"));
+    return new Promise((resolve, reject) => this.readInto({ resolve, reject }));
+  }
+
+  /**
+   * The callback form of {@link read} (a transport's `readInto`): `reader` is settled once,
+   * at once when a chunk is queued or the stream is over, else by the next `push()`.
+   */
+  readInto(reader: Waiter<Uint8Array | null>): void {
+    if (this.#reader) return reader.reject(new TypeError("read() is already pending"));
     if (this.#closed) {
-      return this.#closeReason ? Promise.reject(this.#closeReason) : Promise.resolve(null);
+      return this.#closeReason ? reader.reject(this.#closeReason) : reader.resolve(null);
     }
     const chunk = this.#chunks.shift();
     if (chunk) {
       this.#bytes -= chunk.length;
       this.#hooks.taken?.(chunk);
       this.#hooks.wanted?.();
-      return Promise.resolve(chunk);
+      return reader.resolve(chunk);
     }
-    if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#ended) return Promise.resolve(null);
+    if (this.#failure) return reader.reject(this.#failure);
+    if (this.#ended) return reader.resolve(null);
     this.#hooks.wanted?.();
-    return new Promise((resolve, reject) => (this.#reader = { resolve, reject }));
+    this.#reader = reader;
   }
 
   /** Settles a pending read once the queue is empty and the stream has ended or failed. */

@@ -11,6 +11,7 @@ import {
 } from "../src/core/errors.ts";
 import {
   type Address,
+  type ChunkReader,
   type Connect,
   type ConnectOptions,
   formatAddress,
@@ -133,13 +134,6 @@ function connectError(error: BunError, address: Address): Error {
   return new ConnectError(`Cannot connect to ${where}: ${error.message}`, options);
 }
 
-/** Hands out a chunk the caller owns: a view when the Buffer owns its memory, else a copy. */
-function own(buffer: Uint8Array): Uint8Array {
-  return buffer.byteOffset === 0 && buffer.byteLength === buffer.buffer.byteLength
-    ? new Uint8Array(buffer.buffer, 0, buffer.byteLength)
-    : new Uint8Array(buffer);
-}
-
 /** One Bun socket. Created before connecting so that no handler call is ever lost. */
 class BunTransport implements Transport {
   readonly info: TransportInfo;
@@ -170,8 +164,10 @@ class BunTransport implements Transport {
 
   handlers(onOpen: () => void): BunHandlers {
     return {
+      binaryType: "uint8array",
       open: () => onOpen(),
-      data: (_socket, data) => this.#onData(own(data)),
+      // With binaryType "uint8array" each call gets a fresh array of its own: ours to keep.
+      data: (_socket, data) => this.#onData(data),
       drain: () => this.#flush(),
       end: () => this.#input.end(),
       close: (_socket, error) => this.#onClose(error),
@@ -200,6 +196,10 @@ class BunTransport implements Transport {
 
   read(): Promise<Uint8Array | null> {
     return this.#input.read();
+  }
+
+  readInto(reader: ChunkReader): void {
+    this.#input.readInto(reader);
   }
 
   write(chunk: Uint8Array): boolean {

@@ -11,6 +11,7 @@ import {
 } from "../src/core/errors.ts";
 import {
   type Address,
+  type ChunkReader,
   type Connect,
   type ConnectOptions,
   formatAddress,
@@ -260,6 +261,10 @@ class DenoTransport implements Transport {
 
   read(): Promise<Uint8Array | null> {
     return this.#input.read();
+  }
+
+  readInto(reader: ChunkReader): void {
+    this.#input.readInto(reader);
   }
 
   write(chunk: Uint8Array): boolean {

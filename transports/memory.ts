@@ -4,6 +4,7 @@
 import { AbortedError, ConnectionClosedError } from "../src/core/errors.ts";
 import {
   type Address,
+  type ChunkReader,
   type Connect,
   type ConnectOptions,
   DEFAULT_HIGH_WATER_MARK,
@@ -153,6 +154,10 @@ class MemoryTransport implements Transport {
 
   read(): Promise<Uint8Array | null> {
     return this.#inbox.read();
+  }
+
+  readInto(reader: ChunkReader): void {
+    this.#inbox.readInto(reader);
   }
 
   write(chunk: Uint8Array): boolean {

@@ -13,6 +13,7 @@ import {
 } from "../src/core/errors.ts";
 import {
   type Address,
+  type ChunkReader,
   type Connect,
   type ConnectOptions,
   formatAddress,
@@ -179,6 +180,10 @@ class NodeTransport implements Transport {
 
   read(): Promise<Uint8Array | null> {
     return this.#input.read();
+  }
+
+  readInto(reader: ChunkReader): void {
+    this.#input.readInto(reader);
   }
 
   write(chunk: Uint8Array): boolean {

@@ -3,6 +3,7 @@
 
 export type {
   Address,
+  ChunkReader,
   Connect,
   ConnectOptions,
   TlsOptions,

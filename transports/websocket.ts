@@ -19,6 +19,7 @@ import {
 } from "../src/tunnel/protocol.ts";
 import {
   type Address,
+  type ChunkReader,
   type Connect,
   type ConnectOptions,
   type Transport,
@@ -233,6 +234,10 @@ class WebSocketTransport implements Transport {
 
   read(): Promise<Uint8Array | null> {
     return this.#input.read();
+  }
+
+  readInto(reader: ChunkReader): void {
+    this.#input.readInto(reader);
   }
 
   write(chunk: Uint8Array): boolean {

@@ -139,6 +139,33 @@ export function printRatios(title: string, results: Map<string, number>, ours: s
   }
 }
 
+/**
+ * Prints a markdown table of `ours`'s ops/s and its ratio to each peer, one row per scenario
+ * (a dash where a peer has no result for that scenario).
+ */
+export function printSummary(
+  rows: { scenario: string; results: Map<string, number> }[],
+  ours: string,
+  peers: string[],
+): void {
+  const header = ["Scenario", `${ours} ops/s`, ...peers.map((p) => `vs ${p}`)];
+  const lines = rows.map(({ scenario, results }) => {
+    const mine = results.get(ours) ?? NaN;
+    const ratios = peers.map((p) => {
+      const theirs = results.get(p);
+      return theirs ? `${(mine / theirs).toFixed(2)}×` : "–";
+    });
+    return [scenario, Math.round(mine).toLocaleString("en-US"), ...ratios];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const row = (cells: string[]): string =>
+    `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
+  console.log(`
+${row(header)}
+${row(widths.map((w) => "-".repeat(w)))}`);
+  for (const l of lines) console.log(row(l));
+}
+
 /** The order of turns in round `round`: rotated each round, so that no client always follows
  * the same one (and inherits its leftover load). */
 function turnOrder<T>(items: T[], round: number): T[] {

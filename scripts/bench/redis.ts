@@ -1,16 +1,17 @@
-// Redis throughput of kvwire against the peer clients in the same run, same server on
-// loopback, 100-byte values; prints ops/s and kvwire's ratio to each peer. Each contender runs
-// in a child process of its own (scripts/bench/isolate.ts); they take short turns, many rounds.
+// Redis throughput of kvwire against ioredis 6, node-redis 6, valkey-glide 2.5 and (on Bun)
+// Bun.RedisClient, plus the C redis-benchmark running each scenario's command at the same depth
+// on one connection; same server on loopback, each client in a process of its own taking short
+// turns for many rounds (scripts/bench/isolate.ts). Prints ops/s, kvwire's ratios and a
+// markdown summary table.
 // Run: npm run build && node_modules/.bin/tsx scripts/bench/redis.ts [seconds per turn] [rounds]
-//      [--only=ioredis,node-redis,Bun.RedisClient] (kvwire always runs)
+//      [--only=ioredis,node-redis,glide,Bun.RedisClient,redis-benchmark] (kvwire always runs)
+//      [--baseline=<dir>] (adds kvwire from another checkout: A/B of two versions in one run)
 //      node_modules/.bin/bun scripts/bench/redis.ts (adds Bun's built-in RedisClient)
+//      node_modules/.bin/deno run -A --unsafe-proto scripts/bench/redis.ts
 // On Node, kvwire is loaded from dist/ (what npm users run: tsx's per-closure naming helper
 // would otherwise slow it); on Deno and Bun from src/. Compare ratios within one run.
 
 import process from "node:process";
-import { Redis as IORedis } from "ioredis";
-import { createClient } from "redis";
-import type { RedisClient as RedisClientType } from "../../src/redis/mod.ts";
 import { runtimeName } from "../../transports/auto.ts";
 import { startRedis } from "../servers.ts";
 import {
@@ -18,117 +19,131 @@ import {
   medianTurns,
   positional,
   printRatios,
+  printSummary,
   serveWorker,
   startWorker,
   type Worker,
 } from "./isolate.ts";
+import { type CommandShape, redisBenchmarkWorker } from "./redis_benchmark_c.ts";
+import {
+  BASELINE_DIR,
+  connectContender,
+  CONTENDERS,
+  KVWIRE_FROM,
+  type RedisContender,
+} from "./redis_contenders.ts";
 
-interface Contender {
-  get: (key: string) => Promise<unknown>;
-  pipelineGets: (key: string, n: number) => Promise<unknown>;
-  close: () => Promise<unknown> | void;
+const SMALL = "bench:value";
+const LARGE = "bench:large";
+const HASH = "bench:hash";
+const LIST = "bench:list";
+const SMALL_VALUE = "v".repeat(100);
+const LARGE_VALUE = "v".repeat(16 * 1024);
+const MGET_KEYS = Array.from({ length: 100 }, (_, i) => `bench:mget:${i}`);
+const C_REFERENCE = "redis-benchmark";
+
+/** A scenario: `depth` calls in flight per step (or one whole pipeline), as redis-benchmark. */
+interface Scenario extends CommandShape {
+  name: string;
+  call?: (c: RedisContender) => Promise<unknown>;
+  whole?: (c: RedisContender) => Promise<unknown>;
 }
 
-const onNode = !("Deno" in globalThis) && !("Bun" in globalThis);
-const KEY = "bench:value";
-
-const scenarios: { name: string; run: (c: Contender) => () => Promise<number> }[] = [
+const scenarios: Scenario[] = [
   {
-    name: "100 concurrent GETs (auto-pipelined)",
-    run: (c) => async () => {
-      const batch = new Array(100);
-      for (let i = 0; i < 100; i++) batch[i] = c.get(KEY);
-      await Promise.all(batch);
-      return 100;
-    },
+    name: "100 concurrent GETs, 100 B",
+    depth: 100,
+    command: ["GET", SMALL],
+    call: (c) => c.get(SMALL),
   },
   {
-    name: "explicit pipeline of 1,000 GETs",
-    run: (c) => async () => {
-      await c.pipelineGets(KEY, 1000);
-      return 1000;
-    },
+    name: "100 concurrent SETs, 100 B",
+    depth: 100,
+    command: ["SET", "bench:set:small", SMALL_VALUE],
+    call: (c) => c.set("bench:set:small", SMALL_VALUE),
   },
   {
-    name: "one GET at a time",
-    run: (c) => async () => {
-      await c.get(KEY);
-      return 1;
-    },
+    name: "100 concurrent GETs, 16 KiB",
+    depth: 100,
+    command: ["GET", LARGE],
+    call: (c) => c.get(LARGE),
+  },
+  {
+    name: "100 concurrent SETs, 16 KiB",
+    depth: 100,
+    command: ["SET", "bench:set:large", LARGE_VALUE],
+    call: (c) => c.set("bench:set:large", LARGE_VALUE),
+  },
+  {
+    name: "10 concurrent HGETALLs, 100 fields",
+    depth: 10,
+    command: ["HGETALL", HASH],
+    call: (c) => c.hgetall(HASH),
+  },
+  {
+    name: "10 concurrent MGETs, 100 keys",
+    depth: 10,
+    command: ["MGET", ...MGET_KEYS],
+    call: (c) => c.mget(MGET_KEYS),
+  },
+  {
+    name: "10 concurrent LRANGE 0 99, 100 elements",
+    depth: 10,
+    command: ["LRANGE", LIST, "0", "99"],
+    call: (c) => c.lrange(LIST, 0, 99),
+  },
+  {
+    name: "pipeline of 1,000 GETs, 100 B",
+    depth: 1000,
+    command: ["GET", SMALL],
+    whole: (c) => c.pipelineGets(SMALL, 1000),
+  },
+  {
+    name: "one GET at a time, 100 B",
+    depth: 1,
+    command: ["GET", SMALL],
+    call: (c) => c.get(SMALL),
   },
 ];
 
-interface BunClient {
-  connect(): Promise<void>;
-  get(key: string): Promise<string | null>;
-  close(): void;
+/** The steps a worker measures: each returns the ops it did. */
+function steps(c: RedisContender): (() => Promise<number>)[] {
+  return scenarios.map(({ depth, call, whole }) => {
+    if (whole) return async () => (await whole(c), depth);
+    if (depth === 1) return async () => (await call!(c), 1);
+    return async () => {
+      const batch = new Array(depth);
+      for (let i = 0; i < depth; i++) batch[i] = call!(c);
+      await Promise.all(batch);
+      return depth;
+    };
+  });
 }
-const BunRedis = (globalThis as { Bun?: { RedisClient?: new (url: string) => BunClient } }).Bun
-  ?.RedisClient;
+
+/** Fills the keys the scenarios read. */
+async function seed(host: string, port: number): Promise<void> {
+  const { RedisClient } = await import("../../src/redis/mod.ts");
+  const kv = await RedisClient.connect({ host, port });
+  try {
+    const p = kv.pipeline().set(SMALL, SMALL_VALUE).set(LARGE, LARGE_VALUE).del(HASH, LIST);
+    for (const k of MGET_KEYS) p.set(k, SMALL_VALUE);
+    for (let i = 0; i < 100; i++) p.hSet(HASH, { [`field:${i}`]: `value:${i}` });
+    p.rPush(LIST, ...Array.from({ length: 100 }, (_, i) => `element:${i}`));
+    await p.exec();
+  } finally {
+    await kv.close();
+  }
+}
+
 const only = flag("only")?.split(",");
-const names = ["kvwire", "ioredis", "node-redis", ...(BunRedis ? ["Bun.RedisClient"] : [])]
-  .filter((n) => n === "kvwire" || !only || only.includes(n));
+const names = [...CONTENDERS, C_REFERENCE].filter((n) =>
+  n === "kvwire" || !only || only.includes(n)
+);
 
-async function contender(name: string, host: string, port: number): Promise<Contender> {
-  if (name === "kvwire") {
-    const { RedisClient } = (await import(
-      onNode ? "../../dist/redis.js" : "../../src/redis/mod.ts"
-    )) as { RedisClient: typeof RedisClientType };
-    const kv = await RedisClient.connect({ host, port, decode: true });
-    return {
-      get: (k) => kv.get(k),
-      pipelineGets: (k, n) => {
-        const p = kv.pipeline();
-        for (let i = 0; i < n; i++) p.get(k);
-        return p.exec();
-      },
-      close: () => kv.close(),
-    };
-  }
-  if (name === "ioredis") {
-    const io = new IORedis({ host, port, enableAutoPipelining: true, lazyConnect: true });
-    await io.connect();
-    return {
-      get: (k) => io.get(k),
-      pipelineGets: (k, n) => {
-        const p = io.pipeline();
-        for (let i = 0; i < n; i++) p.get(k);
-        return p.exec();
-      },
-      close: () => io.quit(),
-    };
-  }
-  if (name === "node-redis") {
-    const nr = createClient({ socket: { host, port } });
-    await nr.connect();
-    return {
-      get: (k) => nr.get(k),
-      pipelineGets: (k, n) => {
-        const m = nr.multi();
-        for (let i = 0; i < n; i++) m.get(k);
-        return m.execAsPipeline();
-      },
-      close: () => nr.quit(),
-    };
-  }
-  const bun = new BunRedis!(`redis://${host}:${port}`);
-  await bun.connect();
-  return {
-    get: (k) => bun.get(k),
-    pipelineGets: (k, n) => {
-      const batch = new Array(n);
-      for (let i = 0; i < n; i++) batch[i] = bun.get(k);
-      return Promise.all(batch);
-    },
-    close: () => bun.close(),
-  };
-}
-
-/** Worker: one contender, measuring the scenarios the parent asks for. */
 async function worker(name: string, address: string): Promise<void> {
   const [host, port] = address.split(":");
-  const c = await contender(name, host, Number(port));
-  await serveWorker(scenarios.map((s) => s.run(c)), () => c.close());
+  const c = await connectContender(name, host, Number(port));
+  await serveWorker(steps(c), () => c.close());
 }
 
 async function main(): Promise<void> {
@@ -137,27 +152,41 @@ async function main(): Promise<void> {
   const rounds = Number(roundsArg ?? 11);
   const server = process.env.KVWIRE_REDIS ? undefined : await startRedis();
   const address = process.env.KVWIRE_REDIS ?? `${server!.host}:${server!.port}`;
+  const [host, port] = address.split(":");
   const workers = new Map<string, Worker>();
   try {
-    const [host, port] = address.split(":");
-    const setup = new IORedis({ host, port: Number(port) });
-    await setup.set(KEY, "v".repeat(100));
-    await setup.quit();
+    await seed(host, Number(port));
     for (const name of names) {
-      workers.set(
-        name,
-        await startWorker(process.argv[1], [`--worker=${name}`, `--redis=${address}`]),
-      );
+      try {
+        workers.set(
+          name,
+          name === C_REFERENCE
+            ? redisBenchmarkWorker(host, Number(port), scenarios)
+            : await startWorker(process.argv[1], [
+              `--worker=${name}`,
+              `--redis=${address}`,
+              ...(BASELINE_DIR ? [`--baseline=${BASELINE_DIR}`] : []),
+            ]),
+        );
+      } catch (error) {
+        console.log(`${name} did not start: ${error instanceof Error ? error.message : error}`);
+      }
     }
-    const from = onNode ? "dist/" : "src/";
+    const running = names.filter((n) => workers.has(n));
     console.log(
-      `Redis benchmark on ${runtimeName()} (kvwire from ${from}), 100-byte values; each client ` +
-        `in a process of its own; median of ${rounds} turns of ${seconds} s, taken in turn`,
+      `Redis benchmark on ${runtimeName()} (kvwire from ${KVWIRE_FROM}); each client in a ` +
+        `process of its own; median of ${rounds} turns of ${seconds} s, taken in turn; ` +
+        `${C_REFERENCE}: same command and depth, -c 1`,
     );
+    const broken = new Map<string, string>();
+    const rows = [];
     for (const [index, scenario] of scenarios.entries()) {
-      const results = await medianTurns(workers, names, index, rounds, seconds * 1000);
+      const results = await medianTurns(workers, running, index, rounds, seconds * 1000, broken);
       printRatios(scenario.name, results, "kvwire");
+      rows.push({ scenario: scenario.name, results });
     }
+    for (const [name, why] of broken) console.log(`\n${name} failed: ${why}`);
+    printSummary(rows, "kvwire", running.filter((n) => n !== "kvwire"));
   } finally {
     await Promise.all([...workers.values()].map((w) => w.close()));
     await server?.stop();

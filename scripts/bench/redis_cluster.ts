@@ -1,14 +1,14 @@
-// Redis Cluster throughput of kvwire against ioredis `Cluster` and node-redis `createCluster`
-// on a local 6-node cluster (3 masters), keys over random slots, 100-byte values; each client in
-// a process of its own taking short turns (scripts/bench/isolate.ts); prints ops/s and ratios.
+// Redis Cluster throughput of kvwire against ioredis 6 `Cluster`, node-redis 6 `createCluster`
+// and valkey-glide 2.5 `GlideClusterClient` on a local 6-node cluster (3 masters), keys over
+// random slots, 100-byte values; each client in a process of its own taking short turns
+// (scripts/bench/isolate.ts); prints ops/s, ratios and a markdown summary table.
 // Run: npm run build && node_modules/.bin/tsx scripts/bench/redis_cluster.ts [seconds] [rounds]
-// valkey-glide is not installed here (installing it would touch the shared node_modules).
-// The peers' cluster pipelines must keep to one node, so their "pipeline" turn is 1,000
-// concurrent auto-pipelined calls; kvwire runs a real pipeline split per node.
+//      [--only=ioredis,node-redis,glide] (kvwire always runs)
+// Pipelines: kvwire splits a real pipeline per node; glide runs a non-atomic ClusterBatch
+// (split per node too); ioredis' and node-redis' cluster pipelines must keep to one node, so
+// their "pipeline" turn is 1,000 concurrent auto-pipelined calls.
 
 import process from "node:process";
-import { Cluster } from "ioredis";
-import { createCluster } from "redis";
 import type { RedisClusterClient as ClusterType } from "../../src/redis/mod.ts";
 import { runtimeName } from "../../transports/auto.ts";
 import { startRedisCluster } from "../servers.ts";
@@ -17,6 +17,7 @@ import {
   medianTurns,
   positional,
   printRatios,
+  printSummary,
   serveWorker,
   startWorker,
   type Worker,
@@ -63,7 +64,7 @@ const scenarios: { name: string; run: (c: Contender) => () => Promise<number> }[
 ];
 
 const only = flag("only")?.split(",");
-const names = ["kvwire", "ioredis", "node-redis"].filter((n) =>
+const names = ["kvwire", "ioredis", "node-redis", "glide"].filter((n) =>
   n === "kvwire" || !only || only.includes(n)
 );
 
@@ -91,6 +92,7 @@ async function contender(
     };
   }
   if (name === "ioredis") {
+    const { Cluster } = await import("ioredis");
     const io = new Cluster(seeds, { enableAutoPipelining: true, lazyConnect: true });
     await io.connect();
     const get = (k: string): Promise<unknown> => io.get(k);
@@ -101,6 +103,24 @@ async function contender(
       close: () => io.quit(),
     };
   }
+  if (name === "glide") {
+    const { ClusterBatch, GlideClusterClient } = await import("@valkey/valkey-glide");
+    const gl = await GlideClusterClient.createClient({
+      addresses: seeds,
+      requestTimeout: 10_000, // its default (250 ms) fails big batches on a loaded machine
+    });
+    return {
+      get: (k) => gl.get(k),
+      set: (k, v) => gl.set(k, v),
+      pipelineGets: (keys) => {
+        const batch = new ClusterBatch(false);
+        for (const k of keys) batch.get(k);
+        return gl.exec(batch, false);
+      },
+      close: () => gl.close(),
+    };
+  }
+  const { createCluster } = await import("redis");
   const nr = createCluster({
     rootNodes: seeds.map((s) => ({ url: `redis://${s.host}:${s.port}` })),
   });
@@ -138,20 +158,30 @@ async function main(): Promise<void> {
     await Promise.all(KEYS.map((k) => setup.set(k, VALUE)));
     await setup.close();
     for (const name of names) {
-      workers.set(
-        name,
-        await startWorker(process.argv[1], [`--worker=${name}`, `--seeds=${seeds}`]),
-      );
+      try {
+        workers.set(
+          name,
+          await startWorker(process.argv[1], [`--worker=${name}`, `--seeds=${seeds}`]),
+        );
+      } catch (error) {
+        console.log(`${name} did not start: ${error instanceof Error ? error.message : error}`);
+      }
     }
+    const running = names.filter((n) => workers.has(n));
     console.log(
       `Redis Cluster benchmark on ${runtimeName()} (kvwire from ${onNode ? "dist/" : "src/"}), ` +
         `3 masters + 3 replicas on loopback, 10,000 keys, 100-byte values; median of ${rounds} ` +
         `turns of ${seconds} s, each client in its own process`,
     );
+    const broken = new Map<string, string>();
+    const rows = [];
     for (const [index, scenario] of scenarios.entries()) {
-      const results = await medianTurns(workers, names, index, rounds, seconds * 1000);
+      const results = await medianTurns(workers, running, index, rounds, seconds * 1000, broken);
       printRatios(scenario.name, results, "kvwire");
+      rows.push({ scenario: scenario.name, results });
     }
+    for (const [name, why] of broken) console.log(`\n${name} failed: ${why}`);
+    printSummary(rows, "kvwire", running.filter((n) => n !== "kvwire"));
   } finally {
     await Promise.all([...workers.values()].map((w) => w.close()));
     await servers.stop();

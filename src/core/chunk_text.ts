@@ -5,12 +5,14 @@ import { utf8Decode } from "./bytes.ts";
 
 /** Ranges longer than this are decoded on their own (the call overhead no longer matters). */
 const SMALL = 1024;
+/** A first range starting this close to the chunk's start decodes the chunk from byte 0. */
+const NEAR_START = 64;
 
 /**
  * Decodes byte ranges of received chunks as UTF-8, cheaply when they are small.
  *
  * Theory of operation: the first small range asked of a chunk decodes the rest of the chunk
- * (from that range on) in one call. When the text has as many UTF-16 units as the bytes it came
+ * (from that range on, or from byte 0 when the range starts near it) in one call. When the text has as many UTF-16 units as the bytes it came
  * from, every byte stood for one unit (ASCII, or a lone invalid byte that becomes U+FFFD either
  * way), so the text of any range is a plain `substring`. Otherwise, and for large ranges, each
  * range is decoded by itself. The result is always what `utf8Decode(chunk.subarray(s, e))`
@@ -36,9 +38,11 @@ export class ChunkText {
     if (end - start > SMALL) return utf8Decode(chunk.subarray(start, end));
     if (chunk !== this.#chunk || start < this.#base) {
       this.#chunk = chunk;
-      this.#base = start;
-      this.#text = utf8Decode(chunk.subarray(start));
-      this.#oneUnitPerByte = this.#text.length === chunk.length - start;
+      // When little precedes the range, decode the whole chunk: no view to make.
+      const base = start <= NEAR_START ? 0 : start;
+      this.#base = base;
+      this.#text = utf8Decode(base === 0 ? chunk : chunk.subarray(base));
+      this.#oneUnitPerByte = this.#text.length === chunk.length - base;
     }
     if (!this.#oneUnitPerByte) return utf8Decode(chunk.subarray(start, end));
     return this.#text.substring(start - this.#base, end - this.#base);

@@ -11,7 +11,7 @@ import {
 } from "./errors.ts";
 import { StreamQueue } from "./stream_queue.ts";
 import { IdTable } from "./id_table.ts";
-import type { Transport } from "./transport.ts";
+import type { ChunkReader, Transport } from "./transport.ts";
 
 /** Per-request options. */
 export interface RequestOptions {
@@ -71,6 +71,9 @@ export interface ReplyHandler<Reply> {
   /** Called with the error when the request failed, timed out, was aborted or was lost. */
   fail(error: Error): void;
 }
+
+/** `#syncChunk` when no chunk was handed over. */
+const NO_CHUNK: unique symbol = Symbol("no chunk");
 
 /** Requests with no options share this object instead of allocating one each. */
 const NO_DEADLINE: { deadline?: number } = Object.freeze({});
@@ -132,6 +135,9 @@ export class Driver<Req, Reply, Item = never, Push = never> {
   #lastByteAt = -Infinity;
   #silenceTimer: ReturnType<typeof setTimeout> | undefined;
   #readResume: (() => void) | undefined;
+  /** While `#readNext` calls the transport: a chunk handed over synchronously lands here. */
+  #syncChunk: Uint8Array | null | typeof NO_CHUNK = NO_CHUNK;
+  #inRead = false;
   /** Streams whose consumer is behind: reading pauses until each drains or ends. */
   #fullStreams = new Set<StreamQueue<Item>>();
   #userPaused = false;
@@ -145,7 +151,7 @@ export class Driver<Req, Reply, Item = never, Push = never> {
   readonly closed: Promise<Error | undefined>;
   #resolveClosed!: (error: Error | undefined) => void;
 
-  /** Starts reading from `transport` at once. */
+  /** Starts reading from `transport` in the next microtask. */
   constructor(
     machine: ProtocolConnection<Req, Reply, Item, Push>,
     transport: Transport,
@@ -157,7 +163,7 @@ export class Driver<Req, Reply, Item = never, Push = never> {
     this.#now = options.now ?? (() => performance.now());
     this.#label = options.label ?? transport.info.remoteAddress ?? transport.info.kind;
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
-    this.#readLoop();
+    this.#resumeTask(); // never dispatch inside the constructor
   }
 
   /** Requests sent or queued and not yet settled. */
@@ -397,34 +403,63 @@ export class Driver<Req, Reply, Item = never, Push = never> {
     if (!this.#isClosed) await this.#flush();
   }
 
-  async #readLoop(): Promise<void> {
-    try {
-      while (!this.#isClosed) {
-        if (!this.#machine.wantsRead || this.#fullStreams.size > 0 || this.#userPaused) {
-          await new Promise<void>((resolve) => (this.#readResume = resolve));
-          continue;
-        }
-        const chunk = await this.#transport.read();
-        if (this.#isClosed) return;
-        this.#lastByteAt = this.#now();
-        if (chunk === null) this.#machine.receiveEof();
-        else {
-          this.#bytesIn += chunk.length;
-          this.#machine.receive(chunk);
-        }
-        this.#dispatch();
-        if (chunk === null) {
-          this.#shutdown(
-            this.#pending.size > 0 || !this.#closing
-              ? new ConnectionClosedError(`Connection to ${this.#label} was closed by the peer`)
-              : undefined,
-          );
-          return;
-        }
+  /**
+   * Reads chunk after chunk while the machine wants bytes and no consumer is behind. Chunks
+   * the transport hands over synchronously (already queued) are taken in this loop; the
+   * others arrive through `#reader` from the transport's receive event.
+   */
+  #readNext(): void {
+    const transport = this.#transport;
+    while (!this.#isClosed) {
+      if (!this.#machine.wantsRead || this.#fullStreams.size > 0 || this.#userPaused) {
+        this.#readResume = this.#resumeTask;
+        return;
       }
+      this.#syncChunk = NO_CHUNK;
+      this.#inRead = true;
+      if (transport.readInto) transport.readInto(this.#reader);
+      else transport.read().then(this.#reader.resolve, this.#reader.reject);
+      this.#inRead = false;
+      // (the calls above may have set it: no narrowing from the assignment before them)
+      const chunk = this.#syncChunk as Uint8Array | null | typeof NO_CHUNK;
+      if (chunk === NO_CHUNK) return; // it comes through #reader
+      this.#syncChunk = NO_CHUNK;
+      if (!this.#receive(chunk)) return;
+    }
+  }
+
+  readonly #reader: ChunkReader = {
+    resolve: (chunk) => {
+      if (this.#inRead) this.#syncChunk = chunk;
+      else if (this.#receive(chunk)) this.#readNext();
+    },
+    reject: (error) => this.#shutdown(error),
+  };
+
+  /** Gated reading resumes from a microtask, never inside the caller that lifted the gate. */
+  readonly #resumeTask = (): void => queueMicrotask(() => this.#readNext());
+
+  /** Feeds one chunk (or the end) to the machine and dispatches; false once reading is over. */
+  #receive(chunk: Uint8Array | null): boolean {
+    if (this.#isClosed) return false;
+    try {
+      this.#lastByteAt = this.#now();
+      if (chunk === null) this.#machine.receiveEof();
+      else {
+        this.#bytesIn += chunk.length;
+        this.#machine.receive(chunk);
+      }
+      this.#dispatch();
+      if (chunk !== null) return true;
+      this.#shutdown(
+        this.#pending.size > 0 || !this.#closing
+          ? new ConnectionClosedError(`Connection to ${this.#label} was closed by the peer`)
+          : undefined,
+      );
     } catch (error) {
       this.#shutdown(error as Error);
     }
+    return false;
   }
 
   #resumeReading(): void {

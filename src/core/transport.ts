@@ -56,6 +56,25 @@ export interface TransportInfo {
 }
 
 /**
+ * Receives the outcome of one {@link Transport.readInto}: exactly one method is called, once.
+ *
+ * @example
+ * ```ts
+ * import type { ChunkReader } from "@kvwire/kvwire";
+ * const reader: ChunkReader = {
+ *   resolve: (chunk) => console.log(chunk === null ? "end" : `${chunk.length} bytes`),
+ *   reject: (error) => console.error(error.message),
+ * };
+ * ```
+ */
+export interface ChunkReader {
+  /** The next chunk (the reader owns it), or `null` at end of stream. */
+  resolve(chunk: Uint8Array | null): void;
+  /** The error the stream failed with. */
+  reject(error: Error): void;
+}
+
+/**
  * A connected, ordered, reliable byte stream.
  *
  * - `read()` resolves with the next chunk, which the caller owns (the transport never reuses
@@ -78,6 +97,13 @@ export interface TransportInfo {
 export interface Transport {
   /** The next chunk, owned by the caller, or `null` at end of stream; one read at a time. */
   read(): Promise<Uint8Array | null>;
+  /**
+   * Optional callback form of `read()` for hot paths (no Promise per chunk): `reader` learns
+   * the next chunk, `null` or the error exactly once, synchronously when one is already
+   * queued, else from the transport's receive event. Same rules as `read()`; the driver uses it
+   * when present.
+   */
+  readInto?(reader: ChunkReader): void;
   /** Queues bytes; false when over the high-water mark (then await `ready()`). */
   write(chunk: Uint8Array): boolean;
   /** Resolves when writing is worthwhile again; rejects if the connection closed. */

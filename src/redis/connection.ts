@@ -217,7 +217,12 @@ export class RedisConnection
       transmitted: false,
       settled: false,
       internal,
+      // Every field set here, so that all entries share one shape.
+      bytes: undefined,
+      replyTypes: undefined,
+      kind: undefined,
       expect: 1,
+      frames: undefined,
     };
   }
 

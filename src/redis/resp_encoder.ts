@@ -21,7 +21,8 @@ const DOLLAR = 0x24;
 const CR = 13;
 const LF = 10;
 const SHORT_STRING = 64; // below this, ASCII strings are copied by hand (no encodeInto call)
-const KEEP_SCRATCH = 1024 * 1024; // a larger scratch buffer is dropped after use
+const KEEP_SCRATCH = 1024 * 1024;
+const SMALL_COPY = 256; // finish() copies up to this many bytes with a loop // a larger scratch buffer is dropped after use
 
 const utf8 = new TextEncoder();
 
@@ -66,7 +67,11 @@ export class CommandBuffer {
 
   /** A copy of the bytes written, leaving the buffer empty. */
   finish(): Uint8Array {
-    const out = this.bytes.slice(0, this.length);
+    const n = this.length;
+    const out = new Uint8Array(n);
+    const bytes = this.bytes;
+    if (n <= SMALL_COPY) { for (let i = 0; i < n; i++) out[i] = bytes[i]; // cheaper than a view
+     } else out.set(bytes.subarray(0, n));
     this.length = 0;
     return out;
   }

@@ -184,3 +184,31 @@ test("driver: encoding errors throw synchronously into the returned promise, not
   assert.deepEqual(machine.sentLines, []);
   await driver.close();
 });
+
+test("driver: reads with readInto when the transport has it, else with read()", async () => {
+  for (const form of ["readInto", "read"] as const) {
+    const [client, server] = createMemoryPair();
+    const used = { read: 0, readInto: 0 };
+    const transport: Transport = {
+      info: client.info,
+      closed: client.closed,
+      get bufferedAmount() {
+        return client.bufferedAmount;
+      },
+      read: () => (used.read++, client.read()),
+      readInto: form === "readInto" ? (r) => (used.readInto++, client.readInto!(r)) : undefined,
+      write: (chunk) => client.write(chunk),
+      ready: () => client.ready(),
+      end: () => client.end(),
+      close: (reason) => client.close(reason),
+    };
+    const driver = new Driver(new LineMachine(), transport, { label: "line test" });
+    echoPeer(server, (l) => l.toUpperCase());
+    assert.deepEqual(await Promise.all([driver.request("a"), driver.request("b")]), ["A", "B"]);
+    assert.equal(await driver.request("c"), "C");
+    await driver.close();
+    const other = form === "readInto" ? "read" : "readInto";
+    assert.ok(used[form] >= 2, `${form} was used (${used[form]} calls)`);
+    assert.equal(used[other], 0, `${other} was not`);
+  }
+});

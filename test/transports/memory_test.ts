@@ -95,3 +95,27 @@ test("memory: memoryConnector hands the server side to onAccept", async () => {
   await assert.rejects(connect({ host: "fake", port: 1 }, { signal: aborted }), AbortedError);
   t.close();
 });
+
+test("memory: readInto answers at once from the queue, else when a chunk arrives", async () => {
+  const [a, b] = createMemoryPair();
+  const got: string[] = [];
+  const reader = {
+    resolve: (chunk: Uint8Array | null) => got.push(chunk === null ? "EOF" : decode(chunk)),
+    reject: (error: Error) => got.push(`${error.name}: ${error.message}`),
+  };
+  b.readInto!(reader); // nothing queued: waits for the receive event
+  let second: Error | undefined;
+  b.readInto!({ resolve: () => {}, reject: (error) => (second = error) });
+  assert.ok(second instanceof TypeError, "a second pending read is refused at once");
+  assert.deepEqual(got, []);
+  a.write(encode("one"));
+  a.write(encode("two"));
+  await a.end(); // both chunks and the end are delivered
+  assert.deepEqual(got, ["one"], "the pending reader got the first chunk on arrival");
+  b.readInto!(reader);
+  assert.deepEqual(got, ["one", "two"], "a queued chunk is handed over synchronously");
+  b.readInto!(reader);
+  assert.deepEqual(got, ["one", "two", "EOF"], "so is the end of the stream");
+  a.close();
+  b.close();
+});

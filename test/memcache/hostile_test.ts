@@ -169,7 +169,9 @@ async function runCase(protocol: Protocol, fault: Fault): Promise<void> {
         const took = performance.now() - start;
         assert.ok(took <= TIMEOUT + MARGIN, `${what}: get(${key}) settled after ${took} ms`);
       }));
-      assert.equal(await mc.get("k2"), valueOf("k2"), `${what}: the next call succeeds`);
+      // Recovery, not speed: the next call gets a deadline a loaded machine can meet.
+      const next = await mc.with({ timeout: 3000 }).get("k2");
+      assert.equal(next, valueOf("k2"), `${what}: the next call succeeds`);
     });
     assert.deepEqual(leaked, [], `${what}: no unhandled rejection`);
   } finally {

@@ -95,6 +95,18 @@ test("tstorage client: getAcq answers the vendor's integration cases (an empty b
   );
 });
 
+test("tstorage client: a record of 1 MiB goes through the client and the simulator intact", async () => {
+  const [client] = await setup();
+  const payload = new Uint8Array(1024 * 1024);
+  for (let i = 0; i < payload.length; i++) payload[i] = (i * 131 + 17) & 0xff;
+  const key = new Key(9, 1n, 1, 1n);
+  assert.equal((await client.put([{ key, value: payload }])).written, 1);
+  const { data } = await client.get(new Key(9, 0n, 0, 0n, 0n), Key.max().with({ cid: 10 }));
+  assert.equal(data.length, 1);
+  assert.equal(data[0].value.length, payload.length);
+  assert.deepEqual(data[0].value, payload);
+});
+
 test("tstorage client: the range is per field, not lexicographic", async () => {
   const [client] = await setup();
   await client.puta([

@@ -1,13 +1,11 @@
 // EtcdV2Client: the etcd v2 keys API (https://etcd.io/docs/v2.3/api/) as the seed aio_etcd
 // offers it: write/read/delete, compare-and-swap, watch with waitIndex, TTL refresh, append.
 
-import { utf8Decode } from "../core/bytes.ts";
 import { defaultConnect } from "../core/default_connect.ts";
 import { observability, type ObservabilityOptions } from "../core/observability.ts";
 import type { ClientStats } from "../core/observe.ts";
 import type { Connect, ConnectOptions } from "../core/transport.ts";
 import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
-import { parseJson } from "./answer.ts";
 import {
   type Address,
   type CallOptions,
@@ -19,7 +17,8 @@ import { parseEndpoints } from "./endpoints.ts";
 import { EtcdV2Error } from "./errors.ts";
 import type { EtcdEvents } from "./events.ts";
 import type { HttpRequest, HttpResponse } from "./http1/codec.ts";
-import { list, num } from "./kv.ts";
+import { list } from "./kv.ts";
+import { toResult, v2Json, v2List } from "./v2_answer.ts";
 
 /** Options of an {@link EtcdV2Client}. */
 export interface EtcdV2ClientOptions extends EtcdLimits, ObservabilityOptions {
@@ -316,11 +315,11 @@ export class EtcdV2Client {
 
   /** The client URLs of the cluster's members. */
   async machines(): Promise<string[]> {
+    const request: HttpRequest = { method: "GET", path: `${this.#prefix}/machines` };
     return await this.#channel.raw(
-      { method: "GET", path: `${this.#prefix}/machines` },
+      request,
       { idempotent: true },
-      (response) =>
-        utf8Decode(response.body).split(",").map((s) => s.trim()).filter((s) => s !== ""),
+      (response) => v2List(request, response),
       "machines",
     );
   }
@@ -349,10 +348,11 @@ export class EtcdV2Client {
   }
 
   async #json(path: string, operation: string): Promise<Record<string, unknown>> {
+    const request: HttpRequest = { method: "GET", path };
     return await this.#channel.raw(
-      { method: "GET", path },
+      request,
       { idempotent: true },
-      (response) => parseJson(response.body),
+      (response) => v2Json(request, response),
       operation,
     );
   }
@@ -366,9 +366,10 @@ export class EtcdV2Client {
   async #call(request: HttpRequest, options: CallOptions, dedicated = false): Promise<V2Result> {
     const idempotent = request.method === "GET";
     const operation = dedicated ? "watch" : V2_OPERATIONS[request.method];
+    const decode = (response: HttpResponse): V2Result => toResult(request, response);
     return dedicated
-      ? await this.#channel.rawDedicated(request, { ...options, idempotent }, toResult, operation)
-      : await this.#channel.raw(request, { ...options, idempotent }, toResult, operation);
+      ? await this.#channel.rawDedicated(request, { ...options, idempotent }, decode, operation)
+      : await this.#channel.raw(request, { ...options, idempotent }, decode, operation);
   }
 }
 
@@ -379,42 +380,6 @@ const V2_OPERATIONS: Record<HttpRequest["method"], string> = {
   POST: "create",
   DELETE: "delete",
 };
-
-/** Decodes a v2 answer; an error answer throws its `EtcdV2Error`. */
-function toResult(response: HttpResponse): V2Result {
-  const json = parseJson(response.body);
-  if (response.status >= 400 || json.errorCode !== undefined) {
-    throw EtcdV2Error.from(json as Parameters<typeof EtcdV2Error.from>[0]);
-  }
-  const node = toNode((json.node ?? {}) as Record<string, unknown>);
-  const result: V2Result = {
-    ...node,
-    action: String(json.action),
-    etcdIndex: num(response.headers["x-etcd-index"]),
-    children: leaves(node),
-  };
-  if (json.prevNode) result.prevNode = toNode(json.prevNode as Record<string, unknown>);
-  return result;
-}
-
-function toNode(json: Record<string, unknown>): V2Node {
-  const node: V2Node = {
-    key: String(json.key ?? "/"),
-    dir: json.dir === true,
-    createdIndex: num(json.createdIndex),
-    modifiedIndex: num(json.modifiedIndex),
-    nodes: list<Record<string, unknown>>(json.nodes).map(toNode),
-  };
-  if (json.value !== undefined) node.value = String(json.value);
-  if (json.ttl !== undefined) node.ttl = num(json.ttl);
-  if (json.expiration !== undefined) node.expiration = String(json.expiration);
-  return node;
-}
-
-function leaves(node: V2Node): V2Node[] {
-  if (!node.dir) return [node];
-  return node.nodes.flatMap(leaves);
-}
 
 /**
  * A v2 lock (the aio_etcd recipe): an in-order key under `lockPrefix/name`; the holder is

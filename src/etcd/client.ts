@@ -17,7 +17,6 @@ import {
   deleteRequest,
   type DeleteResult,
   deleteResult,
-  headerRevision,
   int,
   type KeyRange,
   Keys,
@@ -34,6 +33,7 @@ import {
   rangeResult,
   text,
 } from "./kv.ts";
+import { type Alarm, Maintenance } from "./maintenance.ts";
 import { Lease, type LeaseInfo, type LeaseOptions } from "./lease.ts";
 import { Election, Lock, type LockOptions } from "./lock.ts";
 import { type TxnRequest, txnRequest, type TxnResult, txnResult } from "./txn.ts";
@@ -59,6 +59,17 @@ export class EtcdClient {
   readonly #options: EtcdClientOptions;
   readonly #owner: boolean;
   #reads: ReadCoalescer | undefined;
+  /**
+   * The Maintenance service: status, alarms, defragment, hash, moveLeader, snapshot.
+   *
+   * @example
+   * ```ts
+   * import { EtcdClient } from "@kvwire/kvwire/etcd";
+   * await using etcd = new EtcdClient();
+   * for await (const chunk of etcd.maintenance.snapshot()) console.log(chunk.length);
+   * ```
+   */
+  readonly maintenance: Maintenance;
 
   /** Creates the client; connections open on first use. */
   constructor(options: EtcdClientOptions = {}, shared?: Channel) {
@@ -66,6 +77,7 @@ export class EtcdClient {
     this.#keys = new Keys(options.namespace ?? "");
     this.#owner = shared === undefined;
     this.#channel = shared ?? openChannel(options);
+    this.maintenance = new Maintenance(this.#channel);
     if (options.coalesceReads !== false) {
       this.#reads = new ReadCoalescer(this.#channel, { requestTimeout: options.requestTimeout });
     }
@@ -376,36 +388,14 @@ export class EtcdClient {
     );
   }
 
-  /** The status of the member that answers (the current endpoint). */
+  /** The status of the member that answers (the current endpoint); see {@link maintenance}. */
   async status(options: CallOptions = {}): Promise<MemberStatus> {
-    return await this.#channel.call("/v3/maintenance/status", {}, {
-      ...options,
-      idempotent: true,
-    }, (json) => {
-      const header = json.header as Record<string, string> | undefined;
-      return {
-        version: String(json.version ?? ""),
-        dbSize: int(json.dbSize as string),
-        leader: int(json.leader as string),
-        memberId: int(header?.member_id),
-        raftIndex: int(json.raftIndex as string),
-        raftTerm: int(json.raftTerm as string),
-        revision: headerRevision(json),
-        errors: list<unknown>(json.errors).map(String),
-      };
-    });
+    return await this.maintenance.status(options);
   }
 
-  /** Active alarms (`NOSPACE`, `CORRUPT`). */
-  async alarms(options: CallOptions = {}): Promise<{ memberId: bigint; alarm: string }[]> {
-    return await this.#channel.call("/v3/maintenance/alarm", { action: "GET" }, {
-      ...options,
-      idempotent: true,
-    }, (json) =>
-      list<Record<string, string>>(json.alarms).map((a) => ({
-        memberId: int(a.memberID),
-        alarm: String(a.alarm ?? "NONE"),
-      })));
+  /** Active alarms (`NOSPACE`, `CORRUPT`); see {@link maintenance}. */
+  async alarms(options: CallOptions = {}): Promise<Alarm[]> {
+    return await this.maintenance.alarms(options);
   }
 
   /** Closes every connection (a namespaced view does nothing). Watches and leases end. */

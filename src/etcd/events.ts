@@ -63,6 +63,10 @@ const OPERATIONS: Record<string, string> = {
   "/v3/cluster/member/list": "MemberList",
   "/v3/maintenance/status": "Status",
   "/v3/maintenance/alarm": "Alarm",
+  "/v3/maintenance/defragment": "Defragment",
+  "/v3/maintenance/hash": "Hash",
+  "/v3/maintenance/transfer-leadership": "MoveLeader",
+  "/v3/maintenance/snapshot": "Snapshot",
   "/v3/auth/authenticate": "Authenticate",
 };
 

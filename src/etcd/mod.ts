@@ -73,6 +73,7 @@ export {
   text,
 } from "./kv.ts";
 export { Lease, type LeaseInfo, type LeaseOptions } from "./lease.ts";
+export { type Alarm, AlarmType, Maintenance } from "./maintenance.ts";
 export {
   Election,
   type Leader,

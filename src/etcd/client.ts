@@ -8,6 +8,7 @@ import { base64Encode } from "./base64.ts";
 import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
 import { type CallOptions, Channel, type ChannelSummary } from "./channel.ts";
 import { ReadCoalescer } from "./coalesce.ts";
+import { ClusterAdmin } from "./cluster_admin.ts";
 import type { EtcdClientOptions, Member, MemberStatus } from "./client_options.ts";
 import { parseEndpoints } from "./endpoints.ts";
 import type { EtcdEvents } from "./events.ts";
@@ -70,6 +71,17 @@ export class EtcdClient {
    * ```
    */
   readonly maintenance: Maintenance;
+  /**
+   * The Cluster service: list, add (learners too), remove, update and promote members.
+   *
+   * @example
+   * ```ts
+   * import { EtcdClient } from "@kvwire/kvwire/etcd";
+   * await using etcd = new EtcdClient();
+   * console.log((await etcd.cluster.list()).map((m) => m.name));
+   * ```
+   */
+  readonly cluster: ClusterAdmin;
 
   /** Creates the client; connections open on first use. */
   constructor(options: EtcdClientOptions = {}, shared?: Channel) {
@@ -78,6 +90,7 @@ export class EtcdClient {
     this.#owner = shared === undefined;
     this.#channel = shared ?? openChannel(options);
     this.maintenance = new Maintenance(this.#channel);
+    this.cluster = new ClusterAdmin(this.#channel);
     if (options.coalesceReads !== false) {
       this.#reads = new ReadCoalescer(this.#channel, { requestTimeout: options.requestTimeout });
     }
@@ -371,21 +384,9 @@ export class EtcdClient {
     return new Election(this.#channel, this.#keys.key(name));
   }
 
-  /** The cluster's members. */
+  /** The cluster's members; see {@link cluster}. */
   async members(options: CallOptions = {}): Promise<Member[]> {
-    return await this.#channel.call(
-      "/v3/cluster/member/list",
-      {},
-      { ...options, idempotent: true },
-      (json) =>
-        list<Record<string, unknown>>(json.members).map((m) => ({
-          id: int(m.ID as string),
-          name: String(m.name ?? ""),
-          peerUrls: list<unknown>(m.peerURLs).map(String),
-          clientUrls: list<unknown>(m.clientURLs).map(String),
-          isLearner: m.isLearner === true,
-        })),
-    );
+    return await this.cluster.list(options);
   }
 
   /** The status of the member that answers (the current endpoint); see {@link maintenance}. */

@@ -8,6 +8,7 @@ import { base64Encode } from "./base64.ts";
 import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
 import { type CallOptions, Channel, type ChannelSummary } from "./channel.ts";
 import { ReadCoalescer } from "./coalesce.ts";
+import { AuthAdmin } from "./auth_admin.ts";
 import { ClusterAdmin } from "./cluster_admin.ts";
 import type { EtcdClientOptions, Member, MemberStatus } from "./client_options.ts";
 import { parseEndpoints } from "./endpoints.ts";
@@ -82,6 +83,18 @@ export class EtcdClient {
    * ```
    */
   readonly cluster: ClusterAdmin;
+  /**
+   * The Auth service: enable/disable, users and roles. (The `auth` option holds the
+   * credentials the client itself signs in with.)
+   *
+   * @example
+   * ```ts
+   * import { EtcdClient } from "@kvwire/kvwire/etcd";
+   * await using etcd = new EtcdClient({ auth: { username: "root", password: "s3cret" } });
+   * console.log(await etcd.auth.userList()); // ["root", ...]
+   * ```
+   */
+  readonly auth: AuthAdmin;
 
   /** Creates the client; connections open on first use. */
   constructor(options: EtcdClientOptions = {}, shared?: Channel) {
@@ -91,6 +104,7 @@ export class EtcdClient {
     this.#channel = shared ?? openChannel(options);
     this.maintenance = new Maintenance(this.#channel);
     this.cluster = new ClusterAdmin(this.#channel);
+    this.auth = new AuthAdmin(this.#channel, this.#keys);
     if (options.coalesceReads !== false) {
       this.#reads = new ReadCoalescer(this.#channel, { requestTimeout: options.requestTimeout });
     }

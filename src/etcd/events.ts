@@ -72,6 +72,21 @@ const OPERATIONS: Record<string, string> = {
   "/v3/maintenance/transfer-leadership": "MoveLeader",
   "/v3/maintenance/snapshot": "Snapshot",
   "/v3/auth/authenticate": "Authenticate",
+  "/v3/auth/enable": "AuthEnable",
+  "/v3/auth/disable": "AuthDisable",
+  "/v3/auth/user/add": "UserAdd",
+  "/v3/auth/user/get": "UserGet",
+  "/v3/auth/user/list": "UserList",
+  "/v3/auth/user/delete": "UserDelete",
+  "/v3/auth/user/changepw": "UserChangePassword",
+  "/v3/auth/user/grant": "UserGrantRole",
+  "/v3/auth/user/revoke": "UserRevokeRole",
+  "/v3/auth/role/add": "RoleAdd",
+  "/v3/auth/role/get": "RoleGet",
+  "/v3/auth/role/list": "RoleList",
+  "/v3/auth/role/delete": "RoleDelete",
+  "/v3/auth/role/grant": "RoleGrantPermission",
+  "/v3/auth/role/revoke": "RoleRevokePermission",
 };
 
 /**

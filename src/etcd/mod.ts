@@ -46,6 +46,7 @@ export {
 } from "./channel.ts";
 export { ConnectionPool, type Freshness, type Http1Driver } from "./pool.ts";
 export { EtcdClient, type EtcdClientOptions, type Member, type MemberStatus } from "./client.ts";
+export { AuthAdmin, type Permission, PermissionType } from "./auth_admin.ts";
 export { ClusterAdmin, type MemberAdded } from "./cluster_admin.ts";
 export { Endpoint } from "./endpoint.ts";
 export { type EtcdEndpoints, parseEndpoints } from "./endpoints.ts";

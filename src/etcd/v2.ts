@@ -1,5 +1,6 @@
 // EtcdV2Client: the etcd v2 keys API (https://etcd.io/docs/v2.3/api/) as the seed aio_etcd
-// offers it: write/read/delete, compare-and-swap, watch with waitIndex, TTL refresh, append.
+// offers it: write/read/delete, compare-and-swap, watch with waitIndex, TTL refresh, append
+// (V2Lock: v2_lock.ts).
 
 import { defaultConnect } from "../core/default_connect.ts";
 import { observability, type ObservabilityOptions } from "../core/observability.ts";
@@ -19,6 +20,8 @@ import type { EtcdEvents } from "./events.ts";
 import type { HttpRequest, HttpResponse } from "./http1/codec.ts";
 import { list } from "./kv.ts";
 import { toResult, v2Json, v2List } from "./v2_answer.ts";
+
+export { V2Lock } from "./v2_lock.ts";
 
 /** Options of an {@link EtcdV2Client}. */
 export interface EtcdV2ClientOptions extends EtcdLimits, ObservabilityOptions {
@@ -380,82 +383,3 @@ const V2_OPERATIONS: Record<HttpRequest["method"], string> = {
   POST: "create",
   DELETE: "delete",
 };
-
-/**
- * A v2 lock (the aio_etcd recipe): an in-order key under `lockPrefix/name`; the holder is
- * the lowest key, waiters watch their predecessor. `await using` releases it.
- *
- * @example
- * ```ts
- * import { EtcdV2Client, V2Lock } from "@kvwire/kvwire/etcd";
- * await using client = new EtcdV2Client();
- * await using lock = new V2Lock(client, "customer1");
- * await lock.acquire({ ttl: 60 });
- * lock.isAcquired; // true
- * ```
- */
-export class V2Lock {
-  readonly #client: EtcdV2Client;
-  readonly #dir: string;
-  #key: string | undefined;
-  #acquired = false;
-
-  /** Describes the lock; nothing is acquired yet. */
-  constructor(client: EtcdV2Client, name: string) {
-    this.#client = client;
-    this.#dir = `${client.lockPrefix.replace(/\/$/, "")}/${name}`;
-  }
-
-  /** True while held. */
-  get isAcquired(): boolean {
-    return this.#acquired;
-  }
-
-  /**
-   * Acquires (or, when held, renews with `ttl`). With `blocking: false` returns false at once
-   * when another holder has it.
-   */
-  async acquire(
-    options: { blocking?: boolean; ttl?: number; signal?: AbortSignal } = {},
-  ): Promise<boolean> {
-    if (this.#acquired && this.#key) {
-      await this.#client.write(this.#key, "1", { prevExist: true, ttl: options.ttl });
-      return true;
-    }
-    this.#key ??=
-      (await this.#client.write(this.#dir, "1", { append: true, ttl: options.ttl })).key;
-    for (;;) {
-      const dir = await this.#client.read(this.#dir, { sorted: true, quorum: true });
-      const keys = dir.nodes.map((n) => n.key);
-      const mine = keys.indexOf(this.#key);
-      if (mine === -1) throw new EtcdV2Error("The lock key expired while waiting", 100, this.#key);
-      if (mine === 0) return (this.#acquired = true);
-      if (options.blocking === false) {
-        await this.release();
-        return false;
-      }
-      try {
-        await this.#client.watch(keys[mine - 1], {
-          index: dir.etcdIndex + 1,
-          signal: options.signal,
-        });
-      } catch (error) {
-        if (options.signal?.aborted) await this.release();
-        if (!(error instanceof EtcdV2Error)) throw error;
-      }
-    }
-  }
-
-  /** Releases the lock (deletes its key). Idempotent. */
-  async release(): Promise<void> {
-    const key = this.#key;
-    this.#key = undefined;
-    this.#acquired = false;
-    if (key) await this.#client.delete(key).catch(() => {});
-  }
-
-  /** Releases the lock at the end of an `await using` scope, as {@link release}. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.release();
-  }
-}

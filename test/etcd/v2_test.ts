@@ -137,3 +137,22 @@ test("v2: Lock excludes, renews, releases; machines and leader", async () => {
   const leader = await client.leader();
   assert.deepEqual(leader.clientURLs, machines);
 });
+
+test("v2: a held Lock is kept alive past its TTL; isAcquired and held() follow the server", {
+  timeout: 20_000,
+}, async () => {
+  await using lock = new V2Lock(client, `alive-${crypto.randomUUID()}`);
+  assert.equal(await lock.acquire({ ttl: 1 }), true);
+  const key = lock.key!;
+  // Let two TTLs pass: only the keep-alive keeps the key.
+  await new Promise((resolve) => setTimeout(resolve, 2200));
+  assert.equal((await client.read(key)).value, "1", "the key outlived its TTL");
+  assert.equal(lock.isAcquired, true);
+  assert.equal(await lock.held(), true);
+  await client.delete(key); // lost behind its back (an operator, a partition)
+  assert.equal(await lock.held(), false, "held() re-reads the server");
+  assert.equal(lock.isAcquired, false);
+  assert.equal(await lock.acquire({ ttl: 1, blocking: false }), true, "a new key is made");
+  assert.notEqual(lock.key, key);
+  await assert.rejects(lock.acquire({ ttl: 0.5 }), RangeError);
+});

@@ -91,6 +91,7 @@ export {
   EtcdV2Client,
   type EtcdV2ClientOptions,
   V2Lock,
+  type V2Member,
   type V2Node,
   type V2ReadOptions,
   type V2Result,

@@ -77,6 +77,18 @@ export interface V2Result extends V2Node {
   children: V2Node[];
 }
 
+/** A member of the cluster as the v2 API lists it. */
+export interface V2Member {
+  /** The member's id (hex). */
+  id: string;
+  /** The member's name. */
+  name: string;
+  /** URLs the other members reach it at. */
+  peerURLs: string[];
+  /** URLs clients reach it at. */
+  clientURLs: string[];
+}
+
 /** Options of a write. */
 export interface V2WriteOptions {
   /** Seconds the node lives. */
@@ -327,16 +339,50 @@ export class EtcdV2Client {
     );
   }
 
-  /** The leader member: `{ id, name, peerURLs, clientURLs }`. */
-  async leader(): Promise<{ id: string; name: string; peerURLs: string[]; clientURLs: string[] }> {
-    const self = await this.#json(`${this.#prefix}/stats/self`, "stats_self");
-    const leaderId = (self.leaderInfo as { leader?: string } | undefined)?.leader;
+  /** The cluster's members (`/v2/members`). */
+  async members(): Promise<V2Member[]> {
     const { members } = await this.#json(`${this.#prefix}/members`, "members");
-    const found = list<{ id: string; name: string; peerURLs: string[]; clientURLs: string[] }>(
-      members,
-    ).find((m) => m.id === leaderId);
+    return list<Record<string, unknown>>(members).map((m) => ({
+      id: String(m.id ?? ""),
+      name: String(m.name ?? ""),
+      peerURLs: list<unknown>(m.peerURLs).map(String),
+      clientURLs: list<unknown>(m.clientURLs).map(String),
+    }));
+  }
+
+  /** The leader member: `{ id, name, peerURLs, clientURLs }`. */
+  async leader(): Promise<V2Member> {
+    const self = await this.serverStats("self");
+    const leaderId = (self.leaderInfo as { leader?: string } | undefined)?.leader;
+    const found = (await this.members()).find((m) => m.id === leaderId);
     if (!found) throw new EtcdV2Error("The cluster has no leader", 301);
     return found;
+  }
+
+  /**
+   * The statistics of `/v2/stats/<kind>`: `self` (this member), `leader` (its followers, on
+   * the leader) or `store` (operation counts), as etcd sends them.
+   */
+  async serverStats(kind: "self" | "leader" | "store"): Promise<Record<string, unknown>> {
+    if (kind !== "self" && kind !== "leader" && kind !== "store") {
+      throw new RangeError(`kind must be "self", "leader" or "store", got ${String(kind)}`);
+    }
+    return await this.#json(`${this.#prefix}/stats/${kind}`, `stats_${kind}`);
+  }
+
+  /** The server's and the cluster's versions (`/version`; served with the v2 API off too). */
+  async version(): Promise<{ etcdserver: string; etcdcluster: string }> {
+    const json = await this.#json("/version", "version");
+    return {
+      etcdserver: String(json.etcdserver ?? ""),
+      etcdcluster: String(json.etcdcluster ?? ""),
+    };
+  }
+
+  /** Deletes `key` and returns the node it held (aio_etcd's `pop`). */
+  async pop(key: string): Promise<V2Node> {
+    const result = await this.delete(key);
+    return result.prevNode ?? { ...result, nodes: [] };
   }
 
   /** Closes every connection. */

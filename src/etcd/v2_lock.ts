@@ -66,14 +66,38 @@ export class V2Lock {
 
   /**
    * Acquires (or, when held, renews with `ttl`). With `blocking: false` returns false at once
-   * when another holder has it.
+   * when another holder has it; with `timeout` (ms), returns false (its key deleted) when the
+   * lock was not acquired in time.
    */
   async acquire(
-    options: { blocking?: boolean; ttl?: number; signal?: AbortSignal } = {},
+    options: { blocking?: boolean; ttl?: number; signal?: AbortSignal; timeout?: number } = {},
   ): Promise<boolean> {
     if (options.ttl !== undefined && !(Number.isInteger(options.ttl) && options.ttl > 0)) {
       throw new RangeError(`ttl must be a positive integer (seconds), got ${options.ttl}`);
     }
+    const { timeout, signal } = options;
+    if (timeout === undefined) return await this.#acquire(options);
+    if (!(Number.isSafeInteger(timeout) && timeout > 0)) {
+      throw new RangeError(`timeout must be a positive integer (ms), got ${timeout}`);
+    }
+    const controller = new AbortController();
+    const forward = (): void => controller.abort(signal?.reason);
+    signal?.addEventListener("abort", forward, { once: true });
+    const timer = setTimeout(() => controller.abort(), timeout);
+    try {
+      return await this.#acquire({ ...options, signal: controller.signal });
+    } catch (error) {
+      if (controller.signal.aborted && !signal?.aborted) return false; // timed out, released
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", forward);
+    }
+  }
+
+  async #acquire(
+    options: { blocking?: boolean; ttl?: number; signal?: AbortSignal },
+  ): Promise<boolean> {
     if (this.#acquired && this.#key) {
       await this.#client.write(this.#key, "1", { prevExist: true, ttl: options.ttl });
       this.#held(options.ttl);

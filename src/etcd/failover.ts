@@ -106,18 +106,21 @@ export class Failover {
         }
         lastError = error as Error;
         sent ||= error instanceof KvError && error.sent;
-        if (error instanceof KvError && error.code === "CONNECT_FAILED") {
-          refused.add(ep);
-          // Every endpoint refused: nothing listens (down, or a mistyped address). Say so now
-          // rather than at the deadline; watches and keep-alives retry on their own.
-          if (refused.size === this.endpoints.length) throw error;
-        }
         if (error instanceof TimeoutError && Date.now() >= deadline) {
           if (!sent || error.sent) throw error;
           break; // an earlier attempt may have run: say so
         }
         const retry = this.#retryable(ep, error as Error, options.idempotent === true);
         if (!retry) throw error;
+        if (error instanceof KvError && error.code === "CONNECT_FAILED") {
+          refused.add(ep);
+          // Every endpoint refused: nothing listens (down, or a mistyped address). Say so now
+          // rather than at the deadline; watches and keep-alives retry on their own.
+          if (refused.size === this.endpoints.length) {
+            if (!sent) throw error;
+            break; // an earlier attempt may have run: say so
+          }
+        }
         const delay = this.endpoints.length > 1 && tries % this.endpoints.length !== 0
           ? 0
           : backoff.next();

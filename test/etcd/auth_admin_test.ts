@@ -77,6 +77,10 @@ test("auth admin: users and roles, cross-checked with etcdctl", async () => {
   await etcd.auth.userRevokeRole("app", "reader");
   assert.deepEqual(await etcd.auth.userGet("app"), { roles: [] });
   await etcd.auth.roleDelete("reader");
+  await etcd.auth.userAdd("cn-only", undefined, { noPassword: true }); // TLS common name users
+  assert.deepEqual(await etcd.auth.userList(), ["app", "cn-only"]);
+  await etcd.auth.userDelete("cn-only");
+  await assert.rejects(etcd.auth.userAdd("nopw", undefined), TypeError);
   assert.deepEqual(lines(await etcdctl("role", "list")), []);
   await assert.rejects(etcd.auth.roleGet("reader"), /role name not found/);
 });

@@ -36,6 +36,7 @@ import {
   text,
 } from "./kv.ts";
 import { type Alarm, Maintenance } from "./maintenance.ts";
+import { runStm, type Stm, type StmOptions, type StmResult } from "./stm.ts";
 import { Lease, type LeaseInfo, type LeaseOptions } from "./lease.ts";
 import { Election, Lock, type LockOptions } from "./lock.ts";
 import { type TxnRequest, txnRequest, type TxnResult, txnResult } from "./txn.ts";
@@ -396,6 +397,29 @@ export class EtcdClient {
   /** An election by name: campaign, proclaim, leader, resign. */
   election(name: Bytes): Election {
     return new Election(this.#channel, this.#keys.key(name));
+  }
+
+  /**
+   * Runs `apply` as a software transaction: its reads are recorded and its writes applied in
+   * one txn at the end, which fails (and `apply` runs again) when a read conflicts, per the
+   * `isolation` level (default `SerializableSnapshot`, etcd's `concurrency` levels).
+   *
+   * @example
+   * ```ts
+   * import { EtcdClient } from "@kvwire/kvwire/etcd";
+   * await using etcd = new EtcdClient();
+   * await etcd.stm(async (tx) => {
+   *   const from = Number(await tx.get("accounts/a") ?? "0");
+   *   tx.put("accounts/a", String(from - 10));
+   *   tx.put("accounts/b", String(Number(await tx.get("accounts/b") ?? "0") + 10));
+   * }, { isolation: "RepeatableReads" });
+   * ```
+   */
+  async stm<T>(
+    apply: (stm: Stm) => Promise<T> | T,
+    options: StmOptions = {},
+  ): Promise<StmResult<T>> {
+    return await runStm(this, apply, options);
   }
 
   /** The cluster's members; see {@link cluster}. */

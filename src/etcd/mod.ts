@@ -85,6 +85,14 @@ export {
   type LockOptions,
 } from "./lock.ts";
 export { ElectionObserver, type ObserveOptions } from "./observe.ts";
+export {
+  Isolation,
+  runStm,
+  type Stm,
+  type StmBackend,
+  type StmOptions,
+  type StmResult,
+} from "./stm.ts";
 export type { Compare, CompareTarget, TxnOp, TxnOpResult, TxnRequest, TxnResult } from "./txn.ts";
 export { Watcher, type WatchEvent, type WatchOptions, type WatchRestart } from "./watch.ts";
 export {

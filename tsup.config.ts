@@ -44,6 +44,8 @@ export default defineConfig([
     platform: "neutral",
     splitting: true,
     treeshake: true,
+    // Class names as written: `err.name` is `EtcdV2Error`, not esbuild's `_EtcdV2Error`.
+    keepNames: true,
     // Keep `node:net` as written: tsup would strip the prefix, and neutral or edge bundlers
     // then fail on a bare `net` (scripts/workerd_bundle.ts checks every entry).
     removeNodeProtocol: false,
@@ -58,6 +60,8 @@ export default defineConfig([
     platform: "node",
     splitting: false,
     treeshake: true,
+    // Class names as written: `err.name` is `EtcdV2Error`, not esbuild's `_EtcdV2Error`.
+    keepNames: true,
     removeNodeProtocol: false,
     external: [/^node:/],
   },
@@ -72,6 +76,8 @@ export default defineConfig([
     platform: "neutral",
     splitting: true,
     treeshake: true,
+    // Class names as written: `err.name` is `EtcdV2Error`, not esbuild's `_EtcdV2Error`.
+    keepNames: true,
     // `node:diagnostics_channel` (Workers with `nodejs_compat`) is the one built-in allowed here:
     // only the diagnostics-channel entry reaches it.
     removeNodeProtocol: false,

@@ -61,15 +61,8 @@ export async function collect<T>(
  * `secret` body (it may carry a token) is not quoted in the error.
  */
 export function parseJson(bytes: Uint8Array, secret = false): Record<string, unknown> {
-  let json: unknown;
-  try {
-    json = JSON.parse(utf8Decode(bytes));
-  } catch {
-    json = undefined;
-  }
-  if (typeof json === "object" && json !== null && !Array.isArray(json)) {
-    return json as Record<string, unknown>;
-  }
+  const json = jsonObject(bytes);
+  if (json !== undefined) return json;
   const quoted = secret
     ? `(${bytes.length} bytes, not shown: it may hold a token)`
     : JSON.stringify(utf8Decode(bytes.subarray(0, 80)));
@@ -78,12 +71,30 @@ export function parseJson(bytes: Uint8Array, secret = false): Record<string, unk
   });
 }
 
-export function safeJson(bytes: Uint8Array): unknown {
+/**
+ * The body of an error answer (HTTP status not 200) as an object: the JSON the gateway sent,
+ * else `{ message, code: 2 }` naming the status and quoting the start of the body (a proxy's
+ * page, Go's `404 page not found`), so that the status decides and a non-JSON body is no
+ * protocol error.
+ */
+export function errorJson(status: number, bytes: Uint8Array): Record<string, unknown> {
+  const json = jsonObject(bytes);
+  if (json !== undefined) return json;
+  const text = utf8Decode(bytes.subarray(0, 200)).trim();
+  return { message: `etcd answered HTTP ${status}${text ? `: ${text}` : ""}`, code: 2 };
+}
+
+/** The body parsed as a JSON object, or undefined when it is not one. */
+export function jsonObject(bytes: Uint8Array): Record<string, unknown> | undefined {
   try {
-    return JSON.parse(utf8Decode(bytes));
+    const json: unknown = JSON.parse(utf8Decode(bytes));
+    if (typeof json === "object" && json !== null && !Array.isArray(json)) {
+      return json as Record<string, unknown>;
+    }
   } catch {
-    return { message: utf8Decode(bytes.subarray(0, 200)), code: 2 };
+    // not JSON
   }
+  return undefined;
 }
 
 /** Status, length and an FNV-1a hash of an answer's body: equal for byte-identical answers. */

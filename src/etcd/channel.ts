@@ -10,7 +10,7 @@ import { ConnectionClosedError, RemoteProtocolError, UnresponsiveError } from ".
 import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
 import type { StreamQueue } from "../core/stream_queue.ts";
 import { formatAddress } from "../core/transport.ts";
-import { checked, collect, type Decode, parseJson, Reauth, safeJson } from "./answer.ts";
+import { checked, collect, type Decode, errorJson, parseJson, Reauth } from "./answer.ts";
 import type {
   Address,
   CallInfo,
@@ -261,6 +261,7 @@ export class Channel {
   ): Promise<T> {
     const text = JSON.stringify(body);
     return await this.#failover.run(options, path, op, async (ep, reauthed, remaining) => {
+      if (this.#authing) await this.#authing;
       if (this.#options.auth && this.#token === undefined) await this.#authenticate(options);
       const headers: Record<string, string> = { "Content-Type": "application/json" };
       if (this.#token !== undefined) headers["Authorization"] = this.#token;
@@ -270,15 +271,18 @@ export class Channel {
         : options.idempotent === true
         ? "unless-same"
         : "never";
+      const generation = this.#authentications;
       return await ep.pool.exchange(request, remaining, options.signal, fresh, (response) => {
-        const json = parseJson(response.body);
         if (response.status === 200) {
+          const json = parseJson(response.body);
           if (this.#events.has("leaderChange")) this.#failover.observeLeader(ep, path, json);
           return decode ? decode(json) : json as T;
         }
-        const error = etcdErrorFromJson(json, response.status);
+        const error = etcdErrorFromJson(errorJson(response.status, response.body), response.status);
         if (!reauthed && this.isTokenRejection(error)) {
-          this.#token = undefined;
+          // Only the first call refused with this token drops it: the others of a burst sent
+          // with it retry with the one that call fetches.
+          if (this.#authentications === generation) this.#token = undefined;
           throw new Reauth(error);
         }
         throw error;
@@ -445,8 +449,10 @@ export class Channel {
           undefined,
           (ep, _reauthed, remaining) =>
             ep.pool.exchange(request, remaining, options.signal, "always", (response) => {
+              if (response.status !== 200) {
+                throw etcdErrorFromJson(errorJson(response.status, response.body), response.status);
+              }
               const json = parseJson(response.body, true) as { token?: unknown };
-              if (response.status !== 200) throw etcdErrorFromJson(json, response.status);
               if (typeof json.token !== "string") throw new TypeError("the answer has no token");
               return json.token;
             }),
@@ -477,7 +483,7 @@ export class Channel {
     }
     const machine = new Http1Connection({
       host: host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`,
-      streamError: (r) => etcdErrorFromJson(safeJson(r.body), r.status),
+      streamError: (r) => etcdErrorFromJson(errorJson(r.status, r.body), r.status),
       maxBodyBytes: this.#options.maxResponseBytes,
       maxItemBytes: this.#options.maxWatchMessageBytes,
       maxHeaderBytes: this.#options.maxHeaderBytes,

@@ -8,6 +8,8 @@ import { base64Encode } from "./base64.ts";
 import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
 import { type CallOptions, Channel, type ChannelSummary } from "./channel.ts";
 import { ReadCoalescer } from "./coalesce.ts";
+import { AuthAdmin } from "./auth_admin.ts";
+import { ClusterAdmin } from "./cluster_admin.ts";
 import type { EtcdClientOptions, Member, MemberStatus } from "./client_options.ts";
 import { parseEndpoints } from "./endpoints.ts";
 import type { EtcdEvents } from "./events.ts";
@@ -17,7 +19,6 @@ import {
   deleteRequest,
   type DeleteResult,
   deleteResult,
-  headerRevision,
   int,
   type KeyRange,
   Keys,
@@ -34,6 +35,8 @@ import {
   rangeResult,
   text,
 } from "./kv.ts";
+import { type Alarm, Maintenance } from "./maintenance.ts";
+import { runStm, type Stm, type StmOptions, type StmResult } from "./stm.ts";
 import { Lease, type LeaseInfo, type LeaseOptions } from "./lease.ts";
 import { Election, Lock, type LockOptions } from "./lock.ts";
 import { type TxnRequest, txnRequest, type TxnResult, txnResult } from "./txn.ts";
@@ -59,6 +62,40 @@ export class EtcdClient {
   readonly #options: EtcdClientOptions;
   readonly #owner: boolean;
   #reads: ReadCoalescer | undefined;
+  /**
+   * The Maintenance service: status, alarms, defragment, hash, moveLeader, snapshot.
+   *
+   * @example
+   * ```ts
+   * import { EtcdClient } from "@kvwire/kvwire/etcd";
+   * await using etcd = new EtcdClient();
+   * for await (const chunk of etcd.maintenance.snapshot()) console.log(chunk.length);
+   * ```
+   */
+  readonly maintenance: Maintenance;
+  /**
+   * The Cluster service: list, add (learners too), remove, update and promote members.
+   *
+   * @example
+   * ```ts
+   * import { EtcdClient } from "@kvwire/kvwire/etcd";
+   * await using etcd = new EtcdClient();
+   * console.log((await etcd.cluster.list()).map((m) => m.name));
+   * ```
+   */
+  readonly cluster: ClusterAdmin;
+  /**
+   * The Auth service: enable/disable, users and roles. (The `auth` option holds the
+   * credentials the client itself signs in with.)
+   *
+   * @example
+   * ```ts
+   * import { EtcdClient } from "@kvwire/kvwire/etcd";
+   * await using etcd = new EtcdClient({ auth: { username: "root", password: "s3cret" } });
+   * console.log(await etcd.auth.userList()); // ["root", ...]
+   * ```
+   */
+  readonly auth: AuthAdmin;
 
   /** Creates the client; connections open on first use. */
   constructor(options: EtcdClientOptions = {}, shared?: Channel) {
@@ -66,6 +103,9 @@ export class EtcdClient {
     this.#keys = new Keys(options.namespace ?? "");
     this.#owner = shared === undefined;
     this.#channel = shared ?? openChannel(options);
+    this.maintenance = new Maintenance(this.#channel);
+    this.cluster = new ClusterAdmin(this.#channel);
+    this.auth = new AuthAdmin(this.#channel, this.#keys);
     if (options.coalesceReads !== false) {
       this.#reads = new ReadCoalescer(this.#channel, { requestTimeout: options.requestTimeout });
     }
@@ -359,53 +399,42 @@ export class EtcdClient {
     return new Election(this.#channel, this.#keys.key(name));
   }
 
-  /** The cluster's members. */
+  /**
+   * Runs `apply` as a software transaction: its reads are recorded and its writes applied in
+   * one txn at the end, which fails (and `apply` runs again) when a read conflicts, per the
+   * `isolation` level (default `SerializableSnapshot`, etcd's `concurrency` levels).
+   *
+   * @example
+   * ```ts
+   * import { EtcdClient } from "@kvwire/kvwire/etcd";
+   * await using etcd = new EtcdClient();
+   * await etcd.stm(async (tx) => {
+   *   const from = Number(await tx.get("accounts/a") ?? "0");
+   *   tx.put("accounts/a", String(from - 10));
+   *   tx.put("accounts/b", String(Number(await tx.get("accounts/b") ?? "0") + 10));
+   * }, { isolation: "RepeatableReads" });
+   * ```
+   */
+  async stm<T>(
+    apply: (stm: Stm) => Promise<T> | T,
+    options: StmOptions = {},
+  ): Promise<StmResult<T>> {
+    return await runStm(this, apply, options);
+  }
+
+  /** The cluster's members; see {@link cluster}. */
   async members(options: CallOptions = {}): Promise<Member[]> {
-    return await this.#channel.call(
-      "/v3/cluster/member/list",
-      {},
-      { ...options, idempotent: true },
-      (json) =>
-        list<Record<string, unknown>>(json.members).map((m) => ({
-          id: int(m.ID as string),
-          name: String(m.name ?? ""),
-          peerUrls: list<unknown>(m.peerURLs).map(String),
-          clientUrls: list<unknown>(m.clientURLs).map(String),
-          isLearner: m.isLearner === true,
-        })),
-    );
+    return await this.cluster.list(options);
   }
 
-  /** The status of the member that answers (the current endpoint). */
+  /** The status of the member that answers (the current endpoint); see {@link maintenance}. */
   async status(options: CallOptions = {}): Promise<MemberStatus> {
-    return await this.#channel.call("/v3/maintenance/status", {}, {
-      ...options,
-      idempotent: true,
-    }, (json) => {
-      const header = json.header as Record<string, string> | undefined;
-      return {
-        version: String(json.version ?? ""),
-        dbSize: int(json.dbSize as string),
-        leader: int(json.leader as string),
-        memberId: int(header?.member_id),
-        raftIndex: int(json.raftIndex as string),
-        raftTerm: int(json.raftTerm as string),
-        revision: headerRevision(json),
-        errors: list<unknown>(json.errors).map(String),
-      };
-    });
+    return await this.maintenance.status(options);
   }
 
-  /** Active alarms (`NOSPACE`, `CORRUPT`). */
-  async alarms(options: CallOptions = {}): Promise<{ memberId: bigint; alarm: string }[]> {
-    return await this.#channel.call("/v3/maintenance/alarm", { action: "GET" }, {
-      ...options,
-      idempotent: true,
-    }, (json) =>
-      list<Record<string, string>>(json.alarms).map((a) => ({
-        memberId: int(a.memberID),
-        alarm: String(a.alarm ?? "NONE"),
-      })));
+  /** Active alarms (`NOSPACE`, `CORRUPT`); see {@link maintenance}. */
+  async alarms(options: CallOptions = {}): Promise<Alarm[]> {
+    return await this.maintenance.alarms(options);
   }
 
   /** Closes every connection (a namespaced view does nothing). Watches and leases end. */

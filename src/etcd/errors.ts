@@ -251,3 +251,26 @@ export class EtcdNotFileOrDirError extends EtcdV2Error {}
  * ```
  */
 export class EtcdEventIndexClearedError extends EtcdV2Error {}
+
+/**
+ * v2: the server does not serve the v2 API (off by default since etcd 3.4, gone in 3.6): it
+ * answered HTTP 404 without a v2 error body. Start etcd with `--enable-v2=true` or use the v3
+ * `EtcdClient`.
+ *
+ * @example
+ * ```ts
+ * import { EtcdV2DisabledError } from "@kvwire/kvwire/etcd";
+ * new EtcdV2DisabledError("GET /v2/keys/a").errorCode; // 404
+ * ```
+ */
+export class EtcdV2DisabledError extends EtcdV2Error {
+  /** `request`: what was asked (`GET /v2/keys/a`), quoted in the message. */
+  constructor(request: string) {
+    super(
+      `etcd's v2 API is not enabled on this server (${request} answered HTTP 404): start ` +
+        "etcd with --enable-v2=true (off by default since 3.4, removed in 3.6) or use the v3 " +
+        "EtcdClient",
+      404,
+    );
+  }
+}

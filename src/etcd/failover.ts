@@ -25,7 +25,8 @@ const TRANSIENT =
  * call did not run, or with an idempotent call, is marked down and the call goes on to the
  * next. A change of the preferred endpoint is an `endpointSwitch`. Each attempt points the
  * call's Operation at its endpoint: a re-send to the same endpoint is a retry, to another one a
- * redirection.
+ * redirection. A call fails at once (not at its deadline) when every endpoint refused the
+ * connection during it.
  *
  * @example
  * ```ts
@@ -82,6 +83,7 @@ export class Failover {
     let reauthed = false;
     let lastError: Error | undefined;
     let sent = false; // an attempt may have run
+    const refused = new Set<Endpoint>(); // endpoints that could not be connected to
     for (let tries = 0;; tries++) {
       if (this.#isClosed()) {
         throw new ConnectionClosedError(`etcd client is closed; ${what} not sent`);
@@ -110,6 +112,15 @@ export class Failover {
         }
         const retry = this.#retryable(ep, error as Error, options.idempotent === true);
         if (!retry) throw error;
+        if (error instanceof KvError && error.code === "CONNECT_FAILED") {
+          refused.add(ep);
+          // Every endpoint refused: nothing listens (down, or a mistyped address). Say so now
+          // rather than at the deadline; watches and keep-alives retry on their own.
+          if (refused.size === this.endpoints.length) {
+            if (!sent) throw error;
+            break; // an earlier attempt may have run: say so
+          }
+        }
         const delay = this.endpoints.length > 1 && tries % this.endpoints.length !== 0
           ? 0
           : backoff.next();

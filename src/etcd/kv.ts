@@ -110,12 +110,12 @@ export class Keys {
 
   /** `namespace` is prepended to every key. */
   constructor(namespace: Bytes = "") {
-    this.#prefix = toBytes(namespace);
+    this.#prefix = toBytes(namespace, "namespace");
   }
 
   /** The stored key for a user key. */
   key(key: Bytes): Uint8Array {
-    const k = toBytes(key);
+    const k = toBytes(key, "key");
     if (this.#prefix.length === 0) return k;
     const out = new Uint8Array(this.#prefix.length + k.length);
     out.set(this.#prefix);
@@ -228,9 +228,18 @@ export interface JsonKv {
   lease?: string;
 }
 
-/** Bytes of a string (UTF-8) or the bytes themselves. */
-export function toBytes(value: Bytes): Uint8Array {
-  return typeof value === "string" ? utf8Encode(value) : value;
+/**
+ * Bytes of a string (UTF-8) or the bytes themselves; anything else (a number, null) is a
+ * TypeError naming `name`, thrown before a request is sent.
+ */
+export function toBytes(value: Bytes, name = "value"): Uint8Array {
+  if (typeof value === "string") return utf8Encode(value);
+  if (value instanceof Uint8Array) return value;
+  throw new TypeError(`${name} must be a string or a Uint8Array, got ${describe(value)}`);
+}
+
+function describe(value: unknown): string {
+  return value === null ? "null" : typeof value === "number" ? `the number ${value}` : typeof value;
 }
 
 /** Decodes a base64 field (absent = empty). */

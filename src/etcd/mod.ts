@@ -46,6 +46,8 @@ export {
 } from "./channel.ts";
 export { ConnectionPool, type Freshness, type Http1Driver } from "./pool.ts";
 export { EtcdClient, type EtcdClientOptions, type Member, type MemberStatus } from "./client.ts";
+export { AuthAdmin, type Permission, PermissionType } from "./auth_admin.ts";
+export { ClusterAdmin, type MemberAdded } from "./cluster_admin.ts";
 export { Endpoint } from "./endpoint.ts";
 export { type EtcdEndpoints, parseEndpoints } from "./endpoints.ts";
 export { type EtcdEvents, operationOf } from "./events.ts";
@@ -73,6 +75,7 @@ export {
   text,
 } from "./kv.ts";
 export { Lease, type LeaseInfo, type LeaseOptions } from "./lease.ts";
+export { type Alarm, AlarmType, Maintenance } from "./maintenance.ts";
 export {
   Election,
   type Leader,
@@ -82,12 +85,21 @@ export {
   type LockOptions,
 } from "./lock.ts";
 export { ElectionObserver, type ObserveOptions } from "./observe.ts";
+export {
+  Isolation,
+  runStm,
+  type Stm,
+  type StmBackend,
+  type StmOptions,
+  type StmResult,
+} from "./stm.ts";
 export type { Compare, CompareTarget, TxnOp, TxnOpResult, TxnRequest, TxnResult } from "./txn.ts";
 export { Watcher, type WatchEvent, type WatchOptions, type WatchRestart } from "./watch.ts";
 export {
   EtcdV2Client,
   type EtcdV2ClientOptions,
   V2Lock,
+  type V2Member,
   type V2Node,
   type V2ReadOptions,
   type V2Result,

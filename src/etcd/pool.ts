@@ -20,7 +20,7 @@ export type Http1Driver = Driver<HttpRequest, HttpResponse, Uint8Array>;
  * When an answer byte-identical to the previous one on the connection is presumed to be a late
  * duplicate of it: "always" (the true answer always differs: a put makes a new revision),
  * "unless-same" (idempotent calls, unless the request is the same as the previous one; they
- * then run again elsewhere) or "never".
+ * then run again elsewhere) or "never". Only successful (200) answers are compared.
  */
 export type Freshness = "always" | "unless-same" | "never";
 
@@ -150,8 +150,10 @@ export class ConnectionPool {
     const now = { request: requestPrint(request), answer: answerPrint(response) };
     const last = this.#last.get(driver);
     this.#last.set(driver, now);
+    // Error answers (a refused token, a denied permission) repeat by nature: only a success
+    // carries a new revision or id.
     if (
-      last?.answer !== now.answer ||
+      response.status !== 200 || last?.answer !== now.answer ||
       !(fresh === "always" || (fresh === "unless-same" && last.request !== now.request))
     ) return;
     const why = new RemoteProtocolError(

@@ -1,13 +1,12 @@
 // EtcdV2Client: the etcd v2 keys API (https://etcd.io/docs/v2.3/api/) as the seed aio_etcd
-// offers it: write/read/delete, compare-and-swap, watch with waitIndex, TTL refresh, append.
+// offers it: write/read/delete, compare-and-swap, watch with waitIndex, TTL refresh, append
+// (V2Lock: v2_lock.ts).
 
-import { utf8Decode } from "../core/bytes.ts";
 import { defaultConnect } from "../core/default_connect.ts";
 import { observability, type ObservabilityOptions } from "../core/observability.ts";
 import type { ClientStats } from "../core/observe.ts";
 import type { Connect, ConnectOptions } from "../core/transport.ts";
 import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
-import { parseJson } from "./answer.ts";
 import {
   type Address,
   type CallOptions,
@@ -19,7 +18,10 @@ import { parseEndpoints } from "./endpoints.ts";
 import { EtcdV2Error } from "./errors.ts";
 import type { EtcdEvents } from "./events.ts";
 import type { HttpRequest, HttpResponse } from "./http1/codec.ts";
-import { list, num } from "./kv.ts";
+import { list } from "./kv.ts";
+import { toResult, v2Json, v2List } from "./v2_answer.ts";
+
+export { V2Lock } from "./v2_lock.ts";
 
 /** Options of an {@link EtcdV2Client}. */
 export interface EtcdV2ClientOptions extends EtcdLimits, ObservabilityOptions {
@@ -73,6 +75,18 @@ export interface V2Result extends V2Node {
   etcdIndex: number;
   /** Every leaf under this node, depth first (the node itself when it is a leaf). */
   children: V2Node[];
+}
+
+/** A member of the cluster as the v2 API lists it. */
+export interface V2Member {
+  /** The member's id (hex). */
+  id: string;
+  /** The member's name. */
+  name: string;
+  /** URLs the other members reach it at. */
+  peerURLs: string[];
+  /** URLs clients reach it at. */
+  clientURLs: string[];
 }
 
 /** Options of a write. */
@@ -316,25 +330,59 @@ export class EtcdV2Client {
 
   /** The client URLs of the cluster's members. */
   async machines(): Promise<string[]> {
+    const request: HttpRequest = { method: "GET", path: `${this.#prefix}/machines` };
     return await this.#channel.raw(
-      { method: "GET", path: `${this.#prefix}/machines` },
+      request,
       { idempotent: true },
-      (response) =>
-        utf8Decode(response.body).split(",").map((s) => s.trim()).filter((s) => s !== ""),
+      (response) => v2List(request, response),
       "machines",
     );
   }
 
-  /** The leader member: `{ id, name, peerURLs, clientURLs }`. */
-  async leader(): Promise<{ id: string; name: string; peerURLs: string[]; clientURLs: string[] }> {
-    const self = await this.#json(`${this.#prefix}/stats/self`, "stats_self");
-    const leaderId = (self.leaderInfo as { leader?: string } | undefined)?.leader;
+  /** The cluster's members (`/v2/members`). */
+  async members(): Promise<V2Member[]> {
     const { members } = await this.#json(`${this.#prefix}/members`, "members");
-    const found = list<{ id: string; name: string; peerURLs: string[]; clientURLs: string[] }>(
-      members,
-    ).find((m) => m.id === leaderId);
+    return list<Record<string, unknown>>(members).map((m) => ({
+      id: String(m.id ?? ""),
+      name: String(m.name ?? ""),
+      peerURLs: list<unknown>(m.peerURLs).map(String),
+      clientURLs: list<unknown>(m.clientURLs).map(String),
+    }));
+  }
+
+  /** The leader member: `{ id, name, peerURLs, clientURLs }`. */
+  async leader(): Promise<V2Member> {
+    const self = await this.serverStats("self");
+    const leaderId = (self.leaderInfo as { leader?: string } | undefined)?.leader;
+    const found = (await this.members()).find((m) => m.id === leaderId);
     if (!found) throw new EtcdV2Error("The cluster has no leader", 301);
     return found;
+  }
+
+  /**
+   * The statistics of `/v2/stats/<kind>`: `self` (this member), `leader` (its followers, on
+   * the leader) or `store` (operation counts), as etcd sends them.
+   */
+  async serverStats(kind: "self" | "leader" | "store"): Promise<Record<string, unknown>> {
+    if (kind !== "self" && kind !== "leader" && kind !== "store") {
+      throw new RangeError(`kind must be "self", "leader" or "store", got ${String(kind)}`);
+    }
+    return await this.#json(`${this.#prefix}/stats/${kind}`, `stats_${kind}`);
+  }
+
+  /** The server's and the cluster's versions (`/version`; served with the v2 API off too). */
+  async version(): Promise<{ etcdserver: string; etcdcluster: string }> {
+    const json = await this.#json("/version", "version");
+    return {
+      etcdserver: String(json.etcdserver ?? ""),
+      etcdcluster: String(json.etcdcluster ?? ""),
+    };
+  }
+
+  /** Deletes `key` and returns the node it held (aio_etcd's `pop`). */
+  async pop(key: string): Promise<V2Node> {
+    const result = await this.delete(key);
+    return result.prevNode ?? { ...result, nodes: [] };
   }
 
   /** Closes every connection. */
@@ -349,10 +397,11 @@ export class EtcdV2Client {
   }
 
   async #json(path: string, operation: string): Promise<Record<string, unknown>> {
+    const request: HttpRequest = { method: "GET", path };
     return await this.#channel.raw(
-      { method: "GET", path },
+      request,
       { idempotent: true },
-      (response) => parseJson(response.body),
+      (response) => v2Json(request, response),
       operation,
     );
   }
@@ -366,9 +415,10 @@ export class EtcdV2Client {
   async #call(request: HttpRequest, options: CallOptions, dedicated = false): Promise<V2Result> {
     const idempotent = request.method === "GET";
     const operation = dedicated ? "watch" : V2_OPERATIONS[request.method];
+    const decode = (response: HttpResponse): V2Result => toResult(request, response);
     return dedicated
-      ? await this.#channel.rawDedicated(request, { ...options, idempotent }, toResult, operation)
-      : await this.#channel.raw(request, { ...options, idempotent }, toResult, operation);
+      ? await this.#channel.rawDedicated(request, { ...options, idempotent }, decode, operation)
+      : await this.#channel.raw(request, { ...options, idempotent }, decode, operation);
   }
 }
 
@@ -379,118 +429,3 @@ const V2_OPERATIONS: Record<HttpRequest["method"], string> = {
   POST: "create",
   DELETE: "delete",
 };
-
-/** Decodes a v2 answer; an error answer throws its `EtcdV2Error`. */
-function toResult(response: HttpResponse): V2Result {
-  const json = parseJson(response.body);
-  if (response.status >= 400 || json.errorCode !== undefined) {
-    throw EtcdV2Error.from(json as Parameters<typeof EtcdV2Error.from>[0]);
-  }
-  const node = toNode((json.node ?? {}) as Record<string, unknown>);
-  const result: V2Result = {
-    ...node,
-    action: String(json.action),
-    etcdIndex: num(response.headers["x-etcd-index"]),
-    children: leaves(node),
-  };
-  if (json.prevNode) result.prevNode = toNode(json.prevNode as Record<string, unknown>);
-  return result;
-}
-
-function toNode(json: Record<string, unknown>): V2Node {
-  const node: V2Node = {
-    key: String(json.key ?? "/"),
-    dir: json.dir === true,
-    createdIndex: num(json.createdIndex),
-    modifiedIndex: num(json.modifiedIndex),
-    nodes: list<Record<string, unknown>>(json.nodes).map(toNode),
-  };
-  if (json.value !== undefined) node.value = String(json.value);
-  if (json.ttl !== undefined) node.ttl = num(json.ttl);
-  if (json.expiration !== undefined) node.expiration = String(json.expiration);
-  return node;
-}
-
-function leaves(node: V2Node): V2Node[] {
-  if (!node.dir) return [node];
-  return node.nodes.flatMap(leaves);
-}
-
-/**
- * A v2 lock (the aio_etcd recipe): an in-order key under `lockPrefix/name`; the holder is
- * the lowest key, waiters watch their predecessor. `await using` releases it.
- *
- * @example
- * ```ts
- * import { EtcdV2Client, V2Lock } from "@kvwire/kvwire/etcd";
- * await using client = new EtcdV2Client();
- * await using lock = new V2Lock(client, "customer1");
- * await lock.acquire({ ttl: 60 });
- * lock.isAcquired; // true
- * ```
- */
-export class V2Lock {
-  readonly #client: EtcdV2Client;
-  readonly #dir: string;
-  #key: string | undefined;
-  #acquired = false;
-
-  /** Describes the lock; nothing is acquired yet. */
-  constructor(client: EtcdV2Client, name: string) {
-    this.#client = client;
-    this.#dir = `${client.lockPrefix.replace(/\/$/, "")}/${name}`;
-  }
-
-  /** True while held. */
-  get isAcquired(): boolean {
-    return this.#acquired;
-  }
-
-  /**
-   * Acquires (or, when held, renews with `ttl`). With `blocking: false` returns false at once
-   * when another holder has it.
-   */
-  async acquire(
-    options: { blocking?: boolean; ttl?: number; signal?: AbortSignal } = {},
-  ): Promise<boolean> {
-    if (this.#acquired && this.#key) {
-      await this.#client.write(this.#key, "1", { prevExist: true, ttl: options.ttl });
-      return true;
-    }
-    this.#key ??=
-      (await this.#client.write(this.#dir, "1", { append: true, ttl: options.ttl })).key;
-    for (;;) {
-      const dir = await this.#client.read(this.#dir, { sorted: true, quorum: true });
-      const keys = dir.nodes.map((n) => n.key);
-      const mine = keys.indexOf(this.#key);
-      if (mine === -1) throw new EtcdV2Error("The lock key expired while waiting", 100, this.#key);
-      if (mine === 0) return (this.#acquired = true);
-      if (options.blocking === false) {
-        await this.release();
-        return false;
-      }
-      try {
-        await this.#client.watch(keys[mine - 1], {
-          index: dir.etcdIndex + 1,
-          signal: options.signal,
-        });
-      } catch (error) {
-        if (options.signal?.aborted) await this.release();
-        if (!(error instanceof EtcdV2Error)) throw error;
-      }
-    }
-  }
-
-  /** Releases the lock (deletes its key). Idempotent. */
-  async release(): Promise<void> {
-    const key = this.#key;
-    this.#key = undefined;
-    this.#acquired = false;
-    if (key) await this.#client.delete(key).catch(() => {});
-  }
-
-  /** Releases the lock at the end of an `await using` scope, as {@link release}. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.release();
-  }
-}

@@ -25,6 +25,14 @@ test("dist esm: every package entry imports", async () => {
   }
 });
 
+test("dist esm: error class names survive the build (EtcdV2Error, not _EtcdV2Error)", async () => {
+  const { EtcdV2Error, EtcdV2DisabledError, EtcdKeyNotFoundError } = await import("kvwire/etcd");
+  assert.equal(new EtcdV2Error("x", 1).name, "EtcdV2Error");
+  assert.equal(EtcdV2Error.from({ errorCode: 100 }).name, "EtcdKeyNotFoundError");
+  assert.equal(new EtcdKeyNotFoundError("x", 100).name, "EtcdKeyNotFoundError");
+  assert.equal(new EtcdV2DisabledError("GET /v2/keys/a").name, "EtcdV2DisabledError");
+});
+
 test("dist esm: Redis round trip through the Node transport", async () => {
   const { RedisClient } = await import("kvwire/redis");
   const { connectNode } = await import("kvwire/transports/node");

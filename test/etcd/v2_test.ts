@@ -137,3 +137,55 @@ test("v2: Lock excludes, renews, releases; machines and leader", async () => {
   const leader = await client.leader();
   assert.deepEqual(leader.clientURLs, machines);
 });
+
+test("v2: a held Lock is kept alive past its TTL; isAcquired and held() follow the server", {
+  timeout: 20_000,
+}, async () => {
+  await using lock = new V2Lock(client, `alive-${crypto.randomUUID()}`);
+  assert.equal(await lock.acquire({ ttl: 1 }), true);
+  const key = lock.key!;
+  // Let two TTLs pass: only the keep-alive keeps the key.
+  await new Promise((resolve) => setTimeout(resolve, 2200));
+  assert.equal((await client.read(key)).value, "1", "the key outlived its TTL");
+  assert.equal(lock.isAcquired, true);
+  assert.equal(await lock.held(), true);
+  await client.delete(key); // lost behind its back (an operator, a partition)
+  assert.equal(await lock.held(), false, "held() re-reads the server");
+  assert.equal(lock.isAcquired, false);
+  assert.equal(await lock.acquire({ ttl: 1, blocking: false }), true, "a new key is made");
+  assert.notEqual(lock.key, key);
+  await assert.rejects(lock.acquire({ ttl: 0.5 }), RangeError);
+});
+
+test("v2: members, serverStats, version, pop (seed leftovers)", async () => {
+  const members = await client.members();
+  assert.equal(members.length, 1);
+  assert.deepEqual(members[0].clientURLs, [`http://${addr.host}:${addr.port}`]);
+  assert.equal((await client.leader()).id, members[0].id);
+  const self = await client.serverStats("self");
+  assert.equal(self.id, members[0].id);
+  assert.equal(typeof (await client.serverStats("store")).setsSuccess, "number");
+  await assert.rejects(client.serverStats("bogus" as "self"), RangeError);
+  const version = await client.version();
+  assert.match(version.etcdserver, /^3\.\d+\.\d+/);
+  assert.match(version.etcdcluster, /^3\.\d+\.\d+/);
+  await client.write(`${d}/pop`, "popped");
+  const popped = await client.pop(`${d}/pop`);
+  assert.equal(popped.value, "popped");
+  await assert.rejects(client.read(`${d}/pop`), EtcdKeyNotFoundError);
+});
+
+test("v2: Lock acquire with a timeout gives up, deleting its key; the holder keeps it", async () => {
+  const name = `timeout-${crypto.randomUUID()}`;
+  await using holder = new V2Lock(client, name);
+  assert.equal(await holder.acquire({ ttl: 30 }), true);
+  await using waiter = new V2Lock(client, name);
+  const started = Date.now();
+  assert.equal(await waiter.acquire({ ttl: 30, timeout: 300 }), false);
+  assert.ok(Date.now() - started < 3000, `gave up after ${Date.now() - started} ms`);
+  assert.equal(waiter.isAcquired, false);
+  const dir = await client.read(`${client.lockPrefix}${name}`);
+  assert.deepEqual(dir.nodes.map((n) => n.key), [holder.key], "the waiter's key is gone");
+  assert.equal(await holder.held(), true);
+  await assert.rejects(waiter.acquire({ timeout: 0 }), RangeError);
+});

@@ -183,6 +183,17 @@ export const COMMAND_METHODS: Readonly<Record<string, string>> = {
   "SCRIPT LOAD": "scriptLoad",
   "TIME": "time",
   "WAIT": "wait",
+  // geo
+  "GEOADD": "geoAdd",
+  "GEODIST": "geoDist",
+  "GEOHASH": "geoHash",
+  "GEOPOS": "geoPos",
+  "GEORADIUS": "geoRadius",
+  "GEORADIUSBYMEMBER": "geoRadiusByMember",
+  "GEORADIUSBYMEMBER_RO": "geoRadiusByMemberRo",
+  "GEORADIUS_RO": "geoRadiusRo",
+  "GEOSEARCH": "geoSearch",
+  "GEOSEARCHSTORE": "geoSearchStore",
   // helpers: transactions run through multi() and transaction()
   "MULTI": "multi",
   "EXEC": "multi",

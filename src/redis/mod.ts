@@ -37,6 +37,7 @@ export * from "./commands/mod.ts";
 export * from "./commands/server.ts";
 export * from "./commands/sets.ts";
 export * from "./commands/sorted_sets.ts";
+export * from "./commands/sorted_sets_more.ts";
 export * from "./commands/streams.ts";
 export * from "./commands/strings.ts";
 export * from "./commands/transforms.ts";

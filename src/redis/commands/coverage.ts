@@ -41,6 +41,11 @@ export const COMMAND_METHODS: Readonly<Record<string, string>> = {
   "SETNX": "setNx",
   "SETRANGE": "setRange",
   "STRLEN": "strLen",
+  // strings (strings_more.ts)
+  "LCS": "lcs",
+  "BITFIELD": "bitField",
+  "BITFIELD_RO": "bitFieldRo",
+  "SUBSTR": "substr",
   // keys
   "COPY": "copy",
   "DEL": "del",
@@ -62,6 +67,16 @@ export const COMMAND_METHODS: Readonly<Record<string, string>> = {
   "TTL": "ttl",
   "TYPE": "type",
   "UNLINK": "unlink",
+  // keys (keys_more.ts)
+  "SORT": "sort",
+  "SORT_RO": "sortRo",
+  "OBJECT FREQ": "objectFreq",
+  "OBJECT IDLETIME": "objectIdleTime",
+  "OBJECT REFCOUNT": "objectRefCount",
+  "DUMP": "dump",
+  "RESTORE": "restore",
+  "MOVE": "move",
+  "PEXPIRETIME": "pExpireTime",
   // lists
   "BLMOVE": "blMove",
   "BLMPOP": "blmPop",

@@ -29,6 +29,7 @@ export * from "./command_info.ts";
 export * from "./commands/base.ts";
 export * from "./commands/coverage.ts";
 export * from "./commands/info.ts";
+export * from "./commands/functions.ts";
 export * from "./commands/geo.ts";
 export * from "./commands/hashes.ts";
 export * from "./commands/keys.ts";

@@ -223,6 +223,20 @@ export const COMMAND_METHODS: Readonly<Record<string, string>> = {
   "GEORADIUS_RO": "geoRadiusRo",
   "GEOSEARCH": "geoSearch",
   "GEOSEARCHSTORE": "geoSearchStore",
+  // functions and read-only scripts (functions.ts)
+  "EVAL_RO": "evalRo",
+  "EVALSHA_RO": "evalShaRo",
+  "SCRIPT KILL": "scriptKill",
+  "FCALL": "fcall",
+  "FCALL_RO": "fcallRo",
+  "FUNCTION LOAD": "functionLoad",
+  "FUNCTION DELETE": "functionDelete",
+  "FUNCTION FLUSH": "functionFlush",
+  "FUNCTION KILL": "functionKill",
+  "FUNCTION LIST": "functionList",
+  "FUNCTION DUMP": "functionDump",
+  "FUNCTION RESTORE": "functionRestore",
+  "FUNCTION STATS": "functionStats",
   // helpers: transactions run through multi() and transaction()
   "MULTI": "multi",
   "EXEC": "multi",
@@ -258,4 +272,5 @@ export const COMMAND_EXCLUSIONS: Readonly<Record<string, string>> = {
   "SYNC": "replication protocol: turns the connection into a replica link",
   "PSYNC": "replication protocol: turns the connection into a replica link",
   "REPLCONF": "replication protocol, internal to replicas",
+  "SCRIPT DEBUG": "YES/SYNC turn the connection into a Lua debugger session",
 };

@@ -51,10 +51,19 @@ function sortArgs(command: string, key: RedisKey, o: SortOptions): RedisArg[] {
   return args;
 }
 
-/** A binary payload: bytes; text (from a client that decodes while parsing) would be corrupt. */
-const asPayload: Transform<Uint8Array | null> = (r, c) => {
+/**
+ * A binary payload (DUMP, FUNCTION DUMP) as bytes, or null. A client with `decode: true` gets
+ * text, which would be corrupt: that is a `RemoteProtocolError` (`sent: true`).
+ *
+ * @example
+ * ```ts
+ * import { asPayload } from "@kvwire/kvwire/redis";
+ * asPayload(new Uint8Array([0, 255]), { decode: true }); // Uint8Array [0, 255]
+ * ```
+ */
+export const asPayload: Transform<Uint8Array | null> = (r, c) => {
   if (typeof r === "string") {
-    throw replyShapeError("DUMP payloads are binary: call dump() on a client without `decode`");
+    throw replyShapeError("Binary payloads (DUMP, FUNCTION DUMP) need a client without `decode`");
   }
   return asValue<Uint8Array>(r, { ...c, decode: false });
 };

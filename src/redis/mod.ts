@@ -27,6 +27,7 @@ export * from "./cluster/split_request.ts";
 export * from "./cluster/topology.ts";
 export * from "./command_info.ts";
 export * from "./commands/base.ts";
+export * from "./commands/client_commands.ts";
 export * from "./commands/coverage.ts";
 export * from "./commands/info.ts";
 export * from "./commands/functions.ts";

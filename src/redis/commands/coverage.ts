@@ -223,6 +223,16 @@ export const COMMAND_METHODS: Readonly<Record<string, string>> = {
   "GEORADIUS_RO": "geoRadiusRo",
   "GEOSEARCH": "geoSearch",
   "GEOSEARCHSTORE": "geoSearchStore",
+  // CLIENT (client_commands.ts)
+  "CLIENT LIST": "clientList",
+  "CLIENT INFO": "clientInfo",
+  "CLIENT KILL": "clientKill",
+  "CLIENT PAUSE": "clientPause",
+  "CLIENT UNPAUSE": "clientUnpause",
+  "CLIENT NO-EVICT": "clientNoEvict",
+  "CLIENT UNBLOCK": "clientUnblock",
+  "CLIENT GETREDIR": "clientGetRedir",
+  "CLIENT TRACKINGINFO": "clientTrackingInfo",
   // functions and read-only scripts (functions.ts)
   "EVAL_RO": "evalRo",
   "EVALSHA_RO": "evalShaRo",

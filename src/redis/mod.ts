@@ -30,6 +30,7 @@ export * from "./commands/base.ts";
 export * from "./commands/client_commands.ts";
 export * from "./commands/coverage.ts";
 export * from "./commands/info.ts";
+export * from "./commands/introspection.ts";
 export * from "./commands/diagnostics.ts";
 export * from "./commands/functions.ts";
 export * from "./commands/geo.ts";

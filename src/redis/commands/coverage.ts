@@ -247,6 +247,13 @@ export const COMMAND_METHODS: Readonly<Record<string, string>> = {
   "LATENCY RESET": "latencyReset",
   "LATENCY DOCTOR": "latencyDoctor",
   "LATENCY GRAPH": "latencyGraph",
+  // COMMAND (introspection.ts)
+  "COMMAND COUNT": "commandCount",
+  "COMMAND LIST": "commandList",
+  "COMMAND INFO": "commandInfo",
+  "COMMAND DOCS": "commandDocs",
+  "COMMAND GETKEYS": "commandGetKeys",
+  "COMMAND GETKEYSANDFLAGS": "commandGetKeysAndFlags",
   // functions and read-only scripts (functions.ts)
   "EVAL_RO": "evalRo",
   "EVALSHA_RO": "evalShaRo",

@@ -26,6 +26,7 @@ export * from "./cluster/slot_map.ts";
 export * from "./cluster/split_request.ts";
 export * from "./cluster/topology.ts";
 export * from "./command_info.ts";
+export * from "./commands/acl.ts";
 export * from "./commands/base.ts";
 export * from "./commands/client_commands.ts";
 export * from "./commands/coverage.ts";

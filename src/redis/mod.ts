@@ -41,6 +41,7 @@ export * from "./commands/keys_more.ts";
 export * from "./commands/lists.ts";
 export * from "./commands/mod.ts";
 export * from "./commands/server.ts";
+export * from "./commands/server_more.ts";
 export * from "./commands/sets.ts";
 export * from "./commands/sorted_sets.ts";
 export * from "./commands/sorted_sets_more.ts";

@@ -46,6 +46,7 @@ export * from "./commands/sets.ts";
 export * from "./commands/sorted_sets.ts";
 export * from "./commands/sorted_sets_more.ts";
 export * from "./commands/streams.ts";
+export * from "./commands/streams_more.ts";
 export * from "./commands/strings.ts";
 export * from "./commands/strings_more.ts";
 export * from "./commands/transforms.ts";

@@ -188,6 +188,12 @@ export const COMMAND_METHODS: Readonly<Record<string, string>> = {
   "XREADGROUP": "xReadGroup",
   "XREVRANGE": "xRevRange",
   "XTRIM": "xTrim",
+  // streams (streams_more.ts)
+  "XCLAIM": "xClaim",
+  "XAUTOCLAIM": "xAutoClaim",
+  "XINFO GROUPS": "xInfoGroups",
+  "XINFO CONSUMERS": "xInfoConsumers",
+  "XSETID": "xSetId",
   // server, connection, publishing, scripting
   "CLIENT GETNAME": "clientGetName",
   "CLIENT ID": "clientId",

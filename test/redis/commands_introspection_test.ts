@@ -13,7 +13,9 @@ each("commandCount, commandList with filters", async ({ client }) => {
   assert.equal(all.filter((name) => !name.includes("|")).length, count, "plus subcommands");
   assert.ok(all.includes("client|list"));
   assert.ok(all.includes("get"));
-  assert.deepStrictEqual((await client.commandList({ pattern: "xinfo|s*" })).sort(), ["xinfo|stream"]);
+  assert.deepStrictEqual((await client.commandList({ pattern: "xinfo|s*" })).sort(), [
+    "xinfo|stream",
+  ]);
   const geo = await client.commandList({ aclCategory: "geo" });
   assert.ok(geo.includes("geoadd") && !geo.includes("get"));
   assert.throws(() => client.commandList({ pattern: "a", aclCategory: "b" }), TypeError);

@@ -29,7 +29,11 @@ const CONTAINERS: HelpContainer[] = [
 each("helpOf answers the usage lines of every container", async ({ client }) => {
   for (const container of CONTAINERS) {
     if (container === "CLUSTER") {
-      await assert.rejects(client.helpOf(container), /cluster support disabled/, "CLUSTER HELP ran");
+      await assert.rejects(
+        client.helpOf(container),
+        /cluster support disabled/,
+        "CLUSTER HELP ran",
+      );
       continue;
     }
     const lines = await client.helpOf(container);

@@ -1,7 +1,7 @@
 // The full typed command surface, assembled from the per-group classes (each extends the
 // previous one, so clients and pipelines get every method with one base class).
 
-import { ServerCommands } from "./server.ts";
+import { StreamMoreCommands } from "./streams_more.ts";
 import type { CommandMode } from "./base.ts";
 
 /**
@@ -15,4 +15,4 @@ import type { CommandMode } from "./base.ts";
  * await redis.set("k", "v");
  * ```
  */
-export abstract class RedisCommands<V, M extends CommandMode> extends ServerCommands<V, M> {}
+export abstract class RedisCommands<V, M extends CommandMode> extends StreamMoreCommands<V, M> {}

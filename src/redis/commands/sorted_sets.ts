@@ -98,11 +98,24 @@ function keyList(keys: RedisKey | RedisKey[]): RedisKey[] {
   return Array.isArray(keys) ? keys : [keys];
 }
 
-function storeArgs(command: string, destination: RedisKey, keys: RedisKey[], o: ZStoreOptions) {
-  const args: RedisArg[] = [command, destination, keys.length, ...keys];
+/**
+ * `numkeys key... [WEIGHTS w...] [AGGREGATE a]`, shared by ZUNION/ZINTER and their STORE forms.
+ *
+ * @example
+ * ```ts
+ * import { zCombineArgs } from "@kvwire/kvwire/redis";
+ * zCombineArgs(["a", "b"], { aggregate: "MAX" }); // [2, "a", "b", "AGGREGATE", "MAX"]
+ * ```
+ */
+export function zCombineArgs(keys: RedisKey[], o: ZStoreOptions): RedisArg[] {
+  const args: RedisArg[] = [keys.length, ...keys];
   if (o.weights) args.push("WEIGHTS", ...o.weights);
   if (o.aggregate) args.push("AGGREGATE", o.aggregate);
   return args;
+}
+
+function storeArgs(command: string, destination: RedisKey, keys: RedisKey[], o: ZStoreOptions) {
+  return [command, destination, ...zCombineArgs(keys, o)];
 }
 
 const asPoppedOne = <V>(): Transform<ScoredMember<V> | null> => (reply, context) => {

@@ -131,7 +131,16 @@ function streamArgs(streams: StreamOffsets): RedisArg[] {
   return ["STREAMS", ...pairs.map(([key]) => key), ...pairs.map(([, id]) => id)];
 }
 
-function entryOf<V>(reply: RespValue, context: ReplyContext): StreamGroupEntry<V> {
+/**
+ * One `[id, fields]` stream entry; `fields` null for an entry deleted since its delivery.
+ *
+ * @example
+ * ```ts
+ * import { streamEntryOf } from "@kvwire/kvwire/redis";
+ * streamEntryOf(["1-0", ["f", "v"]], { decode: true }); // { id: "1-0", fields: Map { "f" => "v" } }
+ * ```
+ */
+export function streamEntryOf<V>(reply: RespValue, context: ReplyContext): StreamGroupEntry<V> {
   if (!Array.isArray(reply) || reply.length !== 2) {
     throw replyShapeError("Expected an [id, fields] stream entry");
   }
@@ -142,7 +151,7 @@ function entryOf<V>(reply: RespValue, context: ReplyContext): StreamGroupEntry<V
 function entriesOf<V>(reply: RespValue, context: ReplyContext): StreamEntry<V>[] {
   if (!Array.isArray(reply)) throw replyShapeError("Expected an array of stream entries");
   return reply.map((item) => {
-    const entry = entryOf<V>(item, context);
+    const entry = streamEntryOf<V>(item, context);
     if (entry.fields === null) throw replyShapeError("Stream entry without fields");
     return entry as StreamEntry<V>;
   });
@@ -163,7 +172,7 @@ function asRead<E>(entries: Transform<E[]>): Transform<Map<string, E[]> | null> 
 
 const asGroupEntries = <V>(): Transform<StreamGroupEntry<V>[]> => (reply, context) => {
   if (!Array.isArray(reply)) throw replyShapeError("Expected an array of stream entries");
-  return reply.map((item) => entryOf<V>(item, context));
+  return reply.map((item) => streamEntryOf<V>(item, context));
 };
 
 const asPendingSummary: Transform<XPendingSummary> = (reply, context) => {

@@ -4,12 +4,12 @@
 
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { inspect } from "node:util";
 import { startEtcd } from "../../scripts/servers.ts";
 import { EtcdClient } from "../../src/etcd/client.ts";
 import { EtcdError } from "../../src/etcd/errors.ts";
 import { text } from "../../src/etcd/kv.ts";
+import { etcdctl as runEtcdctl } from "../_helpers/etcdctl.ts";
 
 const server = await startEtcd({ enableV2: false });
 const endpoint = `${server.host}:${server.port}`;
@@ -30,22 +30,7 @@ after(async () => {
   await server.stop();
 });
 
-function etcdctl(...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      "etcdctl",
-      [`--endpoints=http://${endpoint}`, ...args],
-      {
-        env: { ETCDCTL_API: "3", PATH: "/usr/bin:/bin:/usr/local/bin" },
-      },
-      (
-        error,
-        stdout,
-        stderr,
-      ) => (error ? reject(new Error(stderr || error.message)) : resolve(stdout)),
-    );
-  });
-}
+const etcdctl = (...args: string[]): Promise<string> => runEtcdctl(endpoint, ...args);
 
 const lines = (out: string): string[] => out.trim().split("\n").filter((l) => l !== "");
 

@@ -4,7 +4,6 @@
 
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { startEtcd } from "../../scripts/servers.ts";
 import { EtcdClient } from "../../src/etcd/client.ts";
 import { EtcdError } from "../../src/etcd/errors.ts";
@@ -12,6 +11,7 @@ import { text } from "../../src/etcd/kv.ts";
 import type { Watcher, WatchEvent } from "../../src/etcd/watch.ts";
 import { startChaosProxy } from "../_helpers/chaos_proxy.ts";
 import { requestLog } from "../_helpers/request_log.ts";
+import { etcdctl as runEtcdctl } from "../_helpers/etcdctl.ts";
 
 const server = await startEtcd({ enableV2: false, args: ["--auth-token-ttl=1"] });
 const endpoint = `${server.host}:${server.port}`;
@@ -21,22 +21,7 @@ after(async () => {
   await server.stop();
 });
 
-function etcdctl(...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      "etcdctl",
-      [`--endpoints=http://${endpoint}`, ...args],
-      {
-        env: { ETCDCTL_API: "3", PATH: "/usr/bin:/bin:/usr/local/bin" },
-      },
-      (
-        error,
-        stdout,
-        stderr,
-      ) => (error ? reject(new Error(stderr || error.message)) : resolve(stdout)),
-    );
-  });
-}
+const etcdctl = (...args: string[]): Promise<string> => runEtcdctl(endpoint, ...args);
 
 await etcdctl("user", "add", "root:s3cret");
 await etcdctl("user", "add", "nobody:pw"); // no role: may read nothing

@@ -3,11 +3,11 @@
 
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { EtcdClient } from "../../src/etcd/client.ts";
 import { EtcdError, EtcdLeaseLostError } from "../../src/etcd/errors.ts";
 import { text } from "../../src/etcd/kv.ts";
 import { etcdAddress } from "../_helpers/servers.ts";
+import { etcdctl as runEtcdctl } from "../_helpers/etcdctl.ts";
 
 const addr = await etcdAddress();
 const endpoint = `${addr.host}:${addr.port}`;
@@ -15,22 +15,7 @@ const p = `kvwire-test/${crypto.randomUUID()}/`;
 const etcd = new EtcdClient({ endpoints: [endpoint] });
 after(() => etcd.close());
 
-function etcdctl(...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      "etcdctl",
-      [`--endpoints=http://${endpoint}`, ...args],
-      {
-        env: { ETCDCTL_API: "3", PATH: "/usr/bin:/bin:/usr/local/bin" },
-      },
-      (
-        error,
-        stdout,
-        stderr,
-      ) => (error ? reject(new Error(stderr || error.message)) : resolve(stdout)),
-    );
-  });
-}
+const etcdctl = (...args: string[]): Promise<string> => runEtcdctl(endpoint, ...args);
 
 test("etcd: put, get, prevKv, binary keys and values, delete", async () => {
   const first = await etcd.put(`${p}a`, "1");

@@ -3,13 +3,14 @@
 
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findBinary, freePorts, startEtcdCluster } from "../../scripts/servers.ts";
 import { EtcdClient } from "../../src/etcd/client.ts";
 import { EtcdError } from "../../src/etcd/errors.ts";
+import { etcdctl as runEtcdctl } from "../_helpers/etcdctl.ts";
 
 const cluster = await startEtcdCluster(3, { enableV2: false });
 const etcd = new EtcdClient({ endpoints: cluster.endpoints });
@@ -26,22 +27,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function etcdctl(...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      "etcdctl",
-      [`--endpoints=http://${cluster.endpoints[0]}`, ...args],
-      {
-        env: { ETCDCTL_API: "3", PATH: "/usr/bin:/bin:/usr/local/bin" },
-      },
-      (
-        error,
-        stdout,
-        stderr,
-      ) => (error ? reject(new Error(stderr || error.message)) : resolve(stdout)),
-    );
-  });
-}
+const etcdctl = (...args: string[]): Promise<string> => runEtcdctl(cluster.endpoints[0], ...args);
 
 /** Member ids (hex, as etcdctl prints them) with their learner flag, from `member list`. */
 async function ctlMembers(): Promise<Map<bigint, boolean>> {

@@ -4,7 +4,6 @@
 
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:net";
 import { startEtcd } from "../../scripts/servers.ts";
 import { KvError, RemoteProtocolError } from "../../src/core/errors.ts";
@@ -12,6 +11,7 @@ import { EtcdClient } from "../../src/etcd/client.ts";
 import { EtcdError, EtcdV2DisabledError, EtcdV2Error } from "../../src/etcd/errors.ts";
 import { EtcdV2Client } from "../../src/etcd/v2.ts";
 import { requestLog } from "../_helpers/request_log.ts";
+import { etcdctl } from "../_helpers/etcdctl.ts";
 
 const noV2 = await startEtcd({ enableV2: false });
 const endpoint = `${noV2.host}:${noV2.port}`;
@@ -103,23 +103,6 @@ test("a refused connection fails fast, and moves on to the next endpoint", async
   await both.put("fixes/moved", "yes");
   assert.equal(await both.getString("fixes/moved"), "yes");
 });
-
-function etcdctl(at: string, ...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      "etcdctl",
-      [`--endpoints=http://${at}`, ...args],
-      {
-        env: { ETCDCTL_API: "3", PATH: "/usr/bin:/bin:/usr/local/bin" },
-      },
-      (
-        error,
-        stdout,
-        stderr,
-      ) => (error ? reject(new Error(stderr || error.message)) : resolve(stdout)),
-    );
-  });
-}
 
 test("a burst of calls after every token was invalidated fetches one new token", async () => {
   const server = await startEtcd({ enableV2: false });

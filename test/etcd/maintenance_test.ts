@@ -3,12 +3,12 @@
 
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startEtcd, startEtcdCluster } from "../../scripts/servers.ts";
 import { EtcdClient } from "../../src/etcd/client.ts";
+import { etcdctl } from "../_helpers/etcdctl.ts";
 
 const server = await startEtcd({ enableV2: false });
 const endpoint = `${server.host}:${server.port}`;
@@ -25,23 +25,6 @@ function field(json: string, name: string): bigint {
   const match = new RegExp(`"${name}":(\\d+)`).exec(json);
   assert.ok(match, `no ${name} in ${json}`);
   return BigInt(match[1]);
-}
-
-function etcdctl(at: string, ...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      "etcdctl",
-      [`--endpoints=http://${at}`, ...args],
-      {
-        env: { ETCDCTL_API: "3", PATH: "/usr/bin:/bin:/usr/local/bin" },
-      },
-      (
-        error,
-        stdout,
-        stderr,
-      ) => (error ? reject(new Error(stderr || error.message)) : resolve(stdout)),
-    );
-  });
 }
 
 test("maintenance: status agrees with etcdctl; hash follows writes", async () => {

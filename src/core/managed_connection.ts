@@ -320,6 +320,9 @@ export class ManagedConnection<Req, Reply, Item = never, Push = never> {
       driver = created;
       // The setup's replies come after the machine's handshake, so they prove it worked.
       await this.#options.onConnect?.(driver, this.#everConnected);
+      if (this.#closed) {
+        throw new ConnectionClosedError(`${this.#options.label} was closed while connecting`);
+      }
       if (!driver.isOpen) {
         throw driver.closeReason ??
           new ConnectionClosedError(`${this.#options.label} closed during setup`);

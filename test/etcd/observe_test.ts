@@ -73,6 +73,11 @@ test(
       return seen.some(([name]) => name === "disconnect");
     });
     assert.equal(etcd.stats().members[0].state, "reconnecting");
+    // While the server is down, a call after the endpoint's delay tries it again and is refused.
+    await eventually("a refused connect to be reported", async () => {
+      await etcd.put("life", "2").catch(() => {});
+      return seen.some(([name, e]) => name === "error" && e.source === "connect");
+    });
     const restarted = spawn(argv[0], argv.slice(1), { cwd: server.dir, stdio: "ignore" });
     cleanups.push(() => restarted.kill("SIGKILL"));
     await eventually(

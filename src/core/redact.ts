@@ -1,11 +1,11 @@
-// Safe renderings for objects that hold secrets (passwords, tokens, keys): the symbols Node,
-// Bun and Deno call for a custom `inspect`/`console.log`, and one formatter for them.
+// Safe renderings for objects that hold secrets (passwords, tokens, keys): the symbol every
+// runtime's inspect and `console.log` call for a custom rendering, and one formatter for it.
 
-/** The symbol Node's and Bun's inspect (and Deno's Node compatibility) calls for a rendering. */
+/**
+ * The registered symbol `util.inspect` and `console.log` call for a rendering: Node and Bun, and
+ * Deno too (it honours the same symbol), so one method covers every runtime.
+ */
 export const INSPECT_NODE: unique symbol = Symbol.for("nodejs.util.inspect.custom");
-
-/** The symbol Deno's `console.log` and `Deno.inspect` call for a rendering. */
-export const INSPECT_DENO: unique symbol = Symbol.for("Deno.customInspect");
 
 /**
  * Renders `summary` (a plain object of safe fields) as `Name {...}` for the inspect hooks of
@@ -13,16 +13,13 @@ export const INSPECT_DENO: unique symbol = Symbol.for("Deno.customInspect");
  *
  * @example
  * ```ts
- * import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "@kvwire/kvwire";
+ * import { INSPECT_NODE, redactedRendering } from "@kvwire/kvwire";
  * class Vault {
  *   #password = "s3cret";
  *   toJSON(): { user: string } {
  *     return { user: "app" };
  *   }
  *   [INSPECT_NODE](): string {
- *     return redactedRendering("Vault", this.toJSON());
- *   }
- *   [INSPECT_DENO](): string {
  *     return redactedRendering("Vault", this.toJSON());
  *   }
  * }

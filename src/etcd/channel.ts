@@ -7,7 +7,7 @@ import { EventHub } from "../core/events.ts";
 import { Instrumenter, type Operation } from "../core/instrument.ts";
 import { type ClientStats, summarizeStats } from "../core/observe.ts";
 import { ConnectionClosedError, RemoteProtocolError, UnresponsiveError } from "../core/errors.ts";
-import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
+import { INSPECT_NODE, redactedRendering } from "../core/redact.ts";
 import type { StreamQueue } from "../core/stream_queue.ts";
 import { formatAddress } from "../core/transport.ts";
 import { checked, collect, type Decode, errorJson, parseJson, Reauth } from "./answer.ts";
@@ -186,11 +186,6 @@ export class Channel {
 
   /** Node's and Bun's inspect: the {@link toJSON} summary. */
   [INSPECT_NODE](): string {
-    return redactedRendering("Channel", this.toJSON());
-  }
-
-  /** Deno's inspect: the {@link toJSON} summary. */
-  [INSPECT_DENO](): string {
     return redactedRendering("Channel", this.toJSON());
   }
 

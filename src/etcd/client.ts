@@ -5,7 +5,7 @@ import { defaultConnect } from "../core/default_connect.ts";
 import { observability } from "../core/observability.ts";
 import type { ClientStats } from "../core/observe.ts";
 import { base64Encode } from "./base64.ts";
-import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
+import { INSPECT_NODE, redactedRendering } from "../core/redact.ts";
 import { type CallOptions, Channel, type ChannelSummary } from "./channel.ts";
 import { ReadCoalescer } from "./coalesce.ts";
 import { AuthAdmin } from "./auth_admin.ts";
@@ -128,11 +128,6 @@ export class EtcdClient {
 
   /** Node's and Bun's inspect: the {@link toJSON} summary. */
   [INSPECT_NODE](): string {
-    return redactedRendering("EtcdClient", this.toJSON());
-  }
-
-  /** Deno's inspect: the {@link toJSON} summary. */
-  [INSPECT_DENO](): string {
     return redactedRendering("EtcdClient", this.toJSON());
   }
 

@@ -6,7 +6,7 @@ import { defaultConnect } from "../core/default_connect.ts";
 import { observability, type ObservabilityOptions } from "../core/observability.ts";
 import type { ClientStats } from "../core/observe.ts";
 import type { Connect, ConnectOptions } from "../core/transport.ts";
-import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
+import { INSPECT_NODE, redactedRendering } from "../core/redact.ts";
 import {
   type Address,
   type CallOptions,
@@ -181,11 +181,6 @@ export class EtcdV2Client {
 
   /** Node's and Bun's inspect: the {@link toJSON} summary. */
   [INSPECT_NODE](): string {
-    return redactedRendering("EtcdV2Client", this.toJSON());
-  }
-
-  /** Deno's inspect: the {@link toJSON} summary. */
-  [INSPECT_DENO](): string {
     return redactedRendering("EtcdV2Client", this.toJSON());
   }
 

@@ -18,7 +18,7 @@ import {
 } from "./client_options.ts";
 import { CasCache } from "./cas_cache.ts";
 import { SaslCredentials } from "./credentials.ts";
-import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
+import { INSPECT_NODE, redactedRendering } from "../core/redact.ts";
 import type { CounterOptions, KeyInput, StoreOptions } from "./client_types.ts";
 import { MemcacheError } from "./errors.ts";
 import { encodeKey, type MemcacheKey } from "./keys.ts";
@@ -159,11 +159,6 @@ export abstract class MemcacheCore {
 
   /** What the inspect hook of Node and Bun shows (see {@link toJSON}). */
   [INSPECT_NODE](): string {
-    return redactedRendering(this.constructor.name, this.toJSON());
-  }
-
-  /** What Deno's inspect hook shows (see {@link toJSON}). */
-  [INSPECT_DENO](): string {
     return redactedRendering(this.constructor.name, this.toJSON());
   }
 

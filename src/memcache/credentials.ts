@@ -1,7 +1,7 @@
 // SASL credentials that never show: the password lives in a private field, and inspect,
 // console.log, JSON.stringify and String() print a redacted form (Node, Deno and Bun).
 
-import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
+import { INSPECT_NODE, redactedRendering } from "../core/redact.ts";
 
 /** What inspection and serialization show in place of the password. */
 const REDACTED = "[redacted]";
@@ -54,11 +54,6 @@ export class SaslCredentials {
 
   /** What the inspect hook of Node and Bun (and `console.log` there) shows. */
   [INSPECT_NODE](): string {
-    return this.toString();
-  }
-
-  /** What Deno's inspect hook (and `console.log` there) shows. */
-  [INSPECT_DENO](): string {
     return this.toString();
   }
 }

@@ -1,7 +1,7 @@
 // The Sentinel helper of redis-py (`Sentinel`, `master_for`, `slave_for`, `discover_master`,
 // `discover_slaves`): clients for the master or the replicas of a monitored name.
 
-import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
+import { INSPECT_NODE, redactedRendering } from "../core/redact.ts";
 import { RedisClient } from "./client.ts";
 import type { RedisClientOptions } from "./client_options.ts";
 import { type HostPort, SentinelList } from "./sentinel_discovery.ts";
@@ -96,11 +96,6 @@ export class Sentinel {
 
   /** Node's and Bun's inspect rendering: {@link toJSON}. */
   [INSPECT_NODE](): string {
-    return redactedRendering("Sentinel", this.toJSON());
-  }
-
-  /** Deno's inspect rendering: {@link toJSON}. */
-  [INSPECT_DENO](): string {
     return redactedRendering("Sentinel", this.toJSON());
   }
 }

@@ -4,7 +4,7 @@
 
 import { utf8Decode } from "../core/bytes.ts";
 import { ConnectError, RemoteProtocolError } from "../core/errors.ts";
-import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
+import { INSPECT_NODE, redactedRendering } from "../core/redact.ts";
 import type { Connect, TlsOptions } from "../core/transport.ts";
 import { type RedisLocator, resolveRedisOptions } from "./client_options.ts";
 import { RedisError } from "./errors.ts";
@@ -211,11 +211,6 @@ export class SentinelList {
 
   /** Node's and Bun's inspect rendering: {@link toJSON}. */
   [INSPECT_NODE](): string {
-    return redactedRendering("SentinelList", this.toJSON());
-  }
-
-  /** Deno's inspect rendering: {@link toJSON}. */
-  [INSPECT_DENO](): string {
     return redactedRendering("SentinelList", this.toJSON());
   }
 }

@@ -4,7 +4,7 @@
 
 import { utf8Decode } from "../core/bytes.ts";
 import { ConnectError, ConnectionClosedError } from "../core/errors.ts";
-import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
+import { INSPECT_NODE, redactedRendering } from "../core/redact.ts";
 import type { ConnectionStats } from "../core/observe.ts";
 import { type Address, formatAddress } from "../core/transport.ts";
 import type { LocatedConnection, RedisClientOptions, RedisLocator } from "./client_options.ts";
@@ -210,11 +210,6 @@ export class SentinelLocator implements RedisLocator {
 
   /** Node's and Bun's inspect rendering: {@link toJSON}. */
   [INSPECT_NODE](): string {
-    return redactedRendering("SentinelLocator", this.toJSON());
-  }
-
-  /** Deno's inspect rendering: {@link toJSON}. */
-  [INSPECT_DENO](): string {
     return redactedRendering("SentinelLocator", this.toJSON());
   }
 }

@@ -15,7 +15,7 @@ import {
   type ConnectionStats,
   summarizeStats,
 } from "../core/observe.ts";
-import { INSPECT_DENO, INSPECT_NODE, redactedRendering } from "../core/redact.ts";
+import { INSPECT_NODE, redactedRendering } from "../core/redact.ts";
 import type { StreamQueue } from "../core/stream_queue.ts";
 import { formatAddress } from "../core/transport.ts";
 import {
@@ -224,11 +224,6 @@ export class TStorageClient<T = Uint8Array> implements Observable<TStorageEvents
 
   /** Node's and Bun's inspect: the {@link toJSON} summary. */
   [INSPECT_NODE](): string {
-    return redactedRendering("TStorageClient", this.toJSON());
-  }
-
-  /** Deno's inspect: the {@link toJSON} summary. */
-  [INSPECT_DENO](): string {
     return redactedRendering("TStorageClient", this.toJSON());
   }
 

@@ -19,16 +19,18 @@ export interface CheckedConnect {
   hwm: number;
   /** Idle ms before TCP keepalive probes, or undefined for no keepalive. */
   keepAliveDelay: number | undefined;
+  /** Largest chunk a read hands over, or undefined for the runtime's read size. */
+  readSize: number | undefined;
 }
 
 /**
  * Validates the options shared by all connectors; throws `RangeError` on a bad high-water
- * mark or timeout and `AbortedError` when the signal already fired.
+ * mark, timeout, keepalive delay or read size and `AbortedError` when the signal already fired.
  *
  * @example
  * ```ts
  * const { where, hwm } = checkConnectOptions({ host: "127.0.0.1", port: 6379 }, {});
- * // where === "127.0.0.1:6379", hwm === 65536, keepAliveDelay === 30000
+ * // where === "127.0.0.1:6379", hwm === 65536, keepAliveDelay === 30000, readSize undefined
  * ```
  */
 export function checkConnectOptions(address: Address, options: ConnectOptions): CheckedConnect {
@@ -48,11 +50,15 @@ export function checkConnectOptions(address: Address, options: ConnectOptions): 
     : keepAlive === false
     ? undefined
     : keepAlive;
+  const readSize = options.readSize;
+  if (readSize !== undefined && !(Number.isSafeInteger(readSize) && readSize > 0)) {
+    throw new RangeError(`readSize must be a positive integer number of bytes, got ${readSize}`);
+  }
   const signal = options.signal;
   if (signal?.aborted) {
     throw new AbortedError(`Connecting to ${where} was aborted`, { cause: signal.reason });
   }
-  return { where, hwm, keepAliveDelay };
+  return { where, hwm, keepAliveDelay, readSize };
 }
 
 /**

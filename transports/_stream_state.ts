@@ -14,6 +14,8 @@ export interface ReadQueueHooks {
   taken?: (chunk: Uint8Array) => void;
   /** Called when `read()` took a queued chunk or is about to wait: the reader wants more. */
   wanted?: () => void;
+  /** Chunks pushed over this many bytes are handed out in slices of it (`readSize`). */
+  maxChunk?: number;
 }
 
 /**
@@ -58,8 +60,20 @@ export class ReadQueue {
     return this.#ended;
   }
 
-  /** Hands `chunk` to the pending read, else queues it. Ignored after `close()`. */
+  /**
+   * Hands `chunk` to the pending read, else queues it (in slices of `maxChunk` when it is
+   * larger). Ignored after `close()`.
+   */
   push(chunk: Uint8Array): void {
+    const max = this.#hooks.maxChunk;
+    if (max !== undefined && chunk.length > max) {
+      for (let at = 0; at < chunk.length; at += max) this.#push(chunk.subarray(at, at + max));
+    } else {
+      this.#push(chunk);
+    }
+  }
+
+  #push(chunk: Uint8Array): void {
     if (this.#closed) return;
     const reader = this.#reader;
     if (reader) {

@@ -43,11 +43,11 @@ export const connectBun: Connect = async (
 ): Promise<Transport> => {
   const bun = (globalThis as unknown as { Bun?: BunNamespace }).Bun;
   if (!bun) throw new TypeError("connectBun needs the Bun runtime; use connectNode instead");
-  const { where, hwm, keepAliveDelay } = checkConnectOptions(address, options);
+  const { where, hwm, keepAliveDelay, readSize } = checkConnectOptions(address, options);
   const tlsOptions = tlsSettings(options);
   const signal = options.signal;
 
-  const transport = new BunTransport(where, hwm, tlsOptions !== undefined);
+  const transport = new BunTransport(where, hwm, tlsOptions !== undefined, readSize);
   let socket: BunSocket | undefined;
   let opened = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -144,7 +144,7 @@ class BunTransport implements Transport {
   #socket: BunSocket | undefined;
   #where: string;
   #hwm: number;
-  #input = new ReadQueue({ wanted: () => this.#maybeResume() });
+  #input: ReadQueue;
   #paused = false;
   #failure: ConnectionClosedError | undefined;
   #closedLocally = false;
@@ -155,9 +155,11 @@ class BunTransport implements Transport {
   #ending: Promise<void> | undefined;
   #resolveClosed!: () => void;
 
-  constructor(where: string, hwm: number, secure: boolean) {
+  /** `readSize`: Bun reads as it does; larger chunks are handed over in slices of it. */
+  constructor(where: string, hwm: number, secure: boolean, readSize: number | undefined) {
     this.#where = where;
     this.#hwm = hwm;
+    this.#input = new ReadQueue({ wanted: () => this.#maybeResume(), maxChunk: readSize });
     this.info = { kind: "bun", tls: secure, remoteAddress: where };
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
   }

@@ -110,7 +110,7 @@ async function open(
   startTls: boolean,
 ): Promise<CloudflareTransport> {
   if ("path" in address) throw new TypeError("Workers cannot open Unix-domain sockets");
-  const { where } = checkConnectOptions(address, options);
+  const { where, readSize } = checkConnectOptions(address, options);
   const tls = tlsMode(options, address.host);
   const signal = options.signal;
   const socketConnect = connect ?? await loadBuiltin();
@@ -153,7 +153,7 @@ async function open(
     clearTimeout(timer);
     if (onAbort) signal?.removeEventListener("abort", onAbort);
   }
-  return new WorkersTransport(socket, where, tls.on, startTls);
+  return new WorkersTransport(socket, where, { tls: tls.on, startTls, readSize });
 }
 
 /**
@@ -231,6 +231,9 @@ class WorkersTransport implements CloudflareTransport {
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #where: string;
   #canStartTls: boolean;
+  #readSize: number | undefined;
+  /** The part of a read over `readSize`, handed out by the next reads. */
+  #rest: Uint8Array | undefined;
   #inFlight = 0;
   #lastWrite: Promise<void> = Promise.resolve();
   #reading = false;
@@ -244,11 +247,16 @@ class WorkersTransport implements CloudflareTransport {
   #failed: Promise<never>;
   #rejectFailed!: (error: Error) => void;
 
-  constructor(socket: CloudflareSocket, where: string, tls: boolean, starttls: boolean) {
+  constructor(
+    socket: CloudflareSocket,
+    where: string,
+    mode: { tls: boolean; startTls: boolean; readSize: number | undefined },
+  ) {
     this.#socket = socket;
     this.#where = where;
-    this.#canStartTls = starttls;
-    this.info = { kind: "cloudflare", tls, remoteAddress: where };
+    this.#canStartTls = mode.startTls;
+    this.#readSize = mode.readSize;
+    this.info = { kind: "cloudflare", tls: mode.tls, remoteAddress: where };
     this.#reader = socket.readable.getReader();
     this.#writer = socket.writable.getWriter();
     this.closed = socket.closed.then(() => {}, () => {});
@@ -270,6 +278,7 @@ class WorkersTransport implements CloudflareTransport {
       if (this.#closeReason) throw this.#closeReason;
       return null;
     }
+    if (this.#rest) return this.#slice(this.#rest);
     if (this.#failure) throw this.#failure;
     if (this.#eof) return null;
     this.#reading = true;
@@ -284,7 +293,7 @@ class WorkersTransport implements CloudflareTransport {
           this.#eof = true;
           return null;
         }
-        if (value.byteLength > 0) return own(value);
+        if (value.byteLength > 0) return this.#slice(own(value));
       }
     } catch (error) {
       if (this.#closedLocally) {
@@ -295,6 +304,17 @@ class WorkersTransport implements CloudflareTransport {
     } finally {
       this.#reading = false;
     }
+  }
+
+  /** Hands out at most `readSize` bytes of `chunk`, keeping the rest for the next read. */
+  #slice(chunk: Uint8Array): Uint8Array {
+    const max = this.#readSize;
+    if (max === undefined || chunk.length <= max) {
+      this.#rest = undefined;
+      return chunk;
+    }
+    this.#rest = chunk.subarray(max);
+    return chunk.subarray(0, max);
   }
 
   write(chunk: Uint8Array): boolean {
@@ -372,7 +392,7 @@ class WorkersTransport implements CloudflareTransport {
     if (!this.#canStartTls) {
       throw new TypeError("startTls() needs a connection opened with connectCloudflareStartTls()");
     }
-    if (this.#terminated || this.#inFlight > 0 || this.#reading) {
+    if (this.#terminated || this.#inFlight > 0 || this.#reading || this.#rest) {
       throw new TypeError("startTls() needs an idle, open connection");
     }
     this.#canStartTls = false;
@@ -380,7 +400,11 @@ class WorkersTransport implements CloudflareTransport {
     this.#reader.releaseLock();
     this.#writer.releaseLock();
     const secure = this.#socket.startTls({ expectedServerHostname: options.serverName });
-    return new WorkersTransport(secure, this.#where, true, false);
+    return new WorkersTransport(secure, this.#where, {
+      tls: true,
+      startTls: false,
+      readSize: this.#readSize,
+    });
   }
 
   #closedError(when: string, cause?: unknown): ConnectionClosedError {

@@ -47,7 +47,10 @@ interface DenoNamespace {
   errors: Record<"ConnectionRefused" | "ConnectionReset" | "BrokenPipe" | "NotFound", ErrorClass>;
 }
 
-/** Bytes asked for per read; small reads are copied out so the buffer can be read into again. */
+/**
+ * Bytes asked for per read unless `readSize` says otherwise; small reads are copied out so the
+ * buffer can be read into again.
+ */
 const READ_SIZE = 64 * 1024;
 /** Small queued writes are coalesced into one `conn.write` of at most this many bytes. */
 const COALESCE_LIMIT = 64 * 1024;
@@ -79,7 +82,7 @@ export const connectDeno: Connect = async (
   options: ConnectOptions = {},
 ): Promise<Transport> => {
   const deno = denoNamespace();
-  const { where, hwm, keepAliveDelay } = checkConnectOptions(address, options);
+  const { where, hwm, keepAliveDelay, readSize } = checkConnectOptions(address, options);
   const tlsOptions = tlsSettings(options);
   if (tlsOptions?.rejectUnauthorized === false) {
     throw new TypeError(
@@ -171,7 +174,13 @@ export const connectDeno: Connect = async (
   try {
     const connected = await Promise.race([attempt, deadline]);
     connected.setNoDelay?.(options.noDelay ?? true);
-    return new DenoTransport(connected, where, hwm, tlsOptions !== undefined);
+    return new DenoTransport(
+      connected,
+      where,
+      hwm,
+      tlsOptions !== undefined,
+      readSize ?? READ_SIZE,
+    );
   } catch (error) {
     // Abandon the attempt: stop the TCP connect, close whatever connection exists or arrives.
     abandoned = true;
@@ -232,6 +241,7 @@ class DenoTransport implements Transport {
   #conn: DenoConn;
   #where: string;
   #hwm: number;
+  #readSize: number;
   #input = new ReadQueue({ wanted: () => this.#pump() });
   #reading = false;
   #spare: Uint8Array | undefined;
@@ -246,10 +256,11 @@ class DenoTransport implements Transport {
   #done = false;
   #resolveClosed!: () => void;
 
-  constructor(conn: DenoConn, where: string, hwm: number, secure: boolean) {
+  constructor(conn: DenoConn, where: string, hwm: number, secure: boolean, readSize: number) {
     this.#conn = conn;
     this.#where = where;
     this.#hwm = hwm;
+    this.#readSize = readSize;
     this.info = { kind: "deno", tls: secure, remoteAddress: where };
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#pump();
@@ -323,7 +334,7 @@ class DenoTransport implements Transport {
   }
 
   async #readOnce(): Promise<void> {
-    const buffer = this.#spare ?? new Uint8Array(READ_SIZE);
+    const buffer = this.#spare ?? new Uint8Array(this.#readSize);
     this.#spare = undefined;
     let n: number | null;
     try {
@@ -341,7 +352,7 @@ class DenoTransport implements Transport {
       return;
     }
     let chunk: Uint8Array;
-    if (n < READ_SIZE / 4) {
+    if (n < this.#readSize / 4) {
       chunk = buffer.slice(0, n); // copy out; the buffer was never handed out, read into it again
       this.#spare = buffer;
     } else {

@@ -44,14 +44,22 @@ export const connectNode: Connect = async (
   address: Address,
   options: ConnectOptions = {},
 ): Promise<Transport> => {
-  const { where, hwm, keepAliveDelay } = checkConnectOptions(address, options);
+  const { where, hwm, keepAliveDelay, readSize } = checkConnectOptions(address, options);
   const tlsOptions = tlsSettings(options);
   const signal = options.signal;
   return await new Promise<Transport>((resolve, reject) => {
     const target = "path" in address
       ? { path: address.path }
       : { host: address.host, port: address.port };
-    const common = { ...target, allowHalfOpen: true, highWaterMark: hwm };
+    // TLS sockets keep Node's reads (Deno's Node layer has no `onread` for them): their chunks
+    // are handed over in slices of `readSize`.
+    const sized = readSize === undefined || tlsOptions ? undefined : new SizedReads(readSize);
+    const common = {
+      ...target,
+      allowHalfOpen: true,
+      highWaterMark: hwm,
+      ...(sized && { onread: sized.onread }),
+    };
     const socket: net.Socket = tlsOptions
       ? tls.connect({
         ...common,
@@ -89,7 +97,14 @@ export const connectNode: Connect = async (
       cleanup();
       socket.setNoDelay(options.noDelay ?? true);
       if (keepAliveDelay !== undefined) socket.setKeepAlive(true, keepAliveDelay);
-      resolve(new NodeTransport(socket, where, hwm, tlsOptions !== undefined));
+      resolve(
+        new NodeTransport(socket, where, {
+          hwm,
+          secure: tlsOptions !== undefined,
+          readSize,
+          sized,
+        }),
+      );
     };
     const onError = (error: NodeError): void =>
       fail(connectError(error, address, tlsOptions !== undefined && tcpConnected));
@@ -145,6 +160,34 @@ function own(buffer: Uint8Array): Uint8Array {
     : new Uint8Array(buffer);
 }
 
+/**
+ * Socket reads into a buffer of `readSize` bytes (Node's `onread`), each read copied out as a
+ * chunk the reader owns. Chunks read before the transport took over wait in `early`.
+ */
+class SizedReads {
+  readonly onread: { buffer: Uint8Array; callback: (n: number, buffer: Uint8Array) => boolean };
+  #deliver: ((chunk: Uint8Array) => void) | undefined;
+  #early: Uint8Array[] = [];
+
+  constructor(readSize: number) {
+    this.onread = {
+      buffer: new Uint8Array(readSize),
+      callback: (n, buffer) => {
+        const chunk = buffer.slice(0, n);
+        if (this.#deliver) this.#deliver(chunk);
+        else this.#early.push(chunk);
+        return true;
+      },
+    };
+  }
+
+  /** Sends every chunk, the early ones first, to `deliver`. */
+  deliverTo(deliver: (chunk: Uint8Array) => void): void {
+    this.#deliver = deliver;
+    for (const chunk of this.#early.splice(0)) deliver(chunk);
+  }
+}
+
 /** One connected socket. Reads are queued up to the high-water mark, then the socket pauses. */
 class NodeTransport implements Transport {
   readonly info: TransportInfo;
@@ -152,7 +195,7 @@ class NodeTransport implements Transport {
   #socket: net.Socket;
   #where: string;
   #hwm: number;
-  #input = new ReadQueue({ wanted: () => this.#maybeResume() });
+  #input: ReadQueue;
   #paused = false;
   #failure: ConnectionClosedError | undefined;
   #closedLocally = false;
@@ -160,13 +203,25 @@ class NodeTransport implements Transport {
   #ending: Promise<void> | undefined;
   #resolveClosed!: () => void;
 
-  constructor(socket: net.Socket, where: string, hwm: number, secure: boolean) {
+  constructor(
+    socket: net.Socket,
+    where: string,
+    setup: {
+      hwm: number;
+      secure: boolean;
+      readSize: number | undefined;
+      sized: SizedReads | undefined;
+    },
+  ) {
+    const { hwm, secure, readSize, sized } = setup;
     this.#socket = socket;
     this.#where = where;
     this.#hwm = hwm;
+    this.#input = new ReadQueue({ wanted: () => this.#maybeResume(), maxChunk: readSize });
     this.info = { kind: "node", tls: secure, remoteAddress: where };
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
-    socket.on("data", (data: Uint8Array) => this.#onData(own(data)));
+    if (sized) sized.deliverTo((chunk) => this.#onData(chunk));
+    else socket.on("data", (data: Uint8Array) => this.#onData(own(data)));
     socket.on("end", () => this.#input.end());
     socket.on("error", (error: NodeError) => this.#onError(error));
     socket.on("drain", () => this.#wakeReady());

@@ -112,7 +112,7 @@ export function websocketConnector(options: WebSocketTunnelOptions): Connect {
   if (!(maxMessage >= 1)) throw new RangeError(`maxMessageSize must be positive`);
   return async (address: Address, connectOptions: ConnectOptions = {}): Promise<Transport> => {
     if ("path" in address) throw new TypeError("A tunnel cannot reach a Unix-domain socket");
-    const { where, hwm } = checkConnectOptions(address, connectOptions);
+    const { where, hwm, readSize } = checkConnectOptions(address, connectOptions);
     const { timeout, signal } = connectOptions;
     const url = new URL(relay.href);
     url.searchParams.set("target", where);
@@ -149,7 +149,7 @@ export function websocketConnector(options: WebSocketTunnelOptions): Connect {
     const ws = new Ctor(url.href, protocols);
     ws.binaryType = "arraybuffer";
     const info = { kind: "websocket", tls: Boolean(tls), remoteAddress: where };
-    const transport = new WebSocketTransport(ws, info, hwm, window, maxMessage);
+    const transport = new WebSocketTransport(ws, info, { hwm, window, maxMessage, readSize });
     await transport.opened(timeout, signal);
     return transport;
   };
@@ -166,7 +166,7 @@ class WebSocketTransport implements Transport {
   #maxMessage: number;
   #open = false;
   #openWaiter: Waiter<void> | undefined;
-  #input = new ReadQueue({ taken: (chunk) => this.#consume(chunk) });
+  #input: ReadQueue;
   #unread = 0;
   #consumed = 0;
   #failure: Error | undefined;
@@ -184,16 +184,18 @@ class WebSocketTransport implements Transport {
   constructor(
     ws: WebSocketLike,
     info: TransportInfo,
-    hwm: number,
-    window: number,
-    maxMessage: number,
+    sizes: { hwm: number; window: number; maxMessage: number; readSize: number | undefined },
   ) {
     this.#ws = ws;
     this.info = info;
     this.#where = info.remoteAddress!;
-    this.#hwm = hwm;
-    this.#window = window;
-    this.#maxMessage = maxMessage;
+    this.#hwm = sizes.hwm;
+    this.#window = sizes.window;
+    this.#maxMessage = sizes.maxMessage;
+    this.#input = new ReadQueue({
+      taken: (chunk) => this.#consume(chunk),
+      maxChunk: sizes.readSize,
+    });
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     ws.onmessage = (event) => this.#onMessage(event.data);
     ws.onclose = (event) => this.#onClose(event.code, event.reason);

@@ -40,6 +40,13 @@ export interface ConnectOptions {
    * `false` turns it off. Unix sockets and Workers sockets have none.
    */
   keepAlive?: boolean | number;
+  /**
+   * Largest chunk a read hands over, in bytes: a client's receive buffer size. Node and Deno
+   * read from the socket into a buffer of this size; on Bun, Workers sockets and the tunnel
+   * the runtime reads as it does (Bun up to 512 KiB at a time) and chunks over this size are
+   * handed over in slices of it. Default: the runtime's read size (64 KiB on Node and Deno).
+   */
+  readSize?: number;
 }
 
 /** Idle milliseconds before TCP keepalive probes start, unless `keepAlive` says otherwise. */

@@ -159,7 +159,11 @@ export class TStorageClient<T = Uint8Array> implements Observable<TStorageEvents
     this.#memoryLimit = resolved.memoryLimit;
     this.#timeout = resolved.timeout;
     const connect = resolved.connect ?? defaultConnect;
-    const connectOptions = { timeout: resolved.connectTimeout ?? 10_000, tls: resolved.tls };
+    const connectOptions = {
+      timeout: resolved.connectTimeout ?? 10_000,
+      tls: resolved.tls,
+      readSize: resolved.receiveBufferSize,
+    };
     const { events, instrumenter } = observability<TStorageEvents>(resolved, resolved.label);
     this.#events = events;
     this.#instrumenter = instrumenter;

@@ -29,6 +29,14 @@ export interface TStorageClientOptions<T> extends ObservabilityOptions {
    * `getStream`. Over it the call fails with `MemoryLimitError`. Default none.
    */
   memoryLimit?: number;
+  /**
+   * The receive buffer: the largest chunk one socket read hands over, in bytes (the vendor's
+   * `recv_buffer_size`; it bounds what a read holds, while `memoryLimit` bounds a response).
+   * Node and Deno read into a buffer of this size; Bun, Workers and the tunnel read as their
+   * runtime does and hand over slices of it. Default: the runtime's read size (64 KiB on Node
+   * and Deno, as the vendor's default of 65,536).
+   */
+  receiveBufferSize?: number;
   /** Default `maxBatchSize` of put/puta (bytes per cid batch). Default 2^31 − 1. */
   maxBatchSize?: number;
   /** The transport connector. Default: the one for the running runtime. */
@@ -110,6 +118,12 @@ export function resolveTStorageOptions<T>(
     );
   }
   checkMemoryLimit(options.memoryLimit);
+  const receive = options.receiveBufferSize;
+  if (receive !== undefined && !(Number.isSafeInteger(receive) && receive > 0)) {
+    throw new RangeError(
+      `receiveBufferSize must be a positive integer number of bytes, got ${receive}`,
+    );
+  }
   for (const name of ["timeout", "connectTimeout"] as const) {
     const value = options[name];
     if (value !== undefined && !(value >= 0)) {

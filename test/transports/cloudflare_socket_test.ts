@@ -177,6 +177,21 @@ test("cloudflare: reads are owned copies; EOF after the data", async () => {
   t.close();
 });
 
+test("cloudflare: readSize hands a large read over in slices, then EOF", async () => {
+  const fake = fakeSocket();
+  const t = await connector(fake).connect({ host: "h", port: 1 }, { readSize: 4 });
+  const sending = fake.send(enc("hello world")).then(() => fake.finish());
+  const chunks: string[] = [];
+  for (let chunk = await t.read(); chunk !== null; chunk = await t.read()) chunks.push(dec(chunk));
+  await sending;
+  assert.deepEqual(chunks, ["hell", "o wo", "rld"]);
+  await assert.rejects(connector(fakeSocket()).connect({ host: "h", port: 1 }, { readSize: 0 }), {
+    name: "RangeError",
+    message: /readSize/,
+  });
+  t.close();
+});
+
 test("cloudflare: write() is false until the socket took the bytes; ready() waits", async () => {
   const fake = fakeSocket({ gated: true });
   const t = await connector(fake).connect({ host: "h", port: 1 });

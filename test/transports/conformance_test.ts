@@ -299,7 +299,32 @@ for (const kind of kinds) {
     const address = { host: "127.0.0.1", port: await closedPort() };
     await assert.rejects(net.connect(address, { highWaterMark: 0 }), RangeError);
     await assert.rejects(net.connect(address, { timeout: -1 }), RangeError);
+    await assert.rejects(net.connect(address, { readSize: 0 }), /readSize/);
+    await assert.rejects(net.connect(address, { readSize: 1.5 }), RangeError);
   });
+
+  for (const tls of [false, true]) {
+    test(`${k}: readSize bounds every chunk a read hands over${tls ? " (TLS)" : ""}`, async () => {
+      const { ca, cert, key } = testCerts();
+      await withServer(kind, source(64, 16 * 1024), async (server) => {
+        const t = await server.connect({
+          readSize: 1000,
+          tls: tls ? { ca, serverName: "localhost" } : undefined,
+        });
+        try {
+          const chunks = await within(readChunks(t), GUARD_MS, "1 MiB in 1,000-byte reads");
+          const largest = Math.max(...chunks.map((c) => c.length));
+          assert.ok(largest <= 1000, `largest chunk ${largest} bytes`);
+          const expected = concat(
+            Array.from({ length: 64 }, (_, i) => patternBytes(16 * 1024, i + 1)),
+          );
+          assertSameBytes(concat(chunks), expected, "the bytes, in order");
+        } finally {
+          t.close();
+        }
+      }, tls ? { tls: { cert, key } } : undefined);
+    });
+  }
 
   test(`${k}: an unresolvable host gives ConnectError naming the host`, async () => {
     await assert.rejects(net.connect({ host: "nonexistent.invalid", port: 6379 }), (e) => {

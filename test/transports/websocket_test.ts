@@ -155,6 +155,24 @@ test("websocket: the server ending gives EOF after its data", async () => {
   });
 });
 
+test("websocket: readSize bounds every chunk a read hands over", async () => {
+  const expected = patternBytes(200_000);
+  const handler: Handler = async (peer) => {
+    await peer.write(expected);
+    await peer.end();
+  };
+  await withServer(handler, async (server) => {
+    const t = await server.connect({ readSize: 1000 });
+    try {
+      const chunks = await within(readChunks(t), GUARD_MS, "200 kB in 1,000-byte reads");
+      assert.ok(chunks.every((c) => c.length <= 1000), "no chunk over readSize");
+      assertSameBytes(concat(chunks), expected, "the bytes, in order");
+    } finally {
+      t.close();
+    }
+  });
+});
+
 test("websocket: end() half-closes while the reply still arrives", async () => {
   await withServer(replyAfterEof, async (server) => {
     const t = await server.connect();

@@ -9,6 +9,7 @@ import { inspect } from "node:util";
 import { createTlsFiles } from "../../scripts/servers.ts";
 import { TlsError } from "../../src/core/errors.ts";
 import { TStorageClient } from "../../src/tstorage/client.ts";
+import { connect } from "../../transports/auto.ts";
 import {
   MemoryLimitError,
   partialData,
@@ -105,6 +106,41 @@ test("tstorage client: a record of 1 MiB goes through the client and the simulat
   assert.equal(data.length, 1);
   assert.equal(data[0].value.length, payload.length);
   assert.deepEqual(data[0].value, payload);
+});
+
+test("tstorage client: receiveBufferSize is each read's size (the vendor's recv_buffer_size)", async () => {
+  const sim = await startTStorageSimulator({ port: 0 });
+  sims.push(sim);
+  const reads: number[] = [];
+  const readSizes: (number | undefined)[] = [];
+  const client = await TStorageClient.connect({
+    host: sim.host,
+    port: sim.port,
+    receiveBufferSize: 4096,
+    connect: async (address, options) => {
+      readSizes.push(options?.readSize);
+      const transport = await connect(address, options);
+      const read = transport.read.bind(transport);
+      return Object.assign(transport, {
+        readInto: undefined,
+        read: async () => {
+          const chunk = await read();
+          if (chunk) reads.push(chunk.length);
+          return chunk;
+        },
+      });
+    },
+  });
+  clients.push(client as TStorageClient<unknown>);
+  const payload = new Uint8Array(256 * 1024).fill(7);
+  await client.put([{ key: new Key(9, 1n, 1, 1n), value: payload }]);
+  reads.length = 0;
+  const { data } = await client.get(Key.min(), Key.max());
+  assert.deepEqual(data[0].value, payload);
+  assert.deepEqual(readSizes, [4096]);
+  assert.ok(reads.length >= 64 && Math.max(...reads) <= 4096, `reads of ${Math.max(...reads)} B`);
+  assert.throws(() => new TStorageClient({ port: 1, receiveBufferSize: 0 }), RangeError);
+  assert.throws(() => new TStorageClient({ port: 1, receiveBufferSize: 2.5 }), /receiveBuffer/);
 });
 
 test("tstorage client: the range is per field, not lexicographic", async () => {

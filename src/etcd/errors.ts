@@ -56,6 +56,23 @@ export class EtcdError extends ServerError {
 }
 
 /**
+ * The error a watch ends with when the server cancels it: `EtcdCompactedError` when it reports
+ * a compact revision, else an `EtcdError` with the server's reason (code 16 when the reason
+ * says the caller is unauthenticated, else 1).
+ *
+ * @example
+ * ```ts
+ * import { watchCancelError } from "./errors.ts";
+ * watchCancelError(0n, "etcdserver: permission denied").message; // "etcdserver: permission denied"
+ * ```
+ */
+export function watchCancelError(compactRevision: bigint, reason: string | undefined): EtcdError {
+  if (compactRevision > 0n) return new EtcdCompactedError(compactRevision);
+  const text = reason || "the server cancelled the watch";
+  return new EtcdError(text, /code = Unauthenticated/.test(text) ? 16 : 1);
+}
+
+/**
  * A watch asked for a revision that was compacted away. Start again at `compactRevision`
  * (or later) after reading the current state.
  *

@@ -9,7 +9,7 @@ import { StreamQueue } from "../core/stream_queue.ts";
 import type { Channel } from "./channel.ts";
 import { invalidAnswer, parseJson } from "./answer.ts";
 import { sleep } from "./wait.ts";
-import { EtcdCompactedError, EtcdError, etcdErrorFromJson } from "./errors.ts";
+import { EtcdError, etcdErrorFromJson, watchCancelError } from "./errors.ts";
 import {
   headerRevision,
   int,
@@ -353,10 +353,8 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
     }
     const r = (msg.result ?? {}) as Record<string, unknown>;
     const compact = int(r.compact_revision as string | undefined);
-    if (compact > 0n) throw new Fatal(new EtcdCompactedError(compact));
-    if (r.canceled === true) {
-      const reason = String(r.cancel_reason ?? "the server cancelled the watch");
-      const error = new EtcdError(reason, /code = Unauthenticated/.test(reason) ? 16 : 1);
+    if (compact > 0n || r.canceled === true) {
+      const error = watchCancelError(compact, r.cancel_reason as string | undefined);
       throw this.#channel.isTokenRejection(error) ? new TokenRefused(error) : new Fatal(error);
     }
     const revision = headerRevision(r as { header?: { revision?: string } });

@@ -2,7 +2,9 @@
 // Watch stream of a client, the one LeaseKeepAlive stream): a bidirectional gRPC call whose
 // messages are already protobuf-encoded.
 
+import { KvError } from "../../core/errors.ts";
 import type { StreamQueue } from "../../core/stream_queue.ts";
+import { GrpcError } from "../../grpc/status.ts";
 import type { Address } from "../channel_options.ts";
 
 /**
@@ -44,3 +46,26 @@ export interface BidiStream {
  * ```
  */
 export type OpenBidi = (path: string, options?: { signal?: AbortSignal }) => Promise<BidiStream>;
+
+const RETRYABLE = new Set(["UNAVAILABLE", "UNKNOWN", "INTERNAL", "CANCELLED", "DEADLINE_EXCEEDED"]);
+
+/**
+ * True when opening the stream again may help after `error` ended (or failed to open) it: the
+ * connection failed or was unresponsive (a `KvError` that is not a server answer), or the
+ * server ended the call with a transient status (UNAVAILABLE such as "no leader", UNKNOWN,
+ * INTERNAL, CANCELLED, DEADLINE_EXCEEDED). Any other status (PERMISSION_DENIED,
+ * INVALID_ARGUMENT, UNAUTHENTICATED after the channel renewed its token, ...) and any other
+ * error (a `TypeError`) would only repeat.
+ *
+ * @example
+ * ```ts
+ * import { isRetryableStreamError } from "./bidi.ts";
+ * import { GrpcError } from "../../grpc/status.ts";
+ * isRetryableStreamError(new GrpcError(14, "etcdserver: no leader")); // true
+ * isRetryableStreamError(new GrpcError(7, "etcdserver: permission denied")); // false
+ * ```
+ */
+export function isRetryableStreamError(error: unknown): boolean {
+  if (error instanceof GrpcError) return RETRYABLE.has(error.status);
+  return error instanceof KvError && error.code !== "SERVER";
+}

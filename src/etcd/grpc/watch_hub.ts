@@ -1,0 +1,516 @@
+// Every watch of a client on ONE `/etcdserverpb.Watch/Watch` bidi stream (rpc.proto): creates
+// matched to their `created` replies in order, cancel by watch id, progress requests, fragment
+// reassembly, and re-creation of every live watch from its next revision when the stream is lost.
+
+import { Backoff } from "../../core/backoff.ts";
+import { utf8Decode } from "../../core/bytes.ts";
+import { FifoTable } from "../../core/correlation.ts";
+import { ConnectionClosedError, RemoteProtocolError } from "../../core/errors.ts";
+import { StreamQueue } from "../../core/stream_queue.ts";
+import { base64Decode } from "../base64.ts";
+import { EtcdError, watchCancelError } from "../errors.ts";
+import { type KeyRange, type Keys, type KeyValue, Within } from "../kv.ts";
+import * as M from "../proto/messages.ts";
+import { decodeProto, encodeProto } from "../proto/wire.ts";
+import { sleep } from "../wait.ts";
+import type { WatchEvent, WatchOptions } from "../watch.ts";
+import { type BidiStream, isRetryableStreamError, type OpenBidi } from "./bidi.ts";
+
+/** Options of a {@link WatchHub}. */
+export interface WatchHubOptions {
+  /** Opens the Watch stream (on the channel's current endpoint, failing over). */
+  open: OpenBidi;
+  /** Maps the stored keys of events back to user keys (a namespace). */
+  keys: Keys;
+  /** Largest total size of the fragments of one response. Default 64 MiB. */
+  maxFragmentBytes?: number;
+}
+
+/** Options of one watch on a hub: those of a gateway watch, plus `fragment`. */
+export interface HubWatchOptions extends WatchOptions {
+  /** Let the server split responses larger than its request limit (reassembled here). */
+  fragment?: boolean;
+}
+
+interface Entry {
+  readonly watch: HubWatch;
+  readonly options: HubWatchOptions;
+  readonly queue: StreamQueue<WatchEvent>;
+  readonly create: M.WatchCreateRequestMsg;
+  readonly within: Within;
+  readonly resolveCreated: (revision: bigint) => void;
+  readonly rejectCreated: (error: unknown) => void;
+  /** Last delivered revision + 1 (undefined until created without a start revision). */
+  next: bigint | undefined;
+  /** The server's watch id on the current stream, once created. */
+  id: bigint | undefined;
+  /** Cancelled on the server because its queue is full; created again once it drains. */
+  suspended: boolean;
+  reconnects: number;
+  fragments: M.EventMsg[];
+  fragmentBytes: number;
+}
+
+interface ProgressWaiter {
+  resolve: (revision: bigint) => void;
+  reject: (error: unknown) => void;
+  settled: boolean;
+}
+
+/**
+ * Multiplexes watches over one Watch stream.
+ *
+ * Theory of operation. The stream is opened with the first watch and closed as soon as the
+ * last one stops (no idle period). Each watch sends a `WatchCreateRequest`; etcd answers
+ * creates in the order it received them, so the `created` replies are matched first in,
+ * first out (this works whether or not the server honours client-chosen ids) and give the
+ * server's watch id; later responses are routed by that id. A response for an id no watch
+ * owns (other than one being cancelled) is a `RemoteProtocolError`, as is a malformed
+ * message or an event key outside the watch's range: the stream is dropped and reopened.
+ * Responses marked `fragment` are collected and delivered as one when the last arrives.
+ * `compact_revision` ends that watch with `EtcdCompactedError`, a server cancel with
+ * `EtcdError` (the errors of the gateway watcher). When the stream ends for any other reason
+ * it is reopened through `open` (which fails over) after a backoff, and every live watch is
+ * created again from its next revision (last delivered + 1): events already delivered are
+ * dropped, so each is seen once and in order. A stream status that retrying cannot fix
+ * (PERMISSION_DENIED, INVALID_ARGUMENT, ...) ends every watch with it.
+ *
+ * Backpressure: a watch whose queue reaches its `highWaterMark` (default 1024) is cancelled
+ * on the server and its further events dropped (they are past its next revision); when the
+ * consumer has drained it to half, it is created again from its next revision. A slow
+ * consumer thus holds at most `highWaterMark` events plus one response, never stalls the
+ * other watches, and loses nothing (unless that history is compacted meanwhile: then it ends
+ * with `EtcdCompactedError`, as after a long disconnect).
+ *
+ * @example
+ * ```ts
+ * import { WatchHub } from "./watch_hub.ts";
+ * import { Keys } from "../kv.ts";
+ * import type { OpenBidi } from "./bidi.ts";
+ * declare const open: OpenBidi;
+ * const hub = new WatchHub({ open, keys: new Keys() });
+ * const watcher = hub.watch({ key: "jobs/", prefix: true });
+ * for await (const event of watcher) console.log(event.type, event.kv.modRevision);
+ * ```
+ */
+export class WatchHub {
+  readonly #open: OpenBidi;
+  readonly #keys: Keys;
+  readonly #maxFragmentBytes: number;
+  readonly #entries = new Set<Entry>();
+  #byId = new Map<bigint, Entry>();
+  #cancelling = new Set<bigint>();
+  #creating = new FifoTable<Entry>();
+  #progress = new FifoTable<ProgressWaiter>();
+  #stream: BidiStream | undefined;
+  #running = false;
+  #closed = false;
+  #abort = new AbortController();
+  #streams = 0;
+
+  /** Creates a hub; nothing is opened before the first watch. */
+  constructor(options: WatchHubOptions) {
+    this.#open = options.open;
+    this.#keys = options.keys;
+    this.#maxFragmentBytes = options.maxFragmentBytes ?? 64 * 1024 * 1024;
+  }
+
+  /** Live watches. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Watch streams opened so far (1 while no stream was lost). */
+  get streamsOpened(): number {
+    return this.#streams;
+  }
+
+  /** Starts a watch of `range`; it is created on the shared stream at once. */
+  watch(range: KeyRange, options: HubWatchOptions = {}): HubWatch {
+    if (this.#closed) throw new ConnectionClosedError("The watch hub is closed");
+    const json = this.#keys.range(range);
+    const create: M.WatchCreateRequestMsg = { key: base64Decode(json.key) };
+    if (json.range_end !== undefined) create.rangeEnd = base64Decode(json.range_end);
+    if (options.prevKv) create.prevKv = true;
+    if (options.progressNotify) create.progressNotify = true;
+    if (options.fragment) create.fragment = true;
+    if (options.filters?.length) create.filters = options.filters.map((f) => f === "noPut" ? 0 : 1);
+    let entry!: Entry;
+    const queue = new StreamQueue<WatchEvent>({
+      highWaterMark: options.highWaterMark,
+      onDrain: () => this.#resume(entry),
+      onCancel: () => this.#stop(entry),
+    });
+    let resolveCreated!: (revision: bigint) => void;
+    let rejectCreated!: (error: unknown) => void;
+    const created = new Promise<bigint>((resolve, reject) => {
+      resolveCreated = resolve;
+      rejectCreated = reject;
+    });
+    created.catch(() => {});
+    const watch = new HubWatch({
+      queue,
+      created,
+      next: () => entry.next,
+      reconnects: () => entry.reconnects,
+      stop: () => this.#stop(entry),
+    });
+    entry = {
+      watch,
+      options,
+      queue,
+      create,
+      within: new Within(json),
+      resolveCreated,
+      rejectCreated,
+      next: options.startRevision,
+      id: undefined,
+      suspended: false,
+      reconnects: 0,
+      fragments: [],
+      fragmentBytes: 0,
+    };
+    this.#entries.add(entry);
+    options.signal?.addEventListener("abort", () => this.#stop(entry), { once: true });
+    if (this.#stream) this.#sendCreate(entry);
+    else if (!this.#running) this.#start();
+    return watch;
+  }
+
+  /**
+   * Asks the server for a progress notification on the stream and resolves with the store
+   * revision it reports. It does not advance any watch's next revision: etcd 3.4 answers it
+   * from its control channel, which may overtake events still buffered for a watch.
+   */
+  requestProgress(): Promise<bigint> {
+    const stream = this.#stream;
+    if (!stream) return Promise.reject(new ConnectionClosedError("No watch stream is open"));
+    return new Promise((resolve, reject) => {
+      this.#progress.push({ resolve, reject, settled: false });
+      stream.write(encodeProto(M.WatchRequest, { progressRequest: {} }));
+    });
+  }
+
+  /** Ends every watch (their iteration ends after the buffered events) and the stream. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const entry of [...this.#entries]) this.#stop(entry);
+    this.#abort.abort();
+  }
+
+  #start(): void {
+    this.#running = true;
+    this.#run().catch((error) => this.#failAll(error)).finally(() => {
+      this.#running = false;
+      if (this.#entries.size > 0 && !this.#closed) this.#start();
+    });
+  }
+
+  async #run(): Promise<void> {
+    const backoff = new Backoff({ initialDelay: 50, maxDelay: 2000 });
+    let reason: Error | undefined;
+    while (this.#entries.size > 0 && !this.#closed) {
+      if (reason !== undefined) {
+        for (const entry of [...this.#entries]) this.#restarted(entry, reason);
+        await sleep(backoff.next(), this.#abort.signal);
+        if (this.#entries.size === 0 || this.#closed) return;
+      }
+      let stream: BidiStream;
+      try {
+        stream = await this.#open(M.Method.Watch, { signal: this.#abort.signal });
+      } catch (error) {
+        if (this.#closed || this.#entries.size === 0) return;
+        if (!isRetryableStreamError(error)) throw error;
+        reason = error as Error;
+        continue;
+      }
+      if (this.#entries.size === 0 || this.#closed) return stream.close();
+      this.#streams++;
+      this.#stream = stream;
+      reason = undefined;
+      try {
+        for (const entry of this.#entries) if (!entry.suspended) this.#sendCreate(entry);
+        for await (const message of stream.items) {
+          this.#receive(message);
+          backoff.reset();
+        }
+        // Closed here once the last watch stopped (then a new watch reopens it at once).
+        if (this.#stream === stream) reason = new ConnectionClosedError("The watch stream ended");
+      } catch (error) {
+        if (!isRetryableStreamError(error)) throw error;
+        reason = error as Error;
+      } finally {
+        this.#endStream(stream, reason);
+      }
+    }
+  }
+
+  /** Forgets the stream's per-stream state; live watches are created again on the next. */
+  #endStream(stream: BidiStream, reason: Error | undefined): void {
+    stream.close();
+    if (this.#stream === stream) this.#stream = undefined;
+    for (const entry of this.#entries) {
+      entry.id = undefined;
+      entry.fragments = [];
+      entry.fragmentBytes = 0;
+    }
+    this.#byId = new Map();
+    this.#cancelling = new Set();
+    this.#creating = new FifoTable<Entry>();
+    const lost = reason ?? new ConnectionClosedError("The watch stream was closed");
+    for (let w = this.#progress.shift(); w; w = this.#progress.shift()) {
+      if (!w.settled) w.reject(lost);
+    }
+  }
+
+  #restarted(entry: Entry, reason: Error): void {
+    entry.reconnects++;
+    try {
+      entry.options.onRestart?.({ reason, revision: entry.next, attempt: entry.reconnects });
+    } catch (error) {
+      this.#stop(entry, error);
+    }
+  }
+
+  #sendCreate(entry: Entry): void {
+    const create = entry.next === undefined
+      ? entry.create
+      : { ...entry.create, startRevision: entry.next };
+    this.#creating.push(entry);
+    this.#stream!.write(encodeProto(M.WatchRequest, { createRequest: create }));
+  }
+
+  #sendCancel(id: bigint): void {
+    this.#cancelling.add(id);
+    this.#stream?.write(encodeProto(M.WatchRequest, { cancelRequest: { watchId: id } }));
+  }
+
+  /** Stops a watch: cancels it on the server, or closes the stream when it was the last. */
+  #stop(entry: Entry, error?: unknown): void {
+    if (!this.#entries.delete(entry)) return;
+    entry.queue.end(error);
+    entry.rejectCreated(error ?? new EtcdError("The watch was closed before it was created", 1));
+    this.#detach(entry);
+    if (this.#entries.size === 0) {
+      const stream = this.#stream;
+      this.#stream = undefined; // a watch from now on waits for the next stream
+      stream?.close();
+      this.#abort.abort();
+      this.#abort = new AbortController();
+    }
+  }
+
+  /** Takes the entry off the current stream (cancelling its server watch). */
+  #detach(entry: Entry): void {
+    if (entry.id !== undefined) {
+      this.#byId.delete(entry.id);
+      if (this.#entries.size > 0) this.#sendCancel(entry.id);
+      entry.id = undefined;
+    }
+    entry.fragments = [];
+    entry.fragmentBytes = 0;
+  }
+
+  #failAll(error: unknown): void {
+    for (const entry of [...this.#entries]) this.#stop(entry, error);
+  }
+
+  /** The consumer drained a suspended watch: create it again from its next revision. */
+  #resume(entry: Entry): void {
+    if (!entry.suspended || !this.#entries.has(entry)) return;
+    entry.suspended = false;
+    if (this.#stream) this.#sendCreate(entry);
+  }
+
+  #receive(message: Uint8Array): void {
+    const r = decodeProto<M.WatchResponseMsg>(M.WatchResponse, message);
+    const revision = r.header?.revision ?? 0n;
+    if (r.created) return this.#created(r, revision);
+    if (r.watchId === -1n && !r.canceled && r.events.length === 0) {
+      const waiter = this.#progress.shift();
+      if (!waiter) throw new RemoteProtocolError("etcd sent a progress response nobody asked for");
+      if (!waiter.settled) waiter.resolve(revision);
+      return;
+    }
+    const entry = this.#byId.get(r.watchId);
+    if (!entry) {
+      if (this.#cancelling.has(r.watchId)) {
+        if (r.canceled) this.#cancelling.delete(r.watchId);
+        return;
+      }
+      throw new RemoteProtocolError(`etcd sent a response for watch ${r.watchId}, not open`);
+    }
+    if (r.canceled || r.compactRevision > 0n) {
+      this.#byId.delete(r.watchId);
+      entry.id = undefined;
+      return this.#stop(entry, watchCancelError(r.compactRevision, r.cancelReason));
+    }
+    if (r.fragment) {
+      entry.fragmentBytes += message.length;
+      if (entry.fragmentBytes > this.#maxFragmentBytes) {
+        return this.#stop(
+          entry,
+          new RemoteProtocolError(
+            `Watch response fragments exceed ${this.#maxFragmentBytes} bytes`,
+            { sent: true },
+          ),
+        );
+      }
+      for (const e of r.events) entry.fragments.push(e);
+      return;
+    }
+    const events = entry.fragments.length > 0 ? [...entry.fragments, ...r.events] : r.events;
+    entry.fragments = [];
+    entry.fragmentBytes = 0;
+    if (events.length === 0) return this.#progressed(entry, revision);
+    this.#deliver(entry, events);
+  }
+
+  #created(r: M.WatchResponseMsg, revision: bigint): void {
+    const entry = this.#creating.shift();
+    if (!entry) throw new RemoteProtocolError("etcd confirmed a watch nobody created");
+    // A watch stops or is suspended only while it has a server id, or before its reply.
+    const live = this.#entries.has(entry) && !entry.suspended;
+    if (r.canceled) {
+      if (live) this.#stop(entry, watchCancelError(r.compactRevision, r.cancelReason));
+      return;
+    }
+    if (!live) return this.#sendCancel(r.watchId);
+    if (this.#byId.has(r.watchId)) {
+      throw new RemoteProtocolError(`etcd created watch ${r.watchId} twice on one stream`);
+    }
+    entry.id = r.watchId;
+    this.#byId.set(r.watchId, entry);
+    entry.next ??= revision + 1n;
+    entry.resolveCreated(entry.next - 1n);
+  }
+
+  #progressed(entry: Entry, revision: bigint): void {
+    if (entry.next !== undefined && revision + 1n > entry.next) entry.next = revision + 1n;
+    try {
+      entry.options.onProgress?.(revision);
+    } catch (error) {
+      this.#stop(entry, error);
+    }
+  }
+
+  #deliver(entry: Entry, events: M.EventMsg[]): void {
+    if (entry.suspended) return; // a response that crossed the cancel: read again on resume
+    const converted: WatchEvent[] = [];
+    for (const e of events) {
+      const kv = this.#kv(e.kv, entry.within);
+      if (entry.next !== undefined && kv.modRevision < entry.next) continue; // seen already
+      const event: WatchEvent = { type: e.type === 1 ? "delete" : "put", kv };
+      if (e.prevKv) event.prevKv = this.#kv(e.prevKv);
+      converted.push(event);
+    }
+    let open = true;
+    for (const event of converted) open = entry.queue.push(event) && open;
+    const last = this.#kv(events[events.length - 1].kv).modRevision;
+    if (entry.next === undefined || last + 1n > entry.next) entry.next = last + 1n;
+    if (!open && entry.queue.size > 0) {
+      entry.suspended = true;
+      this.#detach(entry);
+    }
+  }
+
+  /** A KeyValue of an event; with `within`, a key outside the watched range is refused. */
+  #kv(msg: M.KeyValueMsg | undefined, within?: Within): KeyValue {
+    if (!msg) throw new RemoteProtocolError("etcd sent a watch event without a key-value");
+    if (within && !within.has(msg.key)) {
+      throw new RemoteProtocolError(
+        `etcd sent an event for key ${JSON.stringify(utf8Decode(msg.key))} ` +
+          "outside the watched range",
+        { sent: true },
+      );
+    }
+    return {
+      key: this.#keys.strip(msg.key),
+      value: msg.value,
+      createRevision: msg.createRevision,
+      modRevision: msg.modRevision,
+      version: msg.version,
+      lease: msg.lease,
+    };
+  }
+}
+
+/**
+ * One watch on a {@link WatchHub}: an async iterable of events, each seen once and in order
+ * across stream losses. Ends with `EtcdCompactedError`, `EtcdError` (server cancel), or the
+ * stream's fatal error.
+ *
+ * @example
+ * ```ts
+ * import type { HubWatch } from "./watch_hub.ts";
+ * async function firstEvent(watch: HubWatch) {
+ *   await watch.created;
+ *   for await (const event of watch) return event;
+ * }
+ * ```
+ */
+export class HubWatch implements AsyncIterableIterator<WatchEvent> {
+  /** Resolves with the revision the watch started after, once the server confirmed it. */
+  readonly created: Promise<bigint>;
+  readonly #queue: StreamQueue<WatchEvent>;
+  readonly #next: () => bigint | undefined;
+  readonly #reconnects: () => number;
+  readonly #stop: () => void;
+
+  /** Made by {@link WatchHub.watch}, which keeps the state these read. */
+  constructor(state: {
+    queue: StreamQueue<WatchEvent>;
+    created: Promise<bigint>;
+    next: () => bigint | undefined;
+    reconnects: () => number;
+    stop: () => void;
+  }) {
+    this.#queue = state.queue;
+    this.created = state.created;
+    this.#next = state.next;
+    this.#reconnects = state.reconnects;
+    this.#stop = state.stop;
+  }
+
+  /** The next revision the watch will report (last delivered + 1). */
+  get nextRevision(): bigint | undefined {
+    return this.#next();
+  }
+
+  /** How many times the watch was re-established on a new stream. */
+  get reconnects(): number {
+    return this.#reconnects();
+  }
+
+  /** Events waiting for the consumer. */
+  get buffered(): number {
+    return this.#queue.size;
+  }
+
+  /** Stops the watch; iteration ends after the buffered events. */
+  close(): void {
+    this.#stop();
+  }
+
+  /** Waits for the next event. */
+  next(): Promise<IteratorResult<WatchEvent>> {
+    return this.#queue.next();
+  }
+
+  /** Stops the watch and ends iteration. */
+  return(): Promise<IteratorResult<WatchEvent>> {
+    this.#stop();
+    return this.#queue.return();
+  }
+
+  /** Returns itself: a watch is iterated once. */
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** Stops the watch at the end of an `await using` scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.return();
+  }
+}

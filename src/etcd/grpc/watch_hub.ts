@@ -135,7 +135,7 @@ export class WatchHub {
     if (options.progressNotify) create.progressNotify = true;
     if (options.fragment) create.fragment = true;
     if (options.filters?.length) create.filters = options.filters.map((f) => f === "noPut" ? 0 : 1);
-    let entry!: Entry;
+    // The callbacks below run later, once `entry` is set.
     const queue = new StreamQueue<WatchEvent>({
       highWaterMark: options.highWaterMark,
       onDrain: () => this.#resume(entry),
@@ -155,7 +155,7 @@ export class WatchHub {
       reconnects: () => entry.reconnects,
       stop: () => this.#stop(entry),
     });
-    entry = {
+    const entry: Entry = {
       watch,
       options,
       queue,

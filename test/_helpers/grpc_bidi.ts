@@ -1,5 +1,6 @@
-// A test-side OpenBidi: gRPC calls to one real etcd through Driver + GrpcConnection over the
-// runtime's transport, one connection at a time (a new one once the old is closed or destroyed).
+// A test-side OpenBidi: gRPC calls to a real etcd through Driver + GrpcConnection over the
+// runtime's transport, one connection at a time (a new one once the old is closed or destroyed,
+// to the next member that accepts it when several are given).
 
 import { Driver } from "../../src/core/driver.ts";
 import { StreamQueue } from "../../src/core/stream_queue.ts";
@@ -28,11 +29,17 @@ export class GrpcTestChannel {
   streams = 0;
   /** Every message each stream received, protobuf-encoded, in order. */
   readonly received: Uint8Array[] = [];
-  readonly #address: Address;
+  readonly #addresses: Address[];
+  #index = 0;
   #driver: Promise<GrpcDriver> | undefined;
 
-  constructor(address: Address) {
-    this.#address = address;
+  constructor(addresses: Address | Address[]) {
+    this.#addresses = Array.isArray(addresses) ? addresses : [addresses];
+  }
+
+  /** The member the current (or next) connection goes to. */
+  get address(): Address {
+    return this.#addresses[this.#index];
   }
 
   /** The OpenBidi seam over the current connection. */
@@ -56,7 +63,7 @@ export class GrpcTestChannel {
     })();
     const stream: BidiStream = {
       items: out,
-      endpoint: this.#address,
+      endpoint: this.address,
       write: (message) => {
         // A failed write ends the call, and `items` reports that.
         driver.request({ write: tag, message }).catch(() => {});
@@ -99,15 +106,26 @@ export class GrpcTestChannel {
         return this.#current();
       });
     }
-    const { host, port } = this.#address;
-    this.connections++;
-    const dialing = connect({ host, port }).then((transport) =>
-      new Driver(new GrpcConnection({ authority: `${host}:${port}` }), transport)
-    );
+    const dialing = this.#dial();
     this.#driver = dialing;
     dialing.catch(() => {
       if (this.#driver === dialing) this.#driver = undefined;
     });
     return dialing;
+  }
+
+  /** Connects to the current member, else to the next ones in turn. */
+  async #dial(): Promise<GrpcDriver> {
+    for (let tried = 0;; tried++) {
+      const { host, port } = this.address;
+      try {
+        const transport = await connect({ host, port });
+        this.connections++;
+        return new Driver(new GrpcConnection({ authority: `${host}:${port}` }), transport);
+      } catch (error) {
+        if (tried + 1 >= this.#addresses.length) throw error;
+        this.#index = (this.#index + 1) % this.#addresses.length;
+      }
+    }
   }
 }

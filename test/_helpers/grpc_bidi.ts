@@ -27,6 +27,8 @@ type GrpcDriver = Driver<GrpcSend, GrpcReply, Uint8Array>;
 export class GrpcTestChannel {
   connections = 0;
   streams = 0;
+  /** Sent as the `token` metadata of every call from now on (etcd auth). */
+  token: string | undefined;
   /** Every message each stream received, protobuf-encoded, in order. */
   readonly received: Uint8Array[] = [];
   readonly #addresses: Address[];
@@ -47,7 +49,7 @@ export class GrpcTestChannel {
     const driver = await this.#current();
     const tag = {};
     this.streams++;
-    const items = driver.stream({ path, stream: true, tag });
+    const items = driver.stream({ path, stream: true, tag, metadata: this.#metadata() });
     // A copy of the call's messages, also recorded in `received`.
     const out = new StreamQueue<Uint8Array>({ onCancel: () => void items.return() });
     (async () => {
@@ -79,7 +81,11 @@ export class GrpcTestChannel {
   /** A unary call on the current connection. */
   async call<T>(path: string, req: MessageSpec, res: MessageSpec, value: object): Promise<T> {
     const driver = await this.#current();
-    const reply = await driver.request({ path, message: encodeProto(req, value as never) });
+    const reply = await driver.request({
+      path,
+      message: encodeProto(req, value as never),
+      metadata: this.#metadata(),
+    });
     if (!(reply instanceof Uint8Array)) throw new Error("a unary call got a write ack");
     return decodeProto<T>(res, reply);
   }
@@ -95,6 +101,10 @@ export class GrpcTestChannel {
     const driver = await this.#driver;
     this.#driver = undefined;
     await driver?.close();
+  }
+
+  #metadata(): [string, string][] | undefined {
+    return this.token === undefined ? undefined : [["token", this.token]];
   }
 
   #current(): Promise<GrpcDriver> {

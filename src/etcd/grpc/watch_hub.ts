@@ -7,6 +7,7 @@ import { utf8Decode } from "../../core/bytes.ts";
 import { FifoTable } from "../../core/correlation.ts";
 import { ConnectionClosedError, RemoteProtocolError } from "../../core/errors.ts";
 import { StreamQueue } from "../../core/stream_queue.ts";
+import { GrpcError } from "../../grpc/status.ts";
 import { base64Decode } from "../base64.ts";
 import { EtcdError, watchCancelError } from "../errors.ts";
 import { type KeyRange, type Keys, type KeyValue, Within } from "../kv.ts";
@@ -14,6 +15,7 @@ import * as M from "../proto/messages.ts";
 import { decodeProto, encodeProto } from "../proto/wire.ts";
 import { sleep } from "../wait.ts";
 import type { WatchEvent, WatchOptions } from "../watch.ts";
+import { HubWatch } from "./hub_watch.ts";
 import { type BidiStream, isRetryableStreamError, type OpenBidi } from "./bidi.ts";
 
 /** Options of a {@link WatchHub}. */
@@ -24,6 +26,14 @@ export interface WatchHubOptions {
   keys: Keys;
   /** Largest total size of the fragments of one response. Default 64 MiB. */
   maxFragmentBytes?: number;
+  /**
+   * With auth: called when etcd refuses the stream's token (a create cancelled with
+   * "code = Unauthenticated", or the stream ending UNAUTHENTICATED). It resolves true once a
+   * new token was fetched: the stream is then reopened at once and every watch created again.
+   * A new token refused again before any watch was created ends every watch with the refusal;
+   * without this option (or when it resolves false) the refused watch ends with it.
+   */
+  renewToken?: (refusal: Error) => Promise<boolean>;
 }
 
 /** Options of one watch on a hub: those of a gateway watch, plus `fragment`. */
@@ -97,6 +107,9 @@ export class WatchHub {
   readonly #open: OpenBidi;
   readonly #keys: Keys;
   readonly #maxFragmentBytes: number;
+  readonly #renewToken: ((refusal: Error) => Promise<boolean>) | undefined;
+  /** A token was renewed since a watch was last created. */
+  #reauthed = false;
   readonly #entries = new Set<Entry>();
   #byId = new Map<bigint, Entry>();
   #cancelling = new Set<bigint>();
@@ -113,6 +126,7 @@ export class WatchHub {
     this.#open = options.open;
     this.#keys = options.keys;
     this.#maxFragmentBytes = options.maxFragmentBytes ?? 64 * 1024 * 1024;
+    this.#renewToken = options.renewToken;
   }
 
   /** Live watches. */
@@ -171,6 +185,7 @@ export class WatchHub {
       fragmentBytes: 0,
     };
     this.#entries.add(entry);
+    if (options.signal?.aborted) this.#stop(entry);
     options.signal?.addEventListener("abort", () => this.#stop(entry), { once: true });
     if (this.#stream) this.#sendCreate(entry);
     else if (!this.#running) this.#start();
@@ -210,10 +225,12 @@ export class WatchHub {
   async #run(): Promise<void> {
     const backoff = new Backoff({ initialDelay: 50, maxDelay: 2000 });
     let reason: Error | undefined;
+    let now = false; // reopen without waiting: a new token was just fetched
     while (this.#entries.size > 0 && !this.#closed) {
       if (reason !== undefined) {
         for (const entry of [...this.#entries]) this.#restarted(entry, reason);
-        await sleep(backoff.next(), this.#abort.signal);
+        if (!now) await sleep(backoff.next(), this.#abort.signal);
+        now = false;
         if (this.#entries.size === 0 || this.#closed) return;
       }
       let stream: BidiStream;
@@ -238,8 +255,17 @@ export class WatchHub {
         // Closed here once the last watch stopped (then a new watch reopens it at once).
         if (this.#stream === stream) reason = new ConnectionClosedError("The watch stream ended");
       } catch (error) {
-        if (!isRetryableStreamError(error)) throw error;
-        reason = error as Error;
+        const refused = error instanceof TokenRefused
+          ? error
+          : error instanceof GrpcError && error.status === "UNAUTHENTICATED"
+          ? new TokenRefused(error, undefined)
+          : undefined;
+        if (refused) {
+          stream.close();
+          reason = refused.error;
+          now = await this.#reauth(refused);
+        } else if (!isRetryableStreamError(error)) throw error;
+        else reason = error as Error;
       } finally {
         this.#endStream(stream, reason);
       }
@@ -262,6 +288,24 @@ export class WatchHub {
     for (let w = this.#progress.shift(); w; w = this.#progress.shift()) {
       if (!w.settled) w.reject(lost);
     }
+  }
+
+  /** After a token refusal: true when a new token was fetched (reopen at once). */
+  async #reauth(refused: TokenRefused): Promise<boolean> {
+    if (this.#renewToken) {
+      if (this.#reauthed) throw refused.error; // a fresh token was refused too: all end
+      this.#reauthed = true;
+      try {
+        if (await this.#renewToken(refused.error)) return true;
+      } catch (error) {
+        if (!isRetryableStreamError(error)) throw error;
+        this.#reauthed = false; // no token yet: try again on the next stream
+        return false;
+      }
+    }
+    if (refused.entry === undefined) throw refused.error;
+    this.#stop(refused.entry, refused.error);
+    return false;
   }
 
   #restarted(entry: Entry, reason: Error): void {
@@ -344,7 +388,9 @@ export class WatchHub {
     if (r.canceled || r.compactRevision > 0n) {
       this.#byId.delete(r.watchId);
       entry.id = undefined;
-      return this.#stop(entry, watchCancelError(r.compactRevision, r.cancelReason));
+      const error = watchCancelError(r.compactRevision, r.cancelReason);
+      if (error.grpcCode === 16) throw new TokenRefused(error, entry);
+      return this.#stop(entry, error);
     }
     if (r.fragment) {
       entry.fragmentBytes += message.length;
@@ -373,13 +419,16 @@ export class WatchHub {
     // A watch stops or is suspended only while it has a server id, or before its reply.
     const live = this.#entries.has(entry) && !entry.suspended;
     if (r.canceled) {
-      if (live) this.#stop(entry, watchCancelError(r.compactRevision, r.cancelReason));
-      return;
+      if (!live) return;
+      const error = watchCancelError(r.compactRevision, r.cancelReason);
+      if (error.grpcCode === 16) throw new TokenRefused(error, entry);
+      return this.#stop(entry, error);
     }
     if (!live) return this.#sendCancel(r.watchId);
     if (this.#byId.has(r.watchId)) {
       throw new RemoteProtocolError(`etcd created watch ${r.watchId} twice on one stream`);
     }
+    this.#reauthed = false;
     entry.id = r.watchId;
     this.#byId.set(r.watchId, entry);
     entry.next ??= revision + 1n;
@@ -396,7 +445,6 @@ export class WatchHub {
   }
 
   #deliver(entry: Entry, events: M.EventMsg[]): void {
-    if (entry.suspended) return; // a response that crossed the cancel: read again on resume
     const converted: WatchEvent[] = [];
     for (const e of events) {
       const kv = this.#kv(e.kv, entry.within);
@@ -436,81 +484,9 @@ export class WatchHub {
   }
 }
 
-/**
- * One watch on a {@link WatchHub}: an async iterable of events, each seen once and in order
- * across stream losses. Ends with `EtcdCompactedError`, `EtcdError` (server cancel), or the
- * stream's fatal error.
- *
- * @example
- * ```ts
- * import type { HubWatch } from "./watch_hub.ts";
- * async function firstEvent(watch: HubWatch) {
- *   await watch.created;
- *   for await (const event of watch) return event;
- * }
- * ```
- */
-export class HubWatch implements AsyncIterableIterator<WatchEvent> {
-  /** Resolves with the revision the watch started after, once the server confirmed it. */
-  readonly created: Promise<bigint>;
-  readonly #queue: StreamQueue<WatchEvent>;
-  readonly #next: () => bigint | undefined;
-  readonly #reconnects: () => number;
-  readonly #stop: () => void;
-
-  /** Made by {@link WatchHub.watch}, which keeps the state these read. */
-  constructor(state: {
-    queue: StreamQueue<WatchEvent>;
-    created: Promise<bigint>;
-    next: () => bigint | undefined;
-    reconnects: () => number;
-    stop: () => void;
-  }) {
-    this.#queue = state.queue;
-    this.created = state.created;
-    this.#next = state.next;
-    this.#reconnects = state.reconnects;
-    this.#stop = state.stop;
-  }
-
-  /** The next revision the watch will report (last delivered + 1). */
-  get nextRevision(): bigint | undefined {
-    return this.#next();
-  }
-
-  /** How many times the watch was re-established on a new stream. */
-  get reconnects(): number {
-    return this.#reconnects();
-  }
-
-  /** Events waiting for the consumer. */
-  get buffered(): number {
-    return this.#queue.size;
-  }
-
-  /** Stops the watch; iteration ends after the buffered events. */
-  close(): void {
-    this.#stop();
-  }
-
-  /** Waits for the next event. */
-  next(): Promise<IteratorResult<WatchEvent>> {
-    return this.#queue.next();
-  }
-
-  /** Stops the watch and ends iteration. */
-  return(): Promise<IteratorResult<WatchEvent>> {
-    this.#stop();
-    return this.#queue.return();
-  }
-
-  /** Returns itself: a watch is iterated once. */
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  /** Stops the watch at the end of an `await using` scope. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.return();
+/** The server refused the stream's token (for `entry`'s create, when known). */
+class TokenRefused extends Error {
+  constructor(readonly error: Error, readonly entry: Entry | undefined) {
+    super(error.message);
   }
 }

@@ -105,11 +105,14 @@ test("hub: a response etcd splits in fragments is delivered whole, in order", as
   await etcd.delete(`${p}frag/`, { prefix: true });
 });
 
-// Compaction is global: this runs on a private server so other tests' watches are safe.
+// Compaction is global and the progress interval a server flag: those tests use this server.
 let privateServer: Promise<EtcdServer> | undefined;
 function ownServer(): Promise<EtcdServer> {
   if (!privateServer) {
-    privateServer = startEtcd({ enableV2: false });
+    privateServer = startEtcd({
+      enableV2: false,
+      args: ["--experimental-watch-progress-notify-interval=100ms"],
+    });
     cleanup.push(async () => await (await privateServer!).stop());
   }
   return privateServer;
@@ -181,6 +184,36 @@ test("hub: a slow consumer's watch is suspended at its high-water mark, then res
   await until(() => responses(grpc).some((r) => r.canceled && r.watchId === slowId));
   assert.ok(slow.buffered <= 8, `buffered: ${slow.buffered}`);
   assert.deepEqual((await take(slow, 100)).map((e) => e.kv.modRevision), written);
+  assert.equal(hub.streamsOpened, 1);
+});
+
+test("hub: prevKv, filters and progress notifications per watch on one stream", async () => {
+  const server = await ownServer();
+  const own = new EtcdClient({ endpoints: [`${server.host}:${server.port}`] });
+  cleanup.push(() => own.close());
+  const { hub } = hubOn(server);
+  const progress: bigint[] = [];
+  const withPrev = hub.watch({ key: "f/", prefix: true }, { prevKv: true });
+  const noPut = hub.watch({ key: "f/", prefix: true }, { filters: ["noPut"] });
+  const quiet = hub.watch({ key: "quiet/", prefix: true }, {
+    progressNotify: true,
+    onProgress: (revision) => progress.push(revision),
+  });
+  await Promise.all([withPrev.created, noPut.created, quiet.created]);
+  await own.put("f/a", "1");
+  const second = await own.put("f/a", "2");
+  const gone = await own.delete("f/a");
+  const [put1, put2, del] = await take(withPrev, 3);
+  assert.deepEqual([put1.type, put2.type, del.type], ["put", "put", "delete"]);
+  assert.equal(put1.prevKv, undefined);
+  assert.equal(text(put2.prevKv!.value), "1");
+  assert.equal(text(del.prevKv!.value), "2");
+  const [onlyDelete] = await take(noPut, 1);
+  assert.equal(onlyDelete.type, "delete");
+  assert.equal(onlyDelete.kv.modRevision, gone.revision);
+  await until(() => progress.some((r) => r >= gone.revision));
+  assert.ok(quiet.nextRevision! > second.revision, `next: ${quiet.nextRevision}`);
+  assert.equal(quiet.buffered, 0);
   assert.equal(hub.streamsOpened, 1);
 });
 

@@ -64,7 +64,6 @@ interface Entry {
 interface ProgressWaiter {
   resolve: (revision: bigint) => void;
   reject: (error: unknown) => void;
-  settled: boolean;
 }
 
 /**
@@ -201,7 +200,7 @@ export class WatchHub {
     const stream = this.#stream;
     if (!stream) return Promise.reject(new ConnectionClosedError("No watch stream is open"));
     return new Promise((resolve, reject) => {
-      this.#progress.push({ resolve, reject, settled: false });
+      this.#progress.push({ resolve, reject });
       stream.write(encodeProto(M.WatchRequest, { progressRequest: {} }));
     });
   }
@@ -285,9 +284,7 @@ export class WatchHub {
     this.#cancelling = new Set();
     this.#creating = new FifoTable<Entry>();
     const lost = reason ?? new ConnectionClosedError("The watch stream was closed");
-    for (let w = this.#progress.shift(); w; w = this.#progress.shift()) {
-      if (!w.settled) w.reject(lost);
-    }
+    for (let w = this.#progress.shift(); w; w = this.#progress.shift()) w.reject(lost);
   }
 
   /** After a token refusal: true when a new token was fetched (reopen at once). */
@@ -374,7 +371,7 @@ export class WatchHub {
     if (r.watchId === -1n && !r.canceled && r.events.length === 0) {
       const waiter = this.#progress.shift();
       if (!waiter) throw new RemoteProtocolError("etcd sent a progress response nobody asked for");
-      if (!waiter.settled) waiter.resolve(revision);
+      waiter.resolve(revision);
       return;
     }
     const entry = this.#byId.get(r.watchId);

@@ -8,7 +8,7 @@ import {
   commandSlot,
   CROSS_SLOT,
   NO_KEYS,
-} from "../../src/redis/cluster/command_keys.ts";
+} from "../../src/redis/command_keys.ts";
 import { crc16, keySlot } from "../../src/redis/cluster/slot.ts";
 import { parseClusterShards, parseClusterSlots } from "../../src/redis/cluster/slot_map.ts";
 import { splitBySlot } from "../../src/redis/cluster/split_request.ts";

@@ -38,7 +38,7 @@ import {
   isReadOnlyCommand,
   NO_KEYS,
   slotOfKeys,
-} from "./command_keys.ts";
+} from "../command_keys.ts";
 import type { RedisClusterOptions } from "./options.ts";
 import { redirectTarget, RoutedRequest } from "./routed_request.ts";
 import { ShardPubSub } from "./shard_pubsub.ts";

@@ -2,9 +2,9 @@
 // `COMMAND INFO`, plus the commands whose keys follow a count), and which commands only read.
 // Spec: https://redis.io/docs/latest/develop/reference/key-specs/
 
-import { commandName } from "../command_info.ts";
-import type { RedisArg } from "../resp_encoder.ts";
-import { keySlot } from "./slot.ts";
+import { commandName } from "./command_info.ts";
+import type { RedisArg } from "./resp_encoder.ts";
+import { keySlot } from "./cluster/slot.ts";
 
 /** `[first, last, step]`: keys at `first, first + step, ...` up to `last` (negative: from the end). */
 type Range = readonly [number, number, number];

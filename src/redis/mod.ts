@@ -55,6 +55,7 @@ export * from "../core/errors.ts";
 export * from "../core/observability.ts";
 export * from "./errors.ts";
 export * from "./handshake.ts";
+export * from "./key_prefix.ts";
 export * from "./pipeline.ts";
 export * from "./pipeline_error.ts";
 export * from "./pubsub_frames.ts";

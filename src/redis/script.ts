@@ -52,6 +52,11 @@ export class Script {
   }
 
   /**
+   * Queues the script in `pipeline` (a pipeline or transaction, which loads it before its
+   * commands run) and returns the pipeline: the same as {@link queue}.
+   */
+  run<P extends ScriptRunner & ScriptLoader>(keys: RedisKey[], args: RedisValue[], pipeline: P): P;
+  /**
    * Runs the script on the client it was registered with, or on `client` (as redis-py's
    * `script(keys, args, client=...)`): EVALSHA, then EVAL when the server answers NOSCRIPT.
    * Keys get that client's `keyPrefix`; `args` (ARGV) never do.
@@ -66,11 +71,6 @@ export class Script {
    * ```
    */
   run(keys?: RedisKey[], args?: RedisValue[], client?: ScriptRunner): Promise<unknown>;
-  /**
-   * Queues the script in `pipeline` (a pipeline or transaction, which loads it before its
-   * commands run) and returns the pipeline: the same as {@link queue}.
-   */
-  run<P extends ScriptRunner & ScriptLoader>(keys: RedisKey[], args: RedisValue[], pipeline: P): P;
   run(
     keys: RedisKey[] = [],
     args: RedisValue[] = [],

@@ -152,7 +152,7 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
       observed: resolved.observed,
       namespace: dbNamespace(resolved.db),
       subscribers: new SubscriberSet(),
-      pool: resolved.pool as Pool<PooledConnection> | undefined,
+      pool: resolved.pool,
       borrowedPool: resolved.pool !== undefined,
       prefix: keyPrefixOf(resolved.keyPrefix),
     };

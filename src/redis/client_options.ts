@@ -13,8 +13,7 @@ import { checkHandshakeOptions, type HandshakeOptions } from "./handshake.ts";
 import type { ObservabilityOptions } from "../core/observability.ts";
 import type { ConnectionStats } from "../core/observe.ts";
 import type { RedisObservability } from "./observe.ts";
-import type { Pool } from "./pool.ts";
-import type { RedisClient } from "./client.ts";
+import type { Pool, PooledConnection } from "./pool.ts";
 
 /** Everything a {@link RedisClient} can be told. */
 export interface RedisClientOptions extends HandshakeOptions, ObservabilityOptions {
@@ -70,7 +69,7 @@ export interface RedisClientOptions extends HandshakeOptions, ObservabilityOptio
    * with; replies are shaped and keys prefixed by the client using them. The client does not
    * close a pool it was given. Default: a pool of its own, made on first use (`poolSize`).
    */
-  pool?: Pool<RedisClient<unknown>>;
+  pool?: Pool<PooledConnection>;
   /**
    * Put before every key of every command (ioredis's `keyPrefix`): typed commands, `send()`,
    * pipelines, transactions, script KEYS (never ARGV), SCAN's MATCH pattern (added as

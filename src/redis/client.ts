@@ -16,6 +16,7 @@ import { type RedisCommand, RedisConnection } from "./connection.ts";
 import { Pipeline, Transaction, WatchError } from "./pipeline.ts";
 import { Pool, type PooledConnection } from "./pool.ts";
 import { PubSub, type PubSubOptions } from "./pubsub.ts";
+import { Monitor, type MonitorOptions } from "./monitor.ts";
 import { Script } from "./script.ts";
 import { iterateCursor } from "./scan.ts";
 import { type KeyPrefix, keyPrefixOf } from "./key_prefix.ts";
@@ -393,6 +394,28 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
    */
   pubsub(options: PubSubOptions = {}): PubSub<V> {
     return this.#shared.subscribers.add(new PubSub<V>(this.#shared.options, options));
+  }
+
+  /**
+   * MONITOR on a connection of its own: every command the server runs, as an async iterable
+   * of parsed lines; resolves once the server confirmed MONITOR. See {@link Monitor}.
+   *
+   * @example
+   * ```ts
+   * import { RedisClient } from "@kvwire/kvwire/redis";
+   * await using redis = await RedisClient.connect({ decode: true });
+   * await using monitor = await redis.monitor();
+   * for await (const { client, args } of monitor) console.log(client, args);
+   * ```
+   */
+  async monitor(options: MonitorOptions = {}): Promise<Monitor<V>> {
+    const monitor = this.#shared.subscribers.add(new Monitor<V>(this.#shared.options, options));
+    try {
+      return await monitor.open();
+    } catch (error) {
+      await monitor.close();
+      throw error;
+    }
   }
 
   /** A Lua script run with EVALSHA (EVAL on NOSCRIPT); see {@link Script}. */

@@ -47,7 +47,15 @@ export interface RedisConnectionOptions extends HandshakeOptions {
    * decode every value. Pub/sub frames and handshake replies keep bytes. Default false.
    */
   textBulks?: boolean;
+  /**
+   * A connection for `MONITOR` only (see monitor.ts): MONITOR is allowed, and once it is
+   * confirmed every line the server streams comes out as a push `{ kind: "monitor" }`.
+   */
+  monitor?: boolean;
 }
+
+/** A MONITOR line: `<seconds>.<micros> [<db> <client>] "arg" ...`. */
+const MONITOR_LINE = /^\d+\.\d+ \[\d+ /;
 
 type Phase = "handshake" | "ready" | "closed";
 
@@ -125,6 +133,8 @@ export class RedisConnection
   #serverInfo: RespMap | undefined;
   /** A MULTI was sent and its EXEC or DISCARD not yet. */
   #inMulti = false;
+  /** MONITOR was confirmed: the server streams monitor lines. */
+  #monitoring = false;
 
   /** Creates a machine and queues its handshake. Throws on invalid options. */
   constructor(options: RedisConnectionOptions = {}) {
@@ -186,7 +196,7 @@ export class RedisConnection
     if (command.length === 0) throw new TypeError("A Redis command needs at least its name");
     const info = commandInfo(command[0], command[1]);
     const name = info.name;
-    if (info.refused) {
+    if (info.refused && !(name === "MONITOR" && this.#options.monitor)) {
       throw new LocalProtocolError(`${name} is not supported on a shared connection`);
     }
     if (!info.allowedWhenSubscribed && this.subscribedMode) {
@@ -371,6 +381,9 @@ export class RedisConnection
   }
 
   #route(value: RespValue | RespPush): ConnectionEvent<RespValue, never, RedisPush> | undefined {
+    if (this.#monitoring && typeof value === "string" && MONITOR_LINE.test(value)) {
+      return { type: "push", value: { type: "push", kind: "monitor", items: [value] } };
+    }
     if (value instanceof RespPush) return this.#routeFrame(value.items, true);
     if (this.#protocol === 2 && Array.isArray(value) && this.#expectsFrames()) {
       return this.#routeFrame(value, false);
@@ -445,6 +458,7 @@ export class RedisConnection
     if (value instanceof RedisError) return { type: "serverError", id: entry.id, error: value };
     if (entry.name === "HELLO" && value instanceof RespMap) this.#noteHello(value);
     if (entry.name === "RESET") this.#forgetSubscriptions();
+    if (entry.name === "MONITOR") this.#monitoring = true;
     return { type: "reply", id: entry.id, value };
   }
 

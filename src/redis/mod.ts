@@ -64,6 +64,7 @@ export * from "./resp_decoder.ts";
 export * from "./resp_encoder.ts";
 export * from "./resp_types.ts";
 export * from "./lock.ts";
+export * from "./monitor.ts";
 export * from "./observe.ts";
 export * from "./open_connection.ts";
 export * from "./pool.ts";

@@ -453,12 +453,15 @@ export class RedisConnection
           "the reply is not its own",
       );
     }
+    if (entry.name === "MONITOR" && !(value instanceof RedisError)) {
+      if (value !== "OK") this.#violation(`Redis answered MONITOR with ${shapeOf(value)}`);
+      this.#monitoring = true;
+    }
     this.#pending.finish(entry);
     if (entry.settled) return undefined;
     if (value instanceof RedisError) return { type: "serverError", id: entry.id, error: value };
     if (entry.name === "HELLO" && value instanceof RespMap) this.#noteHello(value);
     if (entry.name === "RESET") this.#forgetSubscriptions();
-    if (entry.name === "MONITOR") this.#monitoring = true;
     return { type: "reply", id: entry.id, value };
   }
 

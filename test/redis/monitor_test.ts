@@ -2,7 +2,12 @@
 // binary-safe arguments), a dedicated connection, the end on close, break or a lost connection.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { ConnectionClosedError, RemoteProtocolError } from "../../src/core/errors.ts";
+import {
+  ConnectionClosedError,
+  LocalProtocolError,
+  RemoteProtocolError,
+} from "../../src/core/errors.ts";
+import { RedisConnection } from "../../src/redis/connection.ts";
 import { RedisClient } from "../../src/redis/client.ts";
 import { type MonitorEntry, parseMonitorLine } from "../../src/redis/monitor.ts";
 import { type Address, redisAddress } from "../_helpers/servers.ts";
@@ -132,4 +137,32 @@ test("parseMonitorLine: escapes, unix and lua clients; malformed lines are proto
   for (const bad of ["OK", '1.5 [0 x] "unterminated', '1.5 [0 x] "a"b"', '1.5 [0 x] "\\q"']) {
     assert.throws(() => parseMonitorLine(bad), RemoteProtocolError, bad);
   }
+});
+
+test("monitor machine: lines only after MONITOR's OK, only on a monitor connection", () => {
+  assert.throws(() => new RedisConnection({ protocol: 2 }).send(["MONITOR"]), LocalProtocolError);
+  const conn = new RedisConnection({ protocol: 2, monitor: true });
+  const id = conn.send(["MONITOR"]);
+  conn.pollTransmit();
+  const line = '1.5 [0 127.0.0.1:1] "GET" "k"';
+  conn.receive(te.encode(`+OK\r\n+${line}\r\n`));
+  assert.deepEqual(conn.nextEvent(), { type: "reply", id, value: "OK" });
+  assert.deepEqual(conn.nextEvent(), {
+    type: "push",
+    value: { type: "push", kind: "monitor", items: [line] },
+  });
+  conn.receive(te.encode("+OK\r\n"));
+  assert.throws(() => conn.nextEvent(), RemoteProtocolError, "another reply, nothing waiting");
+});
+
+test("monitor machine: a monitor-shaped line before MONITOR was confirmed is not a line", () => {
+  const conn = new RedisConnection({ protocol: 2, monitor: true });
+  conn.send(["MONITOR"]);
+  conn.pollTransmit();
+  conn.receive(te.encode('+1.5 [0 127.0.0.1:1] "GET" "k"\r\n'));
+  assert.throws(
+    () => conn.nextEvent(),
+    RemoteProtocolError,
+    "MONITOR is answered OK, nothing else",
+  );
 });

@@ -2,6 +2,7 @@
 // binary-safe arguments), a dedicated connection, the end on close, break or a lost connection.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
   ConnectionClosedError,
   LocalProtocolError,
@@ -164,5 +165,42 @@ test("monitor machine: a monitor-shaped line before MONITOR was confirmed is not
     () => conn.nextEvent(),
     RemoteProtocolError,
     "MONITOR is answered OK, nothing else",
+  );
+});
+
+/** The server's quoting of an argument (sdscatrepr), written here apart from the parser. */
+function quote(bytes: Uint8Array): string {
+  const named: Record<number, string> = { 10: "\\n", 13: "\\r", 9: "\\t", 7: "\\a", 8: "\\b" };
+  let out = '"';
+  for (const b of bytes) {
+    if (b === 0x22 || b === 0x5c) out += `\\${String.fromCharCode(b)}`;
+    else if (named[b]) out += named[b];
+    else if (b >= 0x20 && b < 0x7f) out += String.fromCharCode(b);
+    else out += `\\x${b.toString(16).padStart(2, "0")}`;
+  }
+  return `${out}"`;
+}
+
+test("parseMonitorLine: any arguments, as the server quotes them, come back byte for byte", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.uint8Array({ maxLength: 20 }), { minLength: 1, maxLength: 6 }),
+      (args) => {
+        const line = `1700000000.000001 [15 10.0.0.1:6000] ${args.map(quote).join(" ")}`;
+        assert.deepEqual(parseMonitorLine(line).args, args);
+      },
+    ),
+  );
+});
+
+test("parseMonitorLine: any other text is an entry or a RemoteProtocolError, nothing else", () => {
+  fc.assert(
+    fc.property(fc.string({ maxLength: 60 }), (tail) => {
+      try {
+        parseMonitorLine(`1.5 [0 lua] ${tail}`);
+      } catch (error) {
+        assert.ok(error instanceof RemoteProtocolError, String(error));
+      }
+    }),
   );
 });

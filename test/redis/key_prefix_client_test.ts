@@ -142,6 +142,21 @@ each(
   },
 );
 
+each(
+  "locks and HSCAN: the key is prefixed, HSCAN's MATCH (fields) is not",
+  async ({ redis, p, v }) => {
+    {
+      await using _lock = await redis.lock("job").acquireOrThrow();
+      assert.equal(await raw.exists(`${p}job`), 1, "the lock's key");
+    }
+    assert.equal(await raw.exists(`${p}job`), 0, "released through the prefixed key");
+    await redis.hSet("h", { f1: "a", g1: "b" });
+    const pairs = [];
+    for await (const pair of redis.hscanIter("h", { match: "f*" })) pairs.push(pair);
+    assert.deepEqual(pairs, [[v("f1"), v("a")]]);
+  },
+);
+
 each("channels are not keys: publish reaches the unprefixed channel", async ({ redis, p }) => {
   await using sub = raw.pubsub();
   await sub.subscribe(`${p}news`);

@@ -16,8 +16,10 @@ import { type RedisCommand, RedisConnection } from "./connection.ts";
 import { Pipeline, Transaction, WatchError } from "./pipeline.ts";
 import { Pool, type PooledConnection } from "./pool.ts";
 import { PubSub, type PubSubOptions } from "./pubsub.ts";
+import { Monitor, type MonitorOptions } from "./monitor.ts";
 import { Script } from "./script.ts";
 import { iterateCursor } from "./scan.ts";
+import { type KeyPrefix, keyPrefixOf } from "./key_prefix.ts";
 import { Lock, type LockClient, type LockOptions } from "./lock.ts";
 import type { ScanOptions } from "./commands/keys.ts";
 import type { ScoredMember } from "./commands/sorted_sets.ts";
@@ -50,6 +52,10 @@ interface Shared {
   context: ReplyContext;
   /** Dedicated connections for blocking commands and WATCH transactions, made on demand. */
   pool?: Pool<PooledConnection>;
+  /** The pool was given in the options (shared with other clients): not ours to close. */
+  borrowedPool: boolean;
+  /** The `keyPrefix` option, applied to every command sent. */
+  prefix: KeyPrefix | undefined;
   /** The hub and hooks of this client and every connection made from its options. */
   observed: RedisObservability;
   /** The database index, as operations name it. */
@@ -147,6 +153,9 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
       observed: resolved.observed,
       namespace: dbNamespace(resolved.db),
       subscribers: new SubscriberSet(),
+      pool: resolved.pool,
+      borrowedPool: resolved.pool !== undefined,
+      prefix: keyPrefixOf(resolved.keyPrefix),
     };
     this.#requestOptions = { timeout: resolved.commandTimeout };
   }
@@ -227,6 +236,11 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
   /** Sends one command on the shared connection; `transform` shapes the reply. */
   protected call<T>(args: RedisArg[], transform: Transform<T>): Out<"promise", T, this> {
     const shared = this.#shared;
+    if (shared.prefix) {
+      const prefixed = shared.prefix.tryApply(args);
+      if (prefixed instanceof Error) return Promise.reject(prefixed);
+      args = prefixed;
+    }
     if (shared.observed.instrumenter.enabled) return this.#tracedCall(args, transform);
     const call = new ShapedReply<T>(transform, shared.context);
     const promise = call.promise();
@@ -261,6 +275,8 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
       ? serverTimeoutSeconds * 1000 + Math.max(BLOCKING_MARGIN_MS, commandTimeout ?? 0)
       : undefined;
     const context = this.#shared.context;
+    const prefixed = this.#shared.prefix?.tryApply(args) ?? args;
+    if (prefixed instanceof Error) return Promise.reject(prefixed);
     const op = this.startOperation(args[0]);
     return endWhenSettled(
       this.#shared.observed.instrumenter,
@@ -269,7 +285,7 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
         (conn) => {
           const call = new ShapedReply(transform, context);
           const promise = call.promise();
-          conn.#shared.conn.send(args, { timeout, signal }, String(args[0]), call);
+          conn.#shared.conn.send(prefixed, { timeout, signal }, String(args[0]), call);
           return promise;
         },
         signal,
@@ -301,19 +317,24 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     return iterateCursor((cursor) => this.zScan(key, cursor, options));
   }
 
-  /** Sends one raw command and returns the raw reply (used by pipelines and helpers). */
+  /** Sends one raw command (keys prefixed) and returns the raw reply (pipelines, helpers). */
   request(
     args: readonly RedisArg[],
     options: ManagedRequestOptions = this.#requestOptions,
   ): Promise<RespValue> {
+    const prefixed = this.#shared.prefix?.tryApply(args) ?? args;
+    if (prefixed instanceof Error) return Promise.reject(prefixed);
     const op = this.startOperation(args[0]);
-    const reply = this.#shared.conn.request(args, options, String(args[0]));
+    const reply = this.#shared.conn.request(prefixed, options, String(args[0]));
     return op
       ? endWhenSettled(this.#shared.observed.instrumenter, op, reply, this.#shared.conn)
       : reply;
   }
 
-  /** Callback form of {@link request} for pipelines: `handler` learns the outcome. */
+  /**
+   * Callback form of {@link request} for pipelines: `handler` learns the outcome. The command
+   * goes as given: pipelines apply {@link keyPrefix} when they queue it.
+   */
   sendCommand(
     command: RedisCommand,
     options: ManagedRequestOptions,
@@ -332,9 +353,27 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     return this.#requestOptions;
   }
 
+  /** The `keyPrefix` option, as pipelines apply it; undefined when unset. */
+  get keyPrefix(): KeyPrefix | undefined {
+    return this.#shared.prefix;
+  }
+
   /** An explicit pipeline: chain commands, then `exec()` sends them in one write. */
-  pipeline(): Pipeline<V> {
-    return new Pipeline<V>(this);
+  pipeline(options?: { transaction?: false }): Pipeline<V>;
+  /**
+   * `pipeline({ transaction: true })`: a MULTI/EXEC transaction, as {@link multi} (redis-py's
+   * `pipeline(transaction=True)`; here a plain pipeline stays the default).
+   *
+   * @example
+   * ```ts
+   * import { RedisClient } from "@kvwire/kvwire/redis";
+   * await using redis = await RedisClient.connect();
+   * const [a, b] = await redis.pipeline({ transaction: true }).incr("a").incr("b").exec();
+   * ```
+   */
+  pipeline(options: { transaction: true }): Transaction<V>;
+  pipeline(options: { transaction?: boolean } = {}): Pipeline<V> {
+    return options.transaction ? this.multi() : new Pipeline<V>(this);
   }
 
   /** A MULTI/EXEC transaction: chain commands, then `exec()` runs them atomically. */
@@ -355,6 +394,28 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
    */
   pubsub(options: PubSubOptions = {}): PubSub<V> {
     return this.#shared.subscribers.add(new PubSub<V>(this.#shared.options, options));
+  }
+
+  /**
+   * MONITOR on a connection of its own: every command the server runs, as an async iterable
+   * of parsed lines; resolves once the server confirmed MONITOR. See {@link Monitor}.
+   *
+   * @example
+   * ```ts
+   * import { RedisClient } from "@kvwire/kvwire/redis";
+   * await using redis = await RedisClient.connect({ decode: true });
+   * await using monitor = await redis.monitor();
+   * for await (const { client, args } of monitor) console.log(client, args);
+   * ```
+   */
+  async monitor(options: MonitorOptions = {}): Promise<Monitor<V>> {
+    const monitor = this.#shared.subscribers.add(new Monitor<V>(this.#shared.options, options));
+    try {
+      return await monitor.open();
+    } catch (error) {
+      await monitor.close();
+      throw error;
+    }
   }
 
   /** A Lua script run with EVALSHA (EVAL on NOSCRIPT); see {@link Script}. */
@@ -380,6 +441,7 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
         ...shared.options,
         reconnect: { enabled: false },
         silenceTimeout: undefined, // a blocking command may rightly wait in silence
+        pool: undefined,
       });
       await dedicated.#shared.conn.open();
       return dedicated;
@@ -413,8 +475,12 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     ...watch: RedisKey[]
   ): Promise<unknown[]> {
     const options = this.#requestOptions;
+    const { context, prefix } = this.#shared;
     return this.pool.use(async (pooled) => {
-      const conn = pooled.with(options); // this view's deadline and signal apply to every step
+      // The pooled connection, with this view's deadline and signal on every step, and this
+      // client's reply shaping and keyPrefix (a shared pool's connections may differ).
+      const shared = { ...pooled.#shared, context, prefix };
+      const conn = new RedisClient<V>({}, { shared, call: options });
       for (let attempt = 1;; attempt++) {
         if (watch.length > 0) await conn.send("WATCH", ...watch);
         let tx: Transaction<V>;
@@ -441,7 +507,8 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
 
   /** Closes gracefully: waits for commands in flight. */
   async close(): Promise<void> {
-    const closing = Promise.all([this.#shared.conn.close(), this.#shared.pool?.close()]);
+    const pool = this.#shared.borrowedPool ? undefined : this.#shared.pool;
+    const closing = Promise.all([this.#shared.conn.close(), pool?.close()]);
     this.#shared.options.locator?.detach?.(this.#shared.conn);
     await closing;
   }
@@ -450,7 +517,7 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
   destroy(): void {
     this.#shared.conn.destroy();
     this.#shared.options.locator?.detach?.(this.#shared.conn);
-    this.#shared.pool?.close();
+    if (!this.#shared.borrowedPool) this.#shared.pool?.close();
   }
 
   /** `await using redis = await RedisClient.connect()` closes it at the end of the scope. */

@@ -13,6 +13,7 @@ import { checkHandshakeOptions, type HandshakeOptions } from "./handshake.ts";
 import type { ObservabilityOptions } from "../core/observability.ts";
 import type { ConnectionStats } from "../core/observe.ts";
 import type { RedisObservability } from "./observe.ts";
+import type { Pool, PooledConnection } from "./pool.ts";
 
 /** Everything a {@link RedisClient} can be told. */
 export interface RedisClientOptions extends HandshakeOptions, ObservabilityOptions {
@@ -61,6 +62,22 @@ export interface RedisClientOptions extends HandshakeOptions, ObservabilityOptio
   maxDepth?: number;
   /** Connections kept for blocking commands and WATCH transactions. Default 10. */
   poolSize?: number;
+  /**
+   * A pool of dedicated connections (blocking commands, WATCH transactions) shared with other
+   * clients, as redis-py's `Redis(connection_pool=pool)`: `other.pool`, or a `new Pool(...)` of
+   * `RedisClient`s. Its connections keep the server, database and credentials they were made
+   * with; replies are shaped and keys prefixed by the client using them. The client does not
+   * close a pool it was given. Default: a pool of its own, made on first use (`poolSize`).
+   */
+  pool?: Pool<PooledConnection>;
+  /**
+   * Put before every key of every command (ioredis's `keyPrefix`): typed commands, `send()`,
+   * pipelines, transactions, script KEYS (never ARGV), SCAN's MATCH pattern (added as
+   * `prefix*` when none is given) and KEYS's pattern, SORT's BY/GET patterns. Channels,
+   * values and replies are left alone: keys read back (SCAN, KEYS, RANDOMKEY) keep the prefix.
+   * A command whose key positions kvwire does not know is refused with a `TypeError`.
+   */
+  keyPrefix?: string | Uint8Array;
   /** Receives RESP3 pushes on the main connection (e.g. client-side caching invalidations). */
   onPush?: (push: RedisPush) => void;
   /**

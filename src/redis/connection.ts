@@ -47,7 +47,15 @@ export interface RedisConnectionOptions extends HandshakeOptions {
    * decode every value. Pub/sub frames and handshake replies keep bytes. Default false.
    */
   textBulks?: boolean;
+  /**
+   * A connection for `MONITOR` only (see monitor.ts): MONITOR is allowed, and once it is
+   * confirmed every line the server streams comes out as a push `{ kind: "monitor" }`.
+   */
+  monitor?: boolean;
 }
+
+/** A MONITOR line: `<seconds>.<micros> [<db> <client>] "arg" ...`. */
+const MONITOR_LINE = /^\d+\.\d+ \[\d+ /;
 
 type Phase = "handshake" | "ready" | "closed";
 
@@ -125,6 +133,8 @@ export class RedisConnection
   #serverInfo: RespMap | undefined;
   /** A MULTI was sent and its EXEC or DISCARD not yet. */
   #inMulti = false;
+  /** MONITOR was confirmed: the server streams monitor lines. */
+  #monitoring = false;
 
   /** Creates a machine and queues its handshake. Throws on invalid options. */
   constructor(options: RedisConnectionOptions = {}) {
@@ -186,7 +196,7 @@ export class RedisConnection
     if (command.length === 0) throw new TypeError("A Redis command needs at least its name");
     const info = commandInfo(command[0], command[1]);
     const name = info.name;
-    if (info.refused) {
+    if (info.refused && !(name === "MONITOR" && this.#options.monitor)) {
       throw new LocalProtocolError(`${name} is not supported on a shared connection`);
     }
     if (!info.allowedWhenSubscribed && this.subscribedMode) {
@@ -371,6 +381,9 @@ export class RedisConnection
   }
 
   #route(value: RespValue | RespPush): ConnectionEvent<RespValue, never, RedisPush> | undefined {
+    if (this.#monitoring && typeof value === "string" && MONITOR_LINE.test(value)) {
+      return { type: "push", value: { type: "push", kind: "monitor", items: [value] } };
+    }
     if (value instanceof RespPush) return this.#routeFrame(value.items, true);
     if (this.#protocol === 2 && Array.isArray(value) && this.#expectsFrames()) {
       return this.#routeFrame(value, false);
@@ -439,6 +452,10 @@ export class RedisConnection
         `Redis answered ${entry.name} with a "${type}" reply, which ${entry.name} never gets: ` +
           "the reply is not its own",
       );
+    }
+    if (entry.name === "MONITOR" && !(value instanceof RedisError)) {
+      if (value !== "OK") this.#violation(`Redis answered MONITOR with ${shapeOf(value)}`);
+      this.#monitoring = true;
     }
     this.#pending.finish(entry);
     if (entry.settled) return undefined;

@@ -28,6 +28,8 @@ export interface OpenConnectionHooks {
   textBulks?: boolean;
   /** Observes each lost connection (a cluster refreshes its slot map then). */
   onDisconnect?: (error: Error | undefined) => void;
+  /** A MONITOR connection (see `RedisConnectionOptions.monitor`). */
+  monitor?: boolean;
 }
 
 /**
@@ -60,7 +62,8 @@ export function openRedisConnection(
       if (locator) address = await locator.locate();
       return await connectChecked(connect, options, address!, timeout);
     },
-    createMachine: () => new RedisConnection({ ...options, textBulks: extra.textBulks }),
+    createMachine: () =>
+      new RedisConnection({ ...options, textBulks: extra.textBulks, monitor: extra.monitor }),
     reconnect: options.reconnect,
     offlineQueueSize: options.offlineQueueSize,
     silenceTimeout: options.silenceTimeout,

@@ -10,6 +10,7 @@ import type { Out } from "./commands/base.ts";
 import { RedisCommands } from "./commands/mod.ts";
 import type { ReplyContext, Transform } from "./commands/transforms.ts";
 import { RedisError } from "./errors.ts";
+import type { KeyPrefix } from "./key_prefix.ts";
 import { PipelineError } from "./pipeline_error.ts";
 import { type RedisArg, validateCommand } from "./resp_encoder.ts";
 import type { RedisCommand } from "./connection.ts";
@@ -29,6 +30,8 @@ export interface PipelineTarget {
   readonly context: ReplyContext;
   /** The client's per-call options, applied to every queued command. */
   readonly requestOptions: RequestOptions;
+  /** The client's `keyPrefix`, applied as commands are queued (`sendCommand` sends as given). */
+  readonly keyPrefix?: KeyPrefix;
   /** Starts the Operation of a whole pipeline or transaction; undefined when not instrumented. */
   startOperation?(operation: "PIPELINE" | "MULTI", batchSize: number): Operation | undefined;
   /** Ends what `startOperation` started. */
@@ -82,6 +85,7 @@ export class Pipeline<V = Uint8Array> extends RedisCommands<V, "chain"> {
 
   /** Validates one command and queues it; `transform` shapes its result. */
   protected call<T>(args: RedisArg[], transform: Transform<T>): Out<"chain", T, this> {
+    if (this.target.keyPrefix) args = this.target.keyPrefix.apply(args);
     validateCommand(args); // a bad argument throws at the call that passed it
     this.queued.push({ command: args, transform });
     return this;

@@ -20,6 +20,12 @@ export interface PoolOptions {
   idleTimeout?: number;
 }
 
+/** A caller waiting for a connection (methods, so a pool of clients is a pool of connections). */
+interface Waiter<C> {
+  resolve(c: C): void;
+  reject(e: Error): void;
+}
+
 interface Idle<C> {
   conn: C;
   timer: ReturnType<typeof setTimeout>;
@@ -43,7 +49,7 @@ export class Pool<C extends PooledConnection> {
   readonly #maxSize: number;
   readonly #idleTimeout: number;
   #idle: Idle<C>[] = [];
-  #waiters = new FifoTable<{ resolve: (c: C) => void; reject: (e: Error) => void }>();
+  #waiters = new FifoTable<Waiter<C>>();
   #size = 0;
   #closed = false;
   /** Every connection open now, idle or in use. */
@@ -92,7 +98,7 @@ export class Pool<C extends PooledConnection> {
       }
     }
     return await new Promise<C>((resolve, reject) => {
-      const waiter = { resolve: (c: C): void => resolve(c), reject };
+      const waiter: Waiter<C> = { resolve: (c: C): void => resolve(c), reject };
       this.#waiters.push(waiter);
       signal?.addEventListener("abort", () => {
         waiter.resolve = (c) => this.release(c);

@@ -51,13 +51,43 @@ export class Script {
     this.sha1 = sha1Hex(source);
   }
 
-  /** Runs the script on the client it was registered with. */
-  async run(keys: RedisKey[] = [], args: RedisValue[] = []): Promise<unknown> {
+  /**
+   * Queues the script in `pipeline` (a pipeline or transaction, which loads it before its
+   * commands run) and returns the pipeline: the same as {@link queue}.
+   */
+  run<P extends ScriptRunner & ScriptLoader>(keys: RedisKey[], args: RedisValue[], pipeline: P): P;
+  /**
+   * Runs the script on the client it was registered with, or on `client` (as redis-py's
+   * `script(keys, args, client=...)`): EVALSHA, then EVAL when the server answers NOSCRIPT.
+   * Keys get that client's `keyPrefix`; `args` (ARGV) never do.
+   *
+   * @example
+   * ```ts
+   * import { RedisClient } from "@kvwire/kvwire/redis";
+   * await using redis = await RedisClient.connect({ decode: true });
+   * await using other = await RedisClient.connect({ decode: true, db: 1 });
+   * const get = redis.registerScript("return redis.call('GET', KEYS[1])");
+   * await get.run(["k"], [], other); // runs in db 1
+   * ```
+   */
+  run(keys?: RedisKey[], args?: RedisValue[], client?: ScriptRunner): Promise<unknown>;
+  run(
+    keys: RedisKey[] = [],
+    args: RedisValue[] = [],
+    client: ScriptRunner = this.#client,
+  ): Promise<unknown> | ScriptRunner {
+    if (typeof (client as Partial<ScriptLoader>).loadScript === "function") {
+      return this.queue(client as ScriptRunner & ScriptLoader, keys, args);
+    }
+    return this.#runOn(client, keys, args);
+  }
+
+  async #runOn(client: ScriptRunner, keys: RedisKey[], args: RedisValue[]): Promise<unknown> {
     try {
-      return await this.#client.evalSha(this.sha1, keys, args);
+      return await client.evalSha(this.sha1, keys, args);
     } catch (error) {
       if (!(error instanceof RedisError) || error.serverCode !== "NOSCRIPT") throw error;
-      return await this.#client.eval(this.source, keys, args); // EVAL also caches it
+      return await client.eval(this.source, keys, args); // EVAL also caches it
     }
   }
 

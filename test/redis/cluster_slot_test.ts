@@ -3,12 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RemoteProtocolError } from "../../src/core/errors.ts";
-import {
-  commandKeys,
-  commandSlot,
-  CROSS_SLOT,
-  NO_KEYS,
-} from "../../src/redis/cluster/command_keys.ts";
+import { commandKeys, commandSlot, CROSS_SLOT, NO_KEYS } from "../../src/redis/command_keys.ts";
 import { crc16, keySlot } from "../../src/redis/cluster/slot.ts";
 import { parseClusterShards, parseClusterSlots } from "../../src/redis/cluster/slot_map.ts";
 import { splitBySlot } from "../../src/redis/cluster/split_request.ts";

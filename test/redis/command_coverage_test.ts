@@ -11,7 +11,7 @@ import { redisAddress } from "../_helpers/servers.ts";
  * Commands with a method, counted against redis-server 7.0's 351. Raise it when methods are
  * added; it may never go down.
  */
-const COVERED_AT_LEAST = 281;
+const COVERED_AT_LEAST = 282;
 
 let client: RedisClient<string>;
 let names: string[];

@@ -23,6 +23,7 @@ import type { Out, RedisKey } from "../commands/base.ts";
 import type { ScanOptions } from "../commands/keys.ts";
 import { RedisCommands } from "../commands/mod.ts";
 import { RedisError } from "../errors.ts";
+import { type KeyPrefix, keyPrefixOf } from "../key_prefix.ts";
 import type { ReplyContext, Transform } from "../commands/transforms.ts";
 import type { RedisCommand } from "../connection.ts";
 import { Pipeline, Transaction } from "../pipeline.ts";
@@ -38,7 +39,7 @@ import {
   isReadOnlyCommand,
   NO_KEYS,
   slotOfKeys,
-} from "./command_keys.ts";
+} from "../command_keys.ts";
 import type { RedisClusterOptions } from "./options.ts";
 import { redirectTarget, RoutedRequest } from "./routed_request.ts";
 import { ShardPubSub } from "./shard_pubsub.ts";
@@ -56,6 +57,8 @@ interface Shared {
   observed: RedisObservability;
   /** Subscribers made by `pubsub()` and `shardPubsub()`, until closed. */
   subscribers: SubscriberSet;
+  /** The `keyPrefix` option: applied before routing, so slots are those of prefixed keys. */
+  prefix: KeyPrefix | undefined;
 }
 
 /** Cluster mode has database 0 only. */
@@ -125,6 +128,7 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
       context: { decode: topology.decode },
       observed,
       subscribers: new SubscriberSet(),
+      prefix: keyPrefixOf(options.keyPrefix),
     };
     this.#requestOptions = { timeout: options.commandTimeout };
     this.#pinned = undefined;
@@ -230,6 +234,9 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
 
   /** Routes one typed command. */
   protected call<T>(args: RedisArg[], transform: Transform<T>): Out<"promise", T, this> {
+    const prefixed = this.#shared.prefix?.tryApply(args) ?? args;
+    if (prefixed instanceof Error) return Promise.reject(prefixed);
+    args = prefixed;
     const call = new ShapedReply<T>(transform, this.#shared.context);
     const promise = call.promise();
     let op: Operation | undefined;
@@ -280,14 +287,16 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
     args: readonly RedisArg[],
     options: ManagedRequestOptions = this.#requestOptions,
   ): Promise<RespValue> {
+    const prefixed = this.#shared.prefix?.tryApply(args) ?? args;
+    if (prefixed instanceof Error) return Promise.reject(prefixed);
     const op = this.startOperation(args[0]);
     const reply = new Promise<RespValue>((resolve, reject) =>
-      this.#dispatch(args as RedisCommand, options, { reply: resolve, fail: reject }, op)
+      this.#dispatch(prefixed, options, { reply: resolve, fail: reject }, op)
     );
     return endWhenSettled(this.#shared.observed.instrumenter, op, reply);
   }
 
-  /** Callback form of {@link request}, used by pipelines. */
+  /** Callback form of {@link request}, used by pipelines (which prefix keys as they queue). */
   sendCommand(
     command: RedisCommand,
     options: ManagedRequestOptions,
@@ -304,6 +313,11 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
   /** The per-call options commands of this view use. */
   get requestOptions(): RequestOptions {
     return this.#requestOptions;
+  }
+
+  /** The `keyPrefix` option, as pipelines apply it. */
+  get keyPrefix(): KeyPrefix | undefined {
+    return this.#shared.prefix;
   }
 
   #dispatch(
@@ -355,9 +369,14 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
       .start();
   }
 
-  /** The master of the command's slot, or the error that keeps it from being sent. */
+  /**
+   * The master of the command's slot (of its prefixed keys; the node's own client prefixes
+   * them again as it sends), or the error that keeps it from being sent.
+   */
   #nodeFor(args: readonly RedisArg[]): ClusterNode | Error {
-    const slot = slotOfKeys(commandKeys(args));
+    const prefixed = this.#shared.prefix?.tryApply(args) ?? args;
+    if (prefixed instanceof Error) return prefixed;
+    const slot = slotOfKeys(commandKeys(prefixed));
     if (slot === CROSS_SLOT) return crossSlotError(commandInfo(args[0], args[1]).name);
     const topology = this.#shared.topology;
     return (slot === NO_KEYS ? topology.anyMaster() : topology.masterOf(slot)) ??
@@ -365,8 +384,11 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
   }
 
   /** An explicit pipeline: its commands go to their nodes, results come back in order. */
-  pipeline(): Pipeline<V> {
-    return new Pipeline<V>(this);
+  pipeline(options?: { transaction?: false }): Pipeline<V>;
+  /** `pipeline({ transaction: true })`: a slot-bound transaction, as {@link multi}. */
+  pipeline(options: { transaction: true }): Transaction<V>;
+  pipeline(options: { transaction?: boolean } = {}): Pipeline<V> {
+    return options.transaction ? this.multi() : new Pipeline<V>(this);
   }
 
   /**
@@ -469,6 +491,10 @@ class PinnedTarget {
 
   get context(): ReplyContext {
     return this.shared.context;
+  }
+
+  get keyPrefix(): KeyPrefix | undefined {
+    return this.shared.prefix;
   }
 
   /** Binds the target to the master of `slot` ({@link NO_KEYS}: any master). */

@@ -15,7 +15,7 @@ import { retarget } from "../observe.ts";
 import type { RedisCommand } from "../connection.ts";
 import { RedisError } from "../errors.ts";
 import type { RespValue } from "../resp_types.ts";
-import { NO_KEYS } from "./command_keys.ts";
+import { NO_KEYS } from "../command_keys.ts";
 import type { NodeKey } from "./slot_map.ts";
 import type { ClusterNode, ClusterTopology } from "./topology.ts";
 

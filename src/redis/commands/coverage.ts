@@ -313,6 +313,8 @@ export const COMMAND_METHODS: Readonly<Record<string, string>> = {
   "DISCARD": "multi",
   "WATCH": "transaction",
   "UNWATCH": "transaction",
+  // helpers: MONITOR streams on a connection of its own
+  "MONITOR": "monitor",
 };
 
 /**
@@ -326,7 +328,6 @@ export const COMMAND_METHODS: Readonly<Record<string, string>> = {
  * ```
  */
 export const COMMAND_EXCLUSIONS: Readonly<Record<string, string>> = {
-  "MONITOR": "streams every command on its connection forever: needs a dedicated connection",
   "SUBSCRIBE": "puts the connection in subscriber mode: use pubsub()",
   "UNSUBSCRIBE": "subscriber mode only: use pubsub()",
   "PSUBSCRIBE": "puts the connection in subscriber mode: use pubsub()",

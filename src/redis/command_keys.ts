@@ -1,10 +1,11 @@
 // Which arguments of a Redis command are keys (the `first, last, step` key specs of
-// `COMMAND INFO`, plus the commands whose keys follow a count), and which commands only read.
+// `COMMAND INFO`, the commands whose keys follow a count or an option), which commands have
+// none, and which only read. Cluster routing and `keyPrefix` both read this one table.
 // Spec: https://redis.io/docs/latest/develop/reference/key-specs/
 
-import { commandName } from "../command_info.ts";
-import type { RedisArg } from "../resp_encoder.ts";
-import { keySlot } from "./slot.ts";
+import { commandName } from "./command_info.ts";
+import type { RedisArg } from "./resp_encoder.ts";
+import { keySlot } from "./cluster/slot.ts";
 
 /** `[first, last, step]`: keys at `first, first + step, ...` up to `last` (negative: from the end). */
 type Range = readonly [number, number, number];
@@ -29,7 +30,8 @@ const RANGES: Record<string, Range> = {
       "XCLAIM XDEL XLEN XPENDING XRANGE XREVRANGE XSETID XTRIM ZADD ZCARD ZCOUNT ZINCRBY " +
       "ZLEXCOUNT ZMSCORE ZPOPMAX ZPOPMIN ZRANDMEMBER ZRANGE ZRANGEBYLEX ZRANGEBYSCORE ZRANK " +
       "ZREM ZREMRANGEBYLEX ZREMRANGEBYRANK ZREMRANGEBYSCORE ZREVRANGE ZREVRANGEBYLEX " +
-      "ZREVRANGEBYSCORE ZREVRANK ZSCAN ZSCORE SORT SORT_RO LCS SPUBLISH"
+      "ZREVRANGEBYSCORE ZREVRANK ZSCAN ZSCORE LCS SPUBLISH MOVE RESTORE-ASKING " +
+      "GEORADIUS_RO GEORADIUSBYMEMBER_RO"
     ).split(" ").map((name) => [name, ONE]),
   ),
   ...Object.fromEntries(
@@ -49,6 +51,7 @@ const RANGES: Record<string, Range> = {
   BITOP: [2, -1, 1],
   OBJECT: [2, 2, 1],
   MEMORY: [2, 2, 1],
+  PFDEBUG: [2, 2, 1],
   XGROUP: [2, 2, 1],
   XINFO: [2, 2, 1],
 };
@@ -75,8 +78,59 @@ const COUNTED: Record<string, readonly [number, number]> = {
 /** Commands with a destination key and counted source keys (ZUNIONSTORE dst n k1 ... kn). */
 const STORE_COUNTED = new Set(["ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE"]);
 
+/** Commands whose keys are found by reading their options. */
+const PARSED: Record<string, (args: readonly RedisArg[]) => number[]> = {
+  XREAD: streamIndexes,
+  XREADGROUP: streamIndexes,
+  SORT: (args) => sortArguments(args).keys,
+  SORT_RO: (args) => sortArguments(args).keys,
+  MIGRATE: migrateIndexes,
+  GEORADIUS: (args) => [1, ...storeIndexes(args, 5)],
+  GEORADIUSBYMEMBER: (args) => [1, ...storeIndexes(args, 4)],
+};
+
 /**
- * The key arguments of a command (empty for keyless commands such as PING or INFO).
+ * Commands without keys (whole containers such as CONFIG or CLIENT included). Channels are not
+ * keys: PUBLISH and SUBSCRIBE are here. KEYS and SCAN take a pattern, not a key (see
+ * `key_prefix.ts`); DEBUG is left out (DEBUG OBJECT reads a key).
+ */
+const KEYLESS = new Set(
+  (
+    "ACL ASKING AUTH BGREWRITEAOF BGSAVE CLIENT CLUSTER COMMAND CONFIG DBSIZE DISCARD ECHO EXEC " +
+    "FAILOVER FLUSHALL FLUSHDB FUNCTION HELLO INFO KEYS LASTSAVE LATENCY LOLWUT MODULE MONITOR " +
+    "MULTI PFSELFTEST PING PSUBSCRIBE PSYNC PUBLISH PUBSUB PUNSUBSCRIBE QUIT RANDOMKEY READONLY " +
+    "READWRITE REPLCONF REPLICAOF RESET ROLE SAVE SCAN SCRIPT SELECT SHUTDOWN SLAVEOF SLOWLOG " +
+    "SSUBSCRIBE SUBSCRIBE SUNSUBSCRIBE SWAPDB SYNC TIME UNSUBSCRIBE UNWATCH WAIT WAITAOF"
+  ).split(" "),
+);
+
+/**
+ * The indexes of a command's key arguments: `[]` for a keyless command such as PING, undefined
+ * for a command this table does not know.
+ *
+ * @example
+ * ```ts
+ * import { keyIndexes } from "@kvwire/kvwire/redis";
+ * keyIndexes(["MSET", "a", "1", "b", "2"]); // [1, 3]
+ * keyIndexes(["PING"]); // []
+ * keyIndexes(["MODULE.CMD", "k"]); // undefined
+ * ```
+ */
+export function keyIndexes(args: readonly RedisArg[]): number[] | undefined {
+  const name = commandName(args[0]);
+  const range = RANGES[name];
+  if (range) return indexesInRange(args.length, range);
+  const counted = COUNTED[name];
+  if (counted) return countedIndexes(args, counted[0]);
+  if (STORE_COUNTED.has(name)) return [1, ...countedIndexes(args, 2)];
+  const parsed = PARSED[name];
+  if (parsed) return parsed(args).filter((i) => i < args.length);
+  return KEYLESS.has(name) ? [] : undefined;
+}
+
+/**
+ * The key arguments of a command (empty for keyless commands such as PING or INFO, and for
+ * commands {@link keyIndexes} does not know).
  *
  * @example
  * ```ts
@@ -86,14 +140,7 @@ const STORE_COUNTED = new Set(["ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE"]);
  * ```
  */
 export function commandKeys(args: readonly RedisArg[]): RedisArg[] {
-  const name = commandName(args[0]);
-  const range = RANGES[name];
-  if (range) return keysInRange(args, range);
-  const counted = COUNTED[name];
-  if (counted) return countedKeys(args, counted[0]);
-  if (STORE_COUNTED.has(name)) return [args[1], ...countedKeys(args, 2)];
-  if (name === "XREAD" || name === "XREADGROUP") return streamKeys(args);
-  return [];
+  return (keyIndexes(args) ?? []).map((i) => args[i]);
 }
 
 /** {@link commandSlot} of a command without keys. */
@@ -128,26 +175,80 @@ export function slotOfKeys(keys: readonly RedisArg[]): number {
   return slot;
 }
 
-function keysInRange(args: readonly RedisArg[], [first, last, step]: Range): RedisArg[] {
-  const end = last < 0 ? args.length + last : Math.min(last, args.length - 1);
-  const keys: RedisArg[] = [];
-  for (let i = first; i <= end; i += step) keys.push(args[i]);
-  return keys;
+function indexesInRange(length: number, [first, last, step]: Range): number[] {
+  const end = last < 0 ? length + last : Math.min(last, length - 1);
+  const indexes: number[] = [];
+  for (let i = first; i <= end; i += step) indexes.push(i);
+  return indexes;
 }
 
-function countedKeys(args: readonly RedisArg[], at: number): RedisArg[] {
+function countedIndexes(args: readonly RedisArg[], at: number): number[] {
   const raw = args[at];
   const count = Number(raw instanceof Uint8Array ? commandName(raw) : raw);
   if (!Number.isInteger(count) || count < 0) return [];
-  return args.slice(at + 1, at + 1 + count) as RedisArg[];
+  const indexes: number[] = [];
+  for (let i = at + 1; i <= at + count && i < args.length; i++) indexes.push(i);
+  return indexes;
 }
 
 /** XREAD ... STREAMS k1 k2 id1 id2: the first half after STREAMS. */
-function streamKeys(args: readonly RedisArg[]): RedisArg[] {
+function streamIndexes(args: readonly RedisArg[]): number[] {
   const at = args.findIndex((a, i) => i > 0 && commandName(a) === "STREAMS");
   if (at === -1) return [];
-  const rest = args.slice(at + 1);
-  return rest.slice(0, Math.floor(rest.length / 2)) as RedisArg[];
+  const count = Math.floor((args.length - at - 1) / 2);
+  return Array.from({ length: count }, (_, i) => at + 1 + i);
+}
+
+/**
+ * SORT key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC|DESC] [ALPHA] [STORE dst]:
+ * the keys (the sorted key, the destination) and the patterns naming keys (BY, GET but `#`).
+ *
+ * @example
+ * ```ts
+ * import { sortArguments } from "@kvwire/kvwire/redis";
+ * sortArguments(["SORT", "ids", "BY", "w_*", "GET", "#", "STORE", "out"]); // { keys: [1, 7], patterns: [3] }
+ * ```
+ */
+export function sortArguments(args: readonly RedisArg[]): { keys: number[]; patterns: number[] } {
+  const keys = [1];
+  const patterns: number[] = [];
+  for (let i = 2; i < args.length; i++) {
+    const option = commandName(args[i]);
+    if (option === "LIMIT") i += 2;
+    else if (option === "STORE") keys.push(++i);
+    else if (option === "BY") patterns.push(++i);
+    else if (option === "GET" && ++i < args.length && commandName(args[i]) !== "#") {
+      patterns.push(i);
+    }
+  }
+  return { keys, patterns };
+}
+
+/**
+ * MIGRATE host port key|"" db timeout [COPY] [REPLACE] [AUTH pw] [AUTH2 user pw] [KEYS k...]:
+ * the keys after KEYS, else the one key (as the server reads it, even empty).
+ */
+function migrateIndexes(args: readonly RedisArg[]): number[] {
+  for (let i = 6; i < args.length; i++) {
+    const option = commandName(args[i]);
+    if (option === "AUTH") i += 1;
+    else if (option === "AUTH2") i += 2;
+    else if (option === "KEYS") {
+      return Array.from({ length: args.length - i - 1 }, (_, k) => i + 1 + k);
+    }
+  }
+  return [3];
+}
+
+/** GEORADIUS... [STORE key] [STOREDIST key]: the destinations, looked for from `from` on. */
+function storeIndexes(args: readonly RedisArg[], from: number): number[] {
+  const indexes: number[] = [];
+  for (let i = from; i < args.length; i++) {
+    const option = commandName(args[i]);
+    if (option === "COUNT") i += 1;
+    else if (option === "STORE" || option === "STOREDIST") indexes.push(++i);
+  }
+  return indexes;
 }
 
 const READ_ONLY = new Set(

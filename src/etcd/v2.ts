@@ -110,8 +110,8 @@ export interface V2WriteOptions {
   ttl?: number;
   /** Create a directory instead of a value. */
   dir?: boolean;
-  /** Only if the current value is this. */
-  prevValue?: string;
+  /** Only if the current value is this (a number is sent as its decimal text). */
+  prevValue?: string | number;
   /** Only if the key was last modified at this index. */
   prevIndex?: number;
   /** true: only if it exists; false: only if it does not. */
@@ -260,7 +260,7 @@ export class EtcdV2Client {
     if (!options.dir && !options.refresh) form.set("value", String(value));
     if (options.ttl !== undefined) form.set("ttl", String(options.ttl));
     if (options.dir) form.set("dir", "true");
-    if (options.prevValue !== undefined) form.set("prevValue", options.prevValue);
+    if (options.prevValue !== undefined) form.set("prevValue", String(options.prevValue));
     if (options.prevIndex !== undefined) form.set("prevIndex", String(options.prevIndex));
     if (options.prevExist !== undefined) form.set("prevExist", String(options.prevExist));
     if (options.refresh) form.set("refresh", "true");
@@ -304,29 +304,41 @@ export class EtcdV2Client {
   /** Deletes a key, or a directory with `dir` (empty) or `recursive`. */
   async delete(
     key: string,
-    options: { recursive?: boolean; dir?: boolean; prevValue?: string; prevIndex?: number } = {},
+    options: {
+      recursive?: boolean;
+      dir?: boolean;
+      prevValue?: string | number;
+      prevIndex?: number;
+    } = {},
   ): Promise<V2Result> {
     const query = new URLSearchParams();
     if (options.recursive) query.set("recursive", "true");
     if (options.dir) query.set("dir", "true");
-    if (options.prevValue !== undefined) query.set("prevValue", options.prevValue);
+    if (options.prevValue !== undefined) query.set("prevValue", String(options.prevValue));
     if (options.prevIndex !== undefined) query.set("prevIndex", String(options.prevIndex));
     const q = query.toString();
     return await this.#call({ method: "DELETE", path: this.#path(key) + (q ? `?${q}` : "") }, {});
   }
 
   /** Sets `key` to `value` only if its value is `prevValue`. */
-  testAndSet(key: string, value: string, prevValue: string, ttl?: number): Promise<V2Result> {
+  testAndSet(
+    key: string,
+    value: string | number,
+    prevValue: string | number,
+    ttl?: number,
+  ): Promise<V2Result> {
     return this.write(key, value, { prevValue, ttl });
   }
 
-  /** Writes back a result read earlier; fails if the key changed since (prevIndex). */
+  /**
+   * Writes back a result read earlier with its `ttl`: a value fails if the key changed since
+   * (prevIndex); a directory (etcd refuses prevIndex on one) only if it still exists.
+   */
   update(result: V2Node): Promise<V2Result> {
-    return this.write(result.key, result.value ?? "", {
-      prevIndex: result.modifiedIndex,
-      ttl: result.ttl,
-      dir: result.dir,
-    });
+    const { key, value, ttl } = result;
+    return result.dir
+      ? this.write(key, "", { dir: true, prevExist: true, ttl })
+      : this.write(key, value ?? "", { prevIndex: result.modifiedIndex, ttl });
   }
 
   /** Refreshes a key's TTL without notifying watchers. */

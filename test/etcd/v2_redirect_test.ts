@@ -1,13 +1,15 @@
 // allowRedirect of the v2 client. A real 3-member etcd cluster (--enable-v2): a follower carries
 // out writes itself (3.4 forwards them to the leader, it never redirects). A loopback redirector
-// standing in for an etcd 0.4 follower (or a proxy) answers 307s: they are followed only to
-// members of the cluster, at most maxRedirects times, and never with allowRedirect: false.
+// standing in for an etcd 0.4 follower (or a proxy, under a versionPrefix) answers 307s: they are
+// followed only to members of the cluster, at most maxRedirects times, never with
+// allowRedirect: false.
 
 import * as net from "node:net";
 import { Buffer } from "node:buffer";
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { startEtcdCluster } from "../../scripts/servers.ts";
+import { TimeoutError } from "../../src/core/errors.ts";
 import { EtcdKeyNotFoundError, EtcdV2Error, EtcdV2RedirectError } from "../../src/etcd/errors.ts";
 import { EtcdV2Client } from "../../src/etcd/v2.ts";
 
@@ -20,8 +22,10 @@ interface Seen {
   body: string;
 }
 
-/** A loopback HTTP/1.1 server answering `/v2/machines` with the cluster and `answer` else. */
-async function startRedirector(answer: (req: Seen) => { status: number; location?: string }) {
+/** A loopback HTTP/1.1 server answering `…/machines` with the cluster and `answer` else. */
+async function startRedirector(
+  answer: (req: Seen) => { status: number; location?: string; after?: number; silent?: boolean },
+) {
   const seen: Seen[] = [];
   let accepted = 0;
   const sockets = new Set<net.Socket>();
@@ -43,14 +47,16 @@ async function startRedirector(answer: (req: Seen) => { status: number; location
         const req = { method, path, body: buffer.subarray(end + 4, end + 4 + length).toString() };
         buffer = buffer.subarray(end + 4 + length);
         seen.push(req);
-        const { status, location } = path === "/v2/machines"
-          ? { status: 200, location: undefined }
+        const { status, location, after = 0, silent } = path.endsWith("/machines")
+          ? { status: 200 }
           : answer(req);
+        if (silent) continue;
         const body = status === 200 ? urls.join(", ") : "";
-        socket.write(
-          `HTTP/1.1 ${status} Status\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-            (location === undefined ? "" : `Location: ${location}\r\n`) + `\r\n${body}`,
-        );
+        setTimeout(() =>
+          socket.write(
+            `HTTP/1.1 ${status} Status\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+              (location === undefined ? "" : `Location: ${location}\r\n`) + `\r\n${body}`,
+          ), after);
       }
     });
   });
@@ -126,6 +132,26 @@ test("a 307 to a member the cluster lists is followed with its method and body",
     );
   } finally {
     await redirector.close();
+  }
+});
+
+test("versionPrefix: a proxy serving the API under /etcd that redirects to a member", async () => {
+  const proxy = await startRedirector((req) => ({
+    status: 307,
+    location: `http://${follower}${req.path.replace(/^\/etcd\//, "/v2/")}`,
+  }));
+  try {
+    await using client = new EtcdV2Client({ endpoints: [proxy.endpoint], versionPrefix: "/etcd" });
+    assert.equal((await client.write(`${d}/p`, "via-proxy")).value, "via-proxy");
+    assert.equal((await probe.read(`${d}/p`)).value, "via-proxy");
+    assert.deepEqual(await client.machines(), urls);
+    assert.deepEqual(proxy.seen.map((s) => s.path), [
+      `/etcd/keys${d}/p`,
+      "/etcd/machines",
+      "/etcd/machines",
+    ]);
+  } finally {
+    await proxy.close();
   }
 });
 
@@ -207,5 +233,32 @@ test("redirects stop at maxRedirects; a bad maxRedirects is a RangeError", async
   }
   for (const maxRedirects of [-1, 1.5, Number.NaN]) {
     assert.throws(() => new EtcdV2Client({ maxRedirects }), RangeError);
+  }
+});
+
+test("the redirects of a call share its one deadline", async () => {
+  // The first answer, a redirect, takes 800 ms of the 1,000 ms; the redirected request is never
+  // answered: the call ends at 1,000 ms, not 800 ms plus a fresh 1,000.
+  const redirector = await startRedirector((req) =>
+    req.path.includes("/slow?") ? { status: 307, location: "/v2/keys/silent", after: 800 } : {
+      status: 0,
+      silent: true,
+    }
+  );
+  try {
+    await using client = new EtcdV2Client({
+      endpoints: [redirector.endpoint],
+      requestTimeout: 1000,
+    });
+    const started = Date.now();
+    await assert.rejects(client.read("/slow", { quorum: true }), TimeoutError);
+    const took = Date.now() - started;
+    assert.ok(took >= 950 && took < 1600, `took ${took} ms`);
+    assert.deepEqual(redirector.seen.map((s) => s.path), [
+      "/v2/keys/slow?quorum=true",
+      "/v2/keys/silent",
+    ]);
+  } finally {
+    await redirector.close();
   }
 });

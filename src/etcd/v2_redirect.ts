@@ -39,13 +39,20 @@ export interface RedirectHop {
  *
  * @example
  * ```ts
+ * import { defaultConnect } from "../core/default_connect.ts";
+ * import { Channel } from "./channel.ts";
+ * import { EtcdV2RedirectError } from "./errors.ts";
  * import { V2Redirects } from "./v2_redirect.ts";
+ * const channel = new Channel({ endpoints: [{ host: "127.0.0.1", port: 2379 }], connect: defaultConnect });
  * const redirects = new V2Redirects(
  *   { allow: true, max: 3, tls: false, endpoints: [{ host: "127.0.0.1", port: 2379 }] },
  *   () => Promise.resolve(["http://127.0.0.1:2379", "http://127.0.0.1:22379"]),
- *   (address) => new Channel({ endpoints: [address], connect }),
+ *   (address) => new Channel({ endpoints: [address], connect: defaultConnect }),
  * );
- * // in a call: catch (e) { if (e instanceof EtcdV2RedirectError) hop = await redirects.follow(e, request, 0, channel); }
+ * const request = { method: "PUT" as const, path: "/v2/keys/a", body: "value=1" };
+ * const redirect = new EtcdV2RedirectError("PUT /v2/keys/a was redirected", 307, "http://127.0.0.1:22379/v2/keys/a");
+ * const hop = await redirects.follow(redirect, request, 0, channel);
+ * hop.request.path; // "/v2/keys/a", to be sent on hop.channel (127.0.0.1:22379)
  * redirects.close();
  * ```
  */

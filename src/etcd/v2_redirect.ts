@@ -122,10 +122,15 @@ export class V2Redirects {
           return listed?.protocol === url.protocol ? [keyOf(addressOf(listed))] : [];
         }));
       } catch (cause) {
-        throw refused(`${key} is not an endpoint and /v2/machines could not be read`, cause);
+        throw refused(
+          `${key} is not an endpoint and the cluster's machines could not be read`,
+          cause,
+        );
       }
       if (!this.#isMember(key)) {
-        throw refused(`${key} is neither an endpoint of the client nor listed in /v2/machines`);
+        throw refused(
+          `${key} is neither an endpoint of the client nor one of the cluster's machines`,
+        );
       }
     }
     let channel = this.#channels.get(key);

@@ -199,7 +199,7 @@ test("a Location outside the cluster, of another scheme or missing is refused, n
     const cases: [string | undefined, RegExp][] = [
       [
         `http://${outside.endpoint}/v2/keys/x`,
-        /neither an endpoint .* nor listed in \/v2\/machines/,
+        /neither an endpoint .* nor one of the cluster.s machines/,
       ],
       [`https://${follower}/v2/keys/x`, /speaks http:\/\/ and the Location is https:/],
       [`http://user:pw@${follower}/v2/keys/x`, /carries credentials/],

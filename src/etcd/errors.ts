@@ -291,3 +291,27 @@ export class EtcdV2DisabledError extends EtcdV2Error {
     );
   }
 }
+
+/**
+ * v2: the server answered with a redirect (HTTP 301, 302, 307 or 308) that was not followed:
+ * the client was made with `allowRedirect: false`, the `Location` is missing or leads outside
+ * the cluster, or the redirect limit was reached. `errorCode` is the HTTP status, `location`
+ * the `Location` header (`""` when absent). The request was not carried out (`sent: false`).
+ *
+ * @example
+ * ```ts
+ * import { EtcdV2RedirectError } from "@kvwire/kvwire/etcd";
+ * const err = new EtcdV2RedirectError("PUT /v2/keys/a was redirected", 307, "http://m2:2379/v2/keys/a");
+ * err.location; // "http://m2:2379/v2/keys/a"
+ * ```
+ */
+export class EtcdV2RedirectError extends EtcdV2Error {
+  /** The `Location` header of the answer. */
+  readonly location: string;
+
+  /** Creates the error. */
+  constructor(message: string, status: number, location: string, options?: KvErrorOptions) {
+    super(message, status, "", 0, options);
+    this.location = location;
+  }
+}

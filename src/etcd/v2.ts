@@ -15,11 +15,12 @@ import {
   type EtcdLimits,
 } from "./channel.ts";
 import { parseEndpoints } from "./endpoints.ts";
-import { EtcdV2Error } from "./errors.ts";
+import { EtcdV2Error, EtcdV2RedirectError } from "./errors.ts";
 import type { EtcdEvents } from "./events.ts";
 import type { HttpRequest, HttpResponse } from "./http1/codec.ts";
 import { list } from "./kv.ts";
 import { toResult, v2Json, v2List } from "./v2_answer.ts";
+import { V2Redirects } from "./v2_redirect.ts";
 
 export { V2Lock } from "./v2_lock.ts";
 
@@ -41,8 +42,22 @@ export interface EtcdV2ClientOptions extends EtcdLimits, ObservabilityOptions {
   versionPrefix?: string;
   /** Directory of {@link V2Lock} keys. Default `/_locks/`. */
   lockPrefix?: string;
-  /** Deadline of each call (not of waits) in ms. Default 30,000. */
+  /** Deadline of each call (not of waits) in ms, redirects followed included. Default 30,000. */
   requestTimeout?: number;
+  /**
+   * Follow a redirect (HTTP 301/302/307/308) to the member its `Location` names, re-sending
+   * the same request there (aio_etcd's `allow_redirect`). Default true. Only a member of the
+   * cluster is followed to: a `Location` must keep the client's scheme and name one of
+   * `endpoints` or a client URL the cluster lists in `/v2/machines` — the header is whatever
+   * the answering server (or anything on the plain-HTTP path) wrote, and following it to any
+   * host would send the request there and take that host's answer as the cluster's. `false`,
+   * or a redirect that is not followed, fails with `EtcdV2RedirectError` naming it. etcd ≥ 2.0
+   * members never redirect (a follower forwards writes to the leader itself); redirects come
+   * from etcd 0.4 members and from proxies or load balancers.
+   */
+  allowRedirect?: boolean;
+  /** The most redirects one call follows (with `allowRedirect`). Default 3. */
+  maxRedirects?: number;
 }
 
 /** One node of the v2 key space, as returned by every operation. */
@@ -95,8 +110,8 @@ export interface V2WriteOptions {
   ttl?: number;
   /** Create a directory instead of a value. */
   dir?: boolean;
-  /** Only if the current value is this. */
-  prevValue?: string;
+  /** Only if the current value is this (a number is sent as its decimal text). */
+  prevValue?: string | number;
   /** Only if the key was last modified at this index. */
   prevIndex?: number;
   /** true: only if it exists; false: only if it does not. */
@@ -139,6 +154,8 @@ export interface V2ReadOptions {
  */
 export class EtcdV2Client {
   readonly #channel: Channel;
+  readonly #redirects: V2Redirects;
+  readonly #requestTimeout: number;
   readonly #prefix: string;
   /** Directory of {@link V2Lock} keys. */
   readonly lockPrefix: string;
@@ -150,18 +167,33 @@ export class EtcdV2Client {
       options,
       `etcd v2 ${addresses.map((a) => `${a.host}:${a.port}`).join(",")}`,
     );
-    this.#channel = new Channel({
-      events,
-      instrumenter,
-      endpoints: addresses,
-      connect: options.connect ?? defaultConnect,
-      tls,
-      requestTimeout: options.requestTimeout,
-      maxResponseBytes: options.maxResponseBytes,
-      maxWatchMessageBytes: options.maxWatchMessageBytes,
-      maxHeaderBytes: options.maxHeaderBytes,
-    });
+    const channelOf = (endpoints: Address[]): Channel =>
+      new Channel({
+        events,
+        instrumenter,
+        endpoints,
+        connect: options.connect ?? defaultConnect,
+        tls,
+        requestTimeout: options.requestTimeout,
+        maxResponseBytes: options.maxResponseBytes,
+        maxWatchMessageBytes: options.maxWatchMessageBytes,
+        maxHeaderBytes: options.maxHeaderBytes,
+      });
+    this.#channel = channelOf(addresses);
+    this.#requestTimeout = options.requestTimeout ?? 30_000;
     this.#prefix = options.versionPrefix ?? "/v2";
+    const machines: HttpRequest = { method: "GET", path: `${this.#prefix}/machines` };
+    this.#redirects = new V2Redirects(
+      {
+        allow: options.allowRedirect ?? true,
+        max: options.maxRedirects ?? 3,
+        tls: tls !== undefined,
+        endpoints: addresses,
+      },
+      () =>
+        this.#channel.raw(machines, { idempotent: true }, (r) => v2List(machines, r), "machines"),
+      (address) => channelOf([address]),
+    );
     this.lockPrefix = options.lockPrefix ?? "/_locks/";
   }
 
@@ -228,7 +260,7 @@ export class EtcdV2Client {
     if (!options.dir && !options.refresh) form.set("value", String(value));
     if (options.ttl !== undefined) form.set("ttl", String(options.ttl));
     if (options.dir) form.set("dir", "true");
-    if (options.prevValue !== undefined) form.set("prevValue", options.prevValue);
+    if (options.prevValue !== undefined) form.set("prevValue", String(options.prevValue));
     if (options.prevIndex !== undefined) form.set("prevIndex", String(options.prevIndex));
     if (options.prevExist !== undefined) form.set("prevExist", String(options.prevExist));
     if (options.refresh) form.set("refresh", "true");
@@ -272,29 +304,41 @@ export class EtcdV2Client {
   /** Deletes a key, or a directory with `dir` (empty) or `recursive`. */
   async delete(
     key: string,
-    options: { recursive?: boolean; dir?: boolean; prevValue?: string; prevIndex?: number } = {},
+    options: {
+      recursive?: boolean;
+      dir?: boolean;
+      prevValue?: string | number;
+      prevIndex?: number;
+    } = {},
   ): Promise<V2Result> {
     const query = new URLSearchParams();
     if (options.recursive) query.set("recursive", "true");
     if (options.dir) query.set("dir", "true");
-    if (options.prevValue !== undefined) query.set("prevValue", options.prevValue);
+    if (options.prevValue !== undefined) query.set("prevValue", String(options.prevValue));
     if (options.prevIndex !== undefined) query.set("prevIndex", String(options.prevIndex));
     const q = query.toString();
     return await this.#call({ method: "DELETE", path: this.#path(key) + (q ? `?${q}` : "") }, {});
   }
 
   /** Sets `key` to `value` only if its value is `prevValue`. */
-  testAndSet(key: string, value: string, prevValue: string, ttl?: number): Promise<V2Result> {
+  testAndSet(
+    key: string,
+    value: string | number,
+    prevValue: string | number,
+    ttl?: number,
+  ): Promise<V2Result> {
     return this.write(key, value, { prevValue, ttl });
   }
 
-  /** Writes back a result read earlier; fails if the key changed since (prevIndex). */
+  /**
+   * Writes back a result read earlier with its `ttl`: a value fails if the key changed since
+   * (prevIndex); a directory (etcd refuses prevIndex on one) only if it still exists.
+   */
   update(result: V2Node): Promise<V2Result> {
-    return this.write(result.key, result.value ?? "", {
-      prevIndex: result.modifiedIndex,
-      ttl: result.ttl,
-      dir: result.dir,
-    });
+    const { key, value, ttl } = result;
+    return result.dir
+      ? this.write(key, "", { dir: true, prevExist: true, ttl })
+      : this.write(key, value ?? "", { prevIndex: result.modifiedIndex, ttl });
   }
 
   /** Refreshes a key's TTL without notifying watchers. */
@@ -326,12 +370,7 @@ export class EtcdV2Client {
   /** The client URLs of the cluster's members. */
   async machines(): Promise<string[]> {
     const request: HttpRequest = { method: "GET", path: `${this.#prefix}/machines` };
-    return await this.#channel.raw(
-      request,
-      { idempotent: true },
-      (response) => v2List(request, response),
-      "machines",
-    );
+    return await this.#send(request, {}, v2List, "machines");
   }
 
   /** The cluster's members (`/v2/members`). */
@@ -383,6 +422,7 @@ export class EtcdV2Client {
   /** Closes every connection. */
   close(): Promise<void> {
     this.#channel.close();
+    this.#redirects.close();
     return Promise.resolve();
   }
 
@@ -393,12 +433,7 @@ export class EtcdV2Client {
 
   async #json(path: string, operation: string): Promise<Record<string, unknown>> {
     const request: HttpRequest = { method: "GET", path };
-    return await this.#channel.raw(
-      request,
-      { idempotent: true },
-      (response) => v2Json(request, response),
-      operation,
-    );
+    return await this.#send(request, {}, v2Json, operation);
   }
 
   #path(key: string): string {
@@ -408,12 +443,41 @@ export class EtcdV2Client {
 
   /** One keys API request; its operation is named by what it does (`get`, `set`, `watch`…). */
   async #call(request: HttpRequest, options: CallOptions, dedicated = false): Promise<V2Result> {
-    const idempotent = request.method === "GET";
     const operation = dedicated ? "watch" : V2_OPERATIONS[request.method];
-    const decode = (response: HttpResponse): V2Result => toResult(request, response);
-    return dedicated
-      ? await this.#channel.rawDedicated(request, { ...options, idempotent }, decode, operation)
-      : await this.#channel.raw(request, { ...options, idempotent }, decode, operation);
+    return await this.#send(request, options, toResult, operation, dedicated);
+  }
+
+  /**
+   * Sends `request` (a GET is idempotent), following redirects by {@link V2Redirects}: a
+   * redirect answer was not carried out, so the same request goes to the member named, within
+   * the call's one deadline.
+   */
+  async #send<T>(
+    request: HttpRequest,
+    options: CallOptions,
+    decode: (request: HttpRequest, response: HttpResponse) => T,
+    operation: string,
+    dedicated = false,
+  ): Promise<T> {
+    const deadline = Date.now() + (options.timeout ?? this.#requestTimeout);
+    let channel = this.#channel;
+    for (let hop = 0;; hop++) {
+      const sent = request;
+      const call = {
+        ...options,
+        idempotent: sent.method === "GET",
+        timeout: Math.max(1, deadline - Date.now()),
+      };
+      const read = (response: HttpResponse): T => decode(sent, response);
+      try {
+        return dedicated
+          ? await channel.rawDedicated(sent, call, read, operation)
+          : await channel.raw(sent, call, read, operation);
+      } catch (error) {
+        if (!(error instanceof EtcdV2RedirectError)) throw error;
+        ({ channel, request } = await this.#redirects.follow(error, sent, hop, channel));
+      }
+    }
   }
 }
 

@@ -1,25 +1,38 @@
-// Reading the v2 API's answers: the HTTP status first (an error body, or a 404 of a server
-// without the v2 API), then the JSON of a keys API result as V2Result nodes.
+// Reading the v2 API's answers: the HTTP status first (a redirect, an error body, or a 404 of a
+// server without the v2 API), then the JSON of a keys API result as V2Result nodes.
 
 import { utf8Decode } from "../core/bytes.ts";
+import { redactUrl } from "../core/url.ts";
 import { errorJson, jsonObject, parseJson } from "./answer.ts";
-import { EtcdV2DisabledError, EtcdV2Error } from "./errors.ts";
+import { EtcdV2DisabledError, EtcdV2Error, EtcdV2RedirectError } from "./errors.ts";
 import type { HttpRequest, HttpResponse } from "./http1/codec.ts";
 import { list, num } from "./kv.ts";
 import type { V2Node, V2Result } from "./v2.ts";
 
+/** The HTTP statuses of a redirect the v2 client may follow (the request is re-sent as is). */
+export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 307, 308]);
+
 /**
- * The body of a v2 answer once its status was checked: an error status throws the
- * `EtcdV2Error` of its body, `EtcdV2DisabledError` for a bare 404 (no v2 API), else an
- * `EtcdV2Error` naming the status; a 2xx body is returned as it is.
+ * The body of a v2 answer once its status was checked: a redirect throws
+ * `EtcdV2RedirectError` (its `Location` with it), an error status the `EtcdV2Error` of its
+ * body, `EtcdV2DisabledError` for a bare 404 (no v2 API), else an `EtcdV2Error` naming the
+ * status; a 2xx body is returned as it is.
  */
 export function v2Body(request: HttpRequest, response: HttpResponse): Uint8Array {
   if (response.status >= 200 && response.status < 300) return response.body;
+  const what = `${request.method} ${request.path.split("?")[0]}`;
+  if (REDIRECT_STATUSES.has(response.status)) {
+    const location = response.headers["location"] ?? "";
+    throw new EtcdV2RedirectError(
+      `${what} was redirected (HTTP ${response.status}) to ${redactUrl(location) || "no Location"}`,
+      response.status,
+      location,
+    );
+  }
   const json = jsonObject(response.body);
   if (json?.errorCode !== undefined) {
     throw EtcdV2Error.from(json as Parameters<typeof EtcdV2Error.from>[0]);
   }
-  const what = `${request.method} ${request.path.split("?")[0]}`;
   if (response.status === 404) throw new EtcdV2DisabledError(what);
   const message = String(errorJson(response.status, response.body).message);
   throw new EtcdV2Error(`${message} (${what})`, response.status);

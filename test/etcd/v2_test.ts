@@ -1,5 +1,6 @@
 // The v2 keys API against the harness's etcd (--enable-v2): the seed's (aio_etcd) examples —
-// write/read/delete, CAS, update, watch with waitIndex, refresh, append, Lock, machines, leader.
+// write/read/delete, CAS (numeric prevValue too), update (of a directory too), watch with
+// waitIndex and timeout, refresh, append, Lock, machines, leader.
 
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
@@ -9,6 +10,7 @@ import {
   EtcdKeyNotFoundError,
   EtcdNotFileOrDirError,
 } from "../../src/etcd/errors.ts";
+import { TimeoutError } from "../../src/core/errors.ts";
 import { EtcdV2Client, V2Lock } from "../../src/etcd/v2.ts";
 import { etcdAddress } from "../_helpers/servers.ts";
 
@@ -188,4 +190,28 @@ test("v2: Lock acquire with a timeout gives up, deleting its key; the holder kee
   assert.deepEqual(dir.nodes.map((n) => n.key), [holder.key], "the waiter's key is gone");
   assert.equal(await holder.held(), true);
   await assert.rejects(waiter.acquire({ timeout: 0 }), RangeError);
+});
+
+test("v2: seed forms: numeric prevValue and testAndSet, update of a directory, wait with timeout", async () => {
+  const k = `${d}/numeric`;
+  await client.write(k, 4);
+  assert.equal((await client.write(k, 2, { prevValue: 4 })).value, "2"); // prevValue = 4
+  assert.equal((await client.testAndSet(k, 3, 2)).value, "3"); // test_and_set(key, 3, 2)
+  await assert.rejects(client.testAndSet(k, 5, 2), EtcdCompareFailedError);
+  await assert.rejects(client.delete(k, { prevValue: 2 }), EtcdCompareFailedError);
+  await client.delete(k, { prevValue: 3 });
+  // update() of a directory changes its TTL (etcd refuses prevIndex on a directory).
+  const dirKey = `${d}/dir-ttl`;
+  await client.write(dirKey, "", { dir: true, ttl: 30 });
+  const dir = await client.read(dirKey);
+  dir.ttl = 600;
+  const updated = await client.update(dir);
+  assert.equal(updated.dir, true);
+  assert.ok(updated.ttl! > 30, `ttl ${updated.ttl}`);
+  await client.delete(dirKey, { dir: true });
+  await assert.rejects(client.update(dir), EtcdKeyNotFoundError, "a directory gone stays gone");
+  // asyncio.wait_for(client.read(key, wait=True), timeout) is the timeout option.
+  const started = Date.now();
+  await assert.rejects(client.read(`${d}/quiet`, { wait: true, timeout: 300 }), TimeoutError);
+  assert.ok(Date.now() - started < 3000, `gave up after ${Date.now() - started} ms`);
 });

@@ -1,16 +1,13 @@
-// PegasusClient: the user-facing Apache Pegasus client: pypegasus's whole API in TypeScript
-// idiom plus the Java client's (incr, check-and-set/mutate, compareExchange, delRange, batches
-// with a result per item, several tables), observable (events, stats, one operation per call).
-// Long, but one short method per call kept together so that the API reads in one place.
+// PegasusClient: the user-facing Apache Pegasus client: pypegasus's API plus the Java client's
+// (incr, check-and-set/mutate, compareExchange, delRange, batches, several tables), observable.
+// One short method per call, so the API reads in one place; the longer ones are in client_*.ts.
 
-import { utf8Decode } from "../core/bytes.ts";
-import type { EventHub, Observable } from "../core/events.ts";
+import type { Observable } from "../core/events.ts";
 import type { Instrumenter } from "../core/instrument.ts";
-import { observability } from "../core/observability.ts";
 import type { ClientStats } from "../core/observe.ts";
-import { Cluster } from "./cluster.ts";
+import { batchDels, batchGets, batchSets, valuesOrFirstError } from "./client_batch.ts";
+import { compareExchange, runCheck } from "./client_check.ts";
 import {
-  backupDelayOf,
   type Bytes,
   bytes,
   type CheckOptions,
@@ -24,23 +21,25 @@ import {
   type Mutation,
   type PegasusClientOptions,
   type ScanOptions,
-  unorderedScanTargets,
   type WriteOptions,
 } from "./client_options.ts";
+import { multiGet, readValue } from "./client_reads.ts";
+import { delRange, unorderedScanners } from "./client_scan.ts";
+import { type ClientParts, clientParts, TableViews } from "./client_setup.ts";
+import type { Cluster } from "./cluster.ts";
 import { RocksStatus } from "./errors.ts";
 import {
   checkAndMutateOperation,
   checkAndSetOperation,
   multiDelOperation,
-  multiGetOperation,
   multiSetOperation,
   sortKeyCountOperation,
 } from "./hash_key_operations.ts";
 import { incrOperation, readOperation, removeOperation, setOperation } from "./key_operations.ts";
 import type { PegasusEvents } from "./observe.ts";
-import { CheckType } from "./requests.ts";
-import type { CheckResponse, CountResponse, KvsResponse, ReadResponse } from "./responses.ts";
-import { type CallOptions, type RoutedOperation, TableRouter } from "./router.ts";
+import type { CheckType } from "./requests.ts";
+import type { CountResponse, ReadResponse } from "./responses.ts";
+import type { CallOptions } from "./router.ts";
 import { PegasusScanner } from "./scanner.ts";
 
 const NONE = new Uint8Array(0);
@@ -64,14 +63,12 @@ const NONE = new Uint8Array(0);
  * ```
  */
 export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> {
-  readonly #router: TableRouter;
-  readonly #convert: (b: Uint8Array) => V;
-  readonly #events: EventHub<PegasusEvents>;
-  readonly #instrumenter: Instrumenter;
-  readonly #options: PegasusClientOptions;
+  /** The router, value conversion, events and hooks the calls run on. */
+  readonly #parts: ClientParts<V>;
   /** The client that owns the sessions (this one unless it is a `table()` view). */
   readonly #owner: PegasusClient<V> | undefined;
-  readonly #views = new Map<string, PegasusClient<V>>();
+  /** The views this client made (unused in a view). */
+  readonly #views: TableViews<PegasusClient<V>>;
 
   /** Connects: queries the meta servers for the table's partitions. */
   static connect(options: PegasusClientOptions & { decode: true }): Promise<PegasusClient<string>>;
@@ -82,7 +79,7 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
   ): Promise<PegasusClient<string> | PegasusClient<Uint8Array>> {
     const client = new PegasusClient<Uint8Array>(options);
     try {
-      await client.#router.refresh(performance.now() + (options.metaTimeout ?? 5000));
+      await client.#parts.router.refresh(performance.now() + (options.metaTimeout ?? 5000));
     } catch (error) {
       client.destroy();
       throw error;
@@ -95,45 +92,14 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
    * how {@link table} makes a view over another client's sessions; leave it unset.
    */
   constructor(options: PegasusClientOptions, shared?: SharedSessions) {
-    if (typeof options?.table !== "string" || options.table === "") {
-      throw new TypeError("Pegasus needs a table name");
-    }
-    if ("tls" in options) {
-      throw new TypeError("Pegasus has no TLS: its rDSN sessions are plaintext (no `tls` option)");
-    }
-    const timeout = options.timeout ?? 1000;
-    const backupDelay = backupDelayOf(options);
-    this.#options = options;
-    this.#convert = (options.decode ? utf8Decode : (b: Uint8Array) => b) as (b: Uint8Array) => V;
-    if (shared) {
-      this.#owner = shared.owner as PegasusClient<V>;
-      this.#events = shared.cluster.events;
-      this.#instrumenter = shared.instrumenter;
-      this.#router = new TableRouter(
-        shared.cluster,
-        options.table,
-        timeout,
-        shared.instrumenter,
-        backupDelay,
-      );
-      return;
-    }
-    const { events, instrumenter } = observability<PegasusEvents>(
-      options,
-      `pegasus ${options.table}`,
-    );
-    this.#events = events;
-    this.#instrumenter = instrumenter;
-    const cluster = new Cluster({
-      ...options,
-      silenceTimeout: options.silenceTimeout ?? Math.max(timeout, 5000),
-    }, events);
-    this.#router = new TableRouter(cluster, options.table, timeout, instrumenter, backupDelay);
+    this.#parts = clientParts<V>(options, shared);
+    this.#views = new TableViews(options);
+    this.#owner = shared?.owner as PegasusClient<V> | undefined;
   }
 
   /** The table this client reads and writes. */
   get tableName(): string {
-    return this.#router.table;
+    return this.#parts.router.table;
   }
 
   /**
@@ -152,22 +118,14 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
    * ```
    */
   table(name: string): PegasusClient<V> {
-    if (typeof name !== "string" || name === "") {
-      throw new TypeError(`A table name must be a non-empty string, got ${JSON.stringify(name)}`);
-    }
-    const owner = this.#owner ?? this;
-    if (owner !== this) return owner.table(name);
+    if (this.#owner) return this.#owner.table(name);
     if (name === this.tableName) return this;
-    let view = this.#views.get(name);
-    if (!view) {
-      view = new PegasusClient<V>({ ...this.#options, table: name }, {
+    return this.#views.of(name, (options) =>
+      new PegasusClient<V>(options, {
         owner: this,
-        cluster: this.#router.cluster,
-        instrumenter: this.#instrumenter,
-      });
-      this.#views.set(name, view);
-    }
-    return view;
+        cluster: this.#parts.router.cluster,
+        instrumenter: this.#parts.instrumenter,
+      }));
   }
 
   /**
@@ -187,7 +145,7 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
     name: Name,
     listener: (event: PegasusEvents[Name]) => void,
   ): () => void {
-    return this.#events.on(name, listener);
+    return this.#parts.events.on(name, listener);
   }
 
   /**
@@ -204,22 +162,18 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
    * ```
    */
   stats(): ClientStats {
-    return this.#router.cluster.stats();
+    return this.#parts.router.cluster.stats();
   }
 
   /** The table's cached partition count, once known. */
   get partitionCount(): number | undefined {
-    return this.#router.config?.partitionCount;
+    return this.#parts.router.config?.partitionCount;
   }
 
   /** The value of (hashKey, sortKey), or `undefined` when missing or expired. */
   async get(hashKey: Bytes, sortKey: Bytes, options?: CallOptions): Promise<V | undefined> {
-    return this.#value(await this.#router.call(readOperation("get", hashKey, sortKey), options));
-  }
-
-  #value(reply: unknown): V | undefined {
-    const r = reply as ReadResponse;
-    return r.error === RocksStatus.NotFound ? undefined : this.#convert(r.value);
+    const reply = await this.#parts.router.call(readOperation("get", hashKey, sortKey), options);
+    return readValue(reply, this.#parts.convert);
   }
 
   /** Stores a value, optionally with a TTL in seconds. */
@@ -229,18 +183,18 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
     value: Bytes,
     options: WriteOptions = {},
   ): Promise<void> {
-    await this.#router.call(setOperation(hashKey, sortKey, value, options.ttl), options);
+    await this.#parts.router.call(setOperation(hashKey, sortKey, value, options.ttl), options);
   }
 
   /** Whether (hashKey, sortKey) exists. */
   async exist(hashKey: Bytes, sortKey: Bytes, options?: CallOptions): Promise<boolean> {
     const op = readOperation("ttl", hashKey, sortKey, "exist");
-    return ((await this.#router.call(op, options)) as ReadResponse).error === RocksStatus.Ok;
+    return ((await this.#parts.router.call(op, options)) as ReadResponse).error === RocksStatus.Ok;
   }
 
   /** Remaining seconds to live: -1 = no TTL, `undefined` = missing. */
   async ttl(hashKey: Bytes, sortKey: Bytes, options?: CallOptions): Promise<number | undefined> {
-    const r = await this.#router.call(readOperation("ttl", hashKey, sortKey), options);
+    const r = await this.#parts.router.call(readOperation("ttl", hashKey, sortKey), options);
     return (r as ReadResponse).error === RocksStatus.Ok
       ? (r as ReadResponse).ttlSeconds
       : undefined;
@@ -248,7 +202,7 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
 
   /** Removes (hashKey, sortKey); removing a missing record is not an error. */
   async remove(hashKey: Bytes, sortKey: Bytes, options?: CallOptions): Promise<void> {
-    await this.#router.call(removeOperation(hashKey, sortKey), options);
+    await this.#parts.router.call(removeOperation(hashKey, sortKey), options);
   }
 
   /** Stores several sort keys of one hash key at once (one TTL for all). */
@@ -257,7 +211,7 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
     entries: Iterable<readonly [Bytes, Bytes]> | Record<string, Bytes>,
     options: WriteOptions = {},
   ): Promise<void> {
-    await this.#router.call(multiSetOperation(hashKey, entries, options.ttl), options);
+    await this.#parts.router.call(multiSetOperation(hashKey, entries, options.ttl), options);
   }
 
   /**
@@ -269,7 +223,8 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
     sortKeys: readonly Bytes[] = [],
     options: MultiGetLimits = {},
   ): Promise<MultiGetResult<V>> {
-    return this.#multiGet(hashKey, sortKeys.map((k) => bytes(k, "Sort key")), NONE, NONE, options);
+    const keys = sortKeys.map((k) => bytes(k, "Sort key"));
+    return multiGet(this.#parts, hashKey, keys, NONE, NONE, options);
   }
 
   /** Reads a sort-key range of a hash key: [start, stop) by default; empty stop = to the end. */
@@ -279,28 +234,14 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
     stopSortKey: Bytes,
     options: MultiGetOptions = {},
   ): Promise<MultiGetResult<V>> {
-    return this.#multiGet(
+    return multiGet(
+      this.#parts,
       hashKey,
       [],
       bytes(startSortKey, "Start sort key"),
       bytes(stopSortKey, "Stop sort key"),
       options,
     );
-  }
-
-  async #multiGet(
-    hashKey: Bytes,
-    sortKeys: Uint8Array[],
-    start: Uint8Array,
-    stop: Uint8Array,
-    o: MultiGetOptions,
-  ): Promise<MultiGetResult<V>> {
-    const op = multiGetOperation(hashKey, sortKeys, start, stop, o);
-    const r = await this.#router.call(op, o) as KvsResponse;
-    return {
-      entries: r.kvs.map((kv) => [this.#convert(kv.key), this.#convert(kv.value)]),
-      complete: r.error === 0,
-    };
   }
 
   /**
@@ -312,13 +253,13 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
     sortKeys: readonly Bytes[],
     options?: CallOptions,
   ): Promise<bigint> {
-    const r = await this.#router.call(multiDelOperation(hashKey, sortKeys), options);
+    const r = await this.#parts.router.call(multiDelOperation(hashKey, sortKeys), options);
     return (r as CountResponse).count;
   }
 
   /** How many sort keys a hash key has. */
   async sortKeyCount(hashKey: Bytes, options?: CallOptions): Promise<bigint> {
-    const r = await this.#router.call(sortKeyCountOperation(hashKey), options);
+    const r = await this.#parts.router.call(sortKeyCountOperation(hashKey), options);
     return (r as CountResponse).count;
   }
 
@@ -339,7 +280,7 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
     options: ScanOptions = {},
   ): PegasusScanner<V> {
     const targets = hashKeyScanTargets(hashKey, startSortKey, stopSortKey, options);
-    return new PegasusScanner(this.#router, targets, this.#convert, options);
+    return new PegasusScanner(this.#parts.router, targets, this.#parts.convert, options);
   }
 
   /** Splits a full-table scan into at most `maxSplitCount` scanners over disjoint partitions. */
@@ -347,14 +288,7 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
     maxSplitCount: number,
     options: ScanOptions = {},
   ): Promise<PegasusScanner<V>[]> {
-    if (!Number.isInteger(maxSplitCount) || maxSplitCount < 1) {
-      throw new RangeError(`maxSplitCount must be a whole number ≥ 1, got ${maxSplitCount}`);
-    }
-    const config = this.#router.config ??
-      await this.#router.refresh(performance.now() + (options.timeout ?? 5000));
-    return unorderedScanTargets(config.partitionCount, maxSplitCount, options).map((targets) =>
-      new PegasusScanner(this.#router, targets, this.#convert, options)
-    );
+    return await unorderedScanners(this.#parts, maxSplitCount, options);
   }
 
   /** Adds `increment` to an integer value (missing = 0); resolves with the new value. */
@@ -364,7 +298,7 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
     increment: bigint | number = 1n,
     options: WriteOptions & { ttl?: number } = {},
   ): Promise<bigint> {
-    const r = await this.#router.call(
+    const r = await this.#parts.router.call(
       incrOperation(hashKey, sortKey, increment, options.ttl),
       options,
     );
@@ -390,7 +324,7 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
       ttl: options.ttl,
       returnCheckValue: options.returnCheckValue,
     });
-    return this.#checkResult(await this.#router.call(op, options) as CheckResponse);
+    return await runCheck(this.#parts, op, options);
   }
 
   /** Applies mutations to a hash key if a check passes; atomic on the server. */
@@ -410,7 +344,7 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
       mutations,
       options.returnCheckValue ?? false,
     );
-    return this.#checkResult(await this.#router.call(op, options) as CheckResponse);
+    return await runCheck(this.#parts, op, options);
   }
 
   /**
@@ -436,19 +370,14 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
     desiredValue: Bytes,
     options: WriteOptions = {},
   ): Promise<CompareExchangeResult<V>> {
-    if (options.ttl !== undefined && !(options.ttl >= 0)) {
-      throw new RangeError(`compareExchange ttl must be ≥ 0 seconds, got ${options.ttl}`);
-    }
-    const r = await this.checkAndSet(
+    return await compareExchange(
+      this.#parts,
       hashKey,
       sortKey,
-      CheckType.BytesEqual,
       expectedValue,
-      sortKey,
       desiredValue,
-      { ...options, returnCheckValue: true },
+      options,
     );
-    return r.succeeded ? { succeeded: true } : { succeeded: false, actualValue: r.checkValue };
   }
 
   /**
@@ -472,36 +401,7 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
     stopSortKey: Bytes,
     options: DelRangeOptions = {},
   ): Promise<number> {
-    const batchSize = options.batchSize ?? 100;
-    if (!Number.isInteger(batchSize) || batchSize < 1) {
-      throw new RangeError(`delRange batchSize must be a whole number ≥ 1, got ${batchSize}`);
-    }
-    const scan = { ...options, batchSize, noValue: true };
-    const targets = hashKeyScanTargets(hashKey, startSortKey, stopSortKey, scan);
-    const scanner = new PegasusScanner(this.#router, targets, (b: Uint8Array) => b, scan);
-    let removed = 0;
-    let batch: Uint8Array[] = [];
-    const flush = async (): Promise<void> => {
-      if (batch.length === 0) return;
-      await this.multiDel(hashKey, batch, options);
-      removed += batch.length;
-      batch = [];
-    };
-    for await (const { sortKey } of scanner) {
-      batch.push(sortKey);
-      if (batch.length >= batchSize) await flush();
-    }
-    await flush();
-    return removed;
-  }
-
-  #checkResult(r: CheckResponse): CheckResult<V> {
-    const out: CheckResult<V> = { succeeded: r.error === 0 };
-    if (r.checkValueReturned) {
-      out.checkValueExist = r.checkValueExist;
-      if (r.checkValueExist) out.checkValue = this.#convert(r.checkValue);
-    }
-    return out;
+    return await delRange(this.#parts.router, hashKey, startSortKey, stopSortKey, options);
   }
 
   /**
@@ -535,8 +435,7 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
     keys: readonly (readonly [Bytes, Bytes])[],
     options?: CallOptions,
   ): Promise<PromiseSettledResult<V | undefined>[]> {
-    const ops = keys.map(([h, s]) => readOperation("get", h, s));
-    return await this.#batch("batch_get", ops, options, (reply) => this.#value(reply));
+    return await batchGets(this.#parts, keys, options);
   }
 
   /** Writes many records across partitions, in parallel; rejects with the first failure. */
@@ -552,8 +451,7 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
     items: readonly (readonly [Bytes, Bytes, Bytes])[],
     options: WriteOptions = {},
   ): Promise<PromiseSettledResult<void>[]> {
-    const ops = items.map(([h, s, v]) => setOperation(h, s, v, options.ttl));
-    return await this.#batch("batch_set", ops, options, () => undefined);
+    return await batchSets(this.#parts.router, items, options);
   }
 
   /** Removes many records across partitions, in parallel; rejects with the first failure. */
@@ -566,27 +464,7 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
     keys: readonly (readonly [Bytes, Bytes])[],
     options?: CallOptions,
   ): Promise<PromiseSettledResult<void>[]> {
-    const ops = keys.map(([h, s]) => removeOperation(h, s));
-    return await this.#batch("batch_del", ops, options, () => undefined);
-  }
-
-  /**
-   * Sends `ops` (all validated already) in parallel as one operation (`batchSize` = the count)
-   * and waits for every one: the operation ends with the first failure, if any.
-   */
-  async #batch<R>(
-    name: string,
-    ops: RoutedOperation[],
-    options: CallOptions | undefined,
-    result: (reply: unknown) => R,
-  ): Promise<PromiseSettledResult<R>[]> {
-    const batch = this.#router.trace(name, "request", ops.length);
-    const settled = await Promise.allSettled(
-      ops.map(async (op) => result(await this.#router.call(op, options, batch))),
-    );
-    const failure = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    this.#router.finish(batch, failure?.reason);
-    return settled;
+    return await batchDels(this.#parts.router, keys, options);
   }
 
   /**
@@ -594,28 +472,18 @@ export class PegasusClient<V = Uint8Array> implements Observable<PegasusEvents> 
    * sessions belong to the client that made it).
    */
   async close(): Promise<void> {
-    if (!this.#owner) await this.#router.cluster.close();
+    if (!this.#owner) await this.#parts.router.cluster.close();
   }
 
   /** Closes at once; pending operations fail (a `table()` view: nothing). */
   destroy(): void {
-    if (!this.#owner) this.#router.cluster.destroy();
+    if (!this.#owner) this.#parts.router.cluster.destroy();
   }
 
   /** Closes gracefully at the end of an `await using` scope, as {@link close}. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-/** The values of settled results, or the first failure thrown. */
-function valuesOrFirstError<R>(results: PromiseSettledResult<R>[]): R[] {
-  const values: R[] = [];
-  for (const r of results) {
-    if (r.status === "rejected") throw r.reason;
-    values.push(r.value);
-  }
-  return values;
 }
 
 /** What a `table()` view shares with the client that made it. */

@@ -13,6 +13,7 @@ import {
   asNumber,
   asOk,
   asRecord,
+  fieldsOf,
   type ReplyContext,
   replyShapeError,
   type Transform,
@@ -190,37 +191,24 @@ const asClusterSlots: Transform<ClusterSlotRange[]> = (reply, c) =>
     };
   });
 
-function asPairsOfNumbers(flat: unknown): [number, number][] {
-  if (!Array.isArray(flat) || flat.length % 2 !== 0) {
-    throw replyShapeError("Expected slot ranges in the reply");
-  }
+function asRanges(reply: RespValue | undefined, c: ReplyContext): [number, number][] {
+  const flat = list(reply ?? null, "CLUSTER SHARDS slots");
+  if (flat.length % 2 !== 0) throw replyShapeError("Expected slot ranges in the reply");
   const out: [number, number][] = [];
-  for (let i = 0; i < flat.length; i += 2) out.push([Number(flat[i]), Number(flat[i + 1])]);
-  return out;
-}
-
-const asClusterShards: Transform<ClusterShard[]> = (reply) =>
-  list(reply, "CLUSTER SHARDS").map((entry) => {
-    const fields = asRecord(entry);
-    const nodes = fields.nodes;
-    if (!Array.isArray(nodes)) throw replyShapeError("Expected nodes in the CLUSTER SHARDS reply");
-    return { slots: asPairsOfNumbers(fields.slots), nodes: nodes.map(fieldsOf) };
-  });
-
-/** A nested record already decoded by `asReply`: a Map (RESP3) or a flat array (RESP2). */
-function fieldsOf(value: unknown): Record<string, unknown> {
-  const entries = value instanceof Map ? [...value] : pairs(value);
-  return Object.fromEntries(entries.map(([k, v]) => [String(k), v]));
-}
-
-function pairs(flat: unknown): [unknown, unknown][] {
-  if (!Array.isArray(flat) || flat.length % 2 !== 0) {
-    throw replyShapeError("Expected field/value pairs in the reply");
+  for (let i = 0; i < flat.length; i += 2) {
+    out.push([asNumber(flat[i], c), asNumber(flat[i + 1], c)]);
   }
-  const out: [unknown, unknown][] = [];
-  for (let i = 0; i < flat.length; i += 2) out.push([flat[i], flat[i + 1]]);
   return out;
 }
+
+const asClusterShards: Transform<ClusterShard[]> = (reply, c) =>
+  list(reply, "CLUSTER SHARDS").map((entry) => {
+    const fields = fieldsOf(entry);
+    return {
+      slots: asRanges(fields.get("slots"), c),
+      nodes: list(fields.get("nodes") ?? null, "CLUSTER SHARDS nodes").map(asRecord),
+    };
+  });
 
 const asBumpEpoch: Transform<{ bumped: boolean; epoch: number }> = (reply, c) => {
   const [word, epoch] = asNonNullValue<string>(reply, TEXT).split(" ");

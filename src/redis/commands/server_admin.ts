@@ -12,6 +12,7 @@ import {
   asOk,
   asRecord,
   asStatus,
+  fieldsOf,
   pairsOf,
   replyShapeError,
   type Transform,
@@ -72,7 +73,7 @@ const asText: Transform<string> = (reply) => asNonNullValue<string>(reply, TEXT)
 const asHistograms: Transform<Map<string, LatencyHistogram>> = (reply, c) => {
   const out = new Map<string, LatencyHistogram>();
   for (const [name, value] of pairsOf(reply)) {
-    const fields = new Map(pairsOf(value).map(([k, v]) => [asText(k, c), v]));
+    const fields = fieldsOf(value);
     const buckets = fields.get("histogram_usec");
     if (buckets === undefined) throw replyShapeError("Expected histogram_usec in the reply");
     out.set(asText(name, c), {

@@ -13,7 +13,7 @@ import {
   asNumber,
   asNumberOrNull,
   asOk,
-  pairsOf,
+  fieldsOf,
   replyShapeError,
   type Transform,
 } from "./transforms.ts";
@@ -60,10 +60,6 @@ export interface StreamConsumerInfo {
 }
 
 const TEXT = { decode: true } as const;
-
-function fields(reply: RespValue): Map<string, RespValue> {
-  return new Map(pairsOf(reply).map(([k, v]) => [asNonNullValue<string>(k, TEXT), v]));
-}
 
 function list(reply: RespValue, what: string): RespValue[] {
   if (!Array.isArray(reply)) throw replyShapeError(`Expected an array of ${what}`);
@@ -186,7 +182,7 @@ export abstract class StreamMoreCommands<V, M extends CommandMode>
   xInfoGroups(key: RedisKey): Out<M, StreamGroupInfo[], this> {
     return this.call(["XINFO", "GROUPS", key], (reply, c) =>
       list(reply, "groups").map((item) => {
-        const f = fields(item);
+        const f = fieldsOf(item);
         return {
           name: asNonNullValue<string>(f.get("name") ?? null, TEXT),
           consumers: asNumber(f.get("consumers") ?? null, c),
@@ -204,7 +200,7 @@ export abstract class StreamMoreCommands<V, M extends CommandMode>
       ["XINFO", "CONSUMERS", key, group],
       (reply, c) =>
         list(reply, "consumers").map((item) => {
-          const f = fields(item);
+          const f = fieldsOf(item);
           return {
             name: asNonNullValue<string>(f.get("name") ?? null, TEXT),
             pending: asNumber(f.get("pending") ?? null, c),

@@ -402,3 +402,17 @@ export function asRecord(reply: RespValue): Record<string, unknown> {
   }
   return out;
 }
+
+/**
+ * The fields of a record reply (a RESP3 map or a flat RESP2 array) by their text names, values
+ * left as they came.
+ *
+ * @example
+ * ```ts
+ * import { fieldsOf } from "@kvwire/kvwire/redis";
+ * fieldsOf(["calls", 3]).get("calls"); // 3
+ * ```
+ */
+export function fieldsOf(reply: RespValue): Map<string, RespValue> {
+  return new Map(pairsOf(reply).map(([k, v]) => [asNonNullValue<string>(k, { decode: true }), v]));
+}

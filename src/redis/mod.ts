@@ -53,6 +53,7 @@ export * from "./commands/streams_more.ts";
 export * from "./commands/strings.ts";
 export * from "./commands/strings_more.ts";
 export * from "./commands/transforms.ts";
+export * from "./commands/vector_sets.ts";
 export * from "./connection.ts";
 export * from "../core/errors.ts";
 export * from "../core/observability.ts";

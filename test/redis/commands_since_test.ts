@@ -23,6 +23,10 @@ interface Case {
 
 const bulk = (text: string): string => `$${new TextEncoder().encode(text).length}\r\n${text}\r\n`;
 const SHARD_ID = "1".repeat(40);
+/** One FP32 component whose little-endian bytes are the ASCII "ABCD" (readable on the wire). */
+const ABCD_VECTOR = new Float32Array([
+  new DataView(new TextEncoder().encode("ABCD").buffer).getFloat32(0, true),
+]);
 
 const CASES: Case[] = [
   {
@@ -189,6 +193,159 @@ const CASES: Case[] = [
     result: () => [{ slot: 7, stats: { "key-count": 1, "cpu-usec": 42 } }],
   },
   {
+    command: "VADD",
+    run: (r) =>
+      r.vAdd("v", [1, 0.5], "e", {
+        reduce: 2,
+        cas: true,
+        quantization: "NOQUANT",
+        ef: 200,
+        attributes: '{"a":1}',
+        m: 16,
+      }),
+    written: [
+      "VADD",
+      "v",
+      "REDUCE",
+      "2",
+      "VALUES",
+      "2",
+      "1",
+      "0.5",
+      "e",
+      "CAS",
+      "NOQUANT",
+      "EF",
+      "200",
+      "SETATTR",
+      '{"a":1}',
+      "M",
+      "16",
+    ],
+    resp2: ":1\r\n",
+    result: () => true,
+  },
+  {
+    command: "VADD",
+    run: (r) => r.vAdd("v", ABCD_VECTOR, "e"),
+    written: ["VADD", "v", "FP32", "ABCD", "e"],
+    resp2: ":0\r\n",
+    result: () => false,
+  },
+  {
+    command: "VSIM",
+    run: (r) => r.vSim("v", { element: "e" }, { count: 2, filter: ".a > 0", truth: true }),
+    written: ["VSIM", "v", "ELE", "e", "COUNT", "2", "FILTER", ".a > 0", "TRUTH"],
+    resp2: "*2\r\n$1\r\ne\r\n$1\r\nf\r\n",
+    result: (v) => [{ element: v("e") }, { element: v("f") }],
+  },
+  {
+    command: "VSIM",
+    run: (r) => r.vSim("v", { vector: [0, 1] }, { withScores: true, epsilon: 0.5, ef: 10 }),
+    written: ["VSIM", "v", "VALUES", "2", "0", "1", "WITHSCORES", "EPSILON", "0.5", "EF", "10"],
+    resp2: "*4\r\n$1\r\ne\r\n$1\r\n1\r\n$1\r\nf\r\n$4\r\n0.75\r\n",
+    resp3: "%2\r\n$1\r\ne\r\n,1\r\n$1\r\nf\r\n,0.75\r\n",
+    result: (v) => [{ element: v("e"), score: 1 }, { element: v("f"), score: 0.75 }],
+  },
+  {
+    command: "VSIM",
+    run: (r) =>
+      r.vSim("v", { element: "e" }, {
+        withScores: true,
+        withAttributes: true,
+        filterEf: 5,
+        noThread: true,
+      }),
+    written: ["VSIM", "v", "ELE", "e", "WITHSCORES", "WITHATTRIBS", "FILTER-EF", "5", "NOTHREAD"],
+    resp2: '*6\r\n$1\r\ne\r\n$1\r\n1\r\n$7\r\n{"a":1}\r\n$1\r\nf\r\n$3\r\n0.5\r\n$-1\r\n',
+    resp3: '%2\r\n$1\r\ne\r\n*2\r\n,1\r\n$7\r\n{"a":1}\r\n$1\r\nf\r\n*2\r\n,0.5\r\n_\r\n',
+    result: (v) => [
+      { element: v("e"), score: 1, attributes: '{"a":1}' },
+      { element: v("f"), score: 0.5, attributes: null },
+    ],
+  },
+  {
+    command: "VREM",
+    run: (r) => r.vRem("v", "e"),
+    written: ["VREM", "v", "e"],
+    resp2: ":1\r\n",
+    result: () => true,
+  },
+  {
+    command: "VCARD",
+    run: (r) => r.vCard("v"),
+    written: ["VCARD", "v"],
+    resp2: ":3\r\n",
+    result: () => 3,
+  },
+  {
+    command: "VDIM",
+    run: (r) => r.vDim("v"),
+    written: ["VDIM", "v"],
+    resp2: ":2\r\n",
+    result: () => 2,
+  },
+  {
+    command: "VEMB",
+    run: (r) => r.vEmb("v", "e"),
+    written: ["VEMB", "v", "e"],
+    resp2: "*2\r\n$1\r\n1\r\n$4\r\n-0.5\r\n",
+    resp3: "*2\r\n,1\r\n,-0.5\r\n",
+    result: () => [1, -0.5],
+  },
+  {
+    command: "VGETATTR",
+    run: (r) => r.vGetAttr("v", "e"),
+    written: ["VGETATTR", "v", "e"],
+    resp2: '$7\r\n{"a":1}\r\n',
+    result: () => '{"a":1}',
+  },
+  {
+    command: "VSETATTR",
+    run: (r) => r.vSetAttr("v", "e", ""),
+    written: ["VSETATTR", "v", "e", ""],
+    resp2: ":1\r\n",
+    result: () => true,
+  },
+  {
+    command: "VINFO",
+    run: (r) => r.vInfo("v"),
+    written: ["VINFO", "v"],
+    resp2: "*4\r\n$10\r\nquant-type\r\n$4\r\nint8\r\n$4\r\nsize\r\n:3\r\n",
+    resp3: "%2\r\n$10\r\nquant-type\r\n+int8\r\n$4\r\nsize\r\n:3\r\n",
+    result: () => ({ "quant-type": "int8", size: 3 }),
+  },
+  {
+    command: "VLINKS",
+    run: (r) => r.vLinks("v", "e", { withScores: true }),
+    written: ["VLINKS", "v", "e", "WITHSCORES"],
+    resp2: "*1\r\n*2\r\n$1\r\nf\r\n$3\r\n0.5\r\n",
+    resp3: "*1\r\n%1\r\n$1\r\nf\r\n,0.5\r\n",
+    result: (v) => [[{ element: v("f"), score: 0.5 }]],
+  },
+  {
+    command: "VLINKS",
+    run: (r) => r.vLinks("v", "nope"),
+    written: ["VLINKS", "v", "nope"],
+    resp2: "$-1\r\n",
+    resp3: "_\r\n",
+    result: () => null,
+  },
+  {
+    command: "VRANDMEMBER",
+    run: (r) => r.vRandMember("v", -2),
+    written: ["VRANDMEMBER", "v", "-2"],
+    resp2: "*2\r\n$1\r\ne\r\n$1\r\ne\r\n",
+    result: (v) => [v("e"), v("e")],
+  },
+  {
+    command: "VISMEMBER",
+    run: (r) => r.vIsMember("v", "e"),
+    written: ["VISMEMBER", "v", "e"],
+    resp2: ":0\r\n",
+    result: () => false,
+  },
+  {
     command: "BITOP",
     run: (r) => r.bitOp("ANDOR", "dest", "x", "y", "z"),
     written: ["BITOP", "ANDOR", "dest", "x", "y", "z"],
@@ -232,6 +389,9 @@ test("redis since 7.0: bad arguments are refused before anything is written", ()
   assert.throws(() => r.xAckDel("s", "g", []), RangeError);
   assert.throws(() => r.clusterSlotStats({ start: 5, end: 4 }), RangeError);
   assert.throws(() => r.clusterSlotStats({ start: 0, end: 16384 }), RangeError);
+  assert.throws(() => r.vAdd("v", [], "e"), RangeError);
+  assert.throws(() => r.vAdd("v", [1, Number.NaN], "e"), RangeError);
+  assert.throws(() => r.vSim("v", { vector: new Float32Array([Infinity]) }), RangeError);
   assert.deepStrictEqual(r.written, []);
 });
 

@@ -404,6 +404,18 @@ export const COMMANDS_SINCE: Readonly<Record<string, { method: string; since: st
   "XDELEX": { method: "xDelEx", since: "Redis 8.2" },
   "XACKDEL": { method: "xAckDel", since: "Redis 8.2" },
   "CLUSTER SLOT-STATS": { method: "clusterSlotStats", since: "Redis 8.2, Valkey 8.0" },
+  "VADD": { method: "vAdd", since: "Redis 8.0" },
+  "VSIM": { method: "vSim", since: "Redis 8.0" },
+  "VREM": { method: "vRem", since: "Redis 8.0" },
+  "VCARD": { method: "vCard", since: "Redis 8.0" },
+  "VDIM": { method: "vDim", since: "Redis 8.0" },
+  "VEMB": { method: "vEmb", since: "Redis 8.0" },
+  "VGETATTR": { method: "vGetAttr", since: "Redis 8.0" },
+  "VSETATTR": { method: "vSetAttr", since: "Redis 8.0" },
+  "VINFO": { method: "vInfo", since: "Redis 8.0" },
+  "VLINKS": { method: "vLinks", since: "Redis 8.0" },
+  "VRANDMEMBER": { method: "vRandMember", since: "Redis 8.0" },
+  "VISMEMBER": { method: "vIsMember", since: "Redis 8.0" },
 };
 
 /**

@@ -127,10 +127,10 @@ export abstract class ServerAdminCommands<V, M extends CommandMode>
   }
 
   /**
-   * SHUTDOWN: stops the server. On a client it resolves `true` when the server closed the
-   * connection after receiving the command (that is its success); a refusal (a failed save, a
-   * shutdown in progress) rejects with the `RedisError`. In a pipeline or a transaction the
-   * connection closing fails the batch.
+   * SHUTDOWN: stops the server. On a `RedisClient` it resolves `true` when the server closed
+   * the connection after receiving the command (that is its success); a refusal (a failed save,
+   * a shutdown in progress) rejects with the `RedisError`. Elsewhere (pipelines, transactions,
+   * the cluster client) the connection closing rejects as it would for any command.
    */
   shutdown(options: ShutdownOptions = {}): Out<M, true, this> {
     const args: RedisArg[] = ["SHUTDOWN"];

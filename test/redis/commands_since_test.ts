@@ -193,6 +193,49 @@ const CASES: Case[] = [
     result: () => [{ slot: 7, stats: { "key-count": 1, "cpu-usec": 42 } }],
   },
   {
+    command: "CLIENT CAPA",
+    run: (r) => r.clientCapa("redirect"),
+    written: ["CLIENT", "CAPA", "redirect"],
+    resp2: "+OK\r\n",
+    result: () => true,
+  },
+  {
+    command: "SCRIPT SHOW",
+    run: (r) => r.scriptShow("a".repeat(40)),
+    written: ["SCRIPT", "SHOW", "a".repeat(40)],
+    resp2: bulk("return 1"),
+    result: () => "return 1",
+  },
+  {
+    command: "COMMANDLOG GET",
+    run: (r) => r.commandLogGet(1, "large-reply"),
+    written: ["COMMANDLOG", "GET", "1", "large-reply"],
+    resp2: "*1\r\n*6\r\n:7\r\n:1700000000\r\n:2048\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n" +
+      bulk("127.0.0.1:5000") + bulk("app"),
+    result: () => [{
+      id: 7,
+      timestamp: 1_700_000_000,
+      value: 2048,
+      args: ["GET", "k"],
+      clientAddress: "127.0.0.1:5000",
+      clientName: "app",
+    }],
+  },
+  {
+    command: "COMMANDLOG LEN",
+    run: (r) => r.commandLogLen("slow"),
+    written: ["COMMANDLOG", "LEN", "slow"],
+    resp2: ":4\r\n",
+    result: () => 4,
+  },
+  {
+    command: "COMMANDLOG RESET",
+    run: (r) => r.commandLogReset("large-request"),
+    written: ["COMMANDLOG", "RESET", "large-request"],
+    resp2: "+OK\r\n",
+    result: () => true,
+  },
+  {
     command: "VADD",
     run: (r) =>
       r.vAdd("v", [1, 0.5], "e", {
@@ -390,6 +433,7 @@ test("redis since 7.0: bad arguments are refused before anything is written", ()
   assert.throws(() => r.clusterSlotStats({ start: 5, end: 4 }), RangeError);
   assert.throws(() => r.clusterSlotStats({ start: 0, end: 16384 }), RangeError);
   assert.throws(() => r.vAdd("v", [], "e"), RangeError);
+  assert.throws(() => r.clientCapa(), RangeError);
   assert.throws(() => r.vAdd("v", [1, Number.NaN], "e"), RangeError);
   assert.throws(() => r.vSim("v", { vector: new Float32Array([Infinity]) }), RangeError);
   assert.deepStrictEqual(r.written, []);

@@ -224,6 +224,17 @@ export abstract class ClientCommands<V, M extends CommandMode> extends FunctionC
   }
 
   /**
+   * CLIENT CAPA: declares what the client handles (`redirect`: a standalone replica answers
+   * data commands with `-REDIRECT host:port` until READONLY).
+   *
+   * @since Valkey 8.0
+   */
+  clientCapa(...capabilities: "redirect"[]): Out<M, boolean, this> {
+    if (capabilities.length === 0) throw new RangeError("capabilities: give at least one");
+    return this.call(["CLIENT", "CAPA", ...capabilities], asOk);
+  }
+
+  /**
    * CLIENT SETINFO: the library name or version CLIENT LIST shows for this connection.
    *
    * @since Redis 7.2, Valkey 7.2

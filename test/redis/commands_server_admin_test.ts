@@ -5,6 +5,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { RedisClient } from "../../src/redis/client.ts";
+import { TimeoutError } from "../../src/core/errors.ts";
 import { RedisError } from "../../src/redis/errors.ts";
 import { eq, prefix, redisModes } from "../_helpers/redis_modes.ts";
 import { eventually } from "../_helpers/process_state.ts";
@@ -242,6 +243,19 @@ test("redis server admin: shutdown resolves when the server closes the connectio
       assert.equal(await client.ping(), "PONG", "the client reconnects to the new server");
     });
   } finally {
+    await server.stop();
+  }
+});
+
+test("redis server admin: a SHUTDOWN whose server went silent is a TimeoutError, not a success", async () => {
+  const server = await startRedisProcess();
+  const client = await RedisClient.connect({ port: server.port, commandTimeout: 200 });
+  try {
+    server.signal("SIGSTOP");
+    await assert.rejects(client.shutdown(), (e) => e instanceof TimeoutError && e.sent);
+  } finally {
+    server.signal("SIGCONT");
+    client.destroy();
     await server.stop();
   }
 });

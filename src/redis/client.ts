@@ -2,7 +2,12 @@
 // auto-pipelining (concurrent calls share one write), pipelines, transactions, per-call options.
 
 import type { ReplyHandler, RequestOptions } from "../core/driver.ts";
-import { KvError, RemoteProtocolError } from "../core/errors.ts";
+import {
+  ConnectionClosedError,
+  KvError,
+  RemoteProtocolError,
+  UnresponsiveError,
+} from "../core/errors.ts";
 import { ManagedConnection, type ManagedRequestOptions } from "../core/managed_connection.ts";
 import type { Out, RedisKey } from "./commands/base.ts";
 import { RedisCommands } from "./commands/mod.ts";
@@ -291,6 +296,23 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
         signal,
       ),
     );
+  }
+
+  /**
+   * A command whose success closes the connection (SHUTDOWN): the connection closing once the
+   * command was written is its success; an error reply, a deadline or an abort still reject.
+   */
+  protected override callClosing<T>(
+    args: RedisArg[],
+    transform: Transform<T>,
+    closed: T,
+  ): Out<"promise", T, this> {
+    return this.call(args, transform).catch((error: unknown) => {
+      const peerClosed = error instanceof ConnectionClosedError && error.sent &&
+        !(error instanceof UnresponsiveError) && !(error.cause instanceof UnresponsiveError);
+      if (peerClosed) return closed;
+      throw error;
+    });
   }
 
   /** Iterates the `[field, value]` pairs of a hash with HSCAN. */

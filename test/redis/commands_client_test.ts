@@ -87,6 +87,43 @@ each(
   },
 );
 
+each(
+  "clientTracking and clientCaching on a connection of their own",
+  async ({ client, fresh, protocol }) => {
+    const tracked = await fresh();
+    try {
+      const redirect = protocol === 2 ? { redirect: await client.clientId() } : {};
+      assert.equal(
+        await tracked.clientTracking(true, { ...redirect, optIn: true, noLoop: true }),
+        true,
+      );
+      const info = await tracked.clientTrackingInfo();
+      assert.deepStrictEqual([...info.flags].sort(), ["noloop", "on", "optin"]);
+      assert.equal(info.redirect, protocol === 2 ? await client.clientId() : 0);
+      assert.equal(await tracked.clientCaching(true), true);
+      assert.equal(await tracked.clientTracking(false), true);
+      await assert.rejects(tracked.clientCaching(true), /CLIENT CACHING can be called only/);
+      const p = prefix();
+      assert.equal(
+        await tracked.clientTracking(true, {
+          ...redirect,
+          bcast: true,
+          prefixes: [p + "a", p + "b"],
+        }),
+        true,
+      );
+      const broadcast = await tracked.clientTrackingInfo();
+      assert.ok(broadcast.flags.includes("bcast"));
+      assert.deepStrictEqual([...broadcast.prefixes].sort(), [p + "a", p + "b"]);
+      assert.equal(await tracked.clientTracking(false), true);
+      assert.throws(() => tracked.clientTracking(true, { prefixes: ["x"] }), TypeError);
+      assert.throws(() => tracked.clientTracking(true, { optIn: true, optOut: true }), TypeError);
+    } finally {
+      await tracked.close();
+    }
+  },
+);
+
 each("pipelines", async ({ client }) => {
   const [info, list] = await client.pipeline().clientInfo().clientList({ type: "normal" }).exec();
   assert.equal(typeof (info as { id: number }).id, "number");

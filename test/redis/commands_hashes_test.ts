@@ -111,6 +111,14 @@ each("hScan walks every field/value pair", async ({ client, v }) => {
   eq(await client.hScan(prefix() + "missing", 0), { cursor: "0", items: [] });
 });
 
+each("hmSet, the deprecated HMSET, sets every field", async ({ client, v }) => {
+  const k = prefix() + "h";
+  assert.equal(await client.hmSet(k, { a: "1", b: 2 }), true);
+  assert.equal(await client.hmSet(k, new Map([["b", "3"]])), true);
+  eq(await client.hmGet(k, "a", "b"), [v("1"), v("3")]);
+  assert.throws(() => client.hmSet(k, {}), TypeError);
+});
+
 each("WRONGTYPE surfaces as a rejected RedisError", async ({ client }) => {
   const k = prefix() + "str";
   await client.set(k, "x");

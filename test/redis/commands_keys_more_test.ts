@@ -88,6 +88,10 @@ each(
     assert.ok(ttl > 0 && ttl <= 60_000);
     const at = Date.now() + 120_000;
     assert.equal(await client.restore(p + "abs", at, payload, { absTtl: true }), true);
+    assert.equal(await client.restoreAsking(p + "asked", 0, payload), true);
+    eq(await client.lRange(p + "asked", 0, -1), [v("a"), v("b")]);
+    await assert.rejects(client.restoreAsking(p + "asked", 0, payload), /BUSYKEY/);
+    assert.equal(await client.restoreAsking(p + "asked", 0, payload, { replace: true }), true);
     assert.equal(await client.pExpireTime(p + "abs"), at);
     assert.equal(await client.pExpireTime(p + "l"), -1);
     assert.equal(await client.pExpireTime(p + "none"), -2);

@@ -46,6 +46,15 @@ export abstract class CommandBase<V, M extends CommandMode> {
     return this.call(args, transform);
   }
 
+  /**
+   * Queues or sends a command whose success closes the connection (SHUTDOWN). This default
+   * sends it like any other; clients override it so that the connection closing after the
+   * command was written resolves with `closed` (an error reply still rejects).
+   */
+  protected callClosing<T>(args: RedisArg[], transform: Transform<T>, _closed: T): Out<M, T, this> {
+    return this.call(args, transform);
+  }
+
   /** Phantom member carrying the value type; never set at run time. */
   declare protected readonly valueType?: V;
 

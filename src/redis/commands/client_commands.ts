@@ -1,5 +1,6 @@
 // Typed CLIENT subcommands: LIST and INFO parsed, KILL by filters, PAUSE/UNPAUSE, NO-EVICT,
-// UNBLOCK, GETREDIR, TRACKINGINFO. Spec: https://redis.io/docs/latest/commands/?group=connection
+// UNBLOCK, GETREDIR, TRACKING/CACHING/TRACKINGINFO, NO-TOUCH and SETINFO (7.2).
+// Spec: https://redis.io/docs/latest/commands/?group=connection
 
 import type { RedisArg } from "../resp_encoder.ts";
 import type { CommandMode, Out } from "./base.ts";
@@ -42,6 +43,22 @@ export interface ClientKillFilter {
   laddr?: string;
   /** Spare the calling connection (server default: true). */
   skipMe?: boolean;
+}
+
+/** Options of CLIENT TRACKING. */
+export interface ClientTrackingOptions {
+  /** Send invalidations to the connection with this id (RESP2 clients). */
+  redirect?: number;
+  /** Broadcast mode: invalidations of every key (with the given prefixes), tracked or not. */
+  bcast?: boolean;
+  /** With `bcast`: only keys starting with one of these. */
+  prefixes?: string[];
+  /** Track only keys read right after CLIENT CACHING YES. */
+  optIn?: boolean;
+  /** Track every key read except right after CLIENT CACHING NO. */
+  optOut?: boolean;
+  /** No invalidations for keys this connection modified itself. */
+  noLoop?: boolean;
 }
 
 /** CLIENT TRACKINGINFO of the calling connection. */
@@ -87,7 +104,7 @@ const asClientInfo: Transform<ClientEntry> = (reply) =>
 
 /**
  * CLIENT subcommands beyond the name and id (CLIENT REPLY is excluded: it breaks request/reply
- * matching; TRACKING and CACHING belong to client-side caching).
+ * matching).
  *
  * @example
  * ```ts
@@ -168,5 +185,61 @@ export abstract class ClientCommands<V, M extends CommandMode> extends FunctionC
         prefixes: asNonNullValues<string>(fields.get("prefixes") ?? [], TEXT),
       };
     });
+  }
+
+  /**
+   * CLIENT TRACKING: turns server-assisted client-side caching on or off for this connection
+   * (invalidations arrive as RESP3 pushes, or on the `redirect` connection). The caching layer
+   * built on it manages this itself.
+   */
+  clientTracking(on: boolean, options: ClientTrackingOptions = {}): Out<M, boolean, this> {
+    const args: RedisArg[] = ["CLIENT", "TRACKING", on ? "ON" : "OFF"];
+    if (options.redirect !== undefined) args.push("REDIRECT", options.redirect);
+    for (const prefix of options.prefixes ?? []) args.push("PREFIX", prefix);
+    if (options.prefixes?.length && !options.bcast) {
+      throw new TypeError("options.prefixes needs options.bcast");
+    }
+    if (options.optIn && options.optOut) {
+      throw new TypeError("options: optIn and optOut exclude each other");
+    }
+    if (options.bcast) args.push("BCAST");
+    if (options.optIn) args.push("OPTIN");
+    if (options.optOut) args.push("OPTOUT");
+    if (options.noLoop) args.push("NOLOOP");
+    return this.call(args, asOk);
+  }
+
+  /** CLIENT CACHING YES/NO: whether the next command's keys are tracked (OPTIN/OPTOUT mode). */
+  clientCaching(yes: boolean): Out<M, boolean, this> {
+    return this.call(["CLIENT", "CACHING", yes ? "YES" : "NO"], asOk);
+  }
+
+  /**
+   * CLIENT NO-TOUCH: commands of this connection leave keys' LRU/LFU untouched.
+   *
+   * @since Redis 7.2, Valkey 7.2
+   */
+  clientNoTouch(on: boolean): Out<M, boolean, this> {
+    return this.call(["CLIENT", "NO-TOUCH", on ? "ON" : "OFF"], asOk);
+  }
+
+  /**
+   * CLIENT CAPA: declares what the client handles (`redirect`: a standalone replica answers
+   * data commands with `-REDIRECT host:port` until READONLY).
+   *
+   * @since Valkey 8.0
+   */
+  clientCapa(...capabilities: "redirect"[]): Out<M, boolean, this> {
+    if (capabilities.length === 0) throw new RangeError("capabilities: give at least one");
+    return this.call(["CLIENT", "CAPA", ...capabilities], asOk);
+  }
+
+  /**
+   * CLIENT SETINFO: the library name or version CLIENT LIST shows for this connection.
+   *
+   * @since Redis 7.2, Valkey 7.2
+   */
+  clientSetInfo(attribute: "LIB-NAME" | "LIB-VER", value: string): Out<M, boolean, this> {
+    return this.call(["CLIENT", "SETINFO", attribute, value], asOk);
   }
 }

@@ -307,6 +307,63 @@ export const COMMAND_METHODS: Readonly<Record<string, string>> = {
   "FUNCTION DUMP": "functionDump",
   "FUNCTION RESTORE": "functionRestore",
   "FUNCTION STATS": "functionStats",
+  // CLUSTER and cluster connection states (cluster_admin.ts)
+  "CLUSTER ADDSLOTS": "clusterAddSlots",
+  "CLUSTER ADDSLOTSRANGE": "clusterAddSlotsRange",
+  "CLUSTER BUMPEPOCH": "clusterBumpEpoch",
+  "CLUSTER COUNT-FAILURE-REPORTS": "clusterCountFailureReports",
+  "CLUSTER COUNTKEYSINSLOT": "clusterCountKeysInSlot",
+  "CLUSTER DELSLOTS": "clusterDelSlots",
+  "CLUSTER DELSLOTSRANGE": "clusterDelSlotsRange",
+  "CLUSTER FAILOVER": "clusterFailover",
+  "CLUSTER FLUSHSLOTS": "clusterFlushSlots",
+  "CLUSTER FORGET": "clusterForget",
+  "CLUSTER GETKEYSINSLOT": "clusterGetKeysInSlot",
+  "CLUSTER INFO": "clusterInfo",
+  "CLUSTER KEYSLOT": "clusterKeySlot",
+  "CLUSTER LINKS": "clusterLinks",
+  "CLUSTER MEET": "clusterMeet",
+  "CLUSTER MYID": "clusterMyId",
+  "CLUSTER NODES": "clusterNodes",
+  "CLUSTER REPLICAS": "clusterReplicas",
+  "CLUSTER REPLICATE": "clusterReplicate",
+  "CLUSTER RESET": "clusterReset",
+  "CLUSTER SAVECONFIG": "clusterSaveConfig",
+  "CLUSTER SET-CONFIG-EPOCH": "clusterSetConfigEpoch",
+  "CLUSTER SETSLOT": "clusterSetSlot",
+  "CLUSTER SHARDS": "clusterShards",
+  "CLUSTER SLAVES": "clusterSlaves",
+  "CLUSTER SLOTS": "clusterSlots",
+  "READONLY": "readOnly",
+  "READWRITE": "readWrite",
+  "ASKING": "asking",
+  // server administration (server_admin.ts)
+  "SAVE": "save",
+  "BGSAVE": "bgSave",
+  "BGREWRITEAOF": "bgRewriteAof",
+  "SHUTDOWN": "shutdown",
+  "REPLICAOF": "replicaOf",
+  "SLAVEOF": "slaveOf",
+  "FAILOVER": "failover",
+  "SWAPDB": "swapDb",
+  "MIGRATE": "migrate",
+  "MODULE LIST": "moduleList",
+  "MODULE LOAD": "moduleLoad",
+  "MODULE LOADEX": "moduleLoadEx",
+  "MODULE UNLOAD": "moduleUnload",
+  "LATENCY HISTOGRAM": "latencyHistogram",
+  "LOLWUT": "lolwut",
+  "DEBUG": "debugObject",
+  "PFDEBUG": "pfDebugEncoding",
+  "PFSELFTEST": "pfSelfTest",
+  // elsewhere: RESTORE-ASKING (keys_more.ts), HMSET (hashes.ts, deprecated), PUBSUB SHARD*
+  // (server.ts), CLIENT TRACKING/CACHING (client_commands.ts)
+  "RESTORE-ASKING": "restoreAsking",
+  "HMSET": "hmSet",
+  "PUBSUB SHARDCHANNELS": "pubsubShardChannels",
+  "PUBSUB SHARDNUMSUB": "pubsubShardNumSub",
+  "CLIENT TRACKING": "clientTracking",
+  "CLIENT CACHING": "clientCaching",
   // helpers: transactions run through multi() and transaction()
   "MULTI": "multi",
   "EXEC": "multi",
@@ -315,6 +372,57 @@ export const COMMAND_METHODS: Readonly<Record<string, string>> = {
   "UNWATCH": "transaction",
   // helpers: MONITOR streams on a connection of its own
   "MONITOR": "monitor",
+};
+
+/**
+ * Commands added after Redis 7.0 (so absent from the COMMAND DOCS of the 7.0 server in CI):
+ * command → the method and the first server versions that have it. Their encoding and reply
+ * shaping are tested on recorded replies (test/redis/commands_since_test.ts). BITOP's `DIFF`,
+ * `DIFF1`, `ANDOR` and `ONE` operations (Redis 8.2) are typed by `bitOp`.
+ *
+ * @example
+ * ```ts
+ * import { COMMANDS_SINCE } from "@kvwire/kvwire/redis";
+ * COMMANDS_SINCE["HGETDEL"]; // { method: "hGetDel", since: "Redis 8.0" }
+ * ```
+ */
+export const COMMANDS_SINCE: Readonly<Record<string, { method: string; since: string }>> = {
+  "CLIENT NO-TOUCH": { method: "clientNoTouch", since: "Redis 7.2, Valkey 7.2" },
+  "CLIENT SETINFO": { method: "clientSetInfo", since: "Redis 7.2, Valkey 7.2" },
+  "CLUSTER MYSHARDID": { method: "clusterMyShardId", since: "Redis 7.2, Valkey 7.2" },
+  "WAITAOF": { method: "waitAof", since: "Redis 7.2, Valkey 7.2" },
+  "HEXPIRE": { method: "hExpire", since: "Redis 7.4" },
+  "HPEXPIRE": { method: "hpExpire", since: "Redis 7.4" },
+  "HEXPIREAT": { method: "hExpireAt", since: "Redis 7.4" },
+  "HPEXPIREAT": { method: "hpExpireAt", since: "Redis 7.4" },
+  "HTTL": { method: "hTtl", since: "Redis 7.4" },
+  "HPTTL": { method: "hpTtl", since: "Redis 7.4" },
+  "HEXPIRETIME": { method: "hExpireTime", since: "Redis 7.4" },
+  "HPEXPIRETIME": { method: "hpExpireTime", since: "Redis 7.4" },
+  "HPERSIST": { method: "hPersist", since: "Redis 7.4" },
+  "HGETDEL": { method: "hGetDel", since: "Redis 8.0" },
+  "HGETEX": { method: "hGetEx", since: "Redis 8.0" },
+  "HSETEX": { method: "hSetEx", since: "Redis 8.0" },
+  "XDELEX": { method: "xDelEx", since: "Redis 8.2" },
+  "XACKDEL": { method: "xAckDel", since: "Redis 8.2" },
+  "CLUSTER SLOT-STATS": { method: "clusterSlotStats", since: "Redis 8.2, Valkey 8.0" },
+  "CLIENT CAPA": { method: "clientCapa", since: "Valkey 8.0" },
+  "SCRIPT SHOW": { method: "scriptShow", since: "Valkey 8.0" },
+  "COMMANDLOG GET": { method: "commandLogGet", since: "Valkey 8.1" },
+  "COMMANDLOG LEN": { method: "commandLogLen", since: "Valkey 8.1" },
+  "COMMANDLOG RESET": { method: "commandLogReset", since: "Valkey 8.1" },
+  "VADD": { method: "vAdd", since: "Redis 8.0" },
+  "VSIM": { method: "vSim", since: "Redis 8.0" },
+  "VREM": { method: "vRem", since: "Redis 8.0" },
+  "VCARD": { method: "vCard", since: "Redis 8.0" },
+  "VDIM": { method: "vDim", since: "Redis 8.0" },
+  "VEMB": { method: "vEmb", since: "Redis 8.0" },
+  "VGETATTR": { method: "vGetAttr", since: "Redis 8.0" },
+  "VSETATTR": { method: "vSetAttr", since: "Redis 8.0" },
+  "VINFO": { method: "vInfo", since: "Redis 8.0" },
+  "VLINKS": { method: "vLinks", since: "Redis 8.0" },
+  "VRANDMEMBER": { method: "vRandMember", since: "Redis 8.0" },
+  "VISMEMBER": { method: "vIsMember", since: "Redis 8.0" },
 };
 
 /**

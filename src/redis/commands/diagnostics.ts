@@ -1,4 +1,4 @@
-// Typed diagnostics commands: SLOWLOG, MEMORY and LATENCY.
+// Typed diagnostics commands: SLOWLOG, COMMANDLOG (Valkey 8.1), MEMORY and LATENCY.
 // Spec: https://redis.io/docs/latest/commands/?group=server
 
 import type { RedisArg } from "../resp_encoder.ts";
@@ -13,6 +13,7 @@ import {
   asOk,
   asReply,
   pairsOf,
+  type ReplyContext,
   replyShapeError,
   type Transform,
 } from "./transforms.ts";
@@ -27,6 +28,14 @@ export interface SlowLogEntry {
   args: string[];
   clientAddress: string;
   clientName: string;
+}
+
+/** Which COMMANDLOG: commands slower than, requests or replies larger than a threshold. */
+export type CommandLogType = "slow" | "large-request" | "large-reply";
+
+/** One COMMANDLOG entry: `value` is the duration (µs) or the request or reply size (bytes). */
+export interface CommandLogEntry extends Omit<SlowLogEntry, "durationMicros"> {
+  value: number;
 }
 
 /** One event of LATENCY LATEST. */
@@ -59,18 +68,29 @@ function figure(reply: RespValue): unknown {
 /** Text replies (bulk, or RESP3 verbatim) as a string. */
 const asText: Transform<string> = (reply) => asNonNullValue<string>(reply, TEXT);
 
-const asSlowLog: Transform<SlowLogEntry[]> = (reply, c) =>
-  rows(reply, "slowlog").map((r) => ({
+/** A SLOWLOG or COMMANDLOG row: id, time, measure, arguments, client address and name. */
+function logEntry(r: RespValue[], c: ReplyContext): CommandLogEntry {
+  return {
     id: asNumber(r[0], c),
     timestamp: asNumber(r[1], c),
-    durationMicros: asNumber(r[2], c),
+    value: asNumber(r[2], c),
     args: asNonNullValues<string>(r[3], TEXT),
     clientAddress: asText(r[4] ?? "", c),
     clientName: asText(r[5] ?? "", c),
-  }));
+  };
+}
+
+const asSlowLog: Transform<SlowLogEntry[]> = (reply, c) =>
+  rows(reply, "slowlog").map((r) => {
+    const { value, ...entry } = logEntry(r, c);
+    return { ...entry, durationMicros: value };
+  });
+
+const asCommandLog: Transform<CommandLogEntry[]> = (reply, c) =>
+  rows(reply, "commandlog").map((r) => logEntry(r, c));
 
 /**
- * SLOWLOG, MEMORY and LATENCY.
+ * SLOWLOG, COMMANDLOG, MEMORY and LATENCY.
  *
  * @example
  * ```ts
@@ -95,6 +115,33 @@ export abstract class DiagnosticsCommands<V, M extends CommandMode> extends Clie
   /** SLOWLOG RESET: empties the slow log. */
   slowlogReset(): Out<M, boolean, this> {
     return this.call(["SLOWLOG", "RESET"], asOk);
+  }
+
+  /**
+   * COMMANDLOG GET: the latest entries of one command log (-1: all).
+   *
+   * @since Valkey 8.1
+   */
+  commandLogGet(count: number, type: CommandLogType): Out<M, CommandLogEntry[], this> {
+    return this.call(["COMMANDLOG", "GET", count, type], asCommandLog);
+  }
+
+  /**
+   * COMMANDLOG LEN: entries in one command log.
+   *
+   * @since Valkey 8.1
+   */
+  commandLogLen(type: CommandLogType): Out<M, number, this> {
+    return this.call(["COMMANDLOG", "LEN", type], asNumber);
+  }
+
+  /**
+   * COMMANDLOG RESET: empties one command log.
+   *
+   * @since Valkey 8.1
+   */
+  commandLogReset(type: CommandLogType): Out<M, boolean, this> {
+    return this.call(["COMMANDLOG", "RESET", type], asOk);
   }
 
   /** MEMORY USAGE: bytes used by a key and its value (null when missing). */

@@ -121,6 +121,15 @@ export abstract class FunctionCommands<V, M extends CommandMode> extends StringM
     return this.call(["EVALSHA_RO", sha1, keys.length, ...keys, ...args], asReply);
   }
 
+  /**
+   * SCRIPT SHOW: the source of a cached script by its SHA1.
+   *
+   * @since Valkey 8.0
+   */
+  scriptShow(sha1: string): Out<M, string, this> {
+    return this.call(["SCRIPT", "SHOW", sha1], (r) => asNonNullValue<string>(r, { decode: true }));
+  }
+
   /** SCRIPT KILL: stops the running read-only script (an error when none runs). */
   scriptKill(): Out<M, boolean, this> {
     return this.call(["SCRIPT", "KILL"], asOk);

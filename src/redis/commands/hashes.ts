@@ -12,6 +12,7 @@ import {
   asMap,
   asNonNullValues,
   asNumber,
+  asOk,
   asValue,
   asValuePairs,
   asValues,
@@ -54,6 +55,15 @@ export abstract class HashCommands<V, M extends CommandMode> extends KeyCommands
       ? [fieldOrFields, value ?? missingValue()]
       : flattenEntries(fieldOrFields);
     return this.call(["HSET", key, ...pairs], asNumber);
+  }
+
+  /**
+   * HMSET: sets the fields; true on OK.
+   *
+   * @deprecated Since Redis 4.0 HSET takes many fields: use {@link hSet}.
+   */
+  hmSet(key: RedisKey, fields: HashFields): Out<M, boolean, this> {
+    return this.call(["HMSET", key, ...flattenEntries(fields)], asOk);
   }
 
   /** HSETNX: sets the field only when it is missing; true when it did. */

@@ -41,6 +41,21 @@ export interface RestoreOptions {
   freq?: number;
 }
 
+function restoreArgs(
+  command: string,
+  key: RedisKey,
+  ttlMs: number,
+  payload: Uint8Array,
+  options: RestoreOptions,
+): RedisArg[] {
+  const args: RedisArg[] = [command, key, ttlMs, payload];
+  if (options.replace) args.push("REPLACE");
+  if (options.absTtl) args.push("ABSTTL");
+  if (options.idleTime !== undefined) args.push("IDLETIME", options.idleTime);
+  if (options.freq !== undefined) args.push("FREQ", options.freq);
+  return args;
+}
+
 function sortArgs(command: string, key: RedisKey, o: SortOptions): RedisArg[] {
   const args: RedisArg[] = [command, key];
   if (o.by !== undefined) args.push("BY", o.by);
@@ -128,12 +143,20 @@ export abstract class KeyMoreCommands<V, M extends CommandMode>
     payload: Uint8Array,
     options: RestoreOptions = {},
   ): Out<M, boolean, this> {
-    const args: RedisArg[] = ["RESTORE", key, ttlMs, payload];
-    if (options.replace) args.push("REPLACE");
-    if (options.absTtl) args.push("ABSTTL");
-    if (options.idleTime !== undefined) args.push("IDLETIME", options.idleTime);
-    if (options.freq !== undefined) args.push("FREQ", options.freq);
-    return this.call(args, asOk);
+    return this.call(restoreArgs("RESTORE", key, ttlMs, payload, options), asOk);
+  }
+
+  /**
+   * RESTORE-ASKING: {@link restore} of a key whose slot is being imported (what MIGRATE sends
+   * to the target node in a cluster); on other servers it is RESTORE.
+   */
+  restoreAsking(
+    key: RedisKey,
+    ttlMs: number,
+    payload: Uint8Array,
+    options: RestoreOptions = {},
+  ): Out<M, boolean, this> {
+    return this.call(restoreArgs("RESTORE-ASKING", key, ttlMs, payload, options), asOk);
   }
 
   /** MOVE a key to database `db`: false when it is missing here or already exists there. */

@@ -1,7 +1,7 @@
 // The full typed command surface, assembled from the per-group classes (each extends the
 // previous one, so clients and pipelines get every method with one base class).
 
-import { StreamMoreCommands } from "./streams_more.ts";
+import { VectorSetCommands } from "./vector_sets.ts";
 import type { CommandMode } from "./base.ts";
 
 /**
@@ -15,4 +15,4 @@ import type { CommandMode } from "./base.ts";
  * await redis.set("k", "v");
  * ```
  */
-export abstract class RedisCommands<V, M extends CommandMode> extends StreamMoreCommands<V, M> {}
+export abstract class RedisCommands<V, M extends CommandMode> extends VectorSetCommands<V, M> {}

@@ -29,6 +29,15 @@ const asInfo: Transform<RedisInfo> = (reply) => {
   return parseInfo(text);
 };
 
+/** `[channel, count, ...]` (RESP2) or a map (RESP3) of subscriber counts. */
+const asCounts: Transform<Map<string, number>> = (r, c) => {
+  const counts = new Map<string, number>();
+  const flat = asReply(r, { ...c, decode: true });
+  const items = flat instanceof Map ? [...flat].flat() : flat as unknown[];
+  for (let i = 0; i < items.length; i += 2) counts.set(String(items[i]), Number(items[i + 1]));
+  return counts;
+};
+
 /**
  * Server, connection, publishing and scripting commands.
  *
@@ -127,13 +136,19 @@ export abstract class ServerCommands<V, M extends CommandMode> extends StreamCom
 
   /** PUBSUB NUMSUB: subscriber counts per channel. */
   pubsubNumSub(...channels: RedisKey[]): Out<M, Map<string, number>, this> {
-    return this.call(["PUBSUB", "NUMSUB", ...channels], (r, c) => {
-      const counts = new Map<string, number>();
-      const flat = asReply(r, { ...c, decode: true });
-      const items = flat instanceof Map ? [...flat].flat() : flat as unknown[];
-      for (let i = 0; i < items.length; i += 2) counts.set(String(items[i]), Number(items[i + 1]));
-      return counts;
-    });
+    return this.call(["PUBSUB", "NUMSUB", ...channels], asCounts);
+  }
+
+  /** PUBSUB SHARDCHANNELS: active shard channels (of this node), optionally matching a pattern. */
+  pubsubShardChannels(pattern?: string): Out<M, V[], this> {
+    const args: RedisArg[] = ["PUBSUB", "SHARDCHANNELS"];
+    if (pattern !== undefined) args.push(pattern);
+    return this.call(args, (r, c) => asValues<V>(r, c) as V[]);
+  }
+
+  /** PUBSUB SHARDNUMSUB: subscriber counts per shard channel (of this node). */
+  pubsubShardNumSub(...channels: RedisKey[]): Out<M, Map<string, number>, this> {
+    return this.call(["PUBSUB", "SHARDNUMSUB", ...channels], asCounts);
   }
 
   /** PUBSUB NUMPAT: pattern subscriptions across all clients. */

@@ -1,4 +1,5 @@
-// Stream commands beyond the basics: XCLAIM, XAUTOCLAIM, XINFO GROUPS/CONSUMERS and XSETID.
+// Stream commands beyond the basics: XCLAIM, XAUTOCLAIM, XINFO GROUPS/CONSUMERS, XSETID, and
+// XDELEX/XACKDEL (Redis 8.2).
 // Spec: https://redis.io/docs/latest/commands/?group=stream
 
 import type { RedisArg } from "../resp_encoder.ts";
@@ -12,7 +13,7 @@ import {
   asNumber,
   asNumberOrNull,
   asOk,
-  pairsOf,
+  fieldsOf,
   replyShapeError,
   type Transform,
 } from "./transforms.ts";
@@ -60,14 +61,21 @@ export interface StreamConsumerInfo {
 
 const TEXT = { decode: true } as const;
 
-function fields(reply: RespValue): Map<string, RespValue> {
-  return new Map(pairsOf(reply).map(([k, v]) => [asNonNullValue<string>(k, TEXT), v]));
-}
-
 function list(reply: RespValue, what: string): RespValue[] {
   if (!Array.isArray(reply)) throw replyShapeError(`Expected an array of ${what}`);
   return reply;
 }
+
+/** What XDELEX / XACKDEL do with consumer groups' references to deleted entries. */
+export type StreamRefPolicy = "KEEPREF" | "DELREF" | "ACKED";
+
+/** `[policy] IDS numids id...`, checked before sending. */
+function refsArgs(ids: string[], refs: StreamRefPolicy | undefined): RedisArg[] {
+  if (ids.length === 0) throw new RangeError("ids: give at least one id");
+  return [...(refs ? [refs] : []), "IDS", ids.length, ...ids];
+}
+
+const asIdCodes: Transform<number[]> = (r, c) => list(r, "codes").map((x) => asNumber(x, c));
 
 const asIds: Transform<string[]> = (r) => asNonNullValues<string>(r, TEXT);
 
@@ -174,7 +182,7 @@ export abstract class StreamMoreCommands<V, M extends CommandMode>
   xInfoGroups(key: RedisKey): Out<M, StreamGroupInfo[], this> {
     return this.call(["XINFO", "GROUPS", key], (reply, c) =>
       list(reply, "groups").map((item) => {
-        const f = fields(item);
+        const f = fieldsOf(item);
         return {
           name: asNonNullValue<string>(f.get("name") ?? null, TEXT),
           consumers: asNumber(f.get("consumers") ?? null, c),
@@ -192,7 +200,7 @@ export abstract class StreamMoreCommands<V, M extends CommandMode>
       ["XINFO", "CONSUMERS", key, group],
       (reply, c) =>
         list(reply, "consumers").map((item) => {
-          const f = fields(item);
+          const f = fieldsOf(item);
           return {
             name: asNonNullValue<string>(f.get("name") ?? null, TEXT),
             pending: asNumber(f.get("pending") ?? null, c),
@@ -212,5 +220,31 @@ export abstract class StreamMoreCommands<V, M extends CommandMode>
     if (options.entriesAdded !== undefined) args.push("ENTRIESADDED", options.entriesAdded);
     if (options.maxDeletedId !== undefined) args.push("MAXDELETEDID", options.maxDeletedId);
     return this.call(args, asOk);
+  }
+
+  /**
+   * XDELEX: deletes entries, choosing what happens to consumer groups' references (`KEEPREF`
+   * default, `DELREF`, `ACKED`); per id `-1` no such entry, `1` deleted, `2` kept (still
+   * referenced, with `ACKED`).
+   *
+   * @since Redis 8.2
+   */
+  xDelEx(key: RedisKey, ids: string[], refs?: StreamRefPolicy): Out<M, number[], this> {
+    return this.call(["XDELEX", key, ...refsArgs(ids, refs)], asIdCodes);
+  }
+
+  /**
+   * XACKDEL: acknowledges entries in a group and deletes them; per id `-1` not found, `1`
+   * acknowledged and deleted, `2` acknowledged but kept (still referenced, with `ACKED`).
+   *
+   * @since Redis 8.2
+   */
+  xAckDel(
+    key: RedisKey,
+    group: string,
+    ids: string[],
+    refs?: StreamRefPolicy,
+  ): Out<M, number[], this> {
+    return this.call(["XACKDEL", key, group, ...refsArgs(ids, refs)], asIdCodes);
   }
 }

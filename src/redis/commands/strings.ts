@@ -37,6 +37,13 @@ export interface GetExOptions {
   persist?: boolean;
 }
 
+/**
+ * A BITOP operation. `DIFF` (bits of the first key set in none of the others), `DIFF1` (set in
+ * one of the others but not in the first), `ANDOR` (set in the first and in at least one other)
+ * and `ONE` (set in exactly one key) need Redis 8.2.
+ */
+export type BitOperation = "AND" | "OR" | "XOR" | "NOT" | "DIFF" | "DIFF1" | "ANDOR" | "ONE";
+
 /** Range options of BITCOUNT / BITPOS. */
 export interface BitRange {
   /** First byte (or bit) of the range; negative counts from the end. */
@@ -47,7 +54,16 @@ export interface BitRange {
   unit?: "BYTE" | "BIT";
 }
 
-function expiryArgs(options: SetOptions | GetExOptions): RedisArg[] {
+/**
+ * The `EX`/`PX`/`EXAT`/`PXAT` arguments of an expiry (SET, GETEX, HGETEX, HSETEX).
+ *
+ * @example
+ * ```ts
+ * import { expiryArgs } from "@kvwire/kvwire/redis";
+ * expiryArgs({ px: 1500 }); // ["PX", 1500]
+ * ```
+ */
+export function expiryArgs(options: SetOptions | GetExOptions): RedisArg[] {
   const args: RedisArg[] = [];
   if (options.ex !== undefined) args.push("EX", options.ex);
   if (options.px !== undefined) args.push("PX", options.px);
@@ -208,9 +224,13 @@ export abstract class StringCommands<V, M extends CommandMode> extends CommandBa
     return this.call(["BITPOS", key, bit, ...rangeArgs(range)], asNumber);
   }
 
-  /** BITOP AND/OR/XOR/NOT into `destination`; the result's length. */
+  /**
+   * BITOP into `destination`; the result's length.
+   *
+   * @since Redis 8.2 for `DIFF`, `DIFF1`, `ANDOR` and `ONE`
+   */
   bitOp(
-    operation: "AND" | "OR" | "XOR" | "NOT",
+    operation: BitOperation,
     destination: RedisKey,
     ...keys: RedisKey[]
   ): Out<M, number, this> {

@@ -384,3 +384,35 @@ export function asScoredPairs<V>(reply: RespValue, context: ReplyContext): [V, n
     asFloat(score, context),
   ]);
 }
+
+/**
+ * A record reply (a RESP3 map or a flat RESP2 array) as an object with text keys; values as
+ * {@link asReply} decodes them to text (integers stay numbers).
+ *
+ * @example
+ * ```ts
+ * import { asRecord } from "@kvwire/kvwire/redis";
+ * asRecord(["role", "master", "port", 7000]); // { role: "master", port: 7000 }
+ * ```
+ */
+export function asRecord(reply: RespValue): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of pairsOf(reply)) {
+    out[asNonNullValue<string>(k, { decode: true })] = asReply(v, { decode: true });
+  }
+  return out;
+}
+
+/**
+ * The fields of a record reply (a RESP3 map or a flat RESP2 array) by their text names, values
+ * left as they came.
+ *
+ * @example
+ * ```ts
+ * import { fieldsOf } from "@kvwire/kvwire/redis";
+ * fieldsOf(["calls", 3]).get("calls"); // 3
+ * ```
+ */
+export function fieldsOf(reply: RespValue): Map<string, RespValue> {
+  return new Map(pairsOf(reply).map(([k, v]) => [asNonNullValue<string>(k, { decode: true }), v]));
+}

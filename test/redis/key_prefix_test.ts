@@ -105,7 +105,17 @@ test("keyPrefix leaves channels alone and refuses commands whose keys it cannot 
   assert.deepEqual(prefix.apply(["SPUBLISH", "ch", "m"]), ["SPUBLISH", "ch", "m"]);
   assert.deepEqual(prefix.apply(["PING"]), ["PING"]);
   assert.throws(() => prefix.apply(["JSON.GET", "k"]), /keyPrefix: .*JSON\.GET/);
-  assert.throws(() => prefix.apply(["DEBUG", "OBJECT", "k"]), TypeError);
+  assert.deepEqual(prefix.apply(["DEBUG", "OBJECT", "k"]), ["DEBUG", "OBJECT", "p:k"]);
+  assert.deepEqual(prefix.apply(["DEBUG", "SLEEP", "0"]), ["DEBUG", "SLEEP", "0"]);
+  assert.deepEqual(prefix.apply(["HGETEX", "h", "EX", 5, "FIELDS", 1, "f"]), [
+    "HGETEX",
+    "p:h",
+    "EX",
+    5,
+    "FIELDS",
+    1,
+    "f",
+  ]);
   assert.ok(prefix.tryApply(["JSON.GET", "k"]) instanceof TypeError);
   assert.throws(() => new KeyPrefix(""), TypeError);
 });

@@ -3,7 +3,7 @@
 
 import { AbortedError } from "../core/errors.ts";
 import { invalidAnswer, parseJson } from "./answer.ts";
-import type { CallOptions, Channel } from "./channel.ts";
+import type { CallOptions, EtcdChannel } from "./channel.ts";
 import type { MemberStatus } from "./client_options.ts";
 import { EtcdError, etcdErrorFromJson } from "./errors.ts";
 import { b64, headerRevision, int, list, num } from "./kv.ts";
@@ -35,10 +35,10 @@ const idempotent = (options: CallOptions): CallOptions => ({ ...options, idempot
  * ```
  */
 export class Maintenance {
-  readonly #channel: Channel;
+  readonly #channel: EtcdChannel;
 
   /** The service over `channel`. */
-  constructor(channel: Channel) {
+  constructor(channel: EtcdChannel) {
     this.#channel = channel;
   }
 

@@ -6,7 +6,7 @@ import { Backoff } from "../core/backoff.ts";
 import { ConnectionClosedError } from "../core/errors.ts";
 import type { Operation } from "../core/instrument.ts";
 import { StreamQueue } from "../core/stream_queue.ts";
-import type { Channel } from "./channel.ts";
+import type { EtcdChannel } from "./channel.ts";
 import { invalidAnswer, parseJson } from "./answer.ts";
 import { sleep } from "./wait.ts";
 import { EtcdCompactedError, EtcdError, etcdErrorFromJson } from "./errors.ts";
@@ -121,7 +121,7 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
   /** Resolves with the revision the watch started after, once the server confirmed it. */
   readonly created: Promise<bigint>;
   readonly #queue: StreamQueue<WatchEvent>;
-  readonly #channel: Channel;
+  readonly #channel: EtcdChannel;
   readonly #keys: Keys;
   readonly #range: KeyRange;
   readonly #options: WatchOptions;
@@ -147,7 +147,7 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
    * `Watch` operation of its own.
    */
   constructor(
-    channel: Channel,
+    channel: EtcdChannel,
     keys: Keys,
     range: KeyRange,
     options: WatchOptions = {},

@@ -35,6 +35,13 @@ export interface FieldSpec {
   repeated?: boolean;
   /** Member of a `oneof`: encoded whenever set, even to a default; undefined when absent. */
   oneof?: boolean;
+  /**
+   * The name in the JSON gateway's mapping (the `.proto` field name) when it is not the
+   * snake_case of `name`, such as `ID` or `dbSize`.
+   */
+  json?: string;
+  /** An enum's value names by number, as the JSON mapping spells them. */
+  enumNames?: readonly string[];
 }
 
 /** A message schema: its fields. */

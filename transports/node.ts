@@ -61,6 +61,7 @@ export const connectNode: Connect = async (
         cert: tlsOptions.cert,
         key: tlsOptions.key,
         rejectUnauthorized: tlsOptions.rejectUnauthorized !== false,
+        ALPNProtocols: tlsOptions.alpnProtocols,
       })
       : net.connect(common);
     let settled = false;
@@ -164,7 +165,13 @@ class NodeTransport implements Transport {
     this.#socket = socket;
     this.#where = where;
     this.#hwm = hwm;
-    this.info = { kind: "node", tls: secure, remoteAddress: where };
+    const alpn = (socket as tls.TLSSocket).alpnProtocol;
+    this.info = {
+      kind: "node",
+      tls: secure,
+      remoteAddress: where,
+      ...(typeof alpn === "string" ? { alpnProtocol: alpn } : {}),
+    };
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     socket.on("data", (data: Uint8Array) => this.#onData(own(data)));
     socket.on("end", () => this.#input.end());

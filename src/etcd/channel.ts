@@ -50,6 +50,8 @@ export type {
  * ```
  */
 export class Channel extends ChannelBase implements EtcdChannel {
+  /** The JSON gateway over HTTP/1.1. */
+  readonly protocol = "gateway";
   readonly #pools = new Map<Endpoint, ConnectionPool>();
   readonly #streams = new Set<Http1Driver>();
 
@@ -110,19 +112,28 @@ export class Channel extends ChannelBase implements EtcdChannel {
         ? "unless-same"
         : "never";
       const generation = this.authentications;
-      return await this.#pool(ep).exchange(request, remaining, options.signal, fresh, (response) => {
-        if (response.status === 200) {
-          const json = parseJson(response.body);
-          if (this.events.has("leaderChange")) this.failover.observeLeader(ep, path, json);
-          return decode ? decode(json) : json as T;
-        }
-        const error = etcdErrorFromJson(errorJson(response.status, response.body), response.status);
-        if (!reauthed && this.isTokenRejection(error)) {
-          this.dropToken(generation);
-          throw new Reauth(error);
-        }
-        throw error;
-      });
+      return await this.#pool(ep).exchange(
+        request,
+        remaining,
+        options.signal,
+        fresh,
+        (response) => {
+          if (response.status === 200) {
+            const json = parseJson(response.body);
+            if (this.events.has("leaderChange")) this.failover.observeLeader(ep, path, json);
+            return decode ? decode(json) : json as T;
+          }
+          const error = etcdErrorFromJson(
+            errorJson(response.status, response.body),
+            response.status,
+          );
+          if (!reauthed && this.isTokenRejection(error)) {
+            this.dropToken(generation);
+            throw new Reauth(error);
+          }
+          throw error;
+        },
+      );
     });
   }
 

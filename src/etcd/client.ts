@@ -6,7 +6,8 @@ import { observability } from "../core/observability.ts";
 import type { ClientStats } from "../core/observe.ts";
 import { base64Encode } from "./base64.ts";
 import { INSPECT_NODE, redactedRendering } from "../core/redact.ts";
-import { type CallOptions, Channel, type ChannelSummary } from "./channel.ts";
+import { type CallOptions, Channel, type ChannelSummary, type EtcdChannel } from "./channel.ts";
+import { GrpcChannel } from "./grpc/channel.ts";
 import { ReadCoalescer } from "./coalesce.ts";
 import { AuthAdmin } from "./auth_admin.ts";
 import { ClusterAdmin } from "./cluster_admin.ts";
@@ -57,7 +58,7 @@ export type { EtcdClientOptions, Member, MemberStatus } from "./client_options.t
  * ```
  */
 export class EtcdClient {
-  readonly #channel: Channel;
+  readonly #channel: EtcdChannel;
   readonly #keys: Keys;
   readonly #options: EtcdClientOptions;
   readonly #owner: boolean;
@@ -98,7 +99,7 @@ export class EtcdClient {
   readonly auth: AuthAdmin;
 
   /** Creates the client; connections open on first use. */
-  constructor(options: EtcdClientOptions = {}, shared?: Channel) {
+  constructor(options: EtcdClientOptions = {}, shared?: EtcdChannel) {
     this.#options = options;
     this.#keys = new Keys(options.namespace ?? "");
     this.#owner = shared === undefined;
@@ -169,7 +170,7 @@ export class EtcdClient {
   }
 
   /** The channel (connections, failover, auth) shared with namespaced views. */
-  get channel(): Channel {
+  get channel(): EtcdChannel {
     return this.#channel;
   }
 
@@ -445,13 +446,17 @@ export class EtcdClient {
 }
 
 /** The channel of a client that owns one: endpoints parsed, TLS decided. */
-function openChannel(options: EtcdClientOptions): Channel {
+function openChannel(options: EtcdClientOptions): EtcdChannel {
+  const protocol = options.protocol ?? "grpc";
+  if (protocol !== "grpc" && protocol !== "gateway") {
+    throw new TypeError(`protocol must be "grpc" or "gateway", got ${JSON.stringify(protocol)}`);
+  }
   const { addresses, tls } = parseEndpoints(options.endpoints ?? ["127.0.0.1:2379"], options.tls);
   const { events, instrumenter } = observability<EtcdEvents>(
     options,
     `etcd ${addresses.map((a) => `${a.host}:${a.port}`).join(",")}`,
   );
-  return new Channel({
+  const settings = {
     events,
     instrumenter,
     endpoints: addresses,
@@ -465,5 +470,6 @@ function openChannel(options: EtcdClientOptions): Channel {
     maxResponseBytes: options.maxResponseBytes,
     maxWatchMessageBytes: options.maxWatchMessageBytes,
     maxHeaderBytes: options.maxHeaderBytes,
-  });
+  };
+  return protocol === "grpc" ? new GrpcChannel(settings) : new Channel(settings);
 }

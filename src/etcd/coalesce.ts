@@ -3,7 +3,7 @@
 // as a single read without going through raft. One HTTP request instead of many.
 
 import { RemoteProtocolError, TimeoutError } from "../core/errors.ts";
-import type { EtcdChannel, Decode } from "./channel.ts";
+import type { Decode, EtcdChannel } from "./channel.ts";
 import { expectKind } from "./kv.ts";
 
 /** The most operations etcd accepts in one txn by default (its `--max-txn-ops`). */

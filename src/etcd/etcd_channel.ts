@@ -45,6 +45,8 @@ export interface StreamOptions {
  * ```
  */
 export interface EtcdChannel {
+  /** What it speaks on the wire. */
+  readonly protocol: "grpc" | "gateway";
   /** True once `close()` was called. */
   readonly isClosed: boolean;
   /** The hub of the channel's events. */

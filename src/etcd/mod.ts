@@ -40,10 +40,16 @@ export {
   type CallOptions,
   Channel,
   type ChannelOptions,
+  type ChannelStream,
   type ChannelSummary,
   type Decode,
+  type EtcdChannel,
   type EtcdLimits,
+  type StreamOptions,
 } from "./channel.ts";
+export { ChannelBase } from "./channel_base.ts";
+export { GrpcChannel } from "./grpc/channel.ts";
+export type { BidiStream, OpenBidi } from "./grpc/bidi.ts";
 export { ConnectionPool, type Freshness, type Http1Driver } from "./pool.ts";
 export { EtcdClient, type EtcdClientOptions, type Member, type MemberStatus } from "./client.ts";
 export { AuthAdmin, type Permission, PermissionType } from "./auth_admin.ts";

@@ -108,7 +108,13 @@ export const UsersResponse: MessageSpec = [
 ];
 /** authpb.Permission. */
 export const Permission: MessageSpec = [
-  { name: "permType", no: 1, kind: "enum", json: "permType", enumNames: ["READ", "WRITE", "READWRITE"] },
+  {
+    name: "permType",
+    no: 1,
+    kind: "enum",
+    json: "permType",
+    enumNames: ["READ", "WRITE", "READWRITE"],
+  },
   { name: "key", no: 2, kind: "bytes" },
   { name: "rangeEnd", no: 3, kind: "bytes" },
 ];

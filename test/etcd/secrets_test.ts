@@ -176,7 +176,12 @@ test("etcd secrets: a garbled authenticate answer does not quote the token", asy
   await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", resolve));
   const { port } = fake.address() as net.AddressInfo;
   try {
-    const etcd = client({ endpoints: [`127.0.0.1:${port}`], tls: undefined, requestTimeout: 500 });
+    const etcd = client({
+      protocol: "gateway",
+      endpoints: [`127.0.0.1:${port}`],
+      tls: undefined,
+      requestTimeout: 500,
+    });
     const error = await etcd.get("k").catch((e: unknown) => e);
     assert.ok(error instanceof KvError, String(error));
     assert.ok(

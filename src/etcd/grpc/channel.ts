@@ -29,13 +29,19 @@ import { GRPC_METHODS, type GrpcMethod } from "./methods.ts";
 /** A driver of a gRPC connection machine. */
 type GrpcDriver = Driver<GrpcSend, GrpcReply, Uint8Array>;
 
-/** The connection of one endpoint, and its unary calls in flight. */
+/** The connection of one endpoint, and its calls and streams in flight. */
 class Link implements EndpointLoad {
   driver: GrpcDriver | undefined;
   machine: GrpcConnection | undefined;
   opening: Promise<GrpcDriver> | undefined;
   inFlight = 0;
   readonly waiting = 0;
+
+  /** `source` through `map`, counted in flight until it ends (see {@link relay}). */
+  track(source: StreamQueue<Uint8Array>, map: (m: Uint8Array) => Uint8Array): Relayed {
+    this.inFlight++;
+    return relay(source, map, () => this.inFlight--);
+  }
 }
 
 const UTF8 = new TextEncoder();
@@ -162,8 +168,8 @@ export class GrpcChannel extends ChannelBase implements EtcdChannel {
         method.path,
       );
       if (!isBidi(method)) halfClose(driver, tag);
-      const items = jsonLines(messages, method, () => driver);
-      return { items, endpoint: ep.address, close: () => void items.return(), tokenGeneration };
+      const { items, close } = this.#links.get(ep)!.track(messages, jsonLine(method, driver));
+      return { items, endpoint: ep.address, close, tokenGeneration };
     }, options.resumed);
   }
 
@@ -181,14 +187,14 @@ export class GrpcChannel extends ChannelBase implements EtcdChannel {
       const raw = driver.stream({ path, stream: true, tag, metadata: this.#metadata() }, {
         highWaterMark: 64,
       }, path);
-      const items = relay(raw, (m) => m);
+      const { items, close } = this.#links.get(ep)!.track(raw, (m) => m);
       return {
         items,
         endpoint: ep.address,
         write: (message) => {
           driver.request({ write: tag, message }).catch((error) => items.end(etcdError(error)));
         },
-        close: () => void items.return(),
+        close,
       };
     });
   };
@@ -381,51 +387,61 @@ function etcdError(error: unknown): unknown {
   return new EtcdError(error.grpcMessage, error.grpcCode, { sent: true, cause: error });
 }
 
-/** The messages of a stream as the gateway's JSON lines. */
-function jsonLines(
-  messages: StreamQueue<Uint8Array>,
-  method: GrpcMethod,
-  driver: () => GrpcDriver,
-): StreamQueue<Uint8Array> {
-  return relay(messages, (m) => {
+/** A stream message as the gateway's JSON line; a malformed one drops the connection. */
+function jsonLine(method: GrpcMethod, driver: GrpcDriver): (m: Uint8Array) => Uint8Array {
+  return (m) => {
     try {
       const result = jsonFromProto(method.response, decodeProto(method.response, m));
       return UTF8.encode(JSON.stringify({ result }));
     } catch (error) {
       const failure = invalidAnswer(method.path, error);
-      driver().destroy(failure);
+      driver.destroy(failure);
       throw failure;
     }
-  });
+  };
+}
+
+/** A relayed stream: its queue, and `close` (the consumer then sees a closed-stream error). */
+interface Relayed {
+  items: StreamQueue<Uint8Array>;
+  close: () => void;
 }
 
 /**
  * A queue fed from `source` through `map`, with backpressure; it ends with the source (a gRPC
- * status as `EtcdError`), and leaving it early cancels the source.
+ * status as `EtcdError`), and leaving it early or `close` cancels the source (RST_STREAM).
  */
 function relay(
   source: StreamQueue<Uint8Array>,
   map: (m: Uint8Array) => Uint8Array,
-): StreamQueue<Uint8Array> {
+  ended: () => void,
+): Relayed {
   let drained: (() => void) | undefined;
-  const out = new StreamQueue<Uint8Array>({
+  const stop = (): void => {
+    drained?.();
+    void source.return();
+  };
+  const items = new StreamQueue<Uint8Array>({
     highWaterMark: 64,
     onDrain: () => drained?.(),
-    onCancel: () => {
-      drained?.();
-      void source.return();
-    },
+    onCancel: stop,
   });
   (async () => {
     try {
       for await (const m of source) {
-        if (out.ended) return;
-        if (!out.push(map(m))) await new Promise<void>((resolve) => (drained = resolve));
+        if (items.ended) return;
+        if (!items.push(map(m))) await new Promise<void>((resolve) => (drained = resolve));
       }
-      out.end();
+      items.end();
     } catch (error) {
-      out.end(etcdError(error));
+      items.end(etcdError(error));
+    } finally {
+      ended();
     }
   })();
-  return out;
+  const close = (): void => {
+    items.end(new ConnectionClosedError("The etcd stream was closed"));
+    stop();
+  };
+  return { items, close };
 }

@@ -3,7 +3,7 @@
 // from the protobuf objects of the message specs, so callers speak one dialect on both channels.
 
 import { base64Decode, base64Encode } from "../base64.ts";
-import type { FieldSpec, MessageSpec, ProtoObject } from "../proto/wire.ts";
+import { type FieldSpec, isDefault, type MessageSpec, type ProtoObject } from "../proto/wire.ts";
 
 type Json = Record<string, unknown>;
 
@@ -113,11 +113,6 @@ export function jsonFromProto(spec: MessageSpec, value: ProtoObject): Json {
     }
   }
   return out;
-}
-
-function isDefault(v: unknown): boolean {
-  return v === 0 || v === 0n || v === false || v === "" ||
-    (v instanceof Uint8Array && v.length === 0);
 }
 
 function toJsonValue(f: FieldSpec, v: unknown): unknown {

@@ -163,7 +163,16 @@ function wireTypeOf(kind: FieldSpec["kind"]): number {
   return WireType.Varint;
 }
 
-function isDefault(value: unknown): boolean {
+/**
+ * True for a proto3 default (omitted on the wire): absent, 0, false, "" or empty bytes.
+ *
+ * @example
+ * ```ts
+ * import { isDefault } from "./wire.ts";
+ * isDefault(0n); // true
+ * ```
+ */
+export function isDefault(value: unknown): boolean {
   if (value === undefined || value === null) return true;
   if (value === 0 || value === 0n || value === false || value === "") return true;
   return value instanceof Uint8Array && value.length === 0;

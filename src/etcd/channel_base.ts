@@ -48,7 +48,13 @@ export abstract class ChannelBase {
   constructor(options: ChannelOptions) {
     if (options.endpoints.length === 0) throw new TypeError("At least one endpoint is required");
     for (
-      const name of ["maxResponseBytes", "maxWatchMessageBytes", "maxHeaderBytes", "silenceTimeout"]
+      const name of [
+        "maxResponseBytes",
+        "maxWatchMessageBytes",
+        "maxHeaderBytes",
+        "silenceTimeout",
+        "keepAliveInterval",
+      ]
     ) {
       const value = options[name as keyof ChannelOptions];
       if (value !== undefined && !(Number.isSafeInteger(value) && (value as number) > 0)) {

@@ -467,6 +467,7 @@ function openChannel(options: EtcdClientOptions): EtcdChannel {
     connectTimeout: options.connectTimeout,
     maxConnections: options.maxConnections,
     silenceTimeout: options.silenceTimeout,
+    keepAliveInterval: options.keepAliveInterval,
     maxResponseBytes: options.maxResponseBytes,
     maxWatchMessageBytes: options.maxWatchMessageBytes,
     maxHeaderBytes: options.maxHeaderBytes,

@@ -32,6 +32,13 @@ export interface EtcdClientOptions extends EtcdLimits, ObservabilityOptions {
    */
   protocol?: "grpc" | "gateway";
   /**
+   * gRPC only: milliseconds between liveness PINGs on a connection with calls or streams open
+   * (one unanswered for as long closes it; watches restart elsewhere). Default 30,000; etcd
+   * answers PINGs more frequent than every 5 s with a GOAWAY unless started with a lower
+   * `--grpc-keepalive-min-time`.
+   */
+  keepAliveInterval?: number;
+  /**
    * TLS for every endpoint: `true` for the defaults, or `{ ca, cert, key, serverName }` (a
    * client certificate and key for mutual TLS). The server's certificate is always verified
    * unless `rejectUnauthorized: false` is spelled out. Implied by `https://` endpoints; set

@@ -5,11 +5,13 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { defaultConnect } from "../../src/core/default_connect.ts";
+import { UnresponsiveError } from "../../src/core/errors.ts";
 import type { Connect } from "../../src/core/transport.ts";
 import { EtcdClient } from "../../src/etcd/client.ts";
 import { jsonFromProto, protoFromJson } from "../../src/etcd/grpc/json.ts";
 import { GRPC_METHODS } from "../../src/etcd/grpc/methods.ts";
 import * as M from "../../src/etcd/proto/messages.ts";
+import { startChaosProxy } from "../_helpers/chaos_proxy.ts";
 import { etcdctl } from "../_helpers/etcdctl.ts";
 import { etcdAddress } from "../_helpers/servers.ts";
 
@@ -124,6 +126,47 @@ test("grpc channel: calls, a watch, a lease and a lock share one connection; etc
   await lease.revoke();
   assert.equal(await etcd.getString(`${prefix}k7`), undefined, "the lease's keys are gone");
 });
+
+test(
+  "grpc channel: a silent connection is found by an unanswered PING; the watch restarts and resumes",
+  {
+    timeout: 20_000,
+  },
+  async () => {
+    const proxy = await startChaosProxy({ host, port });
+    const restarts: Error[] = [];
+    let restarted!: () => void;
+    const firstRestart = new Promise<void>((resolve) => (restarted = resolve));
+    await using viaProxy = new EtcdClient({
+      endpoints: [`${proxy.host}:${proxy.port}`],
+      keepAliveInterval: 200,
+    });
+    try {
+      await using watcher = viaProxy.watch(`${prefix}ping`, {
+        onRestart: ({ reason }) => {
+          restarts.push(reason);
+          restarted();
+        },
+      });
+      await watcher.created;
+      proxy.stall(); // bytes held both ways, sockets open: only the PING can tell
+      await firstRestart;
+      proxy.pass();
+      const put = await etcd.put(`${prefix}ping`, "after the stall");
+      const seen = await watcher.next();
+      assert.equal(seen.done, false);
+      assert.equal(seen.value!.kv.modRevision, put.revision, "no event lost");
+      assert.ok(
+        restarts[0] instanceof UnresponsiveError ||
+          (restarts[0] as Error & { cause?: unknown }).cause instanceof UnresponsiveError,
+        String(restarts[0]),
+      );
+    } finally {
+      proxy.pass();
+      await proxy.stop();
+    }
+  },
+);
 
 test("grpc channel: a misspelled protocol is a TypeError at construction", () => {
   assert.throws(

@@ -271,7 +271,25 @@ export class GrpcChannel extends ChannelBase implements EtcdChannel {
     link.driver = driver;
     link.machine = machine;
     ep.opened(driver, false);
+    this.#keepAlive(driver, machine, link);
     return driver;
+  }
+
+  /**
+   * Every `keepAliveInterval` with calls or streams open, a PING (one at a time) that must be
+   * answered within the interval, else the machine closes the connection as unresponsive.
+   */
+  #keepAlive(driver: GrpcDriver, machine: GrpcConnection, link: Link): void {
+    const interval = this.options.keepAliveInterval ?? 30_000;
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (link.driver !== driver || link.inFlight === 0) return;
+      if (machine.http2.pingsAcked < sent) return; // the one in flight decides
+      sent++;
+      machine.http2.ping(performance.now() + interval);
+      driver.poke();
+    }, interval);
+    void driver.closed.then(() => clearInterval(timer));
   }
 
   protected override async fetchToken(

@@ -10,7 +10,9 @@ import type { Connect } from "../../src/core/transport.ts";
 import { EtcdClient } from "../../src/etcd/client.ts";
 import { jsonFromProto, protoFromJson } from "../../src/etcd/grpc/json.ts";
 import { GRPC_METHODS } from "../../src/etcd/grpc/methods.ts";
+import { GrpcChannel } from "../../src/etcd/grpc/channel.ts";
 import * as M from "../../src/etcd/proto/messages.ts";
+import { decodeProto, encodeProto } from "../../src/etcd/proto/wire.ts";
 import { startChaosProxy } from "../_helpers/chaos_proxy.ts";
 import { etcdctl } from "../_helpers/etcdctl.ts";
 import { etcdAddress } from "../_helpers/servers.ts";
@@ -167,6 +169,25 @@ test(
     }
   },
 );
+
+test("grpc channel: openBidi carries a LeaseKeepAlive call on the client's connection", async () => {
+  const channel = etcd.channel;
+  assert.ok(channel instanceof GrpcChannel);
+  await using lease = await etcd.grant(30);
+  const before = connects;
+  const stream = await channel.openBidi(M.Method.LeaseKeepAlive);
+  assert.equal(stream.endpoint.port, port);
+  for (let i = 0; i < 2; i++) {
+    stream.write(encodeProto(M.LeaseId, { id: lease.id }));
+    const next = await stream.items.next();
+    assert.equal(next.done, false);
+    const answer = decodeProto<M.LeaseKeepAliveResponseMsg>(M.LeaseKeepAliveResponse, next.value!);
+    assert.deepEqual([answer.id, answer.ttl], [lease.id, 30n]);
+  }
+  stream.close();
+  await assert.rejects(stream.items.next(), /closed/);
+  assert.equal(connects, before, "no connection of its own");
+});
 
 test("grpc channel: a misspelled protocol is a TypeError at construction", () => {
   assert.throws(

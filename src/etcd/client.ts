@@ -1,4 +1,4 @@
-// EtcdClient: the user-facing etcd v3 client over the JSON gateway (HTTP/1.1): KV, txn,
+// EtcdClient: the user-facing etcd v3 client, over native gRPC or the JSON gateway: KV, txn,
 // compaction, leases, watch, lock, election, cluster and maintenance, auth, failover.
 
 import { defaultConnect } from "../core/default_connect.ts";
@@ -46,7 +46,8 @@ import { Watcher, type WatchOptions } from "./watch.ts";
 export type { EtcdClientOptions, Member, MemberStatus } from "./client_options.ts";
 
 /**
- * An etcd v3 client speaking the JSON gateway over HTTP/1.1 (every runtime, Workers too).
+ * An etcd v3 client speaking native gRPC (default) or the JSON gateway over HTTP/1.1
+ * (`protocol`; every runtime, Workers too: there gRPC over TLS is refused, use the gateway).
  * Keys and values are `Uint8Array` or strings; revisions are bigint.
  *
  * @example

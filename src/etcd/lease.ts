@@ -1,4 +1,4 @@
-// v3 leases over the gateway (/v3/lease/grant, /keepalive, /revoke, /timetolive): a lease
+// v3 leases by gateway path (/v3/lease/grant, /keepalive, /revoke, /timetolive): a lease
 // object with a keep-alive loop and a `lost` signal for when it can no longer be kept.
 
 import type { CallOptions, EtcdChannel } from "./channel.ts";

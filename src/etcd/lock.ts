@@ -1,4 +1,4 @@
-// Distributed lock and leader election through the gateway's v3lock and v3election services
+// Distributed lock and leader election through etcd's v3lock and v3election services
 // (/v3/lock/lock, /v3/lock/unlock, /v3/election/*), each bound to a kept-alive lease;
 // `observe` follows the leader with a prefix watch (observe.ts).
 

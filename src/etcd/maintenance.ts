@@ -1,5 +1,5 @@
-// etcd's Maintenance service over the gateway (`etcd.maintenance`): status, alarms,
-// defragment, hash, leadership transfer and the snapshot as a stream of chunks.
+// etcd's Maintenance service (`etcd.maintenance`): status, alarms, defragment, hash, hashKV
+// (gRPC only), leadership transfer and the snapshot as a stream of chunks.
 
 import { AbortedError } from "../core/errors.ts";
 import { invalidAnswer, parseJson } from "./answer.ts";

@@ -1,7 +1,8 @@
 /**
- * etcd clients over HTTP/1.1, for every runtime: {@link EtcdClient} speaks the v3 API through
- * etcd's JSON gateway (KV, txn, leases, watch, lock, election, auth, failover) and
- * {@link EtcdV2Client} the v2 keys API. The HTTP/1.1 machine underneath is exported too.
+ * etcd clients for every runtime: {@link EtcdClient} speaks the v3 API (KV, txn, leases,
+ * watch, lock, election, auth, admin, failover) over native gRPC ({@link GrpcChannel}) or
+ * etcd's JSON gateway over HTTP/1.1 ({@link Channel}), and {@link EtcdV2Client} the v2 keys
+ * API over HTTP/1.1. The HTTP/1.1 machine underneath is exported too.
  *
  * @example
  * ```ts

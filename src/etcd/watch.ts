@@ -1,5 +1,5 @@
-// v3 watch over the gateway's streamed /v3/watch (one JSON WatchResponse per line) on a
-// dedicated connection, resumed after reconnects and failover from the last revision seen,
+// v3 watch over a channel's /v3/watch stream (one JSON WatchResponse per line: the gateway's
+// streamed answer on a dedicated connection, or a gRPC Watch call), resumed after reconnects and failover from the last revision seen,
 // with a new auth token when the server refuses the one the stream was opened with.
 
 import { Backoff } from "../core/backoff.ts";

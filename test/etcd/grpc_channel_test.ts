@@ -4,6 +4,7 @@
 
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
+import * as net from "node:net";
 import { defaultConnect } from "../../src/core/default_connect.ts";
 import { UnresponsiveError } from "../../src/core/errors.ts";
 import type { Connect } from "../../src/core/transport.ts";
@@ -187,6 +188,37 @@ test("grpc channel: openBidi carries a LeaseKeepAlive call on the client's conne
   stream.close();
   await assert.rejects(stream.items.next(), /closed/);
   assert.equal(connects, before, "no connection of its own");
+});
+
+test("grpc channel: a member that sends GOAWAY before running the call: it runs once, on the next endpoint", async () => {
+  // SETTINGS, then GOAWAY with last stream id 0 (nothing processed) and NO_ERROR.
+  const goAway = new Uint8Array([
+    ...[0, 0, 0, 4, 0, 0, 0, 0, 0],
+    ...[0, 0, 8, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+  ]);
+  let accepted = 0;
+  const leaving = net.createServer((socket) => {
+    accepted++;
+    socket.on("error", () => {});
+    socket.once("data", () => socket.write(goAway));
+  });
+  await new Promise<void>((resolve) => leaving.listen(0, "127.0.0.1", resolve));
+  const { port: leavingPort } = leaving.address() as net.AddressInfo;
+  try {
+    await using both = new EtcdClient({ endpoints: [`127.0.0.1:${leavingPort}`, endpoint] });
+    const switches: string[] = [];
+    both.on("endpointSwitch", (e) => switches.push(e.to));
+    const before = (await etcd.status()).revision;
+    const put = await both.put(`${prefix}goaway`, "once");
+    assert.equal(put.revision, before + 1n, "the put ran once");
+    assert.deepEqual(switches, [endpoint], "calls moved to the next endpoint");
+    const tried = accepted; // 1, or 2 when its backoff ended before the retry
+    assert.ok(tried >= 1);
+    assert.equal(await both.getString(`${prefix}goaway`), "once");
+    assert.equal(accepted, tried, "the next call went to the endpoint that answered");
+  } finally {
+    leaving.close();
+  }
 });
 
 test("grpc channel: a misspelled protocol is a TypeError at construction", () => {

@@ -14,6 +14,7 @@ import type { Transport } from "../../core/transport.ts";
 import { GrpcConnection, type GrpcReply, type GrpcSend } from "../../grpc/connection.ts";
 import { GrpcError } from "../../grpc/status.ts";
 import type { HeaderField } from "../../http2/hpack.ts";
+import { Http2StreamError } from "../../http2/types.ts";
 import { checked, type Decode, invalidAnswer, Reauth } from "../answer.ts";
 import { ChannelBase } from "../channel_base.ts";
 import type { CallInfo, CallOptions, ChannelOptions } from "../channel_options.ts";
@@ -397,8 +398,15 @@ async function firstMessage(
   }
 }
 
-/** A gRPC failure as the gateway reports it: an `EtcdError` for a status; others unchanged. */
+/**
+ * A gRPC failure as the gateway channel reports it: an `EtcdError` for a status; a stream the
+ * server refused (GOAWAY, REFUSED_STREAM: not run) or reset as a `ConnectionClosedError` with
+ * the same `sent`, which fails over as a dropped connection does; others unchanged.
+ */
 function etcdError(error: unknown): unknown {
+  if (error instanceof Http2StreamError) {
+    return new ConnectionClosedError(error.message, { sent: error.sent, cause: error });
+  }
   if (!(error instanceof GrpcError)) return error;
   const mapped = etcdErrorFromJson({ message: error.grpcMessage, code: error.grpcCode });
   if (!error.sent || mapped.sent) return mapped;

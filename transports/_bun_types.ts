@@ -11,6 +11,8 @@ export interface BunSocket {
   resume(): void;
   setNoDelay?(noDelay?: boolean): boolean;
   setKeepAlive?(enable?: boolean, initialDelay?: number): boolean;
+  /** The protocol chosen by ALPN on a TLS socket. */
+  readonly alpnProtocol?: string | false | null;
 }
 
 /** What Bun hands to the error handlers. */
@@ -38,6 +40,7 @@ interface BunConnectCommon {
     key?: string;
     serverName?: string;
     rejectUnauthorized: boolean;
+    ALPNProtocols?: Uint8Array;
   };
   socket: BunHandlers;
 }

@@ -88,6 +88,7 @@ export const connectBun: Connect = async (
         key: tlsOptions.key,
         serverName: tlsOptions.serverName,
         rejectUnauthorized: tlsOptions.rejectUnauthorized !== false,
+        ...(tlsOptions.alpnProtocols ? { ALPNProtocols: alpnWire(tlsOptions.alpnProtocols) } : {}),
       },
       socket: transport.handlers(() => (opened = true)),
     })
@@ -136,7 +137,7 @@ function connectError(error: BunError, address: Address): Error {
 
 /** One Bun socket. Created before connecting so that no handler call is ever lost. */
 class BunTransport implements Transport {
-  readonly info: TransportInfo;
+  info: TransportInfo;
   readonly closed: Promise<void>;
   /** Set by the connector while connecting. */
   onConnectFailure: ((error: Error) => void) | undefined;
@@ -181,6 +182,8 @@ class BunTransport implements Transport {
 
   attach(socket: BunSocket): void {
     this.#socket = socket;
+    const alpn = socket.alpnProtocol;
+    if (typeof alpn === "string") this.info = { ...this.info, alpnProtocol: alpn };
     this.onConnectFailure = this.onHandshake = undefined;
     if (this.#paused) socket.pause();
   }
@@ -331,4 +334,17 @@ class BunTransport implements Transport {
   #wakeReady(): void {
     if (this.#buffered < this.#hwm) this.#writers.wake();
   }
+}
+
+/** ALPN protocol names in their wire form: each one length-prefixed, concatenated. */
+function alpnWire(names: string[]): Uint8Array {
+  const parts = names.map((name) => new TextEncoder().encode(name));
+  const out = new Uint8Array(parts.reduce((n, p) => n + 1 + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out[at++] = part.length;
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }

@@ -97,6 +97,11 @@ function tlsMode(options: ConnectOptions, host: string): { on: boolean; serverNa
     );
   }
   if (tls.ca) throw new TypeError("Workers verify TLS with public roots: tls.ca is not used");
+  if (tls.alpnProtocols) {
+    throw new TypeError(
+      'Workers sockets cannot negotiate ALPN (tls.alpnProtocols): no HTTP/2 over TLS (for etcd, use protocol: "gateway")',
+    );
+  }
   if (tls.rejectUnauthorized === false) {
     throw new TypeError("Workers cannot turn TLS verification off");
   }

@@ -26,7 +26,7 @@ interface DenoConn {
   write(bytes: Uint8Array): Promise<number>;
   close(): void;
   closeWrite(): Promise<void>;
-  handshake?(): Promise<unknown>;
+  handshake?(): Promise<{ alpnProtocol?: string | null } | undefined>;
   setNoDelay?(noDelay?: boolean): void;
   setKeepAlive?(keepAlive?: boolean): void;
 }
@@ -41,9 +41,19 @@ interface DenoNamespace {
       | { transport: "unix"; path: string },
   ): Promise<DenoConn>;
   connectTls(
-    options: { hostname: string; port: number; caCerts?: string[]; cert?: string; key?: string },
+    options: {
+      hostname: string;
+      port: number;
+      caCerts?: string[];
+      cert?: string;
+      key?: string;
+      alpnProtocols?: string[];
+    },
   ): Promise<DenoConn>;
-  startTls(conn: DenoConn, options: { hostname: string; caCerts?: string[] }): Promise<DenoConn>;
+  startTls(
+    conn: DenoConn,
+    options: { hostname: string; caCerts?: string[]; alpnProtocols?: string[] },
+  ): Promise<DenoConn>;
   errors: Record<"ConnectionRefused" | "ConnectionReset" | "BrokenPipe" | "NotFound", ErrorClass>;
 }
 
@@ -98,6 +108,8 @@ export const connectDeno: Connect = async (
     ? tlsOptions.ca
     : [tlsOptions.ca];
   const serverName = tlsOptions?.serverName;
+  const alpnProtocols = tlsOptions?.alpnProtocols;
+  let alpn: string | undefined;
   const host = "host" in address ? address.host : "";
   const port = "port" in address ? address.port : 0;
   const viaStartTls = serverName !== undefined && serverName !== host;
@@ -138,7 +150,7 @@ export const connectDeno: Connect = async (
     if (viaStartTls || (tlsOptions.cert === undefined && tlsOptions.key === undefined)) {
       const plain = hold(await tcp());
       inHandshake = true;
-      hold(await deno.startTls(plain, { hostname: serverName ?? host, caCerts }));
+      hold(await deno.startTls(plain, { hostname: serverName ?? host, caCerts, alpnProtocols }));
     } else {
       const { cert, key } = tlsOptions;
       hold(
@@ -146,12 +158,13 @@ export const connectDeno: Connect = async (
           hostname: host,
           port,
           caCerts,
+          alpnProtocols,
           ...(cert !== undefined && key !== undefined ? { cert, key } : {}),
         }),
       );
     }
     inHandshake = true;
-    await conn!.handshake?.();
+    alpn = (await conn!.handshake?.())?.alpnProtocol ?? undefined;
     return hold(conn!);
   })().catch((error: Error) => {
     throw connectError(deno, error, address, tlsOptions !== undefined && inHandshake);
@@ -174,13 +187,12 @@ export const connectDeno: Connect = async (
   try {
     const connected = await Promise.race([attempt, deadline]);
     connected.setNoDelay?.(options.noDelay ?? true);
-    return new DenoTransport(
-      connected,
-      where,
+    return new DenoTransport(connected, where, {
       hwm,
-      tlsOptions !== undefined,
-      readSize ?? READ_SIZE,
-    );
+      secure: tlsOptions !== undefined,
+      readSize: readSize ?? READ_SIZE,
+      alpn,
+    });
   } catch (error) {
     // Abandon the attempt: stop the TCP connect, close whatever connection exists or arrives.
     abandoned = true;
@@ -256,12 +268,22 @@ class DenoTransport implements Transport {
   #done = false;
   #resolveClosed!: () => void;
 
-  constructor(conn: DenoConn, where: string, hwm: number, secure: boolean, readSize: number) {
+  constructor(
+    conn: DenoConn,
+    where: string,
+    setup: { hwm: number; secure: boolean; readSize: number; alpn: string | undefined },
+  ) {
+    const { hwm, secure, readSize, alpn } = setup;
     this.#conn = conn;
     this.#where = where;
     this.#hwm = hwm;
     this.#readSize = readSize;
-    this.info = { kind: "deno", tls: secure, remoteAddress: where };
+    this.info = {
+      kind: "deno",
+      tls: secure,
+      remoteAddress: where,
+      ...(alpn !== undefined ? { alpnProtocol: alpn } : {}),
+    };
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#pump();
   }

@@ -69,6 +69,7 @@ export const connectNode: Connect = async (
         cert: tlsOptions.cert,
         key: tlsOptions.key,
         rejectUnauthorized: tlsOptions.rejectUnauthorized !== false,
+        ALPNProtocols: tlsOptions.alpnProtocols,
       })
       : net.connect(common);
     let settled = false;
@@ -218,7 +219,13 @@ class NodeTransport implements Transport {
     this.#where = where;
     this.#hwm = hwm;
     this.#input = new ReadQueue({ wanted: () => this.#maybeResume(), maxChunk: readSize });
-    this.info = { kind: "node", tls: secure, remoteAddress: where };
+    const alpn = (socket as tls.TLSSocket).alpnProtocol;
+    this.info = {
+      kind: "node",
+      tls: secure,
+      remoteAddress: where,
+      ...(typeof alpn === "string" ? { alpnProtocol: alpn } : {}),
+    };
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     if (sized) sized.deliverTo((chunk) => this.#onData(chunk));
     else socket.on("data", (data: Uint8Array) => this.#onData(own(data)));

@@ -1,16 +1,26 @@
-// etcd throughput of kvwire (v3 JSON gateway over HTTP/1.1) against the etcd3 npm client
-// (gRPC over HTTP/2) in the same run, same etcd on loopback; prints ratios. Each client runs in
-// a process of its own (scripts/bench/isolate.ts); they take short turns for many rounds.
-// Reads also run with `coalesceReads: false`, to show what batching reads into txns is worth.
-// Watch replay is measured once per client in this process.
+// etcd throughput of kvwire on both protocols (native gRPC over HTTP/2, and the v3 JSON gateway
+// over HTTP/1.1) against the etcd3 npm client (grpc-js) in the same run, same etcd on loopback;
+// prints ratios. Each client runs in a process of its own (scripts/bench/isolate.ts); they
+// take short turns for many rounds. Reads also run with `coalesceReads: false`, to show what
+// batching reads into txns is worth. Watch replay and the heap of 1,000 watchers are measured
+// once per client, each in a process of its own.
 // Run: npm run build && node_modules/.bin/tsx scripts/bench/etcd.ts [seconds per turn] [rounds]
 // On Node, kvwire is loaded from dist/ when it has the etcd client, else from src/.
 
+import { execFile } from "node:child_process";
 import process from "node:process";
 import { Etcd3 } from "etcd3";
 import type { EtcdClient as EtcdClientType } from "../../src/etcd/mod.ts";
 import { startEtcd } from "../servers.ts";
-import { flag, medianTurns, positional, serveWorker, startWorker, type Worker } from "./isolate.ts";
+import {
+  flag,
+  medianTurns,
+  positional,
+  selfCommand,
+  serveWorker,
+  startWorker,
+  type Worker,
+} from "./isolate.ts";
 
 interface Contender {
   name: string;
@@ -22,6 +32,14 @@ interface Contender {
     from: bigint,
   ) => Promise<{ wait: (n: number) => Promise<void>; close: () => Promise<void> }>;
   close: () => Promise<unknown> | void;
+}
+
+/** A kvwire contender's settings, from its name (`kvwire grpc, coalesceReads: false`). */
+function kvwireSettings(name: string): { protocol: "grpc" | "gateway"; coalesceReads: boolean } {
+  return {
+    protocol: name.includes("gateway") ? "gateway" : "grpc",
+    coalesceReads: !name.includes("coalesceReads: false"),
+  };
 }
 
 const onNode = !("Deno" in globalThis) && !("Bun" in globalThis);
@@ -103,7 +121,7 @@ function contender(name: string, endpoint: string): Contender {
       close: () => peer.close(),
     };
   }
-  const kv = new EtcdClient({ endpoints: [endpoint], coalesceReads: name === "kvwire" });
+  const kv = new EtcdClient({ endpoints: [endpoint], ...kvwireSettings(name) });
   return {
     name,
     get: (k) => kv.get(k),
@@ -122,7 +140,22 @@ function contender(name: string, endpoint: string): Contender {
   };
 }
 
-const UNCOALESCED = "kvwire, coalesceReads: false";
+const KVWIRE = ["kvwire grpc", "kvwire gateway"];
+const UNCOALESCED = KVWIRE.map((name) => `${name}, coalesceReads: false`);
+const WATCHERS = 1000;
+
+/** Heap bytes held by `WATCHERS` created watches of `c` (after a GC when exposed). */
+async function watcherMemory(c: Contender): Promise<number> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const before = process.memoryUsage().heapUsed;
+  const watches = [];
+  for (let i = 0; i < WATCHERS; i++) watches.push(await c.watch(`bench/mem/${i}/`, 1n));
+  gc?.();
+  const held = process.memoryUsage().heapUsed - before;
+  await Promise.all(watches.map((w) => w.close()));
+  return held;
+}
 
 async function main(): Promise<void> {
   const [secondsArg, roundsArg] = positional();
@@ -132,9 +165,9 @@ async function main(): Promise<void> {
   const endpoint = `${server.host}:${server.port}`;
   const workers = new Map<string, Worker>();
   try {
-    const kv = contender("kvwire", endpoint);
+    const kv = contender("kvwire grpc", endpoint);
     for (let i = 0; i < 10; i++) await kv.put(`bench/k${i}`, VALUE);
-    for (const name of ["kvwire", UNCOALESCED, "etcd3"]) {
+    for (const name of [...KVWIRE, ...UNCOALESCED, "etcd3"]) {
       workers.set(
         name,
         await startWorker(process.argv[1], [`--worker=${name}`, `--etcd=${endpoint}`]),
@@ -145,13 +178,15 @@ async function main(): Promise<void> {
         `median of ${rounds} turns of ${seconds} s, taken in turn`,
     );
     for (const [index, scenario] of scenarios.entries()) {
-      const names = [...workers.keys()].filter((n) => n !== UNCOALESCED || scenario.coalescing);
+      const names = [...workers.keys()].filter((n) =>
+        !UNCOALESCED.includes(n) || scenario.coalescing
+      );
       const results = await medianTurns(workers, names, index, rounds, seconds * 1000);
       const peer = results.get("etcd3")!;
       console.log(`\n${scenario.name}`);
       for (const [name, ops] of results) {
         const ratio = name === "etcd3" ? "" : `   ratio to etcd3 ${(ops / peer).toFixed(2)}x`;
-        console.log(`  ${name.padEnd(30)} ${ops.toFixed(0).padStart(7)} ops/s${ratio}`);
+        console.log(`  ${name.padEnd(38)} ${ops.toFixed(0).padStart(7)} ops/s${ratio}`);
       }
     }
     const events = 5000;
@@ -163,24 +198,50 @@ async function main(): Promise<void> {
       }
       await Promise.all(batch);
     }
-    const peerClient = contender("etcd3", endpoint);
-    const rates = [];
-    for (const c of [kv, peerClient]) rates.push(await watchRate(c, events, "bench/watch/", from));
-    console.log(
-      `\nwatch replay of 5,000 events\n  kvwire ${rates[0].toFixed(0)} ev/s   etcd3 ${
-        rates[1].toFixed(0)
-      } ev/s   ratio ${(rates[0] / rates[1]).toFixed(2)}x`,
-    );
     await kv.close();
-    await peerClient.close();
+    console.log(`\nwatch replay of ${events} events; heap of ${WATCHERS} watchers`);
+    const measured = new Map<string, string>();
+    for (const name of [...KVWIRE, "etcd3"]) {
+      measured.set(name, await runAlone(name, endpoint, from, events));
+    }
+    const [peerRate] = measured.get("etcd3")!.split(" ").map(Number);
+    for (const [name, line] of measured) {
+      const [rate, heap] = line.split(" ").map(Number);
+      const ratio = name === "etcd3" ? "" : `   ratio to etcd3 ${(rate / peerRate).toFixed(2)}x`;
+      console.log(
+        `  ${name.padEnd(38)} ${rate.toFixed(0).padStart(7)} ev/s   ${
+          (heap / 1024 / 1024).toFixed(1)
+        } MiB${ratio}`,
+      );
+    }
   } finally {
     await Promise.all([...workers.values()].map((w) => w.close()));
     await server.stop();
   }
 }
 
+/** Watch replay rate and watcher heap of `name`, measured in a process of its own. */
+async function runAlone(name: string, endpoint: string, from: bigint, events: number) {
+  const [cmd, base] = selfCommand(process.argv[1]);
+  // Node: expose gc() so that the heap is measured after a collection.
+  const args = onNode ? ["--expose-gc", ...base] : base;
+  args.push(`--alone=${name}`, `--etcd=${endpoint}`, `--from=${from}`, `--events=${events}`);
+  return await new Promise<string>((resolve, reject) =>
+    execFile(cmd, args, (error, stdout) => (error ? reject(error) : resolve(stdout.trim())))
+  );
+}
+
+const alone = flag("alone");
 const workerName = flag("worker");
-if (workerName) {
+if (alone) {
+  const c = contender(alone, flag("etcd")!);
+  const [events, from] = [Number(flag("events")), BigInt(flag("from")!)];
+  await watchRate(c, events, "bench/watch/", from); // warm-up: a fresh process is cold
+  const rate = await watchRate(c, events, "bench/watch/", from);
+  const heap = await watcherMemory(c);
+  await c.close();
+  console.log(`${rate} ${heap}`);
+} else if (workerName) {
   const c = contender(workerName, flag("etcd")!);
   await serveWorker(scenarios.map((s) => s.run(c)), () => c.close());
 } else await main();

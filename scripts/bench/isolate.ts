@@ -18,7 +18,7 @@ export function positional(): string[] {
 }
 
 /** The command that runs `script` again on the current runtime (tsx's hooks included). */
-function selfCommand(script: string): [string, string[]] {
+export function selfCommand(script: string): [string, string[]] {
   const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
   if (deno) return [deno.execPath(), ["run", "-A", "--unsafe-proto", script]];
   return [process.execPath, [...process.execArgv, script]];

@@ -317,6 +317,14 @@ export class Driver<Req, Reply, Item = never, Push = never> {
     if (this.#fullStreams.size === 0) this.#resumeReading();
   }
 
+  /**
+   * Acts on what the machine was asked to do outside a request (such as a liveness PING of
+   * an HTTP/2 machine): writes its bytes and arms its timers.
+   */
+  poke(): void {
+    if (!this.#isClosed) this.#kick();
+  }
+
   /** Closes gracefully: refuses new requests, waits for pending ones, then ends the stream. */
   async close(): Promise<void> {
     if (this.#isClosed) return;

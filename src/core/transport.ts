@@ -19,6 +19,11 @@ export interface TlsOptions {
   key?: string;
   /** Verify the server's certificate. Default true. */
   rejectUnauthorized?: boolean;
+  /**
+   * Protocols offered by ALPN, such as `["h2"]` (Node, Deno and Bun; the Workers socket API
+   * has no ALPN and refuses the option). The one chosen is {@link TransportInfo.alpnProtocol}.
+   */
+  alpnProtocols?: string[];
 }
 
 /** Options every connector accepts. */
@@ -60,6 +65,8 @@ export interface TransportInfo {
   readonly tls: boolean;
   /** `host:port` or the socket path, for messages. */
   readonly remoteAddress?: string;
+  /** The protocol the TLS server selected by ALPN, when ALPN was offered and one was chosen. */
+  readonly alpnProtocol?: string;
 }
 
 /**

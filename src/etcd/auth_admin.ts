@@ -2,7 +2,7 @@
 // get, list, delete, grant and revoke roles and permissions, change password). Passwords go
 // in request bodies only: never into an error, a log line or an operation.
 
-import type { CallOptions, Channel } from "./channel.ts";
+import type { CallOptions, EtcdChannel } from "./channel.ts";
 import { b64, type KeyRange, type Keys, list } from "./kv.ts";
 
 /** What a permission allows. */
@@ -34,11 +34,11 @@ export interface Permission {
  * ```
  */
 export class AuthAdmin {
-  readonly #channel: Channel;
+  readonly #channel: EtcdChannel;
   readonly #keys: Keys;
 
   /** The service over `channel`; permission keys go through `keys` (the namespace). */
-  constructor(channel: Channel, keys: Keys) {
+  constructor(channel: EtcdChannel, keys: Keys) {
     this.#channel = channel;
     this.#keys = keys;
   }

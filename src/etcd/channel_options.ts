@@ -52,6 +52,13 @@ export interface ChannelOptions extends EtcdLimits {
    * passes with no byte received closes its connection in any case.
    */
   silenceTimeout?: number;
+  /**
+   * gRPC only: milliseconds between liveness PINGs on a connection with calls or streams open;
+   * a PING unanswered for as long closes the connection (`UnresponsiveError`): its calls fail
+   * over and its watches restart. Default 30,000. etcd refuses PINGs more often than every
+   * 5 s by default (`--grpc-keepalive-min-time`) with a GOAWAY.
+   */
+  keepAliveInterval?: number;
   /** Where the channel's events go. Default: a hub of its own. */
   events?: EventHub<EtcdEvents>;
   /** The hooks that see each call and stream. Default: the process-wide ones only. */

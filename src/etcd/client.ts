@@ -1,4 +1,4 @@
-// EtcdClient: the user-facing etcd v3 client over the JSON gateway (HTTP/1.1): KV, txn,
+// EtcdClient: the user-facing etcd v3 client, over native gRPC or the JSON gateway: KV, txn,
 // compaction, leases, watch, lock, election, cluster and maintenance, auth, failover.
 
 import { defaultConnect } from "../core/default_connect.ts";
@@ -6,7 +6,8 @@ import { observability } from "../core/observability.ts";
 import type { ClientStats } from "../core/observe.ts";
 import { base64Encode } from "./base64.ts";
 import { INSPECT_NODE, redactedRendering } from "../core/redact.ts";
-import { type CallOptions, Channel, type ChannelSummary } from "./channel.ts";
+import { type CallOptions, Channel, type ChannelSummary, type EtcdChannel } from "./channel.ts";
+import { GrpcChannel } from "./grpc/channel.ts";
 import { ReadCoalescer } from "./coalesce.ts";
 import { AuthAdmin } from "./auth_admin.ts";
 import { ClusterAdmin } from "./cluster_admin.ts";
@@ -45,7 +46,8 @@ import { Watcher, type WatchOptions } from "./watch.ts";
 export type { EtcdClientOptions, Member, MemberStatus } from "./client_options.ts";
 
 /**
- * An etcd v3 client speaking the JSON gateway over HTTP/1.1 (every runtime, Workers too).
+ * An etcd v3 client speaking native gRPC (default) or the JSON gateway over HTTP/1.1
+ * (`protocol`; every runtime, Workers too: there gRPC over TLS is refused, use the gateway).
  * Keys and values are `Uint8Array` or strings; revisions are bigint.
  *
  * @example
@@ -57,7 +59,7 @@ export type { EtcdClientOptions, Member, MemberStatus } from "./client_options.t
  * ```
  */
 export class EtcdClient {
-  readonly #channel: Channel;
+  readonly #channel: EtcdChannel;
   readonly #keys: Keys;
   readonly #options: EtcdClientOptions;
   readonly #owner: boolean;
@@ -98,7 +100,7 @@ export class EtcdClient {
   readonly auth: AuthAdmin;
 
   /** Creates the client; connections open on first use. */
-  constructor(options: EtcdClientOptions = {}, shared?: Channel) {
+  constructor(options: EtcdClientOptions = {}, shared?: EtcdChannel) {
     this.#options = options;
     this.#keys = new Keys(options.namespace ?? "");
     this.#owner = shared === undefined;
@@ -169,7 +171,7 @@ export class EtcdClient {
   }
 
   /** The channel (connections, failover, auth) shared with namespaced views. */
-  get channel(): Channel {
+  get channel(): EtcdChannel {
     return this.#channel;
   }
 
@@ -445,13 +447,17 @@ export class EtcdClient {
 }
 
 /** The channel of a client that owns one: endpoints parsed, TLS decided. */
-function openChannel(options: EtcdClientOptions): Channel {
+function openChannel(options: EtcdClientOptions): EtcdChannel {
+  const protocol = options.protocol ?? "grpc";
+  if (protocol !== "grpc" && protocol !== "gateway") {
+    throw new TypeError(`protocol must be "grpc" or "gateway", got ${JSON.stringify(protocol)}`);
+  }
   const { addresses, tls } = parseEndpoints(options.endpoints ?? ["127.0.0.1:2379"], options.tls);
   const { events, instrumenter } = observability<EtcdEvents>(
     options,
     `etcd ${addresses.map((a) => `${a.host}:${a.port}`).join(",")}`,
   );
-  return new Channel({
+  const settings = {
     events,
     instrumenter,
     endpoints: addresses,
@@ -462,8 +468,10 @@ function openChannel(options: EtcdClientOptions): Channel {
     connectTimeout: options.connectTimeout,
     maxConnections: options.maxConnections,
     silenceTimeout: options.silenceTimeout,
+    keepAliveInterval: options.keepAliveInterval,
     maxResponseBytes: options.maxResponseBytes,
     maxWatchMessageBytes: options.maxWatchMessageBytes,
     maxHeaderBytes: options.maxHeaderBytes,
-  });
+  };
+  return protocol === "grpc" ? new GrpcChannel(settings) : new Channel(settings);
 }

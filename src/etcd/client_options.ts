@@ -16,6 +16,29 @@ export interface EtcdClientOptions extends EtcdLimits, ObservabilityOptions {
   /** The transport connector. Default: the one for the running runtime. */
   connect?: Connect;
   /**
+   * What the client speaks: `"grpc"` (default; HTTP/2, h2c with prior knowledge on plaintext,
+   * ALPN `h2` on TLS; every call and stream of an endpoint on one connection) or `"gateway"`
+   * (etcd's JSON gateway over HTTP/1.1, for proxies and runtimes without HTTP/2 over TLS:
+   * Workers sockets cannot negotiate ALPN, so over TLS they need `"gateway"`, else the connect
+   * fails with a `TypeError` saying so). Every feature works on both, except
+   * `maintenance.hashKV` (gRPC only: etcd 3.4's gateway has no route for it). The v2 API
+   * (`EtcdV2Client`) is always the gateway's HTTP/1.1.
+   *
+   * @example
+   * ```ts
+   * import { EtcdClient } from "@kvwire/kvwire/etcd";
+   * await using etcd = new EtcdClient({ protocol: "gateway" });
+   * ```
+   */
+  protocol?: "grpc" | "gateway";
+  /**
+   * gRPC only: milliseconds between liveness PINGs on a connection with calls or streams open
+   * (one unanswered for as long closes it; watches restart elsewhere). Default 30,000; etcd
+   * answers PINGs more frequent than every 5 s with a GOAWAY unless started with a lower
+   * `--grpc-keepalive-min-time`.
+   */
+  keepAliveInterval?: number;
+  /**
    * TLS for every endpoint: `true` for the defaults, or `{ ca, cert, key, serverName }` (a
    * client certificate and key for mutual TLS). The server's certificate is always verified
    * unless `rejectUnauthorized: false` is spelled out. Implied by `https://` endpoints; set

@@ -1,7 +1,7 @@
 // etcd's Cluster service over the gateway (`etcd.cluster`): list, add (as a voter or a
 // learner), remove, update the peer URLs of, and promote members.
 
-import type { CallOptions, Channel } from "./channel.ts";
+import type { CallOptions, EtcdChannel } from "./channel.ts";
 import type { Member } from "./client_options.ts";
 import { int, list } from "./kv.ts";
 
@@ -26,10 +26,10 @@ export interface MemberAdded {
  * ```
  */
 export class ClusterAdmin {
-  readonly #channel: Channel;
+  readonly #channel: EtcdChannel;
 
   /** The service over `channel`. */
-  constructor(channel: Channel) {
+  constructor(channel: EtcdChannel) {
     this.#channel = channel;
   }
 

@@ -3,7 +3,7 @@
 // as a single read without going through raft. One HTTP request instead of many.
 
 import { RemoteProtocolError, TimeoutError } from "../core/errors.ts";
-import type { Channel, Decode } from "./channel.ts";
+import type { Decode, EtcdChannel } from "./channel.ts";
 import { expectKind } from "./kv.ts";
 
 /** The most operations etcd accepts in one txn by default (its `--max-txn-ops`). */
@@ -53,7 +53,7 @@ export interface ReadCoalescerOptions {
  * ```
  */
 export class ReadCoalescer {
-  readonly #channel: Channel;
+  readonly #channel: EtcdChannel;
   readonly #timeout: number;
   readonly #maxOps: number;
   /** Reads waiting for the flush: [linearizable, serializable]. */
@@ -61,7 +61,7 @@ export class ReadCoalescer {
   #scheduled = false;
 
   /** Creates a coalescer sending through `channel`. */
-  constructor(channel: Channel, options: ReadCoalescerOptions = {}) {
+  constructor(channel: EtcdChannel, options: ReadCoalescerOptions = {}) {
     this.#channel = channel;
     this.#timeout = options.requestTimeout ?? 30_000;
     this.#maxOps = Math.max(1, options.maxOps ?? MAX_TXN_OPS);

@@ -6,7 +6,18 @@ import type { EventHub } from "../core/events.ts";
 import { type ConnectionState, type ConnectionStats, describeError } from "../core/observe.ts";
 import type { Address } from "./channel.ts";
 import type { EtcdEvents } from "./events.ts";
-import type { ConnectionPool, Http1Driver } from "./pool.ts";
+
+/** A connection as an endpoint counts it: its bytes. */
+export interface CountedConnection {
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+}
+
+/** An endpoint's unary calls: in flight, and waiting for a connection. */
+export interface EndpointLoad {
+  readonly inFlight: number;
+  readonly waiting: number;
+}
 
 /**
  * An endpoint: one member of the client in events and stats.
@@ -27,7 +38,7 @@ import type { ConnectionPool, Http1Driver } from "./pool.ts";
  */
 export class Endpoint {
   /** Connections for unary calls (set by the channel). */
-  pool!: ConnectionPool;
+  load: EndpointLoad = { inFlight: 0, waiting: 0 };
   /** Skipped until this time (ms since the epoch) after a failure. */
   downUntil = 0;
   /** `etcd host:port`, for messages. */
@@ -36,8 +47,8 @@ export class Endpoint {
   readonly name: string;
   readonly #backoff = new Backoff({ initialDelay: 100, maxDelay: 2000 });
   readonly #events: EventHub<EtcdEvents>;
-  readonly #drivers = new Set<Http1Driver>();
-  readonly #streams = new Set<Http1Driver>();
+  readonly #drivers = new Set<CountedConnection>();
+  readonly #streams = new Set<CountedConnection>();
   #state: ConnectionState = "idle";
   #everReady = false;
   #failures = 0;
@@ -68,7 +79,7 @@ export class Endpoint {
   }
 
   /** A connection opened (`dedicated`: it carries one stream or blocking call). */
-  opened(driver: Http1Driver, dedicated: boolean): void {
+  opened(driver: CountedConnection, dedicated: boolean): void {
     this.#drivers.add(driver);
     if (dedicated) this.#streams.add(driver);
     if (this.#events.has("connect")) {
@@ -78,7 +89,7 @@ export class Endpoint {
   }
 
   /** A connection closed: its bytes are kept. */
-  closed(driver: Http1Driver): void {
+  closed(driver: CountedConnection): void {
     if (!this.#drivers.delete(driver)) return;
     this.#streams.delete(driver);
     this.#retiredIn += driver.bytesIn;
@@ -136,8 +147,8 @@ export class Endpoint {
     const stats: ConnectionStats = {
       address: this.name,
       state: this.#state,
-      inFlight: this.pool.inFlight + this.#streams.size,
-      queued: this.pool.waiting,
+      inFlight: this.load.inFlight + this.#streams.size,
+      queued: this.load.waiting,
       reconnects: this.#reconnects,
       bytesIn,
       bytesOut,

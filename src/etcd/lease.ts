@@ -1,7 +1,7 @@
-// v3 leases over the gateway (/v3/lease/grant, /keepalive, /revoke, /timetolive): a lease
+// v3 leases by gateway path (/v3/lease/grant, /keepalive, /revoke, /timetolive): a lease
 // object with a keep-alive loop and a `lost` signal for when it can no longer be kept.
 
-import type { CallOptions, Channel } from "./channel.ts";
+import type { CallOptions, EtcdChannel } from "./channel.ts";
 import { EtcdError, EtcdLeaseLostError } from "./errors.ts";
 import { int, num } from "./kv.ts";
 
@@ -46,7 +46,7 @@ export class Lease {
   readonly ttl: number;
   /** Resolves once the lease is lost (never rejects; never resolves after revoke/release). */
   readonly lost: Promise<EtcdLeaseLostError>;
-  readonly #channel: Channel;
+  readonly #channel: EtcdChannel;
   readonly #controller = new AbortController();
   #resolveLost!: (error: EtcdLeaseLostError) => void;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -56,7 +56,7 @@ export class Lease {
 
   /** Grants a lease and starts its keep-alive loop (unless `keepAlive: false`). */
   static async grant(
-    channel: Channel,
+    channel: EtcdChannel,
     ttl: number,
     options: LeaseOptions & CallOptions = {},
   ): Promise<Lease> {
@@ -80,7 +80,7 @@ export class Lease {
     return lease;
   }
 
-  private constructor(channel: Channel, id: bigint, ttl: number) {
+  private constructor(channel: EtcdChannel, id: bigint, ttl: number) {
     this.#channel = channel;
     this.id = id;
     this.ttl = ttl;

@@ -1,9 +1,9 @@
-// Distributed lock and leader election through the gateway's v3lock and v3election services
+// Distributed lock and leader election through etcd's v3lock and v3election services
 // (/v3/lock/lock, /v3/lock/unlock, /v3/election/*), each bound to a kept-alive lease;
 // `observe` follows the leader with a prefix watch (observe.ts).
 
 import { base64Encode } from "./base64.ts";
-import type { CallOptions, Channel } from "./channel.ts";
+import type { CallOptions, EtcdChannel } from "./channel.ts";
 import { EtcdError } from "./errors.ts";
 import { b64, type Bytes, int, text, toBytes } from "./kv.ts";
 import { Lease } from "./lease.ts";
@@ -38,13 +38,13 @@ export class Lock {
   readonly key: Uint8Array;
   /** The lease that keeps the lock. */
   readonly lease: Lease;
-  readonly #channel: Channel;
+  readonly #channel: EtcdChannel;
   readonly #ownsLease: boolean;
   #released = false;
 
   /** Waits for the lock. Prefer `EtcdClient.lock`. */
   static async acquire(
-    channel: Channel,
+    channel: EtcdChannel,
     name: Uint8Array,
     options: LockOptions = {},
   ): Promise<Lock> {
@@ -66,7 +66,7 @@ export class Lock {
     }
   }
 
-  private constructor(channel: Channel, key: Uint8Array, lease: Lease, ownsLease: boolean) {
+  private constructor(channel: EtcdChannel, key: Uint8Array, lease: Lease, ownsLease: boolean) {
     this.#channel = channel;
     this.key = key;
     this.lease = lease;
@@ -133,11 +133,11 @@ export interface Leader {
  * ```
  */
 export class Election {
-  readonly #channel: Channel;
+  readonly #channel: EtcdChannel;
   readonly #name: Uint8Array;
 
   /** Prefer `EtcdClient.election`. */
-  constructor(channel: Channel, name: Uint8Array) {
+  constructor(channel: EtcdChannel, name: Uint8Array) {
     this.#channel = channel;
     this.#name = name;
   }
@@ -232,12 +232,12 @@ export class Leadership {
   readonly key: LeaderKey;
   /** The lease behind it. */
   readonly lease: Lease;
-  readonly #channel: Channel;
+  readonly #channel: EtcdChannel;
   readonly #ownsLease: boolean;
   #resigned = false;
 
   /** Created by `Election.campaign`. */
-  constructor(channel: Channel, key: LeaderKey, lease: Lease, ownsLease: boolean) {
+  constructor(channel: EtcdChannel, key: LeaderKey, lease: Lease, ownsLease: boolean) {
     this.#channel = channel;
     this.key = key;
     this.lease = lease;

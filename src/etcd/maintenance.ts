@@ -1,9 +1,9 @@
-// etcd's Maintenance service over the gateway (`etcd.maintenance`): status, alarms,
-// defragment, hash, leadership transfer and the snapshot as a stream of chunks.
+// etcd's Maintenance service (`etcd.maintenance`): status, alarms, defragment, hash, hashKV
+// (gRPC only), leadership transfer and the snapshot as a stream of chunks.
 
 import { AbortedError } from "../core/errors.ts";
 import { invalidAnswer, parseJson } from "./answer.ts";
-import type { CallOptions, Channel } from "./channel.ts";
+import type { CallOptions, EtcdChannel } from "./channel.ts";
 import type { MemberStatus } from "./client_options.ts";
 import { EtcdError, etcdErrorFromJson } from "./errors.ts";
 import { b64, headerRevision, int, list, num } from "./kv.ts";
@@ -35,10 +35,10 @@ const idempotent = (options: CallOptions): CallOptions => ({ ...options, idempot
  * ```
  */
 export class Maintenance {
-  readonly #channel: Channel;
+  readonly #channel: EtcdChannel;
 
   /** The service over `channel`. */
-  constructor(channel: Channel) {
+  constructor(channel: EtcdChannel) {
     this.#channel = channel;
   }
 
@@ -109,16 +109,48 @@ export class Maintenance {
     await this.#channel.call("/v3/maintenance/defragment", {}, idempotent(options));
   }
 
-  /**
-   * The hash of the member's whole backend (for corruption checks; not for comparing members).
-   * HashKV is not offered: etcd 3.4's gateway routes its path to Hash.
-   */
+  /** The hash of the member's whole backend (for corruption checks; not for comparing members). */
   async hash(options: CallOptions = {}): Promise<number> {
     return await this.#channel.call(
       "/v3/maintenance/hash",
       {},
       idempotent(options),
       (json) => num(json.hash),
+    );
+  }
+
+  /**
+   * The hash of the member's keys (MVCC history) up to `revision` (default: the newest), and
+   * the compaction revision it started from; equal on members that agree up to `revision`.
+   * gRPC only (`protocol: "grpc"`): etcd 3.4's gateway routes this path to Hash, so on the
+   * gateway it is a `TypeError` before anything is sent.
+   *
+   * @example
+   * ```ts
+   * import { EtcdClient } from "@kvwire/kvwire/etcd";
+   * await using etcd = new EtcdClient();
+   * const { hash, compactRevision } = await etcd.maintenance.hashKV();
+   * ```
+   */
+  async hashKV(
+    revision?: bigint,
+    options: CallOptions = {},
+  ): Promise<{ hash: number; compactRevision: bigint; revision: bigint }> {
+    if (this.#channel.protocol !== "grpc") {
+      throw new TypeError('maintenance.hashKV needs protocol: "grpc" (the gateway has no HashKV)');
+    }
+    if (revision !== undefined && (typeof revision !== "bigint" || revision < 0n)) {
+      throw new RangeError("revision must be a non-negative bigint");
+    }
+    return await this.#channel.call(
+      "/v3/maintenance/hashkv",
+      revision === undefined ? {} : { revision: String(revision) },
+      idempotent(options),
+      (json) => ({
+        hash: num(json.hash),
+        compactRevision: int(json.compact_revision as string | undefined),
+        revision: int((json.header as { revision?: string } | undefined)?.revision),
+      }),
     );
   }
 

@@ -1,7 +1,8 @@
 /**
- * etcd clients over HTTP/1.1, for every runtime: {@link EtcdClient} speaks the v3 API through
- * etcd's JSON gateway (KV, txn, leases, watch, lock, election, auth, failover) and
- * {@link EtcdV2Client} the v2 keys API. The HTTP/1.1 machine underneath is exported too.
+ * etcd clients for every runtime: {@link EtcdClient} speaks the v3 API (KV, txn, leases,
+ * watch, lock, election, auth, admin, failover) over native gRPC ({@link GrpcChannel}) or
+ * etcd's JSON gateway over HTTP/1.1 ({@link Channel}), and {@link EtcdV2Client} the v2 keys
+ * API over HTTP/1.1. The HTTP/1.1 machine underneath is exported too.
  *
  * @example
  * ```ts
@@ -40,10 +41,16 @@ export {
   type CallOptions,
   Channel,
   type ChannelOptions,
+  type ChannelStream,
   type ChannelSummary,
   type Decode,
+  type EtcdChannel,
   type EtcdLimits,
+  type StreamOptions,
 } from "./channel.ts";
+export { ChannelBase } from "./channel_base.ts";
+export { GrpcChannel } from "./grpc/channel.ts";
+export type { BidiStream, OpenBidi } from "./grpc/bidi.ts";
 export { ConnectionPool, type Freshness, type Http1Driver } from "./pool.ts";
 export { EtcdClient, type EtcdClientOptions, type Member, type MemberStatus } from "./client.ts";
 export { AuthAdmin, type Permission, PermissionType } from "./auth_admin.ts";

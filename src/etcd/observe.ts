@@ -4,7 +4,7 @@
 import type { Operation } from "../core/instrument.ts";
 import { StreamQueue } from "../core/stream_queue.ts";
 import { base64Encode } from "./base64.ts";
-import type { Channel } from "./channel.ts";
+import type { EtcdChannel } from "./channel.ts";
 import { EtcdCompactedError } from "./errors.ts";
 import { Keys, type KeyValue, rangeRequest, rangeResult } from "./kv.ts";
 import type { Leader } from "./lock.ts";
@@ -55,7 +55,7 @@ const RAW = new Keys();
  */
 export class ElectionObserver implements AsyncIterableIterator<Leader> {
   readonly #queue: StreamQueue<Leader>;
-  readonly #channel: Channel;
+  readonly #channel: EtcdChannel;
   readonly #name: Uint8Array;
   readonly #options: ObserveOptions;
   #watcher: Watcher | undefined;
@@ -68,7 +68,7 @@ export class ElectionObserver implements AsyncIterableIterator<Leader> {
   readonly #op: Operation | undefined;
 
   /** Starts observing at once. Prefer `Election.observe`. */
-  constructor(channel: Channel, name: Uint8Array, options: ObserveOptions = {}) {
+  constructor(channel: EtcdChannel, name: Uint8Array, options: ObserveOptions = {}) {
     this.#op = channel.startOperation("Observe", "stream");
     this.#channel = channel;
     this.#name = name;

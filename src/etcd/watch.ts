@@ -1,12 +1,12 @@
-// v3 watch over the gateway's streamed /v3/watch (one JSON WatchResponse per line) on a
-// dedicated connection, resumed after reconnects and failover from the last revision seen,
+// v3 watch over a channel's /v3/watch stream (one JSON WatchResponse per line: the gateway's
+// streamed answer on a dedicated connection, or a gRPC Watch call), resumed after reconnects and failover from the last revision seen,
 // with a new auth token when the server refuses the one the stream was opened with.
 
 import { Backoff } from "../core/backoff.ts";
 import { ConnectionClosedError } from "../core/errors.ts";
 import type { Operation } from "../core/instrument.ts";
 import { StreamQueue } from "../core/stream_queue.ts";
-import type { Channel } from "./channel.ts";
+import type { EtcdChannel } from "./channel.ts";
 import { invalidAnswer, parseJson } from "./answer.ts";
 import { sleep } from "./wait.ts";
 import { EtcdError, etcdErrorFromJson, watchCancelError } from "./errors.ts";
@@ -121,7 +121,7 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
   /** Resolves with the revision the watch started after, once the server confirmed it. */
   readonly created: Promise<bigint>;
   readonly #queue: StreamQueue<WatchEvent>;
-  readonly #channel: Channel;
+  readonly #channel: EtcdChannel;
   readonly #keys: Keys;
   readonly #range: KeyRange;
   readonly #options: WatchOptions;
@@ -147,7 +147,7 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
    * `Watch` operation of its own.
    */
   constructor(
-    channel: Channel,
+    channel: EtcdChannel,
     keys: Keys,
     range: KeyRange,
     options: WatchOptions = {},

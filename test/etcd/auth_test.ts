@@ -177,7 +177,12 @@ test("auth: in a batch of reads, the one the user may not make fails alone", asy
   await writer.put("pub/b", "2");
   await writer.put("secret/x", "s");
   const log = requestLog();
-  const etcd = new EtcdClient({ endpoints: [endpoint], auth: reader, connect: log.connect });
+  const etcd = new EtcdClient({
+    protocol: "gateway",
+    endpoints: [endpoint],
+    auth: reader,
+    connect: log.connect,
+  });
   clients.push(etcd);
   assert.equal(await etcd.getString("pub/a"), "1"); // authenticated
   log.take();
@@ -200,7 +205,12 @@ test("auth: in a batch of reads, the one the user may not make fails alone", asy
 
 test("auth: a batch of reads sent with an invalidated token re-authenticates once", async () => {
   const log = requestLog();
-  const etcd = new EtcdClient({ endpoints: [endpoint], auth: root, connect: log.connect });
+  const etcd = new EtcdClient({
+    protocol: "gateway",
+    endpoints: [endpoint],
+    auth: root,
+    connect: log.connect,
+  });
   clients.push(etcd);
   await etcd.put("batch/a", "1");
   await etcd.put("batch/b", "2");

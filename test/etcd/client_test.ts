@@ -1,23 +1,32 @@
 // EtcdClient against the real etcd started by the harness (v3 JSON gateway): KV, txn,
 // namespaces, leases, locks, elections, cluster calls, and etcdctl cross-checks.
 
-import { after, test } from "node:test";
+import { after } from "node:test";
 import assert from "node:assert/strict";
 import { EtcdClient } from "../../src/etcd/client.ts";
 import { EtcdError, EtcdLeaseLostError } from "../../src/etcd/errors.ts";
 import { text } from "../../src/etcd/kv.ts";
 import { etcdAddress } from "../_helpers/servers.ts";
+import { type EtcdProtocol, perProtocol } from "../_helpers/etcd_protocols.ts";
 import { etcdctl as runEtcdctl } from "../_helpers/etcdctl.ts";
 
 const addr = await etcdAddress();
 const endpoint = `${addr.host}:${addr.port}`;
-const p = `kvwire-test/${crypto.randomUUID()}/`;
-const etcd = new EtcdClient({ endpoints: [endpoint] });
-after(() => etcd.close());
+// Each test runs once per protocol, with that protocol's client and keys of its own.
+let etcd: EtcdClient;
+let p: string;
+let protocol: EtcdProtocol;
+const runs = perProtocol(endpoint, `kvwire-test/${crypto.randomUUID()}/`, (run) => {
+  ({ etcd, p, protocol } = run);
+});
+const each = runs.each;
+after(async () => {
+  await runs.close();
+});
 
 const etcdctl = (...args: string[]): Promise<string> => runEtcdctl(endpoint, ...args);
 
-test("etcd: put, get, prevKv, binary keys and values, delete", async () => {
+each("etcd: put, get, prevKv, binary keys and values, delete", async () => {
   const first = await etcd.put(`${p}a`, "1");
   assert.ok(first.revision > 0n);
   const second = await etcd.put(`${p}a`, "2", { prevKv: true });
@@ -39,7 +48,7 @@ test("etcd: put, get, prevKv, binary keys and values, delete", async () => {
   assert.equal(await etcd.getString(`${p}missing`), undefined);
 });
 
-test("etcd: ranges with prefix, limit, sort, revision, keysOnly, countOnly, fromKey", async () => {
+each("etcd: ranges with prefix, limit, sort, revision, keysOnly, countOnly, fromKey", async () => {
   const r = `${p}range/`;
   const revs: bigint[] = [];
   for (const k of ["c", "a", "b", "d"]) {
@@ -76,7 +85,7 @@ test("etcd: ranges with prefix, limit, sort, revision, keysOnly, countOnly, from
   assert.equal(gone.deleted, 4n);
 });
 
-test("etcd: txn compares on value, version, revisions and lease; compareAndSwap", async () => {
+each("etcd: txn compares on value, version, revisions and lease; compareAndSwap", async () => {
   const k = `${p}txn`;
   const { revision } = await etcd.put(k, "v1");
   const ok = await etcd.txn({
@@ -113,7 +122,7 @@ test("etcd: txn compares on value, version, revisions and lease; compareAndSwap"
   );
 });
 
-test("etcd: namespaces prefix keys on the way in and strip them on the way out", async () => {
+each("etcd: namespaces prefix keys on the way in and strip them on the way out", async () => {
   const ns = etcd.namespace(`${p}ns/`);
   await ns.put("x", "1");
   assert.equal(await etcd.getString(`${p}ns/x`), "1");
@@ -122,7 +131,7 @@ test("etcd: namespaces prefix keys on the way in and strip them on the way out",
   assert.equal(await ns.getString("x"), "1");
 });
 
-test("etcd: server errors are EtcdError with the gRPC code", async () => {
+each("etcd: server errors are EtcdError with the gRPC code", async () => {
   const error = await etcd.revoke(123456789n).catch((e) => e);
   assert.ok(error instanceof EtcdError);
   assert.equal(error.serverCode, "NOT_FOUND");
@@ -132,7 +141,7 @@ test("etcd: server errors are EtcdError with the gRPC code", async () => {
   assert.equal(future.grpcCode, 11);
 });
 
-test("etcd: leases attach keys, keep alive, and report loss", async () => {
+each("etcd: leases attach keys, keep alive, and report loss", async () => {
   const lease = await etcd.grant(2);
   await etcd.put(`${p}leased`, "x", { lease: lease.id });
   const info = await etcd.timeToLive(lease.id, { keys: true });
@@ -141,7 +150,7 @@ test("etcd: leases attach keys, keep alive, and report loss", async () => {
   assert.ok((await etcd.leases()).includes(lease.id));
   assert.equal(await lease.keepAliveOnce(), 2);
   // Another client revokes it: the keep-alive loop learns the lease is gone.
-  const other = new EtcdClient({ endpoints: [endpoint] });
+  const other = new EtcdClient({ endpoints: [endpoint], protocol });
   await other.revoke(lease.id);
   await other.close();
   const lost = await lease.lost;
@@ -153,7 +162,7 @@ test("etcd: leases attach keys, keep alive, and report loss", async () => {
   await assert.rejects(etcd.grant(0), RangeError);
 });
 
-test("etcd: a kept-alive lease outlives its TTL; revoke deletes its keys", async () => {
+each("etcd: a kept-alive lease outlives its TTL; revoke deletes its keys", async () => {
   await using lease = await etcd.grant(1);
   await etcd.put(`${p}alive`, "x", { lease: lease.id });
   const ttl = await lease.keepAliveOnce();
@@ -172,7 +181,7 @@ test("etcd: a kept-alive lease outlives its TTL; revoke deletes its keys", async
   assert.equal(lease.stopped, true);
 });
 
-test("etcd: locks exclude each other and are released with await using", async () => {
+each("etcd: locks exclude each other and are released with await using", async () => {
   const name = `${p}lock`;
   const order: string[] = [];
   let second: Promise<void> | undefined;
@@ -198,7 +207,7 @@ test("etcd: locks exclude each other and are released with await using", async (
   assert.ok(held.lease.id > 0n);
 });
 
-test("etcd: election campaign, leader, proclaim, resign", async () => {
+each("etcd: election campaign, leader, proclaim, resign", async () => {
   const election = etcd.election(`${p}election`);
   assert.equal(await election.leaderValue(), undefined);
   const term = await election.campaign("node-1", { ttl: 5 });
@@ -209,7 +218,7 @@ test("etcd: election campaign, leader, proclaim, resign", async () => {
   assert.equal(await election.leaderValue(), undefined);
 });
 
-test("etcd: members, status and alarms", async () => {
+each("etcd: members, status and alarms", async () => {
   const members = await etcd.members();
   assert.equal(members.length, 1);
   assert.ok(members[0].clientUrls.some((u) => u.endsWith(`:${addr.port}`)));
@@ -220,7 +229,7 @@ test("etcd: members, status and alarms", async () => {
   assert.deepEqual(await etcd.alarms(), []);
 });
 
-test("etcd: etcdctl reads what kvwire wrote, and the reverse", async () => {
+each("etcd: etcdctl reads what kvwire wrote, and the reverse", async () => {
   await etcd.put(`${p}ctl/from-kvwire`, "héllo");
   assert.equal(await etcdctl("get", "--print-value-only", `${p}ctl/from-kvwire`), "héllo\n");
   await etcdctl("put", `${p}ctl/from-etcdctl`, "wörld");

@@ -16,7 +16,7 @@ const addr = await etcdAddress();
 const endpoint = `${addr.host}:${addr.port}`;
 const p = `kvwire-test/${crypto.randomUUID()}/`;
 const log = requestLog();
-const etcd = new EtcdClient({ endpoints: [endpoint], connect: log.connect });
+const etcd = new EtcdClient({ protocol: "gateway", endpoints: [endpoint], connect: log.connect });
 const plain = new EtcdClient({ endpoints: [endpoint], coalesceReads: false });
 after(async () => {
   await etcd.delete(p, { prefix: true });
@@ -142,7 +142,12 @@ test("coalesce: a read with its own signal or timeout is sent alone; an abort re
 
 test("coalesce: with coalesceReads false each read is its own range request", async () => {
   const own = requestLog();
-  const c = new EtcdClient({ endpoints: [endpoint], connect: own.connect, coalesceReads: false });
+  const c = new EtcdClient({
+    protocol: "gateway",
+    endpoints: [endpoint],
+    connect: own.connect,
+    coalesceReads: false,
+  });
   try {
     const keys = ["a", "b", "c", "d", "missing"];
     const values = await Promise.all(keys.map((k) => c.getString(r + k)));

@@ -111,7 +111,11 @@ const CASES: { name: string; op: Op; body: string }[] = [
 for (const c of CASES) {
   test(`decode: ${c.name} → RemoteProtocolError (sent: true), connection dropped, next call works`, async () => {
     const fake = fakeEtcd(httpResponse(c.body));
-    await using etcd = new EtcdClient({ connect: fake.connect, requestTimeout: 2000 });
+    await using etcd = new EtcdClient({
+      protocol: "gateway",
+      connect: fake.connect,
+      requestTimeout: 2000,
+    });
     await assert.rejects(c.op(etcd), (error: unknown) => {
       assert.ok(error instanceof RemoteProtocolError, `${c.name}: ${error}`);
       assert.equal(error.sent, true);
@@ -124,7 +128,11 @@ for (const c of CASES) {
 
 test("decode: coalesced reads answered by a malformed txn are each sent again, alone", async () => {
   const fake = fakeEtcd(httpResponse('{"succeeded":true,"responses":[]}'));
-  await using etcd = new EtcdClient({ connect: fake.connect, requestTimeout: 2000 });
+  await using etcd = new EtcdClient({
+    protocol: "gateway",
+    connect: fake.connect,
+    requestTimeout: 2000,
+  });
   const values = await Promise.all(["k1", "k2", "k3"].map((k) => etcd.getString(k)));
   assert.deepEqual(values, ["k1", "k2", "k3"].map(seededValue));
   assert.ok(fake.accepted() >= 2, "the connection that carried the bad txn answer was dropped");
@@ -150,7 +158,7 @@ test("decode: a lock whose answer has a bad key is a RemoteProtocolError", async
       }
     })().catch(() => {});
   });
-  await using etcd = new EtcdClient({ connect, requestTimeout: 2000 });
+  await using etcd = new EtcdClient({ protocol: "gateway", connect, requestTimeout: 2000 });
   await assert.rejects(etcd.lock("l", { ttl: 5 }), (error: unknown) => {
     assert.ok(error instanceof RemoteProtocolError, String(error));
     assert.equal(error.sent, true);

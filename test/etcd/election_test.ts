@@ -1,7 +1,7 @@
 // Election.observe against real etcd: leader, next leader after a resign, proclaims, waiting
 // for a first leader, close and break, resumption after the connection is cut, typed errors.
 
-import { after, test } from "node:test";
+import { after } from "node:test";
 import assert from "node:assert/strict";
 import { KvError } from "../../src/core/errors.ts";
 import { EtcdClient } from "../../src/etcd/client.ts";
@@ -9,16 +9,23 @@ import { text } from "../../src/etcd/kv.ts";
 import type { Leader } from "../../src/etcd/lock.ts";
 import type { ElectionObserver } from "../../src/etcd/observe.ts";
 import { startChaosProxy } from "../_helpers/chaos_proxy.ts";
+import { type EtcdProtocol, perProtocol } from "../_helpers/etcd_protocols.ts";
 import { etcdAddress } from "../_helpers/servers.ts";
 
 const addr = await etcdAddress();
 const endpoint = `${addr.host}:${addr.port}`;
-const p = `kvwire-election/${crypto.randomUUID()}/`;
-const etcd = new EtcdClient({ endpoints: [endpoint] });
+// Each test runs once per protocol, with that protocol's client and keys of its own.
+let etcd: EtcdClient;
+let p: string;
+let protocol: EtcdProtocol;
+const runs = perProtocol(endpoint, `kvwire-election/${crypto.randomUUID()}/`, (run) => {
+  ({ etcd, p, protocol } = run);
+});
+const each = runs.each;
 const cleanup: (() => Promise<void> | void)[] = [];
 after(async () => {
   for (const f of cleanup.reverse()) await f();
-  await etcd.close();
+  await runs.close();
 });
 
 /** The observer's next leader; fails the test if none comes within `ms`. */
@@ -36,7 +43,7 @@ async function nextLeader(observer: ElectionObserver, ms = 10_000): Promise<Lead
   }
 }
 
-test("election: observe sees leader A, B after A resigns, and every proclaim", async () => {
+each("election: observe sees leader A, B after A resigns, and every proclaim", async () => {
   const election = etcd.election(`${p}e1`);
   const a = await election.campaign("A", { ttl: 10 });
   await using observer = election.observe();
@@ -63,7 +70,7 @@ test("election: observe sees leader A, B after A resigns, and every proclaim", a
   await b.resign();
 });
 
-test("election: observe waits for a first leader; close() ends the iteration", async () => {
+each("election: observe waits for a first leader; close() ends the iteration", async () => {
   const election = etcd.election(`${p}e2`);
   const observer = election.observe();
   const pending = nextLeader(observer);
@@ -78,7 +85,7 @@ test("election: observe waits for a first leader; close() ends the iteration", a
   await term.resign();
 });
 
-test("election: break and an aborted signal end the observation", async () => {
+each("election: break and an aborted signal end the observation", async () => {
   const election = etcd.election(`${p}e3`);
   await using term = await election.campaign("x", { ttl: 10 });
   const observer = election.observe();
@@ -96,10 +103,10 @@ test("election: break and an aborted signal end the observation", async () => {
   await term.proclaim("y"); // nothing listens any more: no error anywhere
 });
 
-test("election: observe resumes after the connection is cut", async () => {
+each("election: observe resumes after the connection is cut", async () => {
   const proxy = await startChaosProxy(addr);
   cleanup.push(() => proxy.stop());
-  const viaProxy = new EtcdClient({ endpoints: [`${proxy.host}:${proxy.port}`] });
+  const viaProxy = new EtcdClient({ endpoints: [`${proxy.host}:${proxy.port}`], protocol });
   cleanup.push(() => viaProxy.close());
   const election = etcd.election(`${p}e4`);
   await using term = await election.campaign("v1", { ttl: 10 });
@@ -115,11 +122,11 @@ test("election: observe resumes after the connection is cut", async () => {
   assert.ok(observer.reconnects >= 1, `reconnects: ${observer.reconnects}`);
 });
 
-test("election: observe reports an unreachable cluster as a typed error", async () => {
+each("election: observe reports an unreachable cluster as a typed error", async () => {
   const proxy = await startChaosProxy(addr);
   const port = proxy.port;
   await proxy.stop(); // nothing listens on `port` any more
-  const dead = new EtcdClient({ endpoints: [`127.0.0.1:${port}`], requestTimeout: 300 });
+  const dead = new EtcdClient({ endpoints: [`127.0.0.1:${port}`], requestTimeout: 300, protocol });
   cleanup.push(() => dead.close());
   const observer = dead.election(`${p}e5`).observe();
   const error = await observer.next().catch((e) => e);

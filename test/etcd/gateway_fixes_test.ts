@@ -56,7 +56,7 @@ test("v2 on a server without the v2 API: EtcdV2DisabledError naming --enable-v2"
 test("an error status with a non-JSON body is a server error naming the status (v3, v2)", async () => {
   const { port, server } = await plainServer("502 Bad Gateway", "upstream is down");
   try {
-    await using v3 = new EtcdClient({ endpoints: [`127.0.0.1:${port}`] });
+    await using v3 = new EtcdClient({ protocol: "gateway", endpoints: [`127.0.0.1:${port}`] });
     await assert.rejects(v3.get("k"), (error: Error) => {
       assert.ok(error instanceof EtcdError, `${error.name}: ${error.message}`);
       assert.ok(!(error instanceof RemoteProtocolError));
@@ -78,7 +78,11 @@ test("an error status with a non-JSON body is a server error naming the status (
 
 test("put() with a value that is not a string or bytes is a TypeError before sending", async () => {
   const log = requestLog();
-  await using etcd = new EtcdClient({ endpoints: [endpoint], connect: log.connect });
+  await using etcd = new EtcdClient({
+    protocol: "gateway",
+    endpoints: [endpoint],
+    connect: log.connect,
+  });
   const put = etcd.put as (key: unknown, value: unknown) => Promise<unknown>;
   await assert.rejects(put.call(etcd, "fixes/n", 42), {
     name: "TypeError",
@@ -91,7 +95,7 @@ test("put() with a value that is not a string or bytes is a TypeError before sen
 
 test("a refused connection fails fast, and moves on to the next endpoint", async () => {
   const dead = await closedPort();
-  await using alone = new EtcdClient({ endpoints: [`127.0.0.1:${dead}`] }); // 30 s deadline
+  await using alone = new EtcdClient({ protocol: "gateway", endpoints: [`127.0.0.1:${dead}`] }); // 30 s deadline
   const started = Date.now();
   await assert.rejects(alone.get("k"), (error: Error) => {
     assert.ok(error instanceof KvError && error.code === "CONNECT_FAILED", error.message);
@@ -99,7 +103,10 @@ test("a refused connection fails fast, and moves on to the next endpoint", async
     return true;
   });
   assert.ok(Date.now() - started < 2000, `failed after ${Date.now() - started} ms`);
-  await using both = new EtcdClient({ endpoints: [`127.0.0.1:${dead}`, endpoint] });
+  await using both = new EtcdClient({
+    protocol: "gateway",
+    endpoints: [`127.0.0.1:${dead}`, endpoint],
+  });
   await both.put("fixes/moved", "yes");
   assert.equal(await both.getString("fixes/moved"), "yes");
 });
@@ -111,6 +118,7 @@ test("a burst of calls after every token was invalidated fetches one new token",
     await etcdctl(at, "user", "add", "root:burst-pw");
     await etcdctl(at, "auth", "enable");
     await using etcd = new EtcdClient({
+      protocol: "gateway",
       endpoints: [at],
       auth: { username: "root", password: "burst-pw" },
     });

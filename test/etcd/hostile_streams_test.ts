@@ -48,7 +48,7 @@ for (
     );
     const restarts: WatchRestart[] = [];
     const rejections = await collectUnhandledRejections(async () => {
-      await using etcd = new EtcdClient({ endpoints: [endpoint] });
+      await using etcd = new EtcdClient({ protocol: "gateway", endpoints: [endpoint] });
       let restarted!: () => void;
       const once = new Promise<void>((resolve) => (restarted = resolve));
       await using watcher = etcd.watch("k1", {
@@ -75,7 +75,7 @@ test("watch: an exception thrown by onRestart ends the watch with it", async () 
       ? { kind: "replace", at: 0, bytes: watchStart(CREATED), then: "close" }
       : { kind: "none" }
   );
-  await using etcd = new EtcdClient({ endpoints: [endpoint] });
+  await using etcd = new EtcdClient({ protocol: "gateway", endpoints: [endpoint] });
   const boom = new Error("stop here");
   await using watcher = etcd.watch("k1", {
     onRestart: () => {
@@ -94,6 +94,7 @@ test("lease: a keep-alive loop whose server goes silent loses the lease in time"
     );
     try {
       await using etcd = new EtcdClient({
+        protocol: "gateway",
         endpoints: [`${silent.host}:${silent.port}`],
         maxConnections: 1,
       });
@@ -112,7 +113,11 @@ test("lease: a keep-alive loop whose server goes silent loses the lease in time"
 
 test("lock: waiting on a silent connection, then aborted: a typed error, nothing escapes", async () => {
   const rejections = await collectUnhandledRejections(async () => {
-    await using etcd = new EtcdClient({ endpoints: [endpoint], requestTimeout: 1000 });
+    await using etcd = new EtcdClient({
+      protocol: "gateway",
+      endpoints: [endpoint],
+      requestTimeout: 1000,
+    });
     const first = server.accepted;
     // The grant goes on the first connection; the lock's own connection goes silent.
     server.setFaults((i) => (i === first + 1 ? { kind: "silent" } : { kind: "none" }));
@@ -129,21 +134,29 @@ test("lock: waiting on a silent connection, then aborted: a typed error, nothing
 });
 
 test("limits: maxResponseBytes refuses a larger answer; bad limits are a RangeError", async () => {
-  await using etcd = new EtcdClient({ endpoints: [endpoint], maxResponseBytes: 40 });
+  await using etcd = new EtcdClient({
+    protocol: "gateway",
+    endpoints: [endpoint],
+    maxResponseBytes: 40,
+  });
   await assert.rejects(etcd.put("w", "v"), (error: unknown) => {
     assert.ok(error instanceof ConnectionClosedError && error.sent, String(error));
     assert.ok(error.cause instanceof RemoteProtocolError);
     assert.match(error.cause.message, /exceeds the limit of 40 bytes/);
     return true;
   });
-  assert.throws(() => new EtcdClient({ maxResponseBytes: 0 }), RangeError);
-  assert.throws(() => new EtcdClient({ silenceTimeout: -1 }), /silenceTimeout/);
+  assert.throws(() => new EtcdClient({ protocol: "gateway", maxResponseBytes: 0 }), RangeError);
+  assert.throws(
+    () => new EtcdClient({ protocol: "gateway", silenceTimeout: -1 }),
+    /silenceTimeout/,
+  );
 });
 
 test("silenceTimeout: a silent connection is dropped early and the read runs on a new one", async () => {
   const first = server.accepted;
   server.setFaults((i) => (i === first ? { kind: "silent" } : { kind: "none" }));
   await using etcd = new EtcdClient({
+    protocol: "gateway",
     endpoints: [endpoint],
     requestTimeout: 10_000,
     silenceTimeout: 150,
@@ -156,7 +169,7 @@ test("silenceTimeout: a silent connection is dropped early and the read runs on 
 test("observe: its watch cut mid-stream restarts, onRestart says so, nothing escapes", async () => {
   const restarts: WatchRestart[] = [];
   const rejections = await collectUnhandledRejections(async () => {
-    await using etcd = new EtcdClient({ endpoints: [endpoint] });
+    await using etcd = new EtcdClient({ protocol: "gateway", endpoints: [endpoint] });
     const first = server.accepted;
     // Connection `first` answers the candidates' range; `first + 1` carries the watch.
     server.setFaults((i) =>

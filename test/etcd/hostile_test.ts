@@ -96,6 +96,7 @@ async function runCase(ops: Op[], fault: Fault): Promise<void> {
   const first = server.accepted;
   server.setFaults((i) => (i === first ? fault : { kind: "none" }));
   await using etcd = new EtcdClient({
+    protocol: "gateway",
     endpoints: [`${server.host}:${server.port}`],
     requestTimeout: TIMEOUT,
     maxConnections: 1, // every request goes through the faulty connection first
@@ -170,7 +171,10 @@ test("hostile gateway: a pre-sent answer is never handed to the next read", asyn
   server.setFaults((
     i,
   ) => (i === first ? { kind: "presend", bytes: rangeAnswer("k1") } : { kind: "none" }));
-  await using etcd = new EtcdClient({ endpoints: [`${server.host}:${server.port}`] });
+  await using etcd = new EtcdClient({
+    protocol: "gateway",
+    endpoints: [`${server.host}:${server.port}`],
+  });
   // Today's bug: getString("k2") answered with k1's value from a response sent before any request.
   await assert.rejects(etcd.getString("k2", { timeout: 1000 }), RemoteProtocolError);
   assert.equal(await etcd.getString("k2"), seededValue("k2"));
@@ -185,7 +189,10 @@ test("hostile gateway: an absurd chunk size fails the connection at once, holdin
         ? { kind: "replace", at: 0, bytes: ABSURD[1], then: "continue" }
         : { kind: "none" }
     );
-    await using etcd = new EtcdClient({ endpoints: [`${server.host}:${server.port}`] });
+    await using etcd = new EtcdClient({
+      protocol: "gateway",
+      endpoints: [`${server.host}:${server.port}`],
+    });
     const started = Date.now();
     if (i % 2 === 0) {
       // A read fails on the poisoned connection at the chunk size and runs again on a new one.
@@ -212,6 +219,7 @@ test("hostile gateway: a silent endpoint is dropped and marked down; the client 
     const first = server.accepted;
     server.setFaults((i) => (i >= first ? { kind: "silent" } : { kind: "none" }));
     await using etcd = new EtcdClient({
+      protocol: "gateway",
       endpoints: [`${server.host}:${server.port}`, `${healthy.host}:${healthy.port}`],
       requestTimeout: TIMEOUT,
     });

@@ -27,6 +27,22 @@ function field(json: string, name: string): bigint {
   return BigInt(match[1]);
 }
 
+test("maintenance: hashKV (gRPC) agrees with etcdctl endpoint hashkv; refused on the gateway", async () => {
+  await etcd.put("m/hkv", "1");
+  const ours = await etcd.maintenance.hashKV();
+  const ctl = await etcdctl(endpoint, "endpoint", "hashkv", "-w", "json");
+  assert.equal(BigInt(ours.hash), field(ctl, "hash"));
+  assert.equal(ours.compactRevision, -1n, "nothing compacted on this server");
+  const before = await etcd.maintenance.hashKV(ours.revision);
+  assert.equal(before.hash, ours.hash, "the hash up to a revision is stable");
+  await etcd.put("m/hkv", "2");
+  assert.notEqual((await etcd.maintenance.hashKV()).hash, ours.hash, "a write changes it");
+  assert.equal((await etcd.maintenance.hashKV(ours.revision)).hash, ours.hash);
+  await assert.rejects(etcd.maintenance.hashKV(-1n), RangeError);
+  await using gateway = new EtcdClient({ endpoints: [endpoint], protocol: "gateway" });
+  await assert.rejects(gateway.maintenance.hashKV(), /needs protocol: "grpc"/);
+});
+
 test("maintenance: status agrees with etcdctl; hash follows writes", async () => {
   await etcd.put("m/a", "1");
   const status = await etcd.maintenance.status();

@@ -97,7 +97,7 @@ function assertNoSecrets(what: string, value: unknown, secrets: string[]): void 
 
 test("etcd secrets: clients, views, leases, locks, elections and watchers never show them", async () => {
   const log = requestLog();
-  const etcd = client({ connect: log.connect });
+  const etcd = client({ protocol: "gateway", connect: log.connect });
   await etcd.put("secrets/k", "v");
   const token = /\r\nAuthorization: (\S+)\r\n/.exec(log.written.join(""))?.[1];
   assert.ok(token !== undefined && token.length > 8, "the client sent a token");
@@ -176,7 +176,12 @@ test("etcd secrets: a garbled authenticate answer does not quote the token", asy
   await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", resolve));
   const { port } = fake.address() as net.AddressInfo;
   try {
-    const etcd = client({ endpoints: [`127.0.0.1:${port}`], tls: undefined, requestTimeout: 500 });
+    const etcd = client({
+      protocol: "gateway",
+      endpoints: [`127.0.0.1:${port}`],
+      tls: undefined,
+      requestTimeout: 500,
+    });
     const error = await etcd.get("k").catch((e: unknown) => e);
     assert.ok(error instanceof KvError, String(error));
     assert.ok(

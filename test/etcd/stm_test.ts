@@ -1,24 +1,29 @@
 // etcd.stm against a real etcd 3.4: concurrent increments never lose one, and each isolation
 // level conflicts exactly where etcd's `concurrency` package says (reads, snapshot writes).
 
-import { after, test } from "node:test";
+import { after } from "node:test";
 import assert from "node:assert/strict";
 import { EtcdClient } from "../../src/etcd/client.ts";
 import { EtcdError } from "../../src/etcd/errors.ts";
 import type { StmOptions } from "../../src/etcd/stm.ts";
+import { perProtocol } from "../_helpers/etcd_protocols.ts";
 import { etcdAddress } from "../_helpers/servers.ts";
 
 const addr = await etcdAddress();
-const etcd = new EtcdClient({ endpoints: [`${addr.host}:${addr.port}`] });
+// Each test runs once per protocol (the client running the STM); `other` interferes.
+let etcd: EtcdClient;
+let p: string;
+const runs = perProtocol(`${addr.host}:${addr.port}`, `stm-${crypto.randomUUID()}/`, (run) => {
+  ({ etcd, p } = run);
+});
 const other = new EtcdClient({ endpoints: [`${addr.host}:${addr.port}`] });
-const p = `stm-${crypto.randomUUID()}/`;
 after(async () => {
-  await etcd.close();
+  await runs.close();
   await other.close();
 });
 
 for (const isolation of ["SerializableSnapshot", "Serializable", "RepeatableReads"] as const) {
-  test(`stm ${isolation}: 6 concurrent increments all count`, async () => {
+  runs.each(`stm ${isolation}: 6 concurrent increments all count`, async () => {
     const key = `${p}counter-${isolation}`;
     const runs = await Promise.all(Array.from({ length: 6 }, () =>
       etcd.stm(async (tx) => {
@@ -50,42 +55,51 @@ async function conflictRun(
   return attempts;
 }
 
-test("stm: a key read and changed before the commit reruns, except under ReadCommitted", async () => {
-  const changeRead = (at: string): Promise<unknown> => other.put(`${at}a`, crypto.randomUUID());
-  assert.equal(await conflictRun("SerializableSnapshot", changeRead), 2);
-  assert.equal(await conflictRun("RepeatableReads", changeRead), 2);
-  assert.equal(await conflictRun("ReadCommitted", changeRead), 1);
-});
+runs.each(
+  "stm: a key read and changed before the commit reruns, except under ReadCommitted",
+  async () => {
+    const changeRead = (at: string): Promise<unknown> => other.put(`${at}a`, crypto.randomUUID());
+    assert.equal(await conflictRun("SerializableSnapshot", changeRead), 2);
+    assert.equal(await conflictRun("RepeatableReads", changeRead), 2);
+    assert.equal(await conflictRun("ReadCommitted", changeRead), 1);
+  },
+);
 
-test("stm: a blind write over a key changed since the snapshot reruns only SerializableSnapshot", async () => {
-  const changeWritten = (at: string): Promise<unknown> => other.put(`${at}w`, "theirs");
-  assert.equal(await conflictRun("SerializableSnapshot", changeWritten), 2);
-  assert.equal(await conflictRun("Serializable", changeWritten), 1);
-  assert.equal(await conflictRun("RepeatableReads", changeWritten), 1);
-});
+runs.each(
+  "stm: a blind write over a key changed since the snapshot reruns only SerializableSnapshot",
+  async () => {
+    const changeWritten = (at: string): Promise<unknown> => other.put(`${at}w`, "theirs");
+    assert.equal(await conflictRun("SerializableSnapshot", changeWritten), 2);
+    assert.equal(await conflictRun("Serializable", changeWritten), 1);
+    assert.equal(await conflictRun("RepeatableReads", changeWritten), 1);
+  },
+);
 
-test("stm: Serializable reads see the first read's revision; own writes are read back", async () => {
-  await etcd.put(`${p}snap/x`, "1");
-  await etcd.put(`${p}snap/y`, "1");
-  const seen: (string | undefined)[][] = [];
-  let first = true;
-  await etcd.stm(async (tx) => {
-    const x = await tx.get(`${p}snap/x`);
-    if (first) {
-      first = false;
-      await other.put(`${p}snap/y`, "2");
-    }
-    const y = await tx.get(`${p}snap/y`);
-    tx.put(`${p}snap/z`, "new");
-    seen.push([x, y, await tx.get(`${p}snap/z`)]);
-  }, { isolation: "Serializable" });
-  assert.deepEqual(seen, [
-    ["1", "1", "new"], // y as of x's revision: the commit then conflicted on y
-    ["1", "2", "new"],
-  ]);
-});
+runs.each(
+  "stm: Serializable reads see the first read's revision; own writes are read back",
+  async () => {
+    await etcd.put(`${p}snap/x`, "1");
+    await etcd.put(`${p}snap/y`, "1");
+    const seen: (string | undefined)[][] = [];
+    let first = true;
+    await etcd.stm(async (tx) => {
+      const x = await tx.get(`${p}snap/x`);
+      if (first) {
+        first = false;
+        await other.put(`${p}snap/y`, "2");
+      }
+      const y = await tx.get(`${p}snap/y`);
+      tx.put(`${p}snap/z`, "new");
+      seen.push([x, y, await tx.get(`${p}snap/z`)]);
+    }, { isolation: "Serializable" });
+    assert.deepEqual(seen, [
+      ["1", "1", "new"], // y as of x's revision: the commit then conflicted on y
+      ["1", "2", "new"],
+    ]);
+  },
+);
 
-test("stm: deletes apply; endless conflicts end with an ABORTED EtcdError", async () => {
+runs.each("stm: deletes apply; endless conflicts end with an ABORTED EtcdError", async () => {
   await etcd.put(`${p}del`, "x");
   await etcd.stm((tx) => tx.delete(`${p}del`));
   assert.equal(await etcd.getString(`${p}del`), undefined);

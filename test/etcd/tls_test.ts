@@ -6,6 +6,7 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as net from "node:net";
+import * as tls from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTlsFiles, startEtcd, type TlsFiles } from "../../scripts/servers.ts";
@@ -50,6 +51,7 @@ function v2(options: ConstructorParameters<typeof EtcdV2Client>[0]): EtcdV2Clien
 }
 
 const p = `kvwire-tls/${crypto.randomUUID()}/`;
+const PROTOCOLS = ["grpc", "gateway"] as const;
 
 test("etcd tls: an https:// endpoint gets a TLS ClientHello first, never plaintext", async () => {
   const firstBytes: Uint8Array[] = [];
@@ -88,24 +90,26 @@ test("etcd tls: an https:// endpoint gets a TLS ClientHello first, never plainte
   }
 });
 
-test("etcd tls: put, get and watch over https:// with the server's CA", async () => {
-  const etcd = v3({ endpoints: [server.url], tls: { ca } });
-  await using watcher = etcd.watch(`${p}w`);
-  await watcher.created;
-  await etcd.put(`${p}w`, "over tls");
-  assert.equal(await etcd.getString(`${p}w`), "over tls");
-  for await (const event of watcher) {
-    assert.equal(event.type, "put");
-    assert.equal(text(event.kv.value), "over tls");
-    break;
-  }
-  // A bare host:port endpoint with the tls option speaks TLS too.
-  const bare = v3({ endpoints: [`127.0.0.1:${server.port}`], tls: { ca } });
-  assert.equal(await bare.getString(`${p}w`), "over tls");
-  // The certificate names localhost too: verified against the name.
-  const named = v3({ endpoints: [`https://localhost:${server.port}`], tls: { ca } });
-  assert.equal(await named.getString(`${p}w`), "over tls");
-});
+for (const protocol of PROTOCOLS) {
+  test(`etcd tls [${protocol}]: put, get and watch over https:// with the server's CA`, async () => {
+    const etcd = v3({ endpoints: [server.url], tls: { ca }, protocol });
+    await using watcher = etcd.watch(`${p}w${protocol}`);
+    await watcher.created;
+    await etcd.put(`${p}w${protocol}`, "over tls");
+    assert.equal(await etcd.getString(`${p}w${protocol}`), "over tls");
+    for await (const event of watcher) {
+      assert.equal(event.type, "put");
+      assert.equal(text(event.kv.value), "over tls");
+      break;
+    }
+    // A bare host:port endpoint with the tls option speaks TLS too.
+    const bare = v3({ endpoints: [`127.0.0.1:${server.port}`], tls: { ca }, protocol });
+    assert.equal(await bare.getString(`${p}w${protocol}`), "over tls");
+    // The certificate names localhost too: verified against the name.
+    const named = v3({ endpoints: [`https://localhost:${server.port}`], tls: { ca }, protocol });
+    assert.equal(await named.getString(`${p}w${protocol}`), "over tls");
+  });
+}
 
 test("etcd tls: without the server's CA, verification fails with TlsError", async () => {
   const etcd = v3({ endpoints: [server.url] });
@@ -139,20 +143,22 @@ test("etcd tls: the v2 client writes and reads over https://", async () => {
   assert.equal((await client.read(`/${p}v2`)).value, "v2 over tls");
 });
 
-test("etcd mtls: a client certificate signed by the trusted CA is let in", async () => {
-  const etcd = v3({ endpoints: [mutual.url], tls: { ca, cert, key } });
-  await using watcher = etcd.watch(`${p}m`);
-  await watcher.created;
-  await etcd.put(`${p}m`, "mutual");
-  assert.equal(await etcd.getString(`${p}m`), "mutual");
-  for await (const event of watcher) {
-    assert.equal(text(event.kv.value), "mutual");
-    break;
-  }
-  const client = v2({ endpoints: [mutual.url], tls: { ca, cert, key } });
-  await client.write(`/${p}mv2`, "mutual v2");
-  assert.equal((await client.read(`/${p}mv2`)).value, "mutual v2");
-});
+for (const protocol of PROTOCOLS) {
+  test(`etcd mtls [${protocol}]: a client certificate signed by the trusted CA is let in`, async () => {
+    const etcd = v3({ endpoints: [mutual.url], tls: { ca, cert, key }, protocol });
+    await using watcher = etcd.watch(`${p}m${protocol}`);
+    await watcher.created;
+    await etcd.put(`${p}m${protocol}`, "mutual");
+    assert.equal(await etcd.getString(`${p}m${protocol}`), "mutual");
+    for await (const event of watcher) {
+      assert.equal(text(event.kv.value), "mutual");
+      break;
+    }
+    const client = v2({ endpoints: [mutual.url], tls: { ca, cert, key } });
+    await client.write(`/${p}mv2${protocol}`, "mutual v2");
+    assert.equal((await client.read(`/${p}mv2${protocol}`)).value, "mutual v2");
+  });
+}
 
 test("etcd mtls: no client certificate, or one from another CA, is refused", async () => {
   const noCert = v3({ endpoints: [mutual.url], tls: { ca }, requestTimeout: 2000 });
@@ -198,10 +204,33 @@ test("etcd tls: connectors that cannot honour a TLS setting refuse it, never ign
   await refusedBy(v3({ endpoints, connect: workers, tls: { cert, key } }), /mutual TLS/);
   await refusedBy(v2({ endpoints, connect: workers, tls: { cert, key } }), /mutual TLS/);
   await refusedBy(v3({ endpoints, connect: workers, tls: { ca } }), /tls\.ca is not used/);
+  // gRPC over TLS needs ALPN, which Workers sockets cannot negotiate: refused, saying so.
+  await refusedBy(v3({ endpoints, connect: workers }), /cannot negotiate ALPN.*"gateway"/);
   assert.deepEqual(modes, []);
-  await assert.rejects(v3({ endpoints, connect: workers, requestTimeout: 200 }).put("k", "v"));
+  const gateway = v3({ endpoints, connect: workers, protocol: "gateway", requestTimeout: 200 });
+  await assert.rejects(gateway.put("k", "v"));
   assert.equal(modes[0], "on");
   const tunnel = websocketConnector({ url: "ws://127.0.0.1:9/" });
   await refusedBy(v3({ endpoints, connect: tunnel, tls: { cert, key } }), /relay's to configure/);
   await refusedBy(v3({ endpoints, connect: memoryConnector(() => {}) }), /has no TLS/);
+});
+
+test("etcd tls [grpc]: a TLS server that does not select h2 by ALPN is refused, naming the fix", async () => {
+  const plain = tls.createServer({ cert, key }, (socket) => socket.on("error", () => {}));
+  await new Promise<void>((resolve) => plain.listen(0, "127.0.0.1", resolve));
+  const { port } = plain.address() as net.AddressInfo;
+  try {
+    const etcd = v3({
+      endpoints: [`https://127.0.0.1:${port}`],
+      tls: { ca },
+      requestTimeout: 1000,
+    });
+    await assert.rejects(etcd.put(`${p}alpn`, "v"), (e: unknown) => {
+      assert.ok(e instanceof KvError, String(e));
+      assert.match(String(e.message), /did not select HTTP\/2 over TLS \(ALPN none\).*"gateway"/);
+      return true;
+    });
+  } finally {
+    plain.close();
+  }
 });

@@ -2,7 +2,7 @@
 // connection is cut (no gap, no duplicate), compaction reported with its revision, close,
 // progress notifications (on a private server with a 100 ms notify interval).
 
-import { after, test } from "node:test";
+import { after } from "node:test";
 import assert from "node:assert/strict";
 import { startEtcd } from "../../scripts/servers.ts";
 import { EtcdClient } from "../../src/etcd/client.ts";
@@ -11,16 +11,23 @@ import { text } from "../../src/etcd/kv.ts";
 import type { Watcher, WatchEvent } from "../../src/etcd/watch.ts";
 import { type ChaosProxy, startChaosProxy } from "../_helpers/chaos_proxy.ts";
 import { etcdAddress } from "../_helpers/servers.ts";
+import { type EtcdProtocol, perProtocol } from "../_helpers/etcd_protocols.ts";
 import type { EtcdServer } from "../../scripts/servers.ts";
 
 const addr = await etcdAddress();
 const endpoint = `${addr.host}:${addr.port}`;
-const p = `kvwire-watch/${crypto.randomUUID()}/`;
-const etcd = new EtcdClient({ endpoints: [endpoint] });
+// Each test runs once per protocol, with that protocol's client and keys of its own.
+let etcd: EtcdClient;
+let p: string;
+let protocol: EtcdProtocol;
+const runs = perProtocol(endpoint, `kvwire-watch/${crypto.randomUUID()}/`, (run) => {
+  ({ etcd, p, protocol } = run);
+});
+const each = runs.each;
 const cleanup: (() => Promise<void> | void)[] = [];
 after(async () => {
   for (const f of cleanup.reverse()) await f();
-  await etcd.close();
+  await runs.close();
 });
 
 // Compaction is global and the progress interval a server flag: those tests use this server.
@@ -59,7 +66,7 @@ async function take(watcher: Watcher, n: number): Promise<WatchEvent[]> {
   return out;
 }
 
-test("watch: prefix with prevKv sees puts and deletes in order", async () => {
+each("watch: prefix with prevKv sees puts and deletes in order", async () => {
   await using watcher = etcd.watch(`${p}a/`, { prefix: true, prevKv: true });
   const start = await watcher.created;
   assert.ok(start > 0n);
@@ -78,7 +85,7 @@ test("watch: prefix with prevKv sees puts and deletes in order", async () => {
   assert.equal(watcher.nextRevision, r3.revision + 1n);
 });
 
-test("watch: startRevision replays history; filters drop event kinds", async () => {
+each("watch: startRevision replays history; filters drop event kinds", async () => {
   const k = `${p}hist`;
   const a = await etcd.put(k, "1");
   await etcd.delete(k);
@@ -95,7 +102,7 @@ test("watch: startRevision replays history; filters drop event kinds", async () 
   assert.equal(only.kv.modRevision, a.revision + 1n);
 });
 
-test("watch: close() and break end the iteration", async () => {
+each("watch: close() and break end the iteration", async () => {
   const watcher = etcd.watch(`${p}closing`);
   await watcher.created;
   const done = take(watcher, 1);
@@ -108,10 +115,10 @@ test("watch: close() and break end the iteration", async () => {
   assert.deepEqual(await other.next(), { value: undefined, done: true });
 });
 
-test("watch: resumes after the connection is cut, with no gap and no duplicate", async () => {
+each("watch: resumes after the connection is cut, with no gap and no duplicate", async () => {
   const proxy: ChaosProxy = await startChaosProxy(addr);
   cleanup.push(() => proxy.stop());
-  const viaProxy = new EtcdClient({ endpoints: [`${proxy.host}:${proxy.port}`] });
+  const viaProxy = new EtcdClient({ endpoints: [`${proxy.host}:${proxy.port}`], protocol });
   cleanup.push(() => viaProxy.close());
   await using watcher = viaProxy.watch(`${p}resume/`, { prefix: true });
   await watcher.created;
@@ -128,10 +135,10 @@ test("watch: resumes after the connection is cut, with no gap and no duplicate",
   assert.ok(watcher.reconnects >= 1, `reconnects: ${watcher.reconnects}`);
 });
 
-test("watch: a compacted start revision is an EtcdCompactedError with the revision", async () => {
+each("watch: a compacted start revision is an EtcdCompactedError with the revision", async () => {
   // Compaction is global: this runs on a private server so other tests' watches are safe.
   const server = await ownServer();
-  const own = new EtcdClient({ endpoints: [`${server.host}:${server.port}`] });
+  const own = new EtcdClient({ endpoints: [`${server.host}:${server.port}`], protocol });
   cleanup.push(() => own.close());
   const first = await own.put("k", "1");
   await own.put("k", "2");
@@ -148,9 +155,9 @@ test("watch: a compacted start revision is an EtcdCompactedError with the revisi
   assert.equal(text(event.kv.value), "3");
 });
 
-test("watch: progress notifications advance nextRevision on a quiet key", async () => {
+each("watch: progress notifications advance nextRevision on a quiet key", async () => {
   const server = await ownServer();
-  const own = new EtcdClient({ endpoints: [`${server.host}:${server.port}`] });
+  const own = new EtcdClient({ endpoints: [`${server.host}:${server.port}`], protocol });
   cleanup.push(() => own.close());
   const progress: bigint[] = [];
   let target = -1n;
@@ -178,9 +185,9 @@ test("watch: progress notifications advance nextRevision on a quiet key", async 
   assert.equal(event.kv.modRevision, put.revision);
 });
 
-test("watch: an exception in onProgress ends the watch with it", async () => {
+each("watch: an exception in onProgress ends the watch with it", async () => {
   const server = await ownServer();
-  const own = new EtcdClient({ endpoints: [`${server.host}:${server.port}`] });
+  const own = new EtcdClient({ endpoints: [`${server.host}:${server.port}`], protocol });
   cleanup.push(() => own.close());
   const watcher = own.watch(`${p}quiet2`, {
     progressNotify: true,

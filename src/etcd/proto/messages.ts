@@ -265,7 +265,7 @@ export const KeyValue: MessageSpec = [
 ];
 /** mvccpb.Event. */
 export const Event: MessageSpec = [
-  { name: "type", no: 1, kind: "enum" },
+  { name: "type", no: 1, kind: "enum", enumNames: ["PUT", "DELETE"] },
   { name: "kv", no: 2, kind: () => KeyValue },
   { name: "prevKv", no: 3, kind: () => KeyValue },
 ];
@@ -275,8 +275,13 @@ export const RangeRequest: MessageSpec = [
   { name: "rangeEnd", no: 2, kind: "bytes" },
   { name: "limit", no: 3, kind: "int64" },
   { name: "revision", no: 4, kind: "int64" },
-  { name: "sortOrder", no: 5, kind: "enum" },
-  { name: "sortTarget", no: 6, kind: "enum" },
+  { name: "sortOrder", no: 5, kind: "enum", enumNames: ["NONE", "ASCEND", "DESCEND"] },
+  {
+    name: "sortTarget",
+    no: 6,
+    kind: "enum",
+    enumNames: ["KEY", "VERSION", "CREATE", "MOD", "VALUE"],
+  },
   { name: "serializable", no: 7, kind: "bool" },
   { name: "keysOnly", no: 8, kind: "bool" },
   { name: "countOnly", no: 9, kind: "bool" },
@@ -317,8 +322,13 @@ export const DeleteRangeResponse: MessageSpec = [
 ];
 /** etcdserverpb.Compare. */
 export const Compare: MessageSpec = [
-  { name: "result", no: 1, kind: "enum" },
-  { name: "target", no: 2, kind: "enum" },
+  { name: "result", no: 1, kind: "enum", enumNames: ["EQUAL", "GREATER", "LESS", "NOT_EQUAL"] },
+  {
+    name: "target",
+    no: 2,
+    kind: "enum",
+    enumNames: ["VERSION", "CREATE", "MOD", "VALUE", "LEASE"],
+  },
   { name: "key", no: 3, kind: "bytes" },
   { name: "version", no: 4, kind: "int64", oneof: true },
   { name: "createRevision", no: 5, kind: "int64", oneof: true },
@@ -362,35 +372,35 @@ export const CompactionRequest: MessageSpec = [
 export const HeaderOnly: MessageSpec = [header];
 /** etcdserverpb.LeaseGrantRequest. */
 export const LeaseGrantRequest: MessageSpec = [
-  { name: "ttl", no: 1, kind: "int64" },
-  { name: "id", no: 2, kind: "int64" },
+  { name: "ttl", no: 1, kind: "int64", json: "TTL" },
+  { name: "id", no: 2, kind: "int64", json: "ID" },
 ];
 /** etcdserverpb.LeaseGrantResponse. */
 export const LeaseGrantResponse: MessageSpec = [
   header,
-  { name: "id", no: 2, kind: "int64" },
-  { name: "ttl", no: 3, kind: "int64" },
+  { name: "id", no: 2, kind: "int64", json: "ID" },
+  { name: "ttl", no: 3, kind: "int64", json: "TTL" },
   { name: "error", no: 4, kind: "string" },
 ];
 /** LeaseRevokeRequest, LeaseKeepAliveRequest and LeaseStatus: `int64 ID = 1`. */
-export const LeaseId: MessageSpec = [{ name: "id", no: 1, kind: "int64" }];
+export const LeaseId: MessageSpec = [{ name: "id", no: 1, kind: "int64", json: "ID" }];
 /** etcdserverpb.LeaseKeepAliveResponse. */
 export const LeaseKeepAliveResponse: MessageSpec = [
   header,
-  { name: "id", no: 2, kind: "int64" },
-  { name: "ttl", no: 3, kind: "int64" },
+  { name: "id", no: 2, kind: "int64", json: "ID" },
+  { name: "ttl", no: 3, kind: "int64", json: "TTL" },
 ];
 /** etcdserverpb.LeaseTimeToLiveRequest. */
 export const LeaseTimeToLiveRequest: MessageSpec = [
-  { name: "id", no: 1, kind: "int64" },
+  { name: "id", no: 1, kind: "int64", json: "ID" },
   { name: "keys", no: 2, kind: "bool" },
 ];
 /** etcdserverpb.LeaseTimeToLiveResponse. */
 export const LeaseTimeToLiveResponse: MessageSpec = [
   header,
-  { name: "id", no: 2, kind: "int64" },
-  { name: "ttl", no: 3, kind: "int64" },
-  { name: "grantedTtl", no: 4, kind: "int64" },
+  { name: "id", no: 2, kind: "int64", json: "ID" },
+  { name: "ttl", no: 3, kind: "int64", json: "TTL" },
+  { name: "grantedTtl", no: 4, kind: "int64", json: "grantedTTL" },
   { name: "keys", no: 5, kind: "bytes", repeated: true },
 ];
 /** Requests without fields: LeaseLeasesRequest, StatusRequest, WatchProgressRequest. */
@@ -406,7 +416,7 @@ export const WatchCreateRequest: MessageSpec = [
   { name: "rangeEnd", no: 2, kind: "bytes" },
   { name: "startRevision", no: 3, kind: "int64" },
   { name: "progressNotify", no: 4, kind: "bool" },
-  { name: "filters", no: 5, kind: "enum", repeated: true },
+  { name: "filters", no: 5, kind: "enum", repeated: true, enumNames: ["NOPUT", "NODELETE"] },
   { name: "prevKv", no: 6, kind: "bool" },
   { name: "watchId", no: 7, kind: "int64" },
   { name: "fragment", no: 8, kind: "bool" },
@@ -441,24 +451,24 @@ export const AuthenticateResponse: MessageSpec = [header, { name: "token", no: 2
 export const StatusResponse: MessageSpec = [
   header,
   { name: "version", no: 2, kind: "string" },
-  { name: "dbSize", no: 3, kind: "int64" },
+  { name: "dbSize", no: 3, kind: "int64", json: "dbSize" },
   { name: "leader", no: 4, kind: "uint64" },
-  { name: "raftIndex", no: 5, kind: "uint64" },
-  { name: "raftTerm", no: 6, kind: "uint64" },
-  { name: "raftAppliedIndex", no: 7, kind: "uint64" },
+  { name: "raftIndex", no: 5, kind: "uint64", json: "raftIndex" },
+  { name: "raftTerm", no: 6, kind: "uint64", json: "raftTerm" },
+  { name: "raftAppliedIndex", no: 7, kind: "uint64", json: "raftAppliedIndex" },
   { name: "errors", no: 8, kind: "string", repeated: true },
-  { name: "dbSizeInUse", no: 9, kind: "int64" },
-  { name: "isLearner", no: 10, kind: "bool" },
+  { name: "dbSizeInUse", no: 9, kind: "int64", json: "dbSizeInUse" },
+  { name: "isLearner", no: 10, kind: "bool", json: "isLearner" },
 ];
 /** etcdserverpb.MemberListRequest (`linearizable` is etcd 3.5+; older servers ignore it). */
 export const MemberListRequest: MessageSpec = [{ name: "linearizable", no: 1, kind: "bool" }];
 /** etcdserverpb.Member. */
 export const Member: MessageSpec = [
-  { name: "id", no: 1, kind: "uint64" },
+  { name: "id", no: 1, kind: "uint64", json: "ID" },
   { name: "name", no: 2, kind: "string" },
-  { name: "peerUrls", no: 3, kind: "string", repeated: true },
-  { name: "clientUrls", no: 4, kind: "string", repeated: true },
-  { name: "isLearner", no: 5, kind: "bool" },
+  { name: "peerUrls", no: 3, kind: "string", repeated: true, json: "peerURLs" },
+  { name: "clientUrls", no: 4, kind: "string", repeated: true, json: "clientURLs" },
+  { name: "isLearner", no: 5, kind: "bool", json: "isLearner" },
 ];
 /** etcdserverpb.MemberListResponse. */
 export const MemberListResponse: MessageSpec = [

@@ -35,6 +35,13 @@ export interface FieldSpec {
   repeated?: boolean;
   /** Member of a `oneof`: encoded whenever set, even to a default; undefined when absent. */
   oneof?: boolean;
+  /**
+   * The name in the JSON gateway's mapping (the `.proto` field name) when it is not the
+   * snake_case of `name`, such as `ID` or `dbSize`.
+   */
+  json?: string;
+  /** An enum's value names by number, as the JSON mapping spells them. */
+  enumNames?: readonly string[];
 }
 
 /** A message schema: its fields. */
@@ -156,7 +163,16 @@ function wireTypeOf(kind: FieldSpec["kind"]): number {
   return WireType.Varint;
 }
 
-function isDefault(value: unknown): boolean {
+/**
+ * True for a proto3 default (omitted on the wire): absent, 0, false, "" or empty bytes.
+ *
+ * @example
+ * ```ts
+ * import { isDefault } from "./wire.ts";
+ * isDefault(0n); // true
+ * ```
+ */
+export function isDefault(value: unknown): boolean {
   if (value === undefined || value === null) return true;
   if (value === 0 || value === 0n || value === false || value === "") return true;
   return value instanceof Uint8Array && value.length === 0;

@@ -1,0 +1,76 @@
+// The two wire protocols of EtcdClient for test files that run their tests on both: native
+// gRPC (the default) and the JSON gateway. `eachProtocol` registers one test per protocol.
+import { test } from "node:test";
+import { EtcdClient } from "../../src/etcd/client.ts";
+
+/** The protocols, gRPC first. */
+export const ETCD_PROTOCOLS = ["grpc", "gateway"] as const;
+
+/** One of {@link ETCD_PROTOCOLS}. */
+export type EtcdProtocol = (typeof ETCD_PROTOCOLS)[number];
+
+/**
+ * Registers `body` once per protocol, titled `<title> [grpc]` and `<title> [gateway]`.
+ *
+ * @example
+ * ```ts
+ * eachProtocol("etcd: put then get", async (protocol) => {
+ *   await using etcd = new EtcdClient({ protocol });
+ *   await etcd.put("k", "v");
+ * });
+ * ```
+ */
+export function eachProtocol(
+  title: string,
+  body: (protocol: EtcdProtocol) => Promise<void>,
+  options: { timeout?: number } = {},
+): void {
+  for (const protocol of ETCD_PROTOCOLS) {
+    test(`${title} [${protocol}]`, options, () => body(protocol));
+  }
+}
+
+/** What a test of {@link perProtocol} runs with. */
+export interface ProtocolRun {
+  protocol: EtcdProtocol;
+  /** The file's client for this protocol. */
+  etcd: EtcdClient;
+  /** A key prefix of this protocol's own (`<base><protocol>/`). */
+  p: string;
+}
+
+/**
+ * One client per protocol on `endpoint`; `each` registers a test per protocol, calling
+ * `enter` with that protocol's run first (a file sets its `etcd` and `p` from it).
+ *
+ * @example
+ * ```ts
+ * let etcd: EtcdClient;
+ * const runs = perProtocol("127.0.0.1:2379", "t/", (r) => ({ etcd } = r));
+ * runs.each("etcd: get", async () => void await etcd.get("k"));
+ * after(() => runs.close());
+ * ```
+ */
+export function perProtocol(
+  endpoint: string,
+  base: string,
+  enter: (run: ProtocolRun) => void,
+): {
+  each: (title: string, body: () => Promise<void>, options?: { timeout?: number }) => void;
+  close: () => Promise<void>;
+} {
+  const clients = {
+    grpc: new EtcdClient({ endpoints: [endpoint], protocol: "grpc" }),
+    gateway: new EtcdClient({ endpoints: [endpoint], protocol: "gateway" }),
+  };
+  return {
+    each: (title, body, options) =>
+      eachProtocol(title, async (protocol) => {
+        enter({ protocol, etcd: clients[protocol], p: `${base}${protocol}/` });
+        await body();
+      }, options),
+    close: async () => {
+      await Promise.all(Object.values(clients).map((c) => c.close()));
+    },
+  };
+}

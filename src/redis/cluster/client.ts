@@ -5,6 +5,7 @@
 import type { ReplyHandler, RequestOptions } from "../../core/driver.ts";
 import type { ManagedRequestOptions } from "../../core/managed_connection.ts";
 import type { Operation } from "../../core/instrument.ts";
+import type { CacheStats } from "../client_cache.ts";
 import { observability } from "../../core/observability.ts";
 import { type ClientStats, summarizeStats } from "../../core/observe.ts";
 import {
@@ -215,6 +216,25 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
     return summarizeStats([...topology.members(), ...subscribers.stats()], topology.closed);
   }
 
+  /**
+   * The counters of the client-side cache (`clientSideCache`) every node feeds, or undefined
+   * without one.
+   *
+   * @example
+   * ```ts
+   * import { RedisClusterClient } from "@kvwire/kvwire/redis";
+   * await using cluster = await RedisClusterClient.connect({
+   *   nodes: ["127.0.0.1:7000"],
+   *   clientSideCache: { maxEntries: 1000 },
+   * });
+   * await cluster.get("k");
+   * console.log(cluster.cacheStats()?.misses); // 1
+   * ```
+   */
+  cacheStats(): CacheStats | undefined {
+    return this.#shared.topology.cache?.stats();
+  }
+
   /** Starts the Operation of a pipeline (`PIPELINE`) or command; undefined when uninstrumented. */
   startOperation(operation: RedisArg, batchSize?: number): Operation | undefined {
     const instrumenter = this.#shared.observed.instrumenter;
@@ -237,7 +257,13 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
       op = this.startOperation(args[0]);
       endWithSettlement(call, this.#shared.observed.instrumenter, op);
     }
-    this.#dispatch(args, this.#requestOptions, call, op);
+    const cache = this.#shared.topology.cache;
+    const options = this.#requestOptions;
+    if (!cache) this.#dispatch(args, options, call, op);
+    else if (this.#pinned) {
+      cache.noteSent(args); // a per-node view: its writes count, its reads are not cached
+      this.#dispatch(args, options, call, op);
+    } else cache.route(args, call, (command, h) => this.#dispatch(command, options, h, op));
     return promise;
   }
 
@@ -281,6 +307,7 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
     options: ManagedRequestOptions = this.#requestOptions,
   ): Promise<RespValue> {
     const op = this.startOperation(args[0]);
+    this.#shared.topology.cache?.noteSent(args);
     const reply = new Promise<RespValue>((resolve, reject) =>
       this.#dispatch(args as RedisCommand, options, { reply: resolve, fail: reject }, op)
     );
@@ -293,6 +320,7 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
     options: ManagedRequestOptions,
     handler: ReplyHandler<RespValue>,
   ): void {
+    this.#shared.topology.cache?.noteSent(command);
     this.#dispatch(command, options, handler);
   }
 
@@ -479,6 +507,7 @@ class PinnedTarget {
   }
 
   request(args: readonly RedisArg[], options: ManagedRequestOptions = {}): Promise<RespValue> {
+    this.shared.topology.cache?.noteSent(args);
     return this.#node!.conn.request(args as RedisCommand, options, String(args[0]));
   }
 
@@ -503,6 +532,7 @@ class PinnedTarget {
     options: ManagedRequestOptions,
     handler: ReplyHandler<RespValue>,
   ): void {
+    this.shared.topology.cache?.noteSent(command);
     this.#node!.conn.send(command, options, String(command[0]), handler);
   }
 }

@@ -6,6 +6,8 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { RedisClient } from "../../src/redis/client.ts";
 import type { ClientSideCacheOptions } from "../../src/redis/client_cache.ts";
+import { defaultConnect } from "../../src/core/default_connect.ts";
+import type { Connect, Transport } from "../../src/core/transport.ts";
 import { redisAddress } from "../_helpers/servers.ts";
 
 const addr = await redisAddress();
@@ -274,6 +276,85 @@ test("client cache RESP2: the invalidation connection killed: no stale read, the
   await writer.set(k, "3");
   await reader.ping();
   assert.equal(await reader.get(k), "3");
+});
+
+/** A transport whose incoming bytes can be held back (the server's replies wait). */
+class HeldTransport implements Transport {
+  #held = false;
+  #waiting: (() => void)[] = [];
+  constructor(readonly inner: Transport) {}
+  hold(): void {
+    this.#held = true;
+  }
+  release(): void {
+    this.#held = false;
+    for (const resume of this.#waiting.splice(0)) resume();
+  }
+  async read(): Promise<Uint8Array | null> {
+    const chunk = await this.inner.read();
+    if (this.#held) await new Promise<void>((resume) => this.#waiting.push(resume));
+    return chunk;
+  }
+  write(chunk: Uint8Array): boolean {
+    return this.inner.write(chunk);
+  }
+  ready(): Promise<void> {
+    return this.inner.ready();
+  }
+  get bufferedAmount(): number {
+    return this.inner.bufferedAmount;
+  }
+  end(): Promise<void> {
+    return this.inner.end();
+  }
+  close(reason?: Error): void {
+    this.release();
+    this.inner.close(reason);
+  }
+  get closed(): Promise<void> {
+    return this.inner.closed;
+  }
+  get info(): Transport["info"] {
+    return this.inner.info;
+  }
+}
+
+test("client cache RESP2: an invalidation that overtakes a read's reply keeps the reply out of the cache", async () => {
+  const transports: HeldTransport[] = [];
+  const connect: Connect = async (address, options) => {
+    const transport = new HeldTransport(await defaultConnect(address, options));
+    transports.push(transport);
+    return transport;
+  };
+  const reader = await RedisClient.connect({
+    ...addr,
+    protocol: 2,
+    decode: true,
+    clientSideCache: {},
+    connect,
+  });
+  clients.push(reader as RedisClient<unknown>);
+  const writer = await open(2);
+  assert.equal(transports.length, 2, "the data connection, then the invalidation connection");
+  const [data] = transports;
+  const k = key("overtaken");
+  await writer.set(k, "1");
+  const readerId = await reader.send("CLIENT", "ID");
+  data.hold();
+  const read = reader.get(k); // runs on the server; its reply "1" is held back
+  await until(async () => {
+    const list = await writer.send("CLIENT", "LIST", "ID", String(readerId));
+    return / cmd=get /.test(String(list));
+  }, "the server ran the read");
+  const invalidations = reader.cacheStats()!.invalidations;
+  await writer.set(k, "2"); // its invalidation reaches the reader first
+  await until(async () => {
+    await writer.ping(); // a round trip lets the invalidation connection's bytes in
+    return reader.cacheStats()!.invalidations > invalidations;
+  }, "the invalidation");
+  data.release();
+  assert.equal(await read, "1", "the reply ran before the write");
+  assert.equal(await reader.get(k), "2");
 });
 
 /** A small seeded generator, so that a failing interleaving can be replayed. */

@@ -20,7 +20,8 @@ const ALL_KEYS = new Set(["MGET", "SINTER", "SUNION", "SDIFF"]);
 
 /** A cacheable read: the entry's identity and the keys that invalidate it. */
 export interface CacheableRead {
-  /** The command's arguments as one string (distinct arguments give distinct ids). */
+  /** The command's arguments as one string (distinct arguments give distinct ids): `NAME key`
+   * for a command with one argument, else the JSON array of the arguments as text. */
   id: string;
   /** The keys whose invalidation drops the entry, as the cache names keys. */
   keys: string[];
@@ -35,6 +36,7 @@ export interface CacheableRead {
  * ```ts
  * import { cacheableRead } from "@kvwire/kvwire/redis";
  * cacheableRead(["HGET", "user:1", "name"]); // { id: '["HGET","user:1","name"]', keys: ["user:1"] }
+ * cacheableRead(["GET", "user:1"]); // { id: "GET user:1", keys: ["user:1"] }
  * cacheableRead(["SET", "k", "v"]); // undefined
  * ```
  */
@@ -45,6 +47,10 @@ export function cacheableRead(args: readonly RedisArg[]): CacheableRead | undefi
   if (!ONE_KEY.has(name) && !ALL_KEYS.has(name)) {
     name = head.toUpperCase();
     if (!ONE_KEY.has(name) && !ALL_KEYS.has(name)) return undefined;
+  }
+  if (args.length === 2 && typeof args[1] === "string") {
+    // The common one-key read: "NAME key" (no JSON id starts with a letter; no name has a space).
+    return { id: `${name} ${args[1]}`, keys: [args[1]] };
   }
   const texts: string[] = [name];
   for (let i = 1; i < args.length; i++) {

@@ -136,7 +136,8 @@ export class ClientCache {
   lookup(args: readonly RedisArg[]): { value: RespValue } | CacheableRead | undefined {
     if (!this.#active || this.#inMulti) return undefined;
     const read = cacheableRead(args);
-    if (!read || !read.keys.every((key) => this.#admits(key))) return undefined;
+    if (!read) return undefined;
+    for (const key of read.keys) if (!this.#admits(key)) return undefined;
     const entry = this.#entries.get(read.id);
     if (entry) {
       if (this.#ttl === undefined || Date.now() < entry.expiresAt) {

@@ -130,8 +130,8 @@ export class ClientCache {
   }
 
   /**
-   * The cached reply of `args` (a fresh copy), `undefined` when `args` is not cacheable, or
-   * a {@link CachingReply} factory for a miss.
+   * The cached reply of `args` (a fresh copy) on a hit, the {@link CacheableRead} to send (see
+   * {@link reader}) on a miss, or `undefined` when `args` is not cacheable now.
    */
   lookup(args: readonly RedisArg[]): { value: RespValue } | CacheableRead | undefined {
     if (!this.#active || this.#inMulti) return undefined;
@@ -178,7 +178,7 @@ export class ClientCache {
   /**
    * Notes a command sent outside {@link route}'s cached path: a write drops its keys' entries
    * at once (and in-flight reads of them store nothing); MULTI stops caching until EXEC,
-   * DISCARD or RESET; SELECT and SWAPDB clear; RESET, HELLO and CLIENT TRACKING, which change
+   * DISCARD or RESET; SELECT, SWAPDB, FLUSHDB and FLUSHALL clear; RESET, HELLO and CLIENT TRACKING, which change
    * tracking behind the cache's back, turn it off until the next connection.
    */
   noteSent(args: readonly RedisArg[]): void {
@@ -194,6 +194,8 @@ export class ClientCache {
         return;
       case "SELECT":
       case "SWAPDB":
+      case "FLUSHDB":
+      case "FLUSHALL":
         this.clear();
         return;
       case "RESET":

@@ -8,6 +8,7 @@ import { RedisClient } from "../../src/redis/client.ts";
 import type { ClientSideCacheOptions } from "../../src/redis/client_cache.ts";
 import { defaultConnect } from "../../src/core/default_connect.ts";
 import type { Connect, Transport } from "../../src/core/transport.ts";
+import { startRedis } from "../../scripts/servers.ts";
 import { redisAddress } from "../_helpers/servers.ts";
 
 const addr = await redisAddress();
@@ -276,6 +277,33 @@ test("client cache RESP2: the invalidation connection killed: no stale read, the
   await writer.set(k, "3");
   await reader.ping();
   assert.equal(await reader.get(k), "3");
+});
+
+test("client cache: a flush by another client or by this one empties the cache (dedicated server)", async () => {
+  const server = await startRedis();
+  try {
+    for (const protocol of [3, 2] as const) {
+      const options = { port: server.port, protocol, decode: true } as const;
+      const reader = await RedisClient.connect({ ...options, clientSideCache: {} });
+      const writer = await RedisClient.connect(options);
+      await writer.mSet({ a: "1", b: "2" });
+      await reader.mGet("a", "b");
+      await reader.get("a");
+      assert.equal((await reader.get("a")) ?? "", "1");
+      await writer.flushAll();
+      await reader.ping();
+      assert.equal(await reader.get("a"), null, `RESP${protocol}: flushed by another client`);
+      assert.deepEqual(await reader.mGet("a", "b"), [null, null]);
+      await writer.set("a", "3");
+      await reader.ping();
+      assert.equal(await reader.get("a"), "3");
+      await reader.flushDb();
+      assert.equal(await reader.get("a"), null, `RESP${protocol}: flushed by the reader`);
+      await Promise.all([reader.close(), writer.close()]);
+    }
+  } finally {
+    await server.stop();
+  }
 });
 
 /** A transport whose incoming bytes can be held back (the server's replies wait). */

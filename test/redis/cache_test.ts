@@ -230,6 +230,24 @@ for (const protocol of [3, 2] as const) {
     assert.equal(redis.cacheStats()!.hits, 1);
   });
 
+  test(`${name}: transaction() and blocking commands run on uncached dedicated connections`, async () => {
+    const redis = await open(protocol, {});
+    const k = key(`pool${protocol}`);
+    const list = key(`poollist${protocol}`);
+    await redis.set(k, "0");
+    assert.equal(await redis.get(k), "0");
+    assert.equal(await redis.get(k), "0");
+    await redis.transaction(async (conn) => {
+      const current = Number(await conn.get(k));
+      return conn.multi().set(k, current + 1);
+    }, k);
+    await redis.rPush(list, "x");
+    assert.deepEqual(await redis.blPop(list, 1), [list, "x"]);
+    await redis.ping(); // the dedicated connection wrote: the shared one hears of it
+    assert.equal(await redis.get(k), "1");
+    assert.equal(redis.stats().members.length, 1 + (protocol === 2 ? 1 : 0) + 1);
+  });
+
   test(`${name}: the data connection killed: no stale read, tracking back on`, async () => {
     const reader = await open(protocol, {});
     const writer = await open(protocol);

@@ -118,3 +118,23 @@ test("cache: deactivated (RESP2 invalidation connection lost), nothing is served
   route(cache, ["GET", "k"]).sent[0].reply("v");
   assert.equal(route(cache, ["GET", "k"]).sent.length, 0);
 });
+
+test("cache: SELECT clears; RESET and a raw CLIENT TRACKING turn it off; MULTI pauses it", () => {
+  const cache = new ClientCache({});
+  const stored = (): number => cache.stats().entries;
+  route(cache, ["GET", "k"]).sent[0].reply("v");
+  route(cache, ["SELECT", "1"]);
+  assert.equal(stored(), 0);
+  route(cache, ["GET", "k"]).sent[0].reply("v");
+  route(cache, ["MULTI"]);
+  assert.equal(route(cache, ["GET", "k"]).sent.length, 1, "inside MULTI: sent, not served");
+  route(cache, ["EXEC"]);
+  assert.equal(route(cache, ["GET", "k"]).sent.length, 0);
+  for (const command of [["RESET"], ["CLIENT", "TRACKING", "OFF"], ["HELLO", "2"]]) {
+    cache.activate();
+    route(cache, ["GET", "k"]).sent[0]?.reply("v");
+    route(cache, command);
+    assert.equal(stored(), 0, command.join(" "));
+    assert.equal(route(cache, ["GET", "k"]).sent.length, 1, `${command.join(" ")}: off`);
+  }
+});

@@ -55,6 +55,9 @@ interface Entry {
   value: RespValue;
   bytes: number;
   expiresAt: number;
+  /** Neighbours in recency order (a list through the entries: moving one is O(1)). */
+  older: Entry | undefined;
+  newer: Entry | undefined;
 }
 
 const DEFAULT_MAX_ENTRIES = 10_000;
@@ -82,8 +85,10 @@ export class ClientCache {
   readonly #ttl: number | undefined;
   readonly #prefixes: readonly string[];
   readonly #cacheKey: ((key: string) => boolean) | undefined;
-  /** Entries in LRU order (least recent first). */
+  /** Entries by id; their recency runs from `#oldest` to `#newest`. */
   readonly #entries = new Map<string, Entry>();
+  #oldest: Entry | undefined;
+  #newest: Entry | undefined;
   /** Entry ids by key. */
   readonly #byKey = new Map<string, Set<string>>();
   /** Reads in flight by key. */
@@ -142,8 +147,10 @@ export class ClientCache {
     if (entry) {
       if (this.#ttl === undefined || Date.now() < entry.expiresAt) {
         this.#stats.hits++;
-        this.#entries.delete(read.id); // most recently used: to the end
-        this.#entries.set(read.id, entry);
+        if (entry !== this.#newest) {
+          this.#unlink(entry);
+          this.#append(entry);
+        }
         return { value: copyValue(entry.value) };
       }
       this.#stats.expirations++;
@@ -249,8 +256,11 @@ export class ClientCache {
       value: copyValue(value),
       bytes,
       expiresAt,
+      older: undefined,
+      newer: undefined,
     };
     this.#entries.set(read.id, entry);
+    this.#append(entry);
     this.#bytes += bytes;
     for (const key of read.keys) {
       let ids = this.#byKey.get(key);
@@ -258,14 +268,30 @@ export class ClientCache {
       ids.add(read.id);
     }
     while (this.#entries.size > this.#maxEntries || this.#bytes > this.#maxBytes) {
-      const oldest = this.#entries.values().next().value as Entry;
       this.#stats.evictions++;
-      this.#drop(oldest);
+      this.#drop(this.#oldest!);
     }
+  }
+
+  #append(entry: Entry): void {
+    entry.older = this.#newest;
+    entry.newer = undefined;
+    if (this.#newest) this.#newest.newer = entry;
+    else this.#oldest = entry;
+    this.#newest = entry;
+  }
+
+  #unlink(entry: Entry): void {
+    if (entry.older) entry.older.newer = entry.newer;
+    else this.#oldest = entry.newer;
+    if (entry.newer) entry.newer.older = entry.older;
+    else this.#newest = entry.older;
+    entry.older = entry.newer = undefined;
   }
 
   #drop(entry: Entry): void {
     this.#entries.delete(entry.id);
+    this.#unlink(entry);
     this.#bytes -= entry.bytes;
     for (const key of entry.keys) {
       const ids = this.#byKey.get(key);
@@ -301,6 +327,7 @@ export class ClientCache {
   clear(): void {
     this.#epoch++;
     this.#entries.clear();
+    this.#oldest = this.#newest = undefined;
     this.#byKey.clear();
     this.#bytes = 0;
   }

@@ -65,8 +65,9 @@ const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 
 /**
  * A client-side cache (one per client; a cluster client's is fed by every node). The client
- * asks {@link lookup} before sending a cacheable read and sends it through {@link reader}
- * on a miss; invalidation pushes go to {@link invalidate}; a lost connection calls
+ * sends its commands through {@link route} (which answers hits, and sends misses with a
+ * {@link reader} that stores the reply) and tells {@link noteSent} of those sent otherwise;
+ * invalidation pushes go to {@link invalidate}; a lost connection calls
  * {@link clear} (a new connection's setup turns tracking on before any read goes out on it).
  * {@link deactivate} (a RESP2 invalidation connection was lost) stops serving and storing
  * until {@link activate} (tracking points at its replacement).

@@ -396,14 +396,27 @@ class CachingYes implements ReplyHandler<RespValue> {
 
 /** A deep copy of the mutable parts of a reply (callers may change what they get). */
 function copyValue(value: RespValue): RespValue {
+  if (typeof value !== "object" || value === null) return value; // strings, numbers: immutable
   if (value instanceof Uint8Array) return value.slice();
-  if (Array.isArray(value)) return value.map(copyValue);
+  if (Array.isArray(value)) return copyItems(value);
   if (value instanceof RespMap) {
-    return new RespMap(value.entries.map(([k, v]) => [copyValue(k), copyValue(v)]));
+    const pairs = value.entries;
+    const out: [RespValue, RespValue][] = new Array(pairs.length);
+    for (let i = 0; i < pairs.length; i++) {
+      const pair = pairs[i];
+      out[i] = [copyValue(pair[0]), copyValue(pair[1])];
+    }
+    return new RespMap(out);
   }
-  if (value instanceof RespSet) return new RespSet(value.items.map(copyValue));
+  if (value instanceof RespSet) return new RespSet(copyItems(value.items));
   if (value instanceof RespVerbatim) return new RespVerbatim(value.format, value.text.slice());
   return value;
+}
+
+function copyItems(items: readonly RespValue[]): RespValue[] {
+  const out: RespValue[] = new Array(items.length);
+  for (let i = 0; i < items.length; i++) out[i] = copyValue(items[i]);
+  return out;
 }
 
 /** Estimated bytes of a reply (UTF-16 strings at 2 bytes a unit, 16 per aggregate item). */

@@ -110,7 +110,7 @@ test("cluster cache: a node's connection killed clears the cache; no stale read"
       resolve();
     });
   });
-  await node.send("CLIENT", "KILL", "ID", ids[0]);
+  assert.equal(await node.send("CLIENT", "KILL", "ID", ids[0]), 1);
   await writer.set(k, "2"); // the reader lost this node: the invalidation too
   await lost;
   assert.equal(await reader.get(k), "2");

@@ -257,7 +257,7 @@ for (const protocol of [3, 2] as const) {
     assert.equal(await reader.get(k), "1");
     const id = await reader.send("CLIENT", "ID");
     const lost = disconnected(reader as RedisClient<unknown>);
-    await writer.send("CLIENT", "KILL", "ID", String(id));
+    assert.equal(await writer.send("CLIENT", "KILL", "ID", String(id)), 1);
     await writer.set(k, "2"); // the reader is disconnected: this invalidation is lost
     await lost;
     assert.equal(await reader.get(k), "2");
@@ -279,7 +279,7 @@ test("client cache RESP2: the invalidation connection killed: no stale read, the
   const redirect = await reader.send("CLIENT", "GETREDIR");
   assert.ok(typeof redirect === "number" && redirect > 0);
   const lost = disconnected(reader as RedisClient<unknown>);
-  await writer.send("CLIENT", "KILL", "ID", String(redirect));
+  assert.equal(await writer.send("CLIENT", "KILL", "ID", String(redirect)), 1);
   await writer.set(k, "2"); // no invalidation connection: the server drops this one
   await lost;
   assert.equal(await reader.get(k), "2");
@@ -416,7 +416,7 @@ function random(seed: number): () => number {
 }
 
 for (const protocol of [3, 2] as const) {
-  test(`client cache RESP${protocol}: random interleavings of writes and cached reads are never stale after ack + RTT`, async () => {
+  test(`client cache RESP${protocol}: random interleavings of writes, cached reads and killed connections are never stale after ack + RTT`, async () => {
     const seed = Date.now() % 100_000;
     const next = random(seed);
     const reader = await open(protocol, { maxEntries: 4 });
@@ -428,6 +428,7 @@ for (const protocol of [3, 2] as const) {
       latest.set(k, "0");
     }
     const inFlight: Promise<unknown>[] = [];
+    let kills = 0;
     for (let step = 0; step < 300; step++) {
       const k = keys[Math.floor(next() * keys.length)];
       const action = next();
@@ -441,15 +442,32 @@ for (const protocol of [3, 2] as const) {
       } else if (action < 0.4) {
         await writer.del(k);
         latest.set(k, "");
+      } else if (action < 0.43 || step % 100 === 50) {
+        // The data connection, or (RESP2) the invalidation connection, is killed; the write
+        // that follows may find no one to invalidate.
+        const target = protocol === 2 && next() < 0.5
+          ? await reader.send("CLIENT", "GETREDIR")
+          : await reader.send("CLIENT", "ID");
+        const lost = disconnected(reader as RedisClient<unknown>);
+        // (RESP2: while the invalidation connection is being replaced, GETREDIR may still name
+        // the one that is gone, and KILL ID answers 0.)
+        const killed = Number(target) > 0 &&
+          (await writer.send("CLIENT", "KILL", "ID", String(target))) === 1;
+        const value = `k${step}`;
+        await writer.set(k, value);
+        latest.set(k, value);
+        if (killed) await lost;
+        kills++;
       } else {
         await reader.ping();
         const got = await reader.get(k);
         assert.equal(got ?? "", latest.get(k), `seed ${seed}, step ${step}, key ${k}`);
       }
     }
-    await Promise.all(inFlight);
+    await Promise.allSettled(inFlight); // a kill may fail those in flight then
     await reader.ping();
     for (const k of keys) assert.equal((await reader.get(k)) ?? "", latest.get(k), `seed ${seed}`);
     assert.ok(reader.cacheStats()!.hits > 0);
+    assert.ok(kills >= 3, `seed ${seed}: ${kills} kills`);
   });
 }

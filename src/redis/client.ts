@@ -269,7 +269,10 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
   #cachedSend(cache: ClientCache, args: RedisArg[], handler: ReplyHandler<RespValue>): void {
     const { conn } = this.#shared;
     const options = this.#requestOptions;
-    cache.route(args, handler, (command, h) => conn.send(command, options, String(command[0]), h));
+    const send = (command: readonly RedisArg[], h: ReplyHandler<RespValue>): void =>
+      conn.send(command, options, String(command[0]), h);
+    if (options.signal?.aborted) send(args, handler); // refused as usual, not answered
+    else cache.route(args, handler, send);
   }
 
   /** {@link call} as one Operation (only when a hook is registered). */

@@ -4,6 +4,7 @@
 // reconnects of the data and the invalidation connection.
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
+import { AbortedError } from "../../src/core/errors.ts";
 import { RedisClient } from "../../src/redis/client.ts";
 import type { ClientSideCacheOptions } from "../../src/redis/client_cache.ts";
 import { defaultConnect } from "../../src/core/default_connect.ts";
@@ -106,6 +107,15 @@ for (const protocol of [3, 2] as const) {
     assert.deepEqual(fresh[3], ["x", "y"]);
     assert.deepEqual(fresh[4], ["2", null]);
     assert.ok(reader.cacheStats()!.invalidations >= 4);
+  });
+
+  test(`${name}: an aborted call is refused, not answered from the cache`, async () => {
+    const redis = await open(protocol, {});
+    const k = key(`abort${protocol}`);
+    await redis.set(k, "v");
+    await redis.get(k);
+    assert.equal(await redis.get(k), "v");
+    await assert.rejects(redis.with({ signal: AbortSignal.abort() }).get(k), AbortedError);
   });
 
   test(`${name}: the client's own write drops the entry at once`, async () => {

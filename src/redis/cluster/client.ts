@@ -259,7 +259,7 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
     }
     const cache = this.#shared.topology.cache;
     const options = this.#requestOptions;
-    if (!cache) this.#dispatch(args, options, call, op);
+    if (!cache || options.signal?.aborted) this.#dispatch(args, options, call, op);
     else if (this.#pinned) {
       cache.noteSent(args); // a per-node view: its writes count, its reads are not cached
       this.#dispatch(args, options, call, op);

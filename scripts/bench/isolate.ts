@@ -127,6 +127,44 @@ export async function medianTurns(
   return new Map(names.filter((n) => !broken.has(n)).map((n) => [n, median(samples.get(n)!)]));
 }
 
+/**
+ * Runs every scenario on every running worker ({@link medianTurns}), printing each one's
+ * results with `ours`'s ratios, the workers that broke, then the summary table.
+ */
+export async function compareScenarios(
+  workers: Map<string, Worker>,
+  running: string[],
+  scenarios: readonly string[],
+  rounds: number,
+  ms: number,
+  ours: string,
+): Promise<void> {
+  const broken = new Map<string, string>();
+  const rows = [];
+  for (const [index, scenario] of scenarios.entries()) {
+    const results = await medianTurns(workers, running, index, rounds, ms, broken);
+    printRatios(scenario, results, ours);
+    rows.push({ scenario, results });
+  }
+  for (const [name, why] of broken) console.log(`\n${name} failed: ${why}`);
+  printSummary(rows, ours, running.filter((n) => n !== ours));
+}
+
+/** A step of `depth` calls in flight at once (`call` gets a running count); resolves the ops. */
+export function concurrentStep(
+  depth: number,
+  call: (n: number) => Promise<unknown>,
+): () => Promise<number> {
+  let n = 0;
+  if (depth === 1) return async () => (await call(n++), 1);
+  return async () => {
+    const batch = new Array(depth);
+    for (let i = 0; i < depth; i++) batch[i] = call(n++);
+    await Promise.all(batch);
+    return depth;
+  };
+}
+
 /** Prints one scenario: each client's ops/s, and `ours`'s ratio to each of the others. */
 export function printRatios(title: string, results: Map<string, number>, ours: string): void {
   const mine = results.get(ours)!;

@@ -15,11 +15,10 @@ import process from "node:process";
 import { runtimeName } from "../../transports/auto.ts";
 import { startRedis } from "../servers.ts";
 import {
+  compareScenarios,
+  concurrentStep,
   flag,
-  medianTurns,
   positional,
-  printRatios,
-  printSummary,
   serveWorker,
   startWorker,
   type Worker,
@@ -108,16 +107,9 @@ const scenarios: Scenario[] = [
 
 /** The steps a worker measures: each returns the ops it did. */
 function steps(c: RedisContender): (() => Promise<number>)[] {
-  return scenarios.map(({ depth, call, whole }) => {
-    if (whole) return async () => (await whole(c), depth);
-    if (depth === 1) return async () => (await call!(c), 1);
-    return async () => {
-      const batch = new Array(depth);
-      for (let i = 0; i < depth; i++) batch[i] = call!(c);
-      await Promise.all(batch);
-      return depth;
-    };
-  });
+  return scenarios.map(({ depth, call, whole }) =>
+    whole ? async () => (await whole(c), depth) : concurrentStep(depth, () => call!(c))
+  );
 }
 
 /** Fills the keys the scenarios read. */
@@ -178,15 +170,8 @@ async function main(): Promise<void> {
         `process of its own; median of ${rounds} turns of ${seconds} s, taken in turn; ` +
         `${C_REFERENCE}: same command and depth, -c 1`,
     );
-    const broken = new Map<string, string>();
-    const rows = [];
-    for (const [index, scenario] of scenarios.entries()) {
-      const results = await medianTurns(workers, running, index, rounds, seconds * 1000, broken);
-      printRatios(scenario.name, results, "kvwire");
-      rows.push({ scenario: scenario.name, results });
-    }
-    for (const [name, why] of broken) console.log(`\n${name} failed: ${why}`);
-    printSummary(rows, "kvwire", running.filter((n) => n !== "kvwire"));
+    const titles = scenarios.map((s) => s.name);
+    await compareScenarios(workers, running, titles, rounds, seconds * 1000, "kvwire");
   } finally {
     await Promise.all([...workers.values()].map((w) => w.close()));
     await server?.stop();

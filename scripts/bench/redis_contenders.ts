@@ -76,10 +76,16 @@ export async function connectContender(
 /** Where kvwire is loaded from: dist/ on Node (what npm users run), src/ elsewhere. */
 export const KVWIRE_FROM: string = onNode ? "dist/" : "src/";
 
-async function kvwire(host: string, port: number, root = "../.."): Promise<RedisContender> {
+/** kvwire's `RedisClient` from the checkout at `root` (from {@link KVWIRE_FROM}). */
+export async function loadKvwire(root = "../.."): Promise<typeof RedisClientType> {
   const { RedisClient } = (await import(
     onNode ? `${root}/dist/redis.js` : `${root}/src/redis/mod.ts`
   )) as { RedisClient: typeof RedisClientType };
+  return RedisClient;
+}
+
+async function kvwire(host: string, port: number, root = "../.."): Promise<RedisContender> {
+  const RedisClient = await loadKvwire(root);
   const kv = await RedisClient.connect({ host, port, decode: true });
   return {
     get: (k) => kv.get(k),

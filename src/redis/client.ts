@@ -30,6 +30,8 @@ import type { ScanOptions } from "./commands/keys.ts";
 import type { ScoredMember } from "./commands/sorted_sets.ts";
 import type { RedisPush } from "./pubsub_frames.ts";
 import { openRedisConnection } from "./open_connection.ts";
+import { type CacheStats, ClientCache } from "./client_cache.ts";
+import { InvalidationChannel, trackingHooks } from "./cache_tracking.ts";
 import { NodeRoleError, sentinelLocatorFor } from "./sentinel_locator.ts";
 import { Backoff } from "../core/backoff.ts";
 import type { Operation } from "../core/instrument.ts";
@@ -67,6 +69,9 @@ interface Shared {
   namespace: string;
   /** Subscribers made by `pubsub()`, until closed. */
   subscribers: SubscriberSet;
+  /** The client-side cache (`clientSideCache`), and its RESP2 invalidation connection. */
+  cache?: ClientCache;
+  channel?: InvalidationChannel;
 }
 
 /** Blocking commands get this much longer than their server timeout before we give up. */
@@ -151,9 +156,15 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     resolved.observed ??= observability<RedisClusterEvents>(resolved, resolved.label);
     const locator = sentinelLocatorFor(resolved);
     if (locator) resolved.locator = locator;
-    this.#shared = {
+    const cache = resolved.clientSideCache && new ClientCache(resolved.clientSideCache);
+    const hooks = cache && trackingHooks(cache, {
+      onPush: resolved.onPush,
+      redirect: () =>
+        shared.channel ??= new InvalidationChannel(resolved, cache, (id) => retrack(shared, id)),
+    });
+    const shared: Shared = {
       options: resolved,
-      conn: openRedisConnection(resolved, { textBulks: resolved.decode === true }),
+      conn: openRedisConnection(resolved, { textBulks: resolved.decode === true, ...hooks }),
       context: { decode: resolved.decode === true },
       observed: resolved.observed,
       namespace: dbNamespace(resolved.db),
@@ -161,8 +172,26 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
       pool: resolved.pool,
       borrowedPool: resolved.pool !== undefined,
       prefix: keyPrefixOf(resolved.keyPrefix),
+      cache,
     };
+    this.#shared = shared;
     this.#requestOptions = { timeout: resolved.commandTimeout };
+  }
+
+  /**
+   * The counters of the client-side cache (`clientSideCache`), or undefined without one.
+   *
+   * @example
+   * ```ts
+   * import { RedisClient } from "@kvwire/kvwire/redis";
+   * await using redis = await RedisClient.connect({ clientSideCache: { maxEntries: 1000 } });
+   * await redis.get("k"); // a miss
+   * await redis.get("k"); // a hit, unless k changed
+   * console.log(redis.cacheStats()); // { hits: 1, misses: 1, ... }
+   * ```
+   */
+  cacheStats(): CacheStats | undefined {
+    return this.#shared.cache?.stats();
   }
 
   /** The resolved options (logging or serializing them shows the password as `[redacted]`). */
@@ -206,12 +235,13 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
   }
 
   /**
-   * A snapshot of the connections (`members`: the main one, then the pool's, the subscribers'
-   * and the sentinel subscription's), each with its state and counters, and their totals.
+   * A snapshot of the connections (`members`: the main one, the RESP2 cache invalidation one,
+   * then the pool's, the subscribers' and the sentinel subscription's), each with its state and counters, and their totals.
    */
   stats(): ClientStats {
     const shared = this.#shared;
     const members = [shared.conn.stats()];
+    if (shared.channel) members.push(shared.channel.conn.stats());
     for (const pooled of (shared.pool?.members ?? []) as RedisClient<V>[]) {
       members.push(pooled.#shared.conn.stats());
     }
@@ -249,8 +279,19 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     if (shared.observed.instrumenter.enabled) return this.#tracedCall(args, transform);
     const call = new ShapedReply<T>(transform, shared.context);
     const promise = call.promise();
-    shared.conn.send(args, this.#requestOptions, String(args[0]), call);
+    if (shared.cache) this.#cachedSend(shared.cache, args, call);
+    else shared.conn.send(args, this.#requestOptions, String(args[0]), call);
     return promise;
+  }
+
+  /** Sends a command through the client-side cache (which may answer it). */
+  #cachedSend(cache: ClientCache, args: RedisArg[], handler: ReplyHandler<RespValue>): void {
+    const { conn } = this.#shared;
+    const options = this.#requestOptions;
+    const send = (command: readonly RedisArg[], h: ReplyHandler<RespValue>): void =>
+      conn.send(command, options, String(command[0]), h);
+    if (options.signal?.aborted) send(args, handler); // refused as usual, not answered
+    else cache.route(args, handler, send);
   }
 
   /** {@link call} as one Operation (only when a hook is registered). */
@@ -260,7 +301,8 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     const promise = call.promise();
     const op = this.startOperation(args[0]);
     endWithSettlement(call, shared.observed.instrumenter, op, shared.conn);
-    shared.conn.send(args, this.#requestOptions, String(args[0]), call);
+    if (shared.cache) this.#cachedSend(shared.cache, args, call);
+    else shared.conn.send(args, this.#requestOptions, String(args[0]), call);
     return promise;
   }
 
@@ -347,6 +389,7 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     const prefixed = this.#shared.prefix?.tryApply(args) ?? args;
     if (prefixed instanceof Error) return Promise.reject(prefixed);
     const op = this.startOperation(args[0]);
+    this.#shared.cache?.noteSent(prefixed);
     const reply = this.#shared.conn.request(prefixed, options, String(args[0]));
     return op
       ? endWhenSettled(this.#shared.observed.instrumenter, op, reply, this.#shared.conn)
@@ -362,6 +405,7 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     options: ManagedRequestOptions,
     handler: ReplyHandler<RespValue>,
   ): void {
+    this.#shared.cache?.noteSent(command);
     this.#shared.conn.send(command, options, String(command[0]), handler);
   }
 
@@ -464,6 +508,7 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
         reconnect: { enabled: false },
         silenceTimeout: undefined, // a blocking command may rightly wait in silence
         pool: undefined,
+        clientSideCache: undefined, // the shared connection's cache is not fed by this one
       });
       await dedicated.#shared.conn.open();
       return dedicated;
@@ -530,7 +575,11 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
   /** Closes gracefully: waits for commands in flight. */
   async close(): Promise<void> {
     const pool = this.#shared.borrowedPool ? undefined : this.#shared.pool;
-    const closing = Promise.all([this.#shared.conn.close(), pool?.close()]);
+    const closing = Promise.all([
+      this.#shared.conn.close(),
+      pool?.close(),
+      this.#shared.channel?.conn.close(),
+    ]);
     this.#shared.options.locator?.detach?.(this.#shared.conn);
     await closing;
   }
@@ -538,6 +587,7 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
   /** Closes at once: pending commands fail with `ConnectionClosedError`. */
   destroy(): void {
     this.#shared.conn.destroy();
+    this.#shared.channel?.conn.destroy();
     this.#shared.options.locator?.detach?.(this.#shared.conn);
     if (!this.#shared.borrowedPool) this.#shared.pool?.close();
   }
@@ -596,6 +646,19 @@ export class ShapedReply<T> implements ReplyHandler<RespValue> {
 }
 
 function ignore(): void {}
+
+/** The RESP2 invalidation connection is back with client id `id`: point tracking at it (a
+ * connection being set up does it in its setup). */
+function retrack(shared: Shared, id: number): void {
+  const { conn, cache, channel } = shared;
+  if (!conn.driver || !cache) return;
+  conn.request(["CLIENT", "TRACKING", "OFF"]).catch(ignore); // the next request reports a loss
+  conn.request(cache.trackingCommand(id)).then(() => {
+    if (channel?.currentId === id) cache.activate();
+  }, (error: Error) => {
+    shared.observed.events.emit("error", { error, source: "clientSideCache" });
+  });
+}
 
 /** The call whose Promise is being created; see {@link ShapedReply.promise}. */
 let settling: ShapedReply<unknown> | undefined;

@@ -6,6 +6,7 @@ import type { Address, Connect, TlsOptions } from "../core/transport.ts";
 import { parseServerUrl, redactUrl } from "../core/url.ts";
 import { INSPECT_NODE } from "../core/redact.ts";
 import type { RedisPush } from "./pubsub_frames.ts";
+import type { ClientSideCacheOptions } from "./client_cache.ts";
 import type { RedisCommand } from "./connection.ts";
 import type { RedisArg } from "./resp_encoder.ts";
 import type { RespValue } from "./resp_types.ts";
@@ -80,6 +81,14 @@ export interface RedisClientOptions extends HandshakeOptions, ObservabilityOptio
   keyPrefix?: string | Uint8Array;
   /** Receives RESP3 pushes on the main connection (e.g. client-side caching invalidations). */
   onPush?: (push: RedisPush) => void;
+  /**
+   * Client-side caching (Redis 6+): replies of cacheable reads (GET, HGETALL, SMEMBERS, MGET,
+   * ...; see `cacheableRead`) are kept and served locally until the server invalidates their
+   * key. RESP3 receives invalidations on the connection itself; RESP2 on a second connection
+   * (`CLIENT TRACKING ON REDIRECT`). Pipelines, transactions and the dedicated connections of
+   * blocking commands bypass it. Default off.
+   */
+  clientSideCache?: ClientSideCacheOptions;
   /**
    * Redis Sentinel: `host:port` of the sentinels, asked in order for the node to use (then
    * `host`/`port`/`url` are ignored). Needs `masterName`. See the `Sentinel` class.

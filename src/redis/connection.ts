@@ -18,6 +18,7 @@ import {
 import {
   familyOf,
   frameKind,
+  invalidationFromFrame,
   messageFromFrame,
   type RedisPush,
   type SubscriptionFamily,
@@ -403,6 +404,8 @@ export class RedisConnection
     isPush: boolean,
   ): ConnectionEvent<RespValue, never, RedisPush> | undefined {
     const kind = frameKind(items) ?? "";
+    const invalidation = invalidationFromFrame(kind, items);
+    if (invalidation) return { type: "push", value: invalidation };
     const message = messageFromFrame(kind, items);
     if (message) return { type: "push", value: message };
     const subscription = subscriptionFromFrame(kind, items);

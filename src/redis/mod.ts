@@ -14,7 +14,10 @@
  * @module
  */
 
+export * from "./cache_commands.ts";
+export * from "./cache_tracking.ts";
 export * from "./client.ts";
+export * from "./client_cache.ts";
 export * from "./client_options.ts";
 export * from "./cluster/client.ts";
 export * from "./command_keys.ts";

@@ -19,10 +19,12 @@ import { connectionEvents } from "./observe.ts";
 export interface OpenConnectionHooks {
   /** Receives pushes (messages, subscription changes, RESP3 pushes). */
   onPush?: (push: RedisPush) => void;
-  /** Runs on every new connection after the ready check (`again` on reconnects). */
+  /** Runs on every new connection after the ready check (`again` on reconnects), with the RESP
+   * version the handshake settled on. */
   onConnect?: (
     run: (command: readonly RedisArg[]) => Promise<RespValue>,
     again: boolean,
+    protocol: 2 | 3,
   ) => Promise<void>;
   /** Bulk replies come out as strings (see `RedisConnectionOptions.textBulks`). */
   textBulks?: boolean;
@@ -74,7 +76,7 @@ export function openRedisConnection(
         driver.request(command, { timeout }, String(command[0]));
       await readyCheck(run, options.label);
       await locator?.verify?.(run, address!);
-      await extra.onConnect?.(run, again);
+      await extra.onConnect?.(run, again, (driver.machine as RedisConnection).protocol);
     },
   });
   locator?.attach?.(conn, () => address, options.observed);

@@ -116,6 +116,35 @@ export function messageFromFrame(
   return undefined;
 }
 
+/** The channel RESP2 invalidations are published on (tracking with `REDIRECT`). */
+export const INVALIDATE_CHANNEL = "__redis__:invalidate";
+
+/**
+ * Turns a `message` frame of {@link INVALIDATE_CHANNEL} (its payload a key array, or null
+ * after a flush) into the `invalidate` push RESP3 sends, or returns `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { invalidationFromFrame } from "@kvwire/kvwire/redis";
+ * const e = new TextEncoder();
+ * invalidationFromFrame("message", [e.encode("message"), e.encode("__redis__:invalidate"), null]);
+ * // { type: "push", kind: "invalidate", items: [message, null] }
+ * ```
+ */
+export function invalidationFromFrame(
+  kind: string,
+  items: readonly RespValue[],
+): RedisPush | undefined {
+  if (kind !== "message" || items.length !== 3) return undefined;
+  const [first, channel, keys] = items;
+  if (!(channel instanceof Uint8Array) || channel.length !== INVALIDATE_CHANNEL.length) {
+    return undefined;
+  }
+  if (asciiDecode(channel) !== INVALIDATE_CHANNEL) return undefined;
+  if (keys !== null && !Array.isArray(keys)) return undefined; // a bulk: a PUBLISH by someone
+  return { type: "push", kind: "invalidate", items: [first, keys] };
+}
+
 /**
  * Turns a confirmation frame `[kind, channel, count]` into a push, or `undefined` when the
  * frame isn't one.

@@ -5,6 +5,7 @@
 import type { ReplyHandler, RequestOptions } from "../../core/driver.ts";
 import type { ManagedRequestOptions } from "../../core/managed_connection.ts";
 import type { Operation } from "../../core/instrument.ts";
+import type { CacheStats } from "../client_cache.ts";
 import { observability } from "../../core/observability.ts";
 import { type ClientStats, summarizeStats } from "../../core/observe.ts";
 import {
@@ -219,6 +220,25 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
     return summarizeStats([...topology.members(), ...subscribers.stats()], topology.closed);
   }
 
+  /**
+   * The counters of the client-side cache (`clientSideCache`) every node feeds, or undefined
+   * without one.
+   *
+   * @example
+   * ```ts
+   * import { RedisClusterClient } from "@kvwire/kvwire/redis";
+   * await using cluster = await RedisClusterClient.connect({
+   *   nodes: ["127.0.0.1:7000"],
+   *   clientSideCache: { maxEntries: 1000 },
+   * });
+   * await cluster.get("k");
+   * console.log(cluster.cacheStats()?.misses); // 1
+   * ```
+   */
+  cacheStats(): CacheStats | undefined {
+    return this.#shared.topology.cache?.stats();
+  }
+
   /** Starts the Operation of a pipeline (`PIPELINE`) or command; undefined when uninstrumented. */
   startOperation(operation: RedisArg, batchSize?: number): Operation | undefined {
     const instrumenter = this.#shared.observed.instrumenter;
@@ -244,7 +264,13 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
       op = this.startOperation(args[0]);
       endWithSettlement(call, this.#shared.observed.instrumenter, op);
     }
-    this.#dispatch(args, this.#requestOptions, call, op);
+    const cache = this.#shared.topology.cache;
+    const options = this.#requestOptions;
+    if (!cache || options.signal?.aborted) this.#dispatch(args, options, call, op);
+    else if (this.#pinned) {
+      cache.noteSent(args); // a per-node view: its writes count, its reads are not cached
+      this.#dispatch(args, options, call, op);
+    } else cache.route(args, call, (command, h) => this.#dispatch(command, options, h, op));
     return promise;
   }
 
@@ -290,6 +316,7 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
     const prefixed = this.#shared.prefix?.tryApply(args) ?? args;
     if (prefixed instanceof Error) return Promise.reject(prefixed);
     const op = this.startOperation(args[0]);
+    this.#shared.topology.cache?.noteSent(args);
     const reply = new Promise<RespValue>((resolve, reject) =>
       this.#dispatch(prefixed, options, { reply: resolve, fail: reject }, op)
     );
@@ -302,6 +329,7 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
     options: ManagedRequestOptions,
     handler: ReplyHandler<RespValue>,
   ): void {
+    this.#shared.topology.cache?.noteSent(command);
     this.#dispatch(command, options, handler);
   }
 
@@ -505,6 +533,7 @@ class PinnedTarget {
   }
 
   request(args: readonly RedisArg[], options: ManagedRequestOptions = {}): Promise<RespValue> {
+    this.shared.topology.cache?.noteSent(args);
     return this.#node!.conn.request(args as RedisCommand, options, String(args[0]));
   }
 
@@ -529,6 +558,7 @@ class PinnedTarget {
     options: ManagedRequestOptions,
     handler: ReplyHandler<RespValue>,
   ): void {
+    this.shared.topology.cache?.noteSent(command);
     this.#node!.conn.send(command, options, String(command[0]), handler);
   }
 }

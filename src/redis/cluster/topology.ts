@@ -21,6 +21,8 @@ import { type NodeKey, parseClusterShards, parseClusterSlots, SlotMap } from "./
 import type { ConnectionStats } from "../../core/observe.ts";
 import type { RefreshReason } from "../observe.ts";
 import { TopologyWatch } from "./topology_watch.ts";
+import { ClientCache } from "../client_cache.ts";
+import { trackingHooks } from "../cache_tracking.ts";
 
 /** One cluster node: its options and the auto-pipelined connection commands share. */
 export interface ClusterNode {
@@ -55,6 +57,8 @@ export class ClusterTopology {
   readonly watch: TopologyWatch;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  /** The client-side cache every node's invalidations feed (`clientSideCache`). */
+  readonly cache: ClientCache | undefined;
 
   /** Checks the options; connects nothing yet. */
   constructor(options: RedisClusterOptions) {
@@ -83,6 +87,7 @@ export class ClusterTopology {
     });
     for (const target of Object.values(options.natMap ?? {})) parseNodeAddress(target);
     this.#options = options;
+    this.cache = clusterCache(options);
     this.watch = new TopologyWatch(options.observed?.events);
     resolveRedisOptions(this.#nodeOptions(this.#seeds[0])); // bad options throw now
   }
@@ -122,15 +127,22 @@ export class ClusterTopology {
     const known = this.#nodes.get(key);
     if (known && !known.conn.isClosed) return known;
     const options = resolveRedisOptions(this.#nodeOptions(key));
+    const replicaReads = this.readFrom !== "master";
+    const tracking = this.cache && trackingHooks(this.cache, { onPush: options.onPush });
     const node: ClusterNode = {
       key,
       options,
       conn: openRedisConnection(options, {
         textBulks: this.decode,
-        onDisconnect: () => this.refreshSoon("disconnect"),
-        // Replicas serve reads only after READONLY; on a master it does nothing.
-        onConnect: this.readFrom === "master" ? undefined : async (run) => {
-          await run(["READONLY"]);
+        onPush: tracking?.onPush,
+        onDisconnect: () => {
+          tracking?.onDisconnect();
+          this.refreshSoon("disconnect");
+        },
+        onConnect: !replicaReads && !tracking ? undefined : async (run, again, protocol) => {
+          // Replicas serve reads only after READONLY; on a master it does nothing.
+          if (replicaReads) await run(["READONLY"]);
+          await tracking?.onConnect(run, again, protocol);
         },
       }),
     };
@@ -297,6 +309,7 @@ export class ClusterTopology {
       maxRedirections: _m,
       retryTimeout: _r,
       refreshInterval: _i,
+      clientSideCache: _c, // one cache for the client, not one per node connection
       ...rest
     } = this.#options;
     const { host, port } = parseNodeAddress(natMap?.[key] ?? key);
@@ -323,4 +336,18 @@ export class ClusterTopology {
     this.#nodes.clear();
     this.#dedicated.clear();
   }
+}
+
+/** The cluster's cache, if asked for: RESP3 only (every node pushes its own invalidations),
+ * and not `"optin"` (its `CLIENT CACHING YES` would have to reach the read's node). */
+function clusterCache(options: RedisClusterOptions): ClientCache | undefined {
+  const cache = options.clientSideCache;
+  if (!cache) return undefined;
+  if (options.protocol === 2) {
+    throw new RangeError("clientSideCache on a cluster needs protocol 3 (RESP3)");
+  }
+  if (cache.mode === "optin") {
+    throw new RangeError('clientSideCache mode "optin" is not supported by the cluster client');
+  }
+  return new ClientCache(cache);
 }

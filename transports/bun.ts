@@ -208,6 +208,15 @@ class BunTransport implements Transport {
   }
 
   write(chunk: Uint8Array): boolean {
+    return this.#write(chunk, false);
+  }
+
+  /** Bun's `socket.write` copies what it takes, so only the bytes left over are copied. */
+  writeBorrowed(chunk: Uint8Array): boolean {
+    return this.#write(chunk, true);
+  }
+
+  #write(chunk: Uint8Array, lent: boolean): boolean {
     if (this.#terminated || this.#ending) {
       throw this.#closedError(this.#ending ? "after end()" : "after it closed");
     }
@@ -215,11 +224,11 @@ class BunTransport implements Transport {
     if (this.#writes.length === 0) {
       const n = Math.max(0, this.#socket!.write(chunk));
       if (n < chunk.length) {
-        this.#writes.push(chunk.subarray(n));
+        this.#writes.push(lent ? chunk.slice(n) : chunk.subarray(n));
         this.#buffered += chunk.length - n;
       }
     } else {
-      this.#writes.push(chunk);
+      this.#writes.push(lent ? chunk.slice() : chunk);
       this.#buffered += chunk.length;
     }
     return this.#buffered < this.#hwm;

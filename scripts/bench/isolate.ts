@@ -84,18 +84,20 @@ export async function startWorker(script: string, args: string[]): Promise<Worke
 
 /**
  * The worker side: announces READY, then measures each requested scenario of `scenarios`
- * (functions returning the ops they did) and prints `RESULT <ops/s>`; `QUIT` ends it.
+ * (functions returning the ops they did) and prints `RESULT <ops/s>` (or, with `measureWith`
+ * {@link cpuPerOp}, the process's CPU microseconds per op); `QUIT` ends it.
  */
 export async function serveWorker(
   scenarios: (() => Promise<number>)[],
   close: () => Promise<unknown> | void,
+  measureWith: (run: () => Promise<number>, ms: number) => Promise<number> = measure,
 ): Promise<void> {
   const { createInterface } = await import("node:readline");
   console.log("READY");
   for await (const line of createInterface({ input: process.stdin })) {
     const [verb, index, ms] = line.split(" ");
     if (verb === "QUIT") break;
-    console.log(`RESULT ${await measure(scenarios[Number(index)], Number(ms))}`);
+    console.log(`RESULT ${await measureWith(scenarios[Number(index)], Number(ms))}`);
   }
   await close();
 }
@@ -138,16 +140,17 @@ export async function compareScenarios(
   rounds: number,
   ms: number,
   ours: string,
+  unit = "ops/s",
 ): Promise<void> {
   const broken = new Map<string, string>();
   const rows = [];
   for (const [index, scenario] of scenarios.entries()) {
     const results = await medianTurns(workers, running, index, rounds, ms, broken);
-    printRatios(scenario, results, ours);
+    printRatios(scenario, results, ours, unit);
     rows.push({ scenario, results });
   }
   for (const [name, why] of broken) console.log(`\n${name} failed: ${why}`);
-  printSummary(rows, ours, running.filter((n) => n !== ours));
+  printSummary(rows, ours, running.filter((n) => n !== ours), unit);
 }
 
 /** A step of `depth` calls in flight at once (`call` gets a running count); resolves the ops. */
@@ -165,16 +168,25 @@ export function concurrentStep(
   };
 }
 
-/** Prints one scenario: each client's ops/s, and `ours`'s ratio to each of the others. */
-export function printRatios(title: string, results: Map<string, number>, ours: string): void {
+/** Prints one scenario: each client's ops/s (or another `unit`), and `ours`'s ratio to each of
+ * the others. */
+export function printRatios(
+  title: string,
+  results: Map<string, number>,
+  ours: string,
+  unit = "ops/s",
+): void {
   const mine = results.get(ours)!;
   console.log(`\n${title}`);
   for (const [name, ops] of results) {
     const ratio = name === ours ? "" : `   ${ours}/${name} = ${(mine / ops).toFixed(2)}x`;
-    console.log(
-      `  ${name.padEnd(16)} ${Math.round(ops).toLocaleString("en-US").padStart(10)} ops/s${ratio}`,
-    );
+    console.log(`  ${name.padEnd(16)} ${figure(ops).padStart(10)} ${unit}${ratio}`);
   }
+}
+
+/** A measured figure: whole numbers with separators, small ones (µs per op) to 0.01. */
+function figure(value: number): string {
+  return value < 100 ? value.toFixed(2) : Math.round(value).toLocaleString("en-US");
 }
 
 /**
@@ -185,15 +197,16 @@ export function printSummary(
   rows: { scenario: string; results: Map<string, number> }[],
   ours: string,
   peers: string[],
+  unit = "ops/s",
 ): void {
-  const header = ["Scenario", `${ours} ops/s`, ...peers.map((p) => `vs ${p}`)];
+  const header = ["Scenario", `${ours} ${unit}`, ...peers.map((p) => `vs ${p}`)];
   const lines = rows.map(({ scenario, results }) => {
     const mine = results.get(ours) ?? NaN;
     const ratios = peers.map((p) => {
       const theirs = results.get(p);
       return theirs ? `${(mine / theirs).toFixed(2)}×` : "–";
     });
-    return [scenario, Math.round(mine).toLocaleString("en-US"), ...ratios];
+    return [scenario, figure(mine), ...ratios];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const row = (cells: string[]): string =>
@@ -219,11 +232,31 @@ function median(xs: number[]): number {
 
 /** Ops per second of `run` (which returns the ops it did) over `ms`, after a 100 ms warm-up. */
 export async function measure(run: () => Promise<number>, ms: number): Promise<number> {
+  const { ops, elapsed } = await timed(run, ms);
+  return ops / (elapsed / 1000);
+}
+
+/**
+ * CPU time (user + system, every thread of the process) per op of `run`, in microseconds: what
+ * a client costs, which a machine shared with other jobs disturbs far less than ops/s.
+ */
+export async function cpuPerOp(run: () => Promise<number>, ms: number): Promise<number> {
+  const { ops, cpu } = await timed(run, ms);
+  return cpu / ops;
+}
+
+async function timed(
+  run: () => Promise<number>,
+  ms: number,
+): Promise<{ ops: number; elapsed: number; cpu: number }> {
   const warmUntil = performance.now() + 100;
   while (performance.now() < warmUntil) await run();
   let ops = 0;
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const until = started + ms;
   while (performance.now() < until) ops += await run();
-  return ops / ((performance.now() - started) / 1000);
+  const elapsed = performance.now() - started;
+  const { user, system } = process.cpuUsage(cpuBefore);
+  return { ops, elapsed, cpu: user + system };
 }

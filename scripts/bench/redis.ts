@@ -6,6 +6,8 @@
 // Run: npm run build && node_modules/.bin/tsx scripts/bench/redis.ts [seconds per turn] [rounds]
 //      [--only=ioredis,node-redis,glide,Bun.RedisClient,redis-benchmark] (kvwire always runs)
 //      [--baseline=<dir>] (adds kvwire from another checkout: A/B of two versions in one run)
+//      [--cpu] (CPU microseconds per op of each client process instead of ops/s, lower is
+//      better: steadier than ops/s on a loaded machine; redis-benchmark then sits out)
 //      node_modules/.bin/bun scripts/bench/redis.ts (adds Bun's built-in RedisClient)
 //      node_modules/.bin/deno run -A --unsafe-proto scripts/bench/redis.ts
 // On Node, kvwire is loaded from dist/ (what npm users run: tsx's per-closure naming helper
@@ -17,7 +19,9 @@ import { startRedis } from "../servers.ts";
 import {
   compareScenarios,
   concurrentStep,
+  cpuPerOp,
   flag,
+  measure,
   positional,
   serveWorker,
   startWorker,
@@ -128,14 +132,16 @@ async function seed(host: string, port: number): Promise<void> {
 }
 
 const only = flag("only")?.split(",");
-const names = [...CONTENDERS, C_REFERENCE].filter((n) =>
+const CPU = process.argv.includes("--cpu");
+const UNIT = CPU ? "CPU µs/op" : "ops/s";
+const names = [...CONTENDERS, ...(CPU ? [] : [C_REFERENCE])].filter((n) =>
   n === "kvwire" || !only || only.includes(n)
 );
 
 async function worker(name: string, address: string): Promise<void> {
   const [host, port] = address.split(":");
   const c = await connectContender(name, host, Number(port));
-  await serveWorker(steps(c), () => c.close());
+  await serveWorker(steps(c), () => c.close(), CPU ? cpuPerOp : measure);
 }
 
 async function main(): Promise<void> {
@@ -158,6 +164,7 @@ async function main(): Promise<void> {
               `--worker=${name}`,
               `--redis=${address}`,
               ...(BASELINE_DIR ? [`--baseline=${BASELINE_DIR}`] : []),
+              ...(CPU ? ["--cpu"] : []),
             ]),
         );
       } catch (error) {
@@ -166,12 +173,12 @@ async function main(): Promise<void> {
     }
     const running = names.filter((n) => workers.has(n));
     console.log(
-      `Redis benchmark on ${runtimeName()} (kvwire from ${KVWIRE_FROM}); each client in a ` +
+      `Redis benchmark (${UNIT}) on ${runtimeName()} (kvwire from ${KVWIRE_FROM}); each client in a ` +
         `process of its own; median of ${rounds} turns of ${seconds} s, taken in turn; ` +
         `${C_REFERENCE}: same command and depth, -c 1`,
     );
     const titles = scenarios.map((s) => s.name);
-    await compareScenarios(workers, running, titles, rounds, seconds * 1000, "kvwire");
+    await compareScenarios(workers, running, titles, rounds, seconds * 1000, "kvwire", UNIT);
   } finally {
     await Promise.all([...workers.values()].map((w) => w.close()));
     await server?.stop();

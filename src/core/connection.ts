@@ -84,6 +84,12 @@ export interface ProtocolConnection<Req, Reply, Item = never, Push = never> {
    * count as sent.
    */
   pollTransmit(maxBytes?: number): Uint8Array | undefined;
+  /**
+   * Optional: as `pollTransmit`, but the bytes may be a view into the machine's own buffer,
+   * valid only until the next call to the machine. The driver uses it with transports that
+   * copy on write (`Transport.writeBorrowed`), so a flush copies nothing.
+   */
+  pollTransmitView?(maxBytes?: number): Uint8Array | undefined;
   /** Requests accepted by `send` and not yet settled (replied, failed, timed out or cancelled). */
   readonly inFlight: number;
   /**

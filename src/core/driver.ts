@@ -96,7 +96,8 @@ interface Pending<Reply, Item> {
  *
  * Theory of operation: `request` calls `machine.send` synchronously (so encoding errors throw
  * before anything is queued), records a pending entry and schedules one flush per microtask,
- * which drains `pollTransmit` into the transport and honours `write()` backpressure. A single
+ * which drains `pollTransmit` into the transport and honours `write()` backpressure (when the
+ * transport copies on write, `pollTransmitView` into `writeBorrowed`: no copy per flush). A single
  * read loop feeds chunks to the machine while `wantsRead` holds and dispatches every event.
  * One timer is armed for the earliest `pollTimeout()`. When the transport ends or fails, or
  * the machine reports `closed`, every pending request settles: `ConnectionClosedError` with
@@ -125,6 +126,8 @@ export class Driver<Req, Reply, Item = never, Push = never> {
   readonly #options: DriverOptions<Push, Req, Reply>;
   readonly #now: () => number;
   readonly #label: string;
+  /** The transport copies on write and the machine can lend its buffer: flush with no copy. */
+  readonly #lend: boolean;
   #pending = new IdTable<Pending<Reply, Item>>();
   #unsent: Pending<Reply, Item>[] = [];
   #flushScheduled = false;
@@ -162,6 +165,7 @@ export class Driver<Req, Reply, Item = never, Push = never> {
     this.#options = options;
     this.#now = options.now ?? (() => performance.now());
     this.#label = options.label ?? transport.info.remoteAddress ?? transport.info.kind;
+    this.#lend = transport.writeBorrowed !== undefined && machine.pollTransmitView !== undefined;
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#resumeTask(); // never dispatch inside the constructor
   }
@@ -390,10 +394,12 @@ export class Driver<Req, Reply, Item = never, Push = never> {
             this.#armSilenceTimer(now + this.#options.silenceTimeout);
           }
         }
-        const chunk = this.#machine.pollTransmit();
+        const lend = this.#lend;
+        const chunk = lend ? this.#machine.pollTransmitView!() : this.#machine.pollTransmit();
         if (chunk === undefined) break;
         this.#bytesOut += chunk.length;
-        if (!this.#transport.write(chunk)) return this.#flushWhenReady();
+        const more = lend ? this.#transport.writeBorrowed!(chunk) : this.#transport.write(chunk);
+        if (!more) return this.#flushWhenReady();
       }
     } catch (error) {
       this.#flushing = false;

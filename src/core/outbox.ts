@@ -43,7 +43,7 @@ export interface OutboxOptions<E> {
  * fit in `maxBytes`), marks them transmitted and returns their bytes as one chunk; an entry that
  * settled while queued is dropped and its bytes are cut out, so a request that timed out before
  * it was sent never reaches the server. The common case (everything, nothing dropped) is one
- * copy of the buffer.
+ * copy of the buffer, or none when the caller borrows the bytes (`lend`).
  *
  * @example
  * ```ts
@@ -86,12 +86,14 @@ export class Outbox<E extends OutboxEntry, B extends OutboundBuffer> {
 
   /**
    * Hands out the bytes of the next entries (at least one, then up to `maxBytes`), calling
-   * `moved` for each one sent and `dropped` for each settled one that is cut out.
+   * `moved` for each one sent and `dropped` for each settled one that is cut out. With `lend`
+   * the bytes may be a view into `writer`, valid until its next write (no copy).
    */
   take(
     maxBytes: number,
     moved: (entry: E) => void,
     dropped?: (entry: E) => void,
+    lend = false,
   ): Uint8Array | undefined {
     const queue = this.#queue;
     if (queue.size === 0) return undefined;
@@ -106,8 +108,12 @@ export class Outbox<E extends OutboxEntry, B extends OutboundBuffer> {
       if (this.#dropped(entry)) anyDropped = true;
     }
     let out: Uint8Array;
-    if (!anyDropped && end === this.writer.length) out = this.writer.finish(); // the common case
-    else {
+    if (!anyDropped && end === this.writer.length) { // the common case
+      if (lend) {
+        out = this.writer.view();
+        this.writer.discard(end); // empties it; the bytes stay until the next write
+      } else out = this.writer.finish();
+    } else {
       const bytes = this.writer.view();
       if (anyDropped) {
         const parts: Uint8Array[] = [];
@@ -131,7 +137,7 @@ export class Outbox<E extends OutboxEntry, B extends OutboundBuffer> {
       entry.start -= end;
       entry.end -= end;
     }
-    if (out.length === 0) return this.take(maxBytes, moved, dropped); // all of it was cut out
+    if (out.length === 0) return this.take(maxBytes, moved, dropped, lend); // all of it was cut out
     return out;
   }
 

@@ -120,6 +120,13 @@ export interface Transport {
   readInto?(reader: ChunkReader): void;
   /** Queues bytes; false when over the high-water mark (then await `ready()`). */
   write(chunk: Uint8Array): boolean;
+  /**
+   * Optional: as `write`, but `chunk` is only lent for the call: the transport copies what
+   * it keeps (bytes the socket did not take at once), so the caller may overwrite them as soon
+   * as it returns. Transports whose socket copies on write implement it; the driver then
+   * writes from the machine's own buffer (`pollTransmitView`) with no copy per flush.
+   */
+  writeBorrowed?(chunk: Uint8Array): boolean;
   /** Resolves when writing is worthwhile again; rejects if the connection closed. */
   ready(): Promise<void>;
   /** Bytes written and not yet handed to the network. */

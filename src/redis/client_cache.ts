@@ -4,7 +4,7 @@
 
 import type { ReplyHandler } from "../core/driver.ts";
 import { argText, type CacheableRead, cacheableRead, invalidatedKey } from "./cache_commands.ts";
-import { commandKeys, isReadOnlyCommand } from "./cluster/command_keys.ts";
+import { commandKeys, isReadOnlyCommand } from "./command_keys.ts";
 import { commandName } from "./command_info.ts";
 import type { RedisArg } from "./resp_encoder.ts";
 import { RespMap, RespSet, type RespValue, RespVerbatim } from "./resp_types.ts";

@@ -289,11 +289,23 @@ export class RedisConnection
 
   /** The next bytes to write: the handshake first, then the queued commands, coalesced. */
   pollTransmit(maxBytes = Infinity): Uint8Array | undefined {
+    return this.#transmit(maxBytes, false);
+  }
+
+  /** As {@link pollTransmit}, but the commands' bytes are a view into the outbound buffer,
+   * valid until the next `send`: for transports that copy on write. */
+  pollTransmitView(maxBytes = Infinity): Uint8Array | undefined {
+    return this.#transmit(maxBytes, true);
+  }
+
+  #transmit(maxBytes: number, lend: boolean): Uint8Array | undefined {
     if (this.#phase === "closed") return undefined;
     if (this.#handshakeOut.size > 0) return this.#transmitHandshake();
     if (this.#phase !== "ready") return undefined;
-    return this.#outbox.take(maxBytes, (entry) => this.#inFlight.push(entry));
+    return this.#outbox.take(maxBytes, this.#moved, undefined, lend);
   }
+
+  readonly #moved = (entry: Entry): void => this.#inFlight.push(entry);
 
   #transmitHandshake(): Uint8Array {
     const parts: Uint8Array[] = [];

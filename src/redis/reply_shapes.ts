@@ -71,7 +71,9 @@ export function replyTypesOf(name: string): string | undefined {
  * ```
  */
 export function replyTypeAllowed(allowed: string, type: number): boolean {
-  return type === 0x2d || type === 0x21 || allowed.includes(String.fromCharCode(type));
+  if (type === 0x2d || type === 0x21) return true; // errors answer any command
+  for (let i = 0; i < allowed.length; i++) if (allowed.charCodeAt(i) === type) return true;
+  return false;
 }
 
 /**

@@ -185,6 +185,43 @@ test("driver: encoding errors throw synchronously into the returned promise, not
   await driver.close();
 });
 
+test("driver: writes lent bytes only when the machine lends and the transport copies", async () => {
+  for (const [lends, copies] of [[true, true], [true, false], [false, true]]) {
+    const [client, server] = createMemoryPair();
+    const used = { pollTransmit: 0, pollTransmitView: 0, write: 0, writeBorrowed: 0 };
+    const machine: LineMachine & { pollTransmitView?: () => Uint8Array | undefined } =
+      new LineMachine();
+    const poll = machine.pollTransmit.bind(machine);
+    machine.pollTransmit = () => (used.pollTransmit++, poll());
+    if (lends) machine.pollTransmitView = () => (used.pollTransmitView++, poll());
+    const transport: Transport = {
+      info: client.info,
+      closed: client.closed,
+      get bufferedAmount() {
+        return client.bufferedAmount;
+      },
+      read: () => client.read(),
+      write: (chunk) => (used.write++, client.write(chunk)),
+      writeBorrowed: copies
+        ? (chunk) => (used.writeBorrowed++, client.write(chunk.slice()))
+        : undefined,
+      ready: () => client.ready(),
+      end: () => client.end(),
+      close: (reason) => client.close(reason),
+    };
+    const driver = new Driver(machine, transport, { label: "line test" });
+    echoPeer(server, (l) => l.toUpperCase());
+    assert.deepEqual(await Promise.all([driver.request("a"), driver.request("b")]), ["A", "B"]);
+    await driver.close();
+    const lent = lends && copies;
+    const what = `lends ${lends}, copies ${copies}: ${JSON.stringify(used)}`;
+    assert.equal(used.pollTransmitView > 0, lent, what);
+    assert.equal(used.writeBorrowed > 0, lent, what);
+    assert.equal(used.pollTransmit > 0, !lent, what);
+    assert.equal(used.write > 0, !lent, what);
+  }
+});
+
 test("driver: reads with readInto when the transport has it, else with read()", async () => {
   for (const form of ["readInto", "read"] as const) {
     const [client, server] = createMemoryPair();

@@ -28,6 +28,24 @@ test("outbox: everything goes out in one chunk, in order", () => {
   assert.equal(box.take(Infinity, () => {}), undefined);
 });
 
+test("outbox: lent bytes are a view of the writer, reused by its next write", () => {
+  const [box, entries] = boxWith(["a", "bb"]);
+  const lent = box.take(Infinity, () => {}, undefined, true)!;
+  assert.equal(text(lent), "a;bb;");
+  assert.ok(entries.every((e) => e.transmitted));
+  assert.equal(box.writer.length, 0, "the writer is empty again");
+  box.writer.writeAscii("zz"); // no copy was made: the lent view sees the new bytes
+  assert.equal(text(lent), "zzbb;");
+});
+
+test("outbox: lending falls back to a copy when a settled request is cut out", () => {
+  const [box, [, b]] = boxWith(["a", "bb", "c"]);
+  b.settled = true;
+  const lent = box.take(Infinity, () => {}, undefined, true)!;
+  box.writer.writeAscii("zzzz");
+  assert.equal(text(lent), "a;c;");
+});
+
 test("outbox: a request settled while queued is cut out; later ones keep their bytes", () => {
   const [box, [a, b]] = boxWith(["a", "bb", "c"]);
   b.settled = true;

@@ -37,6 +37,20 @@ test("redis machine: HELLO 3 goes first and holds user commands until it succeed
   assert.equal(conn.serverInfo?.get("proto"), 3);
 });
 
+test("redis machine: pollTransmitView lends the commands' bytes until the next send", () => {
+  const conn = new RedisConnection({ protocol: 2 });
+  const a = conn.send(["GET", "a"]);
+  const b = conn.send(["GET", "b"]);
+  const lent = conn.pollTransmitView()!;
+  assert.equal(dec(lent), cmd("GET", "a") + cmd("GET", "b"));
+  assert.equal(conn.pollTransmitView(), undefined, "nothing left to send");
+  conn.send(["GET", "c"]); // encoded where the lent bytes were: no copy was made
+  assert.equal(dec(lent.subarray(0, cmd("GET", "c").length)), cmd("GET", "c"));
+  assert.equal(dec(conn.pollTransmit()), cmd("GET", "c"));
+  conn.receive(enc("$1\r\nA\r\n$1\r\nB\r\n"));
+  assert.deepEqual(events(conn).map((e) => e?.type === "reply" && e.id), [a, b]);
+});
+
 test("redis machine: a server without HELLO gets AUTH, CLIENT SETNAME and SELECT in RESP2", () => {
   const conn = new RedisConnection({ username: "u", password: "pw", clientName: "app", db: 2 });
   const id = conn.send(["PING"]);

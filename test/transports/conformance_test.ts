@@ -50,20 +50,28 @@ interface Kind {
   serve(handler: Handler, options?: NetServerOptions): Promise<TestServer>;
   /** Present for socket transports: what the connect-time cases need. */
   net?: { connect: Connect; allowsUnverifiedTls: boolean };
+  /** Its transports implement `writeBorrowed`. */
+  lends?: boolean;
 }
 
-function netKind(name: string, connect: Connect, allowsUnverifiedTls: boolean): Kind {
+function netKind(
+  name: string,
+  connect: Connect,
+  allowsUnverifiedTls: boolean,
+  lends = false,
+): Kind {
   return {
     name,
     serve: (handler, options) => serveNet(connect, handler, options),
     net: { connect, allowsUnverifiedTls },
+    lends,
   };
 }
 
 const runtime = runtimeName();
 const kinds: Kind[] = [];
 if (runtime === "deno") kinds.push(netKind("deno", connectDeno, false));
-if (runtime === "bun") kinds.push(netKind("bun", connectBun, true));
+if (runtime === "bun") kinds.push(netKind("bun", connectBun, true, true));
 kinds.push(netKind("node", connectNode, true));
 kinds.push({
   name: "memory",
@@ -151,6 +159,43 @@ for (const kind of kinds) {
       }
     });
   });
+
+  if (kind.lends) {
+    test(`${k}: writeBorrowed keeps what the socket did not take, so the caller may reuse it`, async () => {
+      const total = 16 * 1024 * 1024;
+      const writeSize = 1024 * 1024; // more than a socket takes at once from a paused reader
+      let backpressured!: () => void;
+      const firstFalse = new Promise<void>((resolve) => (backpressured = resolve));
+      const { sink, result } = slowChecksumSink(firstFalse);
+      await withServer(kind, sink, async (server) => {
+        const t = await server.connect();
+        try {
+          const lent = new Uint8Array(writeSize); // one buffer, overwritten after every call
+          let hash = FNV_START;
+          let partial = 0;
+          for (let i = 0; i < total / writeSize; i++) {
+            lent.set(patternBytes(writeSize, i + 1));
+            hash = fnv1a(hash, lent);
+            const before = t.bufferedAmount;
+            const ok = t.writeBorrowed!(lent);
+            if (t.bufferedAmount > before) partial++;
+            lent.fill(0); // the transport must have copied what it still holds
+            if (!ok) {
+              backpressured();
+              await within(t.ready(), GUARD_MS, "ready()");
+            }
+          }
+          await within(t.end(), GUARD_MS, "end()");
+          const got = await within(result, GUARD_MS, "the sink reaching EOF");
+          assert.ok(partial > 0, "some bytes waited in the transport");
+          assert.equal(got.bytes, total);
+          assert.equal(got.hash, hash, "checksum of the received stream");
+        } finally {
+          t.close();
+        }
+      });
+    });
+  }
 
   test(`${k}: the server ending gives EOF after its data`, async () => {
     const handler: Handler = async (peer) => {

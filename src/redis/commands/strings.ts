@@ -91,7 +91,8 @@ export abstract class StringCommands<V, M extends CommandMode> extends CommandBa
   }
 
   /** SET with options; true when set, false when NX/XX prevented it. */
-  set(key: RedisKey, value: RedisValue, options: SetOptions = {}): Out<M, boolean, this> {
+  set(key: RedisKey, value: RedisValue, options?: SetOptions): Out<M, boolean, this> {
+    if (options === undefined) return this.call(["SET", key, value], asOk); // the common case
     const args: RedisArg[] = ["SET", key, value, ...expiryArgs(options)];
     if (options.nx) args.push("NX");
     if (options.xx) args.push("XX");

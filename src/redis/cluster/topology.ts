@@ -49,6 +49,8 @@ export class ClusterTopology {
   readonly #seeds: NodeKey[];
   readonly #nodes = new Map<NodeKey, ClusterNode>();
   readonly #dedicated = new Map<NodeKey, RedisClient<unknown>>();
+  /** Dedicated clients of nodes that left the map, closing once their busy calls settle. */
+  readonly #retiring = new Set<RedisClient<unknown>>();
   #map: SlotMap | undefined;
   #refreshing: Promise<void> | undefined;
   /** Reports map changes on the client's events. */
@@ -262,13 +264,22 @@ export class ClusterTopology {
     }
   }
 
-  /** Closes connections to nodes the new map no longer names (seeds stay). */
+  /**
+   * Closes connections to nodes the new map no longer names: the shared ones (seeds stay, to
+   * ask for maps) and the dedicated ones, idle at once, busy ones once their call settled.
+   */
   #dropUnused(map: SlotMap): void {
-    const used = new Set([...this.#seeds, ...map.shards.flatMap((s) => [s.master, ...s.replicas])]);
+    const named = new Set(map.shards.flatMap((s) => [s.master, ...s.replicas]));
     for (const [key, node] of this.#nodes) {
-      if (used.has(key)) continue;
+      if (named.has(key) || this.#seeds.includes(key)) continue;
       this.#nodes.delete(key);
       node.conn.close().catch(() => {});
+    }
+    for (const [key, client] of this.#dedicated) {
+      if (named.has(key)) continue;
+      this.#dedicated.delete(key);
+      this.#retiring.add(client);
+      client.close().catch(() => {});
     }
   }
 
@@ -282,10 +293,18 @@ export class ClusterTopology {
     }, every);
   }
 
-  /** Each node connection and each dedicated connection, for the client's `stats()`. */
+  /**
+   * Each node connection and each dedicated connection (of a node that left the map: until
+   * its busy ones closed), for the client's `stats()`.
+   */
   members(): ConnectionStats[] {
     const members = [...this.#nodes.values()].map((node) => node.conn.stats());
     for (const client of this.#dedicated.values()) members.push(...client.stats().members);
+    for (const client of this.#retiring) {
+      const open = client.stats().members.filter((m) => m.state !== "closed");
+      if (open.length === 0) this.#retiring.delete(client);
+      members.push(...open);
+    }
     return members;
   }
 
@@ -308,9 +327,10 @@ export class ClusterTopology {
     this.#closed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     const nodes = [...this.#nodes.values()];
-    const dedicated = [...this.#dedicated.values()];
+    const dedicated = [...this.#dedicated.values(), ...this.#retiring];
     this.#nodes.clear();
     this.#dedicated.clear();
+    this.#retiring.clear();
     await Promise.all([...nodes.map((n) => n.conn.close()), ...dedicated.map((c) => c.close())]);
   }
 
@@ -319,8 +339,9 @@ export class ClusterTopology {
     this.#closed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     for (const node of this.#nodes.values()) node.conn.destroy();
-    for (const client of this.#dedicated.values()) client.destroy();
+    for (const client of [...this.#dedicated.values(), ...this.#retiring]) client.destroy();
     this.#nodes.clear();
     this.#dedicated.clear();
+    this.#retiring.clear();
   }
 }

@@ -1,7 +1,8 @@
 // The cluster client's dedicated connections while slots move, against a real 3-master Redis
 // Cluster: WATCH transactions follow MOVED (on WATCH, or EXECABORT after a queued MOVED) and run
 // once; blocking commands follow ASK; a node that left the slot map has its dedicated
-// connections closed (idle ones at once, a busy one when its call settled).
+// connections closed (idle ones at once, a busy one when its call settled) and its classic
+// subscriber moved to another master.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { type RedisClusterServers, startRedisCluster } from "../../scripts/servers.ts";
@@ -9,6 +10,7 @@ import { RedisClient } from "../../src/redis/client.ts";
 import { RedisClusterClient } from "../../src/redis/cluster/client.ts";
 import { keySlot } from "../../src/redis/cluster/slot.ts";
 import type { RedisClusterEvents } from "../../src/redis/observe.ts";
+import type { PubSub, PubSubMessage, ResubscribedMessage } from "../../src/redis/pubsub.ts";
 import { collectUnhandledRejections } from "../_helpers/hostile_server.ts";
 import { until } from "../_helpers/observe_recorder.ts";
 import { migrateSlot, ownerOf, ownersOf } from "./_cluster.ts";
@@ -107,11 +109,40 @@ function openAt(cluster: RedisClusterClient<string>, address: string): number {
     .length;
 }
 
-test("redis cluster moves: dedicated connections to a node that left the map close (idle at once, busy when settled)", async () => {
+/** The node holding the one subscriber of `channel` (PUBSUB NUMSUB counts a node's own). */
+async function holderOf(channel: string): Promise<string | undefined> {
+  for (const [endpoint, node] of plain) {
+    const [, n] = (await node.send("PUBSUB", "NUMSUB", channel)) as [string, number];
+    if (n > 0) return endpoint;
+  }
+  return undefined;
+}
+
+test("redis cluster moves: connections to a node that left the map close (dedicated: idle at once, busy when settled; a classic subscriber moves)", async () => {
   await using cluster = await staleClient();
   const seed = servers.endpoints[0];
+  // A classic subscriber lands on a random master: the node that leaves is the first not the seed.
+  const tried: PubSub<string>[] = [];
+  let leaving: string | undefined;
+  for (let n = 0; n < 40 && (leaving === undefined || leaving === seed); n++) {
+    const sub = cluster.pubsub();
+    tried.push(sub);
+    await sub.subscribe(`${prefix}classic${tried.length}`);
+    leaving = await holderOf(`${prefix}classic${tried.length}`);
+  }
+  assert.ok(leaving !== undefined && leaving !== seed, "a subscriber on another master");
+  await using sub = tried.pop()!;
+  const channel = `${prefix}classic${tried.length + 1}`;
+  await Promise.all(tried.map((t) => t.close()));
+  const next = async (type: string): Promise<PubSubMessage<string>> => {
+    for (;;) {
+      const m = await sub.getMessage({ timeout: 5000 });
+      assert.ok(m, `a ${type} message within 5 s`);
+      if (m.type === type) return m;
+    }
+  };
+  await next("subscribe");
   const owners = await ownersOf(plain, Array.from({ length: 16384 }, (_, s) => s));
-  const leaving = servers.endpoints.find((e) => e !== seed)!;
   const slots = [...owners].filter(([, owner]) => owner === leaving).map(([slot]) => slot);
   const inSlot = (n: number): string => {
     for (let i = 0;; i++) {
@@ -150,6 +181,11 @@ test("redis cluster moves: dedicated connections to a node that left the map clo
     for (const e of [seed, ...others]) await node(e).send("CLUSTER", "FORGET", ids.get(leaving)!);
     await cluster.refreshSlots();
     assert.deepEqual(cluster.masters.map((m) => `${m.host}:${m.port}`).includes(leaving), false);
+    assert.deepEqual((await next("resubscribed") as ResubscribedMessage).channels, [channel]);
+    await next("subscribe"); // on the new connection
+    assert.notEqual(await holderOf(channel), leaving, "the subscriber moved to another master");
+    await cluster.publish(channel, "after");
+    assert.equal((await next("message")).data, "after");
     assert.equal(openAt(cluster, leaving), 1, `of ${before}: the busy one stays, the rest closed`);
 
     open();

@@ -2,10 +2,12 @@
 // per node, opened like a plain client's; single-flight map refreshes (on MOVED, on a lost
 // connection, periodically) from the known masters, then the seeds.
 
-import { ConnectError } from "../../core/errors.ts";
+import { ConnectError, ConnectionClosedError } from "../../core/errors.ts";
+import { type Address, formatAddress } from "../../core/transport.ts";
 import type { ManagedConnection } from "../../core/managed_connection.ts";
 import { RedisClient } from "../client.ts";
 import {
+  type LocatedConnection,
   type RedisLocator,
   type ResolvedRedisOptions,
   resolveRedisOptions,
@@ -51,6 +53,8 @@ export class ClusterTopology {
   readonly #dedicated = new Map<NodeKey, RedisClient<unknown>>();
   /** Dedicated clients of nodes that left the map, closing once their busy calls settle. */
   readonly #retiring = new Set<RedisClient<unknown>>();
+  /** Classic subscribers' connections (placed by {@link masterRotation}), with their address. */
+  readonly #rotated = new Map<LocatedConnection, () => Address | undefined>();
   #map: SlotMap | undefined;
   #refreshing: Promise<void> | undefined;
   /** Reports map changes on the client's events. */
@@ -194,7 +198,8 @@ export class ClusterTopology {
   /**
    * A locator for a subscriber that may sit on any master (classic pub/sub: the cluster forwards
    * messages everywhere): each reconnect reloads the map and goes to the next master, so a lost
-   * node is not the first one tried again.
+   * node is not the first one tried again. A subscriber on a node a loaded map no longer names
+   * (it hears no more of the cluster) is made to reconnect.
    */
   masterRotation(): RedisLocator {
     let turn = Math.floor(Math.random() * SLOT_COUNT);
@@ -205,8 +210,10 @@ export class ClusterTopology {
         again = true;
         const shards = this.#map?.shards ?? [];
         const key = shards.length > 0 ? shards[turn++ % shards.length].master : this.#seeds[0];
-        return parseNodeAddress(this.#options.natMap?.[key] ?? key);
+        return this.#connectAddress(key);
       },
+      attach: (conn, address) => void this.#rotated.set(conn, address),
+      detach: (conn) => void this.#rotated.delete(conn),
     };
   }
 
@@ -281,6 +288,21 @@ export class ClusterTopology {
       this.#retiring.add(client);
       client.close().catch(() => {});
     }
+    // A classic subscriber there hears no more of the cluster: it reconnects to the next master.
+    const reachable = new Set([...named].map((key) => formatAddress(this.#connectAddress(key))));
+    for (const [conn, address] of this.#rotated) {
+      if (conn.isClosed) this.#rotated.delete(conn);
+      const at = address();
+      if (conn.isClosed || at === undefined || reachable.has(formatAddress(at))) continue;
+      conn.driver?.destroy(
+        new ConnectionClosedError(`${formatAddress(at)} left the cluster's slot map`),
+      );
+    }
+  }
+
+  /** Where we connect to reach the node `key` announces (after `natMap`). */
+  #connectAddress(key: NodeKey): { host: string; port: number } {
+    return parseNodeAddress(this.#options.natMap?.[key] ?? key);
   }
 
   #schedule(): void {
@@ -312,13 +334,13 @@ export class ClusterTopology {
   #nodeOptions(key: NodeKey): Parameters<typeof resolveRedisOptions>[0] {
     const {
       nodes: _n,
-      natMap,
+      natMap: _t,
       maxRedirections: _m,
       retryTimeout: _r,
       refreshInterval: _i,
       ...rest
     } = this.#options;
-    const { host, port } = parseNodeAddress(natMap?.[key] ?? key);
+    const { host, port } = this.#connectAddress(key);
     return { ...rest, host, port, reconnect: { enabled: false } };
   }
 
@@ -331,6 +353,7 @@ export class ClusterTopology {
     this.#nodes.clear();
     this.#dedicated.clear();
     this.#retiring.clear();
+    this.#rotated.clear();
     await Promise.all([...nodes.map((n) => n.conn.close()), ...dedicated.map((c) => c.close())]);
   }
 
@@ -343,5 +366,6 @@ export class ClusterTopology {
     this.#nodes.clear();
     this.#dedicated.clear();
     this.#retiring.clear();
+    this.#rotated.clear();
   }
 }

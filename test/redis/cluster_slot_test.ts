@@ -46,7 +46,8 @@ test("cluster keySlot: the one-pass ASCII path agrees with the byte path on keys
   const next = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
   for (let n = 0; n < 5000; n++) {
     let key = "";
-    for (let length = next() % 12; key.length < length;) key += alphabet[next() % alphabet.length];
+    const length = next() % 12;
+    while (key.length < length) key += alphabet[next() % alphabet.length];
     assert.equal(keySlot(key), keySlot(bytes(key)), key);
   }
 });

@@ -72,6 +72,18 @@ export interface ReplyHandler<Reply> {
   fail(error: Error): void;
 }
 
+/**
+ * A handler that drops the outcome, for a request whose failure shows in the reply of the one
+ * written after it on the same connection (Redis Cluster's ASKING).
+ *
+ * @example
+ * ```ts
+ * import { IGNORE_REPLY } from "@kvwire/kvwire";
+ * IGNORE_REPLY.reply("OK"); // nothing happens
+ * ```
+ */
+export const IGNORE_REPLY: ReplyHandler<unknown> = Object.freeze({ reply() {}, fail() {} });
+
 /** `#syncChunk` when no chunk was handed over. */
 const NO_CHUNK: unique symbol = Symbol("no chunk");
 

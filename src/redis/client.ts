@@ -1,7 +1,7 @@
 // RedisClient: the user-facing Redis client. Typed commands over a self-healing connection,
 // auto-pipelining (concurrent calls share one write), pipelines, transactions, per-call options.
 
-import type { ReplyHandler, RequestOptions } from "../core/driver.ts";
+import { IGNORE_REPLY, type ReplyHandler, type RequestOptions } from "../core/driver.ts";
 import {
   ConnectionClosedError,
   KvError,
@@ -317,6 +317,26 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     transform: Transform<T>,
     serverTimeoutSeconds: number,
   ): Out<"promise", T, this> {
+    return this.blockingCall(args, transform, serverTimeoutSeconds);
+  }
+
+  /**
+   * {@link callBlocking}, with `prelude` (the cluster client's ASKING) sent first on the same
+   * dedicated connection; its reply is not awaited (a refusal shows in the command's reply).
+   *
+   * @example
+   * ```ts
+   * import { asReply, RedisClient } from "@kvwire/kvwire/redis";
+   * await using redis = await RedisClient.connect({ decode: true });
+   * await redis.blockingCall(["BLPOP", "jobs", 1], asReply, 1, ["ASKING"]);
+   * ```
+   */
+  blockingCall<T>(
+    args: RedisArg[],
+    transform: Transform<T>,
+    serverTimeoutSeconds: number,
+    prelude?: RedisArg[],
+  ): Promise<T> {
     const { signal, timeout: commandTimeout } = this.#requestOptions;
     const timeout = serverTimeoutSeconds > 0
       ? serverTimeoutSeconds * 1000 + Math.max(BLOCKING_MARGIN_MS, commandTimeout ?? 0)
@@ -332,6 +352,9 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
         (conn) => {
           const call = new ShapedReply(transform, context);
           const promise = call.promise();
+          if (prelude) {
+            conn.#shared.conn.send(prelude, { timeout, signal }, String(prelude[0]), IGNORE_REPLY);
+          }
           conn.#shared.conn.send(prefixed, { timeout, signal }, String(args[0]), call);
           return promise;
         },

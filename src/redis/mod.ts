@@ -26,6 +26,7 @@ export * from "./cluster/routed_request.ts";
 export * from "./cluster/shard_pubsub.ts";
 export * from "./cluster/slot.ts";
 export * from "./cluster/slot_map.ts";
+export * from "./cluster/slot_transaction.ts";
 export * from "./cluster/split_request.ts";
 export * from "./cluster/topology.ts";
 export * from "./command_info.ts";

@@ -35,6 +35,18 @@ test("cluster keySlot: text keys hash their UTF-8 bytes, with or without a tag",
   assert.equal(keySlot(42), keySlot("42"));
 });
 
+test("cluster keySlot: the one-pass ASCII path agrees with the byte path on keys with braces", () => {
+  const alphabet = "ab{}{}x:";
+  let seed = 7;
+  const next = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+  for (let n = 0; n < 5000; n++) {
+    let key = "";
+    const length = next() % 12;
+    while (key.length < length) key += alphabet[next() % alphabet.length];
+    assert.equal(keySlot(key), keySlot(bytes(key)), key);
+  }
+});
+
 test("cluster commandKeys: fixed ranges, counted keys, streams", () => {
   assert.deepEqual(commandKeys(["GET", "k"]), ["k"]);
   assert.deepEqual(commandKeys(["MSET", "a", 1, "b", 2]), ["a", "b"]);

@@ -45,6 +45,13 @@ import type { RedisClusterOptions } from "./options.ts";
 import { redirectTarget, RoutedRequest } from "./routed_request.ts";
 import { ShardPubSub } from "./shard_pubsub.ts";
 import { SPLIT_COMMANDS, splitBySlot, SplitReply } from "./split_request.ts";
+import {
+  CLUSTER_NAMESPACE,
+  crossSlotError,
+  PinnedTarget,
+  SlotTransaction,
+  watchTransaction,
+} from "./slot_transaction.ts";
 import { type ClusterNode, ClusterTopology } from "./topology.ts";
 
 /** Keyless commands sent to every master (the first reply answers). */
@@ -61,9 +68,6 @@ interface Shared {
   /** The `keyPrefix` option: applied before routing, so slots are those of prefixed keys. */
   prefix: KeyPrefix | undefined;
 }
-
-/** Cluster mode has database 0 only. */
-const NAMESPACE = "0";
 
 /**
  * A Redis Cluster client with the same typed commands as {@link RedisClient}. Each command goes
@@ -244,7 +248,13 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
     const instrumenter = this.#shared.observed.instrumenter;
     if (!instrumenter.enabled) return undefined;
     const at = this.#pinned?.conn.address;
-    return startRedisOperation(instrumenter, commandName(operation), at, NAMESPACE, batchSize);
+    return startRedisOperation(
+      instrumenter,
+      commandName(operation),
+      at,
+      CLUSTER_NAMESPACE,
+      batchSize,
+    );
   }
 
   /** Ends what {@link startOperation} started. */
@@ -276,14 +286,15 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
 
   /**
    * Blocking commands run on a dedicated connection of the slot's master (its pool); a MOVED
-   * (the command did not run) updates the map and sends it to the new owner.
+   * (the command did not run) updates the map and sends it to the new owner, an ASK (a slot
+   * being migrated) sends ASKING then the command on a dedicated connection of the target.
    */
   protected override callBlocking<T>(
     args: RedisArg[],
     transform: Transform<T>,
     serverTimeoutSeconds: number,
   ): Out<"promise", T, this> {
-    return this.#blocking(args, transform, serverTimeoutSeconds, 0);
+    return this.#blocking(args, transform, serverTimeoutSeconds, 0, undefined);
   }
 
   async #blocking<T>(
@@ -291,20 +302,29 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
     transform: Transform<T>,
     serverTimeoutSeconds: number,
     redirects: number,
+    asking: ClusterNode | undefined,
   ): Promise<T> {
-    const node = this.#nodeFor(args);
+    const node = asking ?? this.#nodeFor(args);
     if (node instanceof Error) throw node;
     const topology = this.#shared.topology;
     const client = topology.dedicated(node).with(this.#requestOptions);
     try {
       // The plain client's blocking path (dedicated pool, server timeout plus a margin).
-      return await (client["callBlocking"](args, transform, serverTimeoutSeconds) as Promise<T>);
+      return await client.blockingCall(
+        args,
+        transform,
+        serverTimeoutSeconds,
+        asking ? ["ASKING"] : undefined,
+      );
     } catch (error) {
-      const moved = error instanceof RedisError && error.serverCode === "MOVED" &&
-        redirects < topology.maxRedirections && redirectTarget(error.message, node.key);
-      if (!moved) throw error;
-      topology.moved(moved.slot, moved.target);
-      return await this.#blocking(args, transform, serverTimeoutSeconds, redirects + 1);
+      const code = error instanceof RedisError ? error.serverCode : undefined;
+      const redirect = (code === "MOVED" || code === "ASK") &&
+        redirects < topology.maxRedirections && redirectTarget((error as Error).message, node.key);
+      if (!redirect) throw error;
+      topology.watch.redirected(code, redirect.slot, node.key, redirect.target);
+      if (code === "MOVED") topology.moved(redirect.slot, redirect.target);
+      const next = code === "ASK" ? topology.node(redirect.target) : undefined;
+      return await this.#blocking(args, transform, serverTimeoutSeconds, redirects + 1, next);
     }
   }
 
@@ -429,17 +449,20 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
 
   /**
    * An optimistic WATCH transaction (see {@link RedisClient.transaction}) on a dedicated
-   * connection of the master serving the watched keys, which must share one slot.
+   * connection of the master serving the watched keys, which must share one slot. When the slot
+   * moved, WATCH is refused with MOVED, or the queued commands are and EXEC aborts: nothing ran,
+   * so the map is updated and the whole transaction (`fn` too) runs again at the new owner;
+   * during a migration (ASK, TRYAGAIN) or CLUSTERDOWN, again after a backoff; all within the
+   * view's deadline (`retryTimeout` without one).
    */
   transaction(
     fn: (conn: RedisClient<V>) => Promise<Transaction<V>>,
     ...watch: RedisKey[]
   ): Promise<unknown[]> {
     if (watch.length === 0) throw new TypeError("transaction() needs the keys to WATCH");
-    const node = this.#nodeFor(["WATCH", ...watch]);
-    if (node instanceof Error) return Promise.reject(node);
-    const client = this.#shared.topology.dedicated(node) as unknown as RedisClient<V>;
-    return client.transaction(fn, ...watch);
+    const slot = slotOfKeys(watch);
+    if (slot === CROSS_SLOT) return Promise.reject(crossSlotError("WATCH"));
+    return watchTransaction(this.#shared.topology, this.#requestOptions, slot, fn, watch);
   }
 
   /** A Lua script run with EVALSHA on the node of its first key (EVAL on NOSCRIPT). */
@@ -505,105 +528,6 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-/** Sends a transaction's commands to the one master of its slot, unrouted and unrepeated. */
-class PinnedTarget {
-  #node: ClusterNode | undefined;
-  constructor(readonly shared: Shared, readonly requestOptions: RequestOptions) {}
-
-  /** The master the transaction is bound to, once pinned. */
-  get node(): ClusterNode | undefined {
-    return this.#node;
-  }
-
-  get context(): ReplyContext {
-    return this.shared.context;
-  }
-
-  get keyPrefix(): KeyPrefix | undefined {
-    return this.shared.prefix;
-  }
-
-  /** Binds the target to the master of `slot` ({@link NO_KEYS}: any master). */
-  pin(slot: number): void {
-    const topology = this.shared.topology;
-    this.#node = slot === NO_KEYS ? topology.anyMaster() : topology.masterOf(slot);
-    if (!this.#node) throw new RangeError(`No master serves slot ${slot} yet`);
-  }
-
-  request(args: readonly RedisArg[], options: ManagedRequestOptions = {}): Promise<RespValue> {
-    this.shared.topology.cache?.noteSent(args);
-    return this.#node!.conn.request(args as RedisCommand, options, String(args[0]));
-  }
-
-  startOperation(operation: string, batchSize: number): Operation | undefined {
-    const instrumenter = this.shared.observed.instrumenter;
-    if (!instrumenter.enabled) return undefined;
-    return startRedisOperation(
-      instrumenter,
-      commandName(operation),
-      this.#node?.conn.address,
-      NAMESPACE,
-      batchSize,
-    );
-  }
-
-  endOperation(op: Operation | undefined, error?: unknown): void {
-    endRedisOperation(this.shared.observed.instrumenter, op, undefined, error);
-  }
-
-  sendCommand(
-    command: RedisCommand,
-    options: ManagedRequestOptions,
-    handler: ReplyHandler<RespValue>,
-  ): void {
-    this.shared.topology.cache?.noteSent(command);
-    this.#node!.conn.send(command, options, String(command[0]), handler);
-  }
-}
-
-/**
- * A transaction whose keys must share a slot; it runs on that slot's master. When the slot
- * moved, the server refuses the queued commands with MOVED and EXEC with EXECABORT, so nothing
- * ran: the map is updated and the transaction sent again to the new owner.
- */
-class SlotTransaction<V> extends Transaction<V> {
-  override async exec(): Promise<unknown[]> {
-    const slot = slotOfKeys(this.queued.flatMap((q) => commandKeys(q.command)));
-    if (slot === CROSS_SLOT) throw crossSlotError("MULTI");
-    const target = this.target as PinnedTarget;
-    const topology = target.shared.topology;
-    const commands = [...this.queued];
-    for (let redirects = 0;; redirects++) {
-      target.pin(slot);
-      try {
-        return await super.exec();
-      } catch (error) {
-        const moved = movedBy(error, target.node);
-        if (!moved || redirects >= topology.maxRedirections) throw error;
-        topology.moved(moved.slot, moved.target);
-        this.queued = [...commands];
-      }
-    }
-  }
-}
-
-/** Where an EXECABORT caused by a MOVED refusal of a queued command sends the slot. */
-function movedBy(
-  error: unknown,
-  node: ClusterNode | undefined,
-): { slot: number; target: string } | undefined {
-  if (!(error instanceof RedisError) || error.serverCode !== "EXECABORT") return undefined;
-  const first = error.cause;
-  if (!(first instanceof RedisError) || first.serverCode !== "MOVED") return undefined;
-  return redirectTarget(first.message, node?.key);
-}
-
-function crossSlotError(name: string): RangeError {
-  return new RangeError(
-    `${name}: the keys map to different cluster slots; keep them in one slot with a {hash tag}`,
-  );
 }
 
 /** Sends a command to every node; the first reply is the answer, any failure fails it. */

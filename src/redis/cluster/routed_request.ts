@@ -8,7 +8,7 @@ import {
   ConnectionClosedError,
   TimeoutError,
 } from "../../core/errors.ts";
-import type { ReplyHandler } from "../../core/driver.ts";
+import { IGNORE_REPLY, type ReplyHandler } from "../../core/driver.ts";
 import type { ManagedRequestOptions } from "../../core/managed_connection.ts";
 import type { Operation } from "../../core/instrument.ts";
 import { retarget } from "../observe.ts";
@@ -18,8 +18,6 @@ import type { RespValue } from "../resp_types.ts";
 import { NO_KEYS } from "../command_keys.ts";
 import type { NodeKey } from "./slot_map.ts";
 import type { ClusterNode, ClusterTopology } from "./topology.ts";
-
-const IGNORE: ReplyHandler<RespValue> = { reply() {}, fail() {} };
 
 /** First retry delay in ms; it doubles per retry up to {@link MAX_DELAY_MS}. */
 const FIRST_DELAY_MS = 10;
@@ -133,7 +131,7 @@ export class RoutedRequest implements ReplyHandler<RespValue> {
     if (options === undefined) return;
     if (asking !== undefined) {
       this.#asking = undefined;
-      node.conn.send(["ASKING"], options, "ASKING", IGNORE);
+      node.conn.send(["ASKING"], options, "ASKING", IGNORE_REPLY);
     }
     node.conn.send(this.command, options, this.name, this);
   }

@@ -59,20 +59,30 @@ export function keySlot(key: RedisArg): number {
   return crc16(bytes) & (SLOT_COUNT - 1);
 }
 
-/** The slot of an ASCII string without encoding it; -1 when it holds other characters. */
+/**
+ * The slot of an ASCII string without encoding it, in one pass while no `{` shows; -1 when
+ * the characters it hashes are not all ASCII.
+ */
 function asciiSlot(key: string): number {
-  let start = 0;
-  let end = key.length;
-  const open = key.indexOf("{");
-  if (open !== -1) {
-    const close = key.indexOf("}", open + 1);
-    if (close > open + 1) [start, end] = [open + 1, close];
+  let crc = 0;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c > 0x7f) return -1;
+    if (c === 0x7b) return taggedAsciiSlot(key, i); // {
+    crc = ((crc << 8) & 0xff00) ^ TABLE[(crc >> 8) ^ c];
   }
+  return crc & (SLOT_COUNT - 1);
+}
+
+/** {@link asciiSlot} of a key whose first `{` stands at `open`. */
+function taggedAsciiSlot(key: string, open: number): number {
+  const close = key.indexOf("}", open + 1);
+  const [start, end] = close > open + 1 ? [open + 1, close] : [0, key.length];
   let crc = 0;
   for (let i = start; i < end; i++) {
     const c = key.charCodeAt(i);
     if (c > 0x7f) return -1;
-    crc = ((crc << 8) ^ TABLE[((crc >> 8) ^ c) & 0xff]) & 0xffff;
+    crc = ((crc << 8) & 0xff00) ^ TABLE[(crc >> 8) ^ c];
   }
   return crc & (SLOT_COUNT - 1);
 }

@@ -2,10 +2,12 @@
 // per node, opened like a plain client's; single-flight map refreshes (on MOVED, on a lost
 // connection, periodically) from the known masters, then the seeds.
 
-import { ConnectError } from "../../core/errors.ts";
+import { ConnectError, ConnectionClosedError } from "../../core/errors.ts";
+import { type Address, formatAddress } from "../../core/transport.ts";
 import type { ManagedConnection } from "../../core/managed_connection.ts";
 import { RedisClient } from "../client.ts";
 import {
+  type LocatedConnection,
   type RedisLocator,
   type ResolvedRedisOptions,
   resolveRedisOptions,
@@ -51,6 +53,10 @@ export class ClusterTopology {
   readonly #seeds: NodeKey[];
   readonly #nodes = new Map<NodeKey, ClusterNode>();
   readonly #dedicated = new Map<NodeKey, RedisClient<unknown>>();
+  /** Dedicated clients of nodes that left the map, closing once their busy calls settle. */
+  readonly #retiring = new Set<RedisClient<unknown>>();
+  /** Classic subscribers' connections (placed by {@link masterRotation}), with their address. */
+  readonly #rotated = new Map<LocatedConnection, () => Address | undefined>();
   #map: SlotMap | undefined;
   #refreshing: Promise<void> | undefined;
   /** Reports map changes on the client's events. */
@@ -204,7 +210,8 @@ export class ClusterTopology {
   /**
    * A locator for a subscriber that may sit on any master (classic pub/sub: the cluster forwards
    * messages everywhere): each reconnect reloads the map and goes to the next master, so a lost
-   * node is not the first one tried again.
+   * node is not the first one tried again. A subscriber on a node a loaded map no longer names
+   * (it hears no more of the cluster) is made to reconnect.
    */
   masterRotation(): RedisLocator {
     let turn = Math.floor(Math.random() * SLOT_COUNT);
@@ -215,8 +222,10 @@ export class ClusterTopology {
         again = true;
         const shards = this.#map?.shards ?? [];
         const key = shards.length > 0 ? shards[turn++ % shards.length].master : this.#seeds[0];
-        return parseNodeAddress(this.#options.natMap?.[key] ?? key);
+        return this.#connectAddress(key);
       },
+      attach: (conn, address) => void this.#rotated.set(conn, address),
+      detach: (conn) => void this.#rotated.delete(conn),
     };
   }
 
@@ -274,14 +283,38 @@ export class ClusterTopology {
     }
   }
 
-  /** Closes connections to nodes the new map no longer names (seeds stay). */
+  /**
+   * Closes connections to nodes the new map no longer names: the shared ones (seeds stay, to
+   * ask for maps) and the dedicated ones, idle at once, busy ones once their call settled.
+   */
   #dropUnused(map: SlotMap): void {
-    const used = new Set([...this.#seeds, ...map.shards.flatMap((s) => [s.master, ...s.replicas])]);
+    const named = new Set(map.shards.flatMap((s) => [s.master, ...s.replicas]));
     for (const [key, node] of this.#nodes) {
-      if (used.has(key)) continue;
+      if (named.has(key) || this.#seeds.includes(key)) continue;
       this.#nodes.delete(key);
       node.conn.close().catch(() => {});
     }
+    for (const [key, client] of this.#dedicated) {
+      if (named.has(key)) continue;
+      this.#dedicated.delete(key);
+      this.#retiring.add(client);
+      client.close().catch(() => {});
+    }
+    // A classic subscriber there hears no more of the cluster: it reconnects to the next master.
+    const reachable = new Set([...named].map((key) => formatAddress(this.#connectAddress(key))));
+    for (const [conn, address] of this.#rotated) {
+      if (conn.isClosed) this.#rotated.delete(conn);
+      const at = address();
+      if (conn.isClosed || at === undefined || reachable.has(formatAddress(at))) continue;
+      conn.driver?.destroy(
+        new ConnectionClosedError(`${formatAddress(at)} left the cluster's slot map`),
+      );
+    }
+  }
+
+  /** Where we connect to reach the node `key` announces (after `natMap`). */
+  #connectAddress(key: NodeKey): { host: string; port: number } {
+    return parseNodeAddress(this.#options.natMap?.[key] ?? key);
   }
 
   #schedule(): void {
@@ -294,10 +327,18 @@ export class ClusterTopology {
     }, every);
   }
 
-  /** Each node connection and each dedicated connection, for the client's `stats()`. */
+  /**
+   * Each node connection and each dedicated connection (of a node that left the map: until
+   * its busy ones closed), for the client's `stats()`.
+   */
   members(): ConnectionStats[] {
     const members = [...this.#nodes.values()].map((node) => node.conn.stats());
     for (const client of this.#dedicated.values()) members.push(...client.stats().members);
+    for (const client of this.#retiring) {
+      const open = client.stats().members.filter((m) => m.state !== "closed");
+      if (open.length === 0) this.#retiring.delete(client);
+      members.push(...open);
+    }
     return members;
   }
 
@@ -305,14 +346,14 @@ export class ClusterTopology {
   #nodeOptions(key: NodeKey): Parameters<typeof resolveRedisOptions>[0] {
     const {
       nodes: _n,
-      natMap,
+      natMap: _t,
       maxRedirections: _m,
       retryTimeout: _r,
       refreshInterval: _i,
       clientSideCache: _c, // one cache for the client, not one per node connection
       ...rest
     } = this.#options;
-    const { host, port } = parseNodeAddress(natMap?.[key] ?? key);
+    const { host, port } = this.#connectAddress(key);
     return { ...rest, host, port, reconnect: { enabled: false } };
   }
 
@@ -321,9 +362,11 @@ export class ClusterTopology {
     this.#closed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     const nodes = [...this.#nodes.values()];
-    const dedicated = [...this.#dedicated.values()];
+    const dedicated = [...this.#dedicated.values(), ...this.#retiring];
     this.#nodes.clear();
     this.#dedicated.clear();
+    this.#retiring.clear();
+    this.#rotated.clear();
     await Promise.all([...nodes.map((n) => n.conn.close()), ...dedicated.map((c) => c.close())]);
   }
 
@@ -332,9 +375,11 @@ export class ClusterTopology {
     this.#closed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     for (const node of this.#nodes.values()) node.conn.destroy();
-    for (const client of this.#dedicated.values()) client.destroy();
+    for (const client of [...this.#dedicated.values(), ...this.#retiring]) client.destroy();
     this.#nodes.clear();
     this.#dedicated.clear();
+    this.#retiring.clear();
+    this.#rotated.clear();
   }
 }
 

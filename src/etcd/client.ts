@@ -11,7 +11,7 @@ import { ReadCoalescer } from "./coalesce.ts";
 import { AuthAdmin } from "./auth_admin.ts";
 import { ClusterAdmin } from "./cluster_admin.ts";
 import type { EtcdClientOptions, Member, MemberStatus } from "./client_options.ts";
-import { parseEndpoints } from "./endpoints.ts";
+import { clientEndpoints, etcdSrvNames } from "./srv_endpoints.ts";
 import type { EtcdEvents } from "./events.ts";
 import {
   b64,
@@ -446,7 +446,10 @@ export class EtcdClient {
 
 /** The channel of a client that owns one: endpoints parsed, TLS decided. */
 function openChannel(options: EtcdClientOptions): Channel {
-  const { addresses, tls } = parseEndpoints(options.endpoints ?? ["127.0.0.1:2379"], options.tls);
+  const { addresses, tls, connect } = clientEndpoints(
+    { ...options, connect: options.connect ?? defaultConnect },
+    etcdSrvNames,
+  );
   const { events, instrumenter } = observability<EtcdEvents>(
     options,
     `etcd ${addresses.map((a) => `${a.host}:${a.port}`).join(",")}`,
@@ -455,7 +458,7 @@ function openChannel(options: EtcdClientOptions): Channel {
     events,
     instrumenter,
     endpoints: addresses,
-    connect: options.connect ?? defaultConnect,
+    connect,
     tls,
     auth: options.auth,
     requestTimeout: options.requestTimeout,

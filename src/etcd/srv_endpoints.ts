@@ -4,7 +4,7 @@
 // happens inside the connector and the channel stays as it is.
 
 import type { Connect, ConnectOptions } from "../core/transport.ts";
-import { ConnectError } from "../core/errors.ts";
+import { ConnectError, TimeoutError } from "../core/errors.ts";
 import {
   defaultResolveSrv,
   orderSrv,
@@ -134,27 +134,48 @@ export function srvConnect(
     }
     throw new SrvLookupError(names.map((n) => n.name), { cause: failure });
   };
-  return async (_address: Address | { path: string }, options?: ConnectOptions) => {
+  return async (_address: Address | { path: string }, options: ConnectOptions = {}) => {
+    // One budget, `options.timeout`, for the lookup and every target, as for one endpoint.
+    const end = options.timeout === undefined ? Infinity : Date.now() + options.timeout;
     const current = found ??= lookup();
     current.catch(() => {
       if (found === current) found = undefined; // the next connection looks up again
     });
-    const { records, tls } = await current;
+    const { records, tls } = await within(current, end, names);
     const errors: Error[] = [];
     const order = orderSrv(records, random);
     for (const { name, port } of order) {
+      const timeout = end === Infinity ? undefined : Math.max(1, end - Date.now());
       try {
-        return await connect({ host: name, port }, { ...options, tls });
+        return await connect({ host: name, port }, { ...options, tls, timeout });
       } catch (error) {
         errors.push(error as Error);
+        if (options.signal?.aborted || Date.now() >= end) break;
       }
     }
     if (found === current) found = undefined; // every target failed: look up again next time
     if (errors.length === 1) throw errors[0];
-    const tried = order.map((r) => `${r.name}:${r.port}`).join(", ");
+    const tried = order.slice(0, errors.length).map((r) => `${r.name}:${r.port}`).join(", ");
     throw new ConnectError(
-      `Every SRV target failed (${tried}): ${errors[errors.length - 1].message}`,
+      `Every SRV target tried failed (${tried}): ${errors[errors.length - 1].message}`,
       { cause: errors[errors.length - 1] },
     );
   };
+}
+
+/** `lookup`, or a `TimeoutError` naming the SRV names when it has not answered by `end`. */
+async function within<T>(lookup: Promise<T>, end: number, names: readonly SrvName[]): Promise<T> {
+  if (end === Infinity) return await lookup;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const queried = names.map((n) => n.name).join(" or ");
+      reject(new TimeoutError(`DNS SRV lookup of ${queried} did not answer in time`));
+    }, Math.max(0, end - Date.now()));
+  });
+  try {
+    return await Promise.race([lookup, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

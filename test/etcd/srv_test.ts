@@ -5,7 +5,7 @@
 
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { ConnectError } from "../../src/core/errors.ts";
+import { ConnectError, TimeoutError } from "../../src/core/errors.ts";
 import { defaultConnect } from "../../src/core/default_connect.ts";
 import { orderSrv, SrvLookupError, type SrvRecord } from "../../src/core/srv.ts";
 import type { Address, Connect } from "../../src/core/transport.ts";
@@ -139,13 +139,30 @@ test("srv: after every target failed, the next connection looks the name up agai
   const first = await client.getString("k").then(() => undefined, (e) => e);
   assert.ok(first instanceof ConnectError, String(first));
   assert.equal(first.sent, false);
-  assert.match(first.message, new RegExp(`Every SRV target failed \\(.*:${dead}, .*:${dead}\\)`));
+  assert.match(
+    first.message,
+    new RegExp(`Every SRV target tried failed \\(.*:${dead}, .*:${dead}\\)`),
+  );
   const asked = dns.questions.filter((q) => q.endsWith("later.test")).length;
   dns.zone.set("_etcd-client._tcp.later.test", [target(etcd.port, 0)]);
   const key = `kvwire-srv/${crypto.randomUUID()}`;
   await client.put(key, "moved");
   assert.equal(await client.getString(key), "moved");
   assert.ok(dns.questions.filter((q) => q.endsWith("later.test")).length > asked);
+});
+
+test("srv: a lookup that never answers: each attempt ends at connectTimeout, the call at its deadline", async () => {
+  const hanging = () => new Promise<SrvRecord[]>(() => {});
+  await using client = new EtcdClient({
+    srvDomain: "silent.test",
+    resolveSrv: hanging,
+    connectTimeout: 100,
+    requestTimeout: 500,
+  });
+  const error = await client.getString("k").then(() => undefined, (e) => e);
+  assert.ok(error instanceof TimeoutError, String(error));
+  assert.equal(error.sent, false);
+  assert.match(error.message, /_etcd-client-ssl\._tcp\.silent\.test or _etcd-client\._tcp\.silent/);
 });
 
 test("srv: bad options are TypeErrors before anything is looked up", () => {

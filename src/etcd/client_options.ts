@@ -20,8 +20,8 @@ export interface EtcdClientOptions extends EtcdLimits, ObservabilityOptions {
    * `_etcd-client._tcp.<srvDomain>` (plaintext); a `tls` option queries only the first,
    * `tls: false` only the second. Looked up when the first connection opens and again after
    * every target failed to connect; each connection tries the targets in RFC 2782 order
-   * (priority, then weighted random) and takes the first that accepts. The domain is one
-   * endpoint, `<srvDomain>:0`, in events and stats. No record is an `SrvLookupError`
+   * (priority, then weighted random) and takes the first that accepts, all within one
+   * `connectTimeout`. The domain is one endpoint, `<srvDomain>:0`, in events and stats. No record is an `SrvLookupError`
    * naming the names queried. Not with `endpoints`.
    *
    * @example

@@ -36,6 +36,7 @@ export * from "./src/core/redact.ts";
 export * from "./src/core/driver.ts";
 export * from "./src/core/managed_connection.ts";
 export * from "./src/core/default_connect.ts";
+export * from "./src/core/srv.ts";
 export * from "./src/core/observability.ts";
 export { RedisClient, type RedisClientOptions, RedisError } from "./src/redis/mod.ts";
 export { MemcacheClient, type MemcacheClientOptions, MemcacheError } from "./src/memcache/mod.ts";

@@ -1,9 +1,14 @@
 // Picks the native transport of the running runtime (DESIGN.md §4): Deno, Bun, Workers (workerd),
 // else Node. Each connector is loaded with a dynamic import, only when first used. Bundles for
 // Workers use transports/auto_workerd.ts instead (package.json "workerd" condition), so that
-// they never reach node:net or node:tls through the Node branch below.
+// they never reach node:net or node:tls through the Node branch below. The SRV resolver is
+// picked the same way (transports/dns.ts).
 
+import { denoSrvResolver, nodeSrvResolver, type SrvResolverOptions } from "./dns.ts";
+import type { ResolveSrv } from "../src/core/srv.ts";
 import type { Address, Connect, ConnectOptions, Transport } from "./types.ts";
+
+export type { ResolveSrv, SrvRecord, SrvResolverOptions } from "./dns.ts";
 
 export type {
   Address,
@@ -89,3 +94,23 @@ export const connect: Connect = async (
   }
   return connector(address, options);
 };
+
+let systemResolver: ResolveSrv | undefined;
+
+/**
+ * The running runtime's SRV resolver: `Deno.resolveDns` on Deno, `node:dns` on Node and Bun;
+ * the system's name servers unless `nameServer` says otherwise.
+ *
+ * @example
+ * ```ts
+ * import { srvResolver } from "@kvwire/kvwire/transports/auto";
+ * const records = await srvResolver()("_etcd-client._tcp.example.com");
+ * const local = srvResolver({ nameServer: { host: "127.0.0.1", port: 5353 } });
+ * ```
+ */
+export function srvResolver(options?: SrvResolverOptions): ResolveSrv {
+  if (!options?.nameServer && systemResolver) return systemResolver;
+  const resolver = runtimeName() === "deno" ? denoSrvResolver(options) : nodeSrvResolver(options);
+  if (!options?.nameServer) systemResolver = resolver;
+  return resolver;
+}

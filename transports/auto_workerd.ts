@@ -1,8 +1,12 @@
 // transports/auto.ts for Cloudflare Workers bundles: the same exports, but the only connector
 // is `cloudflare:sockets`, so nothing reachable from a Worker imports node:net or node:tls.
 // The npm package maps it in through the "workerd" export condition (see tsup.config.ts).
+// Workers have no DNS resolver API: `srvResolver` answers with a clear error.
 
+import type { ResolveSrv } from "../src/core/srv.ts";
 import type { Address, Connect, ConnectOptions, Transport } from "./types.ts";
+
+export type { ResolveSrv, SrvRecord } from "../src/core/srv.ts";
 
 export type {
   Address,
@@ -66,3 +70,23 @@ export const connect: Connect = async (
   }
   return connector(address, options);
 };
+
+/**
+ * Workers cannot query DNS records: the resolver rejects with a `TypeError` saying to pass
+ * `endpoints`, or a `resolveSrv` of your own (DNS over HTTPS, for instance).
+ *
+ * @example
+ * ```ts
+ * import { srvResolver } from "@kvwire/kvwire/transports/auto";
+ * await srvResolver()("_etcd-client._tcp.example.com").catch((e) => console.log(e.message));
+ * ```
+ */
+export function srvResolver(_options?: unknown): ResolveSrv {
+  return (name) =>
+    Promise.reject(
+      new TypeError(
+        `Cannot look up the DNS SRV record ${name} on Cloudflare Workers (no DNS API): pass ` +
+          "endpoints, or a resolveSrv of your own (DNS over HTTPS, for instance)",
+      ),
+    );
+}

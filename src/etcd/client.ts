@@ -12,7 +12,7 @@ import { ReadCoalescer } from "./coalesce.ts";
 import { AuthAdmin } from "./auth_admin.ts";
 import { ClusterAdmin } from "./cluster_admin.ts";
 import type { EtcdClientOptions, Member, MemberStatus } from "./client_options.ts";
-import { parseEndpoints } from "./endpoints.ts";
+import { clientEndpoints, etcdSrvNames } from "./srv_endpoints.ts";
 import type { EtcdEvents } from "./events.ts";
 import {
   b64,
@@ -452,7 +452,10 @@ function openChannel(options: EtcdClientOptions): EtcdChannel {
   if (protocol !== "grpc" && protocol !== "gateway") {
     throw new TypeError(`protocol must be "grpc" or "gateway", got ${JSON.stringify(protocol)}`);
   }
-  const { addresses, tls } = parseEndpoints(options.endpoints ?? ["127.0.0.1:2379"], options.tls);
+  const { addresses, tls, connect } = clientEndpoints(
+    { ...options, connect: options.connect ?? defaultConnect },
+    etcdSrvNames,
+  );
   const { events, instrumenter } = observability<EtcdEvents>(
     options,
     `etcd ${addresses.map((a) => `${a.host}:${a.port}`).join(",")}`,
@@ -461,7 +464,7 @@ function openChannel(options: EtcdClientOptions): EtcdChannel {
     events,
     instrumenter,
     endpoints: addresses,
-    connect: options.connect ?? defaultConnect,
+    connect,
     tls,
     auth: options.auth,
     requestTimeout: options.requestTimeout,

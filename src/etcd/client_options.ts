@@ -1,6 +1,7 @@
 // The options of EtcdClient and the cluster types its methods answer with.
 
 import type { ObservabilityOptions } from "../core/observability.ts";
+import type { ResolveSrv } from "../core/srv.ts";
 import type { Connect, ConnectOptions } from "../core/transport.ts";
 import type { Address, EtcdLimits } from "./channel_options.ts";
 import type { Bytes } from "./kv.ts";
@@ -13,6 +14,25 @@ export interface EtcdClientOptions extends EtcdLimits, ObservabilityOptions {
    * one is refused with a `TypeError`. Default `["127.0.0.1:2379"]`.
    */
   endpoints?: (string | Address)[];
+  /**
+   * Find the cluster in DNS instead of `endpoints` (etcdctl's `--discovery-srv`): the SRV
+   * records of `_etcd-client-ssl._tcp.<srvDomain>` (spoken to with TLS), else of
+   * `_etcd-client._tcp.<srvDomain>` (plaintext); a `tls` option queries only the first,
+   * `tls: false` only the second. Looked up when the first connection opens and again after
+   * every target failed to connect; each connection tries the targets in RFC 2782 order
+   * (priority, then weighted random) and takes the first that accepts, all within one
+   * `connectTimeout`. The domain is one endpoint, `<srvDomain>:0`, in events and stats. No record is an `SrvLookupError`
+   * naming the names queried. Not with `endpoints`.
+   *
+   * @example
+   * ```ts
+   * import { EtcdClient } from "@kvwire/kvwire/etcd";
+   * await using etcd = new EtcdClient({ srvDomain: "example.com" });
+   * ```
+   */
+  srvDomain?: string;
+  /** The SRV resolver of `srvDomain`. Default: the runtime's (none on Workers). */
+  resolveSrv?: ResolveSrv;
   /** The transport connector. Default: the one for the running runtime. */
   connect?: Connect;
   /**

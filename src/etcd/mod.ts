@@ -57,6 +57,20 @@ export { AuthAdmin, type Permission, PermissionType } from "./auth_admin.ts";
 export { ClusterAdmin, type MemberAdded } from "./cluster_admin.ts";
 export { Endpoint } from "./endpoint.ts";
 export { type EtcdEndpoints, parseEndpoints } from "./endpoints.ts";
+export {
+  clientEndpoints,
+  type EndpointOptions,
+  etcdSrvNames,
+  srvConnect,
+  type SrvName,
+} from "./srv_endpoints.ts";
+export {
+  defaultResolveSrv,
+  orderSrv,
+  type ResolveSrv,
+  SrvLookupError,
+  type SrvRecord,
+} from "../core/srv.ts";
 export { type EtcdEvents, operationOf } from "./events.ts";
 export { Failover } from "./failover.ts";
 export * from "./errors.ts";

@@ -14,7 +14,8 @@ import {
   type ChannelSummary,
   type EtcdLimits,
 } from "./channel.ts";
-import { parseEndpoints } from "./endpoints.ts";
+import type { ResolveSrv } from "../core/srv.ts";
+import { clientEndpoints } from "./srv_endpoints.ts";
 import { EtcdV2Error, EtcdV2RedirectError } from "./errors.ts";
 import type { EtcdEvents } from "./events.ts";
 import type { HttpRequest, HttpResponse } from "./http1/codec.ts";
@@ -31,6 +32,29 @@ export interface EtcdV2ClientOptions extends EtcdLimits, ObservabilityOptions {
    * TLS and mixed schemes work as for `EtcdClient`. Default `["127.0.0.1:2379"]`.
    */
   endpoints?: (string | Address)[];
+  /**
+   * Find the cluster in DNS instead of `endpoints`, as aio_etcd's `srv_domain` does: the SRV
+   * records of `_etcd._tcp.<srvDomain>`, spoken to with TLS when `protocol` is `"https"` (or
+   * `tls` is set). Looked up when the first connection opens and again after every target
+   * failed to connect; each connection tries the targets in RFC 2782 order (priority, then
+   * weighted random). The domain is one endpoint, `<srvDomain>:0`, in events and stats. No
+   * record is an `SrvLookupError` naming `_etcd._tcp.<srvDomain>`. Not with `endpoints`.
+   *
+   * @example
+   * ```ts
+   * import { EtcdV2Client } from "@kvwire/kvwire/etcd";
+   * await using client = new EtcdV2Client({ srvDomain: "example.com", protocol: "https" });
+   * ```
+   */
+  srvDomain?: string;
+  /** The SRV resolver of `srvDomain`. Default: the runtime's (none on Workers). */
+  resolveSrv?: ResolveSrv;
+  /**
+   * aio_etcd's `protocol`: `"https"` is `tls: true` (or the given `tls` settings) for every
+   * endpoint; `"http"` refuses `tls` and `https://` endpoints with a `TypeError`. Default:
+   * what `endpoints` and `tls` say.
+   */
+  protocol?: "http" | "https";
   /** The transport connector. Default: the one for the running runtime. */
   connect?: Connect;
   /**
@@ -162,24 +186,29 @@ export class EtcdV2Client {
 
   /** Creates the client; connections open on first use. */
   constructor(options: EtcdV2ClientOptions = {}) {
-    const { addresses, tls } = parseEndpoints(options.endpoints ?? ["127.0.0.1:2379"], options.tls);
+    const direct = options.connect ?? defaultConnect;
+    const { addresses, tls, connect } = clientEndpoints(
+      { ...options, tls: protocolTls(options), connect: direct },
+      (domain, tls) => [{ name: `_etcd._tcp.${domain}`, tls: tls || undefined }],
+    );
     const { events, instrumenter } = observability<EtcdEvents>(
       options,
       `etcd v2 ${addresses.map((a) => `${a.host}:${a.port}`).join(",")}`,
     );
-    const channelOf = (endpoints: Address[]): Channel =>
+    // A redirect's member is reached directly, not through the SRV connector.
+    const channelOf = (endpoints: Address[], via = direct): Channel =>
       new Channel({
         events,
         instrumenter,
         endpoints,
-        connect: options.connect ?? defaultConnect,
+        connect: via,
         tls,
         requestTimeout: options.requestTimeout,
         maxResponseBytes: options.maxResponseBytes,
         maxWatchMessageBytes: options.maxWatchMessageBytes,
         maxHeaderBytes: options.maxHeaderBytes,
       });
-    this.#channel = channelOf(addresses);
+    this.#channel = channelOf(addresses, connect);
     this.#requestTimeout = options.requestTimeout ?? 30_000;
     this.#prefix = options.versionPrefix ?? "/v2";
     const machines: HttpRequest = { method: "GET", path: `${this.#prefix}/machines` };
@@ -488,3 +517,15 @@ const V2_OPERATIONS: Record<HttpRequest["method"], string> = {
   POST: "create",
   DELETE: "delete",
 };
+
+/** The `tls` option as `protocol` sets it. */
+function protocolTls(options: EtcdV2ClientOptions): ConnectOptions["tls"] {
+  const { protocol, tls } = options;
+  if (protocol === undefined) return tls;
+  if (protocol === "https") return tls || true;
+  if (protocol === "http") {
+    if (tls) throw new TypeError('etcd v2 protocol "http" contradicts the tls option');
+    return false;
+  }
+  throw new TypeError(`etcd v2 protocol ${JSON.stringify(protocol)}: expected "http" or "https"`);
+}

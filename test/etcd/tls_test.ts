@@ -17,6 +17,8 @@ import { EtcdV2Client } from "../../src/etcd/v2.ts";
 import { cloudflareConnector, type CloudflareSocketConnect } from "../../transports/cloudflare.ts";
 import { memoryConnector } from "../../transports/memory.ts";
 import { websocketConnector } from "../../transports/websocket.ts";
+import { srvResolver } from "../../transports/auto.ts";
+import { startDnsServer } from "../_helpers/dns_server.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "kvwire-etcd-tls-"));
 const files = await createTlsFiles(mkdtempSync(join(dir, "ca-")));
@@ -31,7 +33,14 @@ const [server, mutual] = await Promise.all([
   startEtcd({ tls: files }),
   startEtcd({ tls: { ...files, clientCertAuth: true } }),
 ]);
-const closers: { close(): unknown }[] = [];
+// SRV records of the TLS server: etcd's SSL name and aio_etcd's name.
+const secure = [{ priority: 0, weight: 0, port: server.port, target: "127.0.0.1" }];
+const dns = await startDnsServer({
+  "_etcd-client-ssl._tcp.secure.test": secure,
+  "_etcd._tcp.secure.test": secure,
+});
+const resolveSrv = srvResolver({ nameServer: { host: "127.0.0.1", port: dns.port } });
+const closers: { close(): unknown }[] = [dns];
 after(async () => {
   for (const c of closers) await c.close();
   await Promise.all([server.stop(), mutual.stop()]);
@@ -142,6 +151,25 @@ test("etcd tls: the v2 client writes and reads over https://", async () => {
   await client.write(`/${p}v2`, "v2 over tls");
   assert.equal((await client.read(`/${p}v2`)).value, "v2 over tls");
 });
+
+for (const protocol of PROTOCOLS) {
+  test(`etcd tls [${protocol}]: srvDomain's _etcd-client-ssl targets are spoken to with TLS (v3, v2)`, async () => {
+    const asked = dns.questions.length;
+    const etcd = v3({ srvDomain: "secure.test", resolveSrv, tls: { ca }, protocol });
+    await etcd.put(`${p}srv${protocol}`, "found in dns");
+    assert.equal(await etcd.getString(`${p}srv${protocol}`), "found in dns");
+    // A tls option asks for the SSL name only.
+    assert.deepEqual(dns.questions.slice(asked), ["_etcd-client-ssl._tcp.secure.test"]);
+    // Without one, TLS is still used (with the system's roots, which do not trust this CA).
+    await assert.rejects(
+      v3({ srvDomain: "secure.test", resolveSrv, protocol }).getString("k"),
+      TlsError,
+    );
+    const client = v2({ srvDomain: "secure.test", protocol: "https", resolveSrv, tls: { ca } });
+    await client.write(`/${p}srv2${protocol}`, "v2 found in dns");
+    assert.equal((await client.read(`/${p}srv2${protocol}`)).value, "v2 found in dns");
+  });
+}
 
 for (const protocol of PROTOCOLS) {
   test(`etcd mtls [${protocol}]: a client certificate signed by the trusted CA is let in`, async () => {

@@ -25,8 +25,11 @@ export interface ClientSideCacheOptions {
   maxEntries?: number;
   /** Most bytes kept (estimated size of keys and values). Default 16 MiB. */
   maxBytes?: number;
-  /** Milliseconds an entry is served before it is read again from the server. Default none. */
-  ttl?: number;
+  /**
+   * Milliseconds an entry is served before it is read again from the server (node-redis calls
+   * it `ttl`; here `ttl` options are in seconds, as the servers' are). Default none.
+   */
+  maxAge?: number;
   /** Which keys may be cached (all by default; with `"optin"`, only these are tracked). */
   cacheKey?: (key: string) => boolean;
 }
@@ -39,7 +42,7 @@ export interface CacheStats {
   misses: number;
   /** Entries dropped to stay within `maxEntries`/`maxBytes`. */
   evictions: number;
-  /** Entries dropped because their `ttl` passed. */
+  /** Entries dropped because their `maxAge` passed. */
   expirations: number;
   /** Keys named by invalidation messages, plus one per flush of the whole cache. */
   invalidations: number;
@@ -83,7 +86,7 @@ export class ClientCache {
   readonly mode: "default" | "bcast" | "optin";
   readonly #maxEntries: number;
   readonly #maxBytes: number;
-  readonly #ttl: number | undefined;
+  readonly #maxAge: number | undefined;
   readonly #prefixes: readonly string[];
   readonly #cacheKey: ((key: string) => boolean) | undefined;
   /** Entries by id; their recency runs from `#oldest` to `#newest`. */
@@ -108,7 +111,7 @@ export class ClientCache {
     this.mode = options.mode ?? "default";
     this.#maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
     this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-    this.#ttl = options.ttl;
+    this.#maxAge = options.maxAge;
     this.#prefixes = options.prefixes ?? [];
     this.#cacheKey = options.cacheKey;
   }
@@ -146,7 +149,7 @@ export class ClientCache {
     for (const key of read.keys) if (!this.#admits(key)) return undefined;
     const entry = this.#entries.get(read.id);
     if (entry) {
-      if (this.#ttl === undefined || Date.now() < entry.expiresAt) {
+      if (this.#maxAge === undefined || Date.now() < entry.expiresAt) {
         this.#stats.hits++;
         if (entry !== this.#newest) {
           this.#unlink(entry);
@@ -250,7 +253,7 @@ export class ClientCache {
     if (bytes > this.#maxBytes) return;
     const old = this.#entries.get(read.id);
     if (old) this.#drop(old);
-    const expiresAt = this.#ttl === undefined ? Infinity : Date.now() + this.#ttl;
+    const expiresAt = this.#maxAge === undefined ? Infinity : Date.now() + this.#maxAge;
     const entry: Entry = {
       id: read.id,
       keys: read.keys,
@@ -440,7 +443,7 @@ function sizeOf(value: RespValue): number {
 
 /** Checks {@link ClientSideCacheOptions}, throwing a `TypeError`/`RangeError` naming the field. */
 function checkCacheOptions(options: ClientSideCacheOptions): void {
-  const { mode, prefixes, maxEntries, maxBytes, ttl, cacheKey } = options;
+  const { mode, prefixes, maxEntries, maxBytes, maxAge, cacheKey } = options;
   if (mode !== undefined && mode !== "default" && mode !== "bcast" && mode !== "optin") {
     throw new RangeError(
       `clientSideCache.mode ${JSON.stringify(mode)} is not "default", "bcast" or "optin"`,
@@ -459,8 +462,10 @@ function checkCacheOptions(options: ClientSideCacheOptions): void {
       throw new RangeError(`clientSideCache.${name} must be a positive integer, got ${value}`);
     }
   }
-  if (ttl !== undefined && !(typeof ttl === "number" && ttl > 0 && Number.isFinite(ttl))) {
-    throw new RangeError(`clientSideCache.ttl must be a positive number of ms, got ${ttl}`);
+  if (
+    maxAge !== undefined && !(typeof maxAge === "number" && maxAge > 0 && Number.isFinite(maxAge))
+  ) {
+    throw new RangeError(`clientSideCache.maxAge must be a positive number of ms, got ${maxAge}`);
   }
   if (cacheKey !== undefined && typeof cacheKey !== "function") {
     throw new TypeError("clientSideCache.cacheKey must be a function");

@@ -51,7 +51,7 @@ test("client cache: bad options are refused before connecting", () => {
   assert.throws(() => new RedisClient({ clientSideCache: { mode: "x" as "bcast" } }), RangeError);
   assert.throws(() => new RedisClient({ clientSideCache: { maxEntries: 0 } }), RangeError);
   assert.throws(() => new RedisClient({ clientSideCache: { maxBytes: 1.5 } }), RangeError);
-  assert.throws(() => new RedisClient({ clientSideCache: { ttl: -1 } }), RangeError);
+  assert.throws(() => new RedisClient({ clientSideCache: { maxAge: -1 } }), RangeError);
   assert.throws(() => new RedisClient({ clientSideCache: { prefixes: ["a"] } }), TypeError);
   assert.equal(new RedisClient({}).cacheStats(), undefined);
 });
@@ -211,16 +211,16 @@ for (const protocol of [3, 2] as const) {
     assert.equal(redis.cacheStats()!.hits, 0);
   });
 
-  test(`${name}: an entry is served until its ttl, then read again`, async () => {
-    const ttl = 40;
-    const redis = await open(protocol, { ttl });
+  test(`${name}: an entry is served until its maxAge, then read again`, async () => {
+    const maxAge = 40;
+    const redis = await open(protocol, { maxAge });
     const k = key(`ttl${protocol}`);
     await redis.set(k, "v");
     await redis.get(k);
     const stored = Date.now();
     // Hits answer without a round trip; the first miss after them marks the expiry.
     while (redis.cacheStats()!.expirations === 0) await redis.get(k);
-    assert.ok(Date.now() - stored >= ttl - 1);
+    assert.ok(Date.now() - stored >= maxAge - 1);
     assert.ok(redis.cacheStats()!.hits > 0);
     assert.equal(redis.cacheStats()!.misses, 2);
     assert.equal(await redis.get(k), "v");

@@ -460,7 +460,10 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
     ...watch: RedisKey[]
   ): Promise<unknown[]> {
     if (watch.length === 0) throw new TypeError("transaction() needs the keys to WATCH");
-    const slot = slotOfKeys(watch);
+    // The slot of the keys as sent: the node's client puts the keyPrefix on them.
+    const prefixed = this.#shared.prefix?.tryApply(["WATCH", ...watch]) ?? ["WATCH", ...watch];
+    if (prefixed instanceof Error) return Promise.reject(prefixed);
+    const slot = slotOfKeys(prefixed.slice(1));
     if (slot === CROSS_SLOT) return Promise.reject(crossSlotError("WATCH"));
     return watchTransaction(this.#shared.topology, this.#requestOptions, slot, fn, watch);
   }

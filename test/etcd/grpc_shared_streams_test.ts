@@ -5,6 +5,7 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { startEtcd } from "../../scripts/servers.ts";
+import { ConnectionClosedError } from "../../src/core/errors.ts";
 import { EtcdClient } from "../../src/etcd/client.ts";
 import { text } from "../../src/etcd/kv.ts";
 import { startChaosProxy } from "../_helpers/chaos_proxy.ts";
@@ -91,4 +92,16 @@ test("grpc client: the keep-alives of 10 leases share one LeaseKeepAlive stream"
   assert.equal(await leases[0].keepAliveOnce(), 0, "a revoked lease answers TTL 0");
   await Promise.all(leases.slice(1).map((l) => l.revoke()));
   assert.equal(await metric("grpc_server_started_total", KEEPALIVE), streams + 1);
+});
+
+test("grpc client: a watch on a closed client is a ConnectionClosedError; open ones end", async () => {
+  const etcd = new EtcdClient({ endpoints: [endpoint] });
+  const open = etcd.watch("shared/closing");
+  await open.created;
+  await etcd.close();
+  assert.deepEqual(await open.next(), { value: undefined, done: true });
+  assert.throws(() => etcd.watch("shared/closing"), ConnectionClosedError);
+  const fresh = new EtcdClient({ endpoints: [endpoint] });
+  await fresh.close();
+  assert.throws(() => fresh.watch("shared/closing"), ConnectionClosedError);
 });

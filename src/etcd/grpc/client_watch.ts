@@ -8,7 +8,7 @@ import type { KeyRange, Keys } from "../kv.ts";
 import type { WatchOptions, WatchStream } from "../watch.ts";
 import type { OpenBidi } from "./bidi.ts";
 import { etcdError, type GrpcChannel } from "./channel.ts";
-import { WatchHub } from "./watch_hub.ts";
+import { type HubWatchOptions, WatchHub } from "./watch_hub.ts";
 
 /**
  * A hub on `channel` whose events carry `keys`' user keys; closed with the channel. A stream
@@ -52,7 +52,8 @@ export function openWatchHub(channel: GrpcChannel, keys: Keys): WatchHub {
 /**
  * Starts a watch of `range` on `hub`: a `Watch` stream operation (pointed at each endpoint
  * the watch is created on, a move to another counted as a redirection) ended with the watch,
- * and each restart emitted as `watchRestart` before the caller's `onRestart` runs.
+ * and each restart emitted as `watchRestart` before the caller's `onRestart` runs. On a closed
+ * client it throws `ConnectionClosedError`.
  *
  * @example
  * ```ts
@@ -70,9 +71,10 @@ export function watchOn(
   range: KeyRange,
   options: WatchOptions = {},
 ): WatchStream {
+  if (channel.isClosed) throw new ConnectionClosedError("etcd client is closed; watch not started");
   const op = channel.startOperation("Watch", "stream");
   let address: string | undefined;
-  return hub.watch(range, {
+  const hooks: HubWatchOptions = {
     ...options,
     onCreated: (endpoint, reconnects) => {
       address = `${endpoint.host}:${endpoint.port}`;
@@ -91,5 +93,6 @@ export function watchOn(
       options.onRestart?.(restart);
     },
     onEnd: (error) => channel.endOperation(op, error),
-  });
+  };
+  return hub.watch(range, hooks);
 }

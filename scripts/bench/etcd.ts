@@ -126,15 +126,16 @@ function contender(name: string, endpoint: string): Contender {
     name,
     get: (k) => kv.get(k),
     put: (k, v) => kv.put(k, v),
-    watch: (prefix, from) => {
+    watch: async (prefix, from) => {
       const w = kv.watch(prefix, { prefix: true, startRevision: from });
-      return Promise.resolve({
+      await w.created; // as etcd3's create() does: the server confirmed it
+      return {
         wait: async (n) => {
           let seen = 0;
           for await (const _ of w) if (++seen === n) break;
         },
         close: () => Promise.resolve(w.close()),
-      });
+      };
     },
     close: () => kv.close(),
   };

@@ -7,12 +7,19 @@ import { Instrumenter, type Operation } from "../core/instrument.ts";
 import { type ClientStats, summarizeStats } from "../core/observe.ts";
 import { INSPECT_NODE, redactedRendering } from "../core/redact.ts";
 import { collect, type Decode } from "./answer.ts";
-import type { Address, CallOptions, ChannelOptions, ChannelSummary } from "./channel_options.ts";
+import type {
+  Address,
+  CallInfo,
+  CallOptions,
+  ChannelOptions,
+  ChannelSummary,
+} from "./channel_options.ts";
 import type { ChannelStream, StreamOptions } from "./etcd_channel.ts";
 import { Endpoint } from "./endpoint.ts";
 import { EtcdError } from "./errors.ts";
 import { type EtcdEvents, operationOf } from "./events.ts";
 import { Failover } from "./failover.ts";
+import { num } from "./kv.ts";
 
 /** Errors that say the auth token was not accepted (invalid, expired, or older than the store). */
 const TOKEN_REJECTED = /invalid auth token|auth store is old|token/;
@@ -257,6 +264,28 @@ export abstract class ChannelBase {
       }
     }
   }
+
+  /**
+   * Refreshes lease `id` once and returns its new TTL in seconds (0: it expired): one
+   * `/v3/lease/keepalive` call (the gRPC channel overrides it with its shared stream).
+   */
+  async keepAlive(id: bigint, options: CallOptions = {}): Promise<number> {
+    return await this.call(
+      "/v3/lease/keepalive",
+      { ID: String(id) },
+      { ...options, idempotent: true },
+      (json) => num(((json.result ?? json) as { TTL?: unknown }).TTL),
+    );
+  }
+
+  /** One unary call by gateway path with a JSON body; the answer through `decode`. */
+  abstract call<T = Record<string, unknown>>(
+    path: string,
+    body: unknown,
+    options?: CallOptions,
+    decode?: Decode<T>,
+    about?: CallInfo,
+  ): Promise<T>;
 
   /** Opens a stream (watch, snapshot, a blocking call) by gateway path. */
   abstract openStream(path: string, body: unknown, options?: StreamOptions): Promise<ChannelStream>;

@@ -41,7 +41,9 @@ import { runStm, type Stm, type StmOptions, type StmResult } from "./stm.ts";
 import { Lease, type LeaseInfo, type LeaseOptions } from "./lease.ts";
 import { Election, Lock, type LockOptions } from "./lock.ts";
 import { type TxnRequest, txnRequest, type TxnResult, txnResult } from "./txn.ts";
-import { Watcher, type WatchOptions } from "./watch.ts";
+import { Watcher, type WatchOptions, type WatchStream } from "./watch.ts";
+import { openWatchHub, watchOn } from "./grpc/client_watch.ts";
+import type { WatchHub } from "./grpc/watch_hub.ts";
 
 export type { EtcdClientOptions, Member, MemberStatus } from "./client_options.ts";
 
@@ -64,6 +66,8 @@ export class EtcdClient {
   readonly #options: EtcdClientOptions;
   readonly #owner: boolean;
   #reads: ReadCoalescer | undefined;
+  /** gRPC: the one Watch stream every watch of this client (or view) shares, once one starts. */
+  #hub: WatchHub | undefined;
   /**
    * The Maintenance service: status, alarms, defragment, hash, moveLeader, snapshot.
    *
@@ -371,8 +375,10 @@ export class EtcdClient {
   }
 
   /**
-   * Watches a key, range or prefix. The watcher resumes after reconnects and endpoint
-   * failover from the last revision seen, without gaps or duplicates.
+   * Watches a key, range or prefix. The watch resumes after reconnects and endpoint
+   * failover from the last revision seen, without gaps or duplicates. Over gRPC every watch
+   * of the client (each namespaced view has its own) is one watch of a single Watch stream;
+   * over the gateway each is a streamed request of its own ({@link Watcher}).
    *
    * @example
    * ```ts
@@ -382,8 +388,13 @@ export class EtcdClient {
    * for await (const event of watcher) console.log(event.type, event.kv.key);
    * ```
    */
-  watch(key: Bytes, options: Omit<KeyRange, "key"> & WatchOptions = {}): Watcher {
-    return new Watcher(this.#channel, this.#keys, { ...options, key }, options);
+  watch(key: Bytes, options: Omit<KeyRange, "key"> & WatchOptions = {}): WatchStream {
+    const channel = this.#channel;
+    if (!(channel instanceof GrpcChannel)) {
+      return new Watcher(channel, this.#keys, { ...options, key }, options);
+    }
+    this.#hub ??= openWatchHub(channel, this.#keys);
+    return watchOn(this.#hub, channel, { ...options, key }, options);
   }
 
   /** Takes the named distributed lock (waiting for it); release it or use `await using`. */

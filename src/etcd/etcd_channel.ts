@@ -81,6 +81,8 @@ export interface EtcdChannel {
     decode?: Decode<T>,
     about?: CallInfo,
   ): Promise<T>;
+  /** Refreshes lease `id` once; resolves with its new TTL in seconds (0: it expired). */
+  keepAlive(id: bigint, options?: CallOptions): Promise<number>;
   /** Opens a stream (watch, snapshot) by gateway path. */
   openStream(path: string, body: unknown, options?: StreamOptions): Promise<ChannelStream>;
   /** A blocking call (lock, campaign), re-sent once with a new token when it was refused. */

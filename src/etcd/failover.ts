@@ -216,8 +216,16 @@ export class Failover {
 /**
  * Points `op` at the endpoint of an attempt; `again` (a re-send) counts a retry when it stays
  * on the endpoint, a redirection when it moves to another (an endpoint failover).
+ *
+ * @example
+ * ```ts
+ * import { aim } from "./failover.ts";
+ * import type { Operation } from "../core/instrument.ts";
+ * declare const op: Operation;
+ * aim(op, { host: "10.0.0.2", port: 2379 }, true); // op.redirections++ when it was elsewhere
+ * ```
  */
-function aim(op: Operation, to: Address, again: boolean): void {
+export function aim(op: Operation, to: Address, again: boolean): void {
   if (again) {
     if (op.serverAddress === to.host && op.serverPort === to.port) op.retries++;
     else op.redirections++;

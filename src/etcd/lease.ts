@@ -101,12 +101,7 @@ export class Lease {
 
   /** Refreshes the lease once; returns the new TTL in seconds (0 = it expired). */
   async keepAliveOnce(options: CallOptions = {}): Promise<number> {
-    const ttl = await this.#channel.call(
-      "/v3/lease/keepalive",
-      { ID: String(this.id) },
-      { ...options, idempotent: true },
-      (json) => num(((json.result ?? json) as { TTL?: unknown }).TTL),
-    );
+    const ttl = await this.#channel.keepAlive(this.id, options);
     if (ttl > 0) this.#expiresAt = Date.now() + ttl * 1000;
     return ttl;
   }

@@ -115,7 +115,13 @@ export {
   type StmResult,
 } from "./stm.ts";
 export type { Compare, CompareTarget, TxnOp, TxnOpResult, TxnRequest, TxnResult } from "./txn.ts";
-export { Watcher, type WatchEvent, type WatchOptions, type WatchRestart } from "./watch.ts";
+export {
+  Watcher,
+  type WatchEvent,
+  type WatchOptions,
+  type WatchRestart,
+  type WatchStream,
+} from "./watch.ts";
 export {
   EtcdV2Client,
   type EtcdV2ClientOptions,

@@ -1,6 +1,7 @@
 // v3 watch over a channel's /v3/watch stream (one JSON WatchResponse per line: the gateway's
-// streamed answer on a dedicated connection, or a gRPC Watch call), resumed after reconnects and failover from the last revision seen,
-// with a new auth token when the server refuses the one the stream was opened with.
+// streamed answer on a dedicated connection, or a gRPC Watch call of its own), resumed after
+// reconnects and failover from the last revision seen, with a new auth token when the server
+// refuses the one the stream was opened with; and the surface every watch shares.
 
 import { Backoff } from "../core/backoff.ts";
 import { ConnectionClosedError } from "../core/errors.ts";
@@ -94,6 +95,35 @@ export interface WatchEvent {
 }
 
 /**
+ * What `EtcdClient.watch` returns on either protocol (a {@link Watcher} on the gateway, a
+ * watch of the client's one shared Watch stream on gRPC): an async iterable of events, each
+ * seen once and in order across reconnects.
+ *
+ * @example
+ * ```ts
+ * import { EtcdClient, type WatchStream } from "@kvwire/kvwire/etcd";
+ * async function firstChange(watch: WatchStream) {
+ *   for await (const event of watch) return event;
+ * }
+ * await using etcd = new EtcdClient();
+ * await using watch = etcd.watch("k");
+ * await watch.created;
+ * ```
+ */
+export interface WatchStream extends AsyncIterableIterator<WatchEvent>, AsyncDisposable {
+  /** Resolves with the revision the watch started after, once the server confirmed it. */
+  readonly created: Promise<bigint>;
+  /** The next revision the watch will report (last delivered + 1). */
+  readonly nextRevision: bigint | undefined;
+  /** How many times the watch was re-established. */
+  readonly reconnects: number;
+  /** Stops the watch; iteration ends after the buffered events. */
+  close(): void;
+  /** Stops the watch and ends iteration. */
+  return(): Promise<IteratorResult<WatchEvent>>;
+}
+
+/**
  * A running watch: an async iterable of events. It reconnects (to another endpoint when
  * needed) and resumes at the revision after the last one delivered, dropping any event it
  * already delivered, so consumers see every change exactly once and in order. It ends with
@@ -117,7 +147,7 @@ export interface WatchEvent {
  * }
  * ```
  */
-export class Watcher implements AsyncIterableIterator<WatchEvent> {
+export class Watcher implements WatchStream {
   /** Resolves with the revision the watch started after, once the server confirmed it. */
   readonly created: Promise<bigint>;
   readonly #queue: StreamQueue<WatchEvent>;

@@ -8,7 +8,7 @@ import { startEtcd } from "../../scripts/servers.ts";
 import { EtcdClient } from "../../src/etcd/client.ts";
 import { EtcdError } from "../../src/etcd/errors.ts";
 import { text } from "../../src/etcd/kv.ts";
-import type { Watcher, WatchEvent } from "../../src/etcd/watch.ts";
+import type { WatchEvent, WatchStream } from "../../src/etcd/watch.ts";
 import { startChaosProxy } from "../_helpers/chaos_proxy.ts";
 import { requestLog } from "../_helpers/request_log.ts";
 import { etcdctl as runEtcdctl } from "../_helpers/etcdctl.ts";
@@ -40,7 +40,7 @@ async function invalidateTokens(): Promise<void> {
 }
 
 /** The next event of `watcher`; fails the test if none comes within 10 s. */
-async function nextEvent(watcher: Watcher): Promise<WatchEvent> {
+async function nextEvent(watcher: WatchStream): Promise<WatchEvent> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error("no watch event within 10 s")), 10_000);

@@ -8,7 +8,7 @@ import { startEtcd } from "../../scripts/servers.ts";
 import { EtcdClient } from "../../src/etcd/client.ts";
 import { EtcdCompactedError, EtcdError } from "../../src/etcd/errors.ts";
 import { text } from "../../src/etcd/kv.ts";
-import type { Watcher, WatchEvent } from "../../src/etcd/watch.ts";
+import type { WatchEvent, WatchStream } from "../../src/etcd/watch.ts";
 import { type ChaosProxy, startChaosProxy } from "../_helpers/chaos_proxy.ts";
 import { etcdAddress } from "../_helpers/servers.ts";
 import { type EtcdProtocol, perProtocol } from "../_helpers/etcd_protocols.ts";
@@ -56,7 +56,7 @@ async function within<T>(promise: Promise<T>, ms: number, what: () => string): P
   }
 }
 
-async function take(watcher: Watcher, n: number): Promise<WatchEvent[]> {
+async function take(watcher: WatchStream, n: number): Promise<WatchEvent[]> {
   const out: WatchEvent[] = [];
   if (n === 0) return out;
   for await (const event of watcher) {

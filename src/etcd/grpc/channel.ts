@@ -24,6 +24,7 @@ import type { ChannelStream, EtcdChannel, StreamOptions } from "../etcd_channel.
 import { operationOf } from "../events.ts";
 import { decodeProto, encodeProto } from "../proto/wire.ts";
 import type { BidiStream, OpenBidi } from "./bidi.ts";
+import { LeaseKeepAliveStream } from "./lease_stream.ts";
 import { jsonFromProto, protoFromJson } from "./json.ts";
 import { GRPC_METHODS, type GrpcMethod } from "./methods.ts";
 
@@ -38,10 +39,14 @@ class Link implements EndpointLoad {
   inFlight = 0;
   readonly waiting = 0;
 
-  /** `source` through `map`, counted in flight until it ends (see {@link relay}). */
-  track(source: StreamQueue<Uint8Array>, map: (m: Uint8Array) => Uint8Array): Relayed {
+  /** `source` through `map` and `fail`, counted in flight until it ends (see {@link relay}). */
+  track(
+    source: StreamQueue<Uint8Array>,
+    map: (m: Uint8Array) => Uint8Array,
+    fail: (error: unknown) => unknown = etcdError,
+  ): Relayed {
     this.inFlight++;
-    return relay(source, map, () => this.inFlight--);
+    return relay(source, map, fail, () => this.inFlight--);
   }
 }
 
@@ -75,6 +80,7 @@ export class GrpcChannel extends ChannelBase implements EtcdChannel {
   /** Native gRPC over HTTP/2. */
   readonly protocol = "grpc";
   readonly #links = new Map<Endpoint, Link>();
+  #leases: LeaseKeepAliveStream | undefined;
 
   /** Creates the channel; connections open on first use. */
   constructor(options: ChannelOptions) {
@@ -175,9 +181,31 @@ export class GrpcChannel extends ChannelBase implements EtcdChannel {
   }
 
   /**
+   * Refreshes lease `id` once on the channel's one LeaseKeepAlive stream (opened on demand,
+   * closed after 30 s without a keep-alive and with the channel), as a `LeaseKeepAlive`
+   * operation; resolves with the new TTL in seconds (0: it expired).
+   */
+  override async keepAlive(id: bigint, options: CallOptions = {}): Promise<number> {
+    if (this.isClosed) {
+      throw new ConnectionClosedError("etcd client is closed; keep-alive not sent");
+    }
+    this.#leases ??= new LeaseKeepAliveStream({ open: this.openBidi });
+    const timeout = options.timeout ?? this.options.requestTimeout ?? 30_000;
+    const op = this.startOperation("LeaseKeepAlive");
+    const ttl = await this.tracked(
+      op,
+      this.#leases.keepAlive(id, { timeout, signal: options.signal }).catch((error) => {
+        throw error instanceof GrpcError ? etcdError(error) : error;
+      }),
+    );
+    return Number(ttl);
+  }
+
+  /**
    * Opens a bidirectional call (such as `/etcdserverpb.Watch/Watch`) on the preferred
    * endpoint's connection with the auth token as metadata, failing over as unary calls do.
-   * Its messages are protobuf, both ways (see {@link BidiStream}).
+   * Its messages are protobuf, both ways (see {@link BidiStream}); it ends with the
+   * `GrpcError` of a status other than OK, or a connection `KvError`.
    */
   readonly openBidi: OpenBidi = async (path, options = {}) => {
     await this.ensureToken(options);
@@ -188,12 +216,12 @@ export class GrpcChannel extends ChannelBase implements EtcdChannel {
       const raw = driver.stream({ path, stream: true, tag, metadata: this.#metadata() }, {
         highWaterMark: 64,
       }, path);
-      const { items, close } = this.#links.get(ep)!.track(raw, (m) => m);
+      const { items, close } = this.#links.get(ep)!.track(raw, (m) => m, streamError);
       return {
         items,
         endpoint: ep.address,
         write: (message) => {
-          driver.request({ write: tag, message }).catch((error) => items.end(etcdError(error)));
+          driver.request({ write: tag, message }).catch((error) => items.end(streamError(error)));
         },
         close,
       };
@@ -319,6 +347,7 @@ export class GrpcChannel extends ChannelBase implements EtcdChannel {
   /** Closes every connection; calls in flight fail with `ConnectionClosedError`. */
   close(): void {
     if (!this.closeBase()) return;
+    this.#leases?.close();
     for (const link of this.#links.values()) link.driver?.destroy();
   }
 }
@@ -402,15 +431,30 @@ async function firstMessage(
  * A gRPC failure as the gateway channel reports it: an `EtcdError` for a status; a stream the
  * server refused (GOAWAY, REFUSED_STREAM: not run) or reset as a `ConnectionClosedError` with
  * the same `sent`, which fails over as a dropped connection does; others unchanged.
+ *
+ * @example
+ * ```ts
+ * import { etcdError } from "./channel.ts";
+ * import { GrpcError } from "../../grpc/status.ts";
+ * etcdError(new GrpcError(7, "etcdserver: permission denied")); // EtcdError, grpcCode 7
+ * ```
  */
-function etcdError(error: unknown): unknown {
-  if (error instanceof Http2StreamError) {
-    return new ConnectionClosedError(error.message, { sent: error.sent, cause: error });
-  }
-  if (!(error instanceof GrpcError)) return error;
+export function etcdError(error: unknown): unknown {
+  if (!(error instanceof GrpcError)) return streamError(error);
   const mapped = etcdErrorFromJson({ message: error.grpcMessage, code: error.grpcCode });
   if (!error.sent || mapped.sent) return mapped;
   return new EtcdError(error.grpcMessage, error.grpcCode, { sent: true, cause: error });
+}
+
+/**
+ * A failure of a bidi stream: a stream the server refused or reset as a
+ * `ConnectionClosedError` with the same `sent`; others (a `GrpcError` status) unchanged.
+ */
+function streamError(error: unknown): unknown {
+  if (error instanceof Http2StreamError) {
+    return new ConnectionClosedError(error.message, { sent: error.sent, cause: error });
+  }
+  return error;
 }
 
 /** A stream message as the gateway's JSON line; a malformed one drops the connection. */
@@ -434,12 +478,13 @@ interface Relayed {
 }
 
 /**
- * A queue fed from `source` through `map`, with backpressure; it ends with the source (a gRPC
- * status as `EtcdError`), and leaving it early or `close` cancels the source (RST_STREAM).
+ * A queue fed from `source` through `map`, with backpressure; it ends with the source (its
+ * error through `fail`), and leaving it early or `close` cancels the source (RST_STREAM).
  */
 function relay(
   source: StreamQueue<Uint8Array>,
   map: (m: Uint8Array) => Uint8Array,
+  fail: (error: unknown) => unknown,
   ended: () => void,
 ): Relayed {
   let drained: (() => void) | undefined;
@@ -460,7 +505,7 @@ function relay(
       }
       items.end();
     } catch (error) {
-      items.end(etcdError(error));
+      items.end(fail(error));
     } finally {
       ended();
     }

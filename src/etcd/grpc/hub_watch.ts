@@ -2,7 +2,7 @@
 // watcher's surface (created, nextRevision, reconnects, close); the hub keeps its state.
 
 import type { StreamQueue } from "../../core/stream_queue.ts";
-import type { WatchEvent } from "../watch.ts";
+import type { WatchEvent, WatchStream } from "../watch.ts";
 
 /**
  * One watch on a `WatchHub`: an async iterable of events, each seen once and in order
@@ -18,7 +18,7 @@ import type { WatchEvent } from "../watch.ts";
  * }
  * ```
  */
-export class HubWatch implements AsyncIterableIterator<WatchEvent> {
+export class HubWatch implements WatchStream {
   /** Resolves with the revision the watch started after, once the server confirmed it. */
   readonly created: Promise<bigint>;
   readonly #queue: StreamQueue<WatchEvent>;

@@ -16,6 +16,7 @@ import { decodeProto, encodeProto } from "../proto/wire.ts";
 import { sleep } from "../wait.ts";
 import type { WatchEvent, WatchOptions } from "../watch.ts";
 import { HubWatch } from "./hub_watch.ts";
+import type { Address } from "../channel_options.ts";
 import { type BidiStream, isRetryableStreamError, type OpenBidi } from "./bidi.ts";
 
 /** Options of a {@link WatchHub}. */
@@ -34,12 +35,18 @@ export interface WatchHubOptions {
    * without this option (or when it resolves false) the refused watch ends with it.
    */
   renewToken?: (refusal: Error) => Promise<boolean>;
+  /** Maps the error that ends every watch (such as a status to the client's error). */
+  fatal?: (error: unknown) => unknown;
 }
 
-/** Options of one watch on a hub: those of a gateway watch, plus `fragment`. */
+/** Options of one watch on a hub: those of a gateway watch, plus `fragment` and two hooks. */
 export interface HubWatchOptions extends WatchOptions {
   /** Let the server split responses larger than its request limit (reassembled here). */
   fragment?: boolean;
+  /** Called each time the server confirmed the watch: on which endpoint, after how many restarts. */
+  onCreated?: (endpoint: Address, reconnects: number) => void;
+  /** Called once when the watch ends: closed (no error), or with the error it ends with. */
+  onEnd?: (error?: unknown) => void;
 }
 
 interface Entry {
@@ -107,6 +114,7 @@ export class WatchHub {
   readonly #keys: Keys;
   readonly #maxFragmentBytes: number;
   readonly #renewToken: ((refusal: Error) => Promise<boolean>) | undefined;
+  readonly #fatal: (error: unknown) => unknown;
   /** A token was renewed since a watch was last created. */
   #reauthed = false;
   readonly #entries = new Set<Entry>();
@@ -126,6 +134,7 @@ export class WatchHub {
     this.#keys = options.keys;
     this.#maxFragmentBytes = options.maxFragmentBytes ?? 64 * 1024 * 1024;
     this.#renewToken = options.renewToken;
+    this.#fatal = options.fatal ?? ((error) => error);
   }
 
   /** Live watches. */
@@ -215,7 +224,7 @@ export class WatchHub {
 
   #start(): void {
     this.#running = true;
-    this.#run().catch((error) => this.#failAll(error)).finally(() => {
+    this.#run().catch((error) => this.#failAll(this.#fatal(error))).finally(() => {
       this.#running = false;
       if (this.#entries.size > 0 && !this.#closed) this.#start();
     });
@@ -332,6 +341,7 @@ export class WatchHub {
     if (!this.#entries.delete(entry)) return;
     entry.queue.end(error);
     entry.rejectCreated(error ?? new EtcdError("The watch was closed before it was created", 1));
+    entry.options.onEnd?.(error);
     this.#detach(entry);
     if (this.#entries.size === 0) {
       const stream = this.#stream;
@@ -430,6 +440,7 @@ export class WatchHub {
     this.#byId.set(r.watchId, entry);
     entry.next ??= revision + 1n;
     entry.resolveCreated(entry.next - 1n);
+    entry.options.onCreated?.(this.#stream!.endpoint, entry.reconnects);
   }
 
   #progressed(entry: Entry, revision: bigint): void {

@@ -126,7 +126,9 @@ test("redis observe cluster: ASK during a migration; TRYAGAIN counted as retries
     await assert.rejects(cluster.with({ timeout: 150 }).mGet(`${tag}here`, `${tag}gone`));
     const mget = ops.findLast((o) => o.operation === "MGET")!;
     assert.ok(mget.retries >= 1, `${mget.retries} retries`);
-    assert.equal(mget.errorCode, "SERVER");
+    // It ends with the last TRYAGAIN when no retry fits in the deadline, or with the deadline
+    // when a retry is still out (on a loaded machine a retry's reply can take that long).
+    assert.ok(["SERVER", "TIMEOUT"].includes(mget.errorCode!), `ended with ${mget.errorCode}`);
   } finally {
     for (const endpoint of [source, target]) {
       await plain.get(endpoint)!.send("CLUSTER", "SETSLOT", slot, "STABLE");

@@ -17,7 +17,8 @@ import {
   startRedisOperation,
   SubscriberSet,
 } from "../observe.ts";
-import { type CallOptions, type RedisClient, ShapedReply } from "../client.ts";
+import type { CallOptions, RedisClient } from "../client.ts";
+import { ShapedReply } from "../shaped_reply.ts";
 import type { ResolvedRedisOptions } from "../client_options.ts";
 import { commandInfo, commandName } from "../command_info.ts";
 import type { Out, RedisKey } from "../commands/base.ts";

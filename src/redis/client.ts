@@ -487,8 +487,8 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
   }
 
   /** Closes gracefully: waits for commands in flight. */
-  close(): Promise<void> {
-    return closeShared(this.#shared);
+  async close(): Promise<void> {
+    await closeShared(this.#shared);
   }
 
   /** Closes at once: pending commands fail with `ConnectionClosedError`. */

@@ -1,84 +1,48 @@
 // RedisClient: the user-facing Redis client. Typed commands over a self-healing connection,
 // auto-pipelining (concurrent calls share one write), pipelines, transactions, per-call options.
+// Its shared state lives in client_shared.ts, its dedicated-connection paths in client_dedicated.ts.
 
-import { IGNORE_REPLY, type ReplyHandler, type RequestOptions } from "../core/driver.ts";
-import {
-  ConnectionClosedError,
-  KvError,
-  RemoteProtocolError,
-  UnresponsiveError,
-} from "../core/errors.ts";
-import { ManagedConnection, type ManagedRequestOptions } from "../core/managed_connection.ts";
+import type { ReplyHandler, RequestOptions } from "../core/driver.ts";
+import { ConnectionClosedError, UnresponsiveError } from "../core/errors.ts";
+import type { ManagedRequestOptions } from "../core/managed_connection.ts";
 import type { Out, RedisKey } from "./commands/base.ts";
 import { RedisCommands } from "./commands/mod.ts";
 import type { ReplyContext, Transform } from "./commands/transforms.ts";
-import {
-  type RedisClientOptions,
-  type ResolvedRedisOptions,
-  resolveRedisOptions,
-} from "./client_options.ts";
-import { type RedisCommand, RedisConnection } from "./connection.ts";
-import { Pipeline, Transaction, WatchError } from "./pipeline.ts";
+import type { RedisClientOptions, ResolvedRedisOptions } from "./client_options.ts";
+import type { RedisCommand, RedisConnection } from "./connection.ts";
+import { Pipeline, Transaction } from "./pipeline.ts";
 import { Pool, type PooledConnection } from "./pool.ts";
 import { PubSub, type PubSubOptions } from "./pubsub.ts";
 import { Monitor, type MonitorOptions } from "./monitor.ts";
 import { Script } from "./script.ts";
 import { iterateCursor } from "./scan.ts";
-import { type KeyPrefix, keyPrefixOf } from "./key_prefix.ts";
+import type { KeyPrefix } from "./key_prefix.ts";
 import { Lock, type LockClient, type LockOptions } from "./lock.ts";
 import type { ScanOptions } from "./commands/keys.ts";
 import type { ScoredMember } from "./commands/sorted_sets.ts";
-import type { RedisPush } from "./pubsub_frames.ts";
-import { openRedisConnection } from "./open_connection.ts";
-import { type CacheStats, ClientCache } from "./client_cache.ts";
-import { InvalidationChannel, trackingHooks } from "./cache_tracking.ts";
-import { NodeRoleError, sentinelLocatorFor } from "./sentinel_locator.ts";
-import { Backoff } from "../core/backoff.ts";
+import type { CacheStats } from "./client_cache.ts";
 import type { Operation } from "../core/instrument.ts";
-import { observability } from "../core/observability.ts";
 import { type ClientStats, summarizeStats } from "../core/observe.ts";
 import { commandName } from "./command_info.ts";
 import {
-  dbNamespace,
   endRedisOperation,
   endWhenSettled,
   endWithSettlement,
-  type RedisClusterEvents,
   type RedisEvents,
-  type RedisObservability,
   startRedisOperation,
-  SubscriberSet,
 } from "./observe.ts";
 import type { RedisArg } from "./resp_encoder.ts";
 import type { RespValue } from "./resp_types.ts";
-
-/** The connection a client and its views share. */
-interface Shared {
-  options: ResolvedRedisOptions;
-  conn: ManagedConnection<RedisCommand, RespValue, never, RedisPush>;
-  context: ReplyContext;
-  /** Dedicated connections for blocking commands and WATCH transactions, made on demand. */
-  pool?: Pool<PooledConnection>;
-  /** The pool was given in the options (shared with other clients): not ours to close. */
-  borrowedPool: boolean;
-  /** The `keyPrefix` option, applied to every command sent. */
-  prefix: KeyPrefix | undefined;
-  /** The hub and hooks of this client and every connection made from its options. */
-  observed: RedisObservability;
-  /** The database index, as operations name it. */
-  namespace: string;
-  /** Subscribers made by `pubsub()`, until closed. */
-  subscribers: SubscriberSet;
-  /** The client-side cache (`clientSideCache`), and its RESP2 invalidation connection. */
-  cache?: ClientCache;
-  channel?: InvalidationChannel;
-}
-
-/** Blocking commands get this much longer than their server timeout before we give up. */
-const BLOCKING_MARGIN_MS = 1000;
-
-/** WATCH transactions give up after this many conflicts in a row. */
-const MAX_WATCH_RETRIES = 1000;
+import { ShapedReply } from "./shaped_reply.ts";
+import {
+  cachedSend,
+  closeShared,
+  createShared,
+  destroyShared,
+  openShared,
+  type Shared,
+} from "./client_shared.ts";
+import { dedicatedOptions, runWatched, sendBlocking } from "./client_dedicated.ts";
 
 /** Options for one view of a client: see {@link RedisClient.with}. */
 export interface CallOptions {
@@ -123,22 +87,8 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
   ): Promise<RedisClient<string> | RedisClient<Uint8Array>> {
     const merged = typeof url === "string" ? { ...options, url } : { ...url };
     const client = new RedisClient<Uint8Array>(merged);
-    const backoff = new Backoff(client.options.reconnect);
-    const until = Date.now() + (client.options.connectTimeout ?? 10_000);
-    for (;;) {
-      try {
-        await client.#shared.conn.open();
-        return client;
-      } catch (error) {
-        // A node the sentinels named with another role: ask them again, within connectTimeout.
-        if (error instanceof NodeRoleError && Date.now() < until) {
-          await new Promise((resolve) => setTimeout(resolve, backoff.next()));
-          continue;
-        }
-        client.destroy();
-        throw error;
-      }
-    }
+    await openShared(client.#shared);
+    return client;
   }
 
   /** Creates a client that connects on its first command. Prefer `RedisClient.connect`. */
@@ -152,30 +102,8 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
       this.#requestOptions = { ...view.call };
       return;
     }
-    const resolved = resolveRedisOptions(typeof options === "string" ? { url: options } : options);
-    resolved.observed ??= observability<RedisClusterEvents>(resolved, resolved.label);
-    const locator = sentinelLocatorFor(resolved);
-    if (locator) resolved.locator = locator;
-    const cache = resolved.clientSideCache && new ClientCache(resolved.clientSideCache);
-    const hooks = cache && trackingHooks(cache, {
-      onPush: resolved.onPush,
-      redirect: () =>
-        shared.channel ??= new InvalidationChannel(resolved, cache, (id) => retrack(shared, id)),
-    });
-    const shared: Shared = {
-      options: resolved,
-      conn: openRedisConnection(resolved, { textBulks: resolved.decode === true, ...hooks }),
-      context: { decode: resolved.decode === true },
-      observed: resolved.observed,
-      namespace: dbNamespace(resolved.db),
-      subscribers: new SubscriberSet(),
-      pool: resolved.pool,
-      borrowedPool: resolved.pool !== undefined,
-      prefix: keyPrefixOf(resolved.keyPrefix),
-      cache,
-    };
-    this.#shared = shared;
-    this.#requestOptions = { timeout: resolved.commandTimeout };
+    this.#shared = createShared(options);
+    this.#requestOptions = { timeout: this.#shared.options.commandTimeout };
   }
 
   /**
@@ -279,19 +207,9 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     if (shared.observed.instrumenter.enabled) return this.#tracedCall(args, transform);
     const call = new ShapedReply<T>(transform, shared.context);
     const promise = call.promise();
-    if (shared.cache) this.#cachedSend(shared.cache, args, call);
+    if (shared.cache) cachedSend(shared.conn, shared.cache, args, this.#requestOptions, call);
     else shared.conn.send(args, this.#requestOptions, String(args[0]), call);
     return promise;
-  }
-
-  /** Sends a command through the client-side cache (which may answer it). */
-  #cachedSend(cache: ClientCache, args: RedisArg[], handler: ReplyHandler<RespValue>): void {
-    const { conn } = this.#shared;
-    const options = this.#requestOptions;
-    const send = (command: readonly RedisArg[], h: ReplyHandler<RespValue>): void =>
-      conn.send(command, options, String(command[0]), h);
-    if (options.signal?.aborted) send(args, handler); // refused as usual, not answered
-    else cache.route(args, handler, send);
   }
 
   /** {@link call} as one Operation (only when a hook is registered). */
@@ -301,7 +219,7 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     const promise = call.promise();
     const op = this.startOperation(args[0]);
     endWithSettlement(call, shared.observed.instrumenter, op, shared.conn);
-    if (shared.cache) this.#cachedSend(shared.cache, args, call);
+    if (shared.cache) cachedSend(shared.conn, shared.cache, args, this.#requestOptions, call);
     else shared.conn.send(args, this.#requestOptions, String(args[0]), call);
     return promise;
   }
@@ -337,28 +255,21 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
     serverTimeoutSeconds: number,
     prelude?: RedisArg[],
   ): Promise<T> {
-    const { signal, timeout: commandTimeout } = this.#requestOptions;
-    const timeout = serverTimeoutSeconds > 0
-      ? serverTimeoutSeconds * 1000 + Math.max(BLOCKING_MARGIN_MS, commandTimeout ?? 0)
-      : undefined;
-    const context = this.#shared.context;
-    const prefixed = this.#shared.prefix?.tryApply(args) ?? args;
+    const shared = this.#shared;
+    const prefixed = shared.prefix?.tryApply(args) ?? args;
     if (prefixed instanceof Error) return Promise.reject(prefixed);
     const op = this.startOperation(args[0]);
     return endWhenSettled(
-      this.#shared.observed.instrumenter,
+      shared.observed.instrumenter,
       op,
-      this.pool.use(
-        (conn) => {
-          const call = new ShapedReply(transform, context);
-          const promise = call.promise();
-          if (prelude) {
-            conn.#shared.conn.send(prelude, { timeout, signal }, String(prelude[0]), IGNORE_REPLY);
-          }
-          conn.#shared.conn.send(prefixed, { timeout, signal }, String(args[0]), call);
-          return promise;
-        },
-        signal,
+      sendBlocking(
+        this.pool,
+        prefixed,
+        transform,
+        shared.context,
+        serverTimeoutSeconds,
+        this.#requestOptions,
+        prelude,
       ),
     );
   }
@@ -526,13 +437,7 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
   get pool(): Pool<RedisClient<V>> {
     const shared = this.#shared;
     const open = async (): Promise<RedisClient<V>> => {
-      const dedicated = new RedisClient<V>({
-        ...shared.options,
-        reconnect: { enabled: false },
-        silenceTimeout: undefined, // a blocking command may rightly wait in silence
-        pool: undefined,
-        clientSideCache: undefined, // the shared connection's cache is not fed by this one
-      });
+      const dedicated = new RedisClient<V>(dedicatedOptions(shared.options));
       await dedicated.#shared.conn.open();
       return dedicated;
     };
@@ -566,26 +471,12 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
   ): Promise<unknown[]> {
     const options = this.#requestOptions;
     const { context, prefix } = this.#shared;
-    return this.pool.use(async (pooled) => {
+    return this.pool.use((pooled) => {
       // The pooled connection, with this view's deadline and signal on every step, and this
       // client's reply shaping and keyPrefix (a shared pool's connections may differ).
       const shared = { ...pooled.#shared, context, prefix };
       const conn = new RedisClient<V>({}, { shared, call: options });
-      for (let attempt = 1;; attempt++) {
-        if (watch.length > 0) await conn.send("WATCH", ...watch);
-        let tx: Transaction<V>;
-        try {
-          tx = await fn(conn);
-        } catch (error) {
-          await conn.send("UNWATCH");
-          throw error;
-        }
-        try {
-          return await tx.exec();
-        } catch (error) {
-          if (!(error instanceof WatchError) || attempt >= MAX_WATCH_RETRIES) throw error;
-        }
-      }
+      return runWatched(conn, fn, watch);
     }, options.signal);
   }
 
@@ -597,101 +488,16 @@ export class RedisClient<V = Uint8Array> extends RedisCommands<V, "promise"> {
 
   /** Closes gracefully: waits for commands in flight. */
   async close(): Promise<void> {
-    const pool = this.#shared.borrowedPool ? undefined : this.#shared.pool;
-    const closing = Promise.all([
-      this.#shared.conn.close(),
-      pool?.close(),
-      this.#shared.channel?.conn.close(),
-    ]);
-    this.#shared.options.locator?.detach?.(this.#shared.conn);
-    await closing;
+    await closeShared(this.#shared);
   }
 
   /** Closes at once: pending commands fail with `ConnectionClosedError`. */
   destroy(): void {
-    this.#shared.conn.destroy();
-    this.#shared.channel?.conn.destroy();
-    this.#shared.options.locator?.detach?.(this.#shared.conn);
-    if (!this.#shared.borrowedPool) this.#shared.pool?.close();
+    destroyShared(this.#shared);
   }
 
   /** `await using redis = await RedisClient.connect()` closes it at the end of the scope. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-/**
- * Settles a command's Promise with its shaped reply (one object per command, no closures);
- * shared with the cluster client.
- *
- * @example
- * ```ts
- * import { asValue, ShapedReply } from "@kvwire/kvwire/redis";
- * const call = new ShapedReply(asValue<string>, { decode: true });
- * const value = call.promise();
- * call.reply("v"); // value resolves with "v"
- * ```
- */
-export class ShapedReply<T> implements ReplyHandler<RespValue> {
-  resolve: (value: T) => void = ignore;
-  reject: (error: Error) => void = ignore;
-  constructor(readonly transform: Transform<T>, readonly context: ReplyContext) {}
-
-  /** The Promise this call settles (made with one shared executor, not a closure per call). */
-  promise(): Promise<T> {
-    settling = this as ShapedReply<unknown>;
-    return new Promise<T>(takeSettlers); // takeSettlers runs now and fills resolve/reject
-  }
-
-  reply(value: RespValue): void {
-    let shaped: T;
-    try {
-      shaped = this.transform(value, this.context);
-    } catch (error) {
-      // Anything a reply causes is a KvError; the command was written and ran.
-      this.reject(
-        error instanceof KvError
-          ? error
-          : new RemoteProtocolError(`Unusable reply: ${(error as Error).message}`, {
-            cause: error,
-            sent: true,
-          }),
-      );
-      return;
-    }
-    this.resolve(shaped);
-  }
-
-  fail(error: Error): void {
-    this.reject(error);
-  }
-}
-
-function ignore(): void {}
-
-/** The RESP2 invalidation connection is back with client id `id`: point tracking at it (a
- * connection being set up does it in its setup). */
-function retrack(shared: Shared, id: number): void {
-  const { conn, cache, channel } = shared;
-  if (!conn.driver || !cache) return;
-  conn.request(["CLIENT", "TRACKING", "OFF"]).catch(ignore); // the next request reports a loss
-  conn.request(cache.trackingCommand(id)).then(() => {
-    if (channel?.currentId === id) cache.activate();
-  }, (error: Error) => {
-    shared.observed.events.emit("error", { error, source: "clientSideCache" });
-  });
-}
-
-/** The call whose Promise is being created; see {@link ShapedReply.promise}. */
-let settling: ShapedReply<unknown> | undefined;
-
-/** The executor of every command's Promise: one function, not a closure per call. */
-function takeSettlers(
-  resolve: (value: never) => void,
-  reject: (error: Error) => void,
-): void {
-  settling!.resolve = resolve as (value: unknown) => void;
-  settling!.reject = reject;
-  settling = undefined;
 }

@@ -5,7 +5,7 @@ import type { ConnectionEvent, ProtocolConnection, SendOptions } from "../core/c
 import { FifoTable } from "../core/correlation.ts";
 import { PendingRequests } from "../core/pending_requests.ts";
 import { LocalProtocolError, RemoteProtocolError } from "../core/errors.ts";
-import { concatBytes, utf8Decode } from "../core/bytes.ts";
+import { concatBytes } from "../core/bytes.ts";
 import { RedisError } from "./errors.ts";
 import {
   afterHelloCommands,
@@ -21,7 +21,6 @@ import {
   invalidationFromFrame,
   messageFromFrame,
   type RedisPush,
-  type SubscriptionFamily,
   subscriptionFromFrame,
   type SubscriptionKind,
 } from "./pubsub_frames.ts";
@@ -31,6 +30,8 @@ import { Outbox } from "../core/outbox.ts";
 import { RespMap, RespPush, type RespValue } from "./resp_types.ts";
 import { replyTypeAllowed, shapeOf } from "./reply_shapes.ts";
 import { commandInfo, commandName } from "./command_info.ts";
+import { SubscriptionState } from "./subscription_state.ts";
+import { type CommandEntry, newEntry } from "./command_entry.ts";
 
 /** A command as its arguments, name first: `["SET", "k", "v"]`. */
 export type RedisCommand = readonly RedisArg[];
@@ -59,25 +60,6 @@ export interface RedisConnectionOptions extends HandshakeOptions {
 const MONITOR_LINE = /^\d+\.\d+ \[\d+ /;
 
 type Phase = "handshake" | "ready" | "closed";
-
-interface Entry {
-  id: number;
-  name: string;
-  /** Handshake steps only: their own bytes (user commands live in the outbound buffer). */
-  bytes?: Uint8Array;
-  /** User commands: their byte range in the outbound buffer until transmitted. */
-  start: number;
-  end: number;
-  transmitted: boolean;
-  settled: boolean;
-  internal: boolean;
-  /** The reply types this command may get; undefined when unchecked (e.g. inside MULTI). */
-  replyTypes?: string;
-  /** For subscription commands: the kind, and confirmations still expected. */
-  kind?: SubscriptionKind;
-  expect: number;
-  frames?: RespValue[];
-}
 
 /**
  * The Redis protocol machine. Feed it bytes, pull events and bytes.
@@ -109,28 +91,20 @@ export class RedisConnection
   #phase: Phase = "handshake";
   #protocol: 2 | 3;
   #nextId = 1;
-  #handshakeOut = new FifoTable<Entry>();
+  #handshakeOut = new FifoTable<CommandEntry>();
   #handshakePending = 0;
   /** Encoded user commands not yet transmitted; subscriptions go out even if cancelled, since
    * the machine must still count their confirmations. */
-  #outbox = new Outbox<Entry, CommandBuffer>(new CommandBuffer(16 * 1024), {
+  #outbox = new Outbox<CommandEntry, CommandBuffer>(new CommandBuffer(16 * 1024), {
     sendSettled: (entry) => entry.kind !== undefined,
   });
-  #inFlight = new FifoTable<Entry>();
-  #pending = new PendingRequests<Entry>();
+  #inFlight = new FifoTable<CommandEntry>();
+  #pending = new PendingRequests<CommandEntry>();
   #events = new FifoTable<ConnectionEvent<RespValue, never, RedisPush>>();
   #eof = false;
   #failure: Error | undefined;
   #closedReported = false;
-  /** Subscriptions as predicted from what we sent, per family (for unsubscribe-all). */
-  #subscriptions: Record<SubscriptionFamily, Set<string>> = {
-    channel: new Set(),
-    pattern: new Set(),
-    shard: new Set(),
-  };
-  #pendingSubscriptionCommands = 0;
-  /** Subscription counts as the server last reported them (channels+patterns, shard). */
-  #serverCounts = { regular: 0, shard: 0 };
+  readonly #subscriptions = new SubscriptionState();
   #serverInfo: RespMap | undefined;
   /** A MULTI was sent and its EXEC or DISCARD not yet. */
   #inMulti = false;
@@ -164,11 +138,7 @@ export class RedisConnection
   /** True in RESP2 subscribed mode, where only subscription commands and PING are allowed. */
   get subscribedMode(): boolean {
     if (this.#protocol === 3) return false;
-    return this.#pendingSubscriptionCommands > 0 || this.#serverSubscribed;
-  }
-
-  get #serverSubscribed(): boolean {
-    return this.#serverCounts.regular > 0 || this.#serverCounts.shard > 0;
+    return this.#subscriptions.pendingCommands > 0 || this.#subscriptions.serverSubscribed;
   }
 
   /** Bytes received and not yet consumed (0 once closed: a partial reply is released). */
@@ -208,7 +178,7 @@ export class RedisConnection
     }
     const start = this.#outbox.writer.length;
     encodeCommandTo(this.#outbox.writer, command); // throws before anything is written
-    const entry = this.#newEntry(name, false);
+    const entry = newEntry(this.#nextId++, name, false);
     // Inside MULTI every command is answered +QUEUED, so only outside it is a reply checked.
     if (!this.#inMulti) entry.replyTypes = info.replyTypes;
     if (name === "MULTI") this.#inMulti = true;
@@ -219,26 +189,8 @@ export class RedisConnection
     return entry.id;
   }
 
-  #newEntry(name: string, internal: boolean): Entry {
-    return {
-      id: this.#nextId++,
-      name,
-      start: 0,
-      end: 0,
-      transmitted: false,
-      settled: false,
-      internal,
-      // Every field set here, so that all entries share one shape.
-      bytes: undefined,
-      replyTypes: undefined,
-      kind: undefined,
-      expect: 1,
-      frames: undefined,
-    };
-  }
-
   #queueInternal(command: readonly RedisArg[]): void {
-    const entry = this.#newEntry(commandName(command[0]), true);
+    const entry = newEntry(this.#nextId++, commandName(command[0]), true);
     entry.bytes = encodeCommand(command);
     this.#handshakePending++;
     this.#handshakeOut.push(entry);
@@ -249,21 +201,14 @@ export class RedisConnection
     if (this.#handshakePending === 0) this.#phase = "ready";
   }
 
-  #planSubscription(entry: Entry, kind: SubscriptionKind, command: readonly RedisArg[]): void {
-    const set = this.#subscriptions[familyOf(kind)];
-    const targets = command.slice(1).map(keyOf);
+  #planSubscription(
+    entry: CommandEntry,
+    kind: SubscriptionKind,
+    command: readonly RedisArg[],
+  ): void {
     entry.kind = kind;
     entry.frames = [];
-    this.#pendingSubscriptionCommands++;
-    if (kind.includes("unsub")) {
-      entry.expect = targets.length > 0 ? targets.length : Math.max(1, set.size);
-      if (targets.length === 0) set.clear();
-      for (const t of targets) set.delete(t);
-    } else {
-      if (targets.length === 0) throw new TypeError(`${kind.toUpperCase()} needs a channel`);
-      entry.expect = targets.length;
-      for (const t of targets) set.add(t);
-    }
+    entry.expect = this.#subscriptions.plan(kind, command);
   }
 
   /** Forgets a command: its reply, when it comes, is discarded. */
@@ -305,7 +250,7 @@ export class RedisConnection
     return this.#outbox.take(maxBytes, this.#moved, undefined, lend);
   }
 
-  readonly #moved = (entry: Entry): void => this.#inFlight.push(entry);
+  readonly #moved = (entry: CommandEntry): void => this.#inFlight.push(entry);
 
   #transmitHandshake(): Uint8Array {
     const parts: Uint8Array[] = [];
@@ -407,7 +352,7 @@ export class RedisConnection
   /** RESP2: an array is a pub/sub frame when the server is subscribed or a subscription
    * command waits for confirmations; otherwise it is the head command's reply. */
   #expectsFrames(): boolean {
-    return this.#serverSubscribed || this.#inFlight.peek()?.kind !== undefined;
+    return this.#subscriptions.serverSubscribed || this.#inFlight.peek()?.kind !== undefined;
   }
 
   /** A pub/sub frame: a message, a confirmation for the head entry, or another push. */
@@ -424,29 +369,23 @@ export class RedisConnection
     const head = this.#inFlight.peek();
     if (subscription && head?.kind && familyOf(head.kind) === familyOf(subscription.kind)) {
       head.frames!.push(items);
-      this.#trackCount(subscription.kind, subscription.count);
+      this.#subscriptions.count(subscription.kind, subscription.count);
       this.#events.push({ type: "push", value: subscription });
       if (--head.expect > 0) return undefined;
       this.#inFlight.shift();
-      this.#pendingSubscriptionCommands--;
+      this.#subscriptions.pendingCommands--;
       this.#pending.finish(head);
       if (!head.settled) this.#events.push({ type: "reply", id: head.id, value: head.frames! });
       return undefined; // both events are queued, in order
     }
     if (subscription) {
       // The server dropped a subscription on its own (e.g. a sharded slot moved).
-      const family = familyOf(subscription.kind);
-      if (subscription.channel) this.#subscriptions[family].delete(keyOf(subscription.channel));
-      this.#trackCount(subscription.kind, subscription.count);
+      const { kind, channel, count } = subscription;
+      this.#subscriptions.dropped(kind, channel, count);
       return { type: "push", value: { ...subscription, dropped: true } };
     }
     if (isPush) return { type: "push", value: { type: "push", kind, items } };
     return this.#reply(items); // e.g. ["pong", ""] to PING in subscribed mode
-  }
-
-  #trackCount(kind: SubscriptionKind, count: number): void {
-    if (familyOf(kind) === "shard") this.#serverCounts.shard = count;
-    else this.#serverCounts.regular = count;
   }
 
   #reply(value: RespValue): ConnectionEvent<RespValue, never, RedisPush> | undefined {
@@ -454,7 +393,7 @@ export class RedisConnection
     if (!entry) this.#violation("Redis sent a reply while no command was waiting for one", false);
     if (entry.kind && value instanceof RedisError) {
       // Refused (ACL, arity): nothing was subscribed and no confirmation will follow.
-      this.#pendingSubscriptionCommands--;
+      this.#subscriptions.pendingCommands--;
       this.#pending.finish(entry);
       return entry.settled ? undefined : { type: "serverError", id: entry.id, error: value };
     }
@@ -476,12 +415,12 @@ export class RedisConnection
     if (entry.settled) return undefined;
     if (value instanceof RedisError) return { type: "serverError", id: entry.id, error: value };
     if (entry.name === "HELLO" && value instanceof RespMap) this.#noteHello(value);
-    if (entry.name === "RESET") this.#forgetSubscriptions();
+    if (entry.name === "RESET") this.#subscriptions.forget();
     return { type: "reply", id: entry.id, value };
   }
 
   #handshakeReply(
-    entry: Entry,
+    entry: CommandEntry,
     value: RespValue,
   ): ConnectionEvent<RespValue, never, RedisPush> | undefined {
     this.#handshakePending--;
@@ -531,13 +470,4 @@ export class RedisConnection
     const proto = info.get("proto");
     if (proto === 2 || proto === 3) this.#protocol = proto;
   }
-
-  #forgetSubscriptions(): void {
-    for (const set of Object.values(this.#subscriptions)) set.clear();
-    this.#serverCounts = { regular: 0, shard: 0 };
-  }
-}
-
-function keyOf(arg: RedisArg | RespValue): string {
-  return arg instanceof Uint8Array ? utf8Decode(arg) : String(arg);
 }

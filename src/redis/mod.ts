@@ -82,3 +82,4 @@ export * from "./script.ts";
 export * from "./sentinel.ts";
 export * from "./sentinel_discovery.ts";
 export * from "./sentinel_locator.ts";
+export * from "./shaped_reply.ts";

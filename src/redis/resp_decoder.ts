@@ -6,8 +6,33 @@ import { asciiDecode, utf8Decode } from "../core/bytes.ts";
 import { ChunkText } from "../core/chunk_text.ts";
 import { RemoteProtocolError } from "../core/errors.ts";
 import { ReceiveBuffer } from "../core/receive_buffer.ts";
-import { RedisError, redisErrorFromBytes } from "./errors.ts";
-import { RespMap, RespPush, RespSet, type RespValue, RespVerbatim } from "./resp_types.ts";
+import { redisErrorFromBytes } from "./errors.ts";
+import { RespMap, type RespPush, type RespValue, RespVerbatim } from "./resp_types.ts";
+import {
+  badLength,
+  BANG,
+  bigInteger,
+  build,
+  COLON,
+  COMMA,
+  CR,
+  DOLLAR,
+  EQUALS,
+  GT,
+  HASH,
+  invalid,
+  LF,
+  lineValue,
+  LPAREN,
+  MINUS,
+  pairs,
+  PERCENT,
+  PIPE,
+  PLUS,
+  STAR,
+  TILDE,
+  UNDERSCORE,
+} from "./resp_values.ts";
 
 /**
  * Returned by {@link RespDecoder.next} when no complete reply is buffered yet. Distinct from
@@ -52,25 +77,6 @@ export interface RespDecoderOptions {
   /** Called with each attribute map (`|`); the value that follows is returned as usual. */
   onAttribute?: (attribute: RespMap) => void;
 }
-
-const CR = 13;
-const LF = 10;
-// Type bytes.
-const PLUS = 0x2b; // + simple string
-const MINUS = 0x2d; // - simple error
-const COLON = 0x3a; // : integer
-const DOLLAR = 0x24; // $ bulk string
-const STAR = 0x2a; // * array
-const UNDERSCORE = 0x5f; // _ null
-const HASH = 0x23; // # boolean
-const COMMA = 0x2c; // , double
-const LPAREN = 0x28; // ( big number
-const BANG = 0x21; // ! bulk error
-const EQUALS = 0x3d; // = verbatim string
-const PERCENT = 0x25; // % map
-const TILDE = 0x7e; // ~ set
-const GT = 0x3e; // > push
-const PIPE = 0x7c; // | attribute
 
 /** Default {@link RespDecoderOptions.maxAggregateLength}: 2^24 elements. */
 const DEFAULT_MAX_AGGREGATE_LENGTH = 2 ** 24;
@@ -409,9 +415,7 @@ export class RespDecoder {
     if (head[p + 1] !== LF) throw invalid("line (CR without LF)", head, start - 1, end);
     this.#at = p + 2;
     if (p - digits <= 15) return digits === start ? n : 0 - n;
-    const big = BigInt(asciiDecode(head, start, p));
-    if (big > INT64_MAX || big < INT64_MIN) throw invalid("integer line", head, start - 1, end);
-    return big <= SAFE_MAX && big >= -SAFE_MAX ? Number(big) : big;
+    return bigInteger(head, start, p, start - 1);
   }
 
   /** Whether a bulk string read now becomes text: asked for, and not inside a push frame. */
@@ -471,82 +475,4 @@ export class RespDecoder {
   #lineTooLong(head: Uint8Array, pos: number): RemoteProtocolError {
     return invalid(`line (longer than ${this.#maxLine} bytes)`, head, pos, head.length);
   }
-}
-
-const INT64_MAX = 2n ** 63n - 1n;
-const INT64_MIN = -(2n ** 63n);
-const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
-const DOUBLE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-const BIG_NUMBER = /^[+-]?\d+$/;
-
-/** The finished aggregate of type `type`; `undefined` for an attribute. */
-function build(type: number, items: RespValue[]) {
-  if (type === STAR) return items;
-  if (type === PERCENT) return new RespMap(pairs(items));
-  if (type === TILDE) return new RespSet(items);
-  return type === GT ? new RespPush(items) : undefined;
-}
-
-function pairs(flat: RespValue[]): [RespValue, RespValue][] {
-  const entries: [RespValue, RespValue][] = [];
-  for (let i = 0; i < flat.length; i += 2) entries.push([flat[i], flat[i + 1]]);
-  return entries;
-}
-
-/** The value of a `+ - , ( _ #` line whose text is `head[start..end)`. */
-function lineValue(type: number, head: Uint8Array, start: number, end: number): RespValue {
-  const n = end - start;
-  if (type === PLUS) {
-    return n === 2 && head[start] === 0x4f && head[start + 1] === 0x4b
-      ? "OK"
-      : decodeText(head, start, end);
-  }
-  if (type === MINUS) return new RedisError(decodeText(head, start, end));
-  if (type === UNDERSCORE) {
-    if (n === 0) return null;
-    throw invalid("null", head, start - 1, end);
-  }
-  if (type === HASH) {
-    if (n === 1 && (head[start] === 0x74 || head[start] === 0x66)) return head[start] === 0x74;
-    throw invalid("boolean", head, start - 1, end);
-  }
-  const text = asciiDecode(head, start, end);
-  if (type === LPAREN) {
-    if (!BIG_NUMBER.test(text)) throw invalid("big number", head, start, end);
-    return BigInt(text);
-  }
-  if (DOUBLE.test(text)) return Number(text);
-  const lower = text.toLowerCase();
-  if (lower === "inf" || lower === "+inf") return Infinity;
-  if (lower === "-inf") return -Infinity;
-  if (lower === "nan" || lower === "-nan" || lower === "+nan") return NaN;
-  throw invalid("double", head, start, end);
-}
-
-function decodeText(bytes: Uint8Array, start: number, end: number): string {
-  if (end - start > 32) return utf8Decode(bytes.subarray(start, end));
-  let text = "";
-  for (let i = start; i < end; i++) {
-    const c = bytes[i];
-    if (c >= 0x80) return utf8Decode(bytes.subarray(start, end));
-    text += String.fromCharCode(c);
-  }
-  return text;
-}
-
-function badLength(what: string, n: number | bigint, max: number): RemoteProtocolError {
-  return new RemoteProtocolError(
-    n < 0
-      ? `Invalid RESP ${what} length ${n}`
-      : `RESP ${what} length ${n} exceeds the limit ${max}`,
-  );
-}
-
-/** `Invalid RESP <what>: "<at most 40 bytes from start, up to a CR or end>"`. */
-function invalid(what: string, bytes: Uint8Array, start: number, end: number): RemoteProtocolError {
-  const cr = bytes.indexOf(CR, start);
-  const last = Math.min(cr === -1 ? bytes.length : cr, end);
-  const stop = Math.min(last, start + 40);
-  const excerpt = JSON.stringify(utf8Decode(bytes.subarray(start, stop)));
-  return new RemoteProtocolError(`Invalid RESP ${what}: ${excerpt}${stop < last ? "…" : ""}`);
 }

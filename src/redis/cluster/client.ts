@@ -17,13 +17,13 @@ import {
   startRedisOperation,
   SubscriberSet,
 } from "../observe.ts";
-import { type CallOptions, type RedisClient, ShapedReply } from "../client.ts";
+import type { CallOptions, RedisClient } from "../client.ts";
+import { ShapedReply } from "../shaped_reply.ts";
 import type { ResolvedRedisOptions } from "../client_options.ts";
 import { commandInfo, commandName } from "../command_info.ts";
 import type { Out, RedisKey } from "../commands/base.ts";
 import type { ScanOptions } from "../commands/keys.ts";
 import { RedisCommands } from "../commands/mod.ts";
-import { RedisError } from "../errors.ts";
 import { type KeyPrefix, keyPrefixOf } from "../key_prefix.ts";
 import type { ReplyContext, Transform } from "../commands/transforms.ts";
 import type { RedisCommand } from "../connection.ts";
@@ -33,18 +33,10 @@ import type { RedisArg } from "../resp_encoder.ts";
 import type { RespValue } from "../resp_types.ts";
 import { iterateCursor } from "../scan.ts";
 import { Script } from "../script.ts";
-import {
-  commandKeys,
-  commandSlot,
-  CROSS_SLOT,
-  isReadOnlyCommand,
-  NO_KEYS,
-  slotOfKeys,
-} from "../command_keys.ts";
+import { CROSS_SLOT, slotOfKeys } from "../command_keys.ts";
 import type { RedisClusterOptions } from "./options.ts";
-import { redirectTarget, RoutedRequest } from "./routed_request.ts";
+import { dispatchBySlot, sendBlockingRouted } from "./dispatch.ts";
 import { ShardPubSub } from "./shard_pubsub.ts";
-import { SPLIT_COMMANDS, splitBySlot, SplitReply } from "./split_request.ts";
 import {
   CLUSTER_NAMESPACE,
   crossSlotError,
@@ -53,9 +45,6 @@ import {
   watchTransaction,
 } from "./slot_transaction.ts";
 import { type ClusterNode, ClusterTopology } from "./topology.ts";
-
-/** Keyless commands sent to every master (the first reply answers). */
-const BROADCAST = new Set(["SCRIPT", "FLUSHALL", "FLUSHDB"]);
 
 /** What the views of one cluster client share. */
 interface Shared {
@@ -294,38 +283,15 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
     transform: Transform<T>,
     serverTimeoutSeconds: number,
   ): Out<"promise", T, this> {
-    return this.#blocking(args, transform, serverTimeoutSeconds, 0, undefined);
-  }
-
-  async #blocking<T>(
-    args: RedisArg[],
-    transform: Transform<T>,
-    serverTimeoutSeconds: number,
-    redirects: number,
-    asking: ClusterNode | undefined,
-  ): Promise<T> {
-    const node = asking ?? this.#nodeFor(args);
-    if (node instanceof Error) throw node;
-    const topology = this.#shared.topology;
-    const client = topology.dedicated(node).with(this.#requestOptions);
-    try {
-      // The plain client's blocking path (dedicated pool, server timeout plus a margin).
-      return await client.blockingCall(
-        args,
-        transform,
-        serverTimeoutSeconds,
-        asking ? ["ASKING"] : undefined,
-      );
-    } catch (error) {
-      const code = error instanceof RedisError ? error.serverCode : undefined;
-      const redirect = (code === "MOVED" || code === "ASK") &&
-        redirects < topology.maxRedirections && redirectTarget((error as Error).message, node.key);
-      if (!redirect) throw error;
-      topology.watch.redirected(code, redirect.slot, node.key, redirect.target);
-      if (code === "MOVED") topology.moved(redirect.slot, redirect.target);
-      const next = code === "ASK" ? topology.node(redirect.target) : undefined;
-      return await this.#blocking(args, transform, serverTimeoutSeconds, redirects + 1, next);
-    }
+    const { topology, prefix } = this.#shared;
+    return sendBlockingRouted(
+      topology,
+      prefix,
+      this.#requestOptions,
+      args,
+      transform,
+      serverTimeoutSeconds,
+    );
   }
 
   /** Sends one raw command, routed, and resolves with its raw reply. */
@@ -374,61 +340,9 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
     handler: ReplyHandler<RespValue>,
     op?: Operation,
   ): void {
-    const topology = this.#shared.topology;
     const name = commandInfo(command[0], command[1]).name;
-    if (this.#pinned) {
-      this.#pinned.conn.send(command, options, name, handler);
-      return;
-    }
-    const slot = commandSlot(command, name);
-    if (slot === CROSS_SLOT) {
-      if (!SPLIT_COMMANDS.has(name)) {
-        handler.fail(crossSlotError(name));
-        return;
-      }
-      const parts = splitBySlot(command);
-      const joined = new SplitReply(
-        name,
-        parts.length,
-        name === "MSET" ? 0 : command.length - 1,
-        handler,
-      );
-      for (const part of parts) {
-        const routed = new RoutedRequest(
-          topology,
-          part.command,
-          part.slot,
-          options,
-          name,
-          joined.part(part.positions),
-          isReadOnlyCommand(name),
-          op,
-        );
-        routed.start();
-      }
-      return;
-    }
-    if (slot === NO_KEYS && BROADCAST.has(name) && topology.map) {
-      // Scripts must be known on every master that may run them; a flush empties them all.
-      broadcast(topology.masters(), command, options, name, handler);
-      return;
-    }
-    new RoutedRequest(topology, command, slot, options, name, handler, isReadOnlyCommand(name), op)
-      .start();
-  }
-
-  /**
-   * The master of the command's slot (of its prefixed keys; the node's own client prefixes
-   * them again as it sends), or the error that keeps it from being sent.
-   */
-  #nodeFor(args: readonly RedisArg[]): ClusterNode | Error {
-    const prefixed = this.#shared.prefix?.tryApply(args) ?? args;
-    if (prefixed instanceof Error) return prefixed;
-    const slot = slotOfKeys(commandKeys(prefixed));
-    if (slot === CROSS_SLOT) return crossSlotError(commandInfo(args[0], args[1]).name);
-    const topology = this.#shared.topology;
-    return (slot === NO_KEYS ? topology.anyMaster() : topology.masterOf(slot)) ??
-      new RangeError(`No master serves slot ${slot} yet`);
+    if (this.#pinned) this.#pinned.conn.send(command, options, name, handler);
+    else dispatchBySlot(this.#shared.topology, command, options, name, handler, op);
   }
 
   /** An explicit pipeline: its commands go to their nodes, results come back in order. */
@@ -531,33 +445,4 @@ export class RedisClusterClient<V = Uint8Array> extends RedisCommands<V, "promis
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-/** Sends a command to every node; the first reply is the answer, any failure fails it. */
-function broadcast(
-  nodes: readonly ClusterNode[],
-  command: RedisCommand,
-  options: ManagedRequestOptions,
-  name: string,
-  handler: ReplyHandler<RespValue>,
-): void {
-  let waiting = nodes.length;
-  let first: RespValue = null;
-  let error: Error | undefined;
-  const done = (): void => {
-    if (--waiting > 0) return;
-    if (error) handler.fail(error);
-    else handler.reply(first);
-  };
-  const part: ReplyHandler<RespValue> = {
-    reply: (value) => {
-      if (waiting === nodes.length) first = value;
-      done();
-    },
-    fail: (e) => {
-      error ??= e;
-      done();
-    },
-  };
-  for (const node of nodes) node.conn.send(command, options, name, part);
 }

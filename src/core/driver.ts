@@ -1,5 +1,8 @@
 // The driver: runs one ProtocolConnection over one Transport (DESIGN.md §5). A read loop gated
 // by `wantsRead`, one corked flush per microtask, one timer re-armed from `pollTimeout()`.
+// Over 500 lines on purpose: it is one state machine whose read loop, flush, timers, pending
+// table and shutdown share private state on the path of every byte and every request; split
+// across files they would need that state exposed or passed per call.
 
 import type { ConnectionEvent, ProtocolConnection, RequestId } from "./connection.ts";
 import {

@@ -83,6 +83,25 @@ export async function startWorker(script: string, args: string[]): Promise<Worke
 }
 
 /**
+ * Starts one worker per name with `start`, into `workers` (a map the caller closes); a name
+ * whose worker fails to start is reported and left out. Resolves with the names that run.
+ */
+export async function startWorkers(
+  names: readonly string[],
+  workers: Map<string, Worker>,
+  start: (name: string) => Promise<Worker> | Worker,
+): Promise<string[]> {
+  for (const name of names) {
+    try {
+      workers.set(name, await start(name));
+    } catch (error) {
+      console.log(`${name} did not start: ${error instanceof Error ? error.message : error}`);
+    }
+  }
+  return names.filter((n) => workers.has(n));
+}
+
+/**
  * The worker side: announces READY, then measures each requested scenario of `scenarios`
  * (functions returning the ops they did) and prints `RESULT <ops/s>` (or, with `measureWith`
  * {@link cpuPerOp}, the process's CPU microseconds per op); `QUIT` ends it.

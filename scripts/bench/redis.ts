@@ -25,6 +25,7 @@ import {
   positional,
   serveWorker,
   startWorker,
+  startWorkers,
   type Worker,
 } from "./isolate.ts";
 import { type CommandShape, redisBenchmarkWorker } from "./redis_benchmark_c.ts";
@@ -154,24 +155,19 @@ async function main(): Promise<void> {
   const workers = new Map<string, Worker>();
   try {
     await seed(host, Number(port));
-    for (const name of names) {
-      try {
-        workers.set(
-          name,
-          name === C_REFERENCE
-            ? redisBenchmarkWorker(host, Number(port), scenarios)
-            : await startWorker(process.argv[1], [
-              `--worker=${name}`,
-              `--redis=${address}`,
-              ...(BASELINE_DIR ? [`--baseline=${BASELINE_DIR}`] : []),
-              ...(CPU ? ["--cpu"] : []),
-            ]),
-        );
-      } catch (error) {
-        console.log(`${name} did not start: ${error instanceof Error ? error.message : error}`);
-      }
-    }
-    const running = names.filter((n) => workers.has(n));
+    const running = await startWorkers(
+      names,
+      workers,
+      (name) =>
+        name === C_REFERENCE
+          ? redisBenchmarkWorker(host, Number(port), scenarios)
+          : startWorker(process.argv[1], [
+            `--worker=${name}`,
+            `--redis=${address}`,
+            ...(BASELINE_DIR ? [`--baseline=${BASELINE_DIR}`] : []),
+            ...(CPU ? ["--cpu"] : []),
+          ]),
+    );
     console.log(
       `Redis benchmark (${UNIT}) on ${runtimeName()} (kvwire from ${KVWIRE_FROM}); each client in a ` +
         `process of its own; median of ${rounds} turns of ${seconds} s, taken in turn; ` +

@@ -18,6 +18,7 @@ import {
   positional,
   serveWorker,
   startWorker,
+  startWorkers,
   type Worker,
 } from "./isolate.ts";
 import { KVWIRE_FROM, loadKvwire } from "./redis_contenders.ts";
@@ -111,15 +112,11 @@ async function main(): Promise<void> {
   const workers = new Map<string, Worker>();
   try {
     await seed(host, Number(port));
-    for (const name of CONTENDERS) {
-      try {
-        const args = [`--worker=${name}`, `--redis=${address}`];
-        workers.set(name, await startWorker(process.argv[1], args));
-      } catch (error) {
-        console.log(`${name} did not start: ${error instanceof Error ? error.message : error}`);
-      }
-    }
-    const running: string[] = CONTENDERS.filter((n) => workers.has(n));
+    const running = await startWorkers(
+      CONTENDERS,
+      workers,
+      (name) => startWorker(process.argv[1], [`--worker=${name}`, `--redis=${address}`]),
+    );
     console.log(
       `Redis client-side caching benchmark on ${runtimeName()} (kvwire from ${KVWIRE_FROM}); ` +
         `each client in a process of its own; median of ${rounds} turns of ${seconds} s`,

@@ -20,6 +20,7 @@ import {
   printSummary,
   serveWorker,
   startWorker,
+  startWorkers,
   type Worker,
 } from "./isolate.ts";
 
@@ -157,17 +158,11 @@ async function main(): Promise<void> {
     );
     await Promise.all(KEYS.map((k) => setup.set(k, VALUE)));
     await setup.close();
-    for (const name of names) {
-      try {
-        workers.set(
-          name,
-          await startWorker(process.argv[1], [`--worker=${name}`, `--seeds=${seeds}`]),
-        );
-      } catch (error) {
-        console.log(`${name} did not start: ${error instanceof Error ? error.message : error}`);
-      }
-    }
-    const running = names.filter((n) => workers.has(n));
+    const running = await startWorkers(
+      names,
+      workers,
+      (name) => startWorker(process.argv[1], [`--worker=${name}`, `--seeds=${seeds}`]),
+    );
     console.log(
       `Redis Cluster benchmark on ${runtimeName()} (kvwire from ${onNode ? "dist/" : "src/"}), ` +
         `3 masters + 3 replicas on loopback, 10,000 keys, 100-byte values; median of ${rounds} ` +

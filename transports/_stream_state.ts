@@ -44,10 +44,12 @@ export class ReadQueue {
   #closed = false;
   #closeReason: Error | undefined;
   #hooks: ReadQueueHooks;
+  readonly #maxChunk: number;
 
   /** Creates an empty queue; `hooks` tell the transport what its reader takes. */
   constructor(hooks: ReadQueueHooks = {}) {
     this.#hooks = hooks;
+    this.#maxChunk = hooks.maxChunk ?? Infinity;
   }
 
   /** Bytes queued and not read yet: what a transport weighs against its high-water mark. */
@@ -65,8 +67,8 @@ export class ReadQueue {
    * larger). Ignored after `close()`.
    */
   push(chunk: Uint8Array): void {
-    const max = this.#hooks.maxChunk;
-    if (max !== undefined && chunk.length > max) {
+    const max = this.#maxChunk;
+    if (chunk.length > max) {
       for (let at = 0; at < chunk.length; at += max) this.#push(chunk.subarray(at, at + max));
     } else {
       this.#push(chunk);

@@ -2,6 +2,7 @@
 // gRPC (the default) and the JSON gateway. `eachProtocol` registers one test per protocol.
 import { test } from "node:test";
 import { EtcdClient } from "../../src/etcd/client.ts";
+import type { EtcdClientOptions } from "../../src/etcd/client_options.ts";
 
 /** The protocols, gRPC first. */
 export const ETCD_PROTOCOLS = ["grpc", "gateway"] as const;
@@ -40,8 +41,8 @@ export interface ProtocolRun {
 }
 
 /**
- * One client per protocol on `endpoint`; `each` registers a test per protocol, calling
- * `enter` with that protocol's run first (a file sets its `etcd` and `p` from it).
+ * One client per protocol on `endpoint` (with `options`, if given); `each` registers a test per
+ * protocol, calling `enter` with that protocol's run first (a file sets its `etcd` and `p` from it).
  *
  * @example
  * ```ts
@@ -55,13 +56,14 @@ export function perProtocol(
   endpoint: string,
   base: string,
   enter: (run: ProtocolRun) => void,
+  options: Omit<EtcdClientOptions, "endpoints" | "protocol"> = {},
 ): {
   each: (title: string, body: () => Promise<void>, options?: { timeout?: number }) => void;
   close: () => Promise<void>;
 } {
   const clients = {
-    grpc: new EtcdClient({ endpoints: [endpoint], protocol: "grpc" }),
-    gateway: new EtcdClient({ endpoints: [endpoint], protocol: "gateway" }),
+    grpc: new EtcdClient({ ...options, endpoints: [endpoint], protocol: "grpc" }),
+    gateway: new EtcdClient({ ...options, endpoints: [endpoint], protocol: "gateway" }),
   };
   return {
     each: (title, body, options) =>

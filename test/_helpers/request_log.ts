@@ -1,22 +1,77 @@
-// A connector that wraps the default one and records the path of every HTTP/1.1 request the
-// client writes (and the text written, under TLS too), so tests can tell how many requests a
-// call made (read coalescing, retries) and what they carried.
+// A connector that wraps the default one and records the path of every request the client
+// writes, HTTP/1.1 or gRPC (HTTP/2 HEADERS decoded; a gRPC method is recorded as the gateway path
+// it serves), and the text written (header fields decoded), under TLS too, so tests can tell how
+// many requests a call made (read coalescing, retries) and what they carried, on both protocols.
 
 import { defaultConnect } from "../../src/core/default_connect.ts";
 import type { Connect, Transport } from "../../src/core/transport.ts";
+import { GRPC_METHODS } from "../../src/etcd/grpc/methods.ts";
+import {
+  Flag,
+  FRAME_HEADER_BYTES,
+  FrameType,
+  PREFACE,
+  readFrameHeader,
+} from "../../src/http2/frames.ts";
+import { HpackDecoder } from "../../src/http2/hpack.ts";
 
 const REQUEST_LINE = /(?:GET|POST|PUT|DELETE) (\/\S*) HTTP\/1\.1\r\n/g;
+/** The gateway path of each gRPC method path. */
+const GATEWAY_PATH = new Map(Object.entries(GRPC_METHODS).map(([path, m]) => [m.path, path]));
 
 /**
- * A `connect` option recording request paths in `paths`, in the order they were written, and
- * every chunk written as text in `written`.
+ * Reads the HTTP/2 frames a client writes on one connection: `onHeaders` gets every complete
+ * header block, decoded. Bytes that do not start with the HTTP/2 preface are not HTTP/2: ignored.
+ */
+function http2Reader(onHeaders: (fields: [string, string][]) => void): (chunk: Uint8Array) => void {
+  let buffer = new Uint8Array(0);
+  let state: "preface" | "frames" | "other" = "preface";
+  const hpack = new HpackDecoder();
+  let block: Uint8Array[] = [];
+  return (chunk) => {
+    if (state === "other") return;
+    const joined = new Uint8Array(buffer.length + chunk.length);
+    joined.set(buffer);
+    joined.set(chunk, buffer.length);
+    buffer = joined;
+    if (state === "preface") {
+      if (buffer.length < PREFACE.length) return;
+      state = PREFACE.every((b, i) => buffer[i] === b) ? "frames" : "other";
+      buffer = buffer.subarray(PREFACE.length);
+    }
+    while (state === "frames" && buffer.length >= FRAME_HEADER_BYTES) {
+      const frame = readFrameHeader(buffer, 0);
+      if (buffer.length < FRAME_HEADER_BYTES + frame.length) return;
+      let payload = buffer.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + frame.length);
+      buffer = buffer.subarray(FRAME_HEADER_BYTES + frame.length);
+      if (frame.type !== FrameType.Headers && frame.type !== FrameType.Continuation) continue;
+      if (frame.type === FrameType.Headers) {
+        const pad = frame.flags & Flag.Padded ? payload[0] : 0;
+        payload = payload.subarray(frame.flags & Flag.Padded ? 1 : 0, payload.length - pad);
+        if (frame.flags & Flag.Priority) payload = payload.subarray(5);
+      }
+      block.push(payload);
+      if (frame.flags & Flag.EndHeaders) {
+        const whole = new Uint8Array(block.reduce((n, b) => n + b.length, 0));
+        block.reduce((at, b) => (whole.set(b, at), at + b.length), 0);
+        block = [];
+        onHeaders(hpack.decode(whole).map(([name, value]) => [name, value]));
+      }
+    }
+  };
+}
+
+/**
+ * A `connect` option recording request paths in `paths`, in the order they were written (a
+ * gRPC call as the gateway path of its method), and every chunk written as text in `written`
+ * (for HTTP/2, also each header block as `name: value` lines).
  *
  * @example
  * ```ts
  * const log = requestLog();
  * const etcd = new EtcdClient({ endpoints: [endpoint], connect: log.connect });
  * await etcd.get("k");
- * log.paths; // ["/v3/kv/range"]
+ * log.paths; // ["/v3/kv/range"], on either protocol
  * ```
  */
 export function requestLog(): {
@@ -29,12 +84,18 @@ export function requestLog(): {
   const written: string[] = [];
   const connect: Connect = async (address, options) => {
     const t = await defaultConnect(address, options);
+    const http2 = http2Reader((fields) => {
+      written.push(fields.map(([name, value]) => `\r\n${name}: ${value}`).join("") + "\r\n");
+      const path = fields.find(([name]) => name === ":path")?.[1] ?? "";
+      paths.push(GATEWAY_PATH.get(path) ?? path);
+    });
     const wrapped: Transport = {
       read: () => t.read(),
       write: (chunk) => {
         const text = new TextDecoder().decode(chunk);
         written.push(text);
         for (const match of text.matchAll(REQUEST_LINE)) paths.push(match[1]);
+        http2(chunk);
         return t.write(chunk);
       },
       ready: () => t.ready(),

@@ -10,6 +10,22 @@ export const ETCD_PROTOCOLS = ["grpc", "gateway"] as const;
 /** One of {@link ETCD_PROTOCOLS}. */
 export type EtcdProtocol = (typeof ETCD_PROTOCOLS)[number];
 
+let running: EtcdProtocol = "grpc";
+
+/**
+ * The protocol of the test of {@link eachProtocol} running now, for a file's own helpers (the
+ * clients they make speak it).
+ *
+ * @example
+ * ```ts
+ * const client = (): EtcdClient => new EtcdClient({ protocol: runningProtocol() });
+ * eachProtocol("etcd: get", async () => void await client().get("k"));
+ * ```
+ */
+export function runningProtocol(): EtcdProtocol {
+  return running;
+}
+
 /**
  * Registers `body` once per protocol, titled `<title> [grpc]` and `<title> [gateway]`.
  *
@@ -27,7 +43,10 @@ export function eachProtocol(
   options: { timeout?: number } = {},
 ): void {
   for (const protocol of ETCD_PROTOCOLS) {
-    test(`${title} [${protocol}]`, options, () => body(protocol));
+    test(`${title} [${protocol}]`, options, () => {
+      running = protocol;
+      return body(protocol);
+    });
   }
 }
 

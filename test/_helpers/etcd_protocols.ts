@@ -60,8 +60,9 @@ export interface ProtocolRun {
 }
 
 /**
- * One client per protocol on `endpoint` (with `options`, if given); `each` registers a test per
- * protocol, calling `enter` with that protocol's run first (a file sets its `etcd` and `p` from it).
+ * One client per protocol on `endpoint` (or endpoints; with `options`, if given); `each` registers
+ * a test per protocol, calling `enter` with that protocol's run first (a file sets its `etcd` and
+ * `p` from it).
  *
  * @example
  * ```ts
@@ -72,7 +73,7 @@ export interface ProtocolRun {
  * ```
  */
 export function perProtocol(
-  endpoint: string,
+  endpoint: string | string[],
   base: string,
   enter: (run: ProtocolRun) => void,
   options: Omit<EtcdClientOptions, "endpoints" | "protocol"> = {},
@@ -80,9 +81,10 @@ export function perProtocol(
   each: (title: string, body: () => Promise<void>, options?: { timeout?: number }) => void;
   close: () => Promise<void>;
 } {
+  const endpoints = typeof endpoint === "string" ? [endpoint] : endpoint;
   const clients = {
-    grpc: new EtcdClient({ ...options, endpoints: [endpoint], protocol: "grpc" }),
-    gateway: new EtcdClient({ ...options, endpoints: [endpoint], protocol: "gateway" }),
+    grpc: new EtcdClient({ ...options, endpoints, protocol: "grpc" }),
+    gateway: new EtcdClient({ ...options, endpoints, protocol: "gateway" }),
   };
   return {
     each: (title, body, options) =>

@@ -79,7 +79,7 @@ export function restartable(server: EtcdServer): Restartable {
 }
 
 /**
- * The member that leads `cluster` now: its index in `cluster.members` and its id.
+ * The member that leads `cluster` now: its index in `cluster.members`, its id, and the term.
  *
  * @example
  * ```ts
@@ -88,13 +88,15 @@ export function restartable(server: EtcdServer): Restartable {
  * await cluster.members[index].stop();
  * ```
  */
-export async function clusterLeader(cluster: EtcdCluster): Promise<{ index: number; id: bigint }> {
+export async function clusterLeader(
+  cluster: EtcdCluster,
+): Promise<{ index: number; id: bigint; term: bigint }> {
   await using probe = new EtcdClient({ endpoints: cluster.endpoints });
-  const { leader } = await probe.status();
+  const { leader, raftTerm } = await probe.status();
   const member = (await probe.members()).find((m) => m.id === leader);
   const index = cluster.members.findIndex((m) =>
     member?.clientUrls.includes(`http://${m.host}:${m.port}`)
   );
   if (index < 0) throw new Error(`no member of the cluster leads it (leader ${leader})`);
-  return { index, id: leader };
+  return { index, id: leader, term: raftTerm };
 }

@@ -39,7 +39,7 @@ export function runningProtocol(): EtcdProtocol {
  */
 export function eachProtocol(
   title: string,
-  body: (protocol: EtcdProtocol) => Promise<void>,
+  body: (protocol: EtcdProtocol) => Promise<void> | void,
   options: { timeout?: number } = {},
 ): void {
   for (const protocol of ETCD_PROTOCOLS) {

@@ -6,58 +6,35 @@
 import { defaultConnect } from "../../src/core/default_connect.ts";
 import type { Connect, Transport } from "../../src/core/transport.ts";
 import { GRPC_METHODS } from "../../src/etcd/grpc/methods.ts";
-import {
-  Flag,
-  FRAME_HEADER_BYTES,
-  FrameType,
-  PREFACE,
-  readFrameHeader,
-} from "../../src/http2/frames.ts";
-import { HpackDecoder } from "../../src/http2/hpack.ts";
+import { concatBytes } from "../../src/core/bytes.ts";
+import { PREFACE } from "../../src/http2/frames.ts";
+import type { HeaderField } from "../../src/http2/hpack.ts";
+import { FakePeer } from "../http2/_peer.ts";
 
 const REQUEST_LINE = /(?:GET|POST|PUT|DELETE) (\/\S*) HTTP\/1\.1\r\n/g;
 /** The gateway path of each gRPC method path. */
 const GATEWAY_PATH = new Map(Object.entries(GRPC_METHODS).map(([path, m]) => [m.path, path]));
 
 /**
- * Reads the HTTP/2 frames a client writes on one connection: `onHeaders` gets every complete
- * header block, decoded. Bytes that do not start with the HTTP/2 preface are not HTTP/2: ignored.
+ * Reads the HTTP/2 frames a client writes on one connection (with {@link FakePeer}'s parser):
+ * `onHeaders` gets every complete header block, decoded. Bytes that do not start with the HTTP/2
+ * preface are not HTTP/2: ignored.
  */
-function http2Reader(onHeaders: (fields: [string, string][]) => void): (chunk: Uint8Array) => void {
-  let buffer = new Uint8Array(0);
-  let state: "preface" | "frames" | "other" = "preface";
-  const hpack = new HpackDecoder();
-  let block: Uint8Array[] = [];
+function http2Reader(
+  onHeaders: (fields: readonly HeaderField[]) => void,
+): (chunk: Uint8Array) => void {
+  let head: Uint8Array = new Uint8Array(0);
+  let peer: FakePeer | undefined;
   return (chunk) => {
-    if (state === "other") return;
-    const joined = new Uint8Array(buffer.length + chunk.length);
-    joined.set(buffer);
-    joined.set(chunk, buffer.length);
-    buffer = joined;
-    if (state === "preface") {
-      if (buffer.length < PREFACE.length) return;
-      state = PREFACE.every((b, i) => buffer[i] === b) ? "frames" : "other";
-      buffer = buffer.subarray(PREFACE.length);
+    if (peer === undefined) {
+      if (head.length >= PREFACE.length) return; // not HTTP/2
+      head = concatBytes([head, chunk]);
+      if (head.length < PREFACE.length) return;
+      if (!PREFACE.every((b, i) => head[i] === b)) return;
+      peer = new FakePeer();
+      chunk = head;
     }
-    while (state === "frames" && buffer.length >= FRAME_HEADER_BYTES) {
-      const frame = readFrameHeader(buffer, 0);
-      if (buffer.length < FRAME_HEADER_BYTES + frame.length) return;
-      let payload = buffer.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + frame.length);
-      buffer = buffer.subarray(FRAME_HEADER_BYTES + frame.length);
-      if (frame.type !== FrameType.Headers && frame.type !== FrameType.Continuation) continue;
-      if (frame.type === FrameType.Headers) {
-        const pad = frame.flags & Flag.Padded ? payload[0] : 0;
-        payload = payload.subarray(frame.flags & Flag.Padded ? 1 : 0, payload.length - pad);
-        if (frame.flags & Flag.Priority) payload = payload.subarray(5);
-      }
-      block.push(payload);
-      if (frame.flags & Flag.EndHeaders) {
-        const whole = new Uint8Array(block.reduce((n, b) => n + b.length, 0));
-        block.reduce((at, b) => (whole.set(b, at), at + b.length), 0);
-        block = [];
-        onHeaders(hpack.decode(whole).map(([name, value]) => [name, value]));
-      }
-    }
+    for (const frame of peer.read(chunk)) if (frame.headers) onHeaders(frame.headers);
   };
 }
 

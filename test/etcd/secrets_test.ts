@@ -3,7 +3,7 @@
 // clients, views, leases, locks, elections, watchers, or the errors of a refused or garbled
 // authenticate.
 
-import { after, test } from "node:test";
+import { after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as net from "node:net";
@@ -236,7 +236,7 @@ eachProtocol(
         error instanceof RemoteProtocolError || error.cause instanceof RemoteProtocolError,
         String(error),
       );
-    assertNoSecrets("garbled authenticate", error, [token, PASSWORD]);
+      assertNoSecrets("garbled authenticate", error, [token, PASSWORD]);
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => fake.close(() => resolve()));

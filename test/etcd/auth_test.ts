@@ -67,10 +67,21 @@ function client(auth?: { username: string; password: string }): EtcdClient {
 }
 
 each("auth: a token is fetched once and sent with every request", async () => {
-  const etcd = client({ username: "root", password: "s3cret" });
+  const log = requestLog();
+  const etcd = new EtcdClient({
+    protocol: runningProtocol(),
+    endpoints: [endpoint],
+    auth: root,
+    connect: log.connect,
+  });
+  clients.push(etcd);
   await etcd.put("a", "1");
   assert.equal(await etcd.getString("a"), "1");
   assert.equal(etcd.channel.authentications, 1);
+  assert.deepEqual(log.take(), ["/v3/auth/authenticate", "/v3/kv/put", "/v3/kv/range"]);
+  // The gateway's Authorization header, or gRPC's token metadata (decoded by the log).
+  const tokens = log.written.join("").match(/\r\n(?:Authorization|token): \S+\r\n/g) ?? [];
+  assert.equal(tokens.length, 2, "the put and the get carried the token");
   assert.equal(
     await etcdctl("--user=root:s3cret", "get", "--print-value-only", "a"),
     "1\n",

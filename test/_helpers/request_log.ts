@@ -12,8 +12,20 @@ import type { HeaderField } from "../../src/http2/hpack.ts";
 import { FakePeer } from "../http2/_peer.ts";
 
 const REQUEST_LINE = /(?:GET|POST|PUT|DELETE) (\/\S*) HTTP\/1\.1\r\n/g;
-/** The gateway path of each gRPC method path. */
 const GATEWAY_PATH = new Map(Object.entries(GRPC_METHODS).map(([path, m]) => [m.path, path]));
+
+/**
+ * The gateway path a gRPC method path serves (`/etcdserverpb.KV/Range` → `/v3/kv/range`); any
+ * other path as it is.
+ *
+ * @example
+ * ```ts
+ * gatewayPathOf("/etcdserverpb.Lease/LeaseGrant"); // "/v3/lease/grant"
+ * ```
+ */
+export function gatewayPathOf(grpcPath: string): string {
+  return GATEWAY_PATH.get(grpcPath) ?? grpcPath;
+}
 
 /**
  * Reads the HTTP/2 frames a client writes on one connection (with {@link FakePeer}'s parser):
@@ -64,7 +76,7 @@ export function requestLog(): {
     const http2 = http2Reader((fields) => {
       written.push(fields.map(([name, value]) => `\r\n${name}: ${value}`).join("") + "\r\n");
       const path = fields.find(([name]) => name === ":path")?.[1] ?? "";
-      paths.push(GATEWAY_PATH.get(path) ?? path);
+      paths.push(gatewayPathOf(path));
     });
     const wrapped: Transport = {
       read: () => t.read(),

@@ -10,10 +10,10 @@ import { decodeProto, encodeProto } from "../../src/etcd/proto/wire.ts";
 import { encodeGrpcMessage } from "../../src/grpc/framing.ts";
 import { FrameType } from "../../src/http2/frames.ts";
 import { memoryConnector } from "../../transports/memory.ts";
+import { gatewayPathOf } from "../_helpers/request_log.ts";
 import { FakePeer } from "../http2/_peer.ts";
 import type { etcdGateway } from "./_hostile.ts";
 
-const BY_GRPC_PATH = new Map(Object.entries(GRPC_METHODS).map(([path, m]) => [m.path, path]));
 const ANSWER_HEADERS: [string, string][] = [[":status", "200"], [
   "content-type",
   "application/grpc",
@@ -22,7 +22,7 @@ const ANSWER_HEADERS: [string, string][] = [[":status", "200"], [
 /**
  * A connector to `gateway` over gRPC: each connection is a FakePeer answering unary calls
  * (gRPC status 0, or the gateway's error code and message when it answers an error). When
- * `first` is given, it is the message of the first answer on connection 0.
+ * `first` is given, it is the message of the first answer on connection 0, whatever was asked.
  *
  * @example
  * ```ts
@@ -41,10 +41,17 @@ export function grpcGateway(
     const peer = new FakePeer();
     const calls = new Map<number, { path: string; data: Uint8Array[] }>();
     let answered = 0;
+    const reply = (streamId: number, message: Uint8Array): Uint8Array =>
+      concatBytes([
+        peer.headers(streamId, ANSWER_HEADERS),
+        peer.data(streamId, encodeGrpcMessage(message)),
+        peer.headers(streamId, [["grpc-status", "0"]], true),
+      ]);
     const answer = (streamId: number): Uint8Array => {
       const call = calls.get(streamId)!;
       calls.delete(streamId);
-      const path = BY_GRPC_PATH.get(call.path) ?? call.path;
+      if (index === 0 && answered++ === 0 && first !== undefined) return reply(streamId, first);
+      const path = gatewayPathOf(call.path);
       const method = GRPC_METHODS[path];
       const request = concatBytes(call.data).subarray(5); // one message: its 5-byte prefix off
       const json = method
@@ -59,14 +66,10 @@ export function grpcGateway(
           ["grpc-message", encodeURIComponent(String(error))],
         ], true);
       }
-      const message = index === 0 && answered++ === 0 && first !== undefined
-        ? first
-        : encodeProto(method.response, protoFromJson(method.response, body as never));
-      return concatBytes([
-        peer.headers(streamId, ANSWER_HEADERS),
-        peer.data(streamId, encodeGrpcMessage(message)),
-        peer.headers(streamId, [["grpc-status", "0"]], true),
-      ]);
+      return reply(
+        streamId,
+        encodeProto(method.response, protoFromJson(method.response, body as never)),
+      );
     };
     void (async () => {
       server.write(peer.settings());

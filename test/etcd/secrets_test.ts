@@ -11,15 +11,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspect } from "node:util";
 import { createTlsFiles, startEtcd } from "../../scripts/servers.ts";
-import { concatBytes } from "../../src/core/bytes.ts";
 import { KvError, RemoteProtocolError, TlsError } from "../../src/core/errors.ts";
 import { EtcdClient } from "../../src/etcd/client.ts";
 import { EtcdError } from "../../src/etcd/errors.ts";
 import { EtcdV2Client } from "../../src/etcd/v2.ts";
-import { encodeGrpcMessage } from "../../src/grpc/framing.ts";
-import { FrameType } from "../../src/http2/frames.ts";
-import { eachProtocol, type EtcdProtocol, runningProtocol } from "../_helpers/etcd_protocols.ts";
-import { FakePeer } from "../http2/_peer.ts";
+import { eachProtocol, runningProtocol } from "../_helpers/etcd_protocols.ts";
+import { etcdGateway } from "./_hostile.ts";
+import { grpcGateway } from "./_hostile_grpc.ts";
 import { requestLog } from "../_helpers/request_log.ts";
 
 const PASSWORD = "pw-Secret-7f3a9c";
@@ -177,66 +175,46 @@ eachProtocol(
   },
 );
 
-/** A fake server's answer to the first request: an authenticate answer holding `token`, cut short. */
-function garbledAuthenticate(protocol: EtcdProtocol, token: string): (socket: net.Socket) => void {
-  if (protocol === "gateway") {
-    const body = `{"header":{},"token":"${token}"`; // not JSON
-    return (socket) =>
-      socket.once("data", () => {
-        socket.write(
-          `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}` +
-            `\r\n\r\n${body}`,
-        );
-      });
-  }
-  // An AuthenticateResponse whose token field (2) declares more bytes than follow.
-  const bytes = new TextEncoder().encode(token);
-  const message = encodeGrpcMessage(new Uint8Array([0x12, bytes.length + 10, ...bytes]));
-  return (socket) => {
-    const peer = new FakePeer();
-    socket.write(peer.settings());
-    socket.on("data", (chunk: Uint8Array) => {
-      for (const frame of peer.read(chunk)) {
-        if (frame.type === FrameType.Settings && !(frame.flags & 1)) {
-          socket.write(peer.settings([], true));
-        }
-        if (!frame.headers) continue;
-        socket.write(concatBytes([
-          peer.headers(frame.streamId, [[":status", "200"], ["content-type", "application/grpc"]]),
-          peer.data(frame.streamId, message),
-          peer.headers(frame.streamId, [["grpc-status", "0"]], true),
-        ]));
-      }
-    });
-  };
+/** A refused authenticate answer's error: a protocol error that quotes neither secret. */
+function assertGarbled(error: unknown, token: string): void {
+  assert.ok(error instanceof KvError, String(error));
+  assert.ok(
+    error instanceof RemoteProtocolError || error.cause instanceof RemoteProtocolError,
+    String(error),
+  );
+  assertNoSecrets("garbled authenticate", error, [token, PASSWORD]);
 }
 
 eachProtocol(
   "etcd secrets: a garbled authenticate answer does not quote the token",
   async (protocol) => {
     const token = "FakeTokenSecret.42";
-    const answer = garbledAuthenticate(protocol, token);
+    const options = { tls: undefined, requestTimeout: 500 };
+    if (protocol === "grpc") {
+      // An AuthenticateResponse whose token field (2) declares more bytes than follow.
+      const bytes = new TextEncoder().encode(token);
+      const fake = grpcGateway(etcdGateway(), new Uint8Array([0x12, bytes.length + 10, ...bytes]));
+      const etcd = client({ ...options, endpoints: ["fake:2379"], connect: fake.connect });
+      assertGarbled(await etcd.get("k").catch((e: unknown) => e), token);
+      return;
+    }
+    const body = `{"header":{},"token":"${token}"`; // cut short: not JSON
     const sockets = new Set<net.Socket>();
     const fake = net.createServer((socket) => {
       sockets.add(socket);
       socket.on("error", () => {});
-      answer(socket);
+      socket.once("data", () => {
+        socket.write(
+          `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}` +
+            `\r\n\r\n${body}`,
+        );
+      });
     });
     await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", resolve));
     const { port } = fake.address() as net.AddressInfo;
     try {
-      const etcd = client({
-        endpoints: [`127.0.0.1:${port}`],
-        tls: undefined,
-        requestTimeout: 500,
-      });
-      const error = await etcd.get("k").catch((e: unknown) => e);
-      assert.ok(error instanceof KvError, String(error));
-      assert.ok(
-        error instanceof RemoteProtocolError || error.cause instanceof RemoteProtocolError,
-        String(error),
-      );
-      assertNoSecrets("garbled authenticate", error, [token, PASSWORD]);
+      const etcd = client({ ...options, endpoints: [`127.0.0.1:${port}`] });
+      assertGarbled(await etcd.get("k").catch((e: unknown) => e), token);
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => fake.close(() => resolve()));

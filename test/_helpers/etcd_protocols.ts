@@ -2,12 +2,29 @@
 // gRPC (the default) and the JSON gateway. `eachProtocol` registers one test per protocol.
 import { test } from "node:test";
 import { EtcdClient } from "../../src/etcd/client.ts";
+import type { EtcdClientOptions } from "../../src/etcd/client_options.ts";
 
 /** The protocols, gRPC first. */
 export const ETCD_PROTOCOLS = ["grpc", "gateway"] as const;
 
 /** One of {@link ETCD_PROTOCOLS}. */
 export type EtcdProtocol = (typeof ETCD_PROTOCOLS)[number];
+
+let running: EtcdProtocol = "grpc";
+
+/**
+ * The protocol of the test of {@link eachProtocol} running now, for a file's own helpers (the
+ * clients they make speak it).
+ *
+ * @example
+ * ```ts
+ * const client = (): EtcdClient => new EtcdClient({ protocol: runningProtocol() });
+ * eachProtocol("etcd: get", async () => void await client().get("k"));
+ * ```
+ */
+export function runningProtocol(): EtcdProtocol {
+  return running;
+}
 
 /**
  * Registers `body` once per protocol, titled `<title> [grpc]` and `<title> [gateway]`.
@@ -22,11 +39,14 @@ export type EtcdProtocol = (typeof ETCD_PROTOCOLS)[number];
  */
 export function eachProtocol(
   title: string,
-  body: (protocol: EtcdProtocol) => Promise<void>,
+  body: (protocol: EtcdProtocol) => Promise<void> | void,
   options: { timeout?: number } = {},
 ): void {
   for (const protocol of ETCD_PROTOCOLS) {
-    test(`${title} [${protocol}]`, options, () => body(protocol));
+    test(`${title} [${protocol}]`, options, () => {
+      running = protocol;
+      return body(protocol);
+    });
   }
 }
 
@@ -40,8 +60,9 @@ export interface ProtocolRun {
 }
 
 /**
- * One client per protocol on `endpoint`; `each` registers a test per protocol, calling
- * `enter` with that protocol's run first (a file sets its `etcd` and `p` from it).
+ * One client per protocol on `endpoint` (or endpoints; with `options`, if given); `each` registers
+ * a test per protocol, calling `enter` with that protocol's run first (a file sets its `etcd` and
+ * `p` from it).
  *
  * @example
  * ```ts
@@ -52,16 +73,18 @@ export interface ProtocolRun {
  * ```
  */
 export function perProtocol(
-  endpoint: string,
+  endpoint: string | string[],
   base: string,
   enter: (run: ProtocolRun) => void,
+  options: Omit<EtcdClientOptions, "endpoints" | "protocol"> = {},
 ): {
   each: (title: string, body: () => Promise<void>, options?: { timeout?: number }) => void;
   close: () => Promise<void>;
 } {
+  const endpoints = typeof endpoint === "string" ? [endpoint] : endpoint;
   const clients = {
-    grpc: new EtcdClient({ endpoints: [endpoint], protocol: "grpc" }),
-    gateway: new EtcdClient({ endpoints: [endpoint], protocol: "gateway" }),
+    grpc: new EtcdClient({ ...options, endpoints, protocol: "grpc" }),
+    gateway: new EtcdClient({ ...options, endpoints, protocol: "gateway" }),
   };
   return {
     each: (title, body, options) =>

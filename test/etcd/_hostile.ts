@@ -35,6 +35,8 @@ const unb64 = (text: unknown): Buffer => Buffer.from(String(text ?? ""), "base64
  */
 export function etcdGateway(seed: string[] = []): HostileProtocol<GatewayRequest> & {
   readonly store: Map<string, Stored>;
+  /** The HTTP status and JSON body of the answer to `request` (a stream's first message). */
+  answer(request: GatewayRequest): [number, unknown, boolean?];
 } {
   const store = new Map<string, Stored>(); // by base64 key
   let revision = 1;
@@ -137,6 +139,7 @@ export function etcdGateway(seed: string[] = []): HostileProtocol<GatewayRequest
   };
   return {
     store,
+    answer,
     parse(buffer: Uint8Array): { request: GatewayRequest; length: number } | undefined {
       const bytes = Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength);
       const end = bytes.indexOf(CRLFCRLF);

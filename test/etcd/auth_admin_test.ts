@@ -1,8 +1,8 @@
-// etcd.auth against a real etcd 3.4, cross-checked with etcdctl: users and roles added, listed,
-// granted, revoked and deleted, a password changed, auth enabled and disabled; the passwords
-// never show in errors, operations or inspect output.
+// etcd.auth against a real etcd 3.4 on both protocols, cross-checked with etcdctl: users and roles
+// added, listed, granted, revoked and deleted, a password changed, auth enabled and disabled; the
+// passwords never show in errors, operations or inspect output.
 
-import { after, test } from "node:test";
+import { after } from "node:test";
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
 import { startEtcd } from "../../scripts/servers.ts";
@@ -10,6 +10,7 @@ import { EtcdClient } from "../../src/etcd/client.ts";
 import { EtcdError } from "../../src/etcd/errors.ts";
 import { text } from "../../src/etcd/kv.ts";
 import { etcdctl as runEtcdctl } from "../_helpers/etcdctl.ts";
+import { type EtcdProtocol, perProtocol } from "../_helpers/etcd_protocols.ts";
 
 const server = await startEtcd({ enableV2: false });
 const endpoint = `${server.host}:${server.port}`;
@@ -24,9 +25,12 @@ const observe = {
     ["debug", "info", "warn", "error"].map((level) => [level, (...a: unknown[]) => logged.push(a)]),
   ),
 };
-const etcd = new EtcdClient({ endpoints: [endpoint], ...observe });
+// Each test runs once per protocol and leaves no user or role behind.
+let etcd: EtcdClient;
+let protocol: EtcdProtocol;
+const runs = perProtocol(endpoint, "", (run) => ({ etcd, protocol } = run), observe);
 after(async () => {
-  await etcd.close();
+  await runs.close();
   await server.stop();
 });
 
@@ -34,7 +38,7 @@ const etcdctl = (...args: string[]): Promise<string> => runEtcdctl(endpoint, ...
 
 const lines = (out: string): string[] => out.trim().split("\n").filter((l) => l !== "");
 
-test("auth admin: users and roles, cross-checked with etcdctl", async () => {
+runs.each("auth admin: users and roles, cross-checked with etcdctl", async () => {
   await etcd.auth.userAdd("app", APP_PW);
   await etcd.auth.roleAdd("reader");
   await etcd.auth.roleGrantPermission("reader", "READ", { key: "pub/", prefix: true });
@@ -68,14 +72,18 @@ test("auth admin: users and roles, cross-checked with etcdctl", async () => {
   await assert.rejects(etcd.auth.userAdd("nopw", undefined), TypeError);
   assert.deepEqual(lines(await etcdctl("role", "list")), []);
   await assert.rejects(etcd.auth.roleGet("reader"), /role name not found/);
+  await etcd.auth.userDelete("app");
 });
 
-test("auth admin: enable, a changed password, disable; passwords never shown", async () => {
+runs.each("auth admin: enable, a changed password, disable; passwords never shown", async () => {
+  operations.length = logged.length = 0; // this run's only
+  await etcd.auth.userAdd("app", APP_PW);
   await etcd.auth.userAdd("root", ROOT_PW);
   await etcd.auth.userGrantRole("root", "root");
   await etcd.auth.enable();
   await assert.rejects(etcd.auth.userList(), EtcdError, "auth is on: anonymous calls refused");
   await using root = new EtcdClient({
+    protocol,
     endpoints: [endpoint],
     auth: { username: "root", password: ROOT_PW },
     ...observe,

@@ -1,8 +1,8 @@
-// etcd auth on a private server: token on every request, wrong password, renewal once after
-// expiry (--auth-token-ttl=1); watches, locks, campaigns and coalesced reads after every token
-// was invalidated (auth disable + enable), and reads the user may not make.
+// etcd auth on a private server, on both protocols: token on every request, wrong password,
+// renewal once after expiry (--auth-token-ttl=1); watches, locks, campaigns and coalesced reads
+// after every token was invalidated (auth disable + enable), and reads the user may not make.
 
-import { after, test } from "node:test";
+import { after } from "node:test";
 import assert from "node:assert/strict";
 import { startEtcd } from "../../scripts/servers.ts";
 import { EtcdClient } from "../../src/etcd/client.ts";
@@ -10,6 +10,7 @@ import { EtcdError } from "../../src/etcd/errors.ts";
 import { text } from "../../src/etcd/kv.ts";
 import type { WatchEvent, WatchStream } from "../../src/etcd/watch.ts";
 import { startChaosProxy } from "../_helpers/chaos_proxy.ts";
+import { eachProtocol as each, runningProtocol } from "../_helpers/etcd_protocols.ts";
 import { requestLog } from "../_helpers/request_log.ts";
 import { etcdctl as runEtcdctl } from "../_helpers/etcdctl.ts";
 
@@ -55,23 +56,39 @@ async function nextEvent(watcher: WatchStream): Promise<WatchEvent> {
 }
 
 function client(auth?: { username: string; password: string }): EtcdClient {
-  const c = new EtcdClient({ endpoints: [endpoint], auth, requestTimeout: 5000 });
+  const c = new EtcdClient({
+    protocol: runningProtocol(),
+    endpoints: [endpoint],
+    auth,
+    requestTimeout: 5000,
+  });
   clients.push(c);
   return c;
 }
 
-test("auth: a token is fetched once and sent with every request", async () => {
-  const etcd = client({ username: "root", password: "s3cret" });
+each("auth: a token is fetched once and sent with every request", async () => {
+  const log = requestLog();
+  const etcd = new EtcdClient({
+    protocol: runningProtocol(),
+    endpoints: [endpoint],
+    auth: root,
+    connect: log.connect,
+  });
+  clients.push(etcd);
   await etcd.put("a", "1");
   assert.equal(await etcd.getString("a"), "1");
   assert.equal(etcd.channel.authentications, 1);
+  assert.deepEqual(log.take(), ["/v3/auth/authenticate", "/v3/kv/put", "/v3/kv/range"]);
+  // The gateway's Authorization header, or gRPC's token metadata (decoded by the log).
+  const tokens = log.written.join("").match(/\r\n(?:Authorization|token): \S+\r\n/g) ?? [];
+  assert.equal(tokens.length, 2, "the put and the get carried the token");
   assert.equal(
     await etcdctl("--user=root:s3cret", "get", "--print-value-only", "a"),
     "1\n",
   );
 });
 
-test("auth: no credentials or a wrong password are refused, without the password", async () => {
+each("auth: no credentials or a wrong password are refused, without the password", async () => {
   const anonymous = await client().get("a").catch((e) => e);
   assert.ok(anonymous instanceof EtcdError, String(anonymous));
   const wrong = await client({ username: "root", password: "nope" }).get("a").catch((e) => e);
@@ -80,7 +97,7 @@ test("auth: no credentials or a wrong password are refused, without the password
   assert.doesNotMatch(wrong.message, /nope/);
 });
 
-test("auth: an expired token is renewed once and the call succeeds", async () => {
+each("auth: an expired token is renewed once and the call succeeds", async () => {
   const etcd = client({ username: "root", password: "s3cret" });
   await etcd.put("b", "1");
   assert.equal(etcd.channel.authentications, 1);
@@ -90,7 +107,7 @@ test("auth: an expired token is renewed once and the call succeeds", async () =>
   assert.equal(etcd.channel.authentications, 2, "the client had to re-authenticate");
 });
 
-test("auth: watches carry the token", async () => {
+each("auth: watches carry the token", async () => {
   const etcd = client({ username: "root", password: "s3cret" });
   await using watcher = etcd.watch("w");
   await watcher.created;
@@ -101,7 +118,7 @@ test("auth: watches carry the token", async () => {
   }
 });
 
-test("auth: a watch opened with an invalidated token fetches a new one and delivers", async () => {
+each("auth: a watch opened with an invalidated token fetches a new one and delivers", async () => {
   const etcd = client(root);
   const writer = client(root);
   await etcd.put("w1", "0");
@@ -116,9 +133,13 @@ test("auth: a watch opened with an invalidated token fetches a new one and deliv
   assert.equal(text(event.kv.value), "1");
 });
 
-test("auth: a watch resumed after its token was invalidated re-authenticates", async () => {
+each("auth: a watch resumed after its token was invalidated re-authenticates", async () => {
   const proxy = await startChaosProxy({ host: server.host, port: server.port });
-  const etcd = new EtcdClient({ endpoints: [`${proxy.host}:${proxy.port}`], auth: root });
+  const etcd = new EtcdClient({
+    protocol: runningProtocol(),
+    endpoints: [`${proxy.host}:${proxy.port}`],
+    auth: root,
+  });
   const writer = client(root);
   try {
     await using watcher = etcd.watch("w2");
@@ -138,29 +159,32 @@ test("auth: a watch resumed after its token was invalidated re-authenticates", a
   }
 });
 
-test("auth: lock and campaign with an invalidated token re-authenticate once and succeed", async () => {
-  const etcd = client(root);
-  // Leases granted up front (no keep-alive loop), so that the blocking calls themselves are
-  // the first to present the invalidated token.
-  const lockLease = await etcd.grant(30, { keepAlive: false });
-  const campaignLease = await etcd.grant(30, { keepAlive: false });
-  assert.equal(etcd.channel.authentications, 1);
-  await invalidateTokens();
-  const lock = await etcd.lock("auth-lock", { lease: lockLease });
-  assert.ok(text(lock.key).startsWith("auth-lock/"), text(lock.key));
-  assert.equal(etcd.channel.authentications, 2, "the lock call re-authenticated");
-  await invalidateTokens();
-  const election = etcd.election("auth-election");
-  const term = await election.campaign("me", { lease: campaignLease });
-  assert.equal(etcd.channel.authentications, 3, "the campaign re-authenticated");
-  assert.equal(await election.leaderValue(), "me");
-  await term.resign();
-  await lock.release();
-  await lockLease.revoke();
-  await campaignLease.revoke();
-});
+each(
+  "auth: lock and campaign with an invalidated token re-authenticate once and succeed",
+  async () => {
+    const etcd = client(root);
+    // Leases granted up front (no keep-alive loop), so that the blocking calls themselves are
+    // the first to present the invalidated token.
+    const lockLease = await etcd.grant(30, { keepAlive: false });
+    const campaignLease = await etcd.grant(30, { keepAlive: false });
+    assert.equal(etcd.channel.authentications, 1);
+    await invalidateTokens();
+    const lock = await etcd.lock("auth-lock", { lease: lockLease });
+    assert.ok(text(lock.key).startsWith("auth-lock/"), text(lock.key));
+    assert.equal(etcd.channel.authentications, 2, "the lock call re-authenticated");
+    await invalidateTokens();
+    const election = etcd.election("auth-election");
+    const term = await election.campaign("me", { lease: campaignLease });
+    assert.equal(etcd.channel.authentications, 3, "the campaign re-authenticated");
+    assert.equal(await election.leaderValue(), "me");
+    await term.resign();
+    await lock.release();
+    await lockLease.revoke();
+    await campaignLease.revoke();
+  },
+);
 
-test("auth: a lock refused for lack of permission fails without re-authenticating", async () => {
+each("auth: a lock refused for lack of permission fails without re-authenticating", async () => {
   const etcd = client(root);
   const lease = await etcd.grant(30, { keepAlive: false });
   const nobody = client({ username: "nobody", password: "pw" });
@@ -171,14 +195,14 @@ test("auth: a lock refused for lack of permission fails without re-authenticatin
   await lease.revoke();
 });
 
-test("auth: in a batch of reads, the one the user may not make fails alone", async () => {
+each("auth: in a batch of reads, the one the user may not make fails alone", async () => {
   const writer = client(root);
   await writer.put("pub/a", "1");
   await writer.put("pub/b", "2");
   await writer.put("secret/x", "s");
   const log = requestLog();
   const etcd = new EtcdClient({
-    protocol: "gateway",
+    protocol: runningProtocol(),
     endpoints: [endpoint],
     auth: reader,
     connect: log.connect,
@@ -203,10 +227,10 @@ test("auth: in a batch of reads, the one the user may not make fails alone", asy
   assert.equal(etcd.channel.authentications, 1, "a permission error is not a token to renew");
 });
 
-test("auth: a batch of reads sent with an invalidated token re-authenticates once", async () => {
+each("auth: a batch of reads sent with an invalidated token re-authenticates once", async () => {
   const log = requestLog();
   const etcd = new EtcdClient({
-    protocol: "gateway",
+    protocol: runningProtocol(),
     endpoints: [endpoint],
     auth: root,
     connect: log.connect,
@@ -222,7 +246,7 @@ test("auth: a batch of reads sent with an invalidated token re-authenticates onc
   assert.deepEqual(log.take(), ["/v3/auth/authenticate", "/v3/kv/txn", "/v3/kv/txn"]);
 });
 
-test("auth: a watch refused for lack of permission fails without re-authenticating", async () => {
+each("auth: a watch refused for lack of permission fails without re-authenticating", async () => {
   const etcd = client({ username: "nobody", password: "pw" });
   const watcher = etcd.watch("w3");
   const error = await watcher.created.catch((e) => e);

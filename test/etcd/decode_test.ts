@@ -1,6 +1,8 @@
-// Malformed gateway answers on every decode path (kv, txn, leases, election, lock, maintenance,
-// cluster, v2) are a RemoteProtocolError with `sent: true`, the connection that carried them is
-// dropped, and the next call succeeds on a new one; answers meant for another request are refused.
+// Malformed answers on every decode path (kv, txn, leases, election, lock, maintenance, cluster,
+// v2) are a RemoteProtocolError with `sent: true`, the connection that carried them is dropped,
+// and the next call succeeds on a new one; answers meant for another request are refused. Faults
+// protobuf can carry run on both protocols; JSON-only ones (bad base64, a string for a number)
+// on the gateway alone: gRPC answers are decoded against their schema before any of that.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -8,18 +10,26 @@ import { RemoteProtocolError } from "../../src/core/errors.ts";
 import type { Transport } from "../../src/core/transport.ts";
 import { EtcdClient } from "../../src/etcd/client.ts";
 import { etcdErrorFromJson, EtcdV2Error } from "../../src/etcd/errors.ts";
+import { protoFromJson } from "../../src/etcd/grpc/json.ts";
+import * as M from "../../src/etcd/proto/messages.ts";
+import { encodeProto, type MessageSpec } from "../../src/etcd/proto/wire.ts";
 import { EtcdV2Client } from "../../src/etcd/v2.ts";
 import { memoryConnector } from "../../transports/memory.ts";
+import { eachProtocol, type EtcdProtocol } from "../_helpers/etcd_protocols.ts";
 import { b64, etcdGateway, httpResponse, seededValue } from "./_hostile.ts";
+import { grpcGateway } from "./_hostile_grpc.ts";
 
 /**
- * An in-memory gateway whose first answer on connection 0 is `first` (when given); every other
- * answer comes from the tiny gateway of _hostile.ts.
+ * An in-memory etcd whose first answer on connection 0 is `first` (when given: the HTTP response
+ * on the gateway, the protobuf message on gRPC); every other answer comes from the tiny gateway
+ * of _hostile.ts (through its gRPC face on gRPC).
  */
 function fakeEtcd(
+  protocol: EtcdProtocol,
   first?: Uint8Array,
 ): { connect: ReturnType<typeof memoryConnector>; accepted: () => number } {
   const gateway = etcdGateway(["k1", "k2", "k3"]);
+  if (protocol === "grpc") return grpcGateway(gateway, first);
   let accepted = 0;
   const connect = memoryConnector((server: Transport) => {
     const index = accepted++;
@@ -54,16 +64,31 @@ const kv = (key: string, extra: Record<string, unknown> = {}): Record<string, un
   ...extra,
 });
 
+/** The protobuf of a gateway JSON answer `body`, as `spec` (the same fault, said in protobuf). */
+const proto = (spec: MessageSpec, body: string): Uint8Array =>
+  encodeProto(spec, protoFromJson(spec, JSON.parse(body)));
+
 type Op = (etcd: EtcdClient) => Promise<unknown>;
-const CASES: { name: string; op: Op; body: string }[] = [
-  { name: "get: not JSON", op: (e) => e.get("k1"), body: "{nope" },
+/** A bad answer: the gateway's JSON `body` and, where protobuf can carry the fault, `grpc`'s. */
+const CASES: { name: string; op: Op; body: string; grpc?: Uint8Array }[] = [
+  {
+    name: "get: undecodable (not JSON; a protobuf field past its end)",
+    op: (e) => e.get("k1"),
+    body: "{nope",
+    grpc: new Uint8Array([0x12, 0x40, 0x0a]),
+  },
   { name: "get: a JSON array", op: (e) => e.get("k1"), body: "[1,2]" },
   {
     name: "get: bad base64 key",
     op: (e) => e.get("k1"),
     body: JSON.stringify({ kvs: [{ key: "!!" }] }),
   },
-  { name: "get: kvs not an array", op: (e) => e.get("k1"), body: JSON.stringify({ kvs: "x" }) },
+  {
+    name: "get: kvs of the wrong type (a string; a varint)",
+    op: (e) => e.get("k1"),
+    body: JSON.stringify({ kvs: "x" }),
+    grpc: new Uint8Array([0x10, 0x01]),
+  },
   {
     name: "get: bad integer revision",
     op: (e) => e.get("k1"),
@@ -73,6 +98,7 @@ const CASES: { name: string; op: Op; body: string }[] = [
     name: "get: another key's answer",
     op: (e) => e.getString("k2"),
     body: JSON.stringify({ header: { revision: "9" }, kvs: [kv("k1")], count: "1" }),
+    grpc: proto(M.RangeResponse, JSON.stringify({ kvs: [kv("k1")], count: "1" })),
   },
   {
     name: "put: a range answer",
@@ -109,13 +135,11 @@ const CASES: { name: string; op: Op; body: string }[] = [
 ];
 
 for (const c of CASES) {
-  test(`decode: ${c.name} → RemoteProtocolError (sent: true), connection dropped, next call works`, async () => {
-    const fake = fakeEtcd(httpResponse(c.body));
-    await using etcd = new EtcdClient({
-      protocol: "gateway",
-      connect: fake.connect,
-      requestTimeout: 2000,
-    });
+  const title =
+    `decode: ${c.name} → RemoteProtocolError (sent: true), connection dropped, next call works`;
+  const run = async (protocol: EtcdProtocol): Promise<void> => {
+    const fake = fakeEtcd(protocol, protocol === "grpc" ? c.grpc : httpResponse(c.body));
+    await using etcd = new EtcdClient({ protocol, connect: fake.connect, requestTimeout: 2000 });
     await assert.rejects(c.op(etcd), (error: unknown) => {
       assert.ok(error instanceof RemoteProtocolError, `${c.name}: ${error}`);
       assert.equal(error.sent, true);
@@ -123,20 +147,23 @@ for (const c of CASES) {
     });
     assert.equal(await etcd.getString("k3"), seededValue("k3"));
     assert.equal(fake.accepted(), 2, "the connection that carried the bad answer was replaced");
-  });
+  };
+  if (c.grpc) eachProtocol(title, run);
+  else test(title, () => run("gateway"));
 }
 
-test("decode: coalesced reads answered by a malformed txn are each sent again, alone", async () => {
-  const fake = fakeEtcd(httpResponse('{"succeeded":true,"responses":[]}'));
-  await using etcd = new EtcdClient({
-    protocol: "gateway",
-    connect: fake.connect,
-    requestTimeout: 2000,
-  });
-  const values = await Promise.all(["k1", "k2", "k3"].map((k) => etcd.getString(k)));
-  assert.deepEqual(values, ["k1", "k2", "k3"].map(seededValue));
-  assert.ok(fake.accepted() >= 2, "the connection that carried the bad txn answer was dropped");
-});
+eachProtocol(
+  "decode: coalesced reads answered by a malformed txn are each sent again, alone",
+  async (protocol) => {
+    const short = '{"succeeded":true,"responses":[]}';
+    const first = protocol === "grpc" ? proto(M.TxnResponse, short) : httpResponse(short);
+    const fake = fakeEtcd(protocol, first);
+    await using etcd = new EtcdClient({ protocol, connect: fake.connect, requestTimeout: 2000 });
+    const values = await Promise.all(["k1", "k2", "k3"].map((k) => etcd.getString(k)));
+    assert.deepEqual(values, ["k1", "k2", "k3"].map(seededValue));
+    assert.ok(fake.accepted() >= 2, "the connection that carried the bad txn answer was dropped");
+  },
+);
 
 test("decode: a lock whose answer has a bad key is a RemoteProtocolError", async () => {
   const gateway = etcdGateway();
@@ -169,7 +196,7 @@ test("decode: a lock whose answer has a bad key is a RemoteProtocolError", async
 
 test("decode: v2 answers that are not JSON or mistyped are RemoteProtocolError", async () => {
   for (const body of ["<html>", '{"node":{"nodes":5}}', '{"node":{"createdIndex":"x"}}']) {
-    const fake = fakeEtcd(httpResponse(body));
+    const fake = fakeEtcd("gateway", httpResponse(body));
     await using v2 = new EtcdV2Client({ connect: fake.connect, requestTimeout: 2000 });
     await assert.rejects(v2.read("/a"), (error: unknown) => {
       assert.ok(error instanceof RemoteProtocolError, `${body}: ${error}`);

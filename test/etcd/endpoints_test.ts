@@ -1,11 +1,13 @@
 // etcd endpoint strings: https:// turns TLS on for the whole client, bare host:port follows the
 // tls option, and every contradiction (http:// next to https:// or tls) is a TypeError at once.
+// parseEndpoints and the v2 client have no protocol: only EtcdClient's test runs on both.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EtcdClient } from "../../src/etcd/client.ts";
 import { parseEndpoints } from "../../src/etcd/endpoints.ts";
 import { EtcdV2Client } from "../../src/etcd/v2.ts";
+import { eachProtocol } from "../_helpers/etcd_protocols.ts";
 
 test("etcd endpoints: https:// implies TLS for every endpoint; bare ones follow the tls option", () => {
   assert.deepEqual(parseEndpoints(["https://etcd-1:2379", "etcd-2:2380"], undefined), {
@@ -50,10 +52,27 @@ test("etcd endpoints: contradictions and bad strings are TypeErrors naming the e
   );
 });
 
-test("etcd endpoints: both clients refuse a mixed endpoint list at construction", () => {
-  const endpoints = ["https://127.0.0.1:1", "http://127.0.0.1:2"];
-  assert.throws(() => new EtcdClient({ endpoints }), /"http:\/\/127\.0\.0\.1:2" is plaintext/);
-  assert.throws(() => new EtcdV2Client({ endpoints }), /"http:\/\/127\.0\.0\.1:2" is plaintext/);
+const MIXED = ["https://127.0.0.1:1", "http://127.0.0.1:2"];
+
+eachProtocol(
+  "etcd endpoints: EtcdClient refuses a mixed endpoint list at construction",
+  (protocol) => {
+    assert.throws(
+      () => new EtcdClient({ protocol, endpoints: MIXED }),
+      /"http:\/\/127\.0\.0\.1:2" is plaintext/,
+    );
+    assert.throws(
+      () => new EtcdClient({ protocol, endpoints: ["https://a:1"], tls: false }),
+      TypeError,
+    );
+  },
+);
+
+test("etcd endpoints: EtcdV2Client refuses a mixed endpoint list at construction", () => {
+  assert.throws(
+    () => new EtcdV2Client({ endpoints: MIXED }),
+    /"http:\/\/127\.0\.0\.1:2" is plaintext/,
+  );
   assert.throws(
     () => new EtcdV2Client({ endpoints: ["http://127.0.0.1:2"], tls: true }),
     TypeError,

@@ -1,8 +1,8 @@
-// Failover on a real 3-member etcd cluster: the leader is killed while a watch and a stream
-// of writes run. The watch resumes on another member with no gap and no duplicate; every
-// write either succeeds or reports that its outcome is unknown, and the log agrees.
+// Failover on a real 3-member etcd cluster, on both protocols: the leader is killed while a watch
+// and a stream of writes run. The watch resumes on another member with no gap and no duplicate;
+// every write either succeeds or reports that its outcome is unknown, and the log agrees.
 
-import { after, test } from "node:test";
+import { after } from "node:test";
 import assert from "node:assert/strict";
 import { startEtcdCluster } from "../../scripts/servers.ts";
 import { ConnectionClosedError, TimeoutError } from "../../src/core/errors.ts";
@@ -10,36 +10,36 @@ import { EtcdClient } from "../../src/etcd/client.ts";
 import { EtcdError } from "../../src/etcd/errors.ts";
 import { text } from "../../src/etcd/kv.ts";
 import type { WatchEvent } from "../../src/etcd/watch.ts";
+import { eachProtocol } from "../_helpers/etcd_protocols.ts";
+import { clusterLeader, type Restartable, restartable } from "../_helpers/etcd_restart.ts";
 
+// One cluster for both protocols: the member killed by a run is restarted before the next one.
 const cluster = await startEtcdCluster(3, { enableV2: false });
-after(() => cluster.stop());
+const members = cluster.members.map(restartable);
+let killed: Restartable | undefined;
+after(() => Promise.all(members.map((m) => m.stop())));
 
-test("failover: kill the leader during writes and a watch", { timeout: 60_000 }, async () => {
-  const probe = new EtcdClient({ endpoints: cluster.endpoints });
-  const status = await probe.status();
-  const members = await probe.members();
-  await probe.close();
-  const leader = members.find((m) => m.id === status.leader)!;
-  const leaderIndex = cluster.members.findIndex((m) =>
-    leader.clientUrls.includes(`http://${m.host}:${m.port}`)
-  );
-  assert.ok(leaderIndex >= 0);
+eachProtocol("failover: kill the leader during writes and a watch", async (protocol) => {
+  await killed?.restart();
+  const { index, id: leader } = await clusterLeader(cluster);
   // The leader first: the client's connections (and the watch) start there.
-  const order = [leaderIndex, ...[0, 1, 2].filter((i) => i !== leaderIndex)];
+  const order = [index, ...[0, 1, 2].filter((i) => i !== index)];
   await using etcd = new EtcdClient({
+    protocol,
     endpoints: order.map((i) => cluster.endpoints[i]),
     requestTimeout: 20_000,
   });
-  assert.equal(etcd.channel.currentEndpoint.port, cluster.members[leaderIndex].port);
-  await using watcher = etcd.watch("fo/", { prefix: true });
+  const p = `fo/${protocol}/`;
+  assert.equal(etcd.channel.currentEndpoint.port, cluster.members[index].port);
+  await using watcher = etcd.watch(p, { prefix: true });
   await watcher.created;
   const events: WatchEvent[] = [];
   const n = 60;
   const outcomes: ("ok" | "unknown")[] = [];
   for (let i = 0; i < n; i++) {
-    if (i === 20) await cluster.members[leaderIndex].stop();
+    if (i === 20) await (killed = members[index]).kill();
     try {
-      await etcd.put(`fo/${String(i).padStart(3, "0")}`, String(i));
+      await etcd.put(`${p}${String(i).padStart(3, "0")}`, String(i));
       outcomes.push("ok");
     } catch (error) {
       const unknown = (error instanceof EtcdError && error.sent) ||
@@ -49,7 +49,7 @@ test("failover: kill the leader during writes and a watch", { timeout: 60_000 },
     }
   }
   // What the cluster really holds decides; the watch must show exactly that, once, in order.
-  const stored = await etcd.getPrefix("fo/");
+  const stored = await etcd.getPrefix(p);
   const storedIndexes = stored.map((kv) => Number(text(kv.value)));
   for (let i = 0; i < n; i++) {
     if (outcomes[i] === "ok") assert.ok(storedIndexes.includes(i), `write ${i} succeeded`);
@@ -62,7 +62,7 @@ test("failover: kill the leader during writes and a watch", { timeout: 60_000 },
   assert.deepEqual(revisions, stored.map((kv) => kv.modRevision).sort((a, b) => (a < b ? -1 : 1)));
   assert.deepEqual(events.map((e) => Number(text(e.kv.value))), storedIndexes);
   assert.ok(watcher.reconnects >= 1, "the watch had to move to another member");
-  assert.notEqual(etcd.channel.currentEndpoint.port, cluster.members[leaderIndex].port);
+  assert.notEqual(etcd.channel.currentEndpoint.port, cluster.members[index].port);
   const after = await etcd.status();
-  assert.notEqual(after.leader, status.leader, "a new leader was elected");
-});
+  assert.notEqual(after.leader, leader, "a new leader was elected");
+}, { timeout: 60_000 });

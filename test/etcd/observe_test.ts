@@ -1,14 +1,19 @@
-// Observability of the etcd clients against real etcd: lifecycle events across a kill and
-// restart, endpointSwitch/leaderChange/watchRestart when a cluster's leader is killed, stats()
-// while frozen, one Operation per call (names, server, retries, redirections, error codes,
-// streams), leaseLost, throwing listeners and hooks, and secrets kept out of everything.
+// Observability of the etcd clients against real etcd, each test on both protocols (v2's on its
+// one): lifecycle events across a kill and restart, endpointSwitch/leaderChange/watchRestart when
+// a cluster's leader is killed, stats() while frozen, one Operation per call (names, server,
+// retries, redirections, error codes, streams), leaseLost, throwing listeners and hooks, and
+// secrets kept out of everything.
 
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFile } from "node:child_process";
 import process from "node:process";
-import { type EtcdServer, startEtcd, startEtcdCluster } from "../../scripts/servers.ts";
+import {
+  type EtcdCluster,
+  type EtcdServer,
+  startEtcd,
+  startEtcdCluster,
+} from "../../scripts/servers.ts";
 import type { Observable } from "../../src/core/events.ts";
 import { EtcdClient } from "../../src/etcd/client.ts";
 import type { EtcdEvents } from "../../src/etcd/events.ts";
@@ -16,6 +21,8 @@ import { EtcdV2Client } from "../../src/etcd/v2.ts";
 import { etcdAddress } from "../_helpers/servers.ts";
 import { recordEvents, recordLog, recordOperations } from "../_helpers/observe_recorder.ts";
 import { eventually, stopped } from "../_helpers/process_state.ts";
+import { eachProtocol, runningProtocol } from "../_helpers/etcd_protocols.ts";
+import { clusterLeader, type Restartable, restartable } from "../_helpers/etcd_restart.ts";
 
 const shared = await etcdAddress();
 const sharedEndpoint = `${shared.host}:${shared.port}`;
@@ -41,33 +48,39 @@ type Seen = [string, Record<string, unknown>][];
 /** Every event of `client` as [name, payload], in order. */
 const record = (client: Observable<EtcdEvents>): Seen => recordEvents(client, EVENTS) as Seen;
 
+/** A client of the running test's protocol, closed after the file. */
 function client(options: ConstructorParameters<typeof EtcdClient>[0]): EtcdClient {
-  const etcd = new EtcdClient(options);
+  const etcd = new EtcdClient({ protocol: runningProtocol(), ...options });
   cleanups.push(() => etcd.close());
   return etcd;
 }
 
-function pidOf(server: EtcdServer): number {
-  return Number(readFileSync(`${server.dir}/etcd.pid`, "utf8").trim());
+/**
+ * Started on first use and shared by both protocols' runs: a server that tests kill, restart
+ * and freeze, and a 3-member cluster whose leader a run kills (restarted before the next run).
+ */
+let faulty: Promise<[EtcdServer, Restartable]> | undefined;
+function faultyServer(): Promise<[EtcdServer, Restartable]> {
+  return faulty ??= startEtcd({ enableV2: false }).then((server) => {
+    const etcd = restartable(server);
+    cleanups.push(() => etcd.stop());
+    return [server, etcd];
+  });
 }
+let sharedCluster: Promise<[EtcdCluster, Restartable[]]> | undefined;
+let killedMember: Restartable | undefined;
 
-test(
+eachProtocol(
   "etcd events: kill and restart go disconnect (willReconnect), reconnecting, then ready (reconnect)",
-  {
-    timeout: 60_000,
-  },
   async () => {
-    const server = await startEtcd({ enableV2: false });
-    cleanups.push(() => server.stop());
+    const [server, etcdProcess] = await faultyServer();
     const address = `127.0.0.1:${server.port}`;
     const etcd = client({ endpoints: [address], requestTimeout: 1000 });
     const seen = record(etcd);
     await etcd.put("life", "1");
     assert.deepEqual(seen.slice(0, 2).map(([name]) => name), ["connect", "ready"]);
     assert.equal(seen[1][1].reconnect, false);
-    const pid = pidOf(server);
-    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((a) => a);
-    process.kill(pid, "SIGKILL");
+    await etcdProcess.kill();
     await eventually("the endpoint to be skipped", async () => {
       await etcd.put("life", "2").catch(() => {});
       return seen.some(([name]) => name === "disconnect");
@@ -78,8 +91,7 @@ test(
       await etcd.put("life", "2").catch(() => {});
       return seen.some(([name, e]) => name === "error" && e.source === "connect");
     });
-    const restarted = spawn(argv[0], argv.slice(1), { cwd: server.dir, stdio: "ignore" });
-    cleanups.push(() => restarted.kill("SIGKILL"));
+    await etcdProcess.restart();
     await eventually(
       "a put to succeed again",
       () => etcd.put("life", "3", { timeout: 1000 }).then(() => true, () => false),
@@ -90,7 +102,9 @@ test(
     assert.equal(seen[lost][1].address, address);
     assert.ok(seen[lost][1].error instanceof Error);
     const reconnecting = seen.find(([name], i) => name === "reconnecting" && i > lost)!;
-    assert.ok((reconnecting[1].delay as number) > 0 && (reconnecting[1].attempt as number) >= 1);
+    // Full jitter: the first delay is anywhere in [0, 100) ms, 0 included.
+    const { delay, attempt } = reconnecting[1] as { delay: number; attempt: number };
+    assert.ok(delay >= 0 && delay < 100 && attempt >= 1, `delay ${delay}, attempt ${attempt}`);
     assert.ok(
       seen.some(([name, e]) => name === "error" && e.source === "connect"),
       "a refused connect is reported",
@@ -112,22 +126,22 @@ test(
     assert.deepEqual(seen.at(-1), ["disconnect", { address, willReconnect: false }]);
     assert.equal(etcd.stats().state, "closed");
   },
+  { timeout: 60_000 },
 );
 
-test(
+eachProtocol(
   "etcd cluster: killing the leader shows endpointSwitch, leaderChange, watchRestart; a read counts a redirection",
-  {
-    timeout: 90_000,
-  },
-  async () => {
-    const cluster = await startEtcdCluster(3, { enableV2: false });
-    cleanups.push(() => cluster.stop());
-    const probe = new EtcdClient({ endpoints: cluster.endpoints });
-    const before = await probe.status();
-    const members = await probe.members();
-    await probe.close();
-    const leaderUrl = members.find((m) => m.id === before.leader)!.clientUrls[0];
-    const leaderIndex = cluster.endpoints.findIndex((e) => leaderUrl === `http://${e}`);
+  async (protocol) => {
+    const [cluster, members] =
+      await (sharedCluster ??= startEtcdCluster(3, { enableV2: false }).then(
+        (started) => {
+          const members = started.members.map(restartable);
+          cleanups.push(() => Promise.all(members.map((m) => m.stop())));
+          return [started, members];
+        },
+      ));
+    await killedMember?.restart();
+    const { index: leaderIndex, id: leader, term } = await clusterLeader(cluster);
     const order = [leaderIndex, ...[0, 1, 2].filter((i) => i !== leaderIndex)];
     const { hook, ended: ops } = recordOperations();
     const etcd = client({
@@ -138,12 +152,13 @@ test(
     const seen = record(etcd);
     await etcd.status();
     const first = seen.find(([name]) => name === "leaderChange")![1];
-    assert.equal(first.leader, String(before.leader));
-    assert.equal(first.term, Number(before.raftTerm));
-    const watcher = etcd.watch("obs/fo/", { prefix: true });
+    assert.equal(first.leader, String(leader));
+    assert.equal(first.term, Number(term));
+    const p = `obs/fo/${protocol}/`;
+    const watcher = etcd.watch(p, { prefix: true });
     await watcher.created;
-    await cluster.members[leaderIndex].stop();
-    await etcd.get("obs/fo/1", { timeout: 20_000 }); // idempotent: moves to another member
+    await (killedMember = members[leaderIndex]).kill();
+    await etcd.get(`${p}1`, { timeout: 20_000 }); // idempotent: moves to another member
     const read = ops.findLast((op) => op.operation === "Range")!;
     assert.ok(read.redirections >= 1, `moved to another member: ${JSON.stringify(read)}`);
     assert.notEqual(read.serverPort, cluster.members[leaderIndex].port);
@@ -151,12 +166,12 @@ test(
     // A write's outcome may be unknown while a leader is elected: write until one is acknowledged.
     await eventually(
       "a put to be acknowledged",
-      () => etcd.put("obs/fo/1", "after").then(() => true, () => false),
+      () => etcd.put(`${p}1`, "after").then(() => true, () => false),
     );
     const event = await watcher.next();
     assert.equal(event.done, false);
     const after = await etcd.status();
-    assert.notEqual(after.leader, before.leader);
+    assert.notEqual(after.leader, leader);
     const switched = seen.find(([name]) => name === "endpointSwitch")![1];
     assert.equal(switched.from, cluster.endpoints[leaderIndex]);
     assert.notEqual(switched.to, cluster.endpoints[leaderIndex]);
@@ -177,118 +192,126 @@ test(
     const down = etcd.stats().members.find((m) => m.address === cluster.endpoints[leaderIndex])!;
     assert.equal(down.state, "reconnecting");
   },
+  { timeout: 90_000 },
 );
 
-test("etcd operations: one per call, named by its gRPC method, with the endpoint it went to", async () => {
-  const { hook, ended: ops } = recordOperations();
-  const etcd = client({ endpoints: [sharedEndpoint], instrumentation: hook });
-  const p = `obs/${crypto.randomUUID()}/`;
-  const put = await etcd.put(`${p}a`, "1");
-  await Promise.all([etcd.get(`${p}a`), etcd.get(`${p}b`)]); // coalesced: one Range of 2
-  await etcd.get(`${p}a`, { timeout: 5000 });
-  await etcd.delete(`${p}a`);
-  await etcd.compareAndSwap(`${p}c`, undefined, "1");
-  await etcd.compact(put.revision);
-  const lease = await etcd.grant(10, { keepAlive: false });
-  await lease.keepAliveOnce();
-  await etcd.timeToLive(lease.id);
-  await etcd.leases();
-  await lease.revoke();
-  await etcd.status();
-  await etcd.members();
-  await etcd.alarms();
-  const lease2 = await etcd.grant(10, { keepAlive: false });
-  const lock = await etcd.lock(`${p}lock`, { lease: lease2 });
-  await lock.release();
-  await lease2.revoke();
-  const watcher = etcd.watch(`${p}w`);
-  await watcher.created;
-  await watcher.return();
-  const stream = ops.at(-1)!;
-  assert.deepEqual(ops.map((op) => op.operation), [
-    "Put",
-    "Range",
-    "Range",
-    "DeleteRange",
-    "Txn",
-    "Compact",
-    "LeaseGrant",
-    "LeaseKeepAlive",
-    "LeaseTimeToLive",
-    "LeaseLeases",
-    "LeaseRevoke",
-    "Status",
-    "MemberList",
-    "Alarm",
-    "LeaseGrant",
-    "Lock",
-    "Unlock",
-    "LeaseRevoke",
-    "Watch",
-  ]);
-  assert.equal(ops[1].batchSize, 2, "two reads in one request");
-  assert.equal(ops[2].batchSize, undefined);
-  for (const op of ops) {
-    assert.equal(op.protocol, "etcd");
-    assert.equal(op.serverAddress, shared.host, op.operation);
-    assert.equal(op.serverPort, shared.port, op.operation);
-    assert.equal(op.errorCode, undefined, op.operation);
-    assert.equal(op.retries + op.redirections, 0, op.operation);
-  }
-  assert.equal(stream.kind, "stream");
-  assert.ok(ops.slice(0, -1).every((op) => op.kind === "request"));
-  await assert.rejects(etcd.revoke(1n));
-  assert.equal(ops.at(-1)!.operation, "LeaseRevoke");
-  assert.equal(ops.at(-1)!.errorCode, "SERVER");
-  const stats = etcd.stats();
-  assert.deepEqual(stats.members.map((m) => m.address), [sharedEndpoint]);
-  assert.ok(stats.bytesIn > 0 && stats.bytesOut > 0);
-});
+eachProtocol(
+  "etcd operations: one per call, named by its gRPC method, with the endpoint it went to",
+  async () => {
+    const { hook, ended: ops } = recordOperations();
+    const etcd = client({ endpoints: [sharedEndpoint], instrumentation: hook });
+    const p = `obs/${crypto.randomUUID()}/`;
+    const put = await etcd.put(`${p}a`, "1");
+    await Promise.all([etcd.get(`${p}a`), etcd.get(`${p}b`)]); // coalesced: one Range of 2
+    await etcd.get(`${p}a`, { timeout: 5000 });
+    await etcd.delete(`${p}a`);
+    await etcd.compareAndSwap(`${p}c`, undefined, "1");
+    await etcd.compact(put.revision);
+    const lease = await etcd.grant(10, { keepAlive: false });
+    await lease.keepAliveOnce();
+    await etcd.timeToLive(lease.id);
+    await etcd.leases();
+    await lease.revoke();
+    await etcd.status();
+    await etcd.members();
+    await etcd.alarms();
+    const lease2 = await etcd.grant(10, { keepAlive: false });
+    const lock = await etcd.lock(`${p}lock`, { lease: lease2 });
+    await lock.release();
+    await lease2.revoke();
+    const watcher = etcd.watch(`${p}w`);
+    await watcher.created;
+    await watcher.return();
+    const stream = ops.at(-1)!;
+    assert.deepEqual(ops.map((op) => op.operation), [
+      "Put",
+      "Range",
+      "Range",
+      "DeleteRange",
+      "Txn",
+      "Compact",
+      "LeaseGrant",
+      "LeaseKeepAlive",
+      "LeaseTimeToLive",
+      "LeaseLeases",
+      "LeaseRevoke",
+      "Status",
+      "MemberList",
+      "Alarm",
+      "LeaseGrant",
+      "Lock",
+      "Unlock",
+      "LeaseRevoke",
+      "Watch",
+    ]);
+    assert.equal(ops[1].batchSize, 2, "two reads in one request");
+    assert.equal(ops[2].batchSize, undefined);
+    for (const op of ops) {
+      assert.equal(op.protocol, "etcd");
+      assert.equal(op.serverAddress, shared.host, op.operation);
+      assert.equal(op.serverPort, shared.port, op.operation);
+      assert.equal(op.errorCode, undefined, op.operation);
+      assert.equal(op.retries + op.redirections, 0, op.operation);
+    }
+    assert.equal(stream.kind, "stream");
+    assert.ok(ops.slice(0, -1).every((op) => op.kind === "request"));
+    await assert.rejects(etcd.revoke(1n));
+    assert.equal(ops.at(-1)!.operation, "LeaseRevoke");
+    assert.equal(ops.at(-1)!.errorCode, "SERVER");
+    const stats = etcd.stats();
+    assert.deepEqual(stats.members.map((m) => m.address), [sharedEndpoint]);
+    assert.ok(stats.bytesIn > 0 && stats.bytesOut > 0);
+  },
+);
 
-test("etcd stats and timeouts: a frozen server shows the call in flight; it ends with TIMEOUT", {
-  timeout: 30_000,
-}, async () => {
-  const server = await startEtcd({ enableV2: false });
-  cleanups.push(() => server.stop());
-  const { hook, ended: ops } = recordOperations();
-  const etcd = client({
-    endpoints: [`127.0.0.1:${server.port}`],
-    instrumentation: hook,
-  });
-  await etcd.put("frozen", "1");
-  const before = etcd.stats();
-  assert.equal(before.inFlight, 0);
-  const watcher = etcd.watch("frozen");
-  await watcher.created;
-  assert.equal(etcd.stats().inFlight, 1, "a watch is a stream in flight");
-  const pid = pidOf(server);
-  process.kill(pid, "SIGSTOP");
-  await eventually("the server to be stopped", () => stopped(pid));
-  try {
-    const waiting = etcd.put("frozen", "2", { timeout: 400 });
-    await eventually("the put to be in flight", () => etcd.stats().inFlight >= 2);
-    await assert.rejects(waiting, (e: Error & { code?: string }) => e.code === "TIMEOUT");
-  } finally {
-    process.kill(pid, "SIGCONT");
-  }
-  watcher.close();
-  const put = ops.findLast((op) => op.operation === "Put")!;
-  assert.equal(put.errorCode, "TIMEOUT");
-  assert.ok(put.duration! >= 350, String(put.duration));
-  const after = etcd.stats();
-  assert.ok(after.bytesOut > before.bytesOut, "bytes out grew");
-});
+eachProtocol(
+  "etcd stats and timeouts: a frozen server shows the call in flight; it ends with TIMEOUT",
+  async () => {
+    const [server, etcdProcess] = await faultyServer();
+    const { hook, ended: ops } = recordOperations();
+    const etcd = client({
+      endpoints: [`127.0.0.1:${server.port}`],
+      instrumentation: hook,
+    });
+    await etcd.put("frozen", "1");
+    const before = etcd.stats();
+    assert.equal(before.inFlight, 0);
+    const watcher = etcd.watch("frozen");
+    await watcher.created;
+    assert.equal(etcd.stats().inFlight, 1, "a watch is a stream in flight");
+    const pid = etcdProcess.pid;
+    process.kill(pid, "SIGSTOP");
+    await eventually("the server to be stopped", () => stopped(pid));
+    try {
+      const waiting = etcd.put("frozen", "2", { timeout: 400 });
+      await eventually("the put to be in flight", () => etcd.stats().inFlight >= 2);
+      await assert.rejects(waiting, (e: Error & { code?: string }) => e.code === "TIMEOUT");
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    watcher.close();
+    const put = ops.findLast((op) => op.operation === "Put")!;
+    assert.equal(put.errorCode, "TIMEOUT");
+    assert.ok(put.duration! >= 350, String(put.duration));
+    const after = etcd.stats();
+    assert.ok(after.bytesOut > before.bytesOut, "bytes out grew");
+  },
+  { timeout: 30_000 },
+);
 
-test("etcd leaseLost: a lease revoked behind the client's back is lost at its next keep-alive", async () => {
-  const etcd = client({ endpoints: [sharedEndpoint] });
-  const lost = new Promise<EtcdEvents["leaseLost"]>((resolve) => etcd.on("leaseLost", resolve));
-  const lease = await etcd.grant(2);
-  await etcd.revoke(lease.id);
-  const event = await lost;
-  assert.equal(event.lease, String(lease.id));
-  assert.equal(event.error.name, "EtcdLeaseLostError");
-  assert.equal((await lease.lost).message, event.error.message);
-});
+eachProtocol(
+  "etcd leaseLost: a lease revoked behind the client's back is lost at its next keep-alive",
+  async () => {
+    const etcd = client({ endpoints: [sharedEndpoint] });
+    const lost = new Promise<EtcdEvents["leaseLost"]>((resolve) => etcd.on("leaseLost", resolve));
+    const lease = await etcd.grant(2);
+    await etcd.revoke(lease.id);
+    const event = await lost;
+    assert.equal(event.lease, String(lease.id));
+    assert.equal(event.error.name, "EtcdLeaseLostError");
+    assert.equal((await lease.lost).message, event.error.message);
+  },
+);
 
 test("etcd v2: on() and stats() of its endpoints; operations named by the keys API method", async () => {
   const { hook, ended: ops } = recordOperations();
@@ -322,7 +345,7 @@ test("etcd v2: on() and stats() of its endpoints; operations named by the keys A
   assert.ok(stats.bytesIn > 0);
 });
 
-test("etcd: a throwing listener or hook changes nothing for the caller", async () => {
+eachProtocol("etcd: a throwing listener or hook changes nothing for the caller", async () => {
   const reported: EtcdEvents["error"][] = [];
   const etcd = client({
     endpoints: [sharedEndpoint],
@@ -345,13 +368,11 @@ test("etcd: a throwing listener or hook changes nothing for the caller", async (
   assert.equal(reported[0].source, "listener");
 });
 
-test(
-  "etcd secrets: no event, operation or log line shows the password, a key or a value; a renewed token is a retry",
-  {
-    timeout: 30_000,
-  },
-  async () => {
-    const PASSWORD = "pw-etcd-obs-8b3e-never-shown";
+const PASSWORD = "pw-etcd-obs-8b3e-never-shown";
+/** A server with auth on (user root, `PASSWORD`) and 1 s tokens, shared by both protocols. */
+let authed: Promise<string> | undefined;
+function authedEndpoint(): Promise<string> {
+  return authed ??= (async () => {
     const server = await startEtcd({ enableV2: false, args: ["--auth-token-ttl=1"] });
     cleanups.push(() => server.stop());
     const endpoint = `127.0.0.1:${server.port}`;
@@ -363,6 +384,14 @@ test(
       );
     await etcdctl("user", "add", `root:${PASSWORD}`);
     await etcdctl("auth", "enable");
+    return endpoint;
+  })();
+}
+
+eachProtocol(
+  "etcd secrets: no event, operation or log line shows the password, a key or a value; a renewed token is a retry",
+  async () => {
+    const endpoint = await authedEndpoint();
     const { logger, lines } = recordLog();
     const { hook, ended: ops } = recordOperations();
     const payloads: string[] = [];
@@ -394,4 +423,5 @@ test(
       }
     }
   },
+  { timeout: 30_000 },
 );

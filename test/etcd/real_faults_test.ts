@@ -1,23 +1,25 @@
 // A real etcd killed (SIGKILL, then restarted on its data), frozen (SIGSTOP/SIGCONT) and cut (a
-// proxy resets every connection) during concurrent puts and gets: nothing escapes, acknowledged
-// ⊆ executed ⊆ acknowledged + reported-uncertain (`sent: true`), and the same client recovers.
+// proxy resets every connection) during concurrent puts and gets, on both protocols: nothing
+// escapes, acknowledged ⊆ executed ⊆ acknowledged + reported-uncertain (`sent: true`), and the
+// same client recovers.
 
-import { test } from "node:test";
+import { after } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import process from "node:process";
-import { type EtcdServer, startEtcd } from "../../scripts/servers.ts";
+import { startEtcd } from "../../scripts/servers.ts";
 import { KvError } from "../../src/core/errors.ts";
 import { EtcdClient } from "../../src/etcd/client.ts";
 import { text } from "../../src/etcd/kv.ts";
 import { startChaosProxy } from "../_helpers/chaos_proxy.ts";
+import { eachProtocol } from "../_helpers/etcd_protocols.ts";
+import { restartable } from "../_helpers/etcd_restart.ts";
 import { collectUnhandledRejections } from "../_helpers/hostile_server.ts";
 
-/** The pid of the etcd process itself (the harness writes it next to the log). */
-function etcdPid(server: EtcdServer): number {
-  return Number(readFileSync(`${server.dir}/etcd.pid`, "utf8").trim());
-}
+// One server for every test and both protocols; each run writes under keys of its own.
+const started = await startEtcd({ enableV2: false });
+const endpoint = `127.0.0.1:${started.port}`;
+const server = restartable(started);
+after(() => server.stop());
 
 interface Outcomes {
   acknowledged: Set<number>;
@@ -96,91 +98,73 @@ async function checkLedger(etcd: EtcdClient, prefix: string, out: Outcomes): Pro
   }
 }
 
-test("real etcd frozen with SIGSTOP then SIGCONT: sent-accounting holds, the client recovers", {
-  timeout: 60_000,
-}, async () => {
-  const server = await startEtcd({ enableV2: false });
-  try {
+eachProtocol(
+  "real etcd frozen with SIGSTOP then SIGCONT: sent-accounting holds, the client recovers",
+  async (protocol) => {
+    const prefix = `frozen-${protocol}`;
     const rejections = await collectUnhandledRejections(async () => {
-      await using etcd = new EtcdClient({
-        endpoints: [`127.0.0.1:${server.port}`],
-        requestTimeout: 1500,
-      });
-      await etcd.put("frozen/warm", "ok");
-      const pid = etcdPid(server);
-      const out = await traffic(etcd, "frozen", 120, 40, async () => {
-        process.kill(pid, "SIGSTOP");
+      await using etcd = new EtcdClient({ protocol, endpoints: [endpoint], requestTimeout: 1500 });
+      await etcd.put(`${prefix}/warm`, "ok");
+      const out = await traffic(etcd, prefix, 120, 40, async () => {
+        process.kill(server.pid, "SIGSTOP");
         await new Promise((resolve) => setTimeout(resolve, 2500));
-        process.kill(pid, "SIGCONT");
+        process.kill(server.pid, "SIGCONT");
       });
       assert.ok(out.uncertain.size + out.refused.size > 0, "the freeze was felt");
-      await recovered(etcd, "frozen");
-      await checkLedger(etcd, "frozen", out);
+      await recovered(etcd, prefix);
+      await checkLedger(etcd, prefix, out);
     });
     assert.deepEqual(rejections, []);
-  } finally {
-    await server.stop();
-  }
-});
+  },
+  { timeout: 60_000 },
+);
 
-test("real etcd cut (every connection reset mid-traffic): sent-accounting holds, recovery", {
-  timeout: 60_000,
-}, async () => {
-  const server = await startEtcd({ enableV2: false });
-  const proxy = await startChaosProxy({ host: "127.0.0.1", port: server.port });
-  try {
-    const rejections = await collectUnhandledRejections(async () => {
-      await using etcd = new EtcdClient({
-        endpoints: [`127.0.0.1:${proxy.port}`],
-        requestTimeout: 3000,
+eachProtocol(
+  "real etcd cut (every connection reset mid-traffic): sent-accounting holds, recovery",
+  async (protocol) => {
+    const prefix = `cut-${protocol}`;
+    const proxy = await startChaosProxy({ host: "127.0.0.1", port: started.port });
+    try {
+      const rejections = await collectUnhandledRejections(async () => {
+        await using etcd = new EtcdClient({
+          protocol,
+          endpoints: [`127.0.0.1:${proxy.port}`],
+          requestTimeout: 3000,
+        });
+        await etcd.put(`${prefix}/warm`, "ok");
+        const out = await traffic(etcd, prefix, 160, 30, async () => {
+          for (let k = 0; k < 3; k++) {
+            proxy.resetAll();
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+        });
+        await recovered(etcd, prefix);
+        await checkLedger(etcd, prefix, out);
       });
-      await etcd.put("cut/warm", "ok");
-      const out = await traffic(etcd, "cut", 160, 30, async () => {
-        for (let k = 0; k < 3; k++) {
-          proxy.resetAll();
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-      });
-      await recovered(etcd, "cut");
-      await checkLedger(etcd, "cut", out);
-    });
-    assert.deepEqual(rejections, []);
-  } finally {
-    await proxy.stop();
-    await server.stop();
-  }
-});
+      assert.deepEqual(rejections, []);
+    } finally {
+      await proxy.stop();
+    }
+  },
+  { timeout: 60_000 },
+);
 
-test("real etcd killed (SIGKILL) and restarted on its data: sent-accounting holds, recovery", {
-  timeout: 60_000,
-}, async () => {
-  const server = await startEtcd({ enableV2: false });
-  let restarted: ChildProcess | undefined;
-  try {
-    const pid = etcdPid(server);
-    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((a) => a);
+eachProtocol(
+  "real etcd killed (SIGKILL) and restarted on its data: sent-accounting holds, recovery",
+  async (protocol) => {
+    const prefix = `killed-${protocol}`;
     const rejections = await collectUnhandledRejections(async () => {
-      await using etcd = new EtcdClient({
-        endpoints: [`127.0.0.1:${server.port}`],
-        requestTimeout: 2000,
-      });
-      await etcd.put("killed/warm", "ok");
-      const out = await traffic(etcd, "killed", 120, 40, async () => {
-        process.kill(pid, "SIGKILL");
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        restarted = spawn(argv[0], argv.slice(1), { cwd: server.dir, stdio: "ignore" });
+      await using etcd = new EtcdClient({ protocol, endpoints: [endpoint], requestTimeout: 2000 });
+      await etcd.put(`${prefix}/warm`, "ok");
+      const out = await traffic(etcd, prefix, 120, 40, async () => {
+        await server.kill();
+        await server.restart();
       });
       assert.ok(out.uncertain.size + out.refused.size > 0, "the kill was felt");
-      await recovered(etcd, "killed");
-      await checkLedger(etcd, "killed", out);
+      await recovered(etcd, prefix);
+      await checkLedger(etcd, prefix, out);
     });
     assert.deepEqual(rejections, []);
-  } finally {
-    if (restarted?.pid !== undefined) {
-      const exited = new Promise((resolve) => restarted!.once("exit", resolve));
-      process.kill(restarted.pid, "SIGKILL");
-      await exited;
-    }
-    await server.stop();
-  }
-});
+  },
+  { timeout: 60_000 },
+);

@@ -1,8 +1,9 @@
 // etcd secrets (the auth password, the token, the TLS client key) never show through inspect,
-// console.log, JSON.stringify, String() or an error's cause chain: of the clients, views,
-// leases, locks, elections, watchers, or the errors of a refused or garbled authenticate.
+// console.log, JSON.stringify, String() or an error's cause chain, on both protocols: of the
+// clients, views, leases, locks, elections, watchers, or the errors of a refused or garbled
+// authenticate.
 
-import { after, test } from "node:test";
+import { after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as net from "node:net";
@@ -14,6 +15,9 @@ import { KvError, RemoteProtocolError, TlsError } from "../../src/core/errors.ts
 import { EtcdClient } from "../../src/etcd/client.ts";
 import { EtcdError } from "../../src/etcd/errors.ts";
 import { EtcdV2Client } from "../../src/etcd/v2.ts";
+import { eachProtocol, runningProtocol } from "../_helpers/etcd_protocols.ts";
+import { etcdGateway } from "./_hostile.ts";
+import { grpcGateway } from "./_hostile_grpc.ts";
 import { requestLog } from "../_helpers/request_log.ts";
 
 const PASSWORD = "pw-Secret-7f3a9c";
@@ -47,6 +51,7 @@ after(async () => {
 
 function client(options: ConstructorParameters<typeof EtcdClient>[0] = {}): EtcdClient {
   const etcd = new EtcdClient({
+    protocol: runningProtocol(),
     endpoints: [server.url],
     tls,
     auth: { username: "root", password: PASSWORD },
@@ -95,102 +100,124 @@ function assertNoSecrets(what: string, value: unknown, secrets: string[]): void 
   }
 }
 
-test("etcd secrets: clients, views, leases, locks, elections and watchers never show them", async () => {
-  const log = requestLog();
-  const etcd = client({ protocol: "gateway", connect: log.connect });
-  await etcd.put("secrets/k", "v");
-  const token = /\r\nAuthorization: (\S+)\r\n/.exec(log.written.join(""))?.[1];
-  assert.ok(token !== undefined && token.length > 8, "the client sent a token");
-  assert.ok(log.written.join("").includes(PASSWORD), "the password went out (inside TLS)");
-  const secrets = [PASSWORD, token, KEY_BODY.slice(0, 40), KEY_BODY.slice(-40)];
+eachProtocol(
+  "etcd secrets: clients, views, leases, locks, elections and watchers never show them",
+  async () => {
+    const log = requestLog();
+    const etcd = client({ connect: log.connect });
+    await etcd.put("secrets/k", "v");
+    // The gateway's header, or gRPC's metadata (decoded by the log).
+    const token = /\r\n(?:Authorization|token): (\S+)\r\n/.exec(log.written.join(""))?.[1];
+    assert.ok(token !== undefined && token.length > 8, "the client sent a token");
+    assert.ok(log.written.join("").includes(PASSWORD), "the password went out (inside TLS)");
+    const secrets = [PASSWORD, token, KEY_BODY.slice(0, 40), KEY_BODY.slice(-40)];
 
-  const lease = await etcd.grant(30);
-  const lock = await etcd.lock("secrets/lock");
-  const election = etcd.election("secrets/election");
-  const leadership = await election.campaign("me");
-  const observer = election.observe();
-  const watcher = etcd.watch("secrets/w");
-  await watcher.created;
-  const v2 = new EtcdV2Client({ endpoints: [server.url], tls });
-  closers.push(v2, observer, watcher);
-  const objects: Record<string, unknown> = {
-    client: etcd,
-    view: etcd.namespace("ns/"),
-    channel: etcd.channel,
-    lease,
-    lock,
-    election,
-    leadership,
-    observer,
-    watcher,
-    v2,
-  };
-  for (const [what, value] of Object.entries(objects)) assertNoSecrets(what, value, secrets);
+    const lease = await etcd.grant(30);
+    const lock = await etcd.lock("secrets/lock");
+    const election = etcd.election("secrets/election");
+    const leadership = await election.campaign("me");
+    const observer = election.observe();
+    const watcher = etcd.watch("secrets/w");
+    await watcher.created;
+    const v2 = new EtcdV2Client({ endpoints: [server.url], tls });
+    closers.push(v2, observer, watcher);
+    const objects: Record<string, unknown> = {
+      client: etcd,
+      view: etcd.namespace("ns/"),
+      channel: etcd.channel,
+      lease,
+      lock,
+      election,
+      leadership,
+      observer,
+      watcher,
+      v2,
+    };
+    for (const [what, value] of Object.entries(objects)) assertNoSecrets(what, value, secrets);
 
-  // What they do show: endpoints, TLS, the user name.
-  const summary = {
-    endpoints: [`127.0.0.1:${server.port}`],
-    tls: true,
-    clientCertificate: true,
-    username: "root",
-  };
-  assert.deepEqual(JSON.parse(JSON.stringify(etcd)), summary);
-  assert.match(inspect(etcd), /^EtcdClient \{.*"username":"root"/);
-  assert.match(inspect(v2), /^EtcdV2Client \{.*"clientCertificate":true/);
-  const runtime = globalThis as { Deno?: { inspect(v: unknown): string } };
-  if (runtime.Deno) assert.match(runtime.Deno.inspect(etcd), /^EtcdClient \{.*"tls":true/);
+    // What they do show: endpoints, TLS, the user name.
+    const summary = {
+      endpoints: [`127.0.0.1:${server.port}`],
+      tls: true,
+      clientCertificate: true,
+      username: "root",
+    };
+    assert.deepEqual(JSON.parse(JSON.stringify(etcd)), summary);
+    assert.match(inspect(etcd), /^EtcdClient \{.*"username":"root"/);
+    assert.match(inspect(v2), /^EtcdV2Client \{.*"clientCertificate":true/);
+    const runtime = globalThis as { Deno?: { inspect(v: unknown): string } };
+    if (runtime.Deno) assert.match(runtime.Deno.inspect(etcd), /^EtcdClient \{.*"tls":true/);
 
-  await leadership.resign();
-  await lock.release();
-  await lease.revoke();
-});
+    await leadership.resign();
+    await lock.release();
+    await lease.revoke();
+  },
+);
 
-test("etcd secrets: a refused authenticate names neither the password nor the key", async () => {
-  const wrong = "wrong-" + PASSWORD;
-  const refused = await client({ auth: { username: "root", password: wrong } }).get("k")
-    .catch((e: unknown) => e);
-  assert.ok(refused instanceof EtcdError, String(refused));
-  assert.match(refused.message, /authentication failed/);
-  assertNoSecrets("refused authenticate", refused, [wrong, PASSWORD, KEY_BODY.slice(0, 40)]);
+eachProtocol(
+  "etcd secrets: a refused authenticate names neither the password nor the key",
+  async () => {
+    const wrong = "wrong-" + PASSWORD;
+    const refused = await client({ auth: { username: "root", password: wrong } }).get("k")
+      .catch((e: unknown) => e);
+    assert.ok(refused instanceof EtcdError, String(refused));
+    assert.match(refused.message, /authentication failed/);
+    assertNoSecrets("refused authenticate", refused, [wrong, PASSWORD, KEY_BODY.slice(0, 40)]);
 
-  // The certificate is refused without the CA: the TLS error carries no key material.
-  const untrusted = await client({ tls: { cert, key } }).get("k").catch((e: unknown) => e);
-  assert.ok(untrusted instanceof TlsError, String(untrusted));
-  assertNoSecrets("TLS failure", untrusted, [PASSWORD, KEY_BODY.slice(0, 40), KEY_BODY.slice(-40)]);
-});
+    // The certificate is refused without the CA: the TLS error carries no key material.
+    const untrusted = await client({ tls: { cert, key } }).get("k").catch((e: unknown) => e);
+    assert.ok(untrusted instanceof TlsError, String(untrusted));
+    assertNoSecrets("TLS failure", untrusted, [
+      PASSWORD,
+      KEY_BODY.slice(0, 40),
+      KEY_BODY.slice(-40),
+    ]);
+  },
+);
 
-test("etcd secrets: a garbled authenticate answer does not quote the token", async () => {
-  const token = "FakeTokenSecret.42";
-  const body = `{"header":{},"token":"${token}"`; // cut short: not JSON
-  const sockets = new Set<net.Socket>();
-  const fake = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on("error", () => {});
-    socket.once("data", () => {
-      socket.write(
-        `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}` +
-          `\r\n\r\n${body}`,
-      );
+/** A refused authenticate answer's error: a protocol error that quotes neither secret. */
+function assertGarbled(error: unknown, token: string): void {
+  assert.ok(error instanceof KvError, String(error));
+  assert.ok(
+    error instanceof RemoteProtocolError || error.cause instanceof RemoteProtocolError,
+    String(error),
+  );
+  assertNoSecrets("garbled authenticate", error, [token, PASSWORD]);
+}
+
+eachProtocol(
+  "etcd secrets: a garbled authenticate answer does not quote the token",
+  async (protocol) => {
+    const token = "FakeTokenSecret.42";
+    const options = { tls: undefined, requestTimeout: 500 };
+    if (protocol === "grpc") {
+      // An AuthenticateResponse whose token field (2) declares more bytes than follow.
+      const bytes = new TextEncoder().encode(token);
+      const fake = grpcGateway(etcdGateway(), new Uint8Array([0x12, bytes.length + 10, ...bytes]));
+      const etcd = client({ ...options, endpoints: ["fake:2379"], connect: fake.connect });
+      assertGarbled(await etcd.get("k").catch((e: unknown) => e), token);
+      return;
+    }
+    const body = `{"header":{},"token":"${token}"`; // cut short: not JSON
+    const sockets = new Set<net.Socket>();
+    const fake = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on("error", () => {});
+      socket.once("data", () => {
+        socket.write(
+          `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}` +
+            `\r\n\r\n${body}`,
+        );
+      });
     });
-  });
-  await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", resolve));
-  const { port } = fake.address() as net.AddressInfo;
-  try {
-    const etcd = client({
-      protocol: "gateway",
-      endpoints: [`127.0.0.1:${port}`],
-      tls: undefined,
-      requestTimeout: 500,
-    });
-    const error = await etcd.get("k").catch((e: unknown) => e);
-    assert.ok(error instanceof KvError, String(error));
-    assert.ok(
-      error instanceof RemoteProtocolError || error.cause instanceof RemoteProtocolError,
-      String(error),
-    );
-    assertNoSecrets("garbled authenticate", error, [token, PASSWORD]);
-  } finally {
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => fake.close(() => resolve()));
-  }
-});
+    await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", resolve));
+    const { port } = fake.address() as net.AddressInfo;
+    try {
+      const etcd = client({ ...options, endpoints: [`127.0.0.1:${port}`] });
+      assertGarbled(await etcd.get("k").catch((e: unknown) => e), token);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => fake.close(() => resolve()));
+    }
+  },
+);

@@ -4,6 +4,9 @@
 // (scripts/bench/isolate.ts); prints ops/s, ratios and a markdown summary table.
 // Run: npm run build && node_modules/.bin/tsx scripts/bench/redis_cluster.ts [seconds] [rounds]
 //      [--only=ioredis,node-redis,glide] (kvwire always runs)
+//      [--baseline=<dir>] (adds kvwire from another checkout: A/B of two versions in one run)
+//      [--cpu] (CPU microseconds per op of each client process instead of ops/s, lower is
+//      better: steadier than ops/s on a loaded machine)
 // Pipelines: kvwire splits a real pipeline per node; glide runs a non-atomic ClusterBatch
 // (split per node too); ioredis' and node-redis' cluster pipelines must keep to one node, so
 // their "pipeline" turn is 1,000 concurrent auto-pipelined calls.
@@ -13,16 +16,17 @@ import type { RedisClusterClient as ClusterType } from "../../src/redis/mod.ts";
 import { runtimeName } from "../../transports/auto.ts";
 import { startRedisCluster } from "../servers.ts";
 import {
+  compareScenarios,
+  cpuPerOp,
   flag,
-  medianTurns,
+  measure,
   positional,
-  printRatios,
-  printSummary,
   serveWorker,
   startWorker,
   startWorkers,
   type Worker,
 } from "./isolate.ts";
+import { BASELINE_DIR } from "./redis_contenders.ts";
 
 interface Contender {
   get: (key: string) => Promise<unknown>;
@@ -65,9 +69,10 @@ const scenarios: { name: string; run: (c: Contender) => () => Promise<number> }[
 ];
 
 const only = flag("only")?.split(",");
-const names = ["kvwire", "ioredis", "node-redis", "glide"].filter((n) =>
-  n === "kvwire" || !only || only.includes(n)
-);
+const CPU = process.argv.includes("--cpu");
+const UNIT = CPU ? "CPU µs/op" : "ops/s";
+const names = ["kvwire", "ioredis", "node-redis", "glide", ...(BASELINE_DIR ? ["baseline"] : [])]
+  .filter((n) => n === "kvwire" || n === "baseline" || !only || only.includes(n));
 
 const concurrently = (get: (k: string) => Promise<unknown>) => (keys: string[]) =>
   Promise.all(keys.map(get));
@@ -76,9 +81,10 @@ async function contender(
   name: string,
   seeds: { host: string; port: number }[],
 ): Promise<Contender> {
-  if (name === "kvwire") {
+  if (name === "kvwire" || name === "baseline") {
+    const root = name === "baseline" ? BASELINE_DIR : "../..";
     const { RedisClusterClient } = (await import(
-      onNode ? "../../dist/redis.js" : "../../src/redis/mod.ts"
+      onNode ? `${root}/dist/redis.js` : `${root}/src/redis/mod.ts`
     )) as { RedisClusterClient: typeof ClusterType };
     const kv = await RedisClusterClient.connect({ nodes: seeds, decode: true });
     return {
@@ -141,7 +147,7 @@ async function worker(name: string, seeds: string): Promise<void> {
     return { host, port: Number(port) };
   });
   const c = await contender(name, nodes);
-  await serveWorker(scenarios.map((s) => s.run(c)), () => c.close());
+  await serveWorker(scenarios.map((s) => s.run(c)), () => c.close(), CPU ? cpuPerOp : measure);
 }
 
 async function main(): Promise<void> {
@@ -161,22 +167,22 @@ async function main(): Promise<void> {
     const running = await startWorkers(
       names,
       workers,
-      (name) => startWorker(process.argv[1], [`--worker=${name}`, `--seeds=${seeds}`]),
+      (name) =>
+        startWorker(process.argv[1], [
+          `--worker=${name}`,
+          `--seeds=${seeds}`,
+          ...(BASELINE_DIR ? [`--baseline=${BASELINE_DIR}`] : []),
+          ...(CPU ? ["--cpu"] : []),
+        ]),
     );
     console.log(
-      `Redis Cluster benchmark on ${runtimeName()} (kvwire from ${onNode ? "dist/" : "src/"}), ` +
+      `Redis Cluster benchmark (${UNIT}) on ${runtimeName()} ` +
+        `(kvwire from ${onNode ? "dist/" : "src/"}), ` +
         `3 masters + 3 replicas on loopback, 10,000 keys, 100-byte values; median of ${rounds} ` +
         `turns of ${seconds} s, each client in its own process`,
     );
-    const broken = new Map<string, string>();
-    const rows = [];
-    for (const [index, scenario] of scenarios.entries()) {
-      const results = await medianTurns(workers, running, index, rounds, seconds * 1000, broken);
-      printRatios(scenario.name, results, "kvwire");
-      rows.push({ scenario: scenario.name, results });
-    }
-    for (const [name, why] of broken) console.log(`\n${name} failed: ${why}`);
-    printSummary(rows, "kvwire", running.filter((n) => n !== "kvwire"));
+    const titles = scenarios.map((s) => s.name);
+    await compareScenarios(workers, running, titles, rounds, seconds * 1000, "kvwire", UNIT);
   } finally {
     await Promise.all([...workers.values()].map((w) => w.close()));
     await servers.stop();

@@ -2,13 +2,15 @@
 // Cluster: WATCH transactions follow MOVED (on WATCH, or EXECABORT after a queued MOVED) and run
 // once; blocking commands follow ASK; a node that left the slot map has its dedicated
 // connections closed (idle ones at once, a busy one when its call settled) and its classic
-// subscriber moved to another master.
+// subscriber moved to another master. The master a slot resolves to follows a MOVED, a
+// replaced connection and a reloaded map.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { type RedisClusterServers, startRedisCluster } from "../../scripts/servers.ts";
 import { RedisClient } from "../../src/redis/client.ts";
 import { RedisClusterClient } from "../../src/redis/cluster/client.ts";
 import { keySlot } from "../../src/redis/cluster/slot.ts";
+import { ClusterTopology } from "../../src/redis/cluster/topology.ts";
 import type { RedisClusterEvents } from "../../src/redis/observe.ts";
 import type { PubSub, PubSubMessage, ResubscribedMessage } from "../../src/redis/pubsub.ts";
 import { collectUnhandledRejections } from "../_helpers/hostile_server.ts";
@@ -195,4 +197,32 @@ test("redis cluster moves: connections to a node that left the map close (dedica
     assert.equal(held, 2, "EXECABORT after MOVED: run again at the new owner");
   });
   assert.deepEqual(leaked, []);
+});
+
+test("redis cluster moves: the master of a slot follows a MOVED, a closed connection and a reloaded map", async () => {
+  const topology = new ClusterTopology({
+    nodes: servers.endpoints.slice(0, 1),
+    refreshInterval: 0,
+  });
+  try {
+    await topology.refresh();
+    const slot = keySlot(`${prefix}{owner}`);
+    const owner = await ownerOf(plain, slot);
+    const first = topology.masterOf(slot)!;
+    assert.equal(first.key, owner);
+    assert.equal(topology.masterOf(slot), first, "the same node while its connection is open");
+    first.conn.destroy();
+    const second = topology.masterOf(slot)!;
+    assert.notEqual(second, first, "a closed connection is replaced");
+    assert.equal(second.key, owner);
+    assert.equal(second.conn.isClosed, false);
+    assert.equal(await second.conn.request(["PING"]), "PONG");
+    const other = servers.endpoints.find((e) => e !== owner)!;
+    topology.moved(slot, other); // the slot points at `other` until the refresh it starts
+    assert.equal(topology.masterOf(slot)?.key, other);
+    await topology.refresh(); // the real map: the slot is still `owner`'s
+    assert.equal(topology.masterOf(slot)?.key, owner);
+  } finally {
+    topology.destroy();
+  }
 });

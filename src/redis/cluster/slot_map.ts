@@ -44,6 +44,11 @@ export class SlotMap {
     return index === -1 ? undefined : this.shards[index];
   }
 
+  /** The index in `shards` of the shard serving `slot`, or -1. Indexes never change. */
+  shardIndex(slot: number): number {
+    return this.#slots[slot];
+  }
+
   /** Points one slot at `master` (after a MOVED), adding a shard for it when new. */
   moveSlot(slot: number, master: NodeKey): void {
     let index = this.shards.findIndex((s) => s.master === master);

@@ -58,6 +58,8 @@ export class ClusterTopology {
   /** Classic subscribers' connections (placed by {@link masterRotation}), with their address. */
   readonly #rotated = new Map<LocatedConnection, () => Address | undefined>();
   #map: SlotMap | undefined;
+  /** The node of each master of `#map`, by shard index (filled as commands need them). */
+  #shardMasters: (ClusterNode | undefined)[] = [];
   #refreshing: Promise<void> | undefined;
   /** Reports map changes on the client's events. */
   readonly watch: TopologyWatch;
@@ -158,8 +160,12 @@ export class ClusterTopology {
 
   /** The master serving `slot`, or undefined while no master is known for it. */
   masterOf(slot: number): ClusterNode | undefined {
-    const shard = this.#map?.shardOf(slot);
-    return shard ? this.node(shard.master) : undefined;
+    const map = this.#map;
+    const index = map === undefined ? -1 : map.shardIndex(slot);
+    if (index === -1) return undefined;
+    const known = this.#shardMasters[index];
+    if (known !== undefined && !known.conn.isClosed) return known;
+    return (this.#shardMasters[index] = this.node(map!.shards[index].master));
   }
 
   /** A random replica of the shard serving `slot`; its master when none is listed. */
@@ -258,6 +264,7 @@ export class ClusterTopology {
         const map = await this.#ask(this.node(key));
         if (map.shards.length === 0) continue;
         this.#map = map;
+        this.#shardMasters = [];
         this.#dropUnused(map);
         this.watch.loaded(map, reason);
         return;

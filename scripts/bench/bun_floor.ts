@@ -1,12 +1,19 @@
 // What the JavaScript sockets of Bun cost before any client runs: a bare Bun.connect socket that
 // writes prepared RESP commands (one write per burst) and scans the replies (simple strings,
 // bulk strings, decoded to text or left as bytes), next to kvwire and Bun.RedisClient, on the
-// scenarios where Bun's native client is hard to beat. Same harness as scripts/bench/redis.ts.
+// scenarios where Bun's native client is hard to beat. Two rungs between the bare socket and
+// the client show where kvwire's cost comes from: kvwire's Bun transport under the same scanner
+// ("transport"), and the driver with the Redis machine, replies as bytes ("driver+machine").
+// Same harness as scripts/bench/redis.ts.
 // Run: node_modules/.bin/bun scripts/bench/bun_floor.ts [seconds per turn] [rounds] [--cpu]
 //      (--cpu: CPU microseconds per op of each process instead of ops/s; lower is better)
 
 import process from "node:process";
 import { concatBytes } from "../../src/core/bytes.ts";
+import { Driver } from "../../src/core/driver.ts";
+import type { Transport } from "../../src/core/transport.ts";
+import { RedisConnection } from "../../src/redis/connection.ts";
+import { connectBun } from "../../transports/bun.ts";
 import { startRedis } from "../servers.ts";
 import {
   cpuPerOp,
@@ -26,7 +33,9 @@ const SMALL_VALUE = "v".repeat(100);
 const LARGE_VALUE = "v".repeat(16 * 1024);
 const RAW = "raw socket";
 const RAW_BYTES = "raw socket, bytes";
-const NAMES = ["kvwire", "Bun.RedisClient", RAW, RAW_BYTES];
+const TRANSPORT = "transport";
+const MACHINE = "driver+machine";
+const NAMES = ["kvwire", "Bun.RedisClient", RAW, RAW_BYTES, TRANSPORT, MACHINE];
 const CR = 13;
 /** `--cpu`: report CPU microseconds per op (lower is better) instead of ops/s. */
 const CPU = process.argv.includes("--cpu");
@@ -50,9 +59,13 @@ const scenarios: { name: string; depth: number; call: (c: Calls) => Promise<unkn
   { name: "one GET at a time, 100 B", depth: 1, call: (c) => c.get("floor:small") },
 ];
 
-/** A Bun socket with no client: commands coalesced per microtask, replies scanned in place. */
+/**
+ * A Bun socket with no client: commands coalesced per microtask, replies scanned in place. On
+ * kvwire's transport (`over`), the transport queues what the socket did not take.
+ */
 class RawSocket implements Calls {
   #socket!: { write(data: Uint8Array): number };
+  #transport: Transport | undefined;
   readonly #text: boolean;
   #waiting: ((value: unknown) => void)[] = [];
   #next = 0;
@@ -66,6 +79,21 @@ class RawSocket implements Calls {
 
   constructor(text: boolean) {
     this.#text = text;
+  }
+
+  /** Reads and writes through kvwire's Bun transport instead of a bare socket. */
+  async openTransport(host: string, port: number): Promise<void> {
+    const transport = await connectBun({ host, port });
+    this.#transport = transport;
+    const reader = {
+      resolve: (chunk: Uint8Array | null) => {
+        if (chunk === null) return;
+        this.#receive(chunk);
+        transport.readInto!(reader);
+      },
+      reject: () => {},
+    };
+    transport.readInto!(reader);
   }
 
   async open(host: string, port: number): Promise<void> {
@@ -106,6 +134,10 @@ class RawSocket implements Calls {
   };
 
   #write(bytes: Uint8Array): void {
+    if (this.#transport) {
+      this.#transport.write(bytes);
+      return;
+    }
     const n = Math.max(0, this.#socket.write(bytes));
     this.#unwritten = n < bytes.length ? bytes.subarray(n) : undefined;
   }
@@ -168,10 +200,23 @@ class RawSocket implements Calls {
   }
 }
 
+/** kvwire's driver and Redis machine on its Bun transport, without the client (bytes out). */
+async function machineCalls(host: string, port: number): Promise<Calls> {
+  const driver = new Driver(new RedisConnection({ protocol: 2 }), await connectBun({ host, port }));
+  return {
+    get: (key) => driver.request(["GET", key], {}, "GET"),
+    set: (key, value) => driver.request(["SET", key, value], {}, "SET"),
+  };
+}
+
 async function connect(name: string, host: string, port: number): Promise<Calls> {
-  if (name !== RAW && name !== RAW_BYTES) return await connectContender(name, host, port);
-  const raw = new RawSocket(name === RAW);
-  await raw.open(host, port);
+  if (name === MACHINE) return await machineCalls(host, port);
+  if (name !== RAW && name !== RAW_BYTES && name !== TRANSPORT) {
+    return await connectContender(name, host, port);
+  }
+  const raw = new RawSocket(name !== RAW_BYTES);
+  if (name === TRANSPORT) await raw.openTransport(host, port);
+  else await raw.open(host, port);
   return raw;
 }
 

@@ -12,7 +12,8 @@ import { base64Decode } from "../base64.ts";
 import { EtcdError, watchCancelError } from "../errors.ts";
 import { type KeyRange, type Keys, type KeyValue, Within } from "../kv.ts";
 import * as M from "../proto/messages.ts";
-import { decodeProto, encodeProto } from "../proto/wire.ts";
+import { encodeProto } from "../proto/wire.ts";
+import { decodeWatchResponse } from "../proto/watch_response.ts";
 import { sleep } from "../wait.ts";
 import type { WatchEvent, WatchOptions } from "../watch.ts";
 import { HubWatch } from "./hub_watch.ts";
@@ -375,7 +376,7 @@ export class WatchHub {
   }
 
   #receive(message: Uint8Array): void {
-    const r = decodeProto<M.WatchResponseMsg>(M.WatchResponse, message);
+    const r = decodeWatchResponse(message);
     const revision = r.header?.revision ?? 0n;
     if (r.created) return this.#created(r, revision);
     if (r.watchId === -1n && !r.canceled && r.events.length === 0) {
@@ -453,17 +454,19 @@ export class WatchHub {
   }
 
   #deliver(entry: Entry, events: M.EventMsg[]): void {
+    // Every event is checked before any is delivered: a bad one drops the stream, and the
+    // watch is created again from the same next revision.
     const converted: WatchEvent[] = [];
+    const next = entry.next;
     for (const e of events) {
       const kv = this.#kv(e.kv, entry.within);
-      if (entry.next !== undefined && kv.modRevision < entry.next) continue; // seen already
-      const event: WatchEvent = { type: e.type === 1 ? "delete" : "put", kv };
-      if (e.prevKv) event.prevKv = this.#kv(e.prevKv);
-      converted.push(event);
+      if (next !== undefined && kv.modRevision < next) continue; // seen already
+      const type = e.type === 1 ? "delete" : "put";
+      converted.push(e.prevKv ? { type, kv, prevKv: this.#kv(e.prevKv) } : { type, kv });
     }
     let open = true;
     for (const event of converted) open = entry.queue.push(event) && open;
-    const last = this.#kv(events[events.length - 1].kv).modRevision;
+    const last = events[events.length - 1].kv!.modRevision;
     if (entry.next === undefined || last + 1n > entry.next) entry.next = last + 1n;
     if (!open && entry.queue.size > 0) {
       entry.suspended = true;
@@ -471,7 +474,10 @@ export class WatchHub {
     }
   }
 
-  /** A KeyValue of an event; with `within`, a key outside the watched range is refused. */
+  /**
+   * A KeyValue of an event: the decoded message itself, its key stripped of the namespace;
+   * with `within`, a key outside the watched range is refused.
+   */
   #kv(msg: M.KeyValueMsg | undefined, within?: Within): KeyValue {
     if (!msg) throw new RemoteProtocolError("etcd sent a watch event without a key-value");
     if (within && !within.has(msg.key)) {
@@ -481,14 +487,8 @@ export class WatchHub {
         { sent: true },
       );
     }
-    return {
-      key: this.#keys.strip(msg.key),
-      value: msg.value,
-      createRevision: msg.createRevision,
-      modRevision: msg.modRevision,
-      version: msg.version,
-      lease: msg.lease,
-    };
+    msg.key = this.#keys.strip(msg.key);
+    return msg;
   }
 }
 

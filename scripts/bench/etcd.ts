@@ -9,9 +9,11 @@
 // shows ~10,000 events/s; txns of 100 puts put 100 events in a revision, and 10 watches
 // replaying at once share etcd's read of the history, so the clients' own cost shows.
 // Run: npm run build && node_modules/.bin/tsx scripts/bench/etcd.ts [seconds per turn] [rounds]
-// (seconds 0: the watch replays only). Measured 2026-12-02, load average 5-7 on 2 shared cores,
-// medians over processes: kvwire grpc 1.76x etcd3 on the txn replay, 2.03x with 10 watches,
-// 0.99x on one put per revision; 1,000 watchers 2.0-2.4 MiB (etcd3 3.1-3.5 MiB).
+// (seconds 0: the watch replays only). Measured 2026-12-02 (three runs, load average 0.4-7 on 2
+// shared cores, medians over processes): kvwire grpc 1.76-1.88x etcd3 on the txn replay,
+// 1.76-2.03x with 10 watches, 0.99-1.01x on one put per revision; the gateway 0.17-0.31x on the
+// txn replays (etcd's JSON gateway is the bottleneck); 1,000 gRPC watchers 2.0-2.4 MiB (etcd3
+// 3.1-3.5 MiB).
 // On Node, kvwire is loaded from dist/ when it has the etcd client, else from src/.
 
 import { execFile } from "node:child_process";

@@ -2,9 +2,18 @@
 // over HTTP/1.1) against the etcd3 npm client (grpc-js) in the same run, same etcd on loopback;
 // prints ratios. Each client runs in a process of its own (scripts/bench/isolate.ts); they
 // take short turns for many rounds. Reads also run with `coalesceReads: false`, to show what
-// batching reads into txns is worth. Watch replay and the heap of 1,000 watchers are measured
-// once per client, each in a process of its own.
+// batching reads into txns is worth. Then three watch replays (REPLAYS), each client in fresh
+// processes taken in turn (median of 3 replays after 2 warm-ups per process), with the heap of
+// 1,000 created watchers: one put per revision is paced by etcd (an unsynced watcher gets at most
+// 1,000 revisions per sync pass, watchBatchMaxRevs in mvcc/watcher_group.go), so every client
+// shows ~10,000 events/s; txns of 100 puts put 100 events in a revision, and 10 watches
+// replaying at once share etcd's read of the history, so the clients' own cost shows.
 // Run: npm run build && node_modules/.bin/tsx scripts/bench/etcd.ts [seconds per turn] [rounds]
+// (seconds 0: the watch replays only). Measured 2026-12-02 (three runs, load average 0.4-7 on 2
+// shared cores, medians over processes): kvwire grpc 1.76-1.88x etcd3 on the txn replay,
+// 1.76-2.03x with 10 watches, 0.99-1.01x on one put per revision; the gateway 0.17-0.31x on the
+// txn replays (etcd's JSON gateway is the bottleneck); 1,000 gRPC watchers 2.0-2.4 MiB (etcd3
+// 3.1-3.5 MiB).
 // On Node, kvwire is loaded from dist/ when it has the etcd client, else from src/.
 
 import { execFile } from "node:child_process";
@@ -14,11 +23,13 @@ import type { EtcdClient as EtcdClientType } from "../../src/etcd/mod.ts";
 import { startEtcd } from "../servers.ts";
 import {
   flag,
+  median,
   medianTurns,
   positional,
   selfCommand,
   serveWorker,
   startWorker,
+  turnOrder,
   type Worker,
 } from "./isolate.ts";
 
@@ -82,14 +93,15 @@ const scenarios: {
   },
 ];
 
-/** Events per second a watch delivers when replaying `n` stored revisions from history. */
-async function watchRate(c: Contender, n: number, prefix: string, from: bigint): Promise<number> {
+/** Events per second delivered by `replay`'s watchers replaying its history from `from`. */
+async function watchRate(c: Contender, replay: Replay, from: bigint): Promise<number> {
   const started = performance.now();
-  const w = await c.watch(prefix, from);
-  await w.wait(n);
-  const rate = n / ((performance.now() - started) / 1000);
-  await w.close();
-  return rate;
+  await Promise.all(Array.from({ length: replay.watchers }, async () => {
+    const w = await c.watch(replay.prefix, from);
+    await w.wait(replay.events);
+    await w.close();
+  }));
+  return replay.events * replay.watchers / ((performance.now() - started) / 1000);
 }
 
 /** The contender `name` connected to `endpoint`. */
@@ -141,7 +153,69 @@ function contender(name: string, endpoint: string): Contender {
   };
 }
 
+/** A watch replay: a history written under `prefix`, then watched from its first revision. */
+interface Replay {
+  title: string;
+  prefix: string;
+  /** Events in the history. */
+  events: number;
+  /** Watches replaying it at once (on one client). */
+  watchers: number;
+  /** Writes the history; resolves its first revision. */
+  write: (writer: EtcdClientType) => Promise<bigint>;
+}
+
+/** Writes `count` txns of `puts` puts each under `prefix`, 50 txns at a time. */
+async function writeTxns(
+  writer: EtcdClientType,
+  prefix: string,
+  count: number,
+  puts: number,
+): Promise<bigint> {
+  const txn = (t: number) =>
+    writer.txn({
+      success: Array.from({ length: puts }, (_, p) => ({
+        put: { key: `${prefix}${t}/${p}`, value: VALUE },
+      })),
+    });
+  const from = (await txn(0)).revision;
+  for (let t = 1; t < count; t += 50) {
+    const batch = [];
+    for (let u = t; u < Math.min(count, t + 50); u++) batch.push(txn(u));
+    await Promise.all(batch);
+  }
+  return from;
+}
+
+const REPLAYS: Replay[] = [
+  {
+    title: "watch replay of 5,000 puts, one per revision (etcd-capped: an unsynced watch gets " +
+      "1,000 revisions per sync pass)",
+    prefix: "bench/watch/",
+    events: 5000,
+    watchers: 1,
+    write: (writer) => writeTxns(writer, "bench/watch/", 5000, 1),
+  },
+  {
+    title: "watch replay of 20,000 puts written as 200 txns of 100 puts (one response of " +
+      "2.6 MB; etcd's sync pass takes much of the time)",
+    prefix: "bench/txn/",
+    events: 20000,
+    watchers: 1,
+    write: (writer) => writeTxns(writer, "bench/txn/", 200, 100),
+  },
+  {
+    title: "10 watches replaying 10,000 puts written as 100 txns of 100 puts (etcd reads " +
+      "the history once for all: the clients' share)",
+    prefix: "bench/many/",
+    events: 10000,
+    watchers: 10,
+    write: (writer) => writeTxns(writer, "bench/many/", 100, 100),
+  },
+];
+
 const KVWIRE = ["kvwire grpc", "kvwire gateway"];
+const WATCHING = [...KVWIRE, "etcd3"];
 const UNCOALESCED = KVWIRE.map((name) => `${name}, coalesceReads: false`);
 const WATCHERS = 1000;
 
@@ -165,9 +239,9 @@ async function main(): Promise<void> {
   const server = await startEtcd({ enableV2: false, args: ["--quota-backend-bytes=4294967296"] });
   const endpoint = `${server.host}:${server.port}`;
   const workers = new Map<string, Worker>();
+  const writer = new EtcdClient({ endpoints: [endpoint] });
   try {
-    const kv = contender("kvwire grpc", endpoint);
-    for (let i = 0; i < 10; i++) await kv.put(`bench/k${i}`, VALUE);
+    for (let i = 0; i < 10; i++) await writer.put(`bench/k${i}`, VALUE);
     for (const name of [...KVWIRE, ...UNCOALESCED, "etcd3"]) {
       workers.set(
         name,
@@ -178,7 +252,7 @@ async function main(): Promise<void> {
       `etcd 3.4 at ${endpoint}, 100-byte values; each client in a process of its own; ` +
         `median of ${rounds} turns of ${seconds} s, taken in turn`,
     );
-    for (const [index, scenario] of scenarios.entries()) {
+    for (const [index, scenario] of seconds > 0 ? scenarios.entries() : []) {
       const names = [...workers.keys()].filter((n) =>
         !UNCOALESCED.includes(n) || scenario.coalescing
       );
@@ -190,55 +264,67 @@ async function main(): Promise<void> {
         console.log(`  ${name.padEnd(38)} ${ops.toFixed(0).padStart(7)} ops/s${ratio}`);
       }
     }
-    const events = 5000;
-    const from = (await kv.put("bench/watch/0", VALUE) as { revision: bigint }).revision;
-    for (let i = 1; i < events; i += 100) {
-      const batch = [];
-      for (let j = i; j < Math.min(events, i + 100); j++) {
-        batch.push(kv.put(`bench/watch/${j}`, VALUE));
-      }
-      await Promise.all(batch);
-    }
-    await kv.close();
-    console.log(`\nwatch replay of ${events} events; heap of ${WATCHERS} watchers`);
-    const measured = new Map<string, string>();
-    for (const name of [...KVWIRE, "etcd3"]) {
-      measured.set(name, await runAlone(name, endpoint, from, events));
-    }
-    const [peerRate] = measured.get("etcd3")!.split(" ").map(Number);
-    for (const [name, line] of measured) {
-      const [rate, heap] = line.split(" ").map(Number);
-      const ratio = name === "etcd3" ? "" : `   ratio to etcd3 ${(rate / peerRate).toFixed(2)}x`;
-      console.log(
-        `  ${name.padEnd(38)} ${rate.toFixed(0).padStart(7)} ev/s   ${
-          (heap / 1024 / 1024).toFixed(1)
-        } MiB${ratio}`,
+    for (const replay of REPLAYS) {
+      const from = await replay.write(writer);
+      const samples = new Map<string, { rates: number[]; heaps: number[] }>(
+        WATCHING.map((n) => [n, { rates: [], heaps: [] }]),
       );
+      for (let round = 0; round < rounds; round++) {
+        for (const name of turnOrder(WATCHING, round)) {
+          const [rate, heap] = await runAlone(name, endpoint, replay, from);
+          samples.get(name)!.rates.push(rate);
+          samples.get(name)!.heaps.push(heap);
+        }
+      }
+      console.log(`\n${replay.title}; median of ${rounds} processes each (range)`);
+      const peerRate = median(samples.get("etcd3")!.rates);
+      for (const [name, { rates, heaps }] of samples) {
+        const ratio = name === "etcd3"
+          ? ""
+          : `   ratio to etcd3 ${(median(rates) / peerRate).toFixed(2)}x`;
+        const range = `(${Math.min(...rates).toFixed(0)}-${Math.max(...rates).toFixed(0)})`;
+        const heap = (median(heaps) / 1024 / 1024).toFixed(1);
+        console.log(
+          `  ${name.padEnd(16)} ${median(rates).toFixed(0).padStart(7)} ev/s ${range.padEnd(15)}` +
+            `  heap of ${WATCHERS} watchers ${heap} MiB${ratio}`,
+        );
+      }
     }
   } finally {
     await Promise.all([...workers.values()].map((w) => w.close()));
+    await writer.close();
     await server.stop();
   }
 }
 
-/** Watch replay rate and watcher heap of `name`, measured in a process of its own. */
-async function runAlone(name: string, endpoint: string, from: bigint, events: number) {
+/** Replay rate (events/s) and watcher heap (bytes) of `name`, measured in a process of its own. */
+async function runAlone(
+  name: string,
+  endpoint: string,
+  replay: Replay,
+  from: bigint,
+): Promise<number[]> {
   const [cmd, base] = selfCommand(process.argv[1]);
   // Node: expose gc() so that the heap is measured after a collection.
   const args = onNode ? ["--expose-gc", ...base] : base;
-  args.push(`--alone=${name}`, `--etcd=${endpoint}`, `--from=${from}`, `--events=${events}`);
-  return await new Promise<string>((resolve, reject) =>
+  args.push(`--alone=${name}`, `--etcd=${endpoint}`, `--replay=${REPLAYS.indexOf(replay)}`);
+  args.push(`--from=${from}`);
+  const line = await new Promise<string>((resolve, reject) =>
     execFile(cmd, args, (error, stdout) => (error ? reject(error) : resolve(stdout.trim())))
   );
+  return line.split(" ").map(Number);
 }
 
 const alone = flag("alone");
 const workerName = flag("worker");
 if (alone) {
   const c = contender(alone, flag("etcd")!);
-  const [events, from] = [Number(flag("events")), BigInt(flag("from")!)];
-  await watchRate(c, events, "bench/watch/", from); // warm-up: a fresh process is cold
-  const rate = await watchRate(c, events, "bench/watch/", from);
+  const replay = REPLAYS[Number(flag("replay"))];
+  const from = BigInt(flag("from")!);
+  for (let i = 0; i < 2; i++) await watchRate(c, replay, from); // warm-up: a fresh process is cold
+  const rates = [];
+  for (let i = 0; i < 3; i++) rates.push(await watchRate(c, replay, from));
+  const rate = median(rates);
   const heap = await watcherMemory(c);
   await c.close();
   console.log(`${rate} ${heap}`);

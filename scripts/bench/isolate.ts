@@ -236,15 +236,31 @@ ${row(widths.map((w) => "-".repeat(w)))}`);
   for (const l of lines) console.log(row(l));
 }
 
-/** The order of turns in round `round`: rotated each round, so that no client always follows
- * the same one (and inherits its leftover load). */
-function turnOrder<T>(items: T[], round: number): T[] {
+/**
+ * The order of turns in round `round`: rotated each round, so that no client always follows
+ * the same one (and inherits its leftover load).
+ *
+ * @example
+ * ```ts
+ * import { turnOrder } from "./isolate.ts";
+ * turnOrder(["a", "b", "c"], 1); // ["b", "c", "a"]
+ * ```
+ */
+export function turnOrder<T>(items: T[], round: number): T[] {
   const k = round % items.length;
   return [...items.slice(k), ...items.slice(0, k)];
 }
 
-/** The middle value. */
-function median(xs: number[]): number {
+/**
+ * The middle value.
+ *
+ * @example
+ * ```ts
+ * import { median } from "./isolate.ts";
+ * median([3, 1, 2]); // 2
+ * ```
+ */
+export function median(xs: number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
 }

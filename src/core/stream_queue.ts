@@ -3,7 +3,10 @@
 
 import { FifoTable } from "./correlation.ts";
 
-/** Options of a {@link StreamQueue}. */
+/**
+ * Options of a {@link StreamQueue}. The hooks are called as methods of this object, so an
+ * instance of a class with `onDrain`/`onCancel` methods may be passed (no closure per queue).
+ */
 export interface StreamQueueOptions {
   /** `push` returns false once this many items wait. Default 1024. */
   highWaterMark?: number;
@@ -35,14 +38,12 @@ export class StreamQueue<T> implements AsyncIterableIterator<T> {
   #cancelled = false;
   #overHighWater = false;
   readonly #highWaterMark: number;
-  readonly #onDrain?: () => void;
-  readonly #onCancel?: () => void;
+  readonly #hooks: StreamQueueOptions;
 
   /** Creates an empty open queue. */
   constructor(options: StreamQueueOptions = {}) {
     this.#highWaterMark = options.highWaterMark ?? 1024;
-    this.#onDrain = options.onDrain;
-    this.#onCancel = options.onCancel;
+    this.#hooks = options;
   }
 
   /** Items waiting for the consumer. */
@@ -89,7 +90,7 @@ export class StreamQueue<T> implements AsyncIterableIterator<T> {
       const value = this.#items.shift() as T;
       if (this.#overHighWater && this.#items.size <= this.#highWaterMark / 2) {
         this.#overHighWater = false;
-        this.#onDrain?.();
+        this.#hooks.onDrain?.();
       }
       return Promise.resolve({ value, done: false });
     }
@@ -150,7 +151,7 @@ export class StreamQueue<T> implements AsyncIterableIterator<T> {
       this.#items.drain();
       this.#waiter?.resolve({ value: undefined, done: true });
       this.#waiter = undefined;
-      if (producerStillRunning) this.#onCancel?.();
+      if (producerStillRunning) this.#hooks.onCancel?.();
     }
     return Promise.resolve({ value: undefined, done: true });
   }

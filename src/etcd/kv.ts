@@ -174,12 +174,18 @@ export class Within {
   readonly #end: Uint8Array | undefined;
   readonly #open: boolean;
 
-  /** Reads the range of a request's JSON (base64 fields). */
-  constructor(request: { key?: unknown; range_end?: unknown }) {
-    this.#from = b64(request.key as string | undefined);
-    this.#end = request.range_end === undefined
-      ? undefined
-      : b64(request.range_end as string | undefined);
+  /** Reads the range of a request's JSON (base64 fields), or takes its `key` and `rangeEnd`. */
+  constructor(
+    request: { key?: unknown; range_end?: unknown } | { key: Uint8Array; rangeEnd?: Uint8Array },
+  ) {
+    if (request.key instanceof Uint8Array) {
+      this.#from = request.key;
+      this.#end = (request as { rangeEnd?: Uint8Array }).rangeEnd;
+    } else {
+      const json = request as { key?: unknown; range_end?: unknown };
+      this.#from = b64(json.key as string | undefined);
+      this.#end = json.range_end === undefined ? undefined : b64(json.range_end as string);
+    }
     this.#open = this.#end !== undefined && this.#end.length === 1 && this.#end[0] === 0;
   }
 

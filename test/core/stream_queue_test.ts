@@ -97,3 +97,23 @@ test("stream queue: a nextWithin that times out takes nothing; the next item goe
   await assert.rejects(ending, /lost/);
   assert.deepEqual(await q.nextWithin(1), { value: undefined, done: true });
 });
+
+test("stream queue: the hooks are called as methods of the options (a class instance works)", async () => {
+  class Owner {
+    readonly highWaterMark = 2;
+    readonly calls: string[] = [];
+    onDrain(): void {
+      this.calls.push("drain");
+    }
+    onCancel(): void {
+      this.calls.push("cancel");
+    }
+  }
+  const owner = new Owner();
+  const q = new StreamQueue<number>(owner);
+  q.push(1);
+  assert.equal(q.push(2), false); // the high-water mark is read from the instance
+  await q.next();
+  await q.return();
+  assert.deepEqual(owner.calls, ["drain", "cancel"]);
+});

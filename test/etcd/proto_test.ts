@@ -16,6 +16,7 @@ import {
   zigzagDecode,
   zigzagEncode,
 } from "../../src/etcd/proto/wire.ts";
+import { decodeWatchResponse } from "../../src/etcd/proto/watch_response.ts";
 
 const te = new TextEncoder();
 const b = (s: string): Uint8Array => te.encode(s);
@@ -357,4 +358,86 @@ test("protobuf wire: malformed input is RemoteProtocolError (fuzz over every etc
 test("protobuf encode: wrong value types are TypeError before anything is sent", () => {
   assert.throws(() => encodeProto(M.PutRequest, { key: "k" }), TypeError);
   assert.throws(() => encodeProto(M.LeaseId, { id: 1.5 }), TypeError);
+});
+
+/** What a decoder gives for `bytes`: its result, or the message of its RemoteProtocolError. */
+function outcome(decode: (bytes: Uint8Array) => unknown, bytes: Uint8Array): unknown {
+  try {
+    return norm(decode(bytes));
+  } catch (error) {
+    assert.ok(error instanceof RemoteProtocolError, String(error));
+    return `RemoteProtocolError: ${error.message}`;
+  }
+}
+
+test("decodeWatchResponse: the same result or error as decodeProto(WatchResponse), fuzzed", () => {
+  const sample = SAMPLES.find(([type]) => type === "etcdserverpb.WatchResponse")![2];
+  const deleted = { type: 1, kv: { ...kv, value: new Uint8Array(0), lease: 0n } };
+  const valid = encodeProto(M.WatchResponse, {
+    ...sample,
+    events: [...(sample.events as unknown[]), deleted],
+  });
+  const generic = (bytes: Uint8Array) => decodeProto(M.WatchResponse, bytes);
+  assert.deepEqual(
+    norm(decodeWatchResponse(valid)),
+    oracleDecode(
+      "etcdserverpb.WatchResponse",
+      valid,
+    ),
+  );
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 3 }),
+      fc.nat(),
+      (edits, cut) => {
+        const bytes = valid.slice(0, valid.length - (cut % 8));
+        for (const [at, v] of edits) bytes[at % bytes.length] = v;
+        assert.deepEqual(outcome(decodeWatchResponse, bytes), outcome(generic, bytes));
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});
+
+test("protobuf wire: integers around the 2^49 fast-path bound decode as protobufjs does", () => {
+  const spec: MessageSpec = [
+    { name: "a", no: 1, kind: "int64" },
+    { name: "b", no: 2, kind: "int32" },
+    { name: "c", no: 3, kind: "uint32" },
+    { name: "d", no: 4, kind: "bool" },
+    { name: "e", no: 5, kind: "uint64" },
+  ];
+  const T = new protobuf.Type("Ints")
+    .add(new protobuf.Field("a", 1, "int64"))
+    .add(new protobuf.Field("b", 2, "int32"))
+    .add(new protobuf.Field("c", 3, "uint32"))
+    .add(new protobuf.Field("d", 4, "bool"))
+    .add(new protobuf.Field("e", 5, "uint64"));
+  const near = (bit: bigint) => fc.bigInt({ min: (1n << bit) - 3n, max: (1n << bit) + 3n });
+  const int64 = fc.oneof(
+    fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+    near(49n),
+    near(56n),
+  );
+  fc.assert(
+    fc.property(
+      int64,
+      fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+      fc.oneof(fc.nat({ max: 2 ** 32 - 1 }), fc.integer({ min: 2 ** 28 - 3, max: 2 ** 28 + 3 })),
+      fc.boolean(),
+      fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), near(49n)),
+      (a, b, c, d, e) => {
+        const bytes = T.encode(T.fromObject({ a: String(a), b, c, d, e: String(e) })).finish();
+        assert.deepEqual(decodeProto(spec, bytes), { a, b, c, d, e });
+        assert.deepEqual(decodeProto(spec, encodeProto(spec, { a, b, c, d, e })), {
+          a,
+          b,
+          c,
+          d,
+          e,
+        });
+      },
+    ),
+    { numRuns: 1000 },
+  );
 });

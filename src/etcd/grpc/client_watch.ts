@@ -5,10 +5,12 @@
 import { ConnectionClosedError } from "../../core/errors.ts";
 import { aim } from "../failover.ts";
 import type { KeyRange, Keys } from "../kv.ts";
-import type { WatchOptions, WatchStream } from "../watch.ts";
+import type { WatchOptions, WatchRestart, WatchStream } from "../watch.ts";
+import type { Operation } from "../../core/instrument.ts";
+import type { Address } from "../channel_options.ts";
 import type { OpenBidi } from "./bidi.ts";
 import { etcdError, type GrpcChannel } from "./channel.ts";
-import { type HubWatchOptions, WatchHub } from "./watch_hub.ts";
+import { WatchHub, type WatchReport } from "./watch_hub.ts";
 
 /**
  * A hub on `channel` whose events carry `keys`' user keys; closed with the channel. A stream
@@ -73,26 +75,39 @@ export function watchOn(
 ): WatchStream {
   if (channel.isClosed) throw new ConnectionClosedError("etcd client is closed; watch not started");
   const op = channel.startOperation("Watch", "stream");
-  let address: string | undefined;
-  const hooks: HubWatchOptions = {
-    ...options,
-    onCreated: (endpoint, reconnects) => {
-      address = `${endpoint.host}:${endpoint.port}`;
-      if (op !== undefined) aim(op, endpoint, reconnects > 0);
-    },
-    onRestart: (restart) => {
-      const events = channel.events;
-      if (events.has("watchRestart")) {
-        events.emit("watchRestart", {
-          address,
-          revision: restart.revision === undefined ? undefined : String(restart.revision),
-          reason: restart.reason,
-          attempt: restart.attempt,
-        });
-      }
-      options.onRestart?.(restart);
-    },
-    onEnd: (error) => channel.endOperation(op, error),
-  };
-  return hub.watch(range, hooks);
+  return hub.watch(range, options, new OperationReport(channel, op));
+}
+
+/** A watch's `Watch` operation and its `watchRestart` events. */
+class OperationReport implements WatchReport {
+  readonly #channel: GrpcChannel;
+  readonly #op: Operation | undefined;
+  /** Where the watch was last created. */
+  #endpoint: Address | undefined;
+
+  constructor(channel: GrpcChannel, op: Operation | undefined) {
+    this.#channel = channel;
+    this.#op = op;
+  }
+
+  created(endpoint: Address, reconnects: number): void {
+    this.#endpoint = endpoint;
+    if (this.#op !== undefined) aim(this.#op, endpoint, reconnects > 0);
+  }
+
+  restarting(restart: WatchRestart): void {
+    const events = this.#channel.events;
+    if (events.has("watchRestart")) {
+      events.emit("watchRestart", {
+        address: this.#endpoint && `${this.#endpoint.host}:${this.#endpoint.port}`,
+        revision: restart.revision === undefined ? undefined : String(restart.revision),
+        reason: restart.reason,
+        attempt: restart.attempt,
+      });
+    }
+  }
+
+  ended(error?: unknown): void {
+    this.#channel.endOperation(this.#op, error);
+  }
 }

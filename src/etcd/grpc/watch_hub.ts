@@ -6,16 +6,17 @@ import { Backoff } from "../../core/backoff.ts";
 import { utf8Decode } from "../../core/bytes.ts";
 import { FifoTable } from "../../core/correlation.ts";
 import { ConnectionClosedError, RemoteProtocolError } from "../../core/errors.ts";
-import { StreamQueue } from "../../core/stream_queue.ts";
+import { StreamQueue, type StreamQueueOptions } from "../../core/stream_queue.ts";
 import { GrpcError } from "../../grpc/status.ts";
 import { base64Decode } from "../base64.ts";
 import { EtcdError, watchCancelError } from "../errors.ts";
 import { type KeyRange, type Keys, type KeyValue, Within } from "../kv.ts";
 import * as M from "../proto/messages.ts";
-import { decodeProto, encodeProto } from "../proto/wire.ts";
+import { encodeProto } from "../proto/wire.ts";
+import { decodeWatchResponse } from "../proto/watch_response.ts";
 import { sleep } from "../wait.ts";
-import type { WatchEvent, WatchOptions } from "../watch.ts";
-import { HubWatch } from "./hub_watch.ts";
+import type { WatchEvent, WatchOptions, WatchRestart } from "../watch.ts";
+import { HubWatch, type HubWatchState } from "./hub_watch.ts";
 import type { Address } from "../channel_options.ts";
 import { type BidiStream, isRetryableStreamError, type OpenBidi } from "./bidi.ts";
 
@@ -39,33 +40,94 @@ export interface WatchHubOptions {
   fatal?: (error: unknown) => unknown;
 }
 
-/** Options of one watch on a hub: those of a gateway watch, plus `fragment` and two hooks. */
+/** Options of one watch on a hub: those of a gateway watch, plus `fragment`. */
 export interface HubWatchOptions extends WatchOptions {
   /** Let the server split responses larger than its request limit (reassembled here). */
   fragment?: boolean;
-  /** Called each time the server confirmed the watch: on which endpoint, after how many restarts. */
-  onCreated?: (endpoint: Address, reconnects: number) => void;
-  /** Called once when the watch ends: closed (no error), or with the error it ends with. */
-  onEnd?: (error?: unknown) => void;
 }
 
-interface Entry {
-  readonly watch: HubWatch;
-  readonly options: HubWatchOptions;
+/**
+ * What the owner of a watch on a hub learns of it, called as methods of one object (no
+ * closures per watch).
+ *
+ * @example
+ * ```ts
+ * import type { WatchReport } from "./watch_hub.ts";
+ * const report: WatchReport = {
+ *   created: (endpoint, reconnects) => console.log("on", endpoint.host, "after", reconnects),
+ *   restarting: (restart) => console.log("restart", restart.attempt),
+ *   ended: (error) => console.log("ended", error),
+ * };
+ * ```
+ */
+export interface WatchReport {
+  /** The server confirmed the watch: on which endpoint, after how many restarts. */
+  created(endpoint: Address, reconnects: number): void;
+  /** The watch is about to be re-established (told before the caller's `onRestart`). */
+  restarting(restart: WatchRestart): void;
+  /** The watch ended, once: closed (no error), or with the error it ends with. */
+  ended(error?: unknown): void;
+}
+
+/** What the hub does for an entry: one per hub, shared by all its entries. */
+interface EntryOwner {
+  resume(entry: Entry): void;
+  stop(entry: Entry): void;
+}
+
+/**
+ * One watch on the hub: its state, the hooks of its queue and the state its `HubWatch`
+ * reads, in one object (methods, not closures: a hub may hold thousands).
+ */
+class Entry implements StreamQueueOptions, HubWatchState {
   readonly queue: StreamQueue<WatchEvent>;
-  readonly create: M.WatchCreateRequestMsg;
+  readonly created: Promise<bigint>;
+  readonly highWaterMark: number | undefined;
   readonly within: Within;
-  readonly resolveCreated: (revision: bigint) => void;
-  readonly rejectCreated: (error: unknown) => void;
+  resolveCreated!: (revision: bigint) => void;
+  rejectCreated!: (error: unknown) => void;
   /** Last delivered revision + 1 (undefined until created without a start revision). */
   next: bigint | undefined;
   /** The server's watch id on the current stream, once created. */
-  id: bigint | undefined;
+  id: bigint | undefined = undefined;
   /** Cancelled on the server because its queue is full; created again once it drains. */
-  suspended: boolean;
-  reconnects: number;
-  fragments: M.EventMsg[];
-  fragmentBytes: number;
+  suspended = false;
+  reconnects = 0;
+  /** Events of the fragments received so far of a fragmented response. */
+  fragments: M.EventMsg[] | undefined = undefined;
+  fragmentBytes = 0;
+
+  constructor(
+    readonly owner: EntryOwner,
+    readonly options: HubWatchOptions,
+    readonly report: WatchReport | undefined,
+    readonly create: M.WatchCreateRequestMsg,
+  ) {
+    this.highWaterMark = options.highWaterMark;
+    this.within = new Within(create);
+    this.next = options.startRevision;
+    this.queue = new StreamQueue<WatchEvent>(this);
+    this.created = new Promise<bigint>((resolve, reject) => {
+      this.resolveCreated = resolve;
+      this.rejectCreated = reject;
+    });
+    this.created.catch(() => {});
+  }
+
+  /** The consumer drained the queue to half: the hub creates the watch again if suspended. */
+  onDrain(): void {
+    this.owner.resume(this);
+  }
+
+  /** The consumer stopped iterating. */
+  onCancel(): void {
+    this.owner.stop(this);
+  }
+
+  /** The watch's `close`. */
+  stop(): void {
+    this.owner.stop(this);
+  }
 }
 
 interface ProgressWaiter {
@@ -118,6 +180,10 @@ export class WatchHub {
   /** A token was renewed since a watch was last created. */
   #reauthed = false;
   readonly #entries = new Set<Entry>();
+  readonly #owner: EntryOwner = {
+    resume: (entry) => this.#resume(entry),
+    stop: (entry) => this.#stop(entry),
+  };
   #byId = new Map<bigint, Entry>();
   #cancelling = new Set<bigint>();
   #creating = new FifoTable<Entry>();
@@ -147,8 +213,8 @@ export class WatchHub {
     return this.#streams;
   }
 
-  /** Starts a watch of `range`; it is created on the shared stream at once. */
-  watch(range: KeyRange, options: HubWatchOptions = {}): HubWatch {
+  /** Starts a watch of `range`, told to `report`; it is created on the shared stream at once. */
+  watch(range: KeyRange, options: HubWatchOptions = {}, report?: WatchReport): HubWatch {
     if (this.#closed) throw new ConnectionClosedError("The watch hub is closed");
     const json = this.#keys.range(range);
     const create: M.WatchCreateRequestMsg = { key: base64Decode(json.key) };
@@ -157,41 +223,8 @@ export class WatchHub {
     if (options.progressNotify) create.progressNotify = true;
     if (options.fragment) create.fragment = true;
     if (options.filters?.length) create.filters = options.filters.map((f) => f === "noPut" ? 0 : 1);
-    // The callbacks below run later, once `entry` is set.
-    const queue = new StreamQueue<WatchEvent>({
-      highWaterMark: options.highWaterMark,
-      onDrain: () => this.#resume(entry),
-      onCancel: () => this.#stop(entry),
-    });
-    let resolveCreated!: (revision: bigint) => void;
-    let rejectCreated!: (error: unknown) => void;
-    const created = new Promise<bigint>((resolve, reject) => {
-      resolveCreated = resolve;
-      rejectCreated = reject;
-    });
-    created.catch(() => {});
-    const watch = new HubWatch({
-      queue,
-      created,
-      next: () => entry.next,
-      reconnects: () => entry.reconnects,
-      stop: () => this.#stop(entry),
-    });
-    const entry: Entry = {
-      watch,
-      options,
-      queue,
-      create,
-      within: new Within(json),
-      resolveCreated,
-      rejectCreated,
-      next: options.startRevision,
-      id: undefined,
-      suspended: false,
-      reconnects: 0,
-      fragments: [],
-      fragmentBytes: 0,
-    };
+    const entry = new Entry(this.#owner, options, report, create);
+    const watch = new HubWatch(entry);
     this.#entries.add(entry);
     if (options.signal?.aborted) this.#stop(entry);
     options.signal?.addEventListener("abort", () => this.#stop(entry), { once: true });
@@ -286,7 +319,7 @@ export class WatchHub {
     if (this.#stream === stream) this.#stream = undefined;
     for (const entry of this.#entries) {
       entry.id = undefined;
-      entry.fragments = [];
+      entry.fragments = undefined;
       entry.fragmentBytes = 0;
     }
     this.#byId = new Map();
@@ -317,7 +350,9 @@ export class WatchHub {
   #restarted(entry: Entry, reason: Error): void {
     entry.reconnects++;
     try {
-      entry.options.onRestart?.({ reason, revision: entry.next, attempt: entry.reconnects });
+      const restart = { reason, revision: entry.next, attempt: entry.reconnects };
+      entry.report?.restarting(restart);
+      entry.options.onRestart?.(restart);
     } catch (error) {
       this.#stop(entry, error);
     }
@@ -341,7 +376,7 @@ export class WatchHub {
     if (!this.#entries.delete(entry)) return;
     entry.queue.end(error);
     entry.rejectCreated(error ?? new EtcdError("The watch was closed before it was created", 1));
-    entry.options.onEnd?.(error);
+    entry.report?.ended(error);
     this.#detach(entry);
     if (this.#entries.size === 0) {
       const stream = this.#stream;
@@ -359,7 +394,7 @@ export class WatchHub {
       if (this.#entries.size > 0) this.#sendCancel(entry.id);
       entry.id = undefined;
     }
-    entry.fragments = [];
+    entry.fragments = undefined;
     entry.fragmentBytes = 0;
   }
 
@@ -375,7 +410,7 @@ export class WatchHub {
   }
 
   #receive(message: Uint8Array): void {
-    const r = decodeProto<M.WatchResponseMsg>(M.WatchResponse, message);
+    const r = decodeWatchResponse(message);
     const revision = r.header?.revision ?? 0n;
     if (r.created) return this.#created(r, revision);
     if (r.watchId === -1n && !r.canceled && r.events.length === 0) {
@@ -410,11 +445,12 @@ export class WatchHub {
           ),
         );
       }
+      entry.fragments ??= [];
       for (const e of r.events) entry.fragments.push(e);
       return;
     }
-    const events = entry.fragments.length > 0 ? [...entry.fragments, ...r.events] : r.events;
-    entry.fragments = [];
+    const events = entry.fragments ? [...entry.fragments, ...r.events] : r.events;
+    entry.fragments = undefined;
     entry.fragmentBytes = 0;
     if (events.length === 0) return this.#progressed(entry, revision);
     this.#deliver(entry, events);
@@ -440,7 +476,7 @@ export class WatchHub {
     this.#byId.set(r.watchId, entry);
     entry.next ??= revision + 1n;
     entry.resolveCreated(entry.next - 1n);
-    entry.options.onCreated?.(this.#stream!.endpoint, entry.reconnects);
+    entry.report?.created(this.#stream!.endpoint, entry.reconnects);
   }
 
   #progressed(entry: Entry, revision: bigint): void {
@@ -453,17 +489,19 @@ export class WatchHub {
   }
 
   #deliver(entry: Entry, events: M.EventMsg[]): void {
+    // Every event is checked before any is delivered: a bad one drops the stream, and the
+    // watch is created again from the same next revision.
     const converted: WatchEvent[] = [];
+    const next = entry.next;
     for (const e of events) {
       const kv = this.#kv(e.kv, entry.within);
-      if (entry.next !== undefined && kv.modRevision < entry.next) continue; // seen already
-      const event: WatchEvent = { type: e.type === 1 ? "delete" : "put", kv };
-      if (e.prevKv) event.prevKv = this.#kv(e.prevKv);
-      converted.push(event);
+      if (next !== undefined && kv.modRevision < next) continue; // seen already
+      const type = e.type === 1 ? "delete" : "put";
+      converted.push(e.prevKv ? { type, kv, prevKv: this.#kv(e.prevKv) } : { type, kv });
     }
     let open = true;
     for (const event of converted) open = entry.queue.push(event) && open;
-    const last = this.#kv(events[events.length - 1].kv).modRevision;
+    const last = events[events.length - 1].kv!.modRevision;
     if (entry.next === undefined || last + 1n > entry.next) entry.next = last + 1n;
     if (!open && entry.queue.size > 0) {
       entry.suspended = true;
@@ -471,7 +509,10 @@ export class WatchHub {
     }
   }
 
-  /** A KeyValue of an event; with `within`, a key outside the watched range is refused. */
+  /**
+   * A KeyValue of an event: the decoded message itself, its key stripped of the namespace;
+   * with `within`, a key outside the watched range is refused.
+   */
   #kv(msg: M.KeyValueMsg | undefined, within?: Within): KeyValue {
     if (!msg) throw new RemoteProtocolError("etcd sent a watch event without a key-value");
     if (within && !within.has(msg.key)) {
@@ -481,14 +522,8 @@ export class WatchHub {
         { sent: true },
       );
     }
-    return {
-      key: this.#keys.strip(msg.key),
-      value: msg.value,
-      createRevision: msg.createRevision,
-      modRevision: msg.modRevision,
-      version: msg.version,
-      lease: msg.lease,
-    };
+    msg.key = this.#keys.strip(msg.key);
+    return msg;
   }
 }
 

@@ -52,6 +52,10 @@ export type ProtoObject = Record<string, unknown>;
 
 const LIMIT_DEPTH = 32;
 
+/** The last small int64 decoded, as a number and as a bigint (see `ProtoReader.int64`). */
+let lastSmall = 0;
+let lastBig = 0n;
+
 /**
  * A cursor over an encoded message. Every read checks bounds and throws `RemoteProtocolError`.
  *
@@ -76,6 +80,33 @@ export class ProtoReader {
 
   /** A varint as an unsigned 64-bit bigint. */
   varint(): bigint {
+    const n = this.shortVarint(7);
+    return n >= 0 ? BigInt(n) : this.#longVarint();
+  }
+
+  /**
+   * A varint of at most `maxBytes` bytes (up to 7, so below 2^49) as a number; -1, with
+   * nothing consumed, when it is longer (or runs past the end: the caller then reads it
+   * with `varint`, which throws). The fast path of every read: no bigint on the way.
+   */
+  shortVarint(maxBytes: number): number {
+    const bytes = this.bytes;
+    const stop = Math.min(this.end, this.pos + maxBytes);
+    let value = 0;
+    let scale = 1;
+    for (let at = this.pos; at < stop; at++) {
+      const b = bytes[at];
+      value += (b & 0x7f) * scale;
+      if (b < 0x80) {
+        this.pos = at + 1;
+        return value;
+      }
+      scale *= 128;
+    }
+    return -1;
+  }
+
+  #longVarint(): bigint {
     let lo = 0;
     let hi = 0;
     for (let i = 0; i < 10; i++) {
@@ -95,9 +126,46 @@ export class ProtoReader {
 
   /** A varint that must fit a small non-negative number (tags, lengths). */
   smallVarint(): number {
-    const v = this.varint();
+    const n = this.shortVarint(4);
+    if (n >= 0) return n;
+    const v = this.#longVarint();
     if (v > 0x7fffffffn) throw new RemoteProtocolError(`Protobuf length or tag ${v} is too large`);
     return Number(v);
+  }
+
+  /** An int64 field's value: a varint read as a signed 64-bit bigint. */
+  int64(): bigint {
+    const n = this.shortVarint(7); // below 2^49: the same as a signed 64-bit value
+    if (n < 0) return BigInt.asIntN(64, this.#longVarint());
+    // Revisions repeat (an event's create and mod revision, the events of one txn): the
+    // last bigint made is reused rather than allocated again.
+    if (n !== lastSmall) {
+      lastSmall = n;
+      lastBig = BigInt(n);
+    }
+    return lastBig;
+  }
+
+  /** An int32 or enum field's value: a varint read as a signed 32-bit number. */
+  int32(): number {
+    const n = this.shortVarint(4); // below 2^28: the same as a signed 32-bit value
+    return n >= 0 ? n : Number(BigInt.asIntN(32, this.#longVarint()));
+  }
+
+  /** A bool field's value: any varint, true unless 0. */
+  bool(): boolean {
+    const n = this.shortVarint(7);
+    return n >= 0 ? n !== 0 : this.#longVarint() !== 0n;
+  }
+
+  /** A string field's value (UTF-8). */
+  string(): string {
+    return utf8Decode(this.lengthDelimited());
+  }
+
+  /** A length-delimited field's bytes (a view). */
+  lengthDelimited(): Uint8Array {
+    return this.take(this.smallVarint());
   }
 
   /** `n` raw bytes (a view). */
@@ -273,17 +341,51 @@ function writeField(w: ByteWriter, f: FieldSpec, v: unknown): void {
   } else writeScalar(w, f.kind, v, f.name);
 }
 
-/** Per-schema lookup by field number, built once. */
-const INDEX = new WeakMap<MessageSpec, Map<number, FieldSpec>>();
-
-function indexOf(spec: MessageSpec): Map<number, FieldSpec> {
-  let map = INDEX.get(spec);
-  if (!map) {
-    map = new Map(spec.map((f) => [f.no, f]));
-    INDEX.set(spec, map);
-  }
-  return map;
+/** A field as the decoder reads it: its spec, wire type and nested schema, built once. */
+interface ReadField {
+  readonly f: FieldSpec;
+  readonly wire: number;
+  /** A repeated scalar, which may come packed. */
+  readonly packable: boolean;
+  readonly nested: (() => MessageSpec) | undefined;
 }
+
+/** Per-schema decoding plan: fields by number, and the names and kinds that get defaults. */
+interface Plan {
+  readonly byNo: (ReadField | undefined)[];
+  readonly defaults: readonly [string, ScalarKind | undefined][];
+}
+
+const PLANS = new WeakMap<MessageSpec, Plan>();
+
+function planOf(spec: MessageSpec): Plan {
+  let plan = PLANS.get(spec);
+  if (!plan) {
+    const byNo: (ReadField | undefined)[] = [];
+    const defaults: [string, ScalarKind | undefined][] = [];
+    for (const f of spec) {
+      const nested = typeof f.kind === "function" ? f.kind : undefined;
+      const wire = wireTypeOf(f.kind);
+      byNo[f.no] = { f, wire, packable: !!f.repeated && wire !== WireType.Bytes, nested };
+      if (f.repeated) defaults.push([f.name, undefined]);
+      else if (!nested && !f.oneof) defaults.push([f.name, f.kind as ScalarKind]);
+    }
+    plan = { byNo, defaults };
+    PLANS.set(spec, plan);
+  }
+  return plan;
+}
+
+/**
+ * The empty bytes of absent fields (it has no elements to change, so it is shared).
+ *
+ * @example
+ * ```ts
+ * import { NO_BYTES } from "./wire.ts";
+ * NO_BYTES.length; // 0
+ * ```
+ */
+export const NO_BYTES = new Uint8Array(0);
 
 function defaultOf(kind: ScalarKind): unknown {
   switch (kind) {
@@ -297,7 +399,7 @@ function defaultOf(kind: ScalarKind): unknown {
     case "string":
       return "";
     case "bytes":
-      return new Uint8Array(0);
+      return NO_BYTES;
     default:
       return 0;
   }
@@ -306,7 +408,9 @@ function defaultOf(kind: ScalarKind): unknown {
 /**
  * Decodes a message by `spec`. Absent scalars get their proto3 default, absent repeated
  * fields `[]`, absent messages and oneof members stay undefined; unknown fields are skipped.
- * Malformed input throws `RemoteProtocolError`. Bytes fields are copies.
+ * Malformed input throws `RemoteProtocolError`. Bytes fields are views into `bytes` (no copy:
+ * the caller hands over a buffer it owns, such as a received message), absent ones a shared
+ * empty array.
  *
  * @example
  * ```ts
@@ -320,24 +424,21 @@ export function decodeProto<T = ProtoObject>(spec: MessageSpec, bytes: Uint8Arra
 
 function readMessage(r: ProtoReader, spec: MessageSpec, depth: number): ProtoObject {
   if (depth > LIMIT_DEPTH) throw new RemoteProtocolError("Protobuf messages nest too deeply");
+  const plan = planOf(spec);
   const out: ProtoObject = {};
-  for (const f of spec) {
-    if (f.repeated) out[f.name] = [];
-    else if (typeof f.kind !== "function" && !f.oneof) out[f.name] = defaultOf(f.kind);
-  }
-  const index = indexOf(spec);
+  for (const [name, kind] of plan.defaults) out[name] = kind === undefined ? [] : defaultOf(kind);
   while (r.pos < r.end) {
     const tag = r.smallVarint();
     const no = tag >>> 3;
     const wt = tag & 7;
     if (no === 0) throw new RemoteProtocolError("Protobuf field number 0");
-    const f = index.get(no);
-    if (!f) {
+    const field = plan.byNo[no];
+    if (field === undefined) {
       r.skip(wt);
       continue;
     }
-    const expected = wireTypeOf(f.kind);
-    if (f.repeated && wt === WireType.Bytes && expected !== WireType.Bytes) {
+    const f = field.f;
+    if (field.packable && wt === WireType.Bytes) {
       const end = r.smallVarint();
       const packed = new ProtoReader(r.bytes, r.pos, r.pos + end);
       r.take(end);
@@ -345,18 +446,18 @@ function readMessage(r: ProtoReader, spec: MessageSpec, depth: number): ProtoObj
       while (packed.pos < packed.end) list.push(readScalar(packed, f.kind as ScalarKind));
       continue;
     }
-    if (wt !== expected) {
+    if (wt !== field.wire) {
       throw new RemoteProtocolError(
-        `Protobuf field ${f.name} has wire type ${wt}, not ${expected}`,
+        `Protobuf field ${f.name} has wire type ${wt}, not ${field.wire}`,
       );
     }
     let value: unknown;
-    if (typeof f.kind === "function") {
+    if (field.nested !== undefined) {
       const length = r.smallVarint();
       const inner = new ProtoReader(r.bytes, r.pos, r.pos + length);
       r.take(length);
-      value = readMessage(inner, f.kind(), depth + 1);
-    } else value = readScalar(r, f.kind);
+      value = readMessage(inner, field.nested(), depth + 1);
+    } else value = readScalar(r, f.kind as ScalarKind);
     if (f.repeated) (out[f.name] as unknown[]).push(value);
     else out[f.name] = value;
   }
@@ -366,27 +467,29 @@ function readMessage(r: ProtoReader, spec: MessageSpec, depth: number): ProtoObj
 function readScalar(r: ProtoReader, kind: ScalarKind): unknown {
   switch (kind) {
     case "int64":
-      return BigInt.asIntN(64, r.varint());
+      return r.int64();
     case "uint64":
       return r.varint();
     case "sint64":
       return zigzagDecode(r.varint());
     case "int32":
     case "enum":
-      return Number(BigInt.asIntN(32, r.varint()));
-    case "uint32":
-      return Number(BigInt.asUintN(32, r.varint()));
+      return r.int32();
+    case "uint32": {
+      const n = r.shortVarint(4);
+      return n >= 0 ? n : Number(BigInt.asUintN(32, r.varint()));
+    }
     case "sint32":
       return Number(BigInt.asIntN(32, zigzagDecode(r.varint())));
     case "bool":
-      return r.varint() !== 0n;
+      return r.bool();
     case "fixed64":
       return r.fixed64();
     case "fixed32":
       return r.fixed32();
     case "string":
-      return utf8Decode(r.take(r.smallVarint()));
+      return r.string();
     case "bytes":
-      return r.take(r.smallVarint()).slice();
+      return r.lengthDelimited();
   }
 }

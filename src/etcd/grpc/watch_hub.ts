@@ -6,7 +6,6 @@ import { Backoff } from "../../core/backoff.ts";
 import { utf8Decode } from "../../core/bytes.ts";
 import { FifoTable } from "../../core/correlation.ts";
 import { ConnectionClosedError, RemoteProtocolError } from "../../core/errors.ts";
-import { StreamQueue, type StreamQueueOptions } from "../../core/stream_queue.ts";
 import { GrpcError } from "../../grpc/status.ts";
 import { base64Decode } from "../base64.ts";
 import { EtcdError, watchCancelError } from "../errors.ts";
@@ -15,10 +14,12 @@ import * as M from "../proto/messages.ts";
 import { encodeProto } from "../proto/wire.ts";
 import { decodeWatchResponse } from "../proto/watch_response.ts";
 import { sleep } from "../wait.ts";
-import type { WatchEvent, WatchOptions, WatchRestart } from "../watch.ts";
-import { HubWatch, type HubWatchState } from "./hub_watch.ts";
-import type { Address } from "../channel_options.ts";
+import type { WatchEvent } from "../watch.ts";
+import { HubWatch } from "./hub_watch.ts";
+import { Entry, type EntryOwner, type HubWatchOptions, type WatchReport } from "./watch_entry.ts";
 import { type BidiStream, isRetryableStreamError, type OpenBidi } from "./bidi.ts";
+
+export type { HubWatchOptions, WatchReport } from "./watch_entry.ts";
 
 /** Options of a {@link WatchHub}. */
 export interface WatchHubOptions {
@@ -38,96 +39,6 @@ export interface WatchHubOptions {
   renewToken?: (refusal: Error) => Promise<boolean>;
   /** Maps the error that ends every watch (such as a status to the client's error). */
   fatal?: (error: unknown) => unknown;
-}
-
-/** Options of one watch on a hub: those of a gateway watch, plus `fragment`. */
-export interface HubWatchOptions extends WatchOptions {
-  /** Let the server split responses larger than its request limit (reassembled here). */
-  fragment?: boolean;
-}
-
-/**
- * What the owner of a watch on a hub learns of it, called as methods of one object (no
- * closures per watch).
- *
- * @example
- * ```ts
- * import type { WatchReport } from "./watch_hub.ts";
- * const report: WatchReport = {
- *   created: (endpoint, reconnects) => console.log("on", endpoint.host, "after", reconnects),
- *   restarting: (restart) => console.log("restart", restart.attempt),
- *   ended: (error) => console.log("ended", error),
- * };
- * ```
- */
-export interface WatchReport {
-  /** The server confirmed the watch: on which endpoint, after how many restarts. */
-  created(endpoint: Address, reconnects: number): void;
-  /** The watch is about to be re-established (told before the caller's `onRestart`). */
-  restarting(restart: WatchRestart): void;
-  /** The watch ended, once: closed (no error), or with the error it ends with. */
-  ended(error?: unknown): void;
-}
-
-/** What the hub does for an entry: one per hub, shared by all its entries. */
-interface EntryOwner {
-  resume(entry: Entry): void;
-  stop(entry: Entry): void;
-}
-
-/**
- * One watch on the hub: its state, the hooks of its queue and the state its `HubWatch`
- * reads, in one object (methods, not closures: a hub may hold thousands).
- */
-class Entry implements StreamQueueOptions, HubWatchState {
-  readonly queue: StreamQueue<WatchEvent>;
-  readonly created: Promise<bigint>;
-  readonly highWaterMark: number | undefined;
-  readonly within: Within;
-  resolveCreated!: (revision: bigint) => void;
-  rejectCreated!: (error: unknown) => void;
-  /** Last delivered revision + 1 (undefined until created without a start revision). */
-  next: bigint | undefined;
-  /** The server's watch id on the current stream, once created. */
-  id: bigint | undefined = undefined;
-  /** Cancelled on the server because its queue is full; created again once it drains. */
-  suspended = false;
-  reconnects = 0;
-  /** Events of the fragments received so far of a fragmented response. */
-  fragments: M.EventMsg[] | undefined = undefined;
-  fragmentBytes = 0;
-
-  constructor(
-    readonly owner: EntryOwner,
-    readonly options: HubWatchOptions,
-    readonly report: WatchReport | undefined,
-    readonly create: M.WatchCreateRequestMsg,
-  ) {
-    this.highWaterMark = options.highWaterMark;
-    this.within = new Within(create);
-    this.next = options.startRevision;
-    this.queue = new StreamQueue<WatchEvent>(this);
-    this.created = new Promise<bigint>((resolve, reject) => {
-      this.resolveCreated = resolve;
-      this.rejectCreated = reject;
-    });
-    this.created.catch(() => {});
-  }
-
-  /** The consumer drained the queue to half: the hub creates the watch again if suspended. */
-  onDrain(): void {
-    this.owner.resume(this);
-  }
-
-  /** The consumer stopped iterating. */
-  onCancel(): void {
-    this.owner.stop(this);
-  }
-
-  /** The watch's `close`. */
-  stop(): void {
-    this.owner.stop(this);
-  }
 }
 
 interface ProgressWaiter {

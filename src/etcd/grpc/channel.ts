@@ -11,11 +11,10 @@ import {
 import type { Operation } from "../../core/instrument.ts";
 import { StreamQueue } from "../../core/stream_queue.ts";
 import type { Transport } from "../../core/transport.ts";
-import { GrpcConnection, type GrpcReply, type GrpcSend } from "../../grpc/connection.ts";
+import { GrpcConnection } from "../../grpc/connection.ts";
 import { GrpcError } from "../../grpc/status.ts";
 import type { HeaderField } from "../../http2/hpack.ts";
-import { Http2StreamError } from "../../http2/types.ts";
-import { checked, type Decode, invalidAnswer, Reauth } from "../answer.ts";
+import { checked, type Decode, Reauth } from "../answer.ts";
 import { ChannelBase } from "../channel_base.ts";
 import type { CallInfo, CallOptions, ChannelOptions } from "../channel_options.ts";
 import type { Endpoint, EndpointLoad } from "../endpoint.ts";
@@ -25,11 +24,21 @@ import { operationOf } from "../events.ts";
 import { decodeProto, encodeProto } from "../proto/wire.ts";
 import type { BidiStream, OpenBidi } from "./bidi.ts";
 import { LeaseKeepAliveStream } from "./lease_stream.ts";
-import { jsonFromProto, protoFromJson } from "./json.ts";
+import { jsonFromProto } from "./json.ts";
 import { GRPC_METHODS, type GrpcMethod } from "./methods.ts";
-
-/** A driver of a gRPC connection machine. */
-type GrpcDriver = Driver<GrpcSend, GrpcReply, Uint8Array>;
+import {
+  firstMessage,
+  type GrpcDriver,
+  halfClose,
+  isBidi,
+  jsonLine,
+  methodOf,
+  relay,
+  type Relayed,
+  requestMessage,
+  streamError,
+  unary,
+} from "./channel_calls.ts";
 
 /** The connection of one endpoint, and its calls and streams in flight. */
 class Link implements EndpointLoad {
@@ -49,8 +58,6 @@ class Link implements EndpointLoad {
     return relay(source, map, fail, () => this.inFlight--);
   }
 }
-
-const UTF8 = new TextEncoder();
 
 /**
  * Sends etcd v3 calls over gRPC (HTTP/2: h2c on plaintext, ALPN `h2` on TLS).
@@ -352,81 +359,6 @@ export class GrpcChannel extends ChannelBase implements EtcdChannel {
   }
 }
 
-/** The method of a gateway path; a path with no gRPC method is a `TypeError`. */
-function methodOf(path: string): GrpcMethod {
-  const method = GRPC_METHODS[path];
-  if (method === undefined) {
-    throw new TypeError(`${path} has no gRPC method in kvwire's etcd client`);
-  }
-  return method;
-}
-
-function requestMessage(method: GrpcMethod, body: unknown): Uint8Array {
-  if (typeof body !== "object" || body === null) {
-    throw new TypeError(`${method.path} needs an object body`);
-  }
-  return encodeProto(
-    method.request,
-    protoFromJson(method.request, body as Record<string, unknown>),
-  );
-}
-
-/** Watch and LeaseKeepAlive take more requests; the others one, then the client half-closes. */
-function isBidi(method: GrpcMethod): boolean {
-  return method.path.endsWith("/Watch") || method.path.endsWith("/LeaseKeepAlive");
-}
-
-function halfClose(driver: GrpcDriver, tag: object): void {
-  // A failure here ends the stream too, with the error the consumer sees.
-  driver.request({ write: tag, end: true }).catch(() => {});
-}
-
-async function unary(
-  driver: GrpcDriver,
-  method: GrpcMethod,
-  message: Uint8Array,
-  metadata: HeaderField[] | undefined,
-  timeout: number,
-  signal: AbortSignal | undefined,
-): Promise<Uint8Array> {
-  const reply = await driver.request(
-    { path: method.path, message, metadata, timeout },
-    { timeout, signal },
-    method.path,
-  );
-  if (!(reply instanceof Uint8Array)) {
-    throw new RemoteProtocolError(`${method.path} got no message`, { sent: true });
-  }
-  return reply;
-}
-
-/** The first answer of a stream method used as one call (a single lease keep-alive). */
-async function firstMessage(
-  driver: GrpcDriver,
-  method: GrpcMethod,
-  message: Uint8Array,
-  metadata: HeaderField[] | undefined,
-  timeout: number,
-  signal: AbortSignal | undefined,
-): Promise<Uint8Array> {
-  const tag = {};
-  const items = driver.stream(
-    { path: method.path, stream: true, tag, message, metadata, timeout },
-    { timeout, signal },
-    method.path,
-  );
-  halfClose(driver, tag);
-  try {
-    const first = await items.next();
-    if (first.done) {
-      throw new RemoteProtocolError(`${method.path} ended without an answer`, { sent: true });
-    }
-    return first.value;
-  } finally {
-    await items.return();
-  }
-}
-
 /**
  * A gRPC failure as the gateway channel reports it: an `EtcdError` for a status; a stream the
  * server refused (GOAWAY, REFUSED_STREAM: not run) or reset as a `ConnectionClosedError` with
@@ -444,75 +376,4 @@ export function etcdError(error: unknown): unknown {
   const mapped = etcdErrorFromJson({ message: error.grpcMessage, code: error.grpcCode });
   if (!error.sent || mapped.sent) return mapped;
   return new EtcdError(error.grpcMessage, error.grpcCode, { sent: true, cause: error });
-}
-
-/**
- * A failure of a bidi stream: a stream the server refused or reset as a
- * `ConnectionClosedError` with the same `sent`; others (a `GrpcError` status) unchanged.
- */
-function streamError(error: unknown): unknown {
-  if (error instanceof Http2StreamError) {
-    return new ConnectionClosedError(error.message, { sent: error.sent, cause: error });
-  }
-  return error;
-}
-
-/** A stream message as the gateway's JSON line; a malformed one drops the connection. */
-function jsonLine(method: GrpcMethod, driver: GrpcDriver): (m: Uint8Array) => Uint8Array {
-  return (m) => {
-    try {
-      const result = jsonFromProto(method.response, decodeProto(method.response, m));
-      return UTF8.encode(JSON.stringify({ result }));
-    } catch (error) {
-      const failure = invalidAnswer(method.path, error);
-      driver.destroy(failure);
-      throw failure;
-    }
-  };
-}
-
-/** A relayed stream: its queue, and `close` (the consumer then sees a closed-stream error). */
-interface Relayed {
-  items: StreamQueue<Uint8Array>;
-  close: () => void;
-}
-
-/**
- * A queue fed from `source` through `map`, with backpressure; it ends with the source (its
- * error through `fail`), and leaving it early or `close` cancels the source (RST_STREAM).
- */
-function relay(
-  source: StreamQueue<Uint8Array>,
-  map: (m: Uint8Array) => Uint8Array,
-  fail: (error: unknown) => unknown,
-  ended: () => void,
-): Relayed {
-  let drained: (() => void) | undefined;
-  const stop = (): void => {
-    drained?.();
-    void source.return();
-  };
-  const items = new StreamQueue<Uint8Array>({
-    highWaterMark: 64,
-    onDrain: () => drained?.(),
-    onCancel: stop,
-  });
-  (async () => {
-    try {
-      for await (const m of source) {
-        if (items.ended) return;
-        if (!items.push(map(m))) await new Promise<void>((resolve) => (drained = resolve));
-      }
-      items.end();
-    } catch (error) {
-      items.end(fail(error));
-    } finally {
-      ended();
-    }
-  })();
-  const close = (): void => {
-    items.end(new ConnectionClosedError("The etcd stream was closed"));
-    stop();
-  };
-  return { items, close };
 }

@@ -1,5 +1,7 @@
 // TStorageConnection: the sans-I/O TStorage machine (DESIGN.md §3; shared/protocols/tstorage.md
 // §1.11-§1.12): one request at a time, GET streamed as items, memory limits, statuses, deadlines.
+// One file over 500 lines: the GET limit bookkeeping reads and writes the machine's private
+// outbox, events and decoder on every record; split, that state would be passed per call.
 
 import type { ConnectionEvent, ProtocolConnection, SendOptions } from "../core/connection.ts";
 import { FifoTable } from "../core/correlation.ts";

@@ -122,13 +122,12 @@ export {
   type WatchRestart,
   type WatchStream,
 } from "./watch.ts";
-export {
-  EtcdV2Client,
-  type EtcdV2ClientOptions,
-  V2Lock,
-  type V2Member,
-  type V2Node,
-  type V2ReadOptions,
-  type V2Result,
-  type V2WriteOptions,
-} from "./v2.ts";
+export { EtcdV2Client, V2Lock } from "./v2.ts";
+export type {
+  EtcdV2ClientOptions,
+  V2Member,
+  V2Node,
+  V2ReadOptions,
+  V2Result,
+  V2WriteOptions,
+} from "./v2_types.ts";

@@ -26,15 +26,6 @@ import type {
 
 export { V2Lock } from "./v2_lock.ts";
 
-export type {
-  EtcdV2ClientOptions,
-  V2Member,
-  V2Node,
-  V2ReadOptions,
-  V2Result,
-  V2WriteOptions,
-} from "./v2_types.ts";
-
 /**
  * A client of etcd's v2 keys API (etcd ≤ 3.5 started with `--enable-v2`). Methods mirror
  * the python aio_etcd client; errors are typed (`EtcdKeyNotFoundError`, ...).

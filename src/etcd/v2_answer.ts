@@ -7,7 +7,7 @@ import { errorJson, jsonObject, parseJson } from "./answer.ts";
 import { EtcdV2DisabledError, EtcdV2Error, EtcdV2RedirectError } from "./errors.ts";
 import type { HttpRequest, HttpResponse } from "./http1/codec.ts";
 import { list, num } from "./kv.ts";
-import type { V2Node, V2Result } from "./v2.ts";
+import type { V2Node, V2Result } from "./v2_types.ts";
 
 /** The HTTP statuses of a redirect the v2 client may follow (the request is re-sent as is). */
 export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 307, 308]);

@@ -143,8 +143,5 @@ function field(r: ProtoReader, wt: number, expected: number, name: string): Uint
 
 /** A reader over the embedded message of field `name`. */
 function nested(r: ProtoReader, wt: number, name: string): ProtoReader {
-  const length = expect(r, wt, Bytes, name).smallVarint();
-  const start = r.pos;
-  r.take(length);
-  return new ProtoReader(r.bytes, start, start + length);
+  return expect(r, wt, Bytes, name).embedded();
 }

@@ -168,6 +168,14 @@ export class ProtoReader {
     return this.take(this.smallVarint());
   }
 
+  /** A reader over the next length-delimited field (an embedded message or packed list). */
+  embedded(): ProtoReader {
+    const length = this.smallVarint();
+    const start = this.pos;
+    this.take(length);
+    return new ProtoReader(this.bytes, start, start + length);
+  }
+
   /** `n` raw bytes (a view). */
   take(n: number): Uint8Array {
     if (n > this.end - this.pos) throw new RemoteProtocolError("Protobuf field runs past the end");
@@ -439,9 +447,7 @@ function readMessage(r: ProtoReader, spec: MessageSpec, depth: number): ProtoObj
     }
     const f = field.f;
     if (field.packable && wt === WireType.Bytes) {
-      const end = r.smallVarint();
-      const packed = new ProtoReader(r.bytes, r.pos, r.pos + end);
-      r.take(end);
+      const packed = r.embedded();
       const list = out[f.name] as unknown[];
       while (packed.pos < packed.end) list.push(readScalar(packed, f.kind as ScalarKind));
       continue;
@@ -453,10 +459,7 @@ function readMessage(r: ProtoReader, spec: MessageSpec, depth: number): ProtoObj
     }
     let value: unknown;
     if (field.nested !== undefined) {
-      const length = r.smallVarint();
-      const inner = new ProtoReader(r.bytes, r.pos, r.pos + length);
-      r.take(length);
-      value = readMessage(inner, field.nested(), depth + 1);
+      value = readMessage(r.embedded(), field.nested(), depth + 1);
     } else value = readScalar(r, f.kind as ScalarKind);
     if (f.repeated) (out[f.name] as unknown[]).push(value);
     else out[f.name] = value;

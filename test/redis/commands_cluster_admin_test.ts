@@ -30,12 +30,17 @@ async function busPort(client: RedisClient<string>): Promise<number> {
   return Number((await client.configGet("cluster-port")).get("cluster-port"));
 }
 
-/** Resolves once A, B and C agree the cluster is whole and C replicates A. */
+/**
+ * Resolves once A, B and C agree the cluster is whole and C replicates A: C says so, and every
+ * node's view (learnt by gossip, so B may learn it last) lists C as A's replica.
+ */
 async function healthy(): Promise<void> {
   await eventually("the cluster to be ok", async () => {
     const infos = await Promise.all([a, b, c].map((n) => n.clusterInfo()));
+    const views = await Promise.all([a, b, c].map((n) => n.clusterNodes()));
     const role = await c.role();
     return infos.every((i) => i.cluster_state === "ok" && i.cluster_known_nodes === 3) &&
+      views.every((nodes) => nodes.some((x) => x.id === ids.c && x.masterId === ids.a)) &&
       role.role === "slave" && role.state === "connected";
   });
 }
